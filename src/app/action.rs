@@ -1,0 +1,72 @@
+//! The only ways state changes ([`Action`]) and the only effects the reducer asks for
+//! ([`Command`]).
+
+use time::OffsetDateTime;
+
+use crate::audit::{Event, Record};
+use crate::dns::RecordAnswer;
+use crate::graph::model::{DirectoryObjectRef, Domain, Group, Organization, User};
+
+use super::state::{Pane, TenantId};
+
+/// Everything the Graph poller learned about one tenant in one pass.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TenantSnapshot {
+    pub organization: Organization,
+    /// The watched domain in this tenant; `None` when the tenant does not have it.
+    pub domain: Option<Domain>,
+    /// `domainNameReferences` of the watched domain (empty when absent).
+    pub references: Vec<DirectoryObjectRef>,
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Render tick: advances `State::now` (countdowns, "last poll n s ago").
+    Tick(OffsetDateTime),
+    Resize(u16, u16),
+    FocusNext,
+    FocusPrev,
+    Focus(Pane),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// `/`: start typing a filter for the focused pane.
+    StartFilter,
+    FilterInput(char),
+    FilterBackspace,
+    /// Enter: keep the filter and leave input mode.
+    FilterApply,
+    /// Esc: clear the filter and leave input mode.
+    FilterCancel,
+    ToggleHelp,
+    /// Space on a timeline step: pending → in progress → done → skipped → pending.
+    CycleStepStatus,
+    Quit,
+    TenantPolled {
+        tenant: TenantId,
+        at: OffsetDateTime,
+        result: Result<Box<TenantSnapshot>, String>,
+    },
+    DnsPolled {
+        at: OffsetDateTime,
+        result: Result<Vec<RecordAnswer>, String>,
+    },
+    /// The journal wrote a line (the loop feeds every appended record back for the Audit pane).
+    AuditAppended(Box<Record>),
+    /// The journal could not write: shown in the status bar, never swallowed.
+    AuditFailed(String),
+}
+
+/// Effects requested by [`super::update`]; the event loop carries them out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Append this event to the audit journal.
+    Audit(Event),
+    /// Leave the dashboard.
+    Quit,
+}

@@ -1,0 +1,13 @@
+//! Application core: state, actions, the reducer and the event loop.
+//!
+//! `state` and `action` are the data; `update` is the reducer (pure: state + action → commands);
+//! `keys` maps key presses to actions; `run` owns the terminal, the pollers and the loop.
+
+pub mod action;
+pub mod keys;
+pub mod state;
+pub mod update;
+
+pub use action::{Action, Command, TenantSnapshot};
+pub use state::{Pane, State, TenantId};
+pub use update::update;

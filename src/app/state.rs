@@ -1,0 +1,173 @@
+//! Everything the dashboard shows. Only [`super::update`] changes it; [`crate::ui::render`]
+//! reads it.
+
+use std::collections::HashMap;
+
+use time::OffsetDateTime;
+
+use crate::audit::Record;
+use crate::dns::RecordAnswer;
+use crate::plan::{Runbook, StepStatus};
+
+use super::action::TenantSnapshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Domain,
+    Dns,
+    Users,
+    Timeline,
+    Audit,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 5] = [
+        Pane::Domain,
+        Pane::Dns,
+        Pane::Users,
+        Pane::Timeline,
+        Pane::Audit,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Domain => "Domain status",
+            Pane::Dns => "DNS records / TTL",
+            Pane::Users => "Users and aliases",
+            Pane::Timeline => "Migration timeline",
+            Pane::Audit => "Audit",
+        }
+    }
+    pub fn index(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TenantId {
+    Source,
+    Destination,
+}
+
+impl TenantId {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantId::Source => "source",
+            TenantId::Destination => "destination",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Health {
+    /// No poll has finished yet.
+    #[default]
+    Connecting,
+    Ok,
+    /// The last poll failed; the text is the one-line reason.
+    Failing(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TenantState {
+    pub health: Health,
+    pub last_poll: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    /// The last successful snapshot; kept when a later poll fails so the screen stays useful.
+    pub snapshot: Option<TenantSnapshot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DnsState {
+    pub answers: Vec<RecordAnswer>,
+    pub last_poll: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    /// (name, type) → when the pollers last saw it change; the pane highlights recent changes.
+    pub changed_at: HashMap<(String, String), OffsetDateTime>,
+}
+
+/// Scroll position and filter of a list pane.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListView {
+    pub selected: usize,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum InputMode {
+    #[default]
+    Normal,
+    /// Typing a filter for this pane.
+    Filter(Pane),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub now: OffsetDateTime,
+    pub cutover_id: String,
+    /// The custom domain being moved, e.g. `contoso.example`.
+    pub domain: String,
+    /// When the cutover is planned (T); the timeline shows due times relative to it.
+    pub cutover_at: Option<OffsetDateTime>,
+    pub focus: Pane,
+    pub input: InputMode,
+    pub show_help: bool,
+    pub quitting: bool,
+    pub size: (u16, u16),
+    pub source: TenantState,
+    pub destination: TenantState,
+    pub dns: DnsState,
+    pub runbook: Runbook,
+    pub step_status: HashMap<String, StepStatus>,
+    /// Audit journal lines, oldest first (the pane shows newest first).
+    pub audit: Vec<Record>,
+    pub audit_error: Option<String>,
+    /// Per-pane list views, indexed by [`Pane::index`].
+    pub views: [ListView; 5],
+}
+
+impl State {
+    pub fn new(cutover_id: String, domain: String, runbook: Runbook, now: OffsetDateTime) -> Self {
+        State {
+            now,
+            cutover_id,
+            domain,
+            cutover_at: None,
+            focus: Pane::Domain,
+            input: InputMode::Normal,
+            show_help: false,
+            quitting: false,
+            size: (0, 0),
+            source: TenantState::default(),
+            destination: TenantState::default(),
+            dns: DnsState::default(),
+            runbook,
+            step_status: HashMap::new(),
+            audit: Vec::new(),
+            audit_error: None,
+            views: Default::default(),
+        }
+    }
+
+    pub fn tenant(&self, id: TenantId) -> &TenantState {
+        match id {
+            TenantId::Source => &self.source,
+            TenantId::Destination => &self.destination,
+        }
+    }
+
+    pub fn tenant_mut(&mut self, id: TenantId) -> &mut TenantState {
+        match id {
+            TenantId::Source => &mut self.source,
+            TenantId::Destination => &mut self.destination,
+        }
+    }
+
+    pub fn view(&self, pane: Pane) -> &ListView {
+        &self.views[pane.index()]
+    }
+
+    pub fn view_mut(&mut self, pane: Pane) -> &mut ListView {
+        &mut self.views[pane.index()]
+    }
+}

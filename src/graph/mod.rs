@@ -1,0 +1,3 @@
+//! Microsoft Graph client.
+
+pub mod model;

@@ -1,0 +1,172 @@
+//! Typed views of the Graph v1.0 resources cutover reads. Field names follow Graph's camelCase
+//! JSON; unknown fields are ignored so that new Graph properties never break parsing.
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /organization` → `value[0]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Organization {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub verified_domains: Vec<VerifiedDomain>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VerifiedDomain {
+    pub name: String,
+    pub is_default: bool,
+    pub is_initial: bool,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub capabilities: Option<String>,
+}
+
+/// `GET /domains/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Domain {
+    pub id: String,
+    pub authentication_type: Option<String>,
+    pub is_default: bool,
+    pub is_initial: bool,
+    pub is_root: bool,
+    pub is_verified: bool,
+    pub is_admin_managed: bool,
+    pub supported_services: Vec<String>,
+}
+
+/// One `domainDnsRecord` subtype (`serviceConfigurationRecords`, `verificationDnsRecords`).
+/// The subtype comes from `@odata.type`; the subtype-specific fields are optional here and the
+/// [`DomainDnsRecord::value`] method renders whichever applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DomainDnsRecord {
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
+    pub id: Option<String>,
+    pub is_optional: bool,
+    pub label: String,
+    pub record_type: String,
+    pub supported_service: Option<String>,
+    pub ttl: u32,
+    // MX
+    pub mail_exchange: Option<String>,
+    pub preference: Option<u16>,
+    // TXT
+    pub text: Option<String>,
+    // CNAME
+    pub canonical_name: Option<String>,
+    // SRV
+    pub name_target: Option<String>,
+    pub port: Option<u16>,
+    pub priority: Option<u16>,
+    pub protocol: Option<String>,
+    pub service: Option<String>,
+    pub weight: Option<u16>,
+}
+
+impl DomainDnsRecord {
+    /// The record's data in zone-file order (`0 host.` for MX, `100 1 443 host` for SRV).
+    pub fn value(&self) -> String {
+        match self.record_type.to_ascii_lowercase().as_str() {
+            "mx" => format!(
+                "{} {}",
+                self.preference.unwrap_or(0),
+                self.mail_exchange.as_deref().unwrap_or("")
+            ),
+            "txt" => self.text.clone().unwrap_or_default(),
+            "cname" => self.canonical_name.clone().unwrap_or_default(),
+            "srv" => format!(
+                "{} {} {} {}",
+                self.priority.unwrap_or(0),
+                self.weight.unwrap_or(0),
+                self.port.unwrap_or(0),
+                self.name_target.as_deref().unwrap_or("")
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
+/// A user as selected by cutover (`$select` of the fields below; `proxyAddresses` only comes
+/// back when selected).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct User {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub user_principal_name: String,
+    pub mail: Option<String>,
+    pub proxy_addresses: Vec<String>,
+    pub account_enabled: Option<bool>,
+    pub on_premises_sync_enabled: Option<bool>,
+}
+
+/// A group: distribution (`mailEnabled`, not security, no `Unified`), Microsoft 365
+/// (`groupTypes` has `Unified`), mail-enabled security, or plain security.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Group {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub mail: Option<String>,
+    pub mail_enabled: Option<bool>,
+    pub security_enabled: Option<bool>,
+    pub group_types: Vec<String>,
+    pub proxy_addresses: Vec<String>,
+}
+
+impl Group {
+    pub fn kind(&self) -> GroupKind {
+        let unified = self
+            .group_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("Unified"));
+        match (unified, self.mail_enabled, self.security_enabled) {
+            (true, _, _) => GroupKind::Microsoft365,
+            (false, Some(true), Some(true)) => GroupKind::MailEnabledSecurity,
+            (false, Some(true), _) => GroupKind::Distribution,
+            _ => GroupKind::Security,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupKind {
+    Distribution,
+    Microsoft365,
+    MailEnabledSecurity,
+    Security,
+}
+
+/// An entry of `domainNameReferences`: a directoryObject with its `@odata.type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DirectoryObjectRef {
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
+    pub id: String,
+    pub display_name: Option<String>,
+}
+
+/// Does an SMTP-ish address (`SMTP:a@b`, `smtp:a@b`, `a@b`) belong to `domain` (or a subdomain)?
+pub fn address_in_domain(address: &str, domain: &str) -> bool {
+    let addr = address
+        .split_once(':')
+        .filter(|(prefix, _)| prefix.eq_ignore_ascii_case("smtp"))
+        .map(|(_, rest)| rest)
+        .unwrap_or(address);
+    match addr.rsplit_once('@') {
+        Some((_, host)) => {
+            let host = host.trim_end_matches('.').as_bytes();
+            let domain = domain.trim_end_matches('.').as_bytes();
+            host.eq_ignore_ascii_case(domain)
+                || (host.len() > domain.len()
+                    && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
+                    && host[host.len() - domain.len() - 1] == b'.')
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,1 @@
+//! The rehearsal environment: Graph and DNS on loopback.

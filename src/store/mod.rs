@@ -1,0 +1,1 @@
+//! Where cutover keeps its files.
