@@ -1,1 +1,372 @@
-//! Command implementations behind `main.rs`.
+//! What each command does, behind the argument parsing in `main.rs`. Every failure ends as one
+//! line on stderr and an exit code: 0 ok, 1 check failed, 2 bad input or configuration,
+//! 3 service error.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::app::State;
+use crate::app::run::{Dashboard, Services, run};
+use crate::audit::{Journal, read_records, verify_file};
+use crate::dns::DnsClient;
+use crate::graph::client::GLOBAL_GRAPH_SCOPE;
+use crate::graph::{Credentials, Endpoints, GraphClient};
+use crate::logging::{self, LogGuard};
+use crate::plan::Runbook;
+use crate::plan::progress;
+use crate::sim::{Sim, SimOptions, SimTenant};
+use crate::store::Paths;
+
+/// Flags accepted before or after any subcommand.
+#[derive(Debug, Clone, Default)]
+pub struct Globals {
+    pub data_dir: Option<PathBuf>,
+    pub log_filter: Option<String>,
+}
+
+/// Why a command stopped.
+#[derive(Debug)]
+pub enum Failure {
+    /// The answer to a check was "no" (exit 1).
+    Check(String),
+    /// Bad input or configuration (exit 2).
+    Input(String),
+    /// A service (Graph, DNS, the terminal) failed (exit 3).
+    Service(String),
+}
+
+impl Failure {
+    fn exit(self) -> ExitCode {
+        let (code, message) = match self {
+            Failure::Check(m) => (1, m),
+            Failure::Input(m) => (2, m),
+            Failure::Service(m) => (3, m),
+        };
+        // One line: multi-line sources are folded so scripts and people see one message.
+        let line = message.replace(['\r', '\n'], " ");
+        eprintln!("cutover: {line}");
+        ExitCode::from(code)
+    }
+}
+
+type Outcome = Result<ExitCode, Failure>;
+
+fn finish(outcome: Outcome) -> ExitCode {
+    outcome.unwrap_or_else(Failure::exit)
+}
+
+/// Clap's error as one line (help and version print as usual, exit 0).
+pub fn argument_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let rendered = err.render().to_string();
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments")
+                .trim()
+                .trim_start_matches("error: ");
+            Failure::Input(format!("{first}; see 'cutover --help'")).exit()
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Service(format!("cannot start the async runtime: {e}")))
+}
+
+/// Resolve and prepare the data dir, then start the trace log in it.
+fn prepare(globals: &Globals) -> Result<(Paths, LogGuard), Failure> {
+    let paths =
+        Paths::resolve(globals.data_dir.as_deref()).map_err(|e| Failure::Input(e.to_string()))?;
+    paths.ensure().map_err(|e| Failure::Input(e.to_string()))?;
+    let filter = globals
+        .log_filter
+        .clone()
+        .unwrap_or_else(|| logging::DEFAULT_FILTER.to_string());
+    let guard = logging::init(&paths.logs_dir(), &filter).map_err(Failure::Input)?;
+    Ok((paths, guard))
+}
+
+/// `cutover` with no subcommand: the dashboard against configured tenants.
+pub fn dashboard(_globals: &Globals) -> ExitCode {
+    Failure::Input(
+        "no tenants are configured yet; run 'cutover demo' to rehearse against the built-in environment"
+            .into(),
+    )
+    .exit()
+}
+
+/// `cutover demo`: start the rehearsal environment and the dashboard against it.
+pub fn demo(globals: &Globals, users: usize, seed: u64) -> ExitCode {
+    finish(demo_inner(globals, users, seed))
+}
+
+const DEMO_CUTOVER_ID: &str = "demo";
+
+fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
+    let (paths, _log) = prepare(globals)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let options = SimOptions {
+            users,
+            seed,
+            ..SimOptions::default()
+        };
+        let sim = Sim::start(options).await.map_err(|e| {
+            Failure::Service(format!("cannot start the rehearsal environment: {e}"))
+        })?;
+        tracing::info!(graph = %sim.graph_url(), dns = %sim.dns_addr(), "rehearsal environment up");
+        let domain = sim.domain().to_string();
+        let source = graph_client(&sim, "source")?;
+        let destination = graph_client(&sim, "destination")?;
+        let dns = DnsClient::new(&[sim.dns_addr()], Duration::from_secs(2))
+            .map_err(|e| Failure::Service(e.to_string()))?;
+
+        let journal_path = paths.audit_log(DEMO_CUTOVER_ID);
+        let journal = Journal::open(&journal_path, DEMO_CUTOVER_ID)
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        let history = read_records(&journal_path).map_err(|e| Failure::Input(e.to_string()))?;
+        let runbook = Runbook::embedded().map_err(|e| Failure::Input(e.to_string()))?;
+        let progress_file = paths.state_file(DEMO_CUTOVER_ID);
+        let saved = progress::load(&progress_file).map_err(|e| Failure::Input(e.to_string()))?;
+
+        let now = OffsetDateTime::now_utc();
+        let mut state = State::new(DEMO_CUTOVER_ID.into(), domain.clone(), runbook, now);
+        state.audit = history;
+        state.step_status = saved.statuses;
+        state.cutover_at = Some(
+            saved
+                .cutover_at
+                .as_deref()
+                .and_then(|t| {
+                    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+                })
+                .unwrap_or(now + time::Duration::hours(24)),
+        );
+
+        let sim = Arc::new(sim);
+        let scenario = tokio::spawn(play_scenario(sim.clone(), domain));
+        let dashboard = Dashboard {
+            state,
+            services: Services {
+                source: Arc::new(source),
+                destination: Arc::new(destination),
+                dns: Arc::new(dns),
+                graph_every: Duration::from_secs(5),
+                dns_every: Duration::from_secs(3),
+            },
+            journal,
+            progress_file,
+        };
+        let result = run(dashboard).await;
+        scenario.abort();
+        let _ = scenario.await;
+        if let Ok(sim) = Arc::try_unwrap(sim) {
+            sim.shutdown().await;
+        }
+        result
+            .map_err(|e| Failure::Input(format!("{e}; run cutover in an interactive terminal")))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The rehearsal's first live event: the DNS owner lowers the MX TTL to 300 s, as the runbook
+/// asks a day before; the DNS pane and the audit log show it when the pollers see it.
+async fn play_scenario(sim: Arc<Sim>, domain: String) {
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let mx = format!(
+        "0 {}.mail.protection.outlook.com.",
+        domain.replace('.', "-")
+    );
+    if let Err(e) = sim.set_dns_records(&domain, "MX", 300, &[mx.as_str()]) {
+        tracing::warn!(error = %e, "scenario step failed");
+    }
+}
+
+fn graph_client(sim: &Sim, label: &str) -> Result<GraphClient, Failure> {
+    let tenant = sim.tenant(label).ok_or_else(|| {
+        Failure::Service(format!("the rehearsal environment has no {label} tenant"))
+    })?;
+    GraphClient::new(
+        Endpoints {
+            login_url: sim.login_url(),
+            graph_url: sim.graph_url(),
+            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
+        },
+        Credentials {
+            tenant: tenant.id.clone(),
+            client_id: tenant.client_id.clone(),
+            client_secret: tenant.client_secret.clone(),
+        },
+    )
+    .map_err(|e| Failure::Service(e.to_string()))
+}
+
+/// `cutover sim serve`: the rehearsal environment alone.
+pub fn sim_serve(globals: &Globals, users: usize, seed: u64, json: bool) -> ExitCode {
+    finish(sim_serve_inner(globals, users, seed, json))
+}
+
+fn sim_serve_inner(globals: &Globals, users: usize, seed: u64, json: bool) -> Outcome {
+    let (_paths, _log) = prepare(globals)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let sim = Sim::start(SimOptions {
+            users,
+            seed,
+            ..SimOptions::default()
+        })
+        .await
+        .map_err(|e| Failure::Service(format!("cannot start the rehearsal environment: {e}")))?;
+        let mut out = std::io::stdout().lock();
+        let written = if json {
+            writeln!(out, "{}", sim_description(&sim))
+        } else {
+            write_sim_text(&mut out, &sim)
+        };
+        written
+            .and_then(|_| out.flush())
+            .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))?;
+        drop(out);
+        wait_for_shutdown().await;
+        sim.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The one-line JSON `sim serve --json` prints (keys `graph_url`, `login_url`, `dns`, `tenants`).
+pub fn sim_description(sim: &Sim) -> serde_json::Value {
+    serde_json::json!({
+        "graph_url": sim.graph_url(),
+        "login_url": sim.login_url(),
+        "dns": sim.dns_addr().to_string(),
+        "domain": sim.domain(),
+        "tenants": sim.tenants(),
+    })
+}
+
+fn write_sim_text(out: &mut impl Write, sim: &Sim) -> std::io::Result<()> {
+    writeln!(out, "cutover rehearsal environment (Ctrl-C to stop)")?;
+    writeln!(out, "graph url:  {}", sim.graph_url())?;
+    writeln!(out, "login url:  {}", sim.login_url())?;
+    writeln!(out, "dns server: {} (udp and tcp)", sim.dns_addr())?;
+    writeln!(out, "domain:     {}", sim.domain())?;
+    for SimTenant {
+        label,
+        name,
+        id,
+        initial_domain,
+        client_id,
+        client_secret,
+    } in sim.tenants()
+    {
+        writeln!(out, "tenant {label}: {name}")?;
+        writeln!(out, "  id:             {id}")?;
+        writeln!(out, "  initial domain: {initial_domain}")?;
+        writeln!(out, "  client id:      {client_id}")?;
+        writeln!(out, "  client secret:  {client_secret}")?;
+    }
+    Ok(())
+}
+
+async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `cutover audit verify`: exit 0 when every checked log is intact, 1 when one is not.
+pub fn audit_verify(globals: &Globals, file: Option<&Path>) -> ExitCode {
+    finish(audit_verify_inner(globals, file))
+}
+
+fn audit_verify_inner(globals: &Globals, file: Option<&Path>) -> Outcome {
+    let files = match file {
+        Some(f) => vec![f.to_path_buf()],
+        None => {
+            let paths = Paths::resolve(globals.data_dir.as_deref())
+                .map_err(|e| Failure::Input(e.to_string()))?;
+            let dir = paths.audit_dir();
+            let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map_err(|e| {
+                    Failure::Input(format!(
+                        "no audit logs in {}: {e}; pass --file FILE or --data-dir DIR",
+                        dir.display()
+                    ))
+                })?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect();
+            logs.sort();
+            if logs.is_empty() {
+                return Err(Failure::Input(format!(
+                    "no audit logs in {}; pass --file FILE or --data-dir DIR",
+                    dir.display()
+                )));
+            }
+            logs
+        }
+    };
+    let mut intact = true;
+    for path in &files {
+        let report = verify_file(path).map_err(|e| Failure::Input(e.to_string()))?;
+        match &report.first_bad {
+            None => println!(
+                "intact: {}: {} lines, head {}",
+                path.display(),
+                report.lines,
+                report.head
+            ),
+            Some(bad) => {
+                intact = false;
+                println!(
+                    "TAMPERED: {}: line {}: {}",
+                    path.display(),
+                    bad.line,
+                    bad.reason
+                );
+            }
+        }
+    }
+    Ok(if intact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,1 +1,91 @@
-fn main() {}
+//! Command line of cutover: parses arguments and hands each command to `cutover::cli`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cutover::cli;
+
+/// Cockpit for moving a custom email domain between Microsoft 365 tenants.
+#[derive(Debug, Parser)]
+#[command(name = "cutover", version, about, propagate_version = true)]
+struct Cli {
+    /// Folder for the audit log, trace log, state and snapshots [default: platform data dir]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Trace log filter in RUST_LOG syntax, e.g. "info" or "cutover=debug"
+    #[arg(long, global = true, value_name = "FILTER", env = "CUTOVER_LOG")]
+    log_filter: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Dashboard against the embedded rehearsal environment (no configuration needed)
+    Demo {
+        /// Users to generate in the source tenant (1 to 100000)
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        users: u32,
+        /// Seed for the generated directory
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// The rehearsal environment
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+    /// The audit log
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SimCommand {
+    /// Run the rehearsal environment alone until Ctrl-C or SIGTERM and print where it is
+    Serve {
+        /// Users to generate in the source tenant (1 to 100000)
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        users: u32,
+        /// Seed for the generated directory
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object on the first line of stdout instead of text
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain of an audit log (exit 0 intact, 1 tampered, 2 unreadable)
+    Verify {
+        /// Log file to check [default: every log in <data dir>/audit]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = match Cli::try_parse() {
+        Ok(args) => args,
+        Err(err) => return cli::argument_error(err),
+    };
+    let globals = cli::Globals {
+        data_dir: args.data_dir,
+        log_filter: args.log_filter,
+    };
+    match args.command {
+        None => cli::dashboard(&globals),
+        Some(Command::Demo { users, seed }) => cli::demo(&globals, users as usize, seed),
+        Some(Command::Sim {
+            command: SimCommand::Serve { users, seed, json },
+        }) => cli::sim_serve(&globals, users as usize, seed, json),
+        Some(Command::Audit {
+            command: AuditCommand::Verify { file },
+        }) => cli::audit_verify(&globals, file.as_deref()),
+    }
+}

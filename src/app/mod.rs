@@ -11,3 +11,6 @@ pub mod update;
 pub use action::{Action, Command, TenantSnapshot};
 pub use state::{Pane, State, TenantId};
 pub use update::update;
+pub mod pollers;
+pub mod run;
+pub mod terminal;

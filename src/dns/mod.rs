@@ -1,5 +1,7 @@
-//! DNS lookups of the Microsoft 365 record set.
+//! DNS lookups of the Microsoft 365 record set against chosen nameservers.
 
 pub mod model;
+pub mod resolver;
 
 pub use model::{AnswerStatus, RecordAnswer, RecordKind, RecordValue};
+pub use resolver::{DnsClient, DnsClientError, m365_names, normalize_name};

@@ -1,3 +1,8 @@
-//! Microsoft Graph client.
+//! Microsoft Graph client: sign-in, HTTP with paging, typed models.
 
+pub mod client;
+pub mod error;
 pub mod model;
+
+pub use client::{Credentials, Endpoints, GraphClient, Response};
+pub use error::GraphError;

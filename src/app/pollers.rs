@@ -1,0 +1,91 @@
+//! Background pollers: one task per source of truth (each tenant's Graph, the DNS sweep). Each
+//! waits for its own request before the next tick (latest wins, no pile-up behind a slow
+//! service) and sends owned results to the loop as actions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+use tracing::Instrument;
+
+use crate::dns::DnsClient;
+use crate::graph::{GraphClient, GraphError};
+
+use super::action::{Action, TenantSnapshot};
+use super::state::TenantId;
+
+/// Read everything the dashboard shows about one tenant.
+pub async fn poll_tenant(client: &GraphClient, domain: &str) -> Result<TenantSnapshot, GraphError> {
+    let (organization, found, users, groups) = tokio::try_join!(
+        client.organization(),
+        client.domain(domain),
+        client.users(),
+        client.groups(),
+    )?;
+    let references = match &found {
+        Some(d) => client.domain_name_references(&d.id).await?,
+        None => Vec::new(),
+    };
+    Ok(TenantSnapshot {
+        organization,
+        domain: found,
+        references,
+        users,
+        groups,
+    })
+}
+
+pub fn spawn_tenant_poller(
+    tenant: TenantId,
+    client: Arc<GraphClient>,
+    domain: String,
+    every: Duration,
+    tx: UnboundedSender<Action>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            ticks.tick().await;
+            let span = tracing::info_span!("poll_tenant", tenant = tenant.as_str());
+            let result = poll_tenant(&client, &domain).instrument(span).await;
+            if let Err(e) = &result {
+                tracing::warn!(tenant = tenant.as_str(), error = %e, "tenant poll failed");
+            }
+            let action = Action::TenantPolled {
+                tenant,
+                at: OffsetDateTime::now_utc(),
+                result: result.map(Box::new).map_err(|e| e.to_string()),
+            };
+            if tx.send(action).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+pub fn spawn_dns_poller(
+    client: Arc<DnsClient>,
+    domain: String,
+    every: Duration,
+    tx: UnboundedSender<Action>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            ticks.tick().await;
+            let answers = client.sweep(&domain).await;
+            let action = Action::DnsPolled {
+                at: OffsetDateTime::now_utc(),
+                result: Ok(answers),
+            };
+            if tx.send(action).is_err() {
+                return;
+            }
+        }
+    })
+}

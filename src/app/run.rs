@@ -1,0 +1,265 @@
+//! The event loop: input, pollers and the render tick meet in one `select!`; every change goes
+//! through [`update`]; the screen is redrawn only when state changed (bursts are merged) and the
+//! audit journal is written on its own thread so an fsync never stalls the screen.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use time::OffsetDateTime;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::audit::{Event, Journal, Kind};
+use crate::dns::DnsClient;
+use crate::graph::GraphClient;
+use crate::plan::Progress;
+use crate::store::write_atomic;
+
+use super::action::{Action, Command};
+use super::keys::map_key;
+use super::pollers::{spawn_dns_poller, spawn_tenant_poller};
+use super::state::{State, TenantId};
+use super::terminal::TerminalGuard;
+use super::update::update;
+
+/// What the dashboard talks to.
+pub struct Services {
+    pub source: Arc<GraphClient>,
+    pub destination: Arc<GraphClient>,
+    pub dns: Arc<DnsClient>,
+    pub graph_every: Duration,
+    pub dns_every: Duration,
+}
+
+/// Everything the loop needs, prepared by the command that starts the dashboard.
+pub struct Dashboard {
+    pub state: State,
+    pub services: Services,
+    pub journal: Journal,
+    /// Where timeline progress is saved (atomically) when a step changes.
+    pub progress_file: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot use the terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+}
+
+/// How often countdowns and "n s ago" advance when nothing else happens.
+const TICK: Duration = Duration::from_millis(250);
+
+pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
+    let Dashboard {
+        mut state,
+        services,
+        journal,
+        progress_file,
+    } = dashboard;
+
+    let (tx, mut rx) = unbounded_channel::<Action>();
+    let (audit_tx, audit_thread) = spawn_audit_writer(journal, tx.clone());
+    let _ = audit_tx.send(
+        Event::new(Kind::SessionStart, "dashboard opened")
+            .target(state.domain.clone())
+            .details(serde_json::json!({ "version": env!("CARGO_PKG_VERSION") })),
+    );
+
+    let pollers = [
+        spawn_tenant_poller(
+            TenantId::Source,
+            services.source.clone(),
+            state.domain.clone(),
+            services.graph_every,
+            tx.clone(),
+        ),
+        spawn_tenant_poller(
+            TenantId::Destination,
+            services.destination.clone(),
+            state.domain.clone(),
+            services.graph_every,
+            tx.clone(),
+        ),
+        spawn_dns_poller(
+            services.dns.clone(),
+            state.domain.clone(),
+            services.dns_every,
+            tx.clone(),
+        ),
+    ];
+
+    let result = event_loop(&mut state, &mut rx, &audit_tx, &progress_file).await;
+
+    for poller in &pollers {
+        poller.abort();
+    }
+    let _ = audit_tx.send(Event::new(Kind::SessionEnd, "dashboard closed"));
+    drop(audit_tx);
+    // The writer drains what is queued (the session end included) before it exits.
+    let _ = tokio::task::spawn_blocking(move || audit_thread.join()).await;
+    result
+}
+
+async fn event_loop(
+    state: &mut State,
+    rx: &mut UnboundedReceiver<Action>,
+    audit_tx: &UnboundedSender<Event>,
+    progress_file: &PathBuf,
+) -> Result<(), RunError> {
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal.size()?;
+    update(state, Action::Resize(size.width, size.height));
+    let mut events = EventStream::new();
+    let mut ticks = tokio::time::interval(TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut signals = Signals::new();
+    let mut dirty = true;
+
+    loop {
+        if dirty {
+            guard
+                .terminal
+                .draw(|frame| crate::ui::render(frame, state))?;
+            dirty = false;
+        }
+        let first = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(TermEvent::Key(key))) => map_key(state, key),
+                Some(Ok(TermEvent::Resize(w, h))) => Some(Action::Resize(w, h)),
+                Some(Ok(_)) => None,
+                Some(Err(e)) => return Err(RunError::Terminal(e)),
+                None => Some(Action::Quit),
+            },
+            Some(action) = rx.recv() => Some(action),
+            _ = ticks.tick() => Some(Action::Tick(OffsetDateTime::now_utc())),
+            _ = signals.recv() => Some(Action::Quit),
+        };
+        let Some(first) = first else { continue };
+        // Merge a burst (several poll results at once) into one redraw.
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        for action in batch {
+            let step_changed = matches!(action, Action::CycleStepStatus);
+            for command in update(state, action) {
+                match command {
+                    Command::Audit(event) => {
+                        let _ = audit_tx.send(event);
+                    }
+                    Command::Quit => return Ok(()),
+                }
+            }
+            if step_changed {
+                save_progress(state, progress_file, audit_tx);
+            }
+            dirty = true;
+        }
+        if state.quitting {
+            return Ok(());
+        }
+    }
+}
+
+/// Keep timeline progress across restarts. A failure is shown and journaled, never ignored.
+fn save_progress(state: &mut State, path: &PathBuf, audit_tx: &UnboundedSender<Event>) {
+    let progress = Progress {
+        statuses: state.step_status.clone(),
+        cutover_at: state.cutover_at.and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        }),
+    };
+    let written = serde_json::to_vec_pretty(&progress)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| write_atomic(path, &bytes).map_err(|e| e.to_string()));
+    if let Err(e) = written {
+        let message = format!("cannot save timeline progress to {}: {e}", path.display());
+        tracing::error!("{message}");
+        let _ = audit_tx.send(
+            Event::new(Kind::Note, "progress not saved")
+                .details(serde_json::json!({ "error": message.clone() })),
+        );
+        update(state, Action::AuditFailed(message));
+    }
+}
+
+/// The journal lives on its own thread: appends are fsynced, and the loop must not wait for
+/// the disk. Every stored record (or failure) comes back as an action for the Audit pane.
+fn spawn_audit_writer(
+    mut journal: Journal,
+    actions: UnboundedSender<Action>,
+) -> (UnboundedSender<Event>, std::thread::JoinHandle<()>) {
+    let (tx, mut rx) = unbounded_channel::<Event>();
+    let handle = std::thread::spawn(move || {
+        while let Some(event) = rx.blocking_recv() {
+            let action = match journal.append(event) {
+                Ok(record) => Action::AuditAppended(Box::new(record)),
+                Err(e) => {
+                    tracing::error!(error = %e, "audit append failed");
+                    Action::AuditFailed(e.to_string())
+                }
+            };
+            let _ = actions.send(action);
+        }
+    });
+    (tx, handle)
+}
+
+/// SIGTERM and SIGHUP end the dashboard like `q` does, so the terminal is restored and the
+/// journal closed.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                term: signal(SignalKind::terminate()).ok(),
+                hup: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Signals {}
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match self.term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let hup = async {
+                match self.hup.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = term => {},
+                _ = hup => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            std::future::pending::<()>().await
+        }
+    }
+}

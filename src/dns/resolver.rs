@@ -1,0 +1,206 @@
+//! Querying one set of nameservers for the Microsoft 365 record set, keeping each answer's TTL
+//! and telling "no such name" apart from "no record of that type" and from failures.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use hickory_resolver::Resolver;
+use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{RData, RecordType};
+
+use super::model::{AnswerStatus, RecordAnswer, RecordKind, RecordValue};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DnsClientError {
+    #[error("no nameserver given: name at least one resolver address")]
+    NoNameservers,
+    #[error("cannot set up the DNS resolver: {0}")]
+    Setup(String),
+}
+
+/// Queries a fixed list of nameservers with caching off, so every sweep shows what the servers
+/// answer now (with their TTLs), not what this process remembered.
+pub struct DnsClient {
+    resolver: Resolver<TokioRuntimeProvider>,
+    servers: Vec<SocketAddr>,
+}
+
+impl DnsClient {
+    pub fn new(nameservers: &[SocketAddr], timeout: Duration) -> Result<Self, DnsClientError> {
+        if nameservers.is_empty() {
+            return Err(DnsClientError::NoNameservers);
+        }
+        let configs = nameservers
+            .iter()
+            .map(|addr| {
+                let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+                for conn in &mut ns.connections {
+                    conn.port = addr.port();
+                }
+                ns
+            })
+            .collect();
+        let config = ResolverConfig::from_parts(None, vec![], configs);
+        let mut opts = ResolverOpts::default();
+        opts.timeout = timeout;
+        opts.attempts = 1;
+        opts.cache_size = 0;
+        opts.ndots = 0;
+        opts.preserve_intermediates = true;
+        let resolver = Resolver::builder_with_config(config, TokioRuntimeProvider::default())
+            .with_options(opts)
+            .build()
+            .map_err(|e| DnsClientError::Setup(e.to_string()))?;
+        Ok(DnsClient {
+            resolver,
+            servers: nameservers.to_vec(),
+        })
+    }
+
+    pub fn servers(&self) -> &[SocketAddr] {
+        &self.servers
+    }
+
+    /// Ask for one (name, type). Never fails: failures are an [`AnswerStatus::Error`].
+    pub async fn lookup(&self, name: &str, kind: RecordKind) -> RecordAnswer {
+        let name = normalize_name(name);
+        let fqdn = format!("{name}.");
+        let status_values = match self.resolver.lookup(fqdn.as_str(), record_type(kind)).await {
+            Ok(lookup) => {
+                let mut values: Vec<RecordValue> = lookup
+                    .answers()
+                    .iter()
+                    .filter(|r| r.record_type() == record_type(kind))
+                    .map(|r| RecordValue {
+                        value: format_rdata(&r.data),
+                        ttl: r.ttl,
+                    })
+                    .collect();
+                values.sort_by(|a, b| a.value.cmp(&b.value));
+                if values.is_empty() {
+                    (AnswerStatus::NoData, values)
+                } else {
+                    (AnswerStatus::Answer, values)
+                }
+            }
+            Err(err) => (classify_error(&err), Vec::new()),
+        };
+        RecordAnswer {
+            name,
+            kind,
+            status: status_values.0,
+            values: status_values.1,
+        }
+    }
+
+    /// Query the whole Microsoft 365 set of `domain` concurrently.
+    pub async fn sweep(&self, domain: &str) -> Vec<RecordAnswer> {
+        let names = m365_names(domain);
+        join_all(names.iter().map(|(name, kind)| self.lookup(name, *kind))).await
+    }
+}
+
+/// The (name, type) pairs Microsoft 365 uses for `domain`, in display order.
+pub fn m365_names(domain: &str) -> Vec<(String, RecordKind)> {
+    let d = normalize_name(domain);
+    let sub = |label: &str| format!("{label}.{d}");
+    vec![
+        (d.clone(), RecordKind::Mx),
+        (d.clone(), RecordKind::Txt),
+        (sub("autodiscover"), RecordKind::Cname),
+        (sub("selector1._domainkey"), RecordKind::Cname),
+        (sub("selector2._domainkey"), RecordKind::Cname),
+        (sub("_dmarc"), RecordKind::Txt),
+        (sub("_sip._tls"), RecordKind::Srv),
+        (sub("_sipfederationtls._tcp"), RecordKind::Srv),
+        (sub("sip"), RecordKind::Cname),
+        (sub("lyncdiscover"), RecordKind::Cname),
+        (sub("enterpriseregistration"), RecordKind::Cname),
+        (sub("enterpriseenrollment"), RecordKind::Cname),
+        (d.clone(), RecordKind::Ns),
+        (d, RecordKind::Soa),
+    ]
+}
+
+/// Lower case, no trailing dot: the form names are compared and shown in.
+pub fn normalize_name(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn record_type(kind: RecordKind) -> RecordType {
+    match kind {
+        RecordKind::Mx => RecordType::MX,
+        RecordKind::Txt => RecordType::TXT,
+        RecordKind::Cname => RecordType::CNAME,
+        RecordKind::Srv => RecordType::SRV,
+        RecordKind::Ns => RecordType::NS,
+        RecordKind::Soa => RecordType::SOA,
+    }
+}
+
+fn host(name: &impl std::fmt::Display) -> String {
+    normalize_name(&name.to_string())
+}
+
+/// Zone-file form with normalised host names; TXT character-strings are joined (a record split
+/// into 255-byte chunks is one value).
+fn format_rdata(data: &RData) -> String {
+    match data {
+        RData::MX(mx) => format!("{} {}", mx.preference, host(&mx.exchange)),
+        RData::TXT(txt) => txt
+            .txt_data
+            .iter()
+            .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+            .collect::<String>(),
+        RData::CNAME(cname) => host(&cname.0),
+        RData::NS(ns) => host(&ns.0),
+        RData::SRV(srv) => format!(
+            "{} {} {} {}",
+            srv.priority,
+            srv.weight,
+            srv.port,
+            host(&srv.target)
+        ),
+        RData::SOA(soa) => format!(
+            "{} {} {} {} {} {} {}",
+            host(&soa.mname),
+            host(&soa.rname),
+            soa.serial,
+            soa.refresh,
+            soa.retry,
+            soa.expire,
+            soa.minimum
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn classify_error(err: &NetError) -> AnswerStatus {
+    match err {
+        NetError::Dns(DnsError::NoRecordsFound(no)) => match no.response_code {
+            ResponseCode::NXDomain => AnswerStatus::NxDomain,
+            ResponseCode::NoError => AnswerStatus::NoData,
+            code => AnswerStatus::Error(response_code_name(code)),
+        },
+        NetError::Dns(DnsError::ResponseCode(code)) => {
+            AnswerStatus::Error(response_code_name(*code))
+        }
+        NetError::Timeout => AnswerStatus::Error("timeout".into()),
+        other => AnswerStatus::Error(other.to_string()),
+    }
+}
+
+fn response_code_name(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,361 @@
+//! A Microsoft Graph v1.0 client: app-only sign-in with a client secret, JSON GETs with
+//! `@odata.nextLink` paging, typed errors carrying Microsoft's `request-id`. It knows nothing
+//! about the rehearsal environment: only the base URLs differ.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+use tracing::Instrument;
+
+use super::error::GraphError;
+use super::model::{DirectoryObjectRef, Domain, DomainDnsRecord, Group, Organization, User};
+
+/// Where to sign in, where Graph lives and which resource to ask a token for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub login_url: String,
+    pub graph_url: String,
+    /// Token scope, `https://graph.microsoft.com/.default` in the global cloud; national
+    /// clouds have their own Graph host.
+    pub graph_scope: String,
+}
+
+impl Endpoints {
+    /// Microsoft's global cloud.
+    pub fn global() -> Self {
+        Endpoints {
+            login_url: "https://login.microsoftonline.com".into(),
+            graph_url: "https://graph.microsoft.com".into(),
+            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
+        }
+    }
+}
+
+pub const GLOBAL_GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+/// App-only credentials. `Debug` never prints the secret.
+#[derive(Clone)]
+pub struct Credentials {
+    /// Tenant id or a verified domain of the tenant.
+    pub tenant: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("tenant", &self.tenant)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+struct CachedToken {
+    access_token: String,
+    refresh_at: Instant,
+}
+
+/// A Graph response body with the `request-id` Microsoft gave it.
+#[derive(Debug, Clone)]
+pub struct Response<T> {
+    pub body: T,
+    pub request_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Page<T> {
+    value: Vec<T>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+struct TokenError {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorBody,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+const USER_SELECT: &str =
+    "id,displayName,userPrincipalName,mail,proxyAddresses,accountEnabled,onPremisesSyncEnabled";
+const GROUP_SELECT: &str =
+    "id,displayName,mail,mailEnabled,securityEnabled,groupTypes,proxyAddresses";
+
+pub struct GraphClient {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    credentials: Credentials,
+    token: Mutex<Option<CachedToken>>,
+}
+
+impl GraphClient {
+    pub fn new(endpoints: Endpoints, credentials: Credentials) -> Result<Self, GraphError> {
+        // reqwest is built without a bundled crypto provider; install ring once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("cutover/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| GraphError::Config(e.to_string()))?;
+        let endpoints = Endpoints {
+            login_url: endpoints.login_url.trim_end_matches('/').to_string(),
+            graph_url: endpoints.graph_url.trim_end_matches('/').to_string(),
+            graph_scope: endpoints.graph_scope,
+        };
+        Ok(GraphClient {
+            http,
+            endpoints,
+            credentials,
+            token: Mutex::new(None),
+        })
+    }
+
+    pub fn tenant(&self) -> &str {
+        &self.credentials.tenant
+    }
+
+    /// An access token, from the cache while it has more than a minute left.
+    async fn token(&self) -> Result<String, GraphError> {
+        let mut cached = self.token.lock().await;
+        if let Some(token) = cached.as_ref()
+            && Instant::now() < token.refresh_at
+        {
+            return Ok(token.access_token.clone());
+        }
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.endpoints.login_url, self.credentials.tenant
+        );
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.credentials.client_id.as_str()),
+            ("client_secret", self.credentials.client_secret.as_str()),
+            ("scope", self.endpoints.graph_scope.as_str()),
+        ];
+        let response = self
+            .http
+            .post(&url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| transport(&url, e))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| transport(&url, e))?;
+        if !status.is_success() {
+            let err: TokenError = serde_json::from_str(&text).unwrap_or_default();
+            return Err(GraphError::Auth {
+                tenant: self.credentials.tenant.clone(),
+                error: if err.error.is_empty() {
+                    format!("HTTP {}", status.as_u16())
+                } else {
+                    err.error
+                },
+                description: err
+                    .error_description
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
+        let answer: TokenAnswer = serde_json::from_str(&text).map_err(|e| GraphError::Decode {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        let lifetime = answer.expires_in.unwrap_or(300);
+        let token = answer.access_token;
+        *cached = Some(CachedToken {
+            access_token: token.clone(),
+            refresh_at: Instant::now() + Duration::from_secs(lifetime.saturating_sub(60)),
+        });
+        Ok(token)
+    }
+
+    /// GET a Graph path (`/v1.0/...`) or an absolute URL (a nextLink).
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path_or_url: &str,
+    ) -> Result<Response<T>, GraphError> {
+        let url = if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
+            path_or_url.to_string()
+        } else {
+            format!("{}{}", self.endpoints.graph_url, path_or_url)
+        };
+        let token = self.token().await?;
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let span =
+            tracing::debug_span!("graph_get", url = %url, client_request_id = %client_request_id);
+        let response = self
+            .http
+            .get(&url)
+            .bearer_auth(&token)
+            .header("client-request-id", &client_request_id)
+            .header("Accept", "application/json")
+            .send()
+            .instrument(span)
+            .await
+            .map_err(|e| transport(&url, e))?;
+        let status = response.status();
+        let request_id = response
+            .headers()
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let text = response.text().await.map_err(|e| transport(&url, e))?;
+        if !status.is_success() {
+            let (code, message) = match serde_json::from_str::<ErrorEnvelope>(&text) {
+                Ok(env) => (env.error.code, env.error.message),
+                Err(_) => (
+                    format!("HTTP{}", status.as_u16()),
+                    status.canonical_reason().unwrap_or("error").to_string(),
+                ),
+            };
+            tracing::debug!(status = status.as_u16(), %code, request_id = ?request_id, "graph error");
+            return Err(GraphError::Api {
+                status: status.as_u16(),
+                code,
+                message,
+                request_id,
+            });
+        }
+        let body = serde_json::from_str(&text).map_err(|e| GraphError::Decode {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Response { body, request_id })
+    }
+
+    /// GET a collection and follow `@odata.nextLink` to the end.
+    pub async fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, GraphError> {
+        let mut items = Vec::new();
+        let mut next = Some(path.to_string());
+        while let Some(url) = next {
+            let page: Response<Page<T>> = self.get(&url).await?;
+            items.extend(page.body.value);
+            next = page.body.next_link;
+        }
+        Ok(items)
+    }
+
+    pub async fn organization(&self) -> Result<Organization, GraphError> {
+        let orgs: Vec<Organization> = self.get_all("/v1.0/organization").await?;
+        orgs.into_iter().next().ok_or_else(|| GraphError::Decode {
+            url: format!("{}/v1.0/organization", self.endpoints.graph_url),
+            message: "no organization in the answer".into(),
+        })
+    }
+
+    pub async fn domains(&self) -> Result<Vec<Domain>, GraphError> {
+        self.get_all("/v1.0/domains").await
+    }
+
+    /// The domain, or `None` when this tenant does not have it (404).
+    pub async fn domain(&self, id: &str) -> Result<Option<Domain>, GraphError> {
+        match self
+            .get::<Domain>(&format!("/v1.0/domains/{}", encode(id)))
+            .await
+        {
+            Ok(r) => Ok(Some(r.body)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn service_configuration_records(
+        &self,
+        id: &str,
+    ) -> Result<Vec<DomainDnsRecord>, GraphError> {
+        self.get_all(&format!(
+            "/v1.0/domains/{}/serviceConfigurationRecords",
+            encode(id)
+        ))
+        .await
+    }
+
+    pub async fn verification_dns_records(
+        &self,
+        id: &str,
+    ) -> Result<Vec<DomainDnsRecord>, GraphError> {
+        self.get_all(&format!(
+            "/v1.0/domains/{}/verificationDnsRecords",
+            encode(id)
+        ))
+        .await
+    }
+
+    pub async fn domain_name_references(
+        &self,
+        id: &str,
+    ) -> Result<Vec<DirectoryObjectRef>, GraphError> {
+        self.get_all(&format!(
+            "/v1.0/domains/{}/domainNameReferences",
+            encode(id)
+        ))
+        .await
+    }
+
+    /// Every user with the fields cutover needs (`proxyAddresses` only comes when selected).
+    pub async fn users(&self) -> Result<Vec<User>, GraphError> {
+        self.get_all(&format!("/v1.0/users?$select={USER_SELECT}&$top=999"))
+            .await
+    }
+
+    pub async fn groups(&self) -> Result<Vec<Group>, GraphError> {
+        self.get_all(&format!("/v1.0/groups?$select={GROUP_SELECT}&$top=999"))
+            .await
+    }
+}
+
+fn transport(url: &str, err: reqwest::Error) -> GraphError {
+    // reqwest's Display can include the URL; ours is already in the message.
+    let err = err.without_url();
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    GraphError::Transport {
+        url: url.to_string(),
+        message,
+    }
+}
+
+/// Percent-encode a path segment (domain names are plain, but never trust input).
+fn encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,322 @@
+//! End to end: the real binary runs `cutover demo` in a real terminal (a detached tmux session)
+//! and is driven with `send-keys`, read with `capture-pane`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
+use cutover::graph::{Credentials, Endpoints, GraphClient};
+use cutover::sim::{Sim, SimOptions};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+const TITLES: [&str; 5] = [
+    "Domain status",
+    "DNS records / TTL",
+    "Users and aliases",
+    "Migration timeline",
+    "Audit",
+];
+
+/// One tmux server of our own (its own socket), so tests never touch a user's sessions.
+struct Tmux {
+    socket: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16, data_dir: &Path) -> Tmux {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf = dir.path().join("tmux.conf");
+        // remain-on-exit keeps the pane after cutover exits so its exit status can be read.
+        std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n").expect("conf");
+        let socket = format!("cutover-e2e-{}-{}x{}", std::process::id(), width, height);
+        let command = format!(
+            "{} demo --data-dir {}",
+            shell_quote(BIN),
+            shell_quote(&data_dir.display().to_string())
+        );
+        let out = tmux_raw(&[
+            "-L",
+            &socket,
+            "-f",
+            &conf.display().to_string(),
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            &command,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmux { socket, _dir: dir }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["-L", self.socket.as_str()];
+        all.extend_from_slice(args);
+        tmux_raw(&all)
+    }
+
+    fn screen(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", "e2e"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        let out = self.run(&args);
+        assert!(out.status.success(), "send-keys failed");
+    }
+
+    /// Wait until `check` holds on the screen; on timeout fail with the last screen.
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen was:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    /// (pane dead, exit status)
+    fn pane_status(&self) -> (bool, Option<i32>) {
+        let out = self.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            "e2e",
+            "#{pane_dead} #{pane_dead_status}",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.split_whitespace();
+        let dead = parts.next() == Some("1");
+        let status = parts.next().and_then(|s| s.parse().ok());
+        (dead, status)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn tmux_raw(args: &[&str]) -> Output {
+    Command::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux must be installed (.ci/run installs it)")
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A user the demo's directory contains: the same seed gives the same directory, so ask an
+/// identical rehearsal environment through the product's own client.
+fn a_sim_user() -> (String, String) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let sim = Sim::start(SimOptions::default()).await.expect("sim");
+        let tenant = sim.tenant("source").expect("source tenant").clone();
+        let client = GraphClient::new(
+            Endpoints {
+                login_url: sim.login_url(),
+                graph_url: sim.graph_url(),
+                graph_scope: GLOBAL_GRAPH_SCOPE.into(),
+            },
+            Credentials {
+                tenant: tenant.id,
+                client_id: tenant.client_id,
+                client_secret: tenant.client_secret,
+            },
+        )
+        .expect("client");
+        let users = client.users().await.expect("users");
+        let domain = sim.domain().to_string();
+        sim.shutdown().await;
+        // Two users with the domain in their UPN: one to find, one that a filter must hide.
+        let mut in_domain = users
+            .into_iter()
+            .filter(|u| u.user_principal_name.ends_with(&format!("@{domain}")))
+            .map(|u| u.user_principal_name);
+        let first = in_domain.next().expect("a user in the domain");
+        let other = in_domain
+            .find(|u| u.split('@').next() != first.split('@').next())
+            .expect("a second user");
+        (first, other)
+    })
+}
+
+fn all_titles(screen: &str) -> bool {
+    TITLES.iter().all(|t| screen.contains(t))
+}
+
+fn drive_demo(width: u16, height: u16) -> PathBuf {
+    let (user, other) = a_sim_user();
+    let data = tempfile::tempdir().expect("tempdir").keep();
+    let tmux = Tmux::start(width, height, &data);
+
+    let local = user.split('@').next().unwrap_or_default().to_string();
+    let screen = tmux.wait_for("the five panes and a sim user", |s| {
+        all_titles(s) && s.contains(&local)
+    });
+    assert!(
+        screen.contains("contoso.example"),
+        "domain not shown:\n{screen}"
+    );
+
+    // Help overlay lists the keys, and closes again.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help overlay", |s| {
+        s.contains("Tab") && s.contains("Quit") || s.contains("quit")
+    });
+    tmux.keys(&["?"]);
+    tmux.wait_for("help closed", |s| all_titles(s) && !s.contains("Shift-Tab"));
+
+    // Tab moves focus: the focused pane's title carries the focus marker.
+    tmux.keys(&["Tab"]);
+    tmux.wait_for("focus on the DNS pane", |s| {
+        focused_title(s).is_some_and(|t| t.contains("DNS records"))
+    });
+
+    // Filter the users pane down to one user.
+    tmux.keys(&["3"]);
+    tmux.wait_for("focus on the users pane", |s| {
+        focused_title(s).is_some_and(|t| t.contains("Users and aliases"))
+    });
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", &local]);
+    tmux.keys(&["Enter"]);
+    let other_local = other.split('@').next().unwrap_or_default().to_string();
+    let filtered = tmux.wait_for("the filtered user list", |s| {
+        s.contains(&local) && !s.contains(&other_local)
+    });
+    assert!(
+        filtered.contains(&format!("/{local}")),
+        "filter not shown:\n{filtered}"
+    );
+
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (dead, status) = tmux.pane_status();
+        if dead {
+            assert_eq!(status, Some(0), "cutover exited with {status:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cutover did not exit after q:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    data
+}
+
+/// The line that holds the focused pane's title (marked with `▶`).
+fn focused_title(screen: &str) -> Option<String> {
+    screen.lines().find(|l| l.contains('▶')).map(|l| {
+        let start = l.find('▶').unwrap_or(0);
+        l[start..].chars().take(40).collect()
+    })
+}
+
+fn verify(file: &Path) -> Output {
+    Command::new(BIN)
+        .args(["audit", "verify", "--file"])
+        .arg(file)
+        .output()
+        .expect("run cutover")
+}
+
+#[test]
+fn demo_at_120x40_then_audit_log_verifies_and_tampering_is_caught() {
+    let data = drive_demo(120, 40);
+
+    let out = Command::new(BIN)
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("run cutover");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "verify failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("intact"), "{stdout}");
+
+    let log = data.join("audit").join("demo.jsonl");
+    let text = std::fs::read_to_string(&log).expect("audit log");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.len() >= 3,
+        "the demo wrote session start, the filter and session end: {text}"
+    );
+    assert!(
+        text.contains("session_start")
+            && text.contains("filter applied")
+            && text.contains("session_end")
+    );
+
+    let tampered = data.join("tampered.jsonl");
+    let write =
+        |lines: &[String]| std::fs::write(&tampered, lines.join("\n") + "\n").expect("write");
+    let owned: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+
+    // One byte changed in the line that records the filter.
+    let at = owned
+        .iter()
+        .position(|l| l.contains("filter applied"))
+        .expect("filter line");
+    let mut changed = owned.clone();
+    changed[at] = changed[at].replacen("filter applied", "filter applieD", 1);
+    write(&changed);
+    expect_bad_line(&verify(&tampered), at as u64 + 1);
+
+    // Line 2 deleted.
+    let mut deleted = owned.clone();
+    deleted.remove(1);
+    write(&deleted);
+    expect_bad_line(&verify(&tampered), 2);
+
+    // Lines 1 and 2 swapped.
+    let mut swapped = owned.clone();
+    swapped.swap(0, 1);
+    write(&swapped);
+    expect_bad_line(&verify(&tampered), 1);
+
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+fn expect_bad_line(out: &Output, line: u64) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "verify should fail: {stdout}");
+    assert!(
+        stdout.contains(&format!("line {line}:")),
+        "expected line {line}: {stdout}"
+    );
+}
+
+#[test]
+fn demo_at_80x24() {
+    let data = drive_demo(80, 24);
+    let _ = std::fs::remove_dir_all(&data);
+}
