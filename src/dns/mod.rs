@@ -5,3 +5,7 @@ pub mod resolver;
 
 pub use model::{AnswerStatus, RecordAnswer, RecordKind, RecordValue};
 pub use resolver::{DnsClient, DnsClientError, m365_names, normalize_name};
+pub mod blocklist;
+pub mod expected;
+pub mod name;
+pub mod spf;

@@ -111,6 +111,7 @@ pub struct GraphClient {
     endpoints: Endpoints,
     credentials: Credentials,
     token: Mutex<Option<CachedToken>>,
+    retry: RetryPolicy,
 }
 
 impl GraphClient {
@@ -133,7 +134,14 @@ impl GraphClient {
             endpoints,
             credentials,
             token: Mutex::new(None),
+            retry: RetryPolicy::default(),
         })
+    }
+
+    /// Replace the retry policy (tests use short delays).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
     }
 
     pub fn tenant(&self) -> &str {
@@ -197,7 +205,9 @@ impl GraphClient {
         Ok(token)
     }
 
-    /// GET a Graph path (`/v1.0/...`) or an absolute URL (a nextLink).
+    /// GET a Graph path (`/v1.0/...`) or an absolute URL (a nextLink), retrying what Graph
+    /// says is passing: connection failures, 429/5xx (honouring `Retry-After`), a concurrency
+    /// violation, and one expired token.
     pub async fn get<T: DeserializeOwned>(
         &self,
         path_or_url: &str,
@@ -207,48 +217,97 @@ impl GraphClient {
         } else {
             format!("{}{}", self.endpoints.graph_url, path_or_url)
         };
-        let token = self.token().await?;
+        let mut attempt = 0u32;
+        let mut token_refreshed = false;
+        loop {
+            attempt += 1;
+            let failure = match self.send_once(&url).await {
+                Ok((text, request_id)) => {
+                    let body = serde_json::from_str(&text).map_err(|e| GraphError::Decode {
+                        url: url.clone(),
+                        message: e.to_string(),
+                    })?;
+                    return Ok(Response { body, request_id });
+                }
+                Err(failure) => failure,
+            };
+            if failure.expired_token && !token_refreshed {
+                // The token died between our cache check and Graph's; get a new one once.
+                token_refreshed = true;
+                *self.token.lock().await = None;
+                attempt -= 1;
+                continue;
+            }
+            let delay = match (failure.retryable, attempt < self.retry.max_attempts) {
+                (true, true) => self.retry.delay(attempt, failure.retry_after),
+                _ => return Err(failure.error),
+            };
+            tracing::warn!(url = %url, attempt, delay_ms = delay.as_millis() as u64, error = %failure.error, "retrying Graph request");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One try: the body text and `request-id`, or a classified failure.
+    async fn send_once(&self, url: &str) -> Result<(String, Option<String>), Failure> {
+        let token = self.token().await.map_err(|error| Failure {
+            retryable: matches!(error, GraphError::Transport { .. }),
+            error,
+            retry_after: None,
+            expired_token: false,
+        })?;
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let span =
             tracing::debug_span!("graph_get", url = %url, client_request_id = %client_request_id);
         let response = self
             .http
-            .get(&url)
+            .get(url)
             .bearer_auth(&token)
             .header("client-request-id", &client_request_id)
             .header("Accept", "application/json")
             .send()
             .instrument(span)
             .await
-            .map_err(|e| transport(&url, e))?;
+            .map_err(|e| Failure::transport(url, e))?;
         let status = response.status();
-        let request_id = response
-            .headers()
-            .get("request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let text = response.text().await.map_err(|e| transport(&url, e))?;
-        if !status.is_success() {
-            let (code, message) = match serde_json::from_str::<ErrorEnvelope>(&text) {
-                Ok(env) => (env.error.code, env.error.message),
-                Err(_) => (
-                    format!("HTTP{}", status.as_u16()),
-                    status.canonical_reason().unwrap_or("error").to_string(),
-                ),
-            };
-            tracing::debug!(status = status.as_u16(), %code, request_id = ?request_id, "graph error");
-            return Err(GraphError::Api {
-                status: status.as_u16(),
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let request_id = header("request-id");
+        let retry_after = header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = response
+            .text()
+            .await
+            .map_err(|e| Failure::transport(url, e))?;
+        if status.is_success() {
+            return Ok((text, request_id));
+        }
+        let (code, message) = match serde_json::from_str::<ErrorEnvelope>(&text) {
+            Ok(env) => (env.error.code, env.error.message),
+            Err(_) => (
+                format!("HTTP{}", status.as_u16()),
+                status.canonical_reason().unwrap_or("error").to_string(),
+            ),
+        };
+        tracing::debug!(status = status.as_u16(), %code, request_id = ?request_id, "graph error");
+        let status = status.as_u16();
+        Err(Failure {
+            retryable: matches!(status, 429 | 500 | 502 | 503 | 504)
+                || (status == 409 && code == "Directory_ConcurrencyViolation"),
+            expired_token: status == 401 && code == "InvalidAuthenticationToken",
+            retry_after,
+            error: GraphError::Api {
+                status,
                 code,
                 message,
                 request_id,
-            });
-        }
-        let body = serde_json::from_str(&text).map_err(|e| GraphError::Decode {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
-        Ok(Response { body, request_id })
+            },
+        })
     }
 
     /// GET a collection and follow `@odata.nextLink` to the end.
@@ -329,6 +388,62 @@ impl GraphClient {
     pub async fn groups(&self) -> Result<Vec<Group>, GraphError> {
         self.get_all(&format!("/v1.0/groups?$select={GROUP_SELECT}&$top=999"))
             .await
+    }
+}
+
+/// A failed try and whether trying again can help.
+struct Failure {
+    error: GraphError,
+    retryable: bool,
+    retry_after: Option<Duration>,
+    expired_token: bool,
+}
+
+impl Failure {
+    fn transport(url: &str, err: reqwest::Error) -> Failure {
+        Failure {
+            error: transport(url, err),
+            retryable: true,
+            retry_after: None,
+            expired_token: false,
+        }
+    }
+}
+
+/// How often and how patiently to retry passing failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub max_attempts: u32,
+    /// Backoff before the second try; doubles each time.
+    pub base_delay: Duration,
+    /// Longest wait, whatever `Retry-After` says.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// `Retry-After` when the service gave one, else exponential backoff with jitter (half to
+    /// all of the doubled delay, so clients that failed together do not retry together).
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(after) = retry_after {
+            return after.min(self.max_delay);
+        }
+        let doubled = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.max_delay);
+        let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
+        doubled / 2 + (doubled / 2) * jitter / 1000
     }
 }
 

@@ -4,5 +4,5 @@ pub mod client;
 pub mod error;
 pub mod model;
 
-pub use client::{Credentials, Endpoints, GraphClient, Response};
+pub use client::{Credentials, Endpoints, GraphClient, Response, RetryPolicy};
 pub use error::GraphError;
