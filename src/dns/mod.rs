@@ -9,3 +9,4 @@ pub mod blocklist;
 pub mod expected;
 pub mod name;
 pub mod spf;
+pub mod ttl_plan;
