@@ -8,5 +8,6 @@ pub use resolver::{DnsClient, DnsClientError, m365_names, normalize_name};
 pub mod blocklist;
 pub mod expected;
 pub mod name;
+pub mod propagation;
 pub mod spf;
 pub mod ttl_plan;
