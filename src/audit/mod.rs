@@ -1,5 +1,13 @@
-//! The append-only, hash-chained audit journal.
+//! The append-only, hash-chained audit journal. Format: `docs/audit-format.md`.
 
+pub mod error;
+pub mod journal;
 pub mod record;
+pub mod redact;
+pub mod verify;
 
-pub use record::{Event, FORMAT_VERSION, Kind, Record};
+pub use error::AuditError;
+pub use journal::{Journal, read_records};
+pub use record::{Event, FORMAT_VERSION, Kind, Record, ZERO_HASH, format_ts, sha256_hex};
+pub use redact::{REDACTED, redact_event, redact_value};
+pub use verify::{BadLine, VerifyReport, verify_bytes, verify_file};

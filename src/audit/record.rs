@@ -104,7 +104,7 @@ pub struct Record {
     pub v: u32,
     /// 1 for the first line of a file, then +1 each line.
     pub seq: u64,
-    /// UTC, RFC 3339.
+    /// UTC, RFC 3339 with milliseconds and a `Z`: `2026-11-21T21:05:03.123Z` ([`format_ts`]).
     pub ts: String,
     pub cutover: String,
     /// OS user that ran cutover.
@@ -116,4 +116,89 @@ pub struct Record {
     /// SHA-256 (hex) of this line without its `hash` field.
     #[serde(default)]
     pub hash: String,
+}
+
+/// `prev` of the first line of a file: 64 zeros.
+pub const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What a stored line ends with after its hashed prefix: `,"hash":"` + 64 hex digits + `"}`.
+const HASH_KEY: &[u8] = b",\"hash\":\"";
+const HASH_SUFFIX_LEN: usize = HASH_KEY.len() + 64 + 2;
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    use std::fmt::Write;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut hex = String::with_capacity(64);
+    for byte in digest.iter() {
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+/// The hash a stored line must carry: SHA-256 of the line without its hash field, i.e. of
+/// `prefix + "}"`.
+fn hash_of_prefix(prefix: &[u8]) -> String {
+    let mut content = Vec::with_capacity(prefix.len() + 1);
+    content.extend_from_slice(prefix);
+    content.push(b'}');
+    sha256_hex(&content)
+}
+
+/// Format a time the way `ts` is stored: UTC, milliseconds, `Z`.
+pub fn format_ts(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    // The description has no component that can fail for a UTC time within years 0..=9999;
+    // fall back to RFC 3339 rather than panic outside that range.
+    at.format(fmt).unwrap_or_else(|_| {
+        at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    })
+}
+
+impl Record {
+    /// Compute `hash` from the other fields and return the stored line (without its `\n`).
+    /// The record is serialized once with an empty hash; everything before `,"hash":""}` is the
+    /// prefix the hash covers, so readers can check it from the bytes alone.
+    pub fn seal(&mut self) -> Result<String, serde_json::Error> {
+        self.hash.clear();
+        let json = serde_json::to_string(self)?;
+        let empty_tail = ",\"hash\":\"\"}";
+        let Some(prefix) = json.strip_suffix(empty_tail) else {
+            // Only possible if the struct's last field stopped being `hash`.
+            return Err(serde::ser::Error::custom(
+                "record does not serialize with hash as its last field",
+            ));
+        };
+        self.hash = hash_of_prefix(prefix.as_bytes());
+        Ok(format!("{prefix},\"hash\":\"{}\"}}", self.hash))
+    }
+}
+
+/// Split a stored line (without `\n`) into its hashed prefix and the hex hash at its end, or
+/// `None` if it does not end with a well-formed hash field.
+pub fn split_hash(line: &[u8]) -> Option<(&[u8], &str)> {
+    let cut = line.len().checked_sub(HASH_SUFFIX_LEN)?;
+    let (prefix, tail) = line.split_at(cut);
+    let hex = tail.strip_prefix(HASH_KEY)?.strip_suffix(b"\"}")?;
+    if !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let hex = std::str::from_utf8(hex).ok()?;
+    Some((prefix, hex))
+}
+
+/// Whether a stored line (without `\n`) carries the hash of its own content.
+pub fn line_hash_matches(line: &[u8]) -> bool {
+    split_hash(line).is_some_and(|(prefix, hex)| hash_of_prefix(prefix) == hex)
+}
+
+/// Recompute the hash of a stored line from its bytes, if it has a well-formed hash field.
+pub fn recompute_hash(line: &[u8]) -> Option<String> {
+    split_hash(line).map(|(prefix, _)| hash_of_prefix(prefix))
 }

@@ -1,5 +1,9 @@
 //! The cutover model: runbook, steps and their status.
 
+pub mod error;
+pub mod progress;
 pub mod runbook;
 
-pub use runbook::{Phase, Runbook, Step, StepStatus};
+pub use error::PlanError;
+pub use progress::Progress;
+pub use runbook::{GATES, Phase, Runbook, Step, StepStatus, format_offset};

@@ -1,14 +1,34 @@
 //! The cutover runbook: phases and steps relative to the cutover time (T), loaded from
 //! `assets/runbook.toml` (embedded at build time).
 
+use std::collections::HashSet;
+use std::fmt::Write;
+
 use serde::{Deserialize, Serialize};
 
+use super::error::PlanError;
+
+/// The gates a step may name. The machine checks them later; naming an unknown one is an error
+/// so a typo cannot silently turn a gate into a manual step.
+pub const GATES: &[&str] = &[
+    "mx-ttl-low",
+    "no-references",
+    "domain-removed-from-source",
+    "domain-verified-in-destination",
+    "mx-points-to-destination",
+    "snapshot-taken",
+];
+
+// Unknown keys are rejected so a misspelt optional key (`gates`, `ownr`) is reported instead of
+// being dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Runbook {
     pub phases: Vec<Phase>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Phase {
     /// Stable id, e.g. "t-14d".
     pub id: String,
@@ -18,6 +38,7 @@ pub struct Phase {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Step {
     /// Stable id, e.g. "lower-mx-ttl"; audit records cite it.
     pub id: String,
@@ -32,6 +53,122 @@ pub struct Step {
     /// Name of an automatic gate the machine can check later (e.g. "mx-ttl-low").
     #[serde(default)]
     pub gate: Option<String>,
+}
+
+impl Runbook {
+    /// The runbook shipped with cutover (`assets/runbook.toml`, embedded at build time).
+    pub fn embedded() -> Result<Runbook, PlanError> {
+        Runbook::from_toml(include_str!("../../assets/runbook.toml"))
+    }
+
+    /// Parse and validate a runbook: at least one phase, phase and step ids unique and
+    /// non-empty, titles non-empty, gates known.
+    pub fn from_toml(text: &str) -> Result<Runbook, PlanError> {
+        let runbook: Runbook = toml::from_str(text).map_err(|e| PlanError::Parse {
+            // toml's Display spans several lines with a source excerpt; keep one line.
+            line: e.span().map_or(0, |span| {
+                let before = &text.as_bytes()[..span.start.min(text.len())];
+                before.iter().filter(|b| **b == b'\n').count() + 1
+            }),
+            reason: e.message().trim().to_string(),
+        })?;
+        runbook.validate()?;
+        Ok(runbook)
+    }
+
+    fn validate(&self) -> Result<(), PlanError> {
+        if self.phases.is_empty() {
+            return Err(PlanError::NoPhases);
+        }
+        let mut phase_ids = HashSet::new();
+        let mut step_ids = HashSet::new();
+        for (index, phase) in self.phases.iter().enumerate() {
+            let bad_phase = |reason: &str| PlanError::BadPhase {
+                phase: if phase.id.is_empty() {
+                    format!("#{}", index + 1)
+                } else {
+                    phase.id.clone()
+                },
+                reason: reason.to_string(),
+            };
+            if phase.id.trim().is_empty() {
+                return Err(bad_phase("has an empty id"));
+            }
+            if phase.title.trim().is_empty() {
+                return Err(bad_phase("has an empty title"));
+            }
+            if !phase_ids.insert(phase.id.as_str()) {
+                return Err(bad_phase("is defined more than once"));
+            }
+            for (n, step) in phase.steps.iter().enumerate() {
+                if step.id.trim().is_empty() {
+                    return Err(PlanError::BadStep {
+                        step: format!("#{} of phase {}", n + 1, phase.id),
+                        reason: "has an empty id".into(),
+                    });
+                }
+                let bad_step = |reason: String| PlanError::BadStep {
+                    step: step.id.clone(),
+                    reason,
+                };
+                if !step_ids.insert(step.id.as_str()) {
+                    return Err(PlanError::DuplicateStep {
+                        step: step.id.clone(),
+                    });
+                }
+                if step.title.trim().is_empty() {
+                    return Err(bad_step("has an empty title".into()));
+                }
+                if let Some(gate) = &step.gate
+                    && !GATES.contains(&gate.as_str())
+                {
+                    return Err(bad_step(format!(
+                        "names unknown gate \"{gate}\" (known: {})",
+                        GATES.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every step with its phase, in runbook order.
+    pub fn steps(&self) -> impl Iterator<Item = (&Phase, &Step)> {
+        self.phases
+            .iter()
+            .flat_map(|phase| phase.steps.iter().map(move |step| (phase, step)))
+    }
+
+    /// The step with this id, with its phase.
+    pub fn step(&self, id: &str) -> Option<(&Phase, &Step)> {
+        self.steps().find(|(_, step)| step.id == id)
+    }
+}
+
+impl Step {
+    /// The due time as shown in the timeline, e.g. `T-8h` ([`format_offset`]).
+    pub fn due_label(&self) -> String {
+        format_offset(self.due_minutes)
+    }
+}
+
+/// Format minutes relative to T: `T-14d`, `T-8h`, `T-30m`, `T+0`, `T+2h`, `T+1d`. Offsets that are
+/// not a whole number of the largest unit list each non-zero unit: `T-1d2h`, `T+1h30m`.
+pub fn format_offset(minutes: i64) -> String {
+    if minutes == 0 {
+        return "T+0".to_string();
+    }
+    let mut out = String::from(if minutes < 0 { "T-" } else { "T+" });
+    let mut rest = minutes.unsigned_abs();
+    for (size, unit) in [(24 * 60, 'd'), (60, 'h'), (1, 'm')] {
+        let count = rest / size;
+        rest %= size;
+        if count > 0 {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{count}{unit}");
+        }
+    }
+    out
 }
 
 /// Progress of one step. Manual for now; gates will set it automatically later.
@@ -62,5 +199,136 @@ impl StepStatus {
             StepStatus::Done => "done",
             StepStatus::Skipped => "skipped",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_runbook_is_valid_and_complete() {
+        let rb = Runbook::embedded().unwrap();
+        let phases: Vec<_> = rb.phases.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(
+            phases,
+            ["t-14d", "t-7d", "t-1d", "cutover", "after", "back-out"]
+        );
+        let count = rb.steps().count();
+        assert!((35..=55).contains(&count), "{count} steps");
+        // Every known gate is used by some step.
+        for gate in GATES {
+            assert!(
+                rb.steps().any(|(_, s)| s.gate.as_deref() == Some(*gate)),
+                "gate {gate} unused"
+            );
+        }
+        // Steps run in time order within each phase, and every step says who does it.
+        for phase in &rb.phases {
+            assert!(!phase.steps.is_empty(), "{} is empty", phase.id);
+            assert!(
+                phase
+                    .steps
+                    .windows(2)
+                    .all(|w| w[0].due_minutes <= w[1].due_minutes),
+                "{} out of order",
+                phase.id
+            );
+            for step in &phase.steps {
+                assert!(!step.owner.is_empty(), "{} has no owner", step.id);
+                assert!(!step.detail.is_empty(), "{} has no detail", step.id);
+            }
+        }
+        let cutover = &rb.phases[3].steps;
+        assert_eq!(cutover.first().unwrap().due_label(), "T-8h");
+        assert_eq!(cutover.last().unwrap().due_label(), "T+2h");
+        let (phase, step) = rb.step("lower-mx-ttl").unwrap();
+        assert_eq!(phase.id, "t-1d");
+        assert_eq!(step.gate.as_deref(), Some("mx-ttl-low"));
+    }
+
+    const TWO_STEPS: &str = r#"
+        [[phases]]
+        id = "p"
+        title = "Phase"
+        [[phases.steps]]
+        id = "a"
+        title = "A"
+        due_minutes = -60
+        [[phases.steps]]
+        id = "STEP2"
+        title = "B"
+        due_minutes = 0
+    "#;
+
+    #[test]
+    fn minimal_runbook_parses_with_defaults() {
+        let rb = Runbook::from_toml(TWO_STEPS.replace("STEP2", "b").as_str()).unwrap();
+        let (_, b) = rb.step("b").unwrap();
+        assert_eq!(
+            (b.detail.as_str(), b.owner.as_str(), &b.gate),
+            ("", "", &None)
+        );
+    }
+
+    #[test]
+    fn duplicate_step_id_is_named() {
+        let err = Runbook::from_toml(&TWO_STEPS.replace("STEP2", "a")).unwrap_err();
+        assert!(matches!(&err, PlanError::DuplicateStep { step } if step == "a"));
+        assert!(err.to_string().contains("\"a\""), "{err}");
+    }
+
+    #[test]
+    fn invalid_runbooks_are_rejected_naming_the_culprit() {
+        let empty_title = TWO_STEPS.replace("title = \"B\"", "title = \" \"");
+        let err = Runbook::from_toml(&empty_title).unwrap_err();
+        assert_eq!(err.to_string(), "runbook step \"STEP2\" has an empty title");
+
+        let bad_gate = TWO_STEPS.replace("due_minutes = 0", "due_minutes = 0\ngate = \"mx-low\"");
+        let err = Runbook::from_toml(&bad_gate).unwrap_err();
+        assert!(err.to_string().contains("unknown gate \"mx-low\""), "{err}");
+
+        assert!(matches!(
+            Runbook::from_toml("phases = []").unwrap_err(),
+            PlanError::NoPhases
+        ));
+
+        let typo = TWO_STEPS.replace("due_minutes = 0", "due_minutes = 0\ngates = \"x\"");
+        let err = Runbook::from_toml(&typo).unwrap_err();
+        let gates_line = typo.lines().position(|l| l.starts_with("gates")).unwrap() + 1;
+        assert!(
+            matches!(err, PlanError::Parse { line, .. } if line == gates_line),
+            "{err}"
+        );
+        assert!(!err.to_string().contains('\n'), "{err}");
+
+        let missing_due = TWO_STEPS.replace("due_minutes = 0", "");
+        let err = Runbook::from_toml(&missing_due).unwrap_err();
+        assert!(err.to_string().contains("due_minutes"), "{err}");
+    }
+
+    #[test]
+    fn offsets_use_the_largest_whole_unit_or_mix_units() {
+        let cases = [
+            (-14 * 1440, "T-14d"),
+            (-7 * 1440, "T-7d"),
+            (-1440, "T-1d"),
+            (-480, "T-8h"),
+            (-30, "T-30m"),
+            (0, "T+0"),
+            (1, "T+1m"),
+            (120, "T+2h"),
+            (1440, "T+1d"),
+            (10080, "T+7d"),
+            (-(1440 + 120), "T-1d2h"),
+            (90, "T+1h30m"),
+            (1440 + 5, "T+1d5m"),
+            (-(1440 + 61), "T-1d1h1m"),
+        ];
+        for (minutes, label) in cases {
+            assert_eq!(format_offset(minutes), label, "{minutes}");
+        }
+        // No overflow at the extremes.
+        assert!(format_offset(i64::MIN).starts_with("T-"));
     }
 }

@@ -1,0 +1,343 @@
+//! Appending to the journal: one sealed line per event, fsynced before the call returns, under
+//! an exclusive lock so two processes never interleave or fork the chain.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::error::AuditError;
+use super::record::{Event, FORMAT_VERSION, Record, format_ts};
+use super::redact::redact_event;
+use super::verify::check;
+
+/// An open journal file, locked for this process until dropped.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    cutover: String,
+    operator: String,
+    seq: u64,
+    head: String,
+    /// File length after the last complete line, to cut a failed write back off.
+    len: u64,
+    /// Set when a failed write may have left an unknown tail.
+    poisoned: bool,
+}
+
+impl Journal {
+    /// Open or create `path` (creating parent dirs) for appending as `cutover_id`. Takes an
+    /// exclusive advisory lock, then verifies the existing lines and continues their chain.
+    /// Refuses a file that fails verification or belongs to another cutover.
+    pub fn open(path: &Path, cutover_id: &str) -> Result<Journal, AuditError> {
+        let io_err = |action: &'static str| {
+            move |source| AuditError::Io {
+                path: path.to_path_buf(),
+                action,
+                source,
+            }
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io_err("create the folder of"))?;
+        }
+        let mut options = OpenOptions::new();
+        options.read(true).append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // The log names tenants, people and addresses: owner-only.
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(io_err("open"))?;
+        lock(&file, path)?;
+
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io_err("read"))?;
+        let checked = check(&bytes);
+        if let Some(bad) = checked.report.first_bad {
+            return Err(AuditError::Corrupt {
+                path: path.to_path_buf(),
+                line: bad.line,
+                reason: bad.reason,
+            });
+        }
+        if let Some(found) = checked.cutover
+            && found != cutover_id
+        {
+            return Err(AuditError::CutoverMismatch {
+                path: path.to_path_buf(),
+                found,
+                expected: cutover_id.to_string(),
+            });
+        }
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+            cutover: cutover_id.to_string(),
+            operator: operator(),
+            seq: checked.report.lines,
+            head: checked.report.head,
+            len: bytes.len() as u64,
+            poisoned: false,
+        })
+    }
+
+    /// Append one event (secrets redacted), fsync, and return the stored record.
+    pub fn append(&mut self, mut event: Event) -> Result<Record, AuditError> {
+        if self.poisoned {
+            return Err(AuditError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
+        redact_event(&mut event);
+        let mut record = Record {
+            v: FORMAT_VERSION,
+            seq: self.seq + 1,
+            ts: format_ts(time::OffsetDateTime::now_utc()),
+            cutover: self.cutover.clone(),
+            operator: self.operator.clone(),
+            event,
+            prev: self.head.clone(),
+            hash: String::new(),
+        };
+        let mut line = record.seal().map_err(|e| AuditError::Encode {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })?;
+        line.push('\n');
+
+        if let Err(source) = self.file.write_all(line.as_bytes()) {
+            // Cut a partial line back off so the chain stays intact; if even that fails the
+            // tail is unknown and nothing more may be chained onto it.
+            if self.file.set_len(self.len).is_err() {
+                self.poisoned = true;
+            }
+            return Err(AuditError::Io {
+                path: self.path.clone(),
+                action: "write to",
+                source,
+            });
+        }
+        if let Err(source) = self.file.sync_data() {
+            // After a failed fsync the kernel may have dropped the data; whether the line is
+            // on disk is unknown.
+            self.poisoned = true;
+            return Err(AuditError::Io {
+                path: self.path.clone(),
+                action: "sync",
+                source,
+            });
+        }
+        self.seq = record.seq;
+        self.head.clone_from(&record.hash);
+        self.len += line.len() as u64;
+        Ok(record)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Last sequence number and hash (0 and 64 zeros for an empty journal).
+    pub fn head(&self) -> (u64, String) {
+        (self.seq, self.head.clone())
+    }
+
+    pub fn cutover_id(&self) -> &str {
+        &self.cutover
+    }
+
+    pub fn operator(&self) -> &str {
+        &self.operator
+    }
+}
+
+// `File::try_lock` is stable since 1.89; Cargo.toml still says rust-version 1.88.
+#[allow(clippy::incompatible_msrv)]
+fn lock(file: &File, path: &Path) -> Result<(), AuditError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(TryLockError::WouldBlock) => Err(AuditError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(TryLockError::Error(source)) => Err(AuditError::Io {
+            path: path.to_path_buf(),
+            action: "lock",
+            source,
+        }),
+    }
+}
+
+/// The OS user running cutover, from `USER` (Unix) or `USERNAME` (Windows).
+fn operator() -> String {
+    ["USER", "USERNAME"]
+        .into_iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Parse every line of the file into records, for display. Does not check hashes (see
+/// [`super::verify_file`]); fails on the first line that is not a record, naming it.
+pub fn read_records(path: &Path) -> Result<Vec<Record>, AuditError> {
+    let bytes = std::fs::read(path).map_err(|source| AuditError::Io {
+        path: path.to_path_buf(),
+        action: "read",
+        source,
+    })?;
+    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    if body.is_empty() {
+        return Ok(Vec::new());
+    }
+    body.split(|b| *b == b'\n')
+        .enumerate()
+        .map(|(idx, line)| {
+            serde_json::from_slice(line).map_err(|e| AuditError::Unreadable {
+                path: path.to_path_buf(),
+                line: idx as u64 + 1,
+                reason: if line.is_empty() {
+                    "the line is empty".to_string()
+                } else {
+                    format!("not a valid record ({e})")
+                },
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::ZERO_HASH;
+    use crate::audit::{Kind, verify_file};
+    use serde_json::json;
+
+    #[test]
+    fn first_record_chains_from_zero_and_second_from_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("nested").join("c1.jsonl");
+        let mut j = Journal::open(&path, "c1").unwrap();
+        assert_eq!(j.head(), (0, ZERO_HASH.to_string()));
+        let a = j
+            .append(Event::new(Kind::SessionStart, "session started"))
+            .unwrap();
+        let b = j
+            .append(Event::new(Kind::Observed, "mx ttl changed").target("contoso.com MX"))
+            .unwrap();
+        assert_eq!((a.seq, a.prev.as_str()), (1, ZERO_HASH));
+        assert_eq!((b.seq, &b.prev), (2, &a.hash));
+        assert_eq!(j.head(), (2, b.hash.clone()));
+        assert_eq!(a.v, FORMAT_VERSION);
+        assert_eq!(a.cutover, "c1");
+        assert_eq!(read_records(&path).unwrap(), vec![a, b]);
+        assert!(verify_file(&path).unwrap().is_ok());
+    }
+
+    #[test]
+    fn ts_is_utc_with_milliseconds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&tmp.path().join("c.jsonl"), "c").unwrap();
+        let r = j.append(Event::new(Kind::Note, "n")).unwrap();
+        // 2026-11-21T21:05:03.123Z
+        assert_eq!(r.ts.len(), 24, "{}", r.ts);
+        assert!(r.ts.ends_with('Z') && r.ts.as_bytes()[19] == b'.');
+        time::OffsetDateTime::parse(&r.ts, &time::format_description::well_known::Rfc3339).unwrap();
+    }
+
+    #[test]
+    fn other_cutover_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.jsonl");
+        Journal::open(&path, "a")
+            .unwrap()
+            .append(Event::new(Kind::Note, "n"))
+            .unwrap();
+        let err = Journal::open(&path, "b").unwrap_err();
+        assert!(matches!(err, AuditError::CutoverMismatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn corrupt_file_is_refused_naming_the_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.jsonl");
+        {
+            let mut j = Journal::open(&path, "c").unwrap();
+            for i in 0..3 {
+                j.append(Event::new(Kind::Note, format!("n{i}"))).unwrap();
+            }
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"n1\"", "\"m1\"")).unwrap();
+        let err = Journal::open(&path, "c").unwrap_err();
+        match &err {
+            AuditError::Corrupt { line, .. } => assert_eq!(*line, 2),
+            other => panic!("unexpected {other}"),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains("line 2") && msg.contains("c.jsonl"), "{msg}");
+    }
+
+    #[test]
+    fn read_records_names_bad_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.jsonl");
+        {
+            let mut j = Journal::open(&path, "c").unwrap();
+            j.append(Event::new(Kind::Note, "n")).unwrap();
+        }
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"v\":1,\"seq\"");
+        std::fs::write(&path, text).unwrap();
+        match read_records(&path).unwrap_err() {
+            AuditError::Unreadable { line, .. } => assert_eq!(line, 2),
+            other => panic!("unexpected {other}"),
+        }
+        assert!(read_records(&tmp.path().join("missing.jsonl")).is_err());
+    }
+
+    #[test]
+    fn secrets_never_reach_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.jsonl");
+        let mut j = Journal::open(&path, "c").unwrap();
+        let r = j
+            .append(
+                Event::new(Kind::Intent, "token refreshed").details(
+                    json!({"access_token": "s3cr3t-value", "scope": "Domain.ReadWrite.All"}),
+                ),
+            )
+            .unwrap();
+        assert_eq!(r.event.details["access_token"], "[redacted]");
+        assert_eq!(r.event.details["scope"], "Domain.ReadWrite.All");
+        let raw = std::fs::read_to_string(&path).unwrap();
+        assert!(!raw.contains("s3cr3t-value"));
+        assert!(verify_file(&path).unwrap().is_ok());
+    }
+
+    /// The worked example in docs/audit-format.md; if this changes, update the document.
+    #[test]
+    fn worked_example_for_docs() {
+        let mut r = Record {
+            v: 1,
+            seq: 1,
+            ts: "2026-11-21T21:05:03.123Z".into(),
+            cutover: "contoso-2026-11".into(),
+            operator: "alex".into(),
+            event: Event::new(Kind::UserAction, "step marked done").target("lower-mx-ttl"),
+            prev: ZERO_HASH.into(),
+            hash: String::new(),
+        };
+        let line = r.seal().unwrap();
+        let hashed = concat!(
+            r#"{"v":1,"seq":1,"ts":"2026-11-21T21:05:03.123Z","cutover":"contoso-2026-11","#,
+            r#""operator":"alex","kind":"user_action","target":"lower-mx-ttl","#,
+            r#""action":"step marked done","#,
+            r#""prev":"0000000000000000000000000000000000000000000000000000000000000000"}"#
+        );
+        let hash = "b5de3c37d6231f7eddd066b0b8411436133aa4e3395d293817cfe144abe850dd";
+        assert_eq!(crate::audit::sha256_hex(hashed.as_bytes()), hash);
+        assert_eq!(r.hash, hash);
+        let stored = format!("{},\"hash\":\"{hash}\"}}", &hashed[..hashed.len() - 1]);
+        assert_eq!(line, stored);
+    }
+}

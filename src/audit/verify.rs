@@ -1,0 +1,250 @@
+//! Verify a journal file from its bytes: every line's hash, the chain of `prev` hashes, the
+//! sequence numbers, and the format version. Reports the first line that breaks a rule.
+
+use std::path::Path;
+
+use super::error::AuditError;
+use super::record::{FORMAT_VERSION, Record, ZERO_HASH, recompute_hash, split_hash};
+
+/// Result of checking a whole file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Number of lines that verified, i.e. the lines before `first_bad` (all lines if none).
+    pub lines: u64,
+    /// Hash of the last line that verified; 64 zeros if none did (or the file is empty).
+    pub head: String,
+    /// The first line that breaks a rule; `None` if the whole file verifies.
+    pub first_bad: Option<BadLine>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.first_bad.is_none()
+    }
+}
+
+/// A line that failed verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    /// 1-based line number in the file.
+    pub line: u64,
+    /// Which rule the line breaks, in words.
+    pub reason: String,
+}
+
+/// Check every line of the file at `path`. `Err` only when the file cannot be read; a file that
+/// fails verification is an `Ok` report with `first_bad` set.
+pub fn verify_file(path: &Path) -> Result<VerifyReport, AuditError> {
+    let bytes = std::fs::read(path).map_err(|source| AuditError::Io {
+        path: path.to_path_buf(),
+        action: "read",
+        source,
+    })?;
+    Ok(verify_bytes(&bytes))
+}
+
+/// Check journal content already in memory (see [`verify_file`]).
+pub fn verify_bytes(bytes: &[u8]) -> VerifyReport {
+    check(bytes).report
+}
+
+/// What [`check`] learns beyond the report: the cutover id the lines carry.
+pub(crate) struct Checked {
+    pub report: VerifyReport,
+    pub cutover: Option<String>,
+}
+
+pub(crate) fn check(bytes: &[u8]) -> Checked {
+    let mut head = ZERO_HASH.to_string();
+    let mut cutover: Option<String> = None;
+    let mut lines = 0u64;
+    let mut first_bad = None;
+    for (idx, chunk) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+        let number = idx as u64 + 1;
+        let result = match chunk.strip_suffix(b"\n") {
+            Some(line) => check_line(line, number, &head, cutover.as_deref()),
+            None => Err(
+                "the line is incomplete (no newline at its end): the last write was cut short"
+                    .to_string(),
+            ),
+        };
+        match result {
+            Ok(record) => {
+                head = record.hash;
+                cutover.get_or_insert(record.cutover);
+                lines = number;
+            }
+            Err(reason) => {
+                first_bad = Some(BadLine {
+                    line: number,
+                    reason,
+                });
+                break;
+            }
+        }
+    }
+    Checked {
+        report: VerifyReport {
+            lines,
+            head,
+            first_bad,
+        },
+        cutover,
+    }
+}
+
+/// Check one line (without its `\n`) against the line before it. The order of the checks
+/// decides which reason is reported when several rules break at once.
+fn check_line(
+    line: &[u8],
+    number: u64,
+    prev_hash: &str,
+    cutover: Option<&str>,
+) -> Result<Record, String> {
+    if line.is_empty() {
+        return Err("the line is empty".into());
+    }
+    let record: Record = serde_json::from_slice(line)
+        .map_err(|e| format!("the line is not a valid record ({e})"))?;
+    if record.v == 0 || record.v > FORMAT_VERSION {
+        return Err(format!(
+            "unknown format version {} (this build reads versions 1 to {FORMAT_VERSION})",
+            record.v
+        ));
+    }
+    let Some((_, stored)) = split_hash(line) else {
+        return Err("the hash field is missing or is not the last field of the line".into());
+    };
+    if stored != record.hash {
+        return Err("the line has more than one hash field".into());
+    }
+    if recompute_hash(line).as_deref() != Some(stored) {
+        return Err("the hash does not match the line's content: the line was changed".into());
+    }
+    if record.seq != number {
+        return Err(format!(
+            "sequence number is {}, expected {number}: a line is missing, repeated or out of order",
+            record.seq
+        ));
+    }
+    if record.prev != prev_hash {
+        return Err(if number == 1 {
+            "the first line's prev is not 64 zeros: lines before it are missing".into()
+        } else {
+            format!(
+                "prev does not match the hash of line {}: a line was removed, inserted or reordered",
+                number - 1
+            )
+        });
+    }
+    if let Some(expected) = cutover
+        && record.cutover != expected
+    {
+        return Err(format!(
+            "cutover id \"{}\" differs from line 1 (\"{expected}\")",
+            record.cutover
+        ));
+    }
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Event, Kind};
+
+    fn sealed_lines(n: u64) -> Vec<String> {
+        let mut prev = ZERO_HASH.to_string();
+        (1..=n)
+            .map(|seq| {
+                let mut r = Record {
+                    v: FORMAT_VERSION,
+                    seq,
+                    ts: "2026-11-21T21:05:03.123Z".into(),
+                    cutover: "c1".into(),
+                    operator: "alex".into(),
+                    event: Event::new(Kind::Note, format!("note {seq}")),
+                    prev: prev.clone(),
+                    hash: String::new(),
+                };
+                let line = r.seal().unwrap();
+                prev = r.hash;
+                line + "\n"
+            })
+            .collect()
+    }
+
+    fn bad_line(lines: &[String]) -> Option<u64> {
+        verify_bytes(lines.concat().as_bytes())
+            .first_bad
+            .map(|b| b.line)
+    }
+
+    #[test]
+    fn empty_file_verifies() {
+        let r = verify_bytes(b"");
+        assert!(r.is_ok());
+        assert_eq!(r.lines, 0);
+        assert_eq!(r.head, ZERO_HASH);
+    }
+
+    #[test]
+    fn good_chain_verifies_and_reports_head() {
+        let lines = sealed_lines(5);
+        let r = verify_bytes(lines.concat().as_bytes());
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(r.lines, 5);
+        let last: Record = serde_json::from_str(lines[4].trim_end()).unwrap();
+        assert_eq!(r.head, last.hash);
+    }
+
+    #[test]
+    fn each_rule_names_its_line() {
+        let good = sealed_lines(5);
+
+        let mut missing_newline = good.clone();
+        missing_newline[4] = missing_newline[4].trim_end().to_string();
+        assert_eq!(bad_line(&missing_newline), Some(5));
+
+        let mut blank = good.clone();
+        blank.insert(2, "\n".into());
+        assert_eq!(bad_line(&blank), Some(3));
+
+        let mut first_removed = good.clone();
+        first_removed.remove(0);
+        let r = verify_bytes(first_removed.concat().as_bytes());
+        assert_eq!(r.first_bad.as_ref().map(|b| b.line), Some(1));
+        assert_eq!(r.lines, 0);
+        assert_eq!(r.head, ZERO_HASH);
+
+        let mut future = good.clone();
+        future[1] = future[1].replacen("{\"v\":1,", "{\"v\":99,", 1);
+        let r = verify_bytes(future.concat().as_bytes());
+        let bad = r.first_bad.unwrap();
+        assert_eq!(bad.line, 2);
+        assert!(bad.reason.contains("version 99"), "{}", bad.reason);
+
+        let mut edited = good.clone();
+        edited[3] = edited[3].replace("note 4", "note X");
+        let r = verify_bytes(edited.concat().as_bytes());
+        assert_eq!(r.lines, 3);
+        let bad = r.first_bad.unwrap();
+        assert_eq!(bad.line, 4);
+        assert!(bad.reason.contains("was changed"), "{}", bad.reason);
+
+        let mut no_hash = good.clone();
+        no_hash[2] = format!("{}}}\n", no_hash[2].split(",\"hash\":").next().unwrap());
+        assert_eq!(bad_line(&no_hash), Some(3));
+    }
+
+    #[test]
+    fn other_cutover_id_is_rejected() {
+        let mut lines = sealed_lines(2);
+        let mut r: Record = serde_json::from_str(lines[1].trim_end()).unwrap();
+        r.cutover = "other".into();
+        lines[1] = r.seal().unwrap() + "\n";
+        let bad = verify_bytes(lines.concat().as_bytes()).first_bad.unwrap();
+        assert_eq!(bad.line, 2);
+        assert!(bad.reason.contains("cutover id"), "{}", bad.reason);
+    }
+}

@@ -1,0 +1,207 @@
+//! The audit journal through its public API: chain, tamper detection naming the right line,
+//! reopening, locking and secret redaction.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use cutover::audit::{AuditError, Event, Journal, Kind, read_records, verify_file};
+use serde_json::json;
+
+const CUTOVER: &str = "contoso-2026-11";
+
+/// Write 20 varied events and return the file, the tempdir keeping it alive, and the head.
+fn write_log() -> (tempfile::TempDir, PathBuf, (u64, String)) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("audit").join(format!("{CUTOVER}.jsonl"));
+    let mut j = Journal::open(&path, CUTOVER).unwrap();
+    j.append(Event::new(Kind::SessionStart, "session started"))
+        .unwrap();
+    for i in 2..=19 {
+        let event = match i % 4 {
+            0 => Event::new(Kind::Intent, format!("remove alias {i}"))
+                .tenant("source")
+                .target(format!("user{i}@contoso.com"))
+                .change(
+                    json!({"proxyAddresses": [format!("smtp:u{i}@contoso.com")]}),
+                    json!({"proxyAddresses": []}),
+                ),
+            1 => Event::new(Kind::Outcome, format!("alias removed {i}"))
+                .tenant("source")
+                .details(json!({"request_id": format!("req-{i}"), "status": 204})),
+            2 => Event::new(Kind::Observed, format!("mx ttl changed {i}"))
+                .tenant("dns")
+                .target("contoso.com MX")
+                .change(json!(3600), json!(300)),
+            _ => {
+                Event::new(Kind::UserAction, format!("step marked done {i}")).target("lower-mx-ttl")
+            }
+        };
+        j.append(event).unwrap();
+    }
+    j.append(Event::new(Kind::SessionEnd, "session ended"))
+        .unwrap();
+    let head = j.head();
+    (tmp, path, head)
+}
+
+/// The file's lines, each with its `\n`.
+fn lines(path: &Path) -> Vec<String> {
+    fs::read_to_string(path)
+        .unwrap()
+        .split_inclusive('\n')
+        .map(str::to_string)
+        .collect()
+}
+
+fn first_bad_after(path: &Path, content: &[u8]) -> Option<u64> {
+    fs::write(path, content).unwrap();
+    verify_file(path).unwrap().first_bad.map(|b| b.line)
+}
+
+#[test]
+fn intact_log_verifies_with_journal_head() {
+    let (_tmp, path, head) = write_log();
+    assert_eq!(head.0, 20);
+    let report = verify_file(&path).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.lines, 20);
+    assert_eq!(report.head, head.1);
+    let records = read_records(&path).unwrap();
+    assert_eq!(records.len(), 20);
+    assert!(
+        records
+            .iter()
+            .enumerate()
+            .all(|(i, r)| r.seq == i as u64 + 1)
+    );
+    assert_eq!(records[19].hash, head.1);
+}
+
+#[test]
+fn tampering_is_reported_at_the_right_line() {
+    let (tmp, path, _) = write_log();
+    let original = lines(&path);
+    let copy = tmp.path().join("tampered.jsonl");
+
+    // One byte inside line 7's action value.
+    let mut flipped = original.clone();
+    let at = flipped[6].find("\"action\":\"").unwrap() + "\"action\":\"".len();
+    let mut bytes = flipped[6].clone().into_bytes();
+    bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
+    flipped[6] = String::from_utf8(bytes).unwrap();
+    assert_ne!(flipped[6], original[6]);
+    assert_eq!(first_bad_after(&copy, flipped.concat().as_bytes()), Some(7));
+
+    let mut deleted = original.clone();
+    deleted.remove(6);
+    assert_eq!(first_bad_after(&copy, deleted.concat().as_bytes()), Some(7));
+
+    let mut swapped = original.clone();
+    swapped.swap(6, 7);
+    assert_eq!(first_bad_after(&copy, swapped.concat().as_bytes()), Some(7));
+
+    let mut inserted = original.clone();
+    inserted.insert(6, original[2].clone());
+    assert_eq!(
+        first_bad_after(&copy, inserted.concat().as_bytes()),
+        Some(7)
+    );
+
+    let before_20: usize = original[..19].iter().map(String::len).sum();
+    let whole = original.concat();
+    let torn = &whole.as_bytes()[..before_20 + original[19].len() / 2];
+    assert_eq!(first_bad_after(&copy, torn), Some(20));
+    let report = verify_file(&copy).unwrap();
+    assert_eq!(report.lines, 19);
+
+    // The torn file is refused for appending, naming the line.
+    match Journal::open(&copy, CUTOVER).unwrap_err() {
+        AuditError::Corrupt { line, .. } => assert_eq!(line, 20),
+        other => panic!("unexpected error: {other}"),
+    }
+}
+
+#[test]
+fn reopening_continues_the_chain() {
+    let (_tmp, path, head) = write_log();
+    let mut j = Journal::open(&path, CUTOVER).unwrap();
+    assert_eq!(j.head(), head);
+    let r = j
+        .append(Event::new(Kind::SessionStart, "session started"))
+        .unwrap();
+    assert_eq!(r.seq, 21);
+    assert_eq!(r.prev, head.1);
+    let report = verify_file(&path).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.lines, 21);
+    assert_eq!(report.head, r.hash);
+}
+
+#[test]
+fn second_open_is_locked_out_while_the_first_lives() {
+    let (_tmp, path, _) = write_log();
+    let first = Journal::open(&path, CUTOVER).unwrap();
+    let err = Journal::open(&path, CUTOVER).unwrap_err();
+    assert!(matches!(err, AuditError::Locked { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(!msg.contains('\n'));
+    drop(first);
+    Journal::open(&path, CUTOVER).unwrap();
+}
+
+#[test]
+fn secrets_are_redacted_before_writing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("s.jsonl");
+    let mut j = Journal::open(&path, CUTOVER).unwrap();
+    let secrets = [
+        "AT-0123456789",
+        "RT-9876543210",
+        "CS-abcdef",
+        "P@ssw0rd!",
+        "Bearer AT-0123456789",
+        "-----BEGIN PRIVATE KEY-----",
+    ];
+    let r = j
+        .append(
+            Event::new(Kind::Intent, "sign in")
+                .tenant("destination")
+                .change(
+                    json!({"password": secrets[3]}),
+                    json!({"nested": [{"private_key": secrets[5]}]}),
+                )
+                .details(json!({
+                    "access_token": secrets[0],
+                    "refresh_token": secrets[1],
+                    "client_secret": secrets[2],
+                    "headers": {"authorization": secrets[4]},
+                    "client_id": "00000000-0000-0000-0000-000000000001",
+                })),
+        )
+        .unwrap();
+    assert_eq!(r.event.details["access_token"], "[redacted]");
+    assert_eq!(r.event.details["headers"]["authorization"], "[redacted]");
+    assert_eq!(
+        r.event.details["client_id"],
+        "00000000-0000-0000-0000-000000000001"
+    );
+    assert_eq!(r.event.before, Some(json!({"password": "[redacted]"})));
+    assert_eq!(
+        r.event.after,
+        Some(json!({"nested": [{"private_key": "[redacted]"}]}))
+    );
+    let raw = fs::read_to_string(&path).unwrap();
+    for secret in secrets {
+        assert!(!raw.contains(secret), "{secret} leaked");
+    }
+    assert!(verify_file(&path).unwrap().is_ok());
+}
+
+#[test]
+fn missing_file_is_an_io_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = verify_file(&tmp.path().join("nope.jsonl")).unwrap_err();
+    assert!(matches!(err, AuditError::Io { .. }), "{err}");
+    assert!(err.to_string().contains("nope.jsonl"));
+}
