@@ -17,8 +17,7 @@ use crate::dns::DnsClient;
 use crate::graph::client::GLOBAL_GRAPH_SCOPE;
 use crate::graph::{Credentials, Endpoints, GraphClient};
 use crate::logging::{self, LogGuard};
-use crate::plan::Runbook;
-use crate::plan::progress;
+use crate::plan::{Progress, Runbook};
 use crate::sim::{Sim, SimOptions, SimTenant};
 use crate::store::Paths;
 
@@ -148,7 +147,7 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
         let history = read_records(&journal_path).map_err(|e| Failure::Input(e.to_string()))?;
         let runbook = Runbook::embedded().map_err(|e| Failure::Input(e.to_string()))?;
         let progress_file = paths.state_file(DEMO_CUTOVER_ID);
-        let saved = progress::load(&progress_file).map_err(|e| Failure::Input(e.to_string()))?;
+        let saved = Progress::load(&progress_file).map_err(|e| Failure::Input(e.to_string()))?;
 
         let now = OffsetDateTime::now_utc();
         let mut state = State::new(DEMO_CUTOVER_ID.into(), domain.clone(), runbook, now);

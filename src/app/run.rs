@@ -15,7 +15,6 @@ use crate::audit::{Event, Journal, Kind};
 use crate::dns::DnsClient;
 use crate::graph::GraphClient;
 use crate::plan::Progress;
-use crate::store::write_atomic;
 
 use super::action::{Action, Command};
 use super::keys::map_key;
@@ -172,11 +171,8 @@ fn save_progress(state: &mut State, path: &PathBuf, audit_tx: &UnboundedSender<E
                 .ok()
         }),
     };
-    let written = serde_json::to_vec_pretty(&progress)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| write_atomic(path, &bytes).map_err(|e| e.to_string()));
-    if let Err(e) = written {
-        let message = format!("cannot save timeline progress to {}: {e}", path.display());
+    if let Err(e) = progress.save(path) {
+        let message = e.to_string();
         tracing::error!("{message}");
         let _ = audit_tx.send(
             Event::new(Kind::Note, "progress not saved")

@@ -152,8 +152,6 @@ impl Journal {
     }
 }
 
-// `File::try_lock` is stable since 1.89; Cargo.toml still says rust-version 1.88.
-#[allow(clippy::incompatible_msrv)]
 fn lock(file: &File, path: &Path) -> Result<(), AuditError> {
     match file.try_lock() {
         Ok(()) => Ok(()),
