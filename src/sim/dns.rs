@@ -105,19 +105,10 @@ impl Zone {
             .map_err(|e| SimError::InvalidOptions(format!("domain {domain:?}: {e}")))?;
         let mut handler: InMemoryZoneHandler =
             InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
-        let zone_shell = Zone {
-            origin: origin.clone(),
-            handler: Arc::new(InMemoryZoneHandler::empty(
-                origin.clone(),
-                ZoneType::Primary,
-                AxfrPolicy::Deny,
-            )),
-            serial: Mutex::new(INITIAL_SERIAL),
-        };
         // Group values by (owner, type): each group is one RRset.
         let mut sets: Vec<(Name, RecordType, Vec<RData>)> = Vec::new();
         for (owner, rtype, value) in initial_records(domain, source_initial, verification_digits) {
-            let name = zone_shell.owner_name(&owner)?;
+            let name = owner_name(&origin, &owner)?;
             let rdata = parse_rdata(rtype, &value)?;
             match sets.iter_mut().find(|(n, t, _)| *n == name && *t == rtype) {
                 Some((_, _, values)) => values.push(rdata),
@@ -137,33 +128,10 @@ impl Zone {
             put_rrset(records, &name, rtype, TTL, values, INITIAL_SERIAL);
         }
         Ok(Zone {
+            origin,
             handler: Arc::new(handler),
-            ..zone_shell
+            serial: Mutex::new(INITIAL_SERIAL),
         })
-    }
-
-    /// An owner name in the zone: `@`, a relative name (`_dmarc`), or an absolute one with or
-    /// without the trailing dot. A fully qualified name outside the zone is refused.
-    fn owner_name(&self, input: &str) -> Result<Name, SimError> {
-        let input = input.trim();
-        let origin = self.origin.to_ascii().to_ascii_lowercase();
-        let domain = origin.trim_end_matches('.');
-        let lower = input.to_ascii_lowercase();
-        let absolute = lower.ends_with('.');
-        let bare = lower.trim_end_matches('.');
-        let fqdn = if bare.is_empty() || bare == "@" || bare == domain {
-            format!("{domain}.")
-        } else if bare.ends_with(&format!(".{domain}")) {
-            format!("{bare}.")
-        } else if absolute {
-            return Err(SimError::InvalidRecord(format!(
-                "{input} is outside the zone {domain}"
-            )));
-        } else {
-            format!("{bare}.{domain}.")
-        };
-        Name::from_ascii(&fqdn)
-            .map_err(|e| SimError::InvalidRecord(format!("owner name {input:?}: {e}")))
     }
 
     /// Replace all records of (name, type) and bump the SOA serial. Empty `values` delete the
@@ -187,7 +155,7 @@ impl Zone {
                 )));
             }
         };
-        let owner = self.owner_name(name)?;
+        let owner = owner_name(&self.origin, name)?;
         if rtype == RecordType::CNAME && values.len() > 1 {
             return Err(SimError::InvalidRecord(format!(
                 "{owner} can have only one CNAME"
@@ -260,6 +228,30 @@ impl Zone {
             "the zone stayed locked by readers for too long".into(),
         ))
     }
+}
+
+/// An owner name in the zone: `@`, a relative name (`_dmarc`), or an absolute one with or
+/// without the trailing dot. A fully qualified name outside the zone is refused.
+fn owner_name(origin: &Name, input: &str) -> Result<Name, SimError> {
+    let input = input.trim();
+    let origin = origin.to_ascii().to_ascii_lowercase();
+    let domain = origin.trim_end_matches('.');
+    let lower = input.to_ascii_lowercase();
+    let absolute = lower.ends_with('.');
+    let bare = lower.trim_end_matches('.');
+    let fqdn = if bare.is_empty() || bare == "@" || bare == domain {
+        format!("{domain}.")
+    } else if bare.ends_with(&format!(".{domain}")) {
+        format!("{bare}.")
+    } else if absolute {
+        return Err(SimError::InvalidRecord(format!(
+            "{input} is outside the zone {domain}"
+        )));
+    } else {
+        format!("{bare}.{domain}.")
+    };
+    Name::from_ascii(&fqdn)
+        .map_err(|e| SimError::InvalidRecord(format!("owner name {input:?}: {e}")))
 }
 
 fn soa(origin: &Name, serial: u32) -> RData {
@@ -447,20 +439,27 @@ mod tests {
     fn owner_names_resolve_inside_the_zone_only() {
         let zone =
             Zone::build("contoso.example", "fabrikamsrc.onmicrosoft.com", "12345678").unwrap();
-        assert_eq!(zone.owner_name("@").unwrap().to_ascii(), "contoso.example.");
         assert_eq!(
-            zone.owner_name("Contoso.Example").unwrap().to_ascii(),
+            owner_name(&zone.origin, "@").unwrap().to_ascii(),
             "contoso.example."
         );
         assert_eq!(
-            zone.owner_name("_dmarc").unwrap().to_ascii(),
+            owner_name(&zone.origin, "Contoso.Example")
+                .unwrap()
+                .to_ascii(),
+            "contoso.example."
+        );
+        assert_eq!(
+            owner_name(&zone.origin, "_dmarc").unwrap().to_ascii(),
             "_dmarc.contoso.example."
         );
         assert_eq!(
-            zone.owner_name("sip.contoso.example.").unwrap().to_ascii(),
+            owner_name(&zone.origin, "sip.contoso.example.")
+                .unwrap()
+                .to_ascii(),
             "sip.contoso.example."
         );
-        assert!(zone.owner_name("example.org.").is_err());
+        assert!(owner_name(&zone.origin, "example.org.").is_err());
         // CNAME exclusivity and type checks.
         assert!(
             zone.set_records("@", "CNAME", 300, &["x.example."])
