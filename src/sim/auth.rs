@@ -134,6 +134,62 @@ fn audience_of(
     }
 }
 
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration` (and the v1 form without `/v2.0`):
+/// how anyone can tell which tenant a domain signs in to. The endpoints point back at the
+/// rehearsal server; the issuer keeps Microsoft's layout with the tenant id in its path.
+pub(crate) async fn openid_configuration(
+    State(state): State<Shared>,
+    Path(tenant_key): Path<String>,
+    uri: axum::http::Uri,
+    extensions: Extensions,
+) -> Response {
+    let ids = ids_of(&extensions);
+    let tenant_id = {
+        let Ok(tenants) = state.tenants.read() else {
+            return poisoned(&ids);
+        };
+        match resolve_tenant(&tenants, &tenant_key) {
+            Some(i) => tenants[i].id.clone(),
+            None => {
+                return aad_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_tenant",
+                    90002,
+                    &format!(
+                        "Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+                    ),
+                    &ids,
+                );
+            }
+        }
+    };
+    let base = &state.base_url;
+    let v2 = uri.path().contains("/v2.0/");
+    let (issuer, version) = if v2 {
+        (format!("{base}/{tenant_id}/v2.0"), "/v2.0")
+    } else {
+        (format!("https://sts.windows.net/{tenant_id}/"), "")
+    };
+    Json(json!({
+        "token_endpoint": format!("{base}/{tenant_id}/oauth2{version}/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}/{tenant_id}/discovery{version}/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": issuer,
+        "authorization_endpoint": format!("{base}/{tenant_id}/oauth2{version}/authorize"),
+        "device_authorization_endpoint": format!("{base}/{tenant_id}/oauth2{version}/devicecode"),
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+    }))
+    .into_response()
+}
+
 /// `POST /{tenant}/oauth2/v2.0/token`.
 pub(crate) async fn token(
     State(state): State<Shared>,

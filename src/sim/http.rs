@@ -43,6 +43,14 @@ pub(crate) struct RequestIds {
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(auth::token))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(auth::openid_configuration),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(auth::openid_configuration),
+        )
         .route("/v1.0/organization", get(graph::organization))
         .route("/v1.0/domains", get(graph::domains))
         .route("/v1.0/domains/{id}", get(graph::domain))

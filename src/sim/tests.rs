@@ -136,6 +136,32 @@ async fn token_success_and_tenant_keys() {
     .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "unauthorized_client");
+
+    // Discovery tells from outside which tenant a domain signs in to.
+    let (status, _, body) = get(
+        &format!(
+            "{}/contoso.example/v2.0/.well-known/openid-configuration",
+            sim.login_url()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body["issuer"].as_str().unwrap().contains(&src.id));
+    assert_eq!(
+        body["token_endpoint"],
+        format!("{}/{}/oauth2/v2.0/token", sim.login_url(), src.id).as_str()
+    );
+    let (status, _, body) = get(
+        &format!(
+            "{}/unknown.example/v2.0/.well-known/openid-configuration",
+            sim.login_url()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error_codes"][0], 90002);
     sim.shutdown().await;
 }
 
@@ -454,6 +480,23 @@ async fn users_page_with_top_and_select() {
     }
     assert_eq!(ids.len(), USERS + SHARED_MAILBOXES);
     assert_eq!(pages, (USERS + SHARED_MAILBOXES).div_ceil(7));
+
+    // $count counts only with ConsistencyLevel: eventual, as in Graph.
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1.0/users?$count=true&$top=5", sim.graph_url()))
+        .bearer_auth(&token)
+        .header("ConsistencyLevel", "eventual")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["@odata.count"], USERS + SHARED_MAILBOXES);
+    let (_, _, body) = get(
+        &format!("{}/v1.0/users?$count=true&$top=5", sim.graph_url()),
+        Some(&token),
+    )
+    .await;
+    assert!(body.get("@odata.count").is_none());
 
     // Default property set: no proxyAddresses, the documented defaults present.
     let (_, _, body) = get(&format!("{}/v1.0/users", sim.graph_url()), Some(&token)).await;
