@@ -1,1 +1,266 @@
-//! The rehearsal environment: Graph and DNS on loopback.
+//! The rehearsal environment: a fake Microsoft 365 (token endpoint and a Graph v1.0 subset over
+//! HTTP) and an authoritative DNS server for the custom domain, both on loopback with ephemeral
+//! ports. The product's clients talk to it exactly as to Microsoft; only base URLs and the
+//! nameserver address differ.
+//!
+//! Layout: `directory` generates the tenants from the seed, `m365` is the Microsoft 365 record
+//! set, `http`/`auth`/`graph` serve HTTP, `dns` serves the zone.
+
+mod auth;
+mod directory;
+mod dns;
+mod graph;
+mod http;
+mod m365;
+mod names;
+mod rng;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use self::dns::{DnsServer, Zone};
+use self::http::{AppState, Shared};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// People in the source tenant (shared mailboxes come on top), 1..=100_000.
+    pub users: usize,
+    /// Everything generated (names, ids, secrets) follows from the seed.
+    pub seed: u64,
+    /// The custom domain being moved.
+    pub domain: String,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            users: 50,
+            seed: 1,
+            domain: "contoso.example".to_string(),
+        }
+    }
+}
+
+/// One simulated tenant and the app registration that signs in to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimTenant {
+    /// "source" or "destination".
+    pub label: String,
+    pub name: String,
+    /// Tenant id (GUID).
+    pub id: String,
+    pub initial_domain: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid rehearsal options: {0}")]
+    InvalidOptions(String),
+    #[error("could not bind the {0}: {1}")]
+    Bind(&'static str, #[source] std::io::Error),
+    #[error("invalid DNS record: {0}")]
+    InvalidRecord(String),
+    #[error("DNS server: {0}")]
+    Dns(String),
+}
+
+const MAX_USERS: usize = 100_000;
+
+/// The running environment. Dropping it stops both servers; [`Sim::shutdown`] does so
+/// gracefully.
+pub struct Sim {
+    domain: String,
+    tenants: Vec<SimTenant>,
+    graph_url: String,
+    dns_addr: SocketAddr,
+    state: Shared,
+    zone: Arc<Zone>,
+    http: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    dns: Option<DnsServer>,
+}
+
+/// Lower-case, without the trailing dot, and a plausible registrable name.
+fn normalise_domain(domain: &str) -> Result<String, SimError> {
+    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let bad = |why: &str| {
+        Err(SimError::InvalidOptions(format!(
+            "domain {domain:?}: {why}"
+        )))
+    };
+    if d.len() > 253 {
+        return bad("longer than 253 characters");
+    }
+    let labels: Vec<&str> = d.split('.').collect();
+    if labels.len() < 2 {
+        return bad("needs at least two labels");
+    }
+    for l in &labels {
+        let ok = !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return bad("labels are letters, digits and inner hyphens, 1 to 63 long");
+        }
+    }
+    if d.ends_with(".onmicrosoft.com") {
+        return bad("must be a custom domain, not an onmicrosoft.com one");
+    }
+    Ok(d)
+}
+
+impl Sim {
+    /// Generate the tenants and the zone and start both servers on loopback.
+    pub async fn start(opts: SimOptions) -> Result<Sim, SimError> {
+        if !(1..=MAX_USERS).contains(&opts.users) {
+            return Err(SimError::InvalidOptions(format!(
+                "users must be between 1 and {MAX_USERS}, not {}",
+                opts.users
+            )));
+        }
+        let domain = normalise_domain(&opts.domain)?;
+        let [source, destination] = directory::generate(opts.seed, opts.users, &domain);
+        let zone = Zone::build(&domain, &source.initial_domain, &source.verification_digits)?;
+        let tenants: Vec<SimTenant> = [&source, &destination]
+            .into_iter()
+            .map(|t| SimTenant {
+                label: t.label.to_string(),
+                name: t.name.clone(),
+                id: t.id.clone(),
+                initial_domain: t.initial_domain.clone(),
+                client_id: t.client_id.clone(),
+                client_secret: t.client_secret.clone(),
+            })
+            .collect();
+
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .map_err(|e| SimError::Bind("HTTP listener", e))?;
+        let http_addr = listener
+            .local_addr()
+            .map_err(|e| SimError::Bind("HTTP listener", e))?;
+        let graph_url = format!("http://{http_addr}");
+        let state: Shared = Arc::new(AppState {
+            base_url: graph_url.clone(),
+            tenants: RwLock::new(vec![source, destination]),
+            tokens: Mutex::new(HashMap::new()),
+            token_lifetime_secs: AtomicU64::new(auth::DEFAULT_TOKEN_LIFETIME),
+            page_key: rng::Rng::derive(opts.seed, "skiptoken").next_u64(),
+        });
+
+        let dns = DnsServer::start(zone).await?;
+        let router = http::router(state.clone());
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "rehearsal HTTP server stopped");
+            }
+        });
+        tracing::info!(%graph_url, dns = %dns.addr, users = opts.users, "rehearsal environment started");
+
+        Ok(Sim {
+            domain,
+            tenants,
+            graph_url,
+            dns_addr: dns.addr,
+            state,
+            zone: dns.zone.clone(),
+            http: Some((stop_tx, task)),
+            dns: Some(dns),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`; Graph lives under `/v1.0`.
+    pub fn graph_url(&self) -> String {
+        self.graph_url.clone()
+    }
+
+    /// `http://127.0.0.1:PORT`; tokens at `/{tenant}/oauth2/v2.0/token` (same server as Graph).
+    pub fn login_url(&self) -> String {
+        self.graph_url.clone()
+    }
+
+    /// The authoritative server for [`Sim::domain`], UDP and TCP on the same port.
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.dns_addr
+    }
+
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// `[source, destination]`.
+    pub fn tenants(&self) -> &[SimTenant] {
+        &self.tenants
+    }
+
+    pub fn tenant(&self, label: &str) -> Option<&SimTenant> {
+        self.tenants.iter().find(|t| t.label == label)
+    }
+
+    /// Scenario hook: replace all records of (name, type) in the zone, e.g. lower the MX TTL or
+    /// point MX elsewhere. `name` is `@`, relative (`_dmarc`) or absolute inside the zone;
+    /// `rtype` is MX, TXT, CNAME, SRV or NS; `values` are zone-file data (`0 host.example.`,
+    /// `v=spf1 …`, `100 1 443 sipdir.online.lync.com`); no values removes the records. The SOA
+    /// serial increases; the next query sees the change.
+    pub fn set_dns_records(
+        &self,
+        name: &str,
+        rtype: &str,
+        ttl: u32,
+        values: &[&str],
+    ) -> Result<(), SimError> {
+        self.zone.set_records(name, rtype, ttl, values)
+    }
+
+    /// Lifetime of tokens issued from now on (default 3599 s); rehearses expiry.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.state
+            .token_lifetime_secs
+            .store(lifetime.as_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Stop both servers, letting in-flight requests finish (bounded to a few seconds).
+    pub async fn shutdown(mut self) {
+        if let Some((stop, mut task)) = self.http.take() {
+            let _ = stop.send(());
+            // Idle keep-alive connections close at once; a stuck client must not hang us.
+            if tokio::time::timeout(Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+        if let Some(dns) = self.dns.take() {
+            dns.shutdown().await;
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some((stop, task)) = self.http.take() {
+            let _ = stop.send(());
+            task.abort();
+        }
+        // Dropping hickory's Server aborts its tasks and closes the sockets.
+        self.dns.take();
+    }
+}

@@ -1,0 +1,385 @@
+//! The Microsoft identity platform's v2 token endpoint (client credentials) and the bearer-token
+//! check in front of Graph. Errors follow AAD's shapes so that the product's sign-in code sees
+//! exactly what it would see from `login.microsoftonline.com`.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::directory::Tenant;
+use super::http::{RequestIds, Shared, graph_error, header_str, ids_of};
+use super::rng::fresh_guid;
+
+pub(crate) const DEFAULT_TOKEN_LIFETIME: u64 = 3599;
+
+/// Expired tokens are remembered this long so that they are reported as expired, not unknown.
+const EXPIRED_GRACE: Duration = Duration::from_secs(3600);
+
+/// The resource a token was issued for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Audience {
+    Graph,
+    Exchange,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct IssuedToken {
+    /// Index into the tenant list.
+    pub tenant: usize,
+    pub audience: Audience,
+    pub expires: Instant,
+}
+
+/// Find a tenant by id, initial domain or a domain verified in it.
+fn resolve_tenant(tenants: &[Tenant], key: &str) -> Option<usize> {
+    tenants.iter().position(|t| {
+        t.id.eq_ignore_ascii_case(key)
+            || t.initial_domain.eq_ignore_ascii_case(key)
+            || t.domains
+                .iter()
+                .any(|d| d.is_verified && d.name.eq_ignore_ascii_case(key))
+    })
+}
+
+fn aad_timestamp() -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    time::OffsetDateTime::now_utc()
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
+/// AAD's error body: `error`, `error_description` (with trace and correlation ids appended),
+/// `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`.
+fn aad_error(
+    status: StatusCode,
+    error: &str,
+    code: u32,
+    description: &str,
+    ids: &RequestIds,
+) -> Response {
+    let trace_id = fresh_guid();
+    // AAD reports the caller's client-request-id as the correlation id when it is a GUID.
+    let correlation_id = if uuid::Uuid::try_parse(&ids.client_request_id).is_ok() {
+        ids.client_request_id.clone()
+    } else {
+        fresh_guid()
+    };
+    let timestamp = aad_timestamp();
+    let body = json!({
+        "error": error,
+        "error_description": format!(
+            "AADSTS{code}: {description}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}"
+        ),
+        "error_codes": [code],
+        "timestamp": timestamp,
+        "trace_id": trace_id,
+        "correlation_id": correlation_id,
+        "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
+    });
+    (status, Json(body)).into_response()
+}
+
+fn missing_parameter(name: &str, ids: &RequestIds) -> Response {
+    aad_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        900144,
+        &format!("The request body must contain the following parameter: '{name}'."),
+        ids,
+    )
+}
+
+/// The audience a client-credentials scope asks for, or the AAD error for it.
+fn audience_of(
+    scope: &str,
+    tenant_name: &str,
+    ids: &RequestIds,
+) -> Result<Audience, Box<Response>> {
+    let scope = scope.trim();
+    let Some(resource) = scope.strip_suffix("/.default") else {
+        return Err(Box::new(aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            &format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+            ids,
+        )));
+    };
+    let resource = resource.trim_end_matches('/').to_ascii_lowercase();
+    match resource.as_str() {
+        "https://graph.microsoft.com" | "00000003-0000-0000-c000-000000000000" => {
+            Ok(Audience::Graph)
+        }
+        "https://outlook.office365.com" | "00000002-0000-0ff1-ce00-000000000000" => {
+            Ok(Audience::Exchange)
+        }
+        _ => Err(Box::new(aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_resource",
+            500011,
+            &format!(
+                "The resource principal named {resource} was not found in the tenant named {tenant_name}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
+            ),
+            ids,
+        ))),
+    }
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration` (and the v1 form without `/v2.0`):
+/// how anyone can tell which tenant a domain signs in to. The endpoints point back at the
+/// rehearsal server; the issuer keeps Microsoft's layout with the tenant id in its path.
+pub(crate) async fn openid_configuration(
+    State(state): State<Shared>,
+    Path(tenant_key): Path<String>,
+    uri: axum::http::Uri,
+    extensions: Extensions,
+) -> Response {
+    let ids = ids_of(&extensions);
+    let tenant_id = {
+        let Ok(tenants) = state.tenants.read() else {
+            return poisoned(&ids);
+        };
+        match resolve_tenant(&tenants, &tenant_key) {
+            Some(i) => tenants[i].id.clone(),
+            None => {
+                return aad_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_tenant",
+                    90002,
+                    &format!(
+                        "Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+                    ),
+                    &ids,
+                );
+            }
+        }
+    };
+    let base = &state.base_url;
+    let v2 = uri.path().contains("/v2.0/");
+    let (issuer, version) = if v2 {
+        (format!("{base}/{tenant_id}/v2.0"), "/v2.0")
+    } else {
+        (format!("https://sts.windows.net/{tenant_id}/"), "")
+    };
+    Json(json!({
+        "token_endpoint": format!("{base}/{tenant_id}/oauth2{version}/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}/{tenant_id}/discovery{version}/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": issuer,
+        "authorization_endpoint": format!("{base}/{tenant_id}/oauth2{version}/authorize"),
+        "device_authorization_endpoint": format!("{base}/{tenant_id}/oauth2{version}/devicecode"),
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+    }))
+    .into_response()
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub(crate) async fn token(
+    State(state): State<Shared>,
+    Path(tenant_key): Path<String>,
+    extensions: Extensions,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let ids = ids_of(&extensions);
+    let (tenant_idx, tenant_name, client_id, secret) = {
+        let Ok(tenants) = state.tenants.read() else {
+            return poisoned(&ids);
+        };
+        let Some(idx) = resolve_tenant(&tenants, &tenant_key) else {
+            return aad_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_tenant",
+                90002,
+                &format!(
+                    "Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+                ),
+                &ids,
+            );
+        };
+        let t = &tenants[idx];
+        (
+            idx,
+            t.name.clone(),
+            t.client_id.clone(),
+            t.client_secret.clone(),
+        )
+    };
+    // A body that is not a form is treated like one without parameters, as AAD does.
+    let params = form.map(|Form(p)| p).unwrap_or_default();
+    let param = |name: &str| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+
+    let Some(grant_type) = param("grant_type") else {
+        return missing_parameter("grant_type", &ids);
+    };
+    if grant_type != "client_credentials" {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            &format!("The app requested an unsupported grant type '{grant_type}'."),
+            &ids,
+        );
+    }
+    let Some(request_client) = param("client_id") else {
+        return missing_parameter("client_id", &ids);
+    };
+    if !request_client.eq_ignore_ascii_case(&client_id) {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{request_client}' was not found in the directory '{tenant_name}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
+            &ids,
+        );
+    }
+    let Some(scope) = param("scope") else {
+        return missing_parameter("scope", &ids);
+    };
+    let audience = match audience_of(scope, &tenant_name, &ids) {
+        Ok(a) => a,
+        Err(resp) => return *resp,
+    };
+    let Some(request_secret) = param("client_secret") else {
+        return aad_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            &ids,
+        );
+    };
+    if request_secret != secret {
+        return aad_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            &format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+            ),
+            &ids,
+        );
+    }
+
+    let lifetime = state.token_lifetime_secs.load(Ordering::Relaxed);
+    let access_token = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let now = Instant::now();
+    let Ok(mut tokens) = state.tokens.lock() else {
+        return poisoned(&ids);
+    };
+    tokens.retain(|_, t| t.expires + EXPIRED_GRACE > now);
+    tokens.insert(
+        access_token.clone(),
+        IssuedToken {
+            tenant: tenant_idx,
+            audience,
+            expires: now + Duration::from_secs(lifetime),
+        },
+    );
+    drop(tokens);
+    let mut resp = Json(json!({
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": access_token,
+    }))
+    .into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
+}
+
+fn poisoned(ids: &RequestIds) -> Response {
+    graph_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "generalException",
+        "The rehearsal environment's state is unusable after an earlier panic.",
+        ids,
+    )
+}
+
+fn unauthorized(message: &str, ids: &RequestIds) -> Response {
+    let mut resp = graph_error(
+        StatusCode::UNAUTHORIZED,
+        "InvalidAuthenticationToken",
+        message,
+        ids,
+    );
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(
+            "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"",
+        ),
+    );
+    resp
+}
+
+/// The tenant index a Graph request's bearer token belongs to, or the 401 to send.
+pub(crate) fn authorize(
+    state: &Shared,
+    headers: &HeaderMap,
+    ids: &RequestIds,
+) -> Result<usize, Box<Response>> {
+    let token = header_str(headers, "authorization")
+        .map(str::trim)
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Err(Box::new(unauthorized("Access token is empty.", ids)));
+    };
+    let issued = match state.tokens.lock() {
+        Ok(tokens) => tokens.get(token).cloned(),
+        Err(_) => return Err(Box::new(poisoned(ids))),
+    };
+    let Some(issued) = issued else {
+        return Err(Box::new(unauthorized(
+            "Access token validation failure. The token was not issued by this environment.",
+            ids,
+        )));
+    };
+    if issued.audience != Audience::Graph {
+        return Err(Box::new(unauthorized(
+            "Access token validation failure. Invalid audience.",
+            ids,
+        )));
+    }
+    if Instant::now() >= issued.expires {
+        return Err(Box::new(unauthorized(
+            "Lifetime validation failed, the token is expired.",
+            ids,
+        )));
+    }
+    Ok(issued.tenant)
+}

@@ -1,0 +1,646 @@
+//! The generated directory of each tenant: organization, domains, users (including shared
+//! mailboxes) and groups, all from the seed. Data lives in plain vectors in generation order so
+//! that paging is deterministic and a page is served by slicing, never by copying the directory.
+
+use std::collections::{HashMap, HashSet};
+
+use super::names::{
+    DEPARTMENTS, DESTINATION_COMPANIES, FIRST_NAMES, JOB_TITLES, LANGUAGES, LAST_NAMES, OFFICES,
+    SOURCE_COMPANIES,
+};
+use super::rng::Rng;
+
+/// Microsoft 365 E3 and Business Premium SKU ids, as Graph reports them.
+const SKU_E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
+const SKU_BUSINESS_PREMIUM: &str = "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46";
+
+/// When the generated objects were "created" (fixed, so output is reproducible).
+const CREATED: &str = "2021-03-15T09:12:44Z";
+
+#[derive(Debug, Clone)]
+pub(crate) struct Domain {
+    /// The domain name; also its Graph id.
+    pub name: String,
+    pub is_default: bool,
+    pub is_initial: bool,
+    pub is_verified: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub id: String,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub user_principal_name: String,
+    pub mail: Option<String>,
+    pub mail_nickname: String,
+    pub proxy_addresses: Vec<String>,
+    pub account_enabled: bool,
+    pub on_premises_sync_enabled: Option<bool>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub office_location: Option<String>,
+    pub business_phones: Vec<String>,
+    pub mobile_phone: Option<String>,
+    pub preferred_language: Option<String>,
+    pub usage_location: Option<String>,
+    pub sku_ids: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GroupKind {
+    Distribution,
+    Microsoft365,
+    MailEnabledSecurity,
+    Security,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub id: String,
+    pub display_name: String,
+    pub description: String,
+    pub kind: GroupKind,
+    pub mail: Option<String>,
+    pub mail_nickname: String,
+    pub proxy_addresses: Vec<String>,
+    pub on_premises_sync_enabled: Option<bool>,
+    pub visibility: Option<&'static str>,
+}
+
+impl Group {
+    pub(crate) fn mail_enabled(&self) -> bool {
+        self.kind != GroupKind::Security
+    }
+    pub(crate) fn security_enabled(&self) -> bool {
+        matches!(
+            self.kind,
+            GroupKind::MailEnabledSecurity | GroupKind::Security
+        )
+    }
+    pub(crate) fn group_types(&self) -> &'static [&'static str] {
+        if self.kind == GroupKind::Microsoft365 {
+            &["Unified"]
+        } else {
+            &[]
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Tenant {
+    /// "source" or "destination".
+    pub label: &'static str,
+    pub name: String,
+    pub id: String,
+    pub initial_domain: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The `msNNNNNNNN` digits of this tenant's verification records.
+    pub verification_digits: String,
+    pub domains: Vec<Domain>,
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
+    /// Lower-cased id and UPN → index into `users`.
+    user_index: HashMap<String, usize>,
+    /// Lower-cased id → index into `groups`.
+    group_index: HashMap<String, usize>,
+}
+
+impl Tenant {
+    pub(crate) fn domain(&self, name: &str) -> Option<&Domain> {
+        self.domains
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
+    }
+
+    pub(crate) fn user(&self, key: &str) -> Option<&User> {
+        self.user_index
+            .get(&key.to_ascii_lowercase())
+            .and_then(|&i| self.users.get(i))
+    }
+
+    pub(crate) fn group(&self, key: &str) -> Option<&Group> {
+        self.group_index
+            .get(&key.to_ascii_lowercase())
+            .and_then(|&i| self.groups.get(i))
+    }
+
+    fn reindex(&mut self) {
+        self.user_index.clear();
+        for (i, u) in self.users.iter().enumerate() {
+            self.user_index.insert(u.id.to_ascii_lowercase(), i);
+            self.user_index
+                .insert(u.user_principal_name.to_ascii_lowercase(), i);
+        }
+        self.group_index = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.to_ascii_lowercase(), i))
+            .collect();
+    }
+}
+
+/// Does an address (`SMTP:a@b`, `SIP:a@b`, `a@b`) have exactly `domain` after the `@`?
+pub(crate) fn address_in_domain(address: &str, domain: &str) -> bool {
+    address
+        .rsplit_once('@')
+        .is_some_and(|(_, host)| host.eq_ignore_ascii_case(domain))
+}
+
+impl User {
+    /// Whether the user references `domain` in its UPN, mail or any proxy address.
+    pub(crate) fn references(&self, domain: &str) -> bool {
+        address_in_domain(&self.user_principal_name, domain)
+            || self
+                .mail
+                .as_deref()
+                .is_some_and(|m| address_in_domain(m, domain))
+            || self
+                .proxy_addresses
+                .iter()
+                .any(|p| address_in_domain(p, domain))
+    }
+}
+
+impl Group {
+    pub(crate) fn references(&self, domain: &str) -> bool {
+        self.mail
+            .as_deref()
+            .is_some_and(|m| address_in_domain(m, domain))
+            || self
+                .proxy_addresses
+                .iter()
+                .any(|p| address_in_domain(p, domain))
+    }
+}
+
+/// `"Wide World"` → `"wideworld"`.
+fn squash(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Hands out local parts that are unique in the tenant (Exchange refuses duplicate addresses),
+/// suffixing digits on collision: `anna.berg`, `anna.berg2`, …
+#[derive(Default)]
+struct LocalParts {
+    taken: HashSet<String>,
+    next_suffix: HashMap<String, u32>,
+}
+
+impl LocalParts {
+    fn reserve(&mut self, local: &str) {
+        self.taken.insert(local.to_string());
+    }
+
+    fn unique(&mut self, base: &str) -> String {
+        if self.taken.insert(base.to_string()) {
+            return base.to_string();
+        }
+        let n = self.next_suffix.entry(base.to_string()).or_insert(1);
+        loop {
+            *n += 1;
+            let candidate = format!("{base}{n}");
+            if self.taken.insert(candidate.clone()) {
+                return candidate;
+            }
+        }
+    }
+}
+
+/// Both tenants generated from the options. `users` is the number of source people (shared
+/// mailboxes come on top).
+pub(crate) fn generate(seed: u64, users: usize, custom_domain: &str) -> [Tenant; 2] {
+    let company = (seed.wrapping_sub(1) % SOURCE_COMPANIES.len() as u64) as usize;
+    let source_company = SOURCE_COMPANIES[company];
+    let dest_company = DESTINATION_COMPANIES[company % DESTINATION_COMPANIES.len()];
+    let source = generate_source(seed, users, custom_domain, source_company);
+    let destination = generate_destination(seed, custom_domain, dest_company);
+    [source, destination]
+}
+
+fn tenant_shell(seed: u64, label: &'static str, name: String, initial_domain: String) -> Tenant {
+    let mut ids = Rng::derive(seed, &format!("{label}/ids"));
+    Tenant {
+        label,
+        name,
+        id: ids.guid(),
+        client_id: ids.guid(),
+        client_secret: ids.client_secret(),
+        verification_digits: ids.digits(8),
+        initial_domain,
+        domains: Vec::new(),
+        users: Vec::new(),
+        groups: Vec::new(),
+        user_index: HashMap::new(),
+        group_index: HashMap::new(),
+    }
+}
+
+fn generate_source(seed: u64, count: usize, domain: &str, company: &str) -> Tenant {
+    let initial = format!("{}src.onmicrosoft.com", squash(company));
+    let mut t = tenant_shell(
+        seed,
+        "source",
+        format!("{company} Source Ltd"),
+        initial.clone(),
+    );
+    t.domains = vec![
+        Domain {
+            name: initial.clone(),
+            is_default: false,
+            is_initial: true,
+            is_verified: true,
+        },
+        Domain {
+            name: domain.to_string(),
+            is_default: true,
+            is_initial: false,
+            is_verified: true,
+        },
+    ];
+
+    let mut rng = Rng::derive(seed, "source/users");
+    let mut locals = LocalParts::default();
+    // Shared mailboxes and groups own these; people get `info2` rather than a clash.
+    let shared = [("info", "Info"), ("sales", "Sales"), ("support", "Support")];
+    let groups = source_group_specs();
+    for (local, _) in shared {
+        locals.reserve(local);
+    }
+    for g in &groups {
+        locals.reserve(g.nickname);
+    }
+
+    t.users.reserve(count + shared.len());
+    for i in 0..count {
+        let first = *rng.pick(FIRST_NAMES);
+        let last = *rng.pick(LAST_NAMES);
+        let base = format!(
+            "{}.{}",
+            first.to_ascii_lowercase(),
+            last.to_ascii_lowercase()
+        );
+        let local = locals.unique(&base);
+        let short_base = format!(
+            "{}{}",
+            first[..1].to_ascii_lowercase(),
+            last.to_ascii_lowercase()
+        );
+
+        let has_mailbox = i % 25 != 24; // a few unlicensed accounts without a mailbox
+        let upn_domain = if i % 10 == 9 {
+            initial.as_str()
+        } else {
+            domain
+        };
+        let mail = has_mailbox.then(|| format!("{local}@{domain}"));
+        let mut proxies = Vec::new();
+        if has_mailbox {
+            proxies.push(format!("SMTP:{local}@{domain}"));
+            if rng.chance(70) {
+                let short = locals.unique(&short_base);
+                proxies.push(format!("smtp:{short}@{domain}"));
+            }
+            proxies.push(format!("smtp:{local}@{initial}"));
+            if rng.chance(20) {
+                proxies.push(format!("SIP:{local}@{domain}"));
+            }
+        }
+        let sku_ids = if !has_mailbox {
+            Vec::new()
+        } else if rng.chance(80) {
+            vec![SKU_E3]
+        } else {
+            vec![SKU_BUSINESS_PREMIUM]
+        };
+        t.users.push(User {
+            id: rng.guid(),
+            display_name: format!("{first} {last}"),
+            given_name: Some(first.to_string()),
+            surname: Some(last.to_string()),
+            user_principal_name: format!("{local}@{upn_domain}"),
+            mail,
+            mail_nickname: local.clone(),
+            proxy_addresses: proxies,
+            account_enabled: !rng.chance(3),
+            on_premises_sync_enabled: (i % 20 == 7).then_some(true),
+            job_title: Some(rng.pick(JOB_TITLES).to_string()),
+            department: Some(rng.pick(DEPARTMENTS).to_string()),
+            office_location: Some(rng.pick(OFFICES).to_string()),
+            business_phones: if rng.chance(60) {
+                vec![format!("+49 30 5550 {:04}", rng.below(10_000))]
+            } else {
+                Vec::new()
+            },
+            mobile_phone: rng
+                .chance(25)
+                .then(|| format!("+49 170 555 {:04}", rng.below(10_000))),
+            preferred_language: Some(rng.pick(LANGUAGES).to_string()),
+            usage_location: Some("DE".to_string()),
+            sku_ids,
+        });
+    }
+
+    for (local, display) in shared {
+        t.users.push(User {
+            id: rng.guid(),
+            display_name: display.to_string(),
+            given_name: None,
+            surname: None,
+            user_principal_name: format!("{local}@{domain}"),
+            mail: Some(format!("{local}@{domain}")),
+            mail_nickname: local.to_string(),
+            proxy_addresses: vec![
+                format!("SMTP:{local}@{domain}"),
+                format!("smtp:{local}@{initial}"),
+            ],
+            // Shared mailboxes have their sign-in blocked.
+            account_enabled: false,
+            on_premises_sync_enabled: None,
+            job_title: None,
+            department: None,
+            office_location: None,
+            business_phones: Vec::new(),
+            mobile_phone: None,
+            preferred_language: None,
+            usage_location: None,
+            sku_ids: Vec::new(),
+        });
+    }
+
+    let mut grng = Rng::derive(seed, "source/groups");
+    for spec in groups {
+        let nick = spec.nickname;
+        let (mail, proxies) = if spec.kind == GroupKind::Security {
+            (None, Vec::new())
+        } else {
+            let mut p = vec![
+                format!("SMTP:{nick}@{domain}"),
+                format!("smtp:{nick}@{initial}"),
+            ];
+            if spec.kind == GroupKind::Microsoft365 {
+                // SharePoint's proxy on Microsoft 365 groups: not SMTP, must be left alone.
+                let site = grng.guid();
+                p.push(format!("SPO:SPO_{site}@SPO_{}", t.id));
+            }
+            (Some(format!("{nick}@{domain}")), p)
+        };
+        t.groups.push(Group {
+            id: grng.guid(),
+            display_name: spec.display.to_string(),
+            description: spec.description.to_string(),
+            kind: spec.kind,
+            mail,
+            mail_nickname: nick.to_string(),
+            proxy_addresses: proxies,
+            on_premises_sync_enabled: spec.synced.then_some(true),
+            visibility: (spec.kind == GroupKind::Microsoft365).then_some(spec.visibility),
+        });
+    }
+    t.reindex();
+    t
+}
+
+struct GroupSpec {
+    display: &'static str,
+    nickname: &'static str,
+    description: &'static str,
+    kind: GroupKind,
+    synced: bool,
+    visibility: &'static str,
+}
+
+fn source_group_specs() -> Vec<GroupSpec> {
+    let g = |display, nickname, description, kind, synced, visibility| GroupSpec {
+        display,
+        nickname,
+        description,
+        kind,
+        synced,
+        visibility,
+    };
+    use GroupKind::*;
+    vec![
+        g(
+            "All Staff",
+            "allstaff",
+            "Everyone in the company",
+            Distribution,
+            false,
+            "",
+        ),
+        g(
+            "Marketing Team",
+            "marketing",
+            "Marketing announcements",
+            Distribution,
+            false,
+            "",
+        ),
+        g(
+            "Finance",
+            "finance",
+            "Finance department",
+            Distribution,
+            true,
+            "",
+        ),
+        g(
+            "Project Phoenix",
+            "phoenix",
+            "Project Phoenix workspace",
+            Microsoft365,
+            false,
+            "Private",
+        ),
+        g(
+            "Sales Team",
+            "salesteam",
+            "Sales collaboration",
+            Microsoft365,
+            false,
+            "Public",
+        ),
+        g(
+            "Leadership",
+            "leadership",
+            "Leadership team",
+            Microsoft365,
+            false,
+            "Private",
+        ),
+        g(
+            "IT Admins",
+            "itadmins",
+            "IT administrators",
+            MailEnabledSecurity,
+            false,
+            "",
+        ),
+        g(
+            "HR Confidential",
+            "hr-confidential",
+            "HR restricted access",
+            MailEnabledSecurity,
+            false,
+            "",
+        ),
+        g(
+            "VPN Users",
+            "vpn-users",
+            "Allowed to use the VPN",
+            Security,
+            false,
+            "",
+        ),
+    ]
+}
+
+fn generate_destination(seed: u64, custom_domain: &str, company: &str) -> Tenant {
+    let initial = format!("{}dst.onmicrosoft.com", squash(company));
+    let mut t = tenant_shell(
+        seed,
+        "destination",
+        format!("{company} Destination"),
+        initial.clone(),
+    );
+    t.domains = vec![
+        Domain {
+            name: initial.clone(),
+            is_default: true,
+            is_initial: true,
+            is_verified: true,
+        },
+        // Added a week before the cutover; verification waits until the source releases it.
+        Domain {
+            name: custom_domain.to_string(),
+            is_default: false,
+            is_initial: false,
+            is_verified: false,
+        },
+    ];
+    let mut rng = Rng::derive(seed, "destination/users");
+    let mut locals = LocalParts::default();
+    let mut people: Vec<(String, Option<String>, Option<String>, String)> =
+        vec![("Admin".into(), None, None, locals.unique("admin"))];
+    for _ in 0..4 {
+        let first = *rng.pick(FIRST_NAMES);
+        let last = *rng.pick(LAST_NAMES);
+        let local = locals.unique(&format!(
+            "{}.{}",
+            first.to_ascii_lowercase(),
+            last.to_ascii_lowercase()
+        ));
+        people.push((
+            format!("{first} {last}"),
+            Some(first.to_string()),
+            Some(last.to_string()),
+            local,
+        ));
+    }
+    for (display, given, surname, local) in people {
+        t.users.push(User {
+            id: rng.guid(),
+            display_name: display,
+            given_name: given,
+            surname,
+            user_principal_name: format!("{local}@{initial}"),
+            mail: Some(format!("{local}@{initial}")),
+            mail_nickname: local.clone(),
+            proxy_addresses: vec![format!("SMTP:{local}@{initial}")],
+            account_enabled: true,
+            on_premises_sync_enabled: None,
+            job_title: Some(rng.pick(JOB_TITLES).to_string()),
+            department: Some(rng.pick(DEPARTMENTS).to_string()),
+            office_location: Some(rng.pick(OFFICES).to_string()),
+            business_phones: Vec::new(),
+            mobile_phone: None,
+            preferred_language: Some("en-US".to_string()),
+            usage_location: Some("DE".to_string()),
+            sku_ids: vec![SKU_E3],
+        });
+    }
+    let site = rng.guid();
+    t.groups.push(Group {
+        id: rng.guid(),
+        display_name: format!("{company} All Company"),
+        description: "Everyone in the destination tenant".to_string(),
+        kind: GroupKind::Microsoft365,
+        mail: Some(format!("allcompany@{initial}")),
+        mail_nickname: "allcompany".to_string(),
+        proxy_addresses: vec![
+            format!("SMTP:allcompany@{initial}"),
+            format!("SPO:SPO_{site}@SPO_{}", t.id),
+        ],
+        on_premises_sync_enabled: None,
+        visibility: Some("Public"),
+    });
+    t.reindex();
+    t
+}
+
+pub(crate) fn created_date_time() -> &'static str {
+    CREATED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_unique_and_realistic() {
+        let [a, b] = generate(1, 300, "contoso.example");
+        let [a2, _] = generate(1, 300, "contoso.example");
+        assert_eq!(a.id, a2.id);
+        assert_eq!(
+            a.users[17].user_principal_name,
+            a2.users[17].user_principal_name
+        );
+        assert_eq!(a.name, "Fabrikam Source Ltd");
+        assert_eq!(a.initial_domain, "fabrikamsrc.onmicrosoft.com");
+        assert_eq!(b.initial_domain, "northwinddst.onmicrosoft.com");
+        assert_ne!(a.id, b.id);
+        assert_eq!(a.users.len(), 303);
+        assert_eq!(b.users.len(), 5);
+
+        let mut addrs = HashSet::new();
+        for p in a.users.iter().flat_map(|u| u.proxy_addresses.iter()) {
+            if p.to_ascii_lowercase().starts_with("smtp:") {
+                assert!(addrs.insert(p[5..].to_ascii_lowercase()), "duplicate {p}");
+            }
+        }
+        let upns: HashSet<_> = a.users.iter().map(|u| &u.user_principal_name).collect();
+        assert_eq!(upns.len(), a.users.len());
+        assert!(
+            a.users[9]
+                .user_principal_name
+                .ends_with("@fabrikamsrc.onmicrosoft.com")
+        );
+        assert!(a.users[0].user_principal_name.ends_with("@contoso.example"));
+        assert!(a.user(&a.users[5].id.to_uppercase()).is_some());
+        assert!(b.users.iter().all(|u| !u.references("contoso.example")));
+        assert!(
+            a.groups
+                .iter()
+                .any(|g| g.kind == GroupKind::Security && g.mail.is_none())
+        );
+    }
+
+    #[test]
+    fn large_directory_has_unique_addresses() {
+        let [a, _] = generate(7, 100_000, "contoso.example");
+        assert_eq!(a.users.len(), 100_003);
+        let upns: HashSet<_> = a
+            .users
+            .iter()
+            .map(|u| u.user_principal_name.to_ascii_lowercase())
+            .collect();
+        assert_eq!(upns.len(), a.users.len());
+    }
+}
