@@ -7,7 +7,7 @@ mod audit;
 pub use audit::audit_verify;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;

@@ -213,6 +213,11 @@ impl LocalParts {
     }
 }
 
+/// The source tenant's shared mailboxes (local part, display name). They are user objects in
+/// Graph, on top of the `users` people.
+pub const SHARED_MAILBOXES: [(&str, &str); 3] =
+    [("info", "Info"), ("sales", "Sales"), ("support", "Support")];
+
 /// Both tenants generated from the options. `users` is the number of source people (shared
 /// mailboxes come on top).
 pub(crate) fn generate(seed: u64, users: usize, custom_domain: &str) -> [Tenant; 2] {
@@ -268,7 +273,7 @@ fn generate_source(seed: u64, count: usize, domain: &str, company: &str) -> Tena
     let mut rng = Rng::derive(seed, "source/users");
     let mut locals = LocalParts::default();
     // Shared mailboxes and groups own these; people get `info2` rather than a clash.
-    let shared = [("info", "Info"), ("sales", "Sales"), ("support", "Support")];
+    let shared = SHARED_MAILBOXES;
     let groups = source_group_specs();
     for (local, _) in shared {
         locals.reserve(local);

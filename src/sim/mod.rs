@@ -8,6 +8,7 @@
 
 mod auth;
 mod directory;
+pub use directory::SHARED_MAILBOXES;
 mod dns;
 mod graph;
 mod http;
