@@ -84,6 +84,9 @@ pub struct DnsState {
     pub last_error: Option<String>,
     /// (name, type) → when the pollers last saw it change; the pane highlights recent changes.
     pub changed_at: HashMap<(String, String), OffsetDateTime>,
+    /// (name, type) → the full TTL seen for it; tells a cache refetch from a real TTL change
+    /// (see the reducer).
+    pub ttl_peak: HashMap<(String, String), u32>,
 }
 
 /// Scroll position and filter of a list pane.
