@@ -30,7 +30,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .collect();
     let widths = [
         Constraint::Length(8),
-        Constraint::Length(11),
+        Constraint::Length(13),
         Constraint::Length(11),
         Constraint::Fill(2),
         Constraint::Fill(2),

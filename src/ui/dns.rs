@@ -9,7 +9,7 @@ use crate::app::state::{Pane, State};
 
 use super::rows::{self, DnsRow, DnsValueKind};
 use super::theme;
-use super::widgets::{self, List, Window};
+use super::widgets::{self, List, Window, truncate};
 
 /// How long a change stays highlighted.
 const RECENT_SECS: i64 = 60;
@@ -20,21 +20,35 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let window = Window::new(state, Pane::Dns, all.len(), height);
     let visible = &all[window.start..window.start + window.len];
 
-    // Name column as wide as the longest visible name, within reason.
-    let name_w = visible
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 24) as u16;
+    let widest = |f: fn(&DnsRow<'_>) -> usize, min: usize| {
+        visible
+            .iter()
+            .map(f)
+            .max()
+            .unwrap_or(0)
+            .max(min)
+            .min(usize::from(u16::MAX)) as u16
+    };
+    let name_need = widest(|r| r.name.chars().count(), 4);
+    let type_w = widest(|r| r.answer.kind.as_str().len(), 4);
+    let ttl_w = widest(|r| r.ttl.len(), 3);
+    // Marker, type, TTL, four gaps, and the selection marker when focused; then the name gets
+    // what it needs up to a third, the value the rest.
+    let fixed = 1 + type_w + ttl_w + 4 + u16::from(state.focus == Pane::Dns);
+    let avail = area.width.saturating_sub(2).saturating_sub(fixed);
+    let name_w = name_need.min((avail / 3).max(4)).min(avail);
+    let value_w = avail - name_w;
     let widths = [
         Constraint::Length(1),
         Constraint::Length(name_w),
-        Constraint::Length(5),
-        Constraint::Fill(1),
-        Constraint::Length(6),
+        Constraint::Length(type_w),
+        Constraint::Length(value_w),
+        Constraint::Length(ttl_w),
     ];
-    let table_rows = visible.iter().map(|r| row(state, r)).collect();
+    let table_rows = visible
+        .iter()
+        .map(|r| row(state, r, usize::from(name_w), usize::from(value_w)))
+        .collect();
     let empty = if state.dns.last_poll.is_none() {
         "not yet polled"
     } else {
@@ -56,7 +70,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     );
 }
 
-fn row<'a>(state: &State, r: &'a DnsRow<'_>) -> Row<'a> {
+fn row(state: &State, r: &DnsRow<'_>, name_w: usize, value_w: usize) -> Row<'static> {
     let key = (r.answer.name.clone(), r.answer.kind.as_str().to_string());
     let recent = state
         .dns
@@ -70,10 +84,10 @@ fn row<'a>(state: &State, r: &'a DnsRow<'_>) -> Row<'a> {
     };
     let row = Row::new([
         Cell::from(if recent { "*" } else { " " }),
-        Cell::from(r.name.as_str()),
+        Cell::from(truncate(&r.name, name_w)),
         Cell::from(r.answer.kind.as_str()),
-        Cell::from(r.value.as_str()).style(value_style),
-        Cell::from(r.ttl.as_str()),
+        Cell::from(truncate(&r.value, value_w)).style(value_style),
+        Cell::from(r.ttl.clone()),
     ]);
     if recent {
         row.style(theme::changed())

@@ -5,67 +5,78 @@ use std::collections::BTreeMap;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
 use crate::app::state::{Health, Pane, State, TenantId, TenantState};
 use crate::graph::model::DirectoryObjectRef;
 
-use super::{theme, widgets};
+use super::theme;
+use super::widgets::{self, truncate};
 
 const LABELS: [&str; 7] = [
-    "present",
-    "verified",
-    "default/init",
-    "auth",
-    "services",
-    "references",
-    "organization",
+    "present", "verified", "default", "auth", "services", "refs", "org",
 ];
+const LABEL_WIDTH: u16 = 8;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let source = column(state.tenant(TenantId::Source));
-    let destination = column(state.tenant(TenantId::Destination));
+    let mut source = column(state.tenant(TenantId::Source)).to_vec();
+    let mut destination = column(state.tenant(TenantId::Destination)).to_vec();
+    let mut labels = LABELS.to_vec();
     let failing = [&state.source, &state.destination]
         .iter()
         .any(|t| matches!(t.health, Health::Failing(_)));
+    if failing {
+        labels.push("health");
+        source.push(health(&state.source));
+        destination.push(health(&state.destination));
+    }
 
-    let mut rows: Vec<Row> = LABELS
+    let inner_w = area.width.saturating_sub(2);
+    let [src_w, dst_w] = widgets::share_width(
+        inner_w.saturating_sub(LABEL_WIDTH + 2),
+        widest(&source, "source"),
+        widest(&destination, "destination"),
+    );
+    let fit =
+        |s: Span<'static>, w: u16| Span::styled(truncate(&s.content, usize::from(w)), s.style);
+    let rows: Vec<Row> = labels
         .iter()
         .zip(source.into_iter().zip(destination))
         .map(|(label, (s, d))| {
             Row::new([
                 Cell::from(*label).style(theme::dim()),
-                Cell::from(s),
-                Cell::from(d),
+                Cell::from(fit(s, src_w)),
+                Cell::from(fit(d, dst_w)),
             ])
         })
         .collect();
-    if failing {
-        rows.push(Row::new([
-            Cell::from("health").style(theme::dim()),
-            Cell::from(health(&state.source)),
-            Cell::from(health(&state.destination)),
-        ]));
+
+    let header = Row::new(["", "source", "destination"]).style(theme::header());
+    let mut block = widgets::pane_block(state, Pane::Domain);
+    // The domain's name sits on the right of the border, when it fits beside the title.
+    let name = format!(" {} ", state.domain);
+    let title_w = format!(" 1 {} ", Pane::Domain.title()).chars().count();
+    if usize::from(area.width) >= title_w + name.chars().count() + 4 {
+        block = block.title_top(Line::styled(name, theme::header()).right_aligned());
     }
-    let header = Row::new([
-        Cell::from(Span::styled(state.domain.clone(), theme::title(true))),
-        Cell::from("source"),
-        Cell::from("destination"),
-    ])
-    .style(theme::header());
     let table = Table::new(
         rows,
         [
-            Constraint::Length(12),
-            Constraint::Fill(1),
-            Constraint::Fill(1),
+            Constraint::Length(LABEL_WIDTH),
+            Constraint::Length(src_w),
+            Constraint::Length(dst_w),
         ],
     )
     .header(header)
     .column_spacing(1)
-    .block(widgets::pane_block(state, Pane::Domain));
+    .block(block);
     frame.render_widget(table, area);
+}
+
+fn widest(cells: &[Span<'_>], header: &str) -> u16 {
+    let w = cells.iter().map(Span::width).max().unwrap_or(0);
+    w.max(header.len()).min(usize::from(u16::MAX)) as u16
 }
 
 /// The values of [`LABELS`] for one tenant.
@@ -99,11 +110,12 @@ fn column(tenant: &TenantState) -> [Span<'static>; 7] {
                 theme::warn()
             },
         ),
-        Span::raw(format!(
-            "{} / {}",
-            yes_no(d.is_default),
-            yes_no(d.is_initial)
-        )),
+        // Only a tenant's onmicrosoft.com domain is initial; say so when it is.
+        Span::raw(if d.is_initial {
+            format!("{}, initial", yes_no(d.is_default))
+        } else {
+            yes_no(d.is_default).to_string()
+        }),
         d.authentication_type
             .clone()
             .map(Span::raw)

@@ -17,6 +17,8 @@ const MIN_ROW: u16 = 3;
 /// Relative heights of the three rows when nothing is focused there: domain/DNS, users/timeline,
 /// audit. The focused row's weight is tripled.
 const ROW_WEIGHTS: [u32; 3] = [3, 4, 2];
+/// Wide enough for the domain table's two tenant columns; more is wasted on it.
+const DOMAIN_MAX_WIDTH: u16 = 44;
 
 pub fn areas(area: Rect, focus: Pane) -> Areas {
     let status_h = area.height.min(1);
@@ -47,8 +49,20 @@ pub fn areas(area: Rect, focus: Pane) -> Areas {
         y += h;
     }
 
-    let (domain, dns) = split_columns(rows[0], 45, focus, Pane::Domain, Pane::Dns);
-    let (users, timeline) = split_columns(rows[1], 50, focus, Pane::Users, Pane::Timeline);
+    // The domain table needs little width and the DNS values much; the addresses in the users
+    // pane are wider than the timeline's steps. The focused pane of a row gets 10 points more.
+    let domain_pct = match focus {
+        Pane::Domain => 55,
+        Pane::Dns => 30,
+        _ => 45,
+    };
+    let (domain, dns) = split_columns(rows[0], domain_pct, Some(DOMAIN_MAX_WIDTH));
+    let users_pct = match focus {
+        Pane::Users => 65,
+        Pane::Timeline => 40,
+        _ => 55,
+    };
+    let (users, timeline) = split_columns(rows[1], users_pct, None);
     Areas {
         panes: [domain, dns, users, timeline, rows[2]],
         status,
@@ -92,16 +106,10 @@ fn row_heights(total: u16, focus_row: usize) -> [u16; 3] {
     heights
 }
 
-/// Left and right part of a row; the focused pane gets 60 %.
-fn split_columns(row: Rect, left_pct: u16, focus: Pane, left: Pane, right: Pane) -> (Rect, Rect) {
-    let pct = if focus == left {
-        60
-    } else if focus == right {
-        40
-    } else {
-        left_pct
-    };
-    let lw = (u32::from(row.width) * u32::from(pct) / 100) as u16;
+/// Left and right part of a row: `left_pct` of the width for the left, at most `left_max`.
+fn split_columns(row: Rect, left_pct: u16, left_max: Option<u16>) -> (Rect, Rect) {
+    let lw = (u32::from(row.width) * u32::from(left_pct) / 100) as u16;
+    let lw = left_max.map_or(lw, |m| lw.min(m));
     (
         Rect { width: lw, ..row },
         Rect {

@@ -61,8 +61,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         ("destination", state.destination.last_error.as_ref()),
         ("dns", state.dns.last_error.as_ref()),
     ];
-    if let Some((who, e)) = poll_errors.iter().find_map(|(w, e)| e.map(|e| (w, e))) {
-        errors.push(format!("{who}: {e}"));
+    let failing: Vec<(&str, &String)> = poll_errors
+        .iter()
+        .filter_map(|(w, e)| e.map(|e| (*w, e)))
+        .collect();
+    // One failing poller is already marked ERROR above; name it only when several fail.
+    match failing.as_slice() {
+        [] => {}
+        [(_, e)] => errors.push((*e).clone()),
+        [(who, e), ..] => errors.push(format!("{who}: {e}")),
     }
     let used: usize = spans.iter().map(Span::width).sum();
     let mut room = usize::from(area.width).saturating_sub(used);

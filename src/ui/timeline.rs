@@ -1,28 +1,48 @@
 //! Pane 4: the runbook as phases and steps, with status, owner and due time relative to T.
+//!
+//! Drawn as lines rather than a table so that phase headings can use the full width.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::widgets::{Cell, Row};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
 
 use crate::app::state::{Pane, State};
 use crate::plan::{Phase, StepStatus};
 
 use super::rows::{self, StepRow};
 use super::theme;
-use super::widgets::{self, List, Window};
+use super::widgets::{self, truncate};
 
-/// Inner widths from which the owner and the absolute due time get a column.
-const OWNER_MIN_WIDTH: u16 = 46;
-const DUE_AT_MIN_WIDTH: u16 = 56;
+/// The step title keeps at least this much room before owner and date columns are shown.
+const TITLE_MIN: usize = 20;
+const DUE_W: usize = 6;
+const DUE_AT_W: usize = 11;
 
 enum Entry<'a> {
     Phase(&'a Phase),
     Step(StepRow<'a>),
 }
 
+/// Which optional columns fit, and how wide the columns are.
+struct Columns {
+    prefix: usize,
+    title: usize,
+    owner: Option<usize>,
+    due_at: bool,
+}
+
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    // Phases appear as header rows above their (filtered) steps; the selection counts steps only.
+    let block = widgets::pane_block(state, Pane::Timeline);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let focused = state.focus == Pane::Timeline;
+
+    // Phases are heading lines above their (filtered) steps; the selection counts steps only.
     let mut entries = Vec::new();
     let mut selected_entry = None;
     let selected_step = state.view(Pane::Timeline).selected;
@@ -39,80 +59,94 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         entries.push(Entry::Step(row));
     }
 
-    let height = widgets::list_height(area, 0);
-    let window = match selected_entry {
-        Some(sel) if height > 0 => {
-            let start = rows::window_start(sel, height);
-            Window {
-                start,
-                len: height.min(entries.len() - start),
-                selected: Some(sel - start),
-            }
-        }
-        _ => Window {
-            start: 0,
-            len: 0,
-            selected: None,
-        },
-    };
+    let height = usize::from(inner.height) - 1; // below the column header
+    let start = selected_entry.map_or(0, |sel| rows::window_start(sel, height));
+    let end = (start + height).min(entries.len());
+    let visible = entries.get(start..end).unwrap_or_default();
 
-    let inner_w = area.width.saturating_sub(2);
-    let with_owner = inner_w >= OWNER_MIN_WIDTH;
-    let with_due_at = state.cutover_at.is_some() && inner_w >= DUE_AT_MIN_WIDTH;
-    let visible = &entries[window.start..window.start + window.len];
-    let owner_w = visible
+    let owner_need = visible
         .iter()
         .filter_map(|e| match e {
             Entry::Step(s) => Some(s.step.owner.chars().count()),
             Entry::Phase(_) => None,
         })
         .max()
-        .unwrap_or(5)
-        .clamp(5, 15) as u16;
-    let mut widths = vec![Constraint::Length(3), Constraint::Fill(1)];
-    let mut header = vec!["", "Step"];
-    if with_owner {
-        widths.push(Constraint::Length(owner_w));
-        header.push("Owner");
-    }
-    widths.push(Constraint::Length(6));
-    header.push("Due");
-    if with_due_at {
-        widths.push(Constraint::Length(11));
-        header.push("UTC");
-    }
-
-    let table_rows = visible
-        .iter()
-        .map(|e| match e {
-            Entry::Phase(p) => {
-                Row::new([Cell::from(""), Cell::from(p.title.as_str())]).style(theme::phase())
-            }
-            Entry::Step(s) => step_row(state, s, with_owner, with_due_at),
-        })
-        .collect();
-    let empty = if state.runbook.phases.is_empty() {
-        "no runbook loaded"
-    } else {
-        "no steps"
-    };
-    widgets::render_list(
-        frame,
-        area,
-        state,
-        Pane::Timeline,
-        List {
-            top: Vec::new(),
-            header: Row::new(header),
-            widths: &widths,
-            rows: table_rows,
-            window,
-            empty,
-        },
+        .unwrap_or(0)
+        .clamp(5, 15);
+    let cols = columns(
+        usize::from(inner.width),
+        usize::from(focused),
+        owner_need,
+        state.cutover_at.is_some(),
     );
+
+    let mut lines = vec![header(&cols)];
+    if visible.is_empty() {
+        let text = if !state.view(Pane::Timeline).filter.is_empty() {
+            "no rows match the filter"
+        } else if state.runbook.phases.is_empty() {
+            "no runbook loaded"
+        } else {
+            "no steps"
+        };
+        lines.push(Line::styled(text, theme::dim()));
+    }
+    for (i, entry) in visible.iter().enumerate() {
+        let selected = focused && selected_entry == Some(start + i);
+        let mut line = match entry {
+            Entry::Phase(p) => Line::from(vec![
+                Span::raw(" ".repeat(cols.prefix)),
+                Span::styled(p.title.clone(), theme::phase()),
+            ]),
+            Entry::Step(s) => step_line(state, s, &cols, selected),
+        };
+        if selected {
+            line = line.style(theme::selected(true));
+        }
+        lines.push(line);
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn step_row(state: &State, s: &StepRow<'_>, with_owner: bool, with_due_at: bool) -> Row<'static> {
+/// Title first; then the absolute due time (when T is set); then the owner, if room is left.
+fn columns(inner: usize, prefix: usize, owner_need: usize, has_t: bool) -> Columns {
+    // prefix, marker, gap, title, gap, due
+    let mut rest = inner.saturating_sub(prefix + 3 + 1 + 1 + DUE_W);
+    let due_at = has_t && rest >= TITLE_MIN + 1 + DUE_AT_W;
+    if due_at {
+        rest -= 1 + DUE_AT_W;
+    }
+    let owner = (rest >= TITLE_MIN + 1 + owner_need).then_some(owner_need);
+    if let Some(w) = owner {
+        rest -= 1 + w;
+    }
+    Columns {
+        prefix,
+        title: rest,
+        owner,
+        due_at,
+    }
+}
+
+fn pad(text: &str, width: usize) -> String {
+    format!("{:width$}", truncate(text, width))
+}
+
+fn header(cols: &Columns) -> Line<'static> {
+    let mut text = format!("{}    {}", " ".repeat(cols.prefix), pad("Step", cols.title));
+    if let Some(w) = cols.owner {
+        text.push(' ');
+        text.push_str(&pad("Owner", w));
+    }
+    text.push(' ');
+    text.push_str(&pad("Due", DUE_W));
+    if cols.due_at {
+        text.push_str(" UTC");
+    }
+    Line::styled(text, theme::header())
+}
+
+fn step_line(state: &State, s: &StepRow<'_>, cols: &Columns, selected: bool) -> Line<'static> {
     let [marker, title, owner, due, due_at] = s.cells(state);
     let marker_style = match s.status {
         StepStatus::Pending => Style::new(),
@@ -127,18 +161,27 @@ fn step_row(state: &State, s: &StepRow<'_>, with_owner: bool, with_due_at: bool)
         Some(at) if open && (at - state.now).whole_hours() < 24 => theme::warn(),
         _ => Style::new(),
     };
-    let mut cells = vec![Cell::from(marker).style(marker_style), Cell::from(title)];
-    if with_owner {
-        cells.push(Cell::from(owner).style(theme::dim()));
-    }
-    cells.push(Cell::from(due).style(due_style));
-    if with_due_at {
-        cells.push(Cell::from(due_at).style(due_style));
-    }
-    let row = Row::new(cells);
-    if s.status == StepStatus::Skipped {
-        row.style(theme::dim())
+    let text_style = if s.status == StepStatus::Skipped {
+        theme::dim()
     } else {
-        row
+        Style::new()
+    };
+    let prefix = if selected { "›" } else { " " };
+    let mut spans = vec![
+        Span::raw(prefix.repeat(cols.prefix)),
+        Span::styled(marker, marker_style),
+        Span::raw(" "),
+        Span::styled(pad(&title, cols.title), text_style),
+    ];
+    if let Some(w) = cols.owner {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(pad(&owner, w), theme::dim()));
     }
+    spans.push(Span::raw(" "));
+    spans.push(Span::styled(pad(&due, DUE_W), due_style));
+    if cols.due_at {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(due_at, due_style));
+    }
+    Line::from(spans)
 }

@@ -9,10 +9,19 @@ use crate::app::state::{Pane, State};
 
 use super::rows::{self, DirObject};
 use super::theme;
-use super::widgets::{self, List, Window};
+use super::widgets::{self, List, Window, truncate};
 
 /// Below this inner width the mail column goes (it usually repeats the UPN).
-const MAIL_MIN_WIDTH: u16 = 70;
+const MAIL_MIN_WIDTH: u16 = 100;
+const KIND_WIDTH: u16 = 8;
+
+/// One visible row as text.
+struct TextRow {
+    kind: &'static str,
+    name: String,
+    mail: String,
+    aliases: String,
+}
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let domain = state.domain.as_str();
@@ -28,34 +37,79 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
 
     let height = widgets::list_height(area, 1);
     let window = Window::new(state, Pane::Users, count, height);
-    let with_mail = area.width.saturating_sub(2) >= MAIL_MIN_WIDTH;
     // Only the visible rows become text.
-    let table_rows = rows::directory_rows(state)
+    let lines: Vec<TextRow> = rows::directory_rows(state)
         .skip(window.start)
         .take(window.len)
-        .map(|o| row(&o, domain, with_mail))
+        .map(|o: DirObject<'_>| TextRow {
+            kind: o.kind_label(),
+            name: o.name().to_string(),
+            mail: o.mail().to_string(),
+            aliases: o.aliases_joined(domain),
+        })
         .collect();
 
-    let (header, widths): (Row, &[Constraint]) = if with_mail {
+    let inner_w = area.width.saturating_sub(2);
+    let with_mail = inner_w >= MAIL_MIN_WIDTH;
+    // Marker column (when focused) and the spaces between columns.
+    let chrome = u16::from(state.focus == Pane::Users) + if with_mail { 3 } else { 2 };
+    let text_w = inner_w.saturating_sub(KIND_WIDTH + chrome);
+    let widest = |f: fn(&TextRow) -> &str, header: &str| {
+        let w = lines
+            .iter()
+            .map(|l| f(l).chars().count())
+            .max()
+            .unwrap_or(0);
+        w.max(header.len()).min(usize::from(u16::MAX)) as u16
+    };
+    let name_need = widest(|l| &l.name, "UPN / name");
+    let aliases_need = widest(|l| &l.aliases, "Aliases in domain");
+
+    let (header, widths) = if with_mail {
+        let mail_need = widest(|l| &l.mail, "Mail");
+        let [name_w, rest] = widgets::share_width(text_w, name_need, mail_need + aliases_need);
+        let [mail_w, aliases_w] = widgets::share_width(rest, mail_need, aliases_need);
         (
             Row::new(["Kind", "UPN / name", "Mail", "Aliases in domain"]),
-            &[
-                Constraint::Length(8),
-                Constraint::Fill(3),
-                Constraint::Fill(3),
-                Constraint::Fill(4),
+            vec![
+                Constraint::Length(KIND_WIDTH),
+                Constraint::Length(name_w),
+                Constraint::Length(mail_w),
+                Constraint::Length(aliases_w),
             ],
         )
     } else {
+        let [name_w, aliases_w] = widgets::share_width(text_w, name_need, aliases_need);
         (
             Row::new(["Kind", "UPN / name", "Aliases in domain"]),
-            &[
-                Constraint::Length(8),
-                Constraint::Fill(1),
-                Constraint::Fill(1),
+            vec![
+                Constraint::Length(KIND_WIDTH),
+                Constraint::Length(name_w),
+                Constraint::Length(aliases_w),
             ],
         )
     };
+    // Cut with an ellipsis, so a shortened address never passes for a whole one.
+    let fit = |text: &str, i: usize| match widths.get(i) {
+        Some(Constraint::Length(w)) => truncate(text, usize::from(*w)),
+        _ => text.to_string(),
+    };
+    let table_rows = lines
+        .iter()
+        .map(|l| {
+            let kind = Cell::from(Span::styled(l.kind, theme::dim()));
+            if with_mail {
+                Row::new([
+                    kind,
+                    fit(&l.name, 1).into(),
+                    fit(&l.mail, 2).into(),
+                    fit(&l.aliases, 3).into(),
+                ])
+            } else {
+                Row::new([kind, fit(&l.name, 1).into(), fit(&l.aliases, 2).into()])
+            }
+        })
+        .collect();
     widgets::render_list(
         frame,
         area,
@@ -64,21 +118,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         List {
             top: vec![top],
             header,
-            widths,
+            widths: &widths,
             rows: table_rows,
             window,
-            empty: "nothing references the domain",
+            empty: if state.source.snapshot.is_none() {
+                "waiting for the first poll"
+            } else {
+                "nothing references the domain"
+            },
         },
     );
-}
-
-fn row(o: &DirObject<'_>, domain: &str, with_mail: bool) -> Row<'static> {
-    let kind = Cell::from(Span::styled(o.kind_label(), theme::dim()));
-    let name = Cell::from(o.name().to_string());
-    let aliases = Cell::from(o.aliases_joined(domain));
-    if with_mail {
-        Row::new([kind, name, Cell::from(o.mail().to_string()), aliases])
-    } else {
-        Row::new([kind, name, aliases])
-    }
 }

@@ -93,7 +93,7 @@ pub fn render_list(frame: &mut Frame, area: Rect, state: &State, pane: Pane, lis
         .column_spacing(1)
         .row_highlight_style(theme::selected(focused))
         .highlight_symbol("›")
-        .highlight_spacing(HighlightSpacing::Always);
+        .highlight_spacing(HighlightSpacing::WhenSelected);
     let mut table_state = TableState::new().with_selected(list.window.selected.filter(|_| focused));
     frame.render_stateful_widget(table, body, &mut table_state);
     if list.window.len == 0 && body.height > 1 {
@@ -109,6 +109,22 @@ pub fn render_list(frame: &mut Frame, area: Rect, state: &State, pane: Pane, lis
             "no rows match the filter"
         };
         frame.render_widget(Paragraph::new(Span::styled(text, theme::dim())), line);
+    }
+}
+
+/// Split `total` between two columns: each gets what it needs when both fit; otherwise the
+/// narrower keeps its need up to half and the wider gets the rest.
+pub fn share_width(total: u16, a: u16, b: u16) -> [u16; 2] {
+    if a.saturating_add(b) <= total {
+        return [a, total - a];
+    }
+    let half = total / 2;
+    if a <= half {
+        [a, total - a]
+    } else if b <= half {
+        [total - b, b]
+    } else {
+        [half, total - half]
     }
 }
 
@@ -128,6 +144,15 @@ pub fn truncate(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_share_fairly() {
+        assert_eq!(share_width(40, 10, 12), [10, 30]);
+        assert_eq!(share_width(30, 10, 40), [10, 20]);
+        assert_eq!(share_width(30, 40, 8), [22, 8]);
+        assert_eq!(share_width(30, 40, 40), [15, 15]);
+        assert_eq!(share_width(0, 4, 4), [0, 0]);
+    }
 
     #[test]
     fn truncates_with_ellipsis() {
