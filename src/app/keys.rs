@@ -16,9 +16,8 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("PgUp, PgDn", "move a page"),
     ("Home/g, End/G", "first / last row"),
     ("/", "filter the focused list (DNS, users, timeline, audit)"),
-    ("  Enter", "  keep the filter"),
-    ("  Esc", "  drop the filter"),
-    ("  Backspace", "  delete a character"),
+    ("Enter, Esc (filter)", "keep / drop the filter being typed"),
+    ("Backspace (filter)", "delete the last character"),
     ("Esc", "clear the focused pane's filter"),
     ("Space, Enter", "timeline: next status of the selected step"),
 ];

@@ -1,7 +1,5 @@
 //! The reducer: the only place [`State`] changes. Pure: no I/O, no clock (time comes in actions).
 
-use std::collections::{HashMap, HashSet};
-
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -11,7 +9,7 @@ use crate::graph::model::Domain;
 use crate::ui::{layout, rows};
 
 use super::action::{Action, Command, TenantSnapshot};
-use super::state::{Health, InputMode, Pane, State, TenantId};
+use super::state::{Health, InputMode, ObservedAnswer, Pane, State, TenantId};
 
 /// Apply one action to the state and return the effects the loop must carry out.
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
@@ -193,23 +191,20 @@ fn tenant_polled(
 }
 
 /// An answer's data for the audit trail: the values with TTLs, or the status when there are none.
-fn answer_json(answer: Option<&RecordAnswer>) -> Value {
-    match answer.map(|a| &a.status) {
-        None => Value::Null,
-        Some(AnswerStatus::Answer) => json!(answer.map(|a| &a.values)),
-        Some(AnswerStatus::NxDomain) => json!("NXDOMAIN"),
-        Some(AnswerStatus::NoData) => json!("NODATA"),
-        Some(AnswerStatus::Error(e)) => json!(format!("error: {e}")),
+fn answer_json(answer: &RecordAnswer) -> Value {
+    match &answer.status {
+        AnswerStatus::Answer => json!(answer.values),
+        AnswerStatus::NxDomain => json!("NXDOMAIN"),
+        AnswerStatus::NoData => json!("NODATA"),
+        AnswerStatus::Error(e) => json!(format!("error: {e}")),
     }
 }
 
 /// What must match for two answers to carry "the same data": status and the set of values.
-fn data_key(answer: Option<&RecordAnswer>) -> Option<(&AnswerStatus, Vec<&str>)> {
-    answer.map(|a| {
-        let mut values: Vec<&str> = a.values.iter().map(|v| v.value.as_str()).collect();
-        values.sort_unstable();
-        (&a.status, values)
-    })
+fn data_key(answer: &RecordAnswer) -> (&AnswerStatus, Vec<&str>) {
+    let mut values: Vec<&str> = answer.values.iter().map(|v| v.value.as_str()).collect();
+    values.sort_unstable();
+    (&answer.status, values)
 }
 
 /// The TTL of an answered record set (all members share one; take the largest to be safe).
@@ -247,86 +242,57 @@ fn dns_polled(
             return Vec::new();
         }
     };
-    let previous_poll = state.dns.last_poll;
-    let elapsed = previous_poll
-        .map(|p| (at - p).whole_seconds().max(0).unsigned_abs())
-        .unwrap_or(0);
-    let previous = std::mem::replace(&mut state.dns.answers, answers);
-    state.dns.last_poll = Some(at);
-    state.dns.last_error = None;
-
-    let old_by_key: HashMap<(&str, &str), &RecordAnswer> = previous
-        .iter()
-        .map(|a| ((a.name.as_str(), a.kind.as_str()), a))
-        .collect();
-    let mut keys: Vec<(&str, &str)> = Vec::new();
-    let mut seen = HashSet::new();
-    for a in state.dns.answers.iter().chain(previous.iter()) {
-        let key = (a.name.as_str(), a.kind.as_str());
-        if seen.insert(key) {
-            keys.push(key);
-        }
-    }
-    let new_by_key: HashMap<(&str, &str), &RecordAnswer> = state
-        .dns
-        .answers
-        .iter()
-        .map(|a| ((a.name.as_str(), a.kind.as_str()), a))
-        .collect();
+    let dns = &mut state.dns;
+    dns.answers = answers;
+    dns.last_poll = Some(at);
+    dns.last_error = None;
 
     let mut commands = Vec::new();
-    let mut changed = Vec::new();
-    let mut peaks = Vec::new();
-    for (name, kind) in keys {
-        let old = old_by_key.get(&(name, kind)).copied();
-        let new = new_by_key.get(&(name, kind)).copied();
-        let map_key = (name.to_string(), kind.to_string());
-        let peak = state.dns.ttl_peak.get(&map_key).copied();
-        let new_ttl = new.and_then(set_ttl);
-        let target = format!("{name} {kind}");
-
-        if previous_poll.is_none() {
-            // First poll: the baseline. Remember the TTLs, report nothing.
-            if let Some(t) = new_ttl {
-                peaks.push((map_key, t));
-            }
+    for new in &dns.answers {
+        // A failed query says nothing about the record; compare the next real answer with the
+        // last one instead.
+        if matches!(new.status, AnswerStatus::Error(_)) {
             continue;
         }
-        if data_key(old) != data_key(new) {
-            commands.push(Command::Audit(
-                Event::new(Kind::Observed, "dns value changed")
-                    .tenant("dns")
-                    .target(target)
-                    .change(answer_json(old), answer_json(new)),
-            ));
-            changed.push(map_key.clone());
-            if let Some(t) = new_ttl {
-                peaks.push((map_key, t));
-            }
-            continue;
-        }
-        let (Some(old_ttl), Some(new_ttl)) = (old.and_then(set_ttl), new_ttl) else {
+        let key = (new.name.clone(), new.kind.as_str().to_string());
+        let new_ttl = set_ttl(new);
+        let Some(prev) = dns.observed.get_mut(&key) else {
+            // First sight of this record: the baseline, not a change.
+            let first = ObservedAnswer {
+                answer: new.clone(),
+                at,
+                ttl_peak: new_ttl.unwrap_or(0),
+            };
+            dns.observed.insert(key, first);
             continue;
         };
-        let peak = peak.unwrap_or(old_ttl).max(old_ttl);
-        if ttl_changed(old_ttl, new_ttl, peak, elapsed) {
-            commands.push(Command::Audit(
-                Event::new(Kind::Observed, "dns ttl changed")
-                    .tenant("dns")
-                    .target(target)
-                    .change(answer_json(old), answer_json(new)),
-            ));
-            changed.push(map_key.clone());
-            // A real change resets the reference, so raising the TTL back is seen too.
-            peaks.push((map_key, new_ttl));
-        } else {
-            peaks.push((map_key, peak.max(new_ttl)));
+        let elapsed = (at - prev.at).whole_seconds().max(0).unsigned_abs();
+        let mut action = None;
+        if data_key(&prev.answer) != data_key(new) {
+            action = Some("dns value changed");
+            prev.ttl_peak = new_ttl.unwrap_or(0);
+        } else if let (Some(old_ttl), Some(new_ttl)) = (set_ttl(&prev.answer), new_ttl) {
+            let peak = prev.ttl_peak.max(old_ttl);
+            if ttl_changed(old_ttl, new_ttl, peak, elapsed) {
+                action = Some("dns ttl changed");
+                // A real change resets the reference, so raising the TTL back is seen too.
+                prev.ttl_peak = new_ttl;
+            } else {
+                prev.ttl_peak = peak.max(new_ttl);
+            }
         }
+        if let Some(action) = action {
+            commands.push(Command::Audit(
+                Event::new(Kind::Observed, action)
+                    .tenant("dns")
+                    .target(format!("{} {}", new.name, new.kind.as_str()))
+                    .change(answer_json(&prev.answer), answer_json(new)),
+            ));
+            dns.changed_at.insert(key, at);
+        }
+        prev.answer = new.clone();
+        prev.at = at;
     }
-    for key in changed {
-        state.dns.changed_at.insert(key, at);
-    }
-    state.dns.ttl_peak.extend(peaks);
     commands
 }
 
@@ -651,6 +617,41 @@ mod tests {
         poll_dns(&mut s, 355, mx(OLD_MX, 5));
         let cmds = poll_dns(&mut s, 385, mx(OLD_MX, 60));
         assert_eq!(audit_events(&cmds).len(), 1);
+    }
+
+    #[test]
+    fn dns_failed_query_is_not_a_change() {
+        let mut s = state();
+        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        let mut failed = mx(OLD_MX, 0);
+        failed[0].status = AnswerStatus::Error("SERVFAIL".into());
+        failed[0].values.clear();
+        assert!(poll_dns(&mut s, 30, failed.clone()).is_empty());
+        // Shown as failing, but the comparison baseline is still the last real answer.
+        assert_eq!(s.dns.answers, failed);
+        assert!(poll_dns(&mut s, 60, mx(OLD_MX, 3540)).is_empty());
+        // A change that happened while the query failed is still seen.
+        poll_dns(&mut s, 90, failed);
+        let cmds = poll_dns(&mut s, 120, mx(NEW_MX, 3600));
+        let events = audit_events(&cmds);
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0].before,
+            Some(json!([{"value": OLD_MX, "ttl": 3540}]))
+        );
+    }
+
+    #[test]
+    fn dns_record_seen_first_later_is_a_baseline() {
+        let mut s = state();
+        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        let mut more = mx(OLD_MX, 3570);
+        more.push(answer(
+            "_dmarc.contoso.example",
+            RecordKind::Txt,
+            &[("v=DMARC1; p=none", 3600)],
+        ));
+        assert!(poll_dns(&mut s, 30, more).is_empty());
     }
 
     #[test]
