@@ -1,4 +1,5 @@
-//! Pieces every pane uses: the numbered, focus-aware block and text truncation.
+//! Pieces the panes share: the numbered, focus-aware block, the scrolled list table, column
+//! sharing and truncation.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
