@@ -84,6 +84,19 @@ pub struct DnsState {
     pub last_error: Option<String>,
     /// (name, type) → when the pollers last saw it change; the pane highlights recent changes.
     pub changed_at: HashMap<(String, String), OffsetDateTime>,
+    /// (name, type) → the last real answer seen for it, which the next poll is compared with.
+    /// Failed queries never replace it, so a passing SERVFAIL is not reported as a change.
+    pub observed: HashMap<(String, String), ObservedAnswer>,
+}
+
+/// The last answer for one (name, type) that was not a failed query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedAnswer {
+    pub answer: RecordAnswer,
+    pub at: OffsetDateTime,
+    /// The highest TTL seen since the last reported change: a caching resolver that refetches
+    /// returns to it, a real change does not (see the reducer).
+    pub ttl_peak: u32,
 }
 
 /// Scroll position and filter of a list pane.

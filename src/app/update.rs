@@ -1,10 +1,784 @@
-//! The reducer.
+//! The reducer: the only place [`State`] changes. Pure: no I/O, no clock (time comes in actions).
 
-use super::action::{Action, Command};
-use super::state::State;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::audit::{Event, Kind};
+use crate::dns::{AnswerStatus, RecordAnswer};
+use crate::graph::model::Domain;
+use crate::ui::{layout, rows};
+
+use super::action::{Action, Command, TenantSnapshot};
+use super::state::{Health, InputMode, ObservedAnswer, Pane, State, TenantId};
 
 /// Apply one action to the state and return the effects the loop must carry out.
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
-    let _ = (state, action);
+    match action {
+        Action::Tick(now) => state.now = now,
+        Action::Resize(w, h) => state.size = (w, h),
+        Action::FocusNext => state.focus = step_focus(state.focus, 1),
+        Action::FocusPrev => state.focus = step_focus(state.focus, Pane::ALL.len() - 1),
+        Action::Focus(p) => state.focus = p,
+        Action::Up => move_selection(state, |sel, _, _| sel.saturating_sub(1)),
+        Action::Down => move_selection(state, |sel, _, _| sel.saturating_add(1)),
+        Action::PageUp => move_selection(state, |sel, _, page| sel.saturating_sub(page)),
+        Action::PageDown => move_selection(state, |sel, _, page| sel.saturating_add(page)),
+        Action::Top => move_selection(state, |_, _, _| 0),
+        Action::Bottom => move_selection(state, |_, count, _| count.saturating_sub(1)),
+        Action::StartFilter => {
+            if is_list(state.focus) {
+                state.input = InputMode::Filter(state.focus);
+            }
+        }
+        Action::FilterInput(c) => {
+            if let InputMode::Filter(p) = state.input {
+                let view = state.view_mut(p);
+                view.filter.push(c);
+                view.selected = 0;
+            }
+        }
+        Action::FilterBackspace => {
+            if let InputMode::Filter(p) = state.input {
+                let view = state.view_mut(p);
+                if view.filter.pop().is_some() {
+                    view.selected = 0;
+                }
+            }
+        }
+        Action::FilterApply => {
+            if let InputMode::Filter(p) = state.input {
+                state.input = InputMode::Normal;
+                let filter = state.view(p).filter.clone();
+                if !filter.is_empty() {
+                    return vec![Command::Audit(
+                        Event::new(Kind::UserAction, "filter applied")
+                            .target(p.title())
+                            .details(json!({ "filter": filter })),
+                    )];
+                }
+            }
+        }
+        Action::FilterCancel => {
+            // In filter mode the pane being typed into; otherwise Esc clears the focused pane.
+            let pane = match state.input {
+                InputMode::Filter(p) => p,
+                InputMode::Normal => state.focus,
+            };
+            state.input = InputMode::Normal;
+            let view = state.view_mut(pane);
+            if !view.filter.is_empty() {
+                view.filter.clear();
+                view.selected = 0;
+            }
+        }
+        Action::ToggleHelp => state.show_help = !state.show_help,
+        Action::CycleStepStatus => return cycle_step(state),
+        Action::Quit => {
+            state.quitting = true;
+            return vec![Command::Quit];
+        }
+        Action::TenantPolled { tenant, at, result } => {
+            return tenant_polled(state, tenant, at, result);
+        }
+        Action::DnsPolled { at, result } => return dns_polled(state, at, result),
+        Action::AuditAppended(record) => state.audit.push(*record),
+        Action::AuditFailed(e) => state.audit_error = Some(e),
+    }
     Vec::new()
+}
+
+fn step_focus(focus: Pane, by: usize) -> Pane {
+    Pane::ALL[(focus.index() + by) % Pane::ALL.len()]
+}
+
+/// Panes that are lists (and so can be filtered and scrolled).
+fn is_list(pane: Pane) -> bool {
+    !matches!(pane, Pane::Domain)
+}
+
+/// `f(selected, row count, page size)` → new selection, clamped to the focused pane's rows.
+fn move_selection(state: &mut State, f: impl FnOnce(usize, usize, usize) -> usize) {
+    let pane = state.focus;
+    let count = rows::row_count(state, pane);
+    let page = layout::page_size(state);
+    let view = state.view_mut(pane);
+    // The list may have shrunk since the last move (new poll, new filter).
+    let current = view.selected.min(count.saturating_sub(1));
+    view.selected = f(current, count, page).min(count.saturating_sub(1));
+}
+
+fn cycle_step(state: &mut State) -> Vec<Command> {
+    if state.focus != Pane::Timeline {
+        return Vec::new();
+    }
+    let selected = state.view(Pane::Timeline).selected;
+    let Some((id, old)) = rows::step_rows(state)
+        .nth(selected)
+        .map(|r| (r.step.id.clone(), r.status))
+    else {
+        return Vec::new();
+    };
+    let new = old.next();
+    state.step_status.insert(id.clone(), new);
+    vec![Command::Audit(
+        Event::new(Kind::UserAction, "step status changed")
+            .target(id)
+            .change(json!(old), json!(new)),
+    )]
+}
+
+/// The domain fields whose change is worth an audit line.
+fn domain_json(domain: Option<&Domain>) -> Value {
+    match domain {
+        None => json!({ "present": false }),
+        Some(d) => json!({
+            "present": true,
+            "isVerified": d.is_verified,
+            "isDefault": d.is_default,
+            "authenticationType": d.authentication_type,
+        }),
+    }
+}
+
+fn tenant_polled(
+    state: &mut State,
+    tenant: TenantId,
+    at: OffsetDateTime,
+    result: Result<Box<TenantSnapshot>, String>,
+) -> Vec<Command> {
+    let domain = state.domain.clone();
+    let ts = state.tenant_mut(tenant);
+    let snapshot = match result {
+        Ok(s) => s,
+        Err(e) => {
+            // Keep the previous snapshot: a stale view beats an empty one while the link is down.
+            ts.health = Health::Failing(e.clone());
+            ts.last_error = Some(e);
+            return Vec::new();
+        }
+    };
+    ts.health = Health::Ok;
+    ts.last_poll = Some(at);
+    ts.last_error = None;
+    let previous = ts.snapshot.replace(*snapshot);
+
+    let mut commands = Vec::new();
+    let (Some(before), Some(after)) = (previous.as_ref(), ts.snapshot.as_ref()) else {
+        return commands; // the first snapshot is the baseline, not a change
+    };
+    let (b, a) = (
+        domain_json(before.domain.as_ref()),
+        domain_json(after.domain.as_ref()),
+    );
+    if b != a {
+        commands.push(Command::Audit(
+            Event::new(Kind::Observed, "domain state changed")
+                .tenant(tenant.as_str())
+                .target(&domain)
+                .change(b, a),
+        ));
+    }
+    let (b, a) = (before.references.len(), after.references.len());
+    if b != a {
+        commands.push(Command::Audit(
+            Event::new(Kind::Observed, "domain references changed")
+                .tenant(tenant.as_str())
+                .target(&domain)
+                .change(json!(b), json!(a)),
+        ));
+    }
+    commands
+}
+
+/// An answer's data for the audit trail: the values with TTLs, or the status when there are none.
+fn answer_json(answer: &RecordAnswer) -> Value {
+    match &answer.status {
+        AnswerStatus::Answer => json!(answer.values),
+        AnswerStatus::NxDomain => json!("NXDOMAIN"),
+        AnswerStatus::NoData => json!("NODATA"),
+        AnswerStatus::Error(e) => json!(format!("error: {e}")),
+    }
+}
+
+/// What must match for two answers to carry "the same data": status and the set of values.
+fn data_key(answer: &RecordAnswer) -> (&AnswerStatus, Vec<&str>) {
+    let mut values: Vec<&str> = answer.values.iter().map(|v| v.value.as_str()).collect();
+    values.sort_unstable();
+    (&answer.status, values)
+}
+
+/// The TTL of an answered record set (all members share one; take the largest to be safe).
+fn set_ttl(answer: &RecordAnswer) -> Option<u32> {
+    answer.values.iter().map(|v| v.ttl).max()
+}
+
+/// Did the TTL really change, or is a caching resolver just counting it down?
+///
+/// A cache counts the TTL down between polls, so a drop by at most the elapsed seconds (+1 for
+/// rounding) is normal. A real change shows as a jump: a larger drop, or a rise. A cache that
+/// expired and refetched also rises, but back to the full TTL it served before (`peak`), or to
+/// slightly less when another client refetched it during the interval; only a rise above the
+/// peak, or one that stays clearly below it (e.g. the new, lowered TTL appearing after the old
+/// one expired), counts. The first time a partially expired TTL is refreshed it can be reported
+/// once; that is the price of not asking the authoritative server.
+fn ttl_changed(old: u32, new: u32, peak: u32, elapsed: u64) -> bool {
+    let slack = elapsed.saturating_add(1);
+    if new > old {
+        u64::from(new) > u64::from(peak) || u64::from(new) + slack < u64::from(peak)
+    } else {
+        u64::from(old - new) > slack
+    }
+}
+
+fn dns_polled(
+    state: &mut State,
+    at: OffsetDateTime,
+    result: Result<Vec<RecordAnswer>, String>,
+) -> Vec<Command> {
+    let answers = match result {
+        Ok(a) => a,
+        Err(e) => {
+            state.dns.last_error = Some(e);
+            return Vec::new();
+        }
+    };
+    let dns = &mut state.dns;
+    dns.answers = answers;
+    dns.last_poll = Some(at);
+    dns.last_error = None;
+
+    let mut commands = Vec::new();
+    for new in &dns.answers {
+        // A failed query says nothing about the record; compare the next real answer with the
+        // last one instead.
+        if matches!(new.status, AnswerStatus::Error(_)) {
+            continue;
+        }
+        let key = (new.name.clone(), new.kind.as_str().to_string());
+        let new_ttl = set_ttl(new);
+        let Some(prev) = dns.observed.get_mut(&key) else {
+            // First sight of this record: the baseline, not a change.
+            let first = ObservedAnswer {
+                answer: new.clone(),
+                at,
+                ttl_peak: new_ttl.unwrap_or(0),
+            };
+            dns.observed.insert(key, first);
+            continue;
+        };
+        let elapsed = (at - prev.at).whole_seconds().max(0).unsigned_abs();
+        let mut action = None;
+        if data_key(&prev.answer) != data_key(new) {
+            action = Some("dns value changed");
+            prev.ttl_peak = new_ttl.unwrap_or(0);
+        } else if let (Some(old_ttl), Some(new_ttl)) = (set_ttl(&prev.answer), new_ttl) {
+            let peak = prev.ttl_peak.max(old_ttl);
+            if ttl_changed(old_ttl, new_ttl, peak, elapsed) {
+                action = Some("dns ttl changed");
+                // A real change resets the reference, so raising the TTL back is seen too.
+                prev.ttl_peak = new_ttl;
+            } else {
+                prev.ttl_peak = peak.max(new_ttl);
+            }
+        }
+        if let Some(action) = action {
+            commands.push(Command::Audit(
+                Event::new(Kind::Observed, action)
+                    .tenant("dns")
+                    .target(format!("{} {}", new.name, new.kind.as_str()))
+                    .change(answer_json(&prev.answer), answer_json(new)),
+            ));
+            dns.changed_at.insert(key, at);
+        }
+        prev.answer = new.clone();
+        prev.at = at;
+    }
+    commands
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::state::ListView;
+    use crate::dns::{RecordKind, RecordValue};
+    use crate::graph::model::{DirectoryObjectRef, User};
+    use crate::plan::{Phase, Runbook, Step, StepStatus};
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2025-03-01 12:00:00 UTC);
+
+    fn step(id: &str, title: &str) -> Step {
+        Step {
+            id: id.into(),
+            title: title.into(),
+            detail: String::new(),
+            due_minutes: -1440,
+            owner: "admin".into(),
+            gate: None,
+        }
+    }
+
+    fn state() -> State {
+        let runbook = Runbook {
+            phases: vec![Phase {
+                id: "t-1d".into(),
+                title: "Day before".into(),
+                steps: vec![
+                    step("lower-mx-ttl", "Lower MX TTL"),
+                    step("notify-users", "Notify users"),
+                    step("export-aliases", "Export aliases"),
+                ],
+            }],
+        };
+        let mut s = State::new("c1".into(), "contoso.example".into(), runbook, T0);
+        s.size = (120, 40);
+        s
+    }
+
+    fn audit_events(cmds: &[Command]) -> Vec<&Event> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Command::Audit(e) => Some(e),
+                Command::Quit => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn focus_cycles_both_ways() {
+        let mut s = state();
+        assert_eq!(s.focus, Pane::Domain);
+        for expected in [
+            Pane::Dns,
+            Pane::Users,
+            Pane::Timeline,
+            Pane::Audit,
+            Pane::Domain,
+        ] {
+            update(&mut s, Action::FocusNext);
+            assert_eq!(s.focus, expected);
+        }
+        update(&mut s, Action::FocusPrev);
+        assert_eq!(s.focus, Pane::Audit);
+        update(&mut s, Action::Focus(Pane::Users));
+        assert_eq!(s.focus, Pane::Users);
+    }
+
+    #[test]
+    fn selection_clamps_to_rows() {
+        let mut s = state();
+        update(&mut s, Action::Focus(Pane::Timeline));
+        update(&mut s, Action::Up);
+        assert_eq!(s.view(Pane::Timeline).selected, 0);
+        for _ in 0..5 {
+            update(&mut s, Action::Down);
+        }
+        assert_eq!(s.view(Pane::Timeline).selected, 2);
+        update(&mut s, Action::Top);
+        assert_eq!(s.view(Pane::Timeline).selected, 0);
+        update(&mut s, Action::PageDown);
+        assert_eq!(s.view(Pane::Timeline).selected, 2);
+        update(&mut s, Action::Bottom);
+        assert_eq!(s.view(Pane::Timeline).selected, 2);
+        // The domain pane is no list: nothing to select.
+        update(&mut s, Action::Focus(Pane::Domain));
+        update(&mut s, Action::Down);
+        assert_eq!(s.view(Pane::Domain).selected, 0);
+    }
+
+    #[test]
+    fn filter_edit_apply_and_cancel() {
+        let mut s = state();
+        update(&mut s, Action::Focus(Pane::Timeline));
+        update(&mut s, Action::Down);
+        update(&mut s, Action::StartFilter);
+        assert_eq!(s.input, InputMode::Filter(Pane::Timeline));
+        for c in "mxx".chars() {
+            assert!(update(&mut s, Action::FilterInput(c)).is_empty());
+        }
+        update(&mut s, Action::FilterBackspace);
+        assert_eq!(
+            s.view(Pane::Timeline),
+            &ListView {
+                selected: 0,
+                filter: "mx".into()
+            }
+        );
+        assert_eq!(rows::row_count(&s, Pane::Timeline), 1);
+
+        let cmds = update(&mut s, Action::FilterApply);
+        assert_eq!(s.input, InputMode::Normal);
+        assert_eq!(s.view(Pane::Timeline).filter, "mx");
+        let events = audit_events(&cmds);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, Kind::UserAction);
+        assert_eq!(events[0].action, "filter applied");
+        assert_eq!(events[0].target.as_deref(), Some("Migration timeline"));
+        assert_eq!(events[0].details, json!({"filter": "mx"}));
+
+        // Esc in normal mode clears the focused pane's filter.
+        assert!(update(&mut s, Action::FilterCancel).is_empty());
+        assert_eq!(s.view(Pane::Timeline).filter, "");
+
+        // Cancel while typing clears too; applying an empty filter is not audited.
+        update(&mut s, Action::StartFilter);
+        update(&mut s, Action::FilterInput('x'));
+        update(&mut s, Action::FilterCancel);
+        assert_eq!(s.input, InputMode::Normal);
+        assert_eq!(s.view(Pane::Timeline).filter, "");
+        update(&mut s, Action::StartFilter);
+        assert!(update(&mut s, Action::FilterApply).is_empty());
+    }
+
+    #[test]
+    fn no_filter_on_the_domain_pane() {
+        let mut s = state();
+        update(&mut s, Action::StartFilter);
+        assert_eq!(s.input, InputMode::Normal);
+        update(&mut s, Action::FilterInput('a'));
+        assert_eq!(s.view(Pane::Domain).filter, "");
+    }
+
+    #[test]
+    fn cycling_a_step_audits_the_change() {
+        let mut s = state();
+        update(&mut s, Action::Focus(Pane::Timeline));
+        update(&mut s, Action::Down);
+        let cmds = update(&mut s, Action::CycleStepStatus);
+        assert_eq!(
+            s.step_status.get("notify-users"),
+            Some(&StepStatus::InProgress)
+        );
+        let events = audit_events(&cmds);
+        assert_eq!(events.len(), 1);
+        let e = events[0];
+        assert_eq!(
+            (e.kind, e.action.as_str()),
+            (Kind::UserAction, "step status changed")
+        );
+        assert_eq!(e.target.as_deref(), Some("notify-users"));
+        assert_eq!(e.before, Some(json!("pending")));
+        assert_eq!(e.after, Some(json!("in_progress")));
+
+        // The selection is into the filtered list.
+        update(&mut s, Action::StartFilter);
+        for c in "export".chars() {
+            update(&mut s, Action::FilterInput(c));
+        }
+        update(&mut s, Action::FilterApply);
+        let cmds = update(&mut s, Action::CycleStepStatus);
+        assert_eq!(
+            audit_events(&cmds)[0].target.as_deref(),
+            Some("export-aliases")
+        );
+
+        // Not on other panes.
+        update(&mut s, Action::Focus(Pane::Users));
+        assert!(update(&mut s, Action::CycleStepStatus).is_empty());
+    }
+
+    #[test]
+    fn quit_help_resize_tick() {
+        let mut s = state();
+        assert_eq!(update(&mut s, Action::Quit), vec![Command::Quit]);
+        assert!(s.quitting);
+        update(&mut s, Action::ToggleHelp);
+        assert!(s.show_help);
+        update(&mut s, Action::Resize(80, 24));
+        assert_eq!(s.size, (80, 24));
+        let later = datetime!(2025-03-01 12:00:05 UTC);
+        update(&mut s, Action::Tick(later));
+        assert_eq!(s.now, later);
+    }
+
+    fn answer(name: &str, kind: RecordKind, values: &[(&str, u32)]) -> RecordAnswer {
+        RecordAnswer {
+            name: name.into(),
+            kind,
+            status: AnswerStatus::Answer,
+            values: values
+                .iter()
+                .map(|(v, ttl)| RecordValue {
+                    value: (*v).into(),
+                    ttl: *ttl,
+                })
+                .collect(),
+        }
+    }
+
+    fn mx(value: &str, ttl: u32) -> Vec<RecordAnswer> {
+        vec![answer("contoso.example", RecordKind::Mx, &[(value, ttl)])]
+    }
+
+    fn poll_dns(s: &mut State, secs: i64, answers: Vec<RecordAnswer>) -> Vec<Command> {
+        update(
+            s,
+            Action::DnsPolled {
+                at: T0 + time::Duration::seconds(secs),
+                result: Ok(answers),
+            },
+        )
+    }
+
+    const OLD_MX: &str = "0 contoso-example.mail.protection.outlook.com";
+    const NEW_MX: &str = "0 fabrikam-example.mail.protection.outlook.com";
+
+    #[test]
+    fn dns_first_poll_is_the_baseline() {
+        let mut s = state();
+        assert!(poll_dns(&mut s, 0, mx(OLD_MX, 3600)).is_empty());
+        assert!(s.dns.changed_at.is_empty());
+        assert_eq!(s.dns.last_poll, Some(T0));
+    }
+
+    #[test]
+    fn dns_value_change_is_reported() {
+        let mut s = state();
+        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        let cmds = poll_dns(&mut s, 30, mx(NEW_MX, 3600));
+        let events = audit_events(&cmds);
+        assert_eq!(events.len(), 1);
+        let e = events[0];
+        assert_eq!(
+            (e.kind, e.action.as_str()),
+            (Kind::Observed, "dns value changed")
+        );
+        assert_eq!(e.tenant.as_deref(), Some("dns"));
+        assert_eq!(e.target.as_deref(), Some("contoso.example MX"));
+        assert_eq!(e.before, Some(json!([{"value": OLD_MX, "ttl": 3600}])));
+        assert_eq!(e.after, Some(json!([{"value": NEW_MX, "ttl": 3600}])));
+        assert_eq!(
+            s.dns
+                .changed_at
+                .get(&("contoso.example".to_string(), "MX".to_string())),
+            Some(&(T0 + time::Duration::seconds(30)))
+        );
+    }
+
+    #[test]
+    fn dns_status_change_is_a_value_change() {
+        let mut s = state();
+        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        let mut gone = mx(OLD_MX, 3600);
+        gone[0].status = AnswerStatus::NxDomain;
+        gone[0].values.clear();
+        let cmds = poll_dns(&mut s, 30, gone);
+        assert_eq!(audit_events(&cmds)[0].after, Some(json!("NXDOMAIN")));
+    }
+
+    #[test]
+    fn dns_ttl_countdown_is_not_a_change() {
+        let mut s = state();
+        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        assert!(poll_dns(&mut s, 30, mx(OLD_MX, 3570)).is_empty());
+        // Rounding: one second more than elapsed is still a countdown.
+        assert!(poll_dns(&mut s, 60, mx(OLD_MX, 3539)).is_empty());
+        // The cache expired and refetched: back to the TTL seen before.
+        assert!(poll_dns(&mut s, 90, mx(OLD_MX, 3600)).is_empty());
+        // Refetched by another client a little earlier.
+        assert!(poll_dns(&mut s, 120, mx(OLD_MX, 3590)).is_empty());
+        assert!(s.dns.changed_at.is_empty());
+    }
+
+    #[test]
+    fn dns_ttl_jump_is_reported() {
+        let mut s = state();
+        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        // Authoritative answer: TTL lowered to 300 between polls.
+        let cmds = poll_dns(&mut s, 30, mx(OLD_MX, 300));
+        let events = audit_events(&cmds);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "dns ttl changed");
+        assert_eq!(
+            events[0].before,
+            Some(json!([{"value": OLD_MX, "ttl": 3600}]))
+        );
+        assert_eq!(
+            events[0].after,
+            Some(json!([{"value": OLD_MX, "ttl": 300}]))
+        );
+        assert!(!s.dns.changed_at.is_empty());
+        // Raised back: a rise above the new reference.
+        let cmds = poll_dns(&mut s, 60, mx(OLD_MX, 3600));
+        assert_eq!(audit_events(&cmds)[0].action, "dns ttl changed");
+    }
+
+    #[test]
+    fn dns_lowered_ttl_seen_through_a_cache_is_reported() {
+        let mut s = state();
+        poll_dns(&mut s, 0, mx(OLD_MX, 40));
+        poll_dns(&mut s, 30, mx(OLD_MX, 10));
+        // Peak was 40 (first seen); the refetch shows 300 — above the peak, so a change.
+        let cmds = poll_dns(&mut s, 60, mx(OLD_MX, 300));
+        assert_eq!(audit_events(&cmds).len(), 1);
+        // Counting down from 300, expiring, lowered at the source to 60: 5 → 60 is a rise that
+        // stays well under the 300 peak.
+        poll_dns(&mut s, 90, mx(OLD_MX, 270));
+        poll_dns(&mut s, 355, mx(OLD_MX, 5));
+        let cmds = poll_dns(&mut s, 385, mx(OLD_MX, 60));
+        assert_eq!(audit_events(&cmds).len(), 1);
+    }
+
+    #[test]
+    fn dns_failed_query_is_not_a_change() {
+        let mut s = state();
+        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        let mut failed = mx(OLD_MX, 0);
+        failed[0].status = AnswerStatus::Error("SERVFAIL".into());
+        failed[0].values.clear();
+        assert!(poll_dns(&mut s, 30, failed.clone()).is_empty());
+        // Shown as failing, but the comparison baseline is still the last real answer.
+        assert_eq!(s.dns.answers, failed);
+        assert!(poll_dns(&mut s, 60, mx(OLD_MX, 3540)).is_empty());
+        // A change that happened while the query failed is still seen.
+        poll_dns(&mut s, 90, failed);
+        let cmds = poll_dns(&mut s, 120, mx(NEW_MX, 3600));
+        let events = audit_events(&cmds);
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0].before,
+            Some(json!([{"value": OLD_MX, "ttl": 3540}]))
+        );
+    }
+
+    #[test]
+    fn dns_record_seen_first_later_is_a_baseline() {
+        let mut s = state();
+        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        let mut more = mx(OLD_MX, 3570);
+        more.push(answer(
+            "_dmarc.contoso.example",
+            RecordKind::Txt,
+            &[("v=DMARC1; p=none", 3600)],
+        ));
+        assert!(poll_dns(&mut s, 30, more).is_empty());
+    }
+
+    #[test]
+    fn dns_failure_keeps_answers() {
+        let mut s = state();
+        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        update(
+            &mut s,
+            Action::DnsPolled {
+                at: T0,
+                result: Err("timeout".into()),
+            },
+        );
+        assert_eq!(s.dns.last_error.as_deref(), Some("timeout"));
+        assert_eq!(s.dns.answers.len(), 1);
+        poll_dns(&mut s, 30, mx(OLD_MX, 3570));
+        assert_eq!(s.dns.last_error, None);
+    }
+
+    fn snapshot(domain: Option<Domain>, refs: usize) -> Box<TenantSnapshot> {
+        Box::new(TenantSnapshot {
+            domain,
+            references: (0..refs)
+                .map(|i| DirectoryObjectRef {
+                    odata_type: Some("#microsoft.graph.user".into()),
+                    id: i.to_string(),
+                    display_name: None,
+                })
+                .collect(),
+            users: vec![User {
+                user_principal_name: "a@contoso.example".into(),
+                ..User::default()
+            }],
+            ..TenantSnapshot::default()
+        })
+    }
+
+    fn verified() -> Domain {
+        Domain {
+            id: "contoso.example".into(),
+            is_verified: true,
+            authentication_type: Some("Managed".into()),
+            ..Domain::default()
+        }
+    }
+
+    fn poll_tenant(s: &mut State, result: Result<Box<TenantSnapshot>, String>) -> Vec<Command> {
+        update(
+            s,
+            Action::TenantPolled {
+                tenant: TenantId::Source,
+                at: T0,
+                result,
+            },
+        )
+    }
+
+    #[test]
+    fn tenant_domain_changes_are_reported() {
+        let mut s = state();
+        assert!(poll_tenant(&mut s, Ok(snapshot(Some(verified()), 3))).is_empty());
+        assert_eq!(s.source.health, Health::Ok);
+        assert_eq!(s.source.last_poll, Some(T0));
+        assert!(poll_tenant(&mut s, Ok(snapshot(Some(verified()), 3))).is_empty());
+
+        let cmds = poll_tenant(&mut s, Ok(snapshot(Some(verified()), 1)));
+        let events = audit_events(&cmds);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "domain references changed");
+        assert_eq!(
+            (events[0].before.clone(), events[0].after.clone()),
+            (Some(json!(3)), Some(json!(1)))
+        );
+
+        let cmds = poll_tenant(&mut s, Ok(snapshot(None, 0)));
+        let events = audit_events(&cmds);
+        assert_eq!(events.len(), 2);
+        let e = events[0];
+        assert_eq!(
+            (e.kind, e.action.as_str()),
+            (Kind::Observed, "domain state changed")
+        );
+        assert_eq!(e.tenant.as_deref(), Some("source"));
+        assert_eq!(e.target.as_deref(), Some("contoso.example"));
+        assert_eq!(e.after, Some(json!({"present": false})));
+        assert_eq!(
+            e.before,
+            Some(
+                json!({"present": true, "isVerified": true, "isDefault": false,
+                        "authenticationType": "Managed"})
+            )
+        );
+    }
+
+    #[test]
+    fn tenant_failure_keeps_the_snapshot() {
+        let mut s = state();
+        poll_tenant(&mut s, Ok(snapshot(Some(verified()), 3)));
+        let cmds = poll_tenant(&mut s, Err("HTTP 503".into()));
+        assert!(cmds.is_empty());
+        assert_eq!(s.source.health, Health::Failing("HTTP 503".into()));
+        assert_eq!(s.source.last_error.as_deref(), Some("HTTP 503"));
+        assert_eq!(s.source.last_poll, Some(T0));
+        assert!(s.source.snapshot.is_some());
+        // Recovery compares against the last good snapshot.
+        let cmds = poll_tenant(&mut s, Ok(snapshot(Some(verified()), 2)));
+        assert_eq!(audit_events(&cmds).len(), 1);
+        assert_eq!(s.source.health, Health::Ok);
+        assert_eq!(s.source.last_error, None);
+    }
+
+    #[test]
+    fn audit_lines_and_failures() {
+        let mut s = state();
+        let record = crate::audit::Record {
+            v: 1,
+            seq: 1,
+            ts: "2025-03-01T12:00:00Z".into(),
+            cutover: "c1".into(),
+            operator: "op".into(),
+            event: Event::new(Kind::Note, "hello"),
+            prev: String::new(),
+            hash: String::new(),
+        };
+        update(&mut s, Action::AuditAppended(Box::new(record)));
+        assert_eq!(s.audit.len(), 1);
+        update(&mut s, Action::AuditFailed("disk full".into()));
+        assert_eq!(s.audit_error.as_deref(), Some("disk full"));
+    }
 }

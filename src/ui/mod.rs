@@ -1,10 +1,43 @@
-//! Rendering: a pure function of [`crate::app::State`].
+//! Rendering: a pure function of [`crate::app::State`]. No I/O, no clock (the time is
+//! `state.now`), no awaits, no locks. One module per pane, plus the status bar, the help overlay,
+//! the theme, the layout and the row model that the reducer shares.
+
+mod audit;
+mod dns;
+mod domain;
+mod help;
+pub mod layout;
+pub mod rows;
+mod status;
+pub mod theme;
+mod timeline;
+mod users;
+mod widgets;
 
 use ratatui::Frame;
 
 use crate::app::State;
+use crate::app::state::Pane;
 
 /// Draw the whole dashboard.
 pub fn render(frame: &mut Frame, state: &State) {
-    let _ = (frame, state);
+    let area = frame.area();
+    let areas = layout::areas(area, state.focus);
+    for pane in Pane::ALL {
+        let rect = areas.panes[pane.index()];
+        if rect.width == 0 || rect.height == 0 {
+            continue;
+        }
+        match pane {
+            Pane::Domain => domain::render(frame, rect, state),
+            Pane::Dns => dns::render(frame, rect, state),
+            Pane::Users => users::render(frame, rect, state),
+            Pane::Timeline => timeline::render(frame, rect, state),
+            Pane::Audit => audit::render(frame, rect, state),
+        }
+    }
+    status::render(frame, areas.status, state);
+    if state.show_help {
+        help::render(frame, area);
+    }
 }

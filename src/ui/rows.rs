@@ -1,0 +1,469 @@
+//! The rows of the list panes as plain text, and the filter over them. The reducer and the
+//! renderer both go through these functions, so selection, filter and screen always agree.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::app::state::{Pane, State};
+use crate::audit::Record;
+use crate::dns::{AnswerStatus, RecordAnswer};
+use crate::graph::model::{Group, GroupKind, User, address_in_domain};
+use crate::plan::{Phase, Step, StepStatus};
+
+/// Case-insensitive substring filter. The needle is lower-cased once, not per row.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    needle: String,
+}
+
+impl Filter {
+    pub fn new(text: &str) -> Self {
+        Filter {
+            needle: text.to_lowercase(),
+        }
+    }
+
+    pub fn for_pane(state: &State, pane: Pane) -> Self {
+        Filter::new(&state.view(pane).filter)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.needle.is_empty()
+    }
+
+    /// Does this one piece of row text contain the needle?
+    pub fn matches(&self, text: &str) -> bool {
+        self.is_empty() || contains_ci(text, &self.needle)
+    }
+
+    /// Does any of the row's cells contain the needle?
+    pub fn matches_any<'a>(&self, cells: impl IntoIterator<Item = &'a str>) -> bool {
+        self.is_empty() || cells.into_iter().any(|c| contains_ci(c, &self.needle))
+    }
+}
+
+/// `needle` must already be lower case. ASCII text (nearly all directory data) is compared
+/// without allocating; anything else falls back to `to_lowercase`.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if hay.is_ascii() && needle.is_ascii() {
+        let (h, n) = (hay.as_bytes(), needle.as_bytes());
+        h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    } else {
+        hay.to_lowercase().contains(needle)
+    }
+}
+
+/// How many rows the pane lists after its filter (0 for the domain pane, which is no list).
+pub fn row_count(state: &State, pane: Pane) -> usize {
+    match pane {
+        Pane::Domain => 0,
+        Pane::Dns => dns_rows(state).len(),
+        Pane::Users => directory_rows(state).count(),
+        Pane::Timeline => step_rows(state).count(),
+        Pane::Audit => audit_rows(state).count(),
+    }
+}
+
+/// First row to draw so that `selected` is visible in `height` rows: the view scrolls only when
+/// the selection would leave it (render is pure, so no scroll offset is kept between frames).
+pub fn window_start(selected: usize, height: usize) -> usize {
+    if height == 0 {
+        return selected;
+    }
+    selected.saturating_sub(height - 1)
+}
+
+/// `HH:MM:SS` in UTC.
+pub fn hms(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+}
+
+/// `MM-DD HH:MM` in UTC (a cutover spans weeks, not years; the column stays narrow).
+pub fn md_hm(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:02}-{:02} {:02}:{:02}",
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// DNS
+
+/// How a DNS row's value column reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsValueKind {
+    Value,
+    /// NXDOMAIN / NODATA: an answer, just an empty one.
+    Missing,
+    Error,
+}
+
+/// One line of the DNS pane: one value of one (name, type), or the status when there is none.
+#[derive(Debug, Clone)]
+pub struct DnsRow<'a> {
+    pub answer: &'a RecordAnswer,
+    /// Name relative to the domain (`@` for the apex).
+    pub name: String,
+    pub value: String,
+    pub ttl: String,
+    pub value_kind: DnsValueKind,
+}
+
+impl DnsRow<'_> {
+    pub fn cells(&self) -> [&str; 4] {
+        [
+            &self.name,
+            self.answer.kind.as_str(),
+            &self.value,
+            &self.ttl,
+        ]
+    }
+}
+
+/// `mail.contoso.example` → `mail`, `contoso.example` → `@`; names outside the domain stay whole.
+pub fn relative_name(name: &str, domain: &str) -> String {
+    let name = name.trim_end_matches('.');
+    let domain = domain.trim_end_matches('.');
+    if name.eq_ignore_ascii_case(domain) {
+        return "@".to_string();
+    }
+    if name.len() > domain.len() + 1 {
+        let split = name.len() - domain.len();
+        if name.is_char_boundary(split - 1)
+            && name[split..].eq_ignore_ascii_case(domain)
+            && name.as_bytes()[split - 1] == b'.'
+        {
+            return name[..split - 1].to_string();
+        }
+    }
+    name.to_string()
+}
+
+/// Every row of the DNS pane after its filter. The record set is small (tens of rows).
+pub fn dns_rows(state: &State) -> Vec<DnsRow<'_>> {
+    let filter = Filter::for_pane(state, Pane::Dns);
+    let mut rows = Vec::new();
+    for answer in &state.dns.answers {
+        let name = relative_name(&answer.name, &state.domain);
+        let status_row = |value: String, value_kind| DnsRow {
+            answer,
+            name: name.clone(),
+            value,
+            ttl: String::new(),
+            value_kind,
+        };
+        match &answer.status {
+            AnswerStatus::NxDomain => {
+                rows.push(status_row("NXDOMAIN".into(), DnsValueKind::Missing))
+            }
+            AnswerStatus::NoData => rows.push(status_row("NODATA".into(), DnsValueKind::Missing)),
+            AnswerStatus::Error(e) => {
+                rows.push(status_row(format!("error: {e}"), DnsValueKind::Error))
+            }
+            AnswerStatus::Answer if answer.values.is_empty() => {
+                rows.push(status_row("(empty answer)".into(), DnsValueKind::Missing))
+            }
+            AnswerStatus::Answer => {
+                for v in &answer.values {
+                    rows.push(DnsRow {
+                        answer,
+                        name: name.clone(),
+                        value: v.value.clone(),
+                        ttl: format!("{}s", v.ttl),
+                        value_kind: DnsValueKind::Value,
+                    });
+                }
+            }
+        }
+    }
+    rows.retain(|r| filter.matches_any(r.cells()));
+    rows
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users and aliases
+
+/// A source-tenant object that references the domain.
+#[derive(Debug, Clone, Copy)]
+pub enum DirObject<'a> {
+    User(&'a User),
+    Group(&'a Group),
+}
+
+impl<'a> DirObject<'a> {
+    pub fn kind_label(&self) -> &'static str {
+        match self {
+            // A shared mailbox is a user whose sign-in is blocked but which has mail; Graph has no
+            // flag for it, hence the question mark.
+            DirObject::User(u) if u.account_enabled == Some(false) && u.mail.is_some() => "shared?",
+            DirObject::User(_) => "user",
+            DirObject::Group(g) => match g.kind() {
+                GroupKind::Distribution => "dist grp",
+                GroupKind::Microsoft365 => "m365 grp",
+                GroupKind::MailEnabledSecurity => "mail sec",
+                GroupKind::Security => "security",
+            },
+        }
+    }
+
+    /// UPN for users, display name for groups (groups have no UPN).
+    pub fn name(&self) -> &'a str {
+        match self {
+            DirObject::User(u) => &u.user_principal_name,
+            DirObject::Group(g) => g.display_name.as_deref().unwrap_or(&g.id),
+        }
+    }
+
+    pub fn mail(&self) -> &'a str {
+        match self {
+            DirObject::User(u) => u.mail.as_deref().unwrap_or(""),
+            DirObject::Group(g) => g.mail.as_deref().unwrap_or(""),
+        }
+    }
+
+    fn proxy_addresses(&self) -> &'a [String] {
+        match self {
+            DirObject::User(u) => &u.proxy_addresses,
+            DirObject::Group(g) => &g.proxy_addresses,
+        }
+    }
+
+    /// Secondary addresses (`smtp:`, lower-case prefix; `SMTP:` is the primary) in the domain,
+    /// without the prefix.
+    pub fn aliases(&self, domain: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.proxy_addresses().iter().filter_map(move |p| {
+            p.strip_prefix("smtp:")
+                .filter(|a| address_in_domain(a, domain))
+        })
+    }
+
+    pub fn aliases_joined(&self, domain: &str) -> String {
+        let mut out = String::new();
+        for a in self.aliases(domain) {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str(a);
+        }
+        out
+    }
+
+    pub fn references(&self, domain: &str) -> bool {
+        let upn = match self {
+            DirObject::User(u) => address_in_domain(&u.user_principal_name, domain),
+            DirObject::Group(_) => false,
+        };
+        upn || address_in_domain(self.mail(), domain)
+            || self
+                .proxy_addresses()
+                .iter()
+                .any(|p| address_in_domain(p, domain))
+    }
+
+    fn matches(&self, filter: &Filter, domain: &str) -> bool {
+        filter.is_empty()
+            || filter.matches_any([self.kind_label(), self.name(), self.mail()])
+            || self.aliases(domain).any(|a| filter.matches(a))
+    }
+}
+
+/// Source users, then source groups, that reference the domain (unfiltered).
+pub fn directory_objects(state: &State) -> impl Iterator<Item = DirObject<'_>> {
+    let domain = state.domain.as_str();
+    let snapshot = state.source.snapshot.as_ref();
+    let users = snapshot
+        .into_iter()
+        .flat_map(|s| s.users.iter().map(DirObject::User));
+    let groups = snapshot
+        .into_iter()
+        .flat_map(|s| s.groups.iter().map(DirObject::Group));
+    users.chain(groups).filter(move |o| o.references(domain))
+}
+
+/// [`directory_objects`] after the Users pane's filter. Nothing is cloned: the rows borrow the
+/// snapshot, and only the visible ones are turned into text by the renderer.
+pub fn directory_rows(state: &State) -> impl Iterator<Item = DirObject<'_>> {
+    let filter = Filter::for_pane(state, Pane::Users);
+    let domain = state.domain.as_str();
+    directory_objects(state).filter(move |o| o.matches(&filter, domain))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeline
+
+/// One runbook step with its phase and current status.
+#[derive(Debug, Clone, Copy)]
+pub struct StepRow<'a> {
+    pub phase: &'a Phase,
+    pub step: &'a Step,
+    pub status: StepStatus,
+}
+
+pub fn status_marker(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Pending => "[ ]",
+        StepStatus::InProgress => "[~]",
+        StepStatus::Done => "[x]",
+        StepStatus::Skipped => "[-]",
+    }
+}
+
+/// Due time relative to T: `T-14d`, `T-8h`, `T-30m`, `T+0`, `T+1d`.
+pub fn due_relative(minutes: i64) -> String {
+    if minutes == 0 {
+        return "T+0".to_string();
+    }
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let m = minutes.unsigned_abs();
+    if m.is_multiple_of(1440) {
+        format!("T{sign}{}d", m / 1440)
+    } else if m.is_multiple_of(60) {
+        format!("T{sign}{}h", m / 60)
+    } else {
+        format!("T{sign}{m}m")
+    }
+}
+
+/// Absolute due time, when the cutover time is set.
+pub fn due_at(state: &State, step: &Step) -> Option<OffsetDateTime> {
+    state
+        .cutover_at
+        .and_then(|t| t.checked_add(time::Duration::minutes(step.due_minutes)))
+}
+
+impl StepRow<'_> {
+    /// marker, title, owner, relative due, absolute due (empty without a cutover time).
+    pub fn cells(&self, state: &State) -> [String; 5] {
+        [
+            status_marker(self.status).to_string(),
+            self.step.title.clone(),
+            self.step.owner.clone(),
+            due_relative(self.step.due_minutes),
+            due_at(state, self.step).map(md_hm).unwrap_or_default(),
+        ]
+    }
+}
+
+/// Steps after the Timeline filter; a step also matches when its phase title does.
+pub fn step_rows(state: &State) -> impl Iterator<Item = StepRow<'_>> {
+    let filter = Filter::for_pane(state, Pane::Timeline);
+    state
+        .runbook
+        .phases
+        .iter()
+        .flat_map(|phase| phase.steps.iter().map(move |step| (phase, step)))
+        .map(|(phase, step)| StepRow {
+            phase,
+            step,
+            status: state.step_status.get(&step.id).copied().unwrap_or_default(),
+        })
+        .filter(move |row| {
+            filter.is_empty()
+                || filter.matches(&row.phase.title)
+                || filter.matches_any(row.cells(state).iter().map(String::as_str))
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+
+/// `HH:MM:SS` of an RFC 3339 time stamp, or the raw text when it does not parse.
+pub fn audit_time(ts: &str) -> String {
+    match OffsetDateTime::parse(ts, &Rfc3339) {
+        Ok(t) => hms(t),
+        Err(_) => ts.to_string(),
+    }
+}
+
+/// Compact JSON for the before→after column: strings without quotes.
+fn compact(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// time, kind, tenant, target, action, before→after.
+pub fn audit_cells(record: &Record) -> [String; 6] {
+    let e = &record.event;
+    let change = match (&e.before, &e.after) {
+        (None, None) => String::new(),
+        (b, a) => format!(
+            "{} → {}",
+            b.as_ref().map(compact).unwrap_or_else(|| "–".into()),
+            a.as_ref().map(compact).unwrap_or_else(|| "–".into())
+        ),
+    };
+    [
+        audit_time(&record.ts),
+        e.kind.as_str().to_string(),
+        e.tenant.clone().unwrap_or_default(),
+        e.target.clone().unwrap_or_default(),
+        e.action.clone(),
+        change,
+    ]
+}
+
+/// Audit records newest first, after the Audit filter.
+pub fn audit_rows(state: &State) -> impl Iterator<Item = &Record> {
+    let filter = Filter::for_pane(state, Pane::Audit);
+    state.audit.iter().rev().filter(move |r| {
+        filter.is_empty() || filter.matches_any(audit_cells(r).iter().map(String::as_str))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_is_case_insensitive() {
+        let f = Filter::new("SmItH");
+        assert!(f.matches("john.smith@contoso.example"));
+        assert!(!f.matches("jane@contoso.example"));
+        assert!(Filter::new("ÄB").matches("xäbx"));
+        assert!(Filter::new("").matches("anything"));
+    }
+
+    #[test]
+    fn relative_names() {
+        assert_eq!(relative_name("contoso.example", "contoso.example"), "@");
+        assert_eq!(
+            relative_name("autodiscover.contoso.example", "contoso.example"),
+            "autodiscover"
+        );
+        assert_eq!(
+            relative_name("other.example", "contoso.example"),
+            "other.example"
+        );
+        assert_eq!(
+            relative_name("xcontoso.example", "contoso.example"),
+            "xcontoso.example"
+        );
+    }
+
+    #[test]
+    fn due_formats() {
+        assert_eq!(due_relative(-14 * 1440), "T-14d");
+        assert_eq!(due_relative(-8 * 60), "T-8h");
+        assert_eq!(due_relative(0), "T+0");
+        assert_eq!(due_relative(1440), "T+1d");
+        assert_eq!(due_relative(-30), "T-30m");
+    }
+
+    #[test]
+    fn window_keeps_selection_visible() {
+        assert_eq!(window_start(0, 5), 0);
+        assert_eq!(window_start(4, 5), 0);
+        assert_eq!(window_start(5, 5), 1);
+        assert_eq!(window_start(3, 0), 3);
+    }
+}

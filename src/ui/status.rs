@@ -1,0 +1,94 @@
+//! The status bar: each poller's health and last poll time, the newest error, a failing audit
+//! journal, and the filter prompt while typing one.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::state::{Health, InputMode, State, TenantId};
+
+use super::rows::hms;
+use super::theme;
+use super::widgets::truncate;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let mut spans: Vec<Span> = Vec::new();
+    if let InputMode::Filter(pane) = state.input {
+        spans.push(Span::styled(
+            format!("/{}", state.view(pane).filter),
+            theme::prompt(),
+        ));
+        spans.push(Span::styled("▏ ", theme::prompt()));
+        spans.push(Span::styled("Enter keep · Esc clear  ", theme::dim()));
+    }
+    for id in [TenantId::Source, TenantId::Destination] {
+        let t = state.tenant(id);
+        let (word, style) = match t.health {
+            Health::Connecting => ("connecting", theme::dim()),
+            Health::Ok => ("ok", theme::ok()),
+            Health::Failing(_) => ("ERROR", theme::error()),
+        };
+        spans.push(Span::raw(format!("{}: ", id.as_str())));
+        spans.push(Span::styled(word, style));
+        if let Some(at) = t.last_poll {
+            spans.push(Span::styled(format!(" {}", hms(at)), theme::dim()));
+        }
+        spans.push(Span::raw("  "));
+    }
+    spans.push(Span::raw("dns: "));
+    match (&state.dns.last_error, state.dns.last_poll) {
+        (Some(_), _) => spans.push(Span::styled("ERROR", theme::error())),
+        (None, Some(_)) => spans.push(Span::styled("ok", theme::ok())),
+        (None, None) => spans.push(Span::styled("connecting", theme::dim())),
+    }
+    if let Some(at) = state.dns.last_poll {
+        spans.push(Span::styled(format!(" {}", hms(at)), theme::dim()));
+    }
+    spans.push(Span::raw("  "));
+
+    // Errors get what is left of the line; the audit journal first, since a failing journal
+    // means actions go unrecorded.
+    let mut errors: Vec<String> = Vec::new();
+    if let Some(e) = &state.audit_error {
+        errors.push(format!("audit: {e}"));
+    }
+    let poll_errors = [
+        ("source", state.source.last_error.as_ref()),
+        ("destination", state.destination.last_error.as_ref()),
+        ("dns", state.dns.last_error.as_ref()),
+    ];
+    let failing: Vec<(&str, &String)> = poll_errors
+        .iter()
+        .filter_map(|(w, e)| e.map(|e| (*w, e)))
+        .collect();
+    // One failing poller is already marked ERROR above; name it only when several fail.
+    match failing.as_slice() {
+        [] => {}
+        [(_, e)] => errors.push((*e).clone()),
+        [(who, e), ..] => errors.push(format!("{who}: {e}")),
+    }
+    let used: usize = spans.iter().map(Span::width).sum();
+    let mut room = usize::from(area.width).saturating_sub(used);
+    let share = if errors.is_empty() {
+        0
+    } else {
+        room / errors.len()
+    };
+    for e in errors {
+        let text = truncate(&e, share.saturating_sub(2));
+        room = room.saturating_sub(text.chars().count() + 2);
+        spans.push(Span::styled(text, theme::error()));
+        spans.push(Span::raw("  "));
+    }
+    if room >= 6 && state.input == InputMode::Normal {
+        spans.push(Span::styled("? help", theme::dim()));
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme::status_bar()),
+        area,
+    );
+}

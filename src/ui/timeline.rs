@@ -1,0 +1,187 @@
+//! Pane 4: the runbook as phases and steps, with status, owner and due time relative to T.
+//!
+//! Drawn as lines rather than a table so that phase headings can use the full width.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::state::{Pane, State};
+use crate::plan::{Phase, StepStatus};
+
+use super::rows::{self, StepRow};
+use super::theme;
+use super::widgets::{self, truncate};
+
+/// The step title keeps at least this much room before owner and date columns are shown.
+const TITLE_MIN: usize = 20;
+const DUE_W: usize = 6;
+const DUE_AT_W: usize = 11;
+
+enum Entry<'a> {
+    Phase(&'a Phase),
+    Step(StepRow<'a>),
+}
+
+/// Which optional columns fit, and how wide the columns are.
+struct Columns {
+    prefix: usize,
+    title: usize,
+    owner: Option<usize>,
+    due_at: bool,
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    let block = widgets::pane_block(state, Pane::Timeline);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let focused = state.focus == Pane::Timeline;
+
+    // Phases are heading lines above their (filtered) steps; the selection counts steps only.
+    let mut entries = Vec::new();
+    let mut selected_entry = None;
+    let selected_step = state.view(Pane::Timeline).selected;
+    let mut last_phase: Option<&str> = None;
+    for (step_index, row) in rows::step_rows(state).enumerate() {
+        if last_phase != Some(row.phase.id.as_str()) {
+            last_phase = Some(row.phase.id.as_str());
+            entries.push(Entry::Phase(row.phase));
+        }
+        if step_index <= selected_step {
+            // Clamped: a selection past the end lands on the last step.
+            selected_entry = Some(entries.len());
+        }
+        entries.push(Entry::Step(row));
+    }
+
+    let height = usize::from(inner.height) - 1; // below the column header
+    let start = selected_entry.map_or(0, |sel| rows::window_start(sel, height));
+    let end = (start + height).min(entries.len());
+    let visible = entries.get(start..end).unwrap_or_default();
+
+    let owner_need = visible
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Step(s) => Some(s.step.owner.chars().count()),
+            Entry::Phase(_) => None,
+        })
+        .max()
+        .unwrap_or(0)
+        .clamp(5, 15);
+    let cols = columns(
+        usize::from(inner.width),
+        usize::from(focused),
+        owner_need,
+        state.cutover_at.is_some(),
+    );
+
+    let mut lines = vec![header(&cols)];
+    if visible.is_empty() {
+        let text = if !state.view(Pane::Timeline).filter.is_empty() {
+            "no rows match the filter"
+        } else if state.runbook.phases.is_empty() {
+            "no runbook loaded"
+        } else {
+            "no steps"
+        };
+        lines.push(Line::styled(text, theme::dim()));
+    }
+    for (i, entry) in visible.iter().enumerate() {
+        let selected = focused && selected_entry == Some(start + i);
+        let mut line = match entry {
+            Entry::Phase(p) => Line::from(vec![
+                Span::raw(" ".repeat(cols.prefix)),
+                Span::styled(p.title.clone(), theme::phase()),
+            ]),
+            Entry::Step(s) => step_line(state, s, &cols, selected),
+        };
+        if selected {
+            line = line.style(theme::selected(true));
+        }
+        lines.push(line);
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Title first; then the absolute due time (when T is set); then the owner, if room is left.
+fn columns(inner: usize, prefix: usize, owner_need: usize, has_t: bool) -> Columns {
+    // prefix, marker, gap, title, gap, due
+    let mut rest = inner.saturating_sub(prefix + 3 + 1 + 1 + DUE_W);
+    let due_at = has_t && rest >= TITLE_MIN + 1 + DUE_AT_W;
+    if due_at {
+        rest -= 1 + DUE_AT_W;
+    }
+    let owner = (rest >= TITLE_MIN + 1 + owner_need).then_some(owner_need);
+    if let Some(w) = owner {
+        rest -= 1 + w;
+    }
+    Columns {
+        prefix,
+        title: rest,
+        owner,
+        due_at,
+    }
+}
+
+fn pad(text: &str, width: usize) -> String {
+    format!("{:width$}", truncate(text, width))
+}
+
+fn header(cols: &Columns) -> Line<'static> {
+    let mut text = format!("{}    {}", " ".repeat(cols.prefix), pad("Step", cols.title));
+    if let Some(w) = cols.owner {
+        text.push(' ');
+        text.push_str(&pad("Owner", w));
+    }
+    text.push(' ');
+    text.push_str(&pad("Due", DUE_W));
+    if cols.due_at {
+        text.push_str(" UTC");
+    }
+    Line::styled(text, theme::header())
+}
+
+fn step_line(state: &State, s: &StepRow<'_>, cols: &Columns, selected: bool) -> Line<'static> {
+    let [marker, title, owner, due, due_at] = s.cells(state);
+    let marker_style = match s.status {
+        StepStatus::Pending => Style::new(),
+        StepStatus::InProgress => theme::warn(),
+        StepStatus::Done => theme::ok(),
+        StepStatus::Skipped => theme::dim(),
+    };
+    // Open steps past their due time are red; due within a day, yellow.
+    let open = matches!(s.status, StepStatus::Pending | StepStatus::InProgress);
+    let due_style = match rows::due_at(state, s.step) {
+        Some(at) if open && at < state.now => theme::error(),
+        Some(at) if open && (at - state.now).whole_hours() < 24 => theme::warn(),
+        _ => Style::new(),
+    };
+    let text_style = if s.status == StepStatus::Skipped {
+        theme::dim()
+    } else {
+        Style::new()
+    };
+    let prefix = if selected { "›" } else { " " };
+    let mut spans = vec![
+        Span::raw(prefix.repeat(cols.prefix)),
+        Span::styled(marker, marker_style),
+        Span::raw(" "),
+        Span::styled(pad(&title, cols.title), text_style),
+    ];
+    if let Some(w) = cols.owner {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(pad(&owner, w), theme::dim()));
+    }
+    spans.push(Span::raw(" "));
+    spans.push(Span::styled(pad(&due, DUE_W), due_style));
+    if cols.due_at {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(due_at, due_style));
+    }
+    Line::from(spans)
+}

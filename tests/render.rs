@@ -1,0 +1,611 @@
+//! Rendering tests: hand-built states drawn on a `TestBackend`, checked by snapshot and by the
+//! facts that matter (titles, rows, errors, filter, help) — and never panicking at odd sizes.
+
+use cutover::app::keys::KEY_HELP;
+use cutover::app::state::{Health, InputMode, Pane, State, TenantId};
+use cutover::app::{Action, TenantSnapshot, update};
+use cutover::audit::{Event, Kind, Record};
+use cutover::dns::{AnswerStatus, RecordAnswer, RecordKind, RecordValue};
+use cutover::graph::model::{DirectoryObjectRef, Domain, Group, Organization, User};
+use cutover::plan::{Phase, Runbook, Step, StepStatus};
+use cutover::ui::render;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const NOW: OffsetDateTime = datetime!(2025-03-01 12:00:00 UTC);
+const DOMAIN: &str = "contoso.example";
+
+fn step(id: &str, title: &str, owner: &str, due_minutes: i64) -> Step {
+    Step {
+        id: id.into(),
+        title: title.into(),
+        detail: String::new(),
+        due_minutes,
+        owner: owner.into(),
+        gate: None,
+    }
+}
+
+fn runbook() -> Runbook {
+    Runbook {
+        phases: vec![
+            Phase {
+                id: "t-14d".into(),
+                title: "Two weeks before (T-14d)".into(),
+                steps: vec![
+                    step(
+                        "lower-mx-ttl",
+                        "Lower MX TTL to 300 s",
+                        "dns owner",
+                        -14 * 1440,
+                    ),
+                    step("inventory", "Export users and aliases", "admin", -14 * 1440),
+                ],
+            },
+            Phase {
+                id: "t0".into(),
+                title: "Cutover day (T)".into(),
+                steps: vec![
+                    step(
+                        "remove-aliases",
+                        "Remove aliases in source",
+                        "admin",
+                        -8 * 60,
+                    ),
+                    step("add-domain", "Add domain to destination", "admin", 0),
+                ],
+            },
+            Phase {
+                id: "after".into(),
+                title: "After (T+1d)".into(),
+                steps: vec![step("check-mail", "Check mail flow", "admin", 1440)],
+            },
+        ],
+    }
+}
+
+fn user(upn: &str, mail: Option<&str>, proxies: &[&str], enabled: bool) -> User {
+    User {
+        id: upn.into(),
+        display_name: None,
+        user_principal_name: upn.into(),
+        mail: mail.map(Into::into),
+        proxy_addresses: proxies.iter().map(|p| (*p).into()).collect(),
+        account_enabled: Some(enabled),
+        on_premises_sync_enabled: None,
+    }
+}
+
+fn reference(kind: &str, id: &str) -> DirectoryObjectRef {
+    DirectoryObjectRef {
+        odata_type: Some(format!("#microsoft.graph.{kind}")),
+        id: id.into(),
+        display_name: None,
+    }
+}
+
+fn source_snapshot() -> TenantSnapshot {
+    TenantSnapshot {
+        organization: Organization {
+            id: "src".into(),
+            display_name: Some("Contoso Ltd".into()),
+            verified_domains: vec![],
+        },
+        domain: Some(Domain {
+            id: DOMAIN.into(),
+            authentication_type: Some("Managed".into()),
+            is_default: true,
+            is_verified: true,
+            supported_services: vec!["Email".into(), "OfficeCommunicationsOnline".into()],
+            ..Domain::default()
+        }),
+        references: vec![
+            reference("user", "1"),
+            reference("user", "2"),
+            reference("group", "3"),
+        ],
+        users: vec![
+            user(
+                "john.smith@contoso.example",
+                Some("john.smith@contoso.example"),
+                &[
+                    "SMTP:john.smith@contoso.example",
+                    "smtp:jsmith@contoso.example",
+                    "smtp:john@contoso.onmicrosoft.com",
+                ],
+                true,
+            ),
+            user(
+                "anna.berg@contoso.example",
+                Some("anna.berg@contoso.example"),
+                &[
+                    "SMTP:anna.berg@contoso.example",
+                    "smtp:anna@contoso.example",
+                ],
+                true,
+            ),
+            user(
+                "info@contoso.example",
+                Some("info@contoso.example"),
+                &["SMTP:info@contoso.example"],
+                false,
+            ),
+            // Not in the domain: must not be listed.
+            user(
+                "svc@contoso.onmicrosoft.com",
+                None,
+                &["SMTP:svc@contoso.onmicrosoft.com"],
+                true,
+            ),
+        ],
+        groups: vec![
+            Group {
+                id: "g1".into(),
+                display_name: Some("Sales".into()),
+                mail: Some("sales@contoso.example".into()),
+                mail_enabled: Some(true),
+                security_enabled: Some(false),
+                group_types: vec![],
+                proxy_addresses: vec![
+                    "SMTP:sales@contoso.example".into(),
+                    "smtp:vertrieb@contoso.example".into(),
+                ],
+            },
+            Group {
+                id: "g2".into(),
+                display_name: Some("Security only".into()),
+                security_enabled: Some(true),
+                ..Group::default()
+            },
+        ],
+    }
+}
+
+fn destination_snapshot() -> TenantSnapshot {
+    TenantSnapshot {
+        organization: Organization {
+            id: "dst".into(),
+            display_name: Some("Fabrikam Inc".into()),
+            verified_domains: vec![],
+        },
+        ..TenantSnapshot::default()
+    }
+}
+
+fn answer(
+    name: &str,
+    kind: RecordKind,
+    status: AnswerStatus,
+    values: &[(&str, u32)],
+) -> RecordAnswer {
+    RecordAnswer {
+        name: name.into(),
+        kind,
+        status,
+        values: values
+            .iter()
+            .map(|(v, ttl)| RecordValue {
+                value: (*v).into(),
+                ttl: *ttl,
+            })
+            .collect(),
+    }
+}
+
+fn dns_answers() -> Vec<RecordAnswer> {
+    vec![
+        answer(
+            DOMAIN,
+            RecordKind::Mx,
+            AnswerStatus::Answer,
+            &[("0 contoso-example.mail.protection.outlook.com", 300)],
+        ),
+        answer(
+            DOMAIN,
+            RecordKind::Txt,
+            AnswerStatus::Answer,
+            &[
+                ("MS=ms12345678", 3600),
+                ("v=spf1 include:spf.protection.outlook.com -all", 3600),
+            ],
+        ),
+        answer(
+            "autodiscover.contoso.example",
+            RecordKind::Cname,
+            AnswerStatus::Answer,
+            &[("autodiscover.outlook.com", 3600)],
+        ),
+        answer(
+            "selector1._domainkey.contoso.example",
+            RecordKind::Cname,
+            AnswerStatus::NxDomain,
+            &[],
+        ),
+        answer(
+            "_sip._tls.contoso.example",
+            RecordKind::Srv,
+            AnswerStatus::NoData,
+            &[],
+        ),
+        answer(
+            "_dmarc.contoso.example",
+            RecordKind::Txt,
+            AnswerStatus::Error("SERVFAIL".into()),
+            &[],
+        ),
+    ]
+}
+
+fn record(seq: u64, ts: &str, event: Event) -> Record {
+    Record {
+        v: 1,
+        seq,
+        ts: ts.into(),
+        cutover: "contoso-move".into(),
+        operator: "admin".into(),
+        event,
+        prev: String::new(),
+        hash: String::new(),
+    }
+}
+
+/// A dashboard in the middle of a cutover: both tenants polled, DNS answered, some history.
+fn busy_state() -> State {
+    let mut s = State::new("contoso-move".into(), DOMAIN.into(), runbook(), NOW);
+    s.cutover_at = Some(datetime!(2025-03-08 18:00:00 UTC));
+    s.source = cutover::app::state::TenantState {
+        health: Health::Ok,
+        last_poll: Some(datetime!(2025-03-01 11:59:57 UTC)),
+        last_error: None,
+        snapshot: Some(source_snapshot()),
+    };
+    s.destination = cutover::app::state::TenantState {
+        health: Health::Ok,
+        last_poll: Some(datetime!(2025-03-01 11:59:58 UTC)),
+        last_error: None,
+        snapshot: Some(destination_snapshot()),
+    };
+    s.dns.answers = dns_answers();
+    s.dns.last_poll = Some(datetime!(2025-03-01 11:59:55 UTC));
+    s.dns.changed_at.insert(
+        (DOMAIN.into(), "MX".into()),
+        datetime!(2025-03-01 11:59:50 UTC),
+    );
+    s.step_status
+        .insert("lower-mx-ttl".into(), StepStatus::Done);
+    s.step_status
+        .insert("inventory".into(), StepStatus::InProgress);
+    s.audit = vec![
+        record(
+            1,
+            "2025-03-01T11:58:00Z",
+            Event::new(Kind::SessionStart, "dashboard opened"),
+        ),
+        record(
+            2,
+            "2025-03-01T11:59:50Z",
+            Event::new(Kind::Observed, "dns ttl changed")
+                .tenant("dns")
+                .target("contoso.example MX")
+                .change(json!(3600), json!(300)),
+        ),
+        record(
+            3,
+            "2025-03-01T11:59:59Z",
+            Event::new(Kind::UserAction, "step status changed")
+                .target("lower-mx-ttl")
+                .change(json!("in_progress"), json!("done")),
+        ),
+    ];
+    s
+}
+
+/// Draw the state and return the screen as text, one line per row, trailing blanks trimmed.
+fn draw(state: &State, width: u16, height: u16) -> String {
+    let mut terminal = match Terminal::new(TestBackend::new(width, height)) {
+        Ok(t) => t,
+        Err(e) => panic!("test terminal: {e}"),
+    };
+    if let Err(e) = terminal.draw(|f| render(f, state)) {
+        panic!("draw: {e}");
+    }
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn last_line(screen: &str) -> &str {
+    screen.lines().last().unwrap_or_default()
+}
+
+const TITLES: [&str; 5] = [
+    " 1 Domain status ",
+    " 2 DNS records / TTL ",
+    " 3 Users and aliases ",
+    " 4 Migration timeline ",
+    " 5 Audit ",
+];
+
+#[test]
+fn dashboard_120x40() {
+    let s = busy_state();
+    let screen = draw(&s, 120, 40);
+    insta::assert_snapshot!("dashboard_120x40", screen);
+    for title in TITLES {
+        assert!(screen.contains(title), "missing {title}");
+    }
+    // Domain: both tenants, with organization names and references.
+    assert!(screen.contains("Contoso Ltd"));
+    assert!(screen.contains("Fabrikam Inc"));
+    assert!(screen.contains("absent"));
+    assert!(screen.contains("3 (1 group, 2 user)"));
+    // Users: UPN and the alias in the domain (not the onmicrosoft one); outsiders left out.
+    assert!(screen.contains("4 objects reference contoso.example"));
+    assert!(screen.contains("john.smith@contoso.example"));
+    assert!(screen.contains("jsmith@contoso.example"));
+    assert!(!screen.contains("john@contoso.onmicrosoft.com"));
+    assert!(!screen.contains("svc@contoso.onmicrosoft.com"));
+    assert!(screen.contains("shared?"));
+    assert!(screen.contains("vertrieb@contoso.example"));
+    // DNS: MX with its TTL, apex as @, missing and failing names.
+    let mx = screen
+        .lines()
+        .find(|l| l.contains("0 contoso-example.mail.protection"))
+        .unwrap_or_default();
+    assert!(
+        mx.contains("300s") && mx.contains(" @ ") && mx.contains("MX"),
+        "{mx}"
+    );
+    assert!(mx.contains('*'), "recent change marked: {mx}");
+    assert!(screen.contains("NXDOMAIN"));
+    assert!(screen.contains("NODATA"));
+    assert!(screen.contains("error: SERVFAIL"));
+    // Timeline: status markers and due times.
+    assert!(screen.contains("[x] Lower MX TTL to 300 s"));
+    assert!(screen.contains("[~] Export users and aliases"));
+    assert!(screen.contains("T-14d"));
+    assert!(screen.contains("T+0"));
+    // Audit: newest first.
+    let newest = screen.find("step status changed").unwrap_or(usize::MAX);
+    let older = screen.find("dns ttl changed").unwrap_or(0);
+    assert!(newest < older, "audit newest first");
+    assert!(screen.contains("11:59:59"));
+    assert!(screen.contains("in_progress → done"));
+    // Status bar.
+    let status = last_line(&screen);
+    assert!(status.contains("source: ok 11:59:57"), "{status}");
+    assert!(status.contains("destination: ok 11:59:58"), "{status}");
+    assert!(status.contains("dns: ok 11:59:55"), "{status}");
+}
+
+#[test]
+fn dashboard_80x24() {
+    let mut s = busy_state();
+    s.size = (80, 24);
+    for pane in Pane::ALL {
+        s.focus = pane;
+        let screen = draw(&s, 80, 24);
+        for title in TITLES {
+            assert!(
+                screen.contains(title),
+                "{pane:?}: missing {title}\n{screen}"
+            );
+        }
+        if pane == Pane::Domain {
+            insta::assert_snapshot!("dashboard_80x24_domain", screen);
+            assert!(screen.contains("Contoso Ltd"));
+        }
+        if pane == Pane::Users {
+            insta::assert_snapshot!("dashboard_80x24_users", screen);
+            assert!(screen.contains("john.smith@contoso"));
+            assert!(screen.contains("jsmith@contoso"));
+        }
+        if pane == Pane::Dns {
+            // Focused, the DNS pane is wide enough for most of a value.
+            assert!(screen.contains("0 contoso-example.mail"), "{screen}");
+        }
+        if pane == Pane::Timeline {
+            insta::assert_snapshot!("dashboard_80x24_timeline", screen);
+            // Focused, the timeline is wide enough for the absolute due time.
+            assert!(screen.contains("02-22 18:00"), "{screen}");
+        }
+    }
+}
+
+#[test]
+fn dns_focused_120x40_shows_whole_values() {
+    let mut s = busy_state();
+    s.focus = Pane::Dns;
+    let screen = draw(&s, 120, 40);
+    insta::assert_snapshot!("dns_focused_120x40", screen);
+    let mx = screen
+        .lines()
+        .find(|l| l.contains("0 contoso-example.mail.protection.outlook.com"))
+        .unwrap_or_default();
+    assert!(mx.contains("300s"), "{mx}");
+    assert!(screen.contains("v=spf1 include:spf.protection.outlook.com -all"));
+    assert!(screen.contains("selector1._domainkey"));
+}
+
+#[test]
+fn nothing_polled_yet() {
+    let s = State::new("c".into(), DOMAIN.into(), runbook(), NOW);
+    let screen = draw(&s, 80, 24);
+    insta::assert_snapshot!("nothing_polled_80x24", screen);
+    assert!(screen.contains("not yet polled"));
+    assert!(screen.contains("source tenant not yet polled"));
+    assert!(last_line(&screen).contains("source: connecting"));
+}
+
+#[test]
+fn help_overlay_lists_every_key() {
+    let mut s = busy_state();
+    update(&mut s, Action::ToggleHelp);
+    let screen = draw(&s, 120, 40);
+    insta::assert_snapshot!("help_120x40", screen);
+    assert!(screen.contains(" Keys "));
+    for (key, what) in KEY_HELP {
+        assert!(screen.contains(key), "missing key {key}");
+        assert!(screen.contains(what.trim()), "missing text {what}");
+    }
+    // Still drawn (clipped) on a small terminal.
+    let small = draw(&s, 80, 24);
+    assert!(small.contains(" Keys "));
+    assert!(small.contains("q, Ctrl-C"));
+}
+
+#[test]
+fn filter_narrows_the_users_list() {
+    let mut s = busy_state();
+    update(&mut s, Action::Focus(Pane::Users));
+    update(&mut s, Action::StartFilter);
+    for c in "SMITH".chars() {
+        update(&mut s, Action::FilterInput(c));
+    }
+    assert_eq!(s.input, InputMode::Filter(Pane::Users));
+    let screen = draw(&s, 120, 40);
+    insta::assert_snapshot!("users_filter_typing", screen);
+    assert!(screen.contains(" 3 Users and aliases [/SMITH] "));
+    assert!(screen.contains("1 of 4 objects reference contoso.example"));
+    assert!(screen.contains("john.smith@contoso.example"));
+    assert!(!screen.contains("anna.berg@contoso.example"));
+    assert!(last_line(&screen).starts_with("/SMITH"));
+
+    // Filtering on an alias finds its owner.
+    update(&mut s, Action::FilterCancel);
+    update(&mut s, Action::StartFilter);
+    for c in "vertrieb".chars() {
+        update(&mut s, Action::FilterInput(c));
+    }
+    update(&mut s, Action::FilterApply);
+    let screen = draw(&s, 120, 40);
+    assert!(screen.contains("Sales"));
+    assert!(!screen.contains("john.smith@contoso.example"));
+    assert!(!last_line(&screen).starts_with('/'));
+
+    // Nothing matches.
+    update(&mut s, Action::StartFilter);
+    update(&mut s, Action::FilterInput('#'));
+    let screen = draw(&s, 120, 40);
+    assert!(screen.contains("no rows match the filter"));
+}
+
+#[test]
+fn failing_tenant_shows_its_error() {
+    let mut s = busy_state();
+    update(
+        &mut s,
+        Action::TenantPolled {
+            tenant: TenantId::Destination,
+            at: NOW,
+            result: Err("HTTP 401 invalid_client: client secret expired".into()),
+        },
+    );
+    let screen = draw(&s, 120, 40);
+    insta::assert_snapshot!("destination_failing", screen);
+    let status = last_line(&screen);
+    assert!(status.contains("destination: ERROR"), "{status}");
+    assert!(status.contains("HTTP 401 invalid_client"), "{status}");
+    // The old snapshot stays on screen, with the health row explaining it.
+    assert!(screen.contains("Fabrikam Inc"));
+    assert!(screen.contains("ERROR: HTTP 401"));
+    // At 80 columns the error is cut, not wrapped or lost.
+    let narrow = draw(&s, 80, 24);
+    let status = last_line(&narrow);
+    assert!(status.contains("destination: ERROR"), "{status}");
+    assert!(status.contains("HTTP 401"), "{status}");
+    assert!(status.chars().count() <= 80);
+}
+
+#[test]
+fn audit_failure_is_shown() {
+    let mut s = busy_state();
+    update(&mut s, Action::AuditFailed("disk full".into()));
+    let screen = draw(&s, 120, 40);
+    assert!(screen.contains("AUDIT LOG NOT WRITTEN: disk full"));
+    assert!(last_line(&screen).contains("audit: disk full"));
+}
+
+#[test]
+fn dns_selection_and_scroll() {
+    let mut s = busy_state();
+    s.size = (80, 24);
+    update(&mut s, Action::Focus(Pane::Dns));
+    update(&mut s, Action::Bottom);
+    let screen = draw(&s, 80, 24);
+    insta::assert_snapshot!("dns_bottom_80x24", screen);
+    // The last row is selected and visible.
+    let selected = screen.lines().find(|l| l.contains('›')).unwrap_or_default();
+    assert!(selected.contains("SERVFAIL"), "{selected}");
+}
+
+#[test]
+fn tiny_sizes_do_not_panic() {
+    let mut s = busy_state();
+    s.audit_error = Some("x".repeat(500));
+    s.destination.health = Health::Failing("y".repeat(500));
+    s.destination.last_error = Some("y".repeat(500));
+    for (w, h) in [
+        (0, 0),
+        (1, 1),
+        (10, 5),
+        (20, 3),
+        (5, 30),
+        (200, 2),
+        (30, 8),
+        (40, 12),
+    ] {
+        for pane in Pane::ALL {
+            s.focus = pane;
+            s.show_help = false;
+            s.input = InputMode::Normal;
+            draw(&s, w, h);
+            s.show_help = true;
+            draw(&s, w, h);
+            s.show_help = false;
+            s.input = InputMode::Filter(pane);
+            draw(&s, w, h);
+        }
+    }
+}
+
+#[test]
+fn many_users_scroll_to_the_end() {
+    let mut s = busy_state();
+    if let Some(snapshot) = s.source.snapshot.as_mut() {
+        snapshot.users = (0..5000)
+            .map(|i| {
+                let upn = format!("user{i:05}@contoso.example");
+                user(
+                    &upn,
+                    Some(&upn),
+                    &[&format!("smtp:u{i}@contoso.example")],
+                    true,
+                )
+            })
+            .collect();
+    }
+    s.size = (120, 40);
+    update(&mut s, Action::Focus(Pane::Users));
+    update(&mut s, Action::Bottom);
+    let screen = draw(&s, 120, 40);
+    assert!(screen.contains("5001 objects reference contoso.example"));
+    // Users come first, then groups: the last row is the Sales group.
+    let selected = screen.lines().find(|l| l.contains('›')).unwrap_or_default();
+    assert!(selected.contains("Sales"), "{selected}");
+    assert!(screen.contains("user04999@contoso.example"));
+    update(&mut s, Action::PageUp);
+    let screen = draw(&s, 120, 40);
+    let selected = screen.lines().find(|l| l.contains('›')).unwrap_or_default();
+    assert!(selected.contains("user049"), "{selected}");
+}
