@@ -2,7 +2,7 @@
 //! through [`update`]; the screen is redrawn only when state changed (bursts are merged) and the
 //! audit journal is written on its own thread so an fsync never stalls the screen.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,7 +105,7 @@ async fn event_loop(
     state: &mut State,
     rx: &mut UnboundedReceiver<Action>,
     audit_tx: &UnboundedSender<Event>,
-    progress_file: &PathBuf,
+    progress_file: &Path,
 ) -> Result<(), RunError> {
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
@@ -163,7 +163,7 @@ async fn event_loop(
 }
 
 /// Keep timeline progress across restarts. A failure is shown and journaled, never ignored.
-fn save_progress(state: &mut State, path: &PathBuf, audit_tx: &UnboundedSender<Event>) {
+fn save_progress(state: &mut State, path: &Path, audit_tx: &UnboundedSender<Event>) {
     let progress = Progress {
         statuses: state.step_status.clone(),
         cutover_at: state.cutover_at.and_then(|t| {

@@ -10,11 +10,13 @@ use crate::app::state::{Pane, State};
 
 use super::{rows, theme};
 
-/// ` 3 Users and aliases [/smith] `, highlighted when focused.
+/// ` 3 Users and aliases [/smith] `; the focused pane is highlighted and marked `▶` so focus
+/// is visible without colour too (monochrome terminals, screen readers, captured text).
 pub fn pane_block(state: &State, pane: Pane) -> Block<'static> {
     let focused = state.focus == pane;
     let filter = &state.view(pane).filter;
-    let mut title = format!(" {} {} ", pane.index() + 1, pane.title());
+    let marker = if focused { "▶ " } else { "" };
+    let mut title = format!(" {marker}{} {} ", pane.index() + 1, pane.title());
     if !filter.is_empty() {
         title.push_str(&format!("[/{filter}] "));
     }
