@@ -11,3 +11,5 @@ pub mod name;
 pub mod propagation;
 pub mod spf;
 pub mod ttl_plan;
+pub mod monitor;
+pub mod snapshot;

@@ -31,6 +31,16 @@ pub struct DnsClient {
 
 impl DnsClient {
     pub fn new(nameservers: &[SocketAddr], timeout: Duration) -> Result<Self, DnsClientError> {
+        Self::with_recursion(nameservers, timeout, true)
+    }
+
+    /// Like [`DnsClient::new`]; `recursion` false sends queries without RD, as an
+    /// authoritative server is asked.
+    pub fn with_recursion(
+        nameservers: &[SocketAddr],
+        timeout: Duration,
+        recursion: bool,
+    ) -> Result<Self, DnsClientError> {
         if nameservers.is_empty() {
             return Err(DnsClientError::NoNameservers);
         }
@@ -51,6 +61,7 @@ impl DnsClient {
         opts.cache_size = 0;
         opts.ndots = 0;
         opts.preserve_intermediates = true;
+        opts.recursion_desired = recursion;
         let resolver = Resolver::builder_with_config(config, TokioRuntimeProvider::default())
             .with_options(opts)
             .build()
@@ -99,8 +110,21 @@ impl DnsClient {
 
     /// Query the whole Microsoft 365 set of `domain` concurrently.
     pub async fn sweep(&self, domain: &str) -> Vec<RecordAnswer> {
-        let names = m365_names(domain);
+        self.sweep_names(&m365_names(domain)).await
+    }
+
+    /// Query the given (name, type) pairs concurrently, answers in the same order.
+    pub async fn sweep_names(&self, names: &[(String, RecordKind)]) -> Vec<RecordAnswer> {
         join_all(names.iter().map(|(name, kind)| self.lookup(name, *kind))).await
+    }
+
+    /// The IPv4 and IPv6 addresses of a host (empty when it has none or the query fails).
+    pub async fn addresses(&self, host: &str) -> Vec<std::net::IpAddr> {
+        let fqdn = format!("{}.", normalize_name(host));
+        match self.resolver.lookup_ip(fqdn.as_str()).await {
+            Ok(ips) => ips.iter().collect(),
+            Err(_) => Vec::new(),
+        }
     }
 }
 

@@ -1,0 +1,220 @@
+//! One DNS check of a domain: which resolvers to ask (system, the zone's authoritative servers,
+//! named ones), one sweep per resolver run concurrently, and the report built from the answers
+//! (expected vs actual, propagation, SPF).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use time::OffsetDateTime;
+
+use crate::graph::model::DomainDnsRecord;
+
+use super::expected::{Comparison, Verdict, compare};
+use super::model::{AnswerStatus, RecordAnswer, RecordKind};
+use super::propagation::{Cell, ResolverSweep, Row, matrix};
+use super::resolver::{DnsClient, DnsClientError, m365_names, normalize_name};
+use super::spf::{SpfReport, check_spf};
+
+/// One resolver to compare: its own client (cache off), so answers are its own.
+pub struct Target {
+    pub label: String,
+    pub client: DnsClient,
+    /// Asked without recursion as one of the zone's authoritative servers.
+    pub authoritative: bool,
+}
+
+impl Target {
+    pub fn new(
+        label: impl Into<String>,
+        addr: SocketAddr,
+        timeout: Duration,
+        authoritative: bool,
+    ) -> Result<Self, DnsClientError> {
+        Ok(Target {
+            label: label.into(),
+            client: DnsClient::with_recursion(&[addr], timeout, !authoritative)?,
+            authoritative,
+        })
+    }
+}
+
+/// The nameservers of /etc/resolv.conf (via hickory's system config), as one target each.
+pub fn system_targets(timeout: Duration) -> Result<Vec<Target>, DnsClientError> {
+    let (config, _) = hickory_resolver::system_conf::read_system_conf()
+        .map_err(|e| DnsClientError::Setup(format!("cannot read /etc/resolv.conf: {e}")))?;
+    let mut seen: Vec<SocketAddr> = Vec::new();
+    for ns in config.name_servers() {
+        let port = ns.connections.first().map(|c| c.port).unwrap_or(53);
+        let addr = SocketAddr::new(ns.ip, port);
+        if !seen.contains(&addr) {
+            seen.push(addr);
+        }
+    }
+    seen.into_iter()
+        .map(|addr| Target::new(format!("system {addr}"), addr, timeout, false))
+        .collect()
+}
+
+/// The zone's authoritative servers: the NS records of `domain` as `bootstrap` answers them,
+/// then each host's addresses; every address becomes a target asked without recursion on
+/// `port` (53 on the Internet; the rehearsal environment's port in a rehearsal).
+pub async fn authoritative_targets(
+    bootstrap: &DnsClient,
+    domain: &str,
+    port: u16,
+    timeout: Duration,
+) -> Vec<Target> {
+    let ns = bootstrap.lookup(domain, RecordKind::Ns).await;
+    let hosts: Vec<String> = ns.values.iter().map(|v| v.value.clone()).collect();
+    let addrs = join_all(hosts.iter().map(|h| bootstrap.addresses(h))).await;
+    let mut out: Vec<Target> = Vec::new();
+    let mut seen: Vec<IpAddr> = Vec::new();
+    for (host, ips) in hosts.iter().zip(addrs) {
+        for ip in ips {
+            if seen.contains(&ip) {
+                continue;
+            }
+            seen.push(ip);
+            if let Ok(t) = Target::new(host.clone(), SocketAddr::new(ip, port), timeout, true) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// The record set: the Microsoft 365 names plus extra (name, type) pairs.
+pub fn record_set(domain: &str, extra: &[(String, RecordKind)]) -> Vec<(String, RecordKind)> {
+    let mut names = m365_names(domain);
+    for (name, kind) in extra {
+        let pair = (normalize_name(name), *kind);
+        if !names.contains(&pair) {
+            names.push(pair);
+        }
+    }
+    names
+}
+
+/// Sweep every target at once; a dead resolver costs its timeout, in parallel with the rest.
+pub async fn sweep_all(targets: &[Target], names: &[(String, RecordKind)]) -> Vec<ResolverSweep> {
+    join_all(targets.iter().map(|t| async move {
+        let at = OffsetDateTime::now_utc();
+        ResolverSweep {
+            resolver: t.label.clone(),
+            at,
+            answers: t.client.sweep_names(names).await,
+        }
+    }))
+    .await
+}
+
+/// The reference answer per record: the first authoritative server that answered it (value,
+/// NXDOMAIN or NODATA), else the first resolver that did.
+pub fn reference(
+    names: &[(String, RecordKind)],
+    targets: &[Target],
+    sweeps: &[ResolverSweep],
+) -> Vec<RecordAnswer> {
+    let order: Vec<usize> = (0..targets.len())
+        .filter(|&i| targets[i].authoritative)
+        .chain((0..targets.len()).filter(|&i| !targets[i].authoritative))
+        .collect();
+    names
+        .iter()
+        .map(|(name, kind)| {
+            let mut first_error = None;
+            for &i in &order {
+                let Some(a) = sweeps[i]
+                    .answers
+                    .iter()
+                    .find(|a| &a.name == name && a.kind == *kind)
+                else {
+                    continue;
+                };
+                if !matches!(a.status, AnswerStatus::Error(_)) {
+                    return a.clone();
+                }
+                first_error.get_or_insert_with(|| a.clone());
+            }
+            first_error.unwrap_or(RecordAnswer {
+                name: name.clone(),
+                kind: *kind,
+                status: AnswerStatus::Error("no resolver asked".into()),
+                values: vec![],
+            })
+        })
+        .collect()
+}
+
+/// Everything one check found.
+pub struct Report {
+    pub domain: String,
+    pub reference: Vec<RecordAnswer>,
+    pub sweeps: Vec<ResolverSweep>,
+    pub comparisons: Vec<Comparison>,
+    pub propagation: Vec<Row>,
+    pub spf: SpfReport,
+}
+
+impl Report {
+    pub fn build(
+        domain: &str,
+        names: &[(String, RecordKind)],
+        targets: &[Target],
+        sweeps: Vec<ResolverSweep>,
+        expected: &[DomainDnsRecord],
+    ) -> Report {
+        let reference = reference(names, targets, &sweeps);
+        let comparisons = compare(expected, &reference);
+        let propagation = matrix(&reference, &sweeps);
+        let domain = normalize_name(domain);
+        let txt: Vec<String> = reference
+            .iter()
+            .filter(|a| a.name == domain && a.kind == RecordKind::Txt)
+            .flat_map(|a| a.values.iter().map(|v| v.value.clone()))
+            .collect();
+        let spf = check_spf(&txt);
+        Report {
+            domain,
+            reference,
+            sweeps,
+            comparisons,
+            propagation,
+            spf,
+        }
+    }
+
+    /// Status per expected record, "stale" when the reference is right but a resolver still
+    /// serves another value.
+    pub fn status_of(&self, c: &Comparison) -> &'static str {
+        let stale = self.propagation.iter().any(|r| {
+            r.name == c.name
+                && r.kind == c.kind
+                && r.cells.iter().any(|cell| matches!(cell, Cell::Stale { .. }))
+        });
+        match &c.verdict {
+            Verdict::Ok if stale => "stale",
+            Verdict::Ok => "ok",
+            Verdict::Missing => "missing",
+            Verdict::Mismatch => "mismatch",
+            Verdict::Extra => "extra",
+            Verdict::Unknown(_) => "unknown",
+        }
+    }
+
+    /// True when every required expected record is ok (not stale), SPF has no finding when
+    /// records were expected, and no resolver answers differently from the reference.
+    pub fn all_match(&self) -> bool {
+        let records_ok = self
+            .comparisons
+            .iter()
+            .all(|c| c.optional || self.status_of(c) == "ok");
+        let spf_ok = self.comparisons.is_empty() || self.spf.is_ok();
+        let propagated = self
+            .propagation
+            .iter()
+            .all(|r| r.cells.iter().all(|c| matches!(c, Cell::Current)));
+        records_ok && spf_ok && propagated
+    }
+}
