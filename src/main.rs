@@ -36,6 +36,25 @@ enum Command {
         #[command(subcommand)]
         command: SimCommand,
     },
+    /// Check a domain's Microsoft 365 DNS records across resolvers (exit 0 all match, 1 not, 2 bad input, 3 no resolver answered)
+    #[command(args_conflicts_with_subcommands = true)]
+    Dns {
+        #[command(subcommand)]
+        command: Option<DnsCommand>,
+        /// The custom domain, e.g. contoso.com (Unicode IDN accepted)
+        domain: Option<String>,
+        #[command(flatten)]
+        resolvers: ResolverFlags,
+        /// JSON list of Graph domainDnsRecords (serviceConfigurationRecords) to compare with
+        #[arg(long, value_name = "FILE")]
+        expect_file: Option<PathBuf>,
+        /// Which tenant the expected records describe
+        #[arg(long, value_name = "TENANT", default_value = "destination", value_parser = ["destination", "source"])]
+        expect_from: String,
+        /// Print one JSON object instead of tables
+        #[arg(long)]
+        json: bool,
+    },
     /// The audit log
     Audit {
         #[command(subcommand)]
@@ -54,6 +73,60 @@ enum SimCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Print one JSON object on the first line of stdout instead of text
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct ResolverFlags {
+    /// A resolver to compare, ADDR[:PORT] (repeatable)
+    #[arg(long = "resolver", value_name = "ADDR[:PORT]")]
+    resolvers: Vec<String>,
+    /// Leave out the system's resolvers from /etc/resolv.conf
+    #[arg(long)]
+    no_system: bool,
+    /// Port the zone's authoritative servers (found through NS) are asked on
+    #[arg(long, default_value_t = 53, value_name = "PORT")]
+    auth_port: u16,
+    /// Per-query timeout in milliseconds
+    #[arg(long, default_value_t = 2000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    timeout_ms: u64,
+    /// An extra record to watch, NAME/TYPE (repeatable), e.g. mail.contoso.com/CNAME
+    #[arg(long = "name", value_name = "NAME/TYPE")]
+    names: Vec<String>,
+}
+
+impl ResolverFlags {
+    fn into_args(self) -> cli::dns::ResolverArgs {
+        cli::dns::ResolverArgs {
+            resolvers: self.resolvers,
+            no_system: self.no_system,
+            auth_port: self.auth_port,
+            timeout: std::time::Duration::from_millis(self.timeout_ms),
+            names: self.names,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum DnsCommand {
+    /// Write what the authoritative servers answer now: FILE in zone-file form and FILE.json
+    Snapshot {
+        domain: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        resolvers: ResolverFlags,
+    },
+    /// Show what changed since a snapshot (exit 0 nothing, 1 changes)
+    Diff {
+        domain: String,
+        /// The snapshot (FILE or FILE.json as written by 'dns snapshot')
+        #[arg(long, value_name = "FILE")]
+        against: PathBuf,
+        #[command(flatten)]
+        resolvers: ResolverFlags,
         #[arg(long)]
         json: bool,
     },
@@ -84,6 +157,39 @@ fn main() -> ExitCode {
         Some(Command::Sim {
             command: SimCommand::Serve { users, seed, json },
         }) => cli::sim_serve(&globals, users as usize, seed, json),
+        Some(Command::Dns {
+            command:
+                Some(DnsCommand::Snapshot {
+                    domain,
+                    out,
+                    resolvers,
+                }),
+            ..
+        }) => cli::dns::dns_snapshot(&domain, resolvers.into_args(), &out),
+        Some(Command::Dns {
+            command:
+                Some(DnsCommand::Diff {
+                    domain,
+                    against,
+                    resolvers,
+                    json,
+                }),
+            ..
+        }) => cli::dns::dns_diff(&domain, resolvers.into_args(), &against, json),
+        Some(Command::Dns {
+            command: None,
+            domain,
+            resolvers,
+            expect_file,
+            expect_from,
+            json,
+        }) => cli::dns::dns_check(cli::dns::CheckArgs {
+            domain: domain.unwrap_or_default(),
+            resolvers: resolvers.into_args(),
+            expect_file,
+            expect_from,
+            json,
+        }),
         Some(Command::Audit {
             command: AuditCommand::Verify { file },
         }) => cli::audit_verify(&globals, file.as_deref()),

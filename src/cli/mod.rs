@@ -3,6 +3,7 @@
 //! 3 service error.
 
 mod audit;
+pub mod dns;
 
 pub use audit::audit_verify;
 

@@ -191,7 +191,9 @@ impl Report {
         let stale = self.propagation.iter().any(|r| {
             r.name == c.name
                 && r.kind == c.kind
-                && r.cells.iter().any(|cell| matches!(cell, Cell::Stale { .. }))
+                && r.cells
+                    .iter()
+                    .any(|cell| matches!(cell, Cell::Stale { .. }))
         });
         match &c.verdict {
             Verdict::Ok if stale => "stale",

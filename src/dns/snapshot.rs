@@ -24,7 +24,9 @@ pub enum SnapshotError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot read snapshot {path}: {detail}; give the .json file 'cutover dns snapshot' wrote")]
+    #[error(
+        "cannot read snapshot {path}: {detail}; give the .json file 'cutover dns snapshot' wrote"
+    )]
     Read { path: PathBuf, detail: String },
 }
 

@@ -1,0 +1,590 @@
+//! `cutover dns`, `cutover dns snapshot` and `cutover dns diff`: the DNS check from the command
+//! line, with the resolvers to compare and the expected records given as flags.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::{Failure, Outcome, finish, runtime};
+use crate::dns::RecordKind;
+use crate::dns::model::AnswerStatus;
+use crate::dns::monitor::{
+    Report, Target, authoritative_targets, record_set, sweep_all, system_targets,
+};
+use crate::dns::name::{DomainName, parse_domain};
+use crate::dns::propagation::Cell;
+use crate::dns::snapshot::{Snapshot, diff};
+use crate::graph::model::DomainDnsRecord;
+
+/// Which resolvers to ask, as given on the command line.
+#[derive(Debug, Clone)]
+pub struct ResolverArgs {
+    /// `--resolver ADDR[:PORT]`, repeatable.
+    pub resolvers: Vec<String>,
+    /// Leave out the system's resolvers (/etc/resolv.conf).
+    pub no_system: bool,
+    /// Port the authoritative servers are asked on (53 unless rehearsing).
+    pub auth_port: u16,
+    /// Per-query timeout.
+    pub timeout: Duration,
+    /// `--name NAME/TYPE`, extra records to watch.
+    pub names: Vec<String>,
+}
+
+/// `cutover dns D`.
+pub struct CheckArgs {
+    pub domain: String,
+    pub resolvers: ResolverArgs,
+    pub expect_file: Option<PathBuf>,
+    pub expect_from: String,
+    pub json: bool,
+}
+
+pub fn dns_check(args: CheckArgs) -> ExitCode {
+    finish(check_inner(args))
+}
+
+pub fn dns_snapshot(domain: &str, resolvers: ResolverArgs, out: &Path) -> ExitCode {
+    finish(snapshot_inner(domain, resolvers, out))
+}
+
+pub fn dns_diff(domain: &str, resolvers: ResolverArgs, against: &Path, json: bool) -> ExitCode {
+    finish(diff_inner(domain, resolvers, against, json))
+}
+
+/// `ADDR`, `ADDR:PORT`, `[V6]:PORT` or a bare IPv6 address; port 53 when none is given.
+pub fn parse_resolver(s: &str) -> Result<SocketAddr, Failure> {
+    let s = s.trim();
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Err(Failure::Input(format!(
+        "--resolver '{s}' is not an address: give an IP address with an optional port, e.g. 192.0.2.53 or 192.0.2.53:5353 or [2001:db8::53]:53"
+    )))
+}
+
+/// `NAME/TYPE` for `--name`: a host name (underscores allowed) and one of the watched types.
+pub fn parse_name(s: &str) -> Result<(String, RecordKind), Failure> {
+    let bad = |why: &str| {
+        Failure::Input(format!(
+            "--name '{s}': {why}; give NAME/TYPE, e.g. mail.contoso.com/CNAME (types: MX TXT CNAME SRV NS SOA)"
+        ))
+    };
+    let (name, kind) = s.rsplit_once('/').ok_or_else(|| bad("no '/TYPE'"))?;
+    let kind = match kind.trim().to_ascii_uppercase().as_str() {
+        "MX" => RecordKind::Mx,
+        "TXT" => RecordKind::Txt,
+        "CNAME" => RecordKind::Cname,
+        "SRV" => RecordKind::Srv,
+        "NS" => RecordKind::Ns,
+        "SOA" => RecordKind::Soa,
+        _ => return Err(bad("unknown record type")),
+    };
+    // Service labels (`_dmarc`, `_sip._tls`) are not host names: check the rest as a domain.
+    let stripped: Vec<&str> = name
+        .trim()
+        .trim_end_matches('.')
+        .split('.')
+        .map(|l| l.strip_prefix('_').unwrap_or(l))
+        .collect();
+    if stripped.iter().any(|l| l.is_empty()) {
+        return Err(bad("empty label"));
+    }
+    let checked = parse_domain(&stripped.join(".")).map_err(|e| bad(&e.to_string()))?;
+    // Keep underscores where they were; IDN labels go on the wire as A-labels.
+    let ascii: Vec<String> = name
+        .trim()
+        .trim_end_matches('.')
+        .split('.')
+        .zip(checked.ascii.split('.'))
+        .map(|(orig, a)| {
+            if orig.starts_with('_') {
+                format!("_{a}")
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    Ok((ascii.join("."), kind))
+}
+
+fn domain_arg(domain: &str) -> Result<DomainName, Failure> {
+    parse_domain(domain).map_err(|e| Failure::Input(e.to_string()))
+}
+
+/// Build the targets: authoritative servers (found through NS), the system's, the named ones.
+async fn targets(
+    domain: &DomainName,
+    args: &ResolverArgs,
+) -> Result<(Vec<Target>, Vec<String>), Failure> {
+    let mut notes = Vec::new();
+    let mut named = Vec::new();
+    for r in &args.resolvers {
+        let addr = parse_resolver(r)?;
+        let t = Target::new(addr.to_string(), addr, args.timeout, false)
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        named.push(t);
+    }
+    let mut system = Vec::new();
+    if !args.no_system {
+        match system_targets(args.timeout) {
+            Ok(t) => system = t,
+            Err(e) => notes.push(format!("system resolver left out: {e}")),
+        }
+    }
+    let bootstrap = named.first().or(system.first()).ok_or_else(|| {
+        Failure::Input(
+            "no resolver to ask: name one with --resolver ADDR[:PORT] or drop --no-system".into(),
+        )
+    })?;
+    let auth = authoritative_targets(
+        &bootstrap.client,
+        &domain.ascii,
+        args.auth_port,
+        args.timeout,
+    )
+    .await;
+    if auth.is_empty() {
+        notes.push(format!(
+            "no authoritative server found through NS of {}; the first resolver is the reference",
+            domain.ascii
+        ));
+    }
+    let mut all = auth;
+    all.extend(system);
+    all.extend(named);
+    Ok((all, notes))
+}
+
+fn read_expected(path: &Path) -> Result<Vec<DomainDnsRecord>, Failure> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Failure::Input(format!("cannot read --expect-file {}: {e}", path.display()))
+    })?;
+    // Either the bare array or Graph's `{"value": [...]}` page.
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Doc {
+        List(Vec<DomainDnsRecord>),
+        Page { value: Vec<DomainDnsRecord> },
+    }
+    match serde_json::from_slice::<Doc>(&bytes) {
+        Ok(Doc::List(v)) | Ok(Doc::Page { value: v }) => Ok(v),
+        Err(e) => Err(Failure::Input(format!(
+            "--expect-file {} is not a JSON list of Graph domainDnsRecords: {e}",
+            path.display()
+        ))),
+    }
+}
+
+fn check_inner(args: CheckArgs) -> Outcome {
+    let domain = domain_arg(&args.domain)?;
+    let extra = args
+        .resolvers
+        .names
+        .iter()
+        .map(|n| parse_name(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !matches!(args.expect_from.as_str(), "destination" | "source") {
+        return Err(Failure::Input(format!(
+            "--expect-from '{}': give destination or source",
+            args.expect_from
+        )));
+    }
+    let expected = match &args.expect_file {
+        Some(p) => read_expected(p)?,
+        None => Vec::new(),
+    };
+    let rt = runtime()?;
+    let (report, targets_meta, notes) = rt.block_on(async {
+        let (targets, notes) = targets(&domain, &args.resolvers).await?;
+        let names = record_set(&domain.ascii, &extra);
+        let sweeps = sweep_all(&targets, &names).await;
+        let meta: Vec<(String, bool)> = targets
+            .iter()
+            .map(|t| (t.label.clone(), t.authoritative))
+            .collect();
+        let report = Report::build(&domain.ascii, &names, &targets, sweeps, &expected);
+        Ok::<_, Failure>((report, meta, notes))
+    })?;
+    if report
+        .reference
+        .iter()
+        .all(|a| matches!(a.status, AnswerStatus::Error(_)))
+    {
+        let why = report
+            .reference
+            .first()
+            .map(|a| status_text(&a.status))
+            .unwrap_or_default();
+        return Err(Failure::Service(format!(
+            "no resolver answered any query for {} ({why}); check the resolver addresses and the network",
+            domain.ascii
+        )));
+    }
+    let ok = report.all_match();
+    if args.json {
+        println!(
+            "{}",
+            report_json(&domain, &report, &targets_meta, &args.expect_from, ok)
+        );
+    } else {
+        print!(
+            "{}",
+            report_text(&domain, &report, &targets_meta, &notes, &args.expect_from)
+        );
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn status_text(s: &AnswerStatus) -> String {
+    match s {
+        AnswerStatus::Answer => "answer".into(),
+        AnswerStatus::NxDomain => "NXDOMAIN".into(),
+        AnswerStatus::NoData => "NODATA".into(),
+        AnswerStatus::Error(e) => e.clone(),
+    }
+}
+
+/// One row of the records table: what the CLI and JSON print.
+struct TableRow {
+    name: String,
+    kind: RecordKind,
+    expected: String,
+    actual: String,
+    ttl: String,
+    status: String,
+}
+
+fn table(report: &Report) -> Vec<TableRow> {
+    let mut rows = Vec::new();
+    for a in &report.reference {
+        let actual = match a.status {
+            AnswerStatus::Answer => a
+                .values
+                .iter()
+                .map(|v| v.value.clone())
+                .collect::<Vec<_>>()
+                .join(" | "),
+            _ => status_text(&a.status),
+        };
+        let ttl = a
+            .values
+            .iter()
+            .map(|v| v.ttl)
+            .min()
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let matching: Vec<_> = report
+            .comparisons
+            .iter()
+            .filter(|c| c.name == a.name && c.kind == a.kind)
+            .collect();
+        if matching.is_empty() {
+            rows.push(TableRow {
+                name: a.name.clone(),
+                kind: a.kind,
+                expected: String::new(),
+                actual: actual.clone(),
+                ttl: ttl.clone(),
+                status: status_text(&a.status).to_lowercase(),
+            });
+        }
+        for c in matching {
+            rows.push(TableRow {
+                name: a.name.clone(),
+                kind: a.kind,
+                expected: c.expected.clone().unwrap_or_default(),
+                actual: if c.expected.is_none() {
+                    c.actual.join(" | ")
+                } else {
+                    actual.clone()
+                },
+                ttl: ttl.clone(),
+                status: report.status_of(c).to_string(),
+            });
+        }
+    }
+    rows
+}
+
+fn cell_text(cell: &Cell, now: OffsetDateTime) -> String {
+    match cell {
+        Cell::Current => "current".into(),
+        Cell::Stale { expires_at } => {
+            let left = (*expires_at - now).whole_seconds().max(0);
+            format!("stale {left}s")
+        }
+        Cell::Failed(e) => e.clone(),
+        Cell::Unknown => "?".into(),
+    }
+}
+
+fn report_text(
+    domain: &DomainName,
+    report: &Report,
+    targets: &[(String, bool)],
+    notes: &[String],
+    expect_from: &str,
+) -> String {
+    use std::fmt::Write;
+    let now = OffsetDateTime::now_utc();
+    let mut out = String::new();
+    let _ = writeln!(out, "domain: {}", domain.display_both());
+    for (i, (label, auth)) in targets.iter().enumerate() {
+        let kind = if *auth { "authoritative" } else { "resolver" };
+        let _ = writeln!(out, "r{}: {label} ({kind})", i + 1);
+    }
+    for n in notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    let _ = writeln!(out);
+    let rows = table(report);
+    let w =
+        |f: &dyn Fn(&TableRow) -> usize, min: usize| rows.iter().map(f).max().unwrap_or(0).max(min);
+    let wn = w(&|r| r.name.len(), 4);
+    let we = w(&|r| r.expected.len().min(48), 8);
+    let wa = w(&|r| r.actual.len().min(48), 6);
+    let _ = writeln!(
+        out,
+        "{:wn$}  {:5}  {:we$}  {:wa$}  {:>6}  STATUS",
+        "NAME", "TYPE", "EXPECTED", "ACTUAL", "TTL"
+    );
+    for r in &rows {
+        let _ = writeln!(
+            out,
+            "{:wn$}  {:5}  {:we$}  {:wa$}  {:>6}  {}",
+            r.name,
+            r.kind.as_str(),
+            clip(&r.expected, 48),
+            clip(&r.actual, 48),
+            r.ttl,
+            r.status
+        );
+    }
+    if report.comparisons.is_empty() {
+        let _ = writeln!(
+            out,
+            "(no expected records given: pass --expect-file with the {expect_from} tenant's serviceConfigurationRecords)"
+        );
+    }
+    let _ = writeln!(out, "\npropagation:");
+    let _ = write!(out, "{:wn$}  {:5}", "NAME", "TYPE");
+    for i in 0..targets.len() {
+        let _ = write!(out, "  {:12}", format!("r{}", i + 1));
+    }
+    let _ = writeln!(out);
+    for row in &report.propagation {
+        let _ = write!(out, "{:wn$}  {:5}", row.name, row.kind.as_str());
+        for c in &row.cells {
+            let _ = write!(out, "  {:12}", clip(&cell_text(c, now), 12));
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out);
+    if report.spf.is_ok() {
+        let _ = writeln!(out, "SPF: ok ({} DNS-querying terms)", report.spf.dns_terms);
+    } else {
+        for p in &report.spf.problems {
+            let _ = writeln!(out, "SPF: {p}");
+        }
+    }
+    out
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn report_json(
+    domain: &DomainName,
+    report: &Report,
+    targets: &[(String, bool)],
+    expect_from: &str,
+    ok: bool,
+) -> serde_json::Value {
+    use serde_json::json;
+    let now = OffsetDateTime::now_utc();
+    let records: Vec<_> = table(report)
+        .into_iter()
+        .map(|r| {
+            json!({
+                "name": r.name, "type": r.kind, "expected": r.expected,
+                "actual": r.actual, "ttl": r.ttl, "status": r.status,
+            })
+        })
+        .collect();
+    let propagation: Vec<_> = report
+        .propagation
+        .iter()
+        .map(|row| {
+            let cells: Vec<_> = row
+                .cells
+                .iter()
+                .zip(targets)
+                .map(|(c, (label, _))| {
+                    let (state, left) = match c {
+                        Cell::Current => ("current".to_string(), None),
+                        Cell::Stale { expires_at } => (
+                            "stale".to_string(),
+                            Some((*expires_at - now).whole_seconds().max(0)),
+                        ),
+                        Cell::Failed(e) => (format!("failed: {e}"), None),
+                        Cell::Unknown => ("unknown".to_string(), None),
+                    };
+                    json!({"resolver": label, "state": state, "expires_in_s": left})
+                })
+                .collect();
+            json!({"name": row.name, "type": row.kind, "cells": cells})
+        })
+        .collect();
+    let resolvers: Vec<_> = targets
+        .iter()
+        .zip(&report.sweeps)
+        .map(|((label, auth), sweep)| {
+            json!({"resolver": label, "authoritative": auth, "answers": sweep.answers})
+        })
+        .collect();
+    json!({
+        "domain": domain.ascii,
+        "domain_unicode": domain.unicode,
+        "expect_from": expect_from,
+        "all_match": ok,
+        "records": records,
+        "propagation": propagation,
+        "resolvers": resolvers,
+        "spf": {
+            "record": report.spf.record,
+            "dns_terms": report.spf.dns_terms,
+            "problems": report.spf.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        },
+    })
+}
+
+/// The reference answers (authoritative first) for `domain`.
+async fn reference_now(
+    domain: &DomainName,
+    args: &ResolverArgs,
+) -> Result<Vec<crate::dns::RecordAnswer>, Failure> {
+    let extra = args
+        .names
+        .iter()
+        .map(|n| parse_name(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (targets, _) = targets(domain, args).await?;
+    let names = record_set(&domain.ascii, &extra);
+    let sweeps = sweep_all(&targets, &names).await;
+    let reference = crate::dns::monitor::reference(&names, &targets, &sweeps);
+    if reference
+        .iter()
+        .all(|a| matches!(a.status, AnswerStatus::Error(_)))
+    {
+        return Err(Failure::Service(format!(
+            "no resolver answered any query for {}; check the resolver addresses and the network",
+            domain.ascii
+        )));
+    }
+    Ok(reference)
+}
+
+fn snapshot_inner(domain: &str, args: ResolverArgs, out: &Path) -> Outcome {
+    let domain = domain_arg(domain)?;
+    let rt = runtime()?;
+    let reference = rt.block_on(reference_now(&domain, &args))?;
+    let snap = Snapshot::new(&domain.ascii, OffsetDateTime::now_utc(), reference);
+    let (zone, json) = snap.write(out).map_err(|e| Failure::Input(e.to_string()))?;
+    println!(
+        "snapshot of {} written: {} and {}",
+        domain.display_both(),
+        zone.display(),
+        json.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn diff_inner(domain: &str, args: ResolverArgs, against: &Path, json: bool) -> Outcome {
+    let domain = domain_arg(domain)?;
+    let before = Snapshot::read(against).map_err(|e| Failure::Input(e.to_string()))?;
+    if before.domain != domain.ascii {
+        return Err(Failure::Input(format!(
+            "{} is a snapshot of {}, not {}",
+            against.display(),
+            before.domain,
+            domain.ascii
+        )));
+    }
+    let rt = runtime()?;
+    let now = rt.block_on(reference_now(&domain, &args))?;
+    let changes = diff(&before, &now);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"domain": domain.ascii, "changes": changes})
+        );
+    } else if changes.is_empty() {
+        println!("no changes since the snapshot of {}", before.domain);
+    } else {
+        for c in &changes {
+            println!(
+                "{} {}: {} -> {}",
+                c.name,
+                c.kind,
+                if c.before.is_empty() {
+                    "(not in snapshot)".to_string()
+                } else {
+                    c.before.join(" | ")
+                },
+                c.after.join(" | ")
+            );
+        }
+    }
+    Ok(if changes.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolver_forms() {
+        assert_eq!(parse_resolver("192.0.2.1").unwrap().port(), 53);
+        assert_eq!(parse_resolver("192.0.2.1:5353").unwrap().port(), 5353);
+        assert_eq!(parse_resolver("[::1]:54").unwrap().port(), 54);
+        assert_eq!(parse_resolver("::1").unwrap().port(), 53);
+        assert!(parse_resolver("dns.google").is_err());
+    }
+
+    #[test]
+    fn name_forms() {
+        assert_eq!(
+            parse_name("_DMARC.Contoso.com./TXT").unwrap(),
+            ("_dmarc.contoso.com".to_string(), RecordKind::Txt)
+        );
+        assert_eq!(
+            parse_name("mail.münchen.example/cname").unwrap().0,
+            "mail.xn--mnchen-3ya.example"
+        );
+        assert!(parse_name("contoso.com").is_err());
+        assert!(parse_name("a..b/MX").is_err());
+        assert!(parse_name("contoso.com/A").is_err());
+    }
+}

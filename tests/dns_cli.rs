@@ -1,0 +1,217 @@
+//! `cutover dns`, `dns snapshot` and `dns diff` as a person runs them, against the rehearsal
+//! environment's authoritative DNS on loopback, with expected records fetched from its Graph
+//! by the product's own client.
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
+use cutover::graph::{Credentials, Endpoints, GraphClient};
+use cutover::sim::{Sim, SimOptions};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+
+fn graph(sim: &Sim, label: &str) -> GraphClient {
+    let t = sim.tenant(label).expect("tenant").clone();
+    GraphClient::new(
+        Endpoints {
+            login_url: sim.login_url(),
+            graph_url: sim.graph_url(),
+            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
+        },
+        Credentials {
+            tenant: t.id,
+            client_id: t.client_id,
+            client_secret: t.client_secret,
+        },
+    )
+    .expect("client")
+}
+
+async fn run(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || Command::new(BIN).args(&args).output().expect("run"))
+        .await
+        .expect("join")
+}
+
+fn sim_args(sim: &Sim, data: &Path) -> Vec<String> {
+    vec![
+        "--resolver".into(),
+        sim.dns_addr().to_string(),
+        "--no-system".into(),
+        "--auth-port".into(),
+        sim.dns_addr().port().to_string(),
+        "--timeout-ms".into(),
+        "500".into(),
+        "--data-dir".into(),
+        data.display().to_string(),
+    ]
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expected_records_match_then_a_changed_mx_is_a_mismatch() {
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let records = graph(&sim, "source")
+        .service_configuration_records("contoso.example")
+        .await
+        .expect("graph");
+    assert!(
+        records
+            .iter()
+            .any(|r| r.record_type.eq_ignore_ascii_case("mx"))
+    );
+    let expect = dir.path().join("expected.json");
+    std::fs::write(&expect, serde_json::to_vec(&records).expect("json")).expect("write");
+
+    let mut args: Vec<String> = vec!["dns".into(), "Contoso.Example.".into()];
+    args.extend(sim_args(&sim, dir.path()));
+    args.extend([
+        "--expect-file".into(),
+        expect.display().to_string(),
+        "--expect-from".into(),
+        "source".into(),
+        "--json".into(),
+    ]);
+    let out = run(args.clone()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["all_match"], true);
+    let resolvers = json["resolvers"].as_array().expect("resolvers");
+    assert_eq!(
+        resolvers.len(),
+        2,
+        "authoritative through NS plus the named one"
+    );
+    assert_eq!(resolvers[0]["authoritative"], true);
+    let mx = json["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["type"] == "MX")
+        .expect("mx row")
+        .clone();
+    assert_eq!(mx["status"], "ok");
+    assert_eq!(mx["ttl"], "3600");
+
+    sim.set_dns_records("contoso.example", "MX", 300, &["10 mx.elsewhere.example."])
+        .expect("set");
+    let out = run(args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mx = json["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["type"] == "MX")
+        .expect("mx row")
+        .clone();
+    assert_eq!(mx["status"], "mismatch");
+    assert_eq!(mx["actual"], "10 mx.elsewhere.example");
+    assert_eq!(mx["ttl"], "300");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_then_diff_shows_the_change() {
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zone = dir.path().join("before.zone");
+    let mut args: Vec<String> = vec!["dns".into(), "snapshot".into(), "contoso.example".into()];
+    args.extend(sim_args(&sim, dir.path()));
+    args.extend(["--out".into(), zone.display().to_string()]);
+    let out = run(args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let zone_text = std::fs::read_to_string(&zone).expect("zone");
+    assert!(
+        zone_text
+            .contains("contoso.example. 3600 IN MX 0 contoso-example.mail.protection.outlook.com."),
+        "{zone_text}"
+    );
+    assert!(
+        zone_text.contains("IN SOA ns1.contoso.example."),
+        "{zone_text}"
+    );
+    assert!(dir.path().join("before.zone.json").exists());
+
+    let mut diff: Vec<String> = vec!["dns".into(), "diff".into(), "contoso.example".into()];
+    diff.extend(sim_args(&sim, dir.path()));
+    diff.extend(["--against".into(), zone.display().to_string()]);
+    let out = run(diff.clone()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    sim.set_dns_records("contoso.example", "MX", 300, &["0 new.example."])
+        .expect("set");
+    let out = run(diff).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("contoso.example MX: 0 contoso-example.mail.protection.outlook.com (ttl 3600) -> 0 new.example (ttl 300)"),
+        "{stdout}"
+    );
+    // The zone's serial moves with every change, so the SOA is the only other line.
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(stdout.contains("contoso.example SOA: "), "{stdout}");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_that_never_answers_is_a_timeout_not_a_hang() {
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Bound and never read: queries to it are lost, as with a dead resolver.
+    let silent = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let mut args: Vec<String> = vec!["dns".into(), "contoso.example".into(), "--json".into()];
+    args.extend(sim_args(&sim, dir.path()));
+    args.extend([
+        "--resolver".into(),
+        silent.local_addr().expect("addr").to_string(),
+    ]);
+    let out = run(args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let cells = json["propagation"][0]["cells"].as_array().expect("cells");
+    assert_eq!(cells.len(), 3);
+    assert_eq!(cells[1]["state"], "current");
+    assert_eq!(cells[2]["state"], "failed: timeout");
+    sim.shutdown().await;
+}
+
+#[test]
+fn bad_names_and_resolvers_are_one_line_exit_2() {
+    for (args, needle) in [
+        (vec!["dns", "contoso..com", "--no-system"], "empty label"),
+        (vec!["dns", "contoso", "--no-system"], "single label"),
+        (vec!["dns", &"a".repeat(64), "--no-system"], "at most 63"),
+        (
+            vec!["dns", "contoso.com", "--resolver", "dns.google"],
+            "--resolver",
+        ),
+        (
+            vec![
+                "dns",
+                "contoso.com",
+                "--name",
+                "x.contoso.com/A",
+                "--no-system",
+            ],
+            "--name",
+        ),
+        (vec!["dns", "contoso.com", "--no-system"], "no resolver"),
+    ] {
+        let out = Command::new(BIN).args(&args).output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{needle} in {stderr}");
+    }
+}
