@@ -215,3 +215,44 @@ fn bad_names_and_resolvers_are_one_line_exit_2() {
         assert!(stderr.contains(needle), "{needle} in {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caching_resolver_stays_stale_until_its_ttl_runs_out() {
+    use cutover::dns::{DnsClient, RecordKind};
+    use cutover::sim::cache::CachingResolver;
+    use std::time::Duration;
+
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let cache = CachingResolver::start(sim.dns_addr()).await.expect("cache");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = DnsClient::new(&[cache.addr()], Duration::from_secs(1)).expect("client");
+    // Fill the cache, then see the TTL count down in its answers.
+    let first = client.lookup("contoso.example", RecordKind::Mx).await;
+    assert_eq!(first.values[0].ttl, 3600);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = client.lookup("contoso.example", RecordKind::Mx).await;
+    assert!(second.values[0].ttl < 3600, "{second:?}");
+
+    sim.set_dns_records("contoso.example", "MX", 300, &["0 new.example."])
+        .expect("set");
+    let mut args: Vec<String> = vec!["dns".into(), "contoso.example".into(), "--json".into()];
+    args.extend(sim_args(&sim, dir.path()));
+    args.extend(["--resolver".into(), cache.addr().to_string()]);
+    let out = run(args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mx = json["propagation"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["type"] == "MX")
+        .expect("mx")
+        .clone();
+    assert_eq!(mx["cells"][0]["state"], "current", "authoritative");
+    assert_eq!(mx["cells"][1]["state"], "current", "the sim asked directly");
+    assert_eq!(mx["cells"][2]["state"], "stale", "{mx}");
+    let left = mx["cells"][2]["expires_in_s"].as_i64().expect("countdown");
+    assert!((3500..3600).contains(&left), "{left}");
+    cache.shutdown();
+    sim.shutdown().await;
+}

@@ -7,6 +7,7 @@
 //! set, `http`/`auth`/`graph` serve HTTP, `dns` serves the zone.
 
 mod auth;
+pub mod cache;
 mod directory;
 pub use directory::SHARED_MAILBOXES;
 mod dns;
