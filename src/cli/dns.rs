@@ -12,7 +12,7 @@ use super::{Failure, Outcome, finish, runtime};
 use crate::dns::RecordKind;
 use crate::dns::model::AnswerStatus;
 use crate::dns::monitor::{
-    Report, Target, authoritative_targets, record_set, sweep_all, system_targets,
+    Report, Target, authoritative_targets, follow_chains, record_set, sweep_all, system_targets,
 };
 use crate::dns::name::{DomainName, parse_domain};
 use crate::dns::propagation::Cell;
@@ -209,7 +209,10 @@ fn check_inner(args: CheckArgs) -> Outcome {
             .iter()
             .map(|t| (t.label.clone(), t.authoritative))
             .collect();
-        let report = Report::build(&domain.ascii, &names, &targets, sweeps, &expected);
+        let mut report = Report::build(&domain.ascii, &names, &targets, sweeps, &expected);
+        if let Some(first) = targets.first() {
+            report.chains = follow_chains(&first.client, &report.reference).await;
+        }
         Ok::<_, Failure>((report, meta, notes))
     })?;
     if report
@@ -268,7 +271,7 @@ struct TableRow {
 fn table(report: &Report) -> Vec<TableRow> {
     let mut rows = Vec::new();
     for a in &report.reference {
-        let actual = match a.status {
+        let mut actual = match a.status {
             AnswerStatus::Answer => a
                 .values
                 .iter()
@@ -277,6 +280,16 @@ fn table(report: &Report) -> Vec<TableRow> {
                 .join(" | "),
             _ => status_text(&a.status),
         };
+        let chain = report
+            .chains
+            .iter()
+            .find(|(name, _)| a.kind == RecordKind::Cname && name == &a.name)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default();
+        for hop in &chain {
+            actual.push_str(" → ");
+            actual.push_str(hop);
+        }
         let ttl = a
             .values
             .iter()

@@ -147,6 +147,42 @@ pub fn reference(
         .collect()
 }
 
+/// Follow each CNAME answer's chain (up to 8 hops) through `client`: the names after the
+/// first target, e.g. `[b.example, c.example]` for a → b → c. Answers without a CNAME, or
+/// whose target is not an alias, get no entry.
+pub async fn follow_chains(
+    client: &DnsClient,
+    reference: &[RecordAnswer],
+) -> Vec<(String, Vec<String>)> {
+    let starts: Vec<(String, String)> = reference
+        .iter()
+        .filter(|a| a.kind == RecordKind::Cname)
+        .filter_map(|a| a.values.first().map(|v| (a.name.clone(), v.value.clone())))
+        .collect();
+    let chains = join_all(starts.iter().map(|(_, target)| async move {
+        let mut chain: Vec<String> = Vec::new();
+        let mut next = target.clone();
+        for _ in 0..8 {
+            let a = client.lookup(&next, RecordKind::Cname).await;
+            match a.values.first() {
+                Some(v) if a.status == AnswerStatus::Answer && !chain.contains(&v.value) => {
+                    chain.push(v.value.clone());
+                    next = v.value.clone();
+                }
+                _ => break,
+            }
+        }
+        chain
+    }))
+    .await;
+    starts
+        .into_iter()
+        .zip(chains)
+        .filter(|(_, c)| !c.is_empty())
+        .map(|((name, _), c)| (name, c))
+        .collect()
+}
+
 /// Everything one check found.
 pub struct Report {
     pub domain: String,
@@ -155,6 +191,8 @@ pub struct Report {
     pub comparisons: Vec<Comparison>,
     pub propagation: Vec<Row>,
     pub spf: SpfReport,
+    /// CNAME chains beyond the first target, per name (see [`follow_chains`]).
+    pub chains: Vec<(String, Vec<String>)>,
 }
 
 impl Report {
@@ -182,6 +220,7 @@ impl Report {
             comparisons,
             propagation,
             spf,
+            chains: Vec::new(),
         }
     }
 

@@ -166,8 +166,10 @@ fn record_type(kind: RecordKind) -> RecordType {
     }
 }
 
-fn host(name: &impl std::fmt::Display) -> String {
-    normalize_name(&name.to_string())
+/// A-labels on purpose: `Name`'s Display shows IDN labels in Unicode, and answers must compare
+/// equal to the wire form (and to Graph's records) whatever the labels.
+fn host(name: &hickory_resolver::proto::rr::Name) -> String {
+    normalize_name(&name.to_ascii())
 }
 
 /// Zone-file form with normalised host names; TXT character-strings are joined (a record split

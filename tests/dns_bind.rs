@@ -1,0 +1,187 @@
+//! `cutover dns` against a real DNS server from Debian: BIND's `named` serving a zone on a free
+//! loopback port, with a config written to a temp dir. `.ci/run` installs bind9; this test fails
+//! (it does not skip) when `named` is missing.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cutover::dns::{AnswerStatus, DnsClient, RecordKind};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+
+fn named_binary() -> PathBuf {
+    for dir in ["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/sbin"] {
+        let p = Path::new(dir).join("named");
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("BIND's named is not installed: run .ci/run, or apt-get install bind9");
+}
+
+struct Named(Child);
+
+impl Drop for Named {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+const ZONE: &str = "xn--mnchen-3ya.example";
+
+fn zone_file(long_txt: &str) -> String {
+    // The long TXT is split into 255-byte character-strings as a DNS host would store it.
+    let chunks: Vec<String> = long_txt
+        .as_bytes()
+        .chunks(255)
+        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+        .collect();
+    format!(
+        "$ORIGIN {ZONE}.
+$TTL 3600
+@ IN SOA ns1 hostmaster 7 3600 600 1209600 300
+@ IN NS ns1
+ns1 IN A 127.0.0.1
+@ 1800 IN MX 0 XN--MNCHEN-3YA-EXAMPLE.mail.protection.outlook.com.
+@ IN TXT \"v=spf1 include:spf.protection.outlook.com -all\"
+@ IN TXT {}
+autodiscover IN CNAME autodiscover.outlook.com.
+selector1._domainkey IN CNAME selector1-alias
+selector1-alias IN CNAME selector1-xn--mnchen-3ya-example._domainkey.fabrikam.onmicrosoft.com.
+sip IN A 192.0.2.10
+",
+        chunks.join(" ")
+    )
+}
+
+fn start_named(dir: &Path, port: u16, long_txt: &str) -> Named {
+    std::fs::write(dir.join("zone.db"), zone_file(long_txt)).expect("zone");
+    let d = dir.display();
+    let conf = format!(
+        "options {{
+  directory \"{d}\";
+  pid-file \"{d}/named.pid\";
+  session-keyfile \"{d}/session.key\";
+  managed-keys-directory \"{d}\";
+  listen-on port {port} {{ 127.0.0.1; }};
+  listen-on-v6 {{ none; }};
+  recursion no;
+  dnssec-validation no;
+}};
+controls {{ }};
+zone \"{ZONE}\" {{ type primary; file \"{d}/zone.db\"; }};
+"
+    );
+    let conf_path = dir.join("named.conf");
+    std::fs::write(&conf_path, conf).expect("conf");
+    let child = Command::new(named_binary())
+        .args(["-g", "-4", "-c"])
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join("named.log")).expect("log"),
+        ))
+        .spawn()
+        .expect("start named");
+    Named(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cutover_dns_against_bind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let long_txt = format!("verify={}", "k".repeat(400));
+    let _named = start_named(dir.path(), port, &long_txt);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+
+    // Wait until named serves the zone.
+    let probe = DnsClient::new(&[addr], Duration::from_millis(300)).expect("client");
+    let started = Instant::now();
+    loop {
+        if probe.lookup(ZONE, RecordKind::Soa).await.status == AnswerStatus::Answer {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "named did not come up: {}",
+            std::fs::read_to_string(dir.path().join("named.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let args: Vec<String> = vec![
+        "dns".into(),
+        "MÜNCHEN.example".into(),
+        "--json".into(),
+        "--resolver".into(),
+        addr.to_string(),
+        "--no-system".into(),
+        "--auth-port".into(),
+        port.to_string(),
+        "--name".into(),
+        "mail.other.example/MX".into(),
+        "--data-dir".into(),
+        dir.path().join("data").display().to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(&args).output())
+        .await
+        .expect("join")
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "NXDOMAIN and REFUSED rows are not a match: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["domain"], ZONE);
+    assert_eq!(json["domain_unicode"], "münchen.example");
+    assert_eq!(
+        json["resolvers"][0]["authoritative"], true,
+        "found through NS"
+    );
+    let rows = json["records"].as_array().expect("rows");
+    let row = |name: &str, kind: &str| {
+        rows.iter()
+            .find(|r| r["name"] == name && r["type"] == kind)
+            .unwrap_or_else(|| panic!("{name} {kind} in {stdout}"))
+            .clone()
+    };
+    let mx = row(ZONE, "MX");
+    assert_eq!(
+        mx["actual"], "0 xn--mnchen-3ya-example.mail.protection.outlook.com",
+        "lower case, no trailing dot"
+    );
+    assert_eq!(mx["ttl"], "1800");
+    let txt = row(ZONE, "TXT");
+    assert!(
+        txt["actual"].as_str().expect("txt").contains(&long_txt),
+        "chunks joined: {txt}"
+    );
+    assert_eq!(
+        row(&format!("lyncdiscover.{ZONE}"), "CNAME")["status"],
+        "nxdomain"
+    );
+    assert_eq!(row(&format!("sip.{ZONE}"), "CNAME")["status"], "nodata");
+    assert_eq!(row("mail.other.example", "MX")["status"], "refused");
+    assert_eq!(
+        row(&format!("selector1._domainkey.{ZONE}"), "CNAME")["actual"],
+        format!(
+            "selector1-alias.{ZONE} → selector1-xn--mnchen-3ya-example._domainkey.fabrikam.onmicrosoft.com"
+        ),
+        "CNAME chain followed and shown in A-label form"
+    );
+    assert!(json["spf"]["problems"].as_array().expect("spf").is_empty());
+}
