@@ -57,7 +57,9 @@ impl DnsClient {
         let config = ResolverConfig::from_parts(None, vec![], configs);
         let mut opts = ResolverOpts::default();
         opts.timeout = timeout;
-        opts.attempts = 1;
+        // `attempts` counts retries after the first try: 0 makes a dead server cost exactly
+        // one timeout per query; the pollers ask again on their next tick anyway.
+        opts.attempts = 0;
         opts.cache_size = 0;
         opts.ndots = 0;
         opts.preserve_intermediates = true;
