@@ -609,3 +609,95 @@ fn many_users_scroll_to_the_end() {
     let selected = screen.lines().find(|l| l.contains('›')).unwrap_or_default();
     assert!(selected.contains("user049"), "{selected}");
 }
+
+#[test]
+fn dns_propagation_and_plan_views_80x24() {
+    use cutover::dns::propagation::ResolverSweep;
+    let mut s = busy_state();
+    s.focus = Pane::Dns;
+    let new_mx = || {
+        answer(
+            DOMAIN,
+            RecordKind::Mx,
+            AnswerStatus::Answer,
+            &[("0 new.mail.protection.outlook.com", 300)],
+        )
+    };
+    s.dns.sweeps = vec![
+        ResolverSweep {
+            resolver: "authoritative".into(),
+            at: NOW,
+            answers: vec![new_mx()],
+        },
+        ResolverSweep {
+            resolver: "cache-a".into(),
+            at: NOW,
+            answers: vec![new_mx()],
+        },
+        ResolverSweep {
+            resolver: "cache-b".into(),
+            at: datetime!(2025-03-01 11:59:00 UTC),
+            answers: vec![answer(
+                DOMAIN,
+                RecordKind::Mx,
+                AnswerStatus::Answer,
+                &[("0 old.mail.protection.outlook.com", 1800)],
+            )],
+        },
+        ResolverSweep {
+            resolver: "192.0.2.53:53".into(),
+            at: NOW,
+            answers: vec![answer(
+                DOMAIN,
+                RecordKind::Mx,
+                AnswerStatus::Error("timeout".into()),
+                &[],
+            )],
+        },
+    ];
+    s.dns.snapshot = Some("contoso.example-20250301T115800Z.zone".into());
+    update(&mut s, Action::DnsCycleView);
+    let screen = draw(&s, 80, 24);
+    insta::assert_snapshot!("dns_propagation_80x24", screen);
+    let row = screen
+        .lines()
+        .find(|l| l.contains(" MX "))
+        .unwrap_or_default();
+    assert!(row.contains("ok"), "{row}");
+    assert!(
+        row.contains("00:29:00"),
+        "stale until its TTL runs out: {row}"
+    );
+    assert!(row.contains("timeout"), "{row}");
+
+    // A second later the countdown has moved: rendering reads only `State::now`.
+    update(&mut s, Action::Tick(datetime!(2025-03-01 12:00:01 UTC)));
+    assert!(draw(&s, 80, 24).contains("00:28:59"));
+
+    update(&mut s, Action::DnsCycleView);
+    let screen = draw(&s, 80, 24);
+    insta::assert_snapshot!("dns_plan_80x24", screen);
+    assert!(screen.contains("lower TTL by"), "{screen}");
+    assert!(screen.contains("done: TTL is at the target"), "{screen}");
+    assert!(
+        screen.contains("contoso.example-20250301T115800Z.zone"),
+        "{screen}"
+    );
+
+    // MX TTL still high and the deadline passed: a warning.
+    s.dns.answers = vec![answer(
+        DOMAIN,
+        RecordKind::Mx,
+        AnswerStatus::Answer,
+        &[("0 old.mail.protection.outlook.com", 3600)],
+    )];
+    s.cutover_at = Some(datetime!(2025-03-01 14:00:00 UTC));
+    let screen = draw(&s, 80, 24);
+    assert!(screen.contains("OVERDUE by 06:00:01"), "{screen}");
+
+    update(&mut s, Action::DnsCycleView);
+    assert!(
+        draw(&s, 80, 24).contains("Value"),
+        "back to the records view"
+    );
+}

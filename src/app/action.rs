@@ -56,6 +56,10 @@ pub enum Action {
         at: OffsetDateTime,
         result: Result<Vec<RecordAnswer>, String>,
     },
+    /// One propagation sweep: the authoritative servers first, then each resolver.
+    PropagationPolled(Vec<crate::dns::propagation::ResolverSweep>),
+    /// Show the DNS pane's next sub-view (records, propagation, TTL plan).
+    DnsCycleView,
     /// The journal wrote a line (the loop feeds every appended record back for the Audit pane).
     AuditAppended(Box<Record>),
     /// The journal could not write: shown in the status bar, never swallowed.

@@ -20,6 +20,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("Backspace (filter)", "delete the last character"),
     ("Esc", "clear the focused pane's filter"),
     ("Space, Enter", "timeline: next status of the selected step"),
+    ("v", "DNS: records / propagation / TTL plan"),
 ];
 
 /// Map one key event to an action, or `None` when the key means nothing here.
@@ -74,6 +75,7 @@ pub fn map_key(state: &State, key: KeyEvent) -> Option<Action> {
         KeyCode::Char(' ') | KeyCode::Enter if state.focus == Pane::Timeline => {
             Action::CycleStepStatus
         }
+        KeyCode::Char('v') if state.focus == Pane::Dns => Action::DnsCycleView,
         KeyCode::Esc => Action::FilterCancel,
         _ => return None,
     };

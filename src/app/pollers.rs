@@ -67,6 +67,39 @@ pub fn spawn_tenant_poller(
     })
 }
 
+/// Sweep the authoritative servers and every resolver at the same tick, so the propagation
+/// matrix compares answers of one moment. Each resolver has its own client (cache off).
+pub fn spawn_propagation_poller(
+    resolvers: Vec<(String, Arc<DnsClient>)>,
+    domain: String,
+    every: Duration,
+    tx: UnboundedSender<Action>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let names = crate::dns::m365_names(&domain);
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            ticks.tick().await;
+            let sweeps = futures_util::future::join_all(resolvers.iter().map(|(label, client)| {
+                let names = &names;
+                async move {
+                    let at = OffsetDateTime::now_utc();
+                    crate::dns::propagation::ResolverSweep {
+                        resolver: label.clone(),
+                        at,
+                        answers: client.sweep_names(names).await,
+                    }
+                }
+            }))
+            .await;
+            if tx.send(Action::PropagationPolled(sweeps)).is_err() {
+                return;
+            }
+        }
+    })
+}
+
 pub fn spawn_dns_poller(
     client: Arc<DnsClient>,
     domain: String,

@@ -18,7 +18,7 @@ use crate::plan::Progress;
 
 use super::action::{Action, Command};
 use super::keys::map_key;
-use super::pollers::{spawn_dns_poller, spawn_tenant_poller};
+use super::pollers::{spawn_dns_poller, spawn_propagation_poller, spawn_tenant_poller};
 use super::state::{State, TenantId};
 use super::terminal::TerminalGuard;
 use super::update::update;
@@ -30,6 +30,9 @@ pub struct Services {
     pub dns: Arc<DnsClient>,
     pub graph_every: Duration,
     pub dns_every: Duration,
+    /// Resolvers compared in the propagation view, the authoritative servers first (label,
+    /// client); empty means no propagation poller.
+    pub resolvers: Vec<(String, Arc<DnsClient>)>,
 }
 
 /// Everything the loop needs, prepared by the command that starts the dashboard.
@@ -66,7 +69,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             .details(serde_json::json!({ "version": env!("CARGO_PKG_VERSION") })),
     );
 
-    let pollers = [
+    let mut pollers = vec![
         spawn_tenant_poller(
             TenantId::Source,
             services.source.clone(),
@@ -88,6 +91,14 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             tx.clone(),
         ),
     ];
+    if !services.resolvers.is_empty() {
+        pollers.push(spawn_propagation_poller(
+            services.resolvers.clone(),
+            state.domain.clone(),
+            services.dns_every,
+            tx.clone(),
+        ));
+    }
 
     let result = event_loop(&mut state, &mut rx, &audit_tx, &progress_file).await;
 

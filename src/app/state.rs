@@ -87,6 +87,39 @@ pub struct DnsState {
     /// (name, type) → the last real answer seen for it, which the next poll is compared with.
     /// Failed queries never replace it, so a passing SERVFAIL is not reported as a change.
     pub observed: HashMap<(String, String), ObservedAnswer>,
+    /// Which sub-view the DNS pane shows (`v` cycles).
+    pub view: DnsView,
+    /// The last propagation sweep: the authoritative servers first, then each resolver.
+    pub sweeps: Vec<crate::dns::propagation::ResolverSweep>,
+    /// The snapshot taken before the first change (file name), if any.
+    pub snapshot: Option<String>,
+}
+
+/// The DNS pane's sub-views; at 80x24 they take turns instead of sharing the space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DnsView {
+    #[default]
+    Records,
+    Propagation,
+    Plan,
+}
+
+impl DnsView {
+    pub fn next(self) -> DnsView {
+        match self {
+            DnsView::Records => DnsView::Propagation,
+            DnsView::Propagation => DnsView::Plan,
+            DnsView::Plan => DnsView::Records,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DnsView::Records => "records",
+            DnsView::Propagation => "propagation",
+            DnsView::Plan => "TTL plan",
+        }
+    }
 }
 
 /// The last answer for one (name, type) that was not a failed query.

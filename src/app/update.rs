@@ -81,6 +81,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             return tenant_polled(state, tenant, at, result);
         }
         Action::DnsPolled { at, result } => return dns_polled(state, at, result),
+        Action::PropagationPolled(sweeps) => state.dns.sweeps = sweeps,
+        Action::DnsCycleView => state.dns.view = state.dns.view.next(),
         Action::AuditAppended(record) => state.audit.push(*record),
         Action::AuditFailed(e) => state.audit_error = Some(e),
     }

@@ -23,6 +23,7 @@ use crate::graph::client::GLOBAL_GRAPH_SCOPE;
 use crate::graph::{Credentials, Endpoints, GraphClient};
 use crate::logging::{self, LogGuard};
 use crate::plan::{Progress, Runbook};
+use crate::sim::cache::CachingResolver;
 use crate::sim::{Sim, SimOptions, SimTenant};
 use crate::store::Paths;
 
@@ -145,6 +146,8 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
         let destination = graph_client(&sim, "destination")?;
         let dns = DnsClient::new(&[sim.dns_addr()], Duration::from_secs(2))
             .map_err(|e| Failure::Service(e.to_string()))?;
+        let (caches, resolvers) = demo_resolvers(&sim).await?;
+        let snapshot = demo_snapshot(&paths, &sim, &domain).await;
 
         let journal_path = paths.audit_log(DEMO_CUTOVER_ID);
         let journal = Journal::open(&journal_path, DEMO_CUTOVER_ID)
@@ -157,6 +160,7 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
         let now = OffsetDateTime::now_utc();
         let mut state = State::new(DEMO_CUTOVER_ID.into(), domain.clone(), runbook, now);
         state.audit = history;
+        state.dns.snapshot = snapshot;
         state.step_status = saved.statuses;
         state.cutover_at = Some(
             saved
@@ -178,11 +182,15 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
                 dns: Arc::new(dns),
                 graph_every: Duration::from_secs(5),
                 dns_every: Duration::from_secs(3),
+                resolvers,
             },
             journal,
             progress_file,
         };
         let result = run(dashboard).await;
+        for cache in caches {
+            cache.shutdown();
+        }
         scenario.abort();
         let _ = scenario.await;
         if let Ok(sim) = Arc::try_unwrap(sim) {
@@ -194,6 +202,52 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
     })
 }
 
+/// Two caching resolvers in front of the sim's zone, so the propagation view shows real
+/// staleness; the authoritative server comes first and is asked without recursion.
+async fn demo_resolvers(
+    sim: &Sim,
+) -> Result<(Vec<CachingResolver>, Vec<(String, Arc<DnsClient>)>), Failure> {
+    let timeout = Duration::from_secs(2);
+    let client = |addr, recursion| {
+        DnsClient::with_recursion(&[addr], timeout, recursion)
+            .map(Arc::new)
+            .map_err(|e| Failure::Service(e.to_string()))
+    };
+    let mut resolvers = vec![("authoritative".to_string(), client(sim.dns_addr(), false)?)];
+    let mut caches = Vec::new();
+    for label in ["cache-a", "cache-b"] {
+        let cache = CachingResolver::start(sim.dns_addr())
+            .await
+            .map_err(|e| Failure::Service(format!("cannot start a caching resolver: {e}")))?;
+        resolvers.push((label.to_string(), client(cache.addr(), true)?));
+        caches.push(cache);
+    }
+    Ok((caches, resolvers))
+}
+
+/// Before the first change of a cutover a snapshot of the zone is taken (the executor calls
+/// [`crate::dns::snapshot::take`] before its first write); the demo takes one at start when
+/// `<data dir>/snapshots/` has none for the domain. Returns the file name.
+async fn demo_snapshot(paths: &Paths, sim: &Sim, domain: &str) -> Option<String> {
+    let dir = paths.snapshots_dir();
+    if let Some(existing) = crate::dns::snapshot::latest(&dir, domain) {
+        return existing
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+    }
+    let client =
+        DnsClient::with_recursion(&[sim.dns_addr()], Duration::from_secs(2), false).ok()?;
+    let names = crate::dns::m365_names(domain);
+    match crate::dns::snapshot::take(&client, domain, &names, &dir, OffsetDateTime::now_utc()).await
+    {
+        Ok(path) => path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        Err(e) => {
+            tracing::warn!(error = %e, "snapshot before the first change failed");
+            None
+        }
+    }
+}
+
 /// The rehearsal's first live event: the DNS owner lowers the MX TTL to 300 s, as the runbook
 /// asks a day before; the DNS pane and the audit log show it when the pollers see it.
 async fn play_scenario(sim: Arc<Sim>, domain: String) {
@@ -203,6 +257,13 @@ async fn play_scenario(sim: Arc<Sim>, domain: String) {
         domain.replace('.', "-")
     );
     if let Err(e) = sim.set_dns_records(&domain, "MX", 300, &[mx.as_str()]) {
+        tracing::warn!(error = %e, "scenario step failed");
+    }
+    // Then the MX moves: the caching resolvers keep the old host until their copy (cached
+    // before the TTL was lowered) expires, which the propagation view counts down.
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    let moved = format!("0 {}.mail.protection.outlook.com.", "fabrikam-moved");
+    if let Err(e) = sim.set_dns_records(&domain, "MX", 300, &[moved.as_str()]) {
         tracing::warn!(error = %e, "scenario step failed");
     }
 }

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::widgets::{Cell, Row};
 
-use crate::app::state::{Pane, State};
+use crate::app::state::{DnsView, Pane, State};
 
 use super::rows::{self, DnsRow, DnsValueKind};
 use super::theme;
@@ -15,6 +15,11 @@ use super::widgets::{self, List, Window, truncate};
 const RECENT_SECS: i64 = 60;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    match state.dns.view {
+        DnsView::Records => {}
+        DnsView::Propagation => return super::dns_views::render_propagation(frame, area, state),
+        DnsView::Plan => return super::dns_views::render_plan(frame, area, state),
+    }
     let all = rows::dns_rows(state);
     let height = widgets::list_height(area, 0);
     let window = Window::new(state, Pane::Dns, all.len(), height);

@@ -4,6 +4,7 @@
 
 mod audit;
 mod dns;
+mod dns_views;
 mod domain;
 mod help;
 pub mod layout;

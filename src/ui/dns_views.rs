@@ -1,0 +1,185 @@
+//! The DNS pane's other sub-views: the propagation matrix (names × resolvers, stale cells
+//! counting down to expiry) and the TTL plan with the snapshot taken before changes.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row};
+
+use crate::app::state::{Pane, State};
+use crate::dns::RecordKind;
+use crate::dns::propagation::{Cell as PropCell, matrix};
+use crate::dns::ttl_plan::{TtlPlanStatus, format_countdown, ttl_plan};
+
+use super::theme;
+use super::widgets::{self, List, Window, truncate};
+
+fn view_line(state: &State) -> Line<'static> {
+    Line::from(Span::styled(
+        format!("view: {} (v: next)", state.dns.view.label()),
+        theme::dim(),
+    ))
+}
+
+/// Short label for a resolver column: the sweep's label cut to fit.
+pub fn render_propagation(frame: &mut Frame, area: Rect, state: &State) {
+    let sweeps = &state.dns.sweeps;
+    let (reference, others) = match sweeps.split_first() {
+        Some((first, rest)) => (first.answers.as_slice(), rest),
+        None => (&[][..], &[][..]),
+    };
+    let rows = matrix(reference, others);
+    let height = widgets::list_height(area, 1);
+    let window = Window::new(state, Pane::Dns, rows.len(), height);
+    let visible = &rows[window.start..window.start + window.len];
+    let col_w: u16 = 9;
+    let fixed = 6 + (col_w + 1) * others.len() as u16 + u16::from(state.focus == Pane::Dns);
+    let name_w = area.width.saturating_sub(2).saturating_sub(fixed).max(4);
+    let mut widths = vec![Constraint::Length(name_w), Constraint::Length(5)];
+    widths.extend(others.iter().map(|_| Constraint::Length(col_w)));
+    let mut header = vec![Cell::from("Name"), Cell::from("Type")];
+    header.extend(
+        others
+            .iter()
+            .map(|s| Cell::from(truncate(&s.resolver, usize::from(col_w)))),
+    );
+    let table_rows = visible
+        .iter()
+        .map(|r| {
+            let mut cells = vec![
+                Cell::from(truncate(&r.name, usize::from(name_w))),
+                Cell::from(r.kind.as_str()),
+            ];
+            cells.extend(r.cells.iter().map(|c| match c {
+                PropCell::Current => Cell::from("ok").style(theme::ok()),
+                PropCell::Stale { expires_at } => {
+                    let left = (*expires_at - state.now).max(time::Duration::ZERO);
+                    Cell::from(truncate(&format_countdown(left), usize::from(col_w)))
+                        .style(theme::warn())
+                }
+                PropCell::Failed(e) => {
+                    Cell::from(truncate(e, usize::from(col_w))).style(theme::error())
+                }
+                PropCell::Unknown => Cell::from("?").style(theme::dim()),
+            }));
+            Row::new(cells)
+        })
+        .collect();
+    let empty = if sweeps.is_empty() {
+        "no resolvers polled yet"
+    } else {
+        "no records"
+    };
+    widgets::render_list(
+        frame,
+        area,
+        state,
+        Pane::Dns,
+        List {
+            top: vec![view_line(state)],
+            header: Row::new(header),
+            widths: &widths,
+            rows: table_rows,
+            window,
+            empty,
+        },
+    );
+}
+
+/// Label/value lines of the TTL plan.
+pub fn plan_lines(state: &State) -> Vec<(String, String, ratatui::style::Style)> {
+    let mut out = Vec::new();
+    let mx_ttl = state
+        .dns
+        .answers
+        .iter()
+        .find(|a| a.kind == RecordKind::Mx && a.name == state.domain)
+        .and_then(|a| a.values.iter().map(|v| v.ttl).max());
+    let fmt = |t: time::OffsetDateTime| {
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    };
+    match (state.cutover_at, mx_ttl) {
+        (Some(at), Some(ttl)) => {
+            let plan = ttl_plan(at, ttl, state.now);
+            out.push(("cutover at".into(), fmt(at), ratatui::style::Style::new()));
+            out.push((
+                "MX TTL now".into(),
+                format!("{ttl} s (target 300 s)"),
+                ratatui::style::Style::new(),
+            ));
+            out.push((
+                "lower TTL by".into(),
+                fmt(plan.deadline),
+                ratatui::style::Style::new(),
+            ));
+            let (text, style) = match plan.status {
+                TtlPlanStatus::Lowered => ("done: TTL is at the target".to_string(), theme::ok()),
+                TtlPlanStatus::Due => (
+                    format!("{} left", format_countdown(plan.remaining)),
+                    theme::warn(),
+                ),
+                TtlPlanStatus::Overdue => (
+                    format!(
+                        "OVERDUE by {}: the old MX may be cached past the cutover",
+                        format_countdown(-plan.remaining)
+                    ),
+                    theme::error(),
+                ),
+            };
+            out.push(("countdown".into(), text, style));
+        }
+        (None, _) => out.push(("cutover at".into(), "not set".into(), theme::dim())),
+        (_, None) => out.push(("MX TTL now".into(), "no MX answer yet".into(), theme::dim())),
+    }
+    out.push((
+        "snapshot".into(),
+        state
+            .dns
+            .snapshot
+            .clone()
+            .unwrap_or_else(|| "none taken yet".into()),
+        theme::dim(),
+    ));
+    out
+}
+
+pub fn render_plan(frame: &mut Frame, area: Rect, state: &State) {
+    let lines = plan_lines(state);
+    let height = widgets::list_height(area, 1);
+    let window = Window::new(state, Pane::Dns, lines.len(), height);
+    let label_w: u16 = 13;
+    let value_w = area
+        .width
+        .saturating_sub(2 + label_w + 1 + u16::from(state.focus == Pane::Dns));
+    let widths = [Constraint::Length(label_w), Constraint::Length(value_w)];
+    let rows = lines[window.start..window.start + window.len]
+        .iter()
+        .map(|(label, value, style)| {
+            Row::new([
+                Cell::from(label.clone()),
+                Cell::from(truncate(value, usize::from(value_w))).style(*style),
+            ])
+        })
+        .collect();
+    widgets::render_list(
+        frame,
+        area,
+        state,
+        Pane::Dns,
+        List {
+            top: vec![view_line(state)],
+            header: Row::new(["TTL plan", ""]),
+            widths: &widths,
+            rows,
+            window,
+            empty: "nothing to plan",
+        },
+    );
+}
