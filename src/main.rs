@@ -51,6 +51,9 @@ enum Command {
         /// Which tenant the expected records describe
         #[arg(long, value_name = "TENANT", default_value = "destination", value_parser = ["destination", "source"])]
         expect_from: String,
+        /// A DNS blocklist zone to check the MX hosts' addresses on (repeatable)
+        #[arg(long, value_name = "ZONE")]
+        dnsbl: Vec<String>,
         /// Print one JSON object instead of tables
         #[arg(long)]
         json: bool,
@@ -182,12 +185,14 @@ fn main() -> ExitCode {
             resolvers,
             expect_file,
             expect_from,
+            dnsbl,
             json,
         }) => cli::dns::dns_check(cli::dns::CheckArgs {
             domain: domain.unwrap_or_default(),
             resolvers: resolvers.into_args(),
             expect_file,
             expect_from,
+            dnsbl,
             json,
         }),
         Some(Command::Audit {

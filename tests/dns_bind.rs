@@ -54,6 +54,10 @@ $TTL 3600
 @ IN NS ns1
 ns1 IN A 127.0.0.1
 @ 1800 IN MX 0 XN--MNCHEN-3YA-EXAMPLE.mail.protection.outlook.com.
+@ 1800 IN MX 10 mx
+mx IN A 192.0.2.25
+mx IN A 192.0.2.26
+mx IN A 192.0.2.27
 @ IN TXT \"v=spf1 include:spf.protection.outlook.com -all\"
 @ IN TXT {}
 autodiscover IN CNAME autodiscover.outlook.com.
@@ -67,6 +71,19 @@ sip IN A 192.0.2.10
 
 fn start_named(dir: &Path, port: u16, long_txt: &str) -> Named {
     std::fs::write(dir.join("zone.db"), zone_file(long_txt)).expect("zone");
+    // The blocklist lists .25 (code 2) and refuses the query for .26 (Spamhaus' 127.255.255.254).
+    std::fs::write(
+        dir.join("bl.db"),
+        "$ORIGIN bl.test.example.
+$TTL 300
+@ IN SOA ns1 hostmaster 1 3600 600 1209600 300
+@ IN NS ns1
+ns1 IN A 127.0.0.1
+25.2.0.192 IN A 127.0.0.2
+26.2.0.192 IN A 127.255.255.254
+",
+    )
+    .expect("bl zone");
     let d = dir.display();
     let conf = format!(
         "options {{
@@ -81,6 +98,7 @@ fn start_named(dir: &Path, port: u16, long_txt: &str) -> Named {
 }};
 controls {{ }};
 zone \"{ZONE}\" {{ type primary; file \"{d}/zone.db\"; }};
+zone \"bl.test.example\" {{ type primary; file \"{d}/bl.db\"; }};
 "
     );
     let conf_path = dir.join("named.conf");
@@ -131,6 +149,8 @@ async fn cutover_dns_against_bind() {
         port.to_string(),
         "--name".into(),
         "mail.other.example/MX".into(),
+        "--dnsbl".into(),
+        "bl.test.example".into(),
         "--data-dir".into(),
         dir.path().join("data").display().to_string(),
     ];
@@ -161,9 +181,21 @@ async fn cutover_dns_against_bind() {
     };
     let mx = row(ZONE, "MX");
     assert_eq!(
-        mx["actual"], "0 xn--mnchen-3ya-example.mail.protection.outlook.com",
+        mx["actual"],
+        format!("0 xn--mnchen-3ya-example.mail.protection.outlook.com | 10 mx.{ZONE}"),
         "lower case, no trailing dot"
     );
+    let bl = json["blocklists"].as_array().expect("blocklists");
+    let verdict = |addr: &str| {
+        bl.iter()
+            .find(|b| b["address"] == addr)
+            .unwrap_or_else(|| panic!("{addr} in {bl:?}"))["verdict"]
+            .clone()
+    };
+    assert_eq!(bl.len(), 3, "the outlook host has no address here: {bl:?}");
+    assert_eq!(verdict("192.0.2.27"), "clean", "NXDOMAIN at the list");
+    assert_eq!(verdict("192.0.2.25"), "listed");
+    assert_eq!(verdict("192.0.2.26"), "could_not_check");
     assert_eq!(mx["ttl"], "1800");
     let txt = row(ZONE, "TXT");
     assert!(

@@ -10,9 +10,11 @@ use time::OffsetDateTime;
 
 use super::{Failure, Outcome, finish, runtime};
 use crate::dns::RecordKind;
+use crate::dns::blocklist::Listing;
 use crate::dns::model::AnswerStatus;
 use crate::dns::monitor::{
-    Report, Target, authoritative_targets, follow_chains, record_set, sweep_all, system_targets,
+    Report, Target, authoritative_targets, check_blocklists, follow_chains, record_set, sweep_all,
+    system_targets,
 };
 use crate::dns::name::{DomainName, parse_domain};
 use crate::dns::propagation::Cell;
@@ -40,6 +42,8 @@ pub struct CheckArgs {
     pub resolvers: ResolverArgs,
     pub expect_file: Option<PathBuf>,
     pub expect_from: String,
+    /// `--dnsbl ZONE`, repeatable: blocklists to check the MX hosts' addresses on.
+    pub dnsbl: Vec<String>,
     pub json: bool,
 }
 
@@ -196,6 +200,9 @@ fn check_inner(args: CheckArgs) -> Outcome {
             args.expect_from
         )));
     }
+    for zone in &args.dnsbl {
+        parse_domain(zone).map_err(|e| Failure::Input(format!("--dnsbl: {e}")))?;
+    }
     let expected = match &args.expect_file {
         Some(p) => read_expected(p)?,
         None => Vec::new(),
@@ -212,6 +219,8 @@ fn check_inner(args: CheckArgs) -> Outcome {
         let mut report = Report::build(&domain.ascii, &names, &targets, sweeps, &expected);
         if let Some(first) = targets.first() {
             report.chains = follow_chains(&first.client, &report.reference).await;
+            report.blocklists =
+                check_blocklists(&first.client, &report.reference, &args.dnsbl).await;
         }
         Ok::<_, Failure>((report, meta, notes))
     })?;
@@ -404,6 +413,16 @@ fn report_text(
         let _ = writeln!(out);
     }
     let _ = writeln!(out);
+    for b in &report.blocklists {
+        let _ = writeln!(
+            out,
+            "blocklist {}: {} ({}) {}",
+            b.zone,
+            b.host,
+            b.address,
+            listing_text(&b.listing)
+        );
+    }
     if report.spf.is_ok() {
         let _ = writeln!(out, "SPF: ok ({} DNS-querying terms)", report.spf.dns_terms);
     } else {
@@ -412,6 +431,14 @@ fn report_text(
         }
     }
     out
+}
+
+fn listing_text(l: &Listing) -> String {
+    match l {
+        Listing::Clean => "clean".into(),
+        Listing::Listed(reasons) => format!("LISTED: {}", reasons.join("; ")),
+        Listing::CouldNotCheck(why) => format!("could not check: {why}"),
+    }
 }
 
 fn clip(s: &str, max: usize) -> String {
@@ -481,6 +508,15 @@ fn report_json(
         "records": records,
         "propagation": propagation,
         "resolvers": resolvers,
+        "blocklists": report.blocklists.iter().map(|b| json!({
+            "zone": b.zone, "host": b.host, "address": b.address.to_string(),
+            "verdict": match b.listing {
+                Listing::Clean => "clean",
+                Listing::Listed(_) => "listed",
+                Listing::CouldNotCheck(_) => "could_not_check",
+            },
+            "detail": listing_text(&b.listing),
+        })).collect::<Vec<_>>(),
         "spf": {
             "record": report.spf.record,
             "dns_terms": report.spf.dns_terms,

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::graph::model::DomainDnsRecord;
 
+use super::blocklist::{Listing, decode, query_name};
 use super::expected::{Comparison, Verdict, compare};
 use super::model::{AnswerStatus, RecordAnswer, RecordKind};
 use super::propagation::{Cell, ResolverSweep, Row, matrix};
@@ -183,6 +184,55 @@ pub async fn follow_chains(
         .collect()
 }
 
+/// One DNSBL verdict for one address of one MX host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlocklistResult {
+    pub host: String,
+    pub address: IpAddr,
+    pub zone: String,
+    pub listing: Listing,
+}
+
+/// Look up every address of every MX host in `reference` on each DNSBL `zones`, through
+/// `client`. Hosts without addresses are skipped (the records table already shows the MX).
+pub async fn check_blocklists(
+    client: &DnsClient,
+    reference: &[RecordAnswer],
+    zones: &[String],
+) -> Vec<BlocklistResult> {
+    if zones.is_empty() {
+        return Vec::new();
+    }
+    let hosts: Vec<String> = reference
+        .iter()
+        .filter(|a| a.kind == RecordKind::Mx)
+        .flat_map(|a| a.values.iter())
+        .filter_map(|v| v.value.split_once(' ').map(|(_, h)| h.to_string()))
+        .collect();
+    let addrs = join_all(hosts.iter().map(|h| client.addresses(h))).await;
+    let mut queries = Vec::new();
+    for (host, ips) in hosts.iter().zip(addrs) {
+        for ip in ips {
+            for zone in zones {
+                queries.push((host.clone(), ip, normalize_name(zone)));
+            }
+        }
+    }
+    join_all(queries.into_iter().map(|(host, address, zone)| async move {
+        let listing = match client.lookup_v4(&query_name(address, &zone)).await {
+            Ok(answers) => decode(&zone, &answers),
+            Err(e) => Listing::CouldNotCheck(e),
+        };
+        BlocklistResult {
+            host,
+            address,
+            zone,
+            listing,
+        }
+    }))
+    .await
+}
+
 /// Everything one check found.
 pub struct Report {
     pub domain: String,
@@ -193,6 +243,8 @@ pub struct Report {
     pub spf: SpfReport,
     /// CNAME chains beyond the first target, per name (see [`follow_chains`]).
     pub chains: Vec<(String, Vec<String>)>,
+    /// DNSBL verdicts for the MX hosts' addresses (see [`check_blocklists`]).
+    pub blocklists: Vec<BlocklistResult>,
 }
 
 impl Report {
@@ -221,6 +273,7 @@ impl Report {
             propagation,
             spf,
             chains: Vec::new(),
+            blocklists: Vec::new(),
         }
     }
 
@@ -245,7 +298,8 @@ impl Report {
     }
 
     /// True when every required expected record is ok (not stale), SPF has no finding when
-    /// records were expected, and no resolver answers differently from the reference.
+    /// records were expected, no resolver answers differently from the reference, and every
+    /// blocklist checked says clean ("could not check" is not a match either).
     pub fn all_match(&self) -> bool {
         let records_ok = self
             .comparisons
@@ -256,6 +310,10 @@ impl Report {
             .propagation
             .iter()
             .all(|r| r.cells.iter().all(|c| matches!(c, Cell::Current)));
-        records_ok && spf_ok && propagated
+        let clean = self
+            .blocklists
+            .iter()
+            .all(|b| matches!(b.listing, Listing::Clean));
+        records_ok && spf_ok && propagated && clean
     }
 }

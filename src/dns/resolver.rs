@@ -120,6 +120,27 @@ impl DnsClient {
         join_all(names.iter().map(|(name, kind)| self.lookup(name, *kind))).await
     }
 
+    /// The A records at `name`: `Ok(empty)` for NXDOMAIN or NODATA (a DNSBL's "not listed"),
+    /// `Err` with the failure otherwise.
+    pub async fn lookup_v4(&self, name: &str) -> Result<Vec<std::net::Ipv4Addr>, String> {
+        let fqdn = format!("{}.", normalize_name(name));
+        match self.resolver.lookup(fqdn.as_str(), RecordType::A).await {
+            Ok(lookup) => Ok(lookup
+                .answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::A(a) => Some(a.0),
+                    _ => None,
+                })
+                .collect()),
+            Err(err) => match classify_error(&err) {
+                AnswerStatus::NxDomain | AnswerStatus::NoData => Ok(Vec::new()),
+                AnswerStatus::Error(e) => Err(e),
+                AnswerStatus::Answer => Ok(Vec::new()),
+            },
+        }
+    }
+
     /// The IPv4 and IPv6 addresses of a host (empty when it has none or the query fails).
     pub async fn addresses(&self, host: &str) -> Vec<std::net::IpAddr> {
         let fqdn = format!("{}.", normalize_name(host));
