@@ -37,27 +37,7 @@ enum Command {
         command: SimCommand,
     },
     /// Check a domain's Microsoft 365 DNS records across resolvers (exit 0 all match, 1 not, 2 bad input, 3 no resolver answered)
-    #[command(args_conflicts_with_subcommands = true)]
-    Dns {
-        #[command(subcommand)]
-        command: Option<DnsCommand>,
-        /// The custom domain, e.g. contoso.com (Unicode IDN accepted)
-        domain: Option<String>,
-        #[command(flatten)]
-        resolvers: ResolverFlags,
-        /// JSON list of Graph domainDnsRecords (serviceConfigurationRecords) to compare with
-        #[arg(long, value_name = "FILE")]
-        expect_file: Option<PathBuf>,
-        /// Which tenant the expected records describe
-        #[arg(long, value_name = "TENANT", default_value = "destination", value_parser = ["destination", "source"])]
-        expect_from: String,
-        /// A DNS blocklist zone to check the MX hosts' addresses on (repeatable)
-        #[arg(long, value_name = "ZONE")]
-        dnsbl: Vec<String>,
-        /// Print one JSON object instead of tables
-        #[arg(long)]
-        json: bool,
-    },
+    Dns(Box<DnsArgs>),
     /// The audit log
     Audit {
         #[command(subcommand)]
@@ -79,6 +59,29 @@ enum SimCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct DnsArgs {
+    #[command(subcommand)]
+    command: Option<DnsCommand>,
+    /// The custom domain, e.g. contoso.com (Unicode IDN accepted)
+    domain: Option<String>,
+    #[command(flatten)]
+    resolvers: ResolverFlags,
+    /// JSON list of Graph domainDnsRecords (serviceConfigurationRecords) to compare with
+    #[arg(long, value_name = "FILE")]
+    expect_file: Option<PathBuf>,
+    /// Which tenant the expected records describe
+    #[arg(long, value_name = "TENANT", default_value = "destination", value_parser = ["destination", "source"])]
+    expect_from: String,
+    /// A DNS blocklist zone to check the MX hosts' addresses on (repeatable)
+    #[arg(long, value_name = "ZONE")]
+    dnsbl: Vec<String>,
+    /// Print one JSON object instead of tables
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -145,6 +148,30 @@ enum AuditCommand {
     },
 }
 
+fn dns(args: DnsArgs) -> ExitCode {
+    match args.command {
+        Some(DnsCommand::Snapshot {
+            domain,
+            out,
+            resolvers,
+        }) => cli::dns::dns_snapshot(&domain, resolvers.into_args(), &out),
+        Some(DnsCommand::Diff {
+            domain,
+            against,
+            resolvers,
+            json,
+        }) => cli::dns::dns_diff(&domain, resolvers.into_args(), &against, json),
+        None => cli::dns::dns_check(cli::dns::CheckArgs {
+            domain: args.domain.unwrap_or_default(),
+            resolvers: args.resolvers.into_args(),
+            expect_file: args.expect_file,
+            expect_from: args.expect_from,
+            dnsbl: args.dnsbl,
+            json: args.json,
+        }),
+    }
+}
+
 fn main() -> ExitCode {
     let args = match Cli::try_parse() {
         Ok(args) => args,
@@ -160,41 +187,7 @@ fn main() -> ExitCode {
         Some(Command::Sim {
             command: SimCommand::Serve { users, seed, json },
         }) => cli::sim_serve(&globals, users as usize, seed, json),
-        Some(Command::Dns {
-            command:
-                Some(DnsCommand::Snapshot {
-                    domain,
-                    out,
-                    resolvers,
-                }),
-            ..
-        }) => cli::dns::dns_snapshot(&domain, resolvers.into_args(), &out),
-        Some(Command::Dns {
-            command:
-                Some(DnsCommand::Diff {
-                    domain,
-                    against,
-                    resolvers,
-                    json,
-                }),
-            ..
-        }) => cli::dns::dns_diff(&domain, resolvers.into_args(), &against, json),
-        Some(Command::Dns {
-            command: None,
-            domain,
-            resolvers,
-            expect_file,
-            expect_from,
-            dnsbl,
-            json,
-        }) => cli::dns::dns_check(cli::dns::CheckArgs {
-            domain: domain.unwrap_or_default(),
-            resolvers: resolvers.into_args(),
-            expect_file,
-            expect_from,
-            dnsbl,
-            json,
-        }),
+        Some(Command::Dns(args)) => dns(*args),
         Some(Command::Audit {
             command: AuditCommand::Verify { file },
         }) => cli::audit_verify(&globals, file.as_deref()),

@@ -84,17 +84,17 @@ async fn answer(query: &[u8], upstream: SocketAddr, cache: &Cache) -> Option<Vec
         Some(bytes) => {
             if let Ok(response) = Message::from_vec(&bytes) {
                 let ttl = cache_ttl(&response);
-                if ttl > 0 {
-                    if let Ok(mut c) = cache.lock() {
-                        c.insert(
-                            key,
-                            Entry {
-                                response,
-                                stored: Instant::now(),
-                                ttl,
-                            },
-                        );
-                    }
+                if ttl > 0
+                    && let Ok(mut c) = cache.lock()
+                {
+                    c.insert(
+                        key,
+                        Entry {
+                            response,
+                            stored: Instant::now(),
+                            ttl,
+                        },
+                    );
                 }
             }
             Some(bytes)
