@@ -186,6 +186,28 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
     tmux.wait_for("focus on the DNS pane", |s| {
         focused_title(s).is_some_and(|t| t.contains("DNS records"))
     });
+    // `v` cycles the DNS views: the propagation matrix has the demo's two caching resolvers,
+    // all answering what the authoritative server answers at start.
+    tmux.keys(&["v"]);
+    tmux.wait_for("the propagation view", |s| {
+        s.contains("view: propagation")
+            && s.contains("cache-a")
+            && s.contains("cache-b")
+            && s.contains(" ok ")
+    });
+    // The TTL plan names the snapshot the demo took at start.
+    tmux.keys(&["v"]);
+    tmux.wait_for("the TTL plan with its snapshot", |s| {
+        s.contains("lower TTL by") && s.contains("contoso.example-")
+    });
+    tmux.keys(&["v"]);
+    tmux.wait_for("back to the records view", |s| !s.contains("view: "));
+    let snapshots: Vec<_> = std::fs::read_dir(data.join("snapshots"))
+        .expect("snapshots dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".zone"))
+        .collect();
+    assert_eq!(snapshots.len(), 1, "one snapshot before the first change");
 
     // Filter the users pane down to one user.
     tmux.keys(&["3"]);
