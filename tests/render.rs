@@ -700,4 +700,38 @@ fn dns_propagation_and_plan_views_80x24() {
         draw(&s, 80, 24).contains("Value"),
         "back to the records view"
     );
+
+    // Expected vs actual in the records view: the MX is right at the authoritative server but
+    // one resolver still caches the old host (stale, with its countdown); a TXT is missing.
+    s.dns.answers = vec![
+        new_mx(),
+        answer(DOMAIN, RecordKind::Txt, AnswerStatus::NoData, &[]),
+    ];
+    s.dns.expected = vec![
+        cutover::graph::model::DomainDnsRecord {
+            label: DOMAIN.into(),
+            record_type: "Mx".into(),
+            mail_exchange: Some("new.mail.protection.outlook.com".into()),
+            preference: Some(0),
+            ..Default::default()
+        },
+        cutover::graph::model::DomainDnsRecord {
+            label: DOMAIN.into(),
+            record_type: "Txt".into(),
+            text: Some("v=spf1 include:spf.protection.outlook.com -all".into()),
+            ..Default::default()
+        },
+    ];
+    let screen = draw(&s, 80, 24);
+    insta::assert_snapshot!("dns_expected_80x24", screen);
+    let mx = screen
+        .lines()
+        .find(|l| l.contains(" MX "))
+        .unwrap_or_default();
+    assert!(mx.contains("stale 00:28:59"), "{mx}");
+    let txt = screen
+        .lines()
+        .find(|l| l.contains("NODATA"))
+        .unwrap_or_default();
+    assert!(txt.contains("missing"), "{txt}");
 }

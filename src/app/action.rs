@@ -58,6 +58,11 @@ pub enum Action {
     },
     /// One propagation sweep: the authoritative servers first, then each resolver.
     PropagationPolled(Vec<crate::dns::propagation::ResolverSweep>),
+    /// A tenant's serviceConfigurationRecords for the domain (the expected DNS records).
+    ExpectedPolled {
+        tenant: TenantId,
+        result: Result<Vec<crate::graph::model::DomainDnsRecord>, String>,
+    },
     /// Show the DNS pane's next sub-view (records, propagation, TTL plan).
     DnsCycleView,
     /// The journal wrote a line (the loop feeds every appended record back for the Audit pane).

@@ -100,6 +100,30 @@ pub fn spawn_propagation_poller(
     })
 }
 
+/// Fetch the expected DNS records (serviceConfigurationRecords) from one tenant.
+pub fn spawn_expected_poller(
+    tenant: TenantId,
+    client: Arc<GraphClient>,
+    domain: String,
+    every: Duration,
+    tx: UnboundedSender<Action>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            ticks.tick().await;
+            let result = client
+                .service_configuration_records(&domain)
+                .await
+                .map_err(|e| e.to_string());
+            if tx.send(Action::ExpectedPolled { tenant, result }).is_err() {
+                return;
+            }
+        }
+    })
+}
+
 pub fn spawn_dns_poller(
     client: Arc<DnsClient>,
     domain: String,

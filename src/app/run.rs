@@ -18,7 +18,9 @@ use crate::plan::Progress;
 
 use super::action::{Action, Command};
 use super::keys::map_key;
-use super::pollers::{spawn_dns_poller, spawn_propagation_poller, spawn_tenant_poller};
+use super::pollers::{
+    spawn_dns_poller, spawn_expected_poller, spawn_propagation_poller, spawn_tenant_poller,
+};
 use super::state::{State, TenantId};
 use super::terminal::TerminalGuard;
 use super::update::update;
@@ -33,6 +35,8 @@ pub struct Services {
     /// Resolvers compared in the propagation view, the authoritative servers first (label,
     /// client); empty means no propagation poller.
     pub resolvers: Vec<(String, Arc<DnsClient>)>,
+    /// The tenant whose serviceConfigurationRecords are the expected DNS records, if any.
+    pub expect_from: Option<TenantId>,
 }
 
 /// Everything the loop needs, prepared by the command that starts the dashboard.
@@ -91,6 +95,19 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             tx.clone(),
         ),
     ];
+    if let Some(tenant) = services.expect_from {
+        let client = match tenant {
+            TenantId::Source => services.source.clone(),
+            TenantId::Destination => services.destination.clone(),
+        };
+        pollers.push(spawn_expected_poller(
+            tenant,
+            client,
+            state.domain.clone(),
+            services.graph_every,
+            tx.clone(),
+        ));
+    }
     if !services.resolvers.is_empty() {
         pollers.push(spawn_propagation_poller(
             services.resolvers.clone(),

@@ -93,6 +93,9 @@ pub struct DnsState {
     pub sweeps: Vec<crate::dns::propagation::ResolverSweep>,
     /// The snapshot taken before the first change (file name), if any.
     pub snapshot: Option<String>,
+    /// Expected records (a tenant's serviceConfigurationRecords) and which tenant gave them.
+    pub expected: Vec<crate::graph::model::DomainDnsRecord>,
+    pub expected_from: Option<TenantId>,
 }
 
 /// The DNS pane's sub-views; at 80x24 they take turns instead of sharing the space.

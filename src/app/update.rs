@@ -83,6 +83,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         Action::DnsPolled { at, result } => return dns_polled(state, at, result),
         Action::PropagationPolled(sweeps) => state.dns.sweeps = sweeps,
         Action::DnsCycleView => state.dns.view = state.dns.view.next(),
+        Action::ExpectedPolled { tenant, result } => match result {
+            Ok(records) => {
+                state.dns.expected = records;
+                state.dns.expected_from = Some(tenant);
+            }
+            // The last good list stays; the tenant poller already reports Graph failures.
+            Err(e) => tracing::warn!(tenant = tenant.as_str(), error = %e, "expected records"),
+        },
         Action::AuditAppended(record) => state.audit.push(*record),
         Action::AuditFailed(e) => state.audit_error = Some(e),
     }

@@ -183,6 +183,8 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
                 graph_every: Duration::from_secs(5),
                 dns_every: Duration::from_secs(3),
                 resolvers,
+                // Before the move the domain and its records live in the source tenant.
+                expect_from: Some(crate::app::state::TenantId::Source),
             },
             journal,
             progress_file,

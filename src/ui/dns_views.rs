@@ -183,3 +183,67 @@ pub fn render_plan(frame: &mut Frame, area: Rect, state: &State) {
         },
     );
 }
+
+/// The status of one records-view row: stale (with the time until the last stale copy
+/// expires), else the expected-vs-actual verdict, else nothing when no records are expected.
+pub fn record_status(
+    state: &State,
+    comparisons: &[crate::dns::expected::Comparison],
+    propagation: &[crate::dns::propagation::Row],
+    name: &str,
+    kind: RecordKind,
+    value: &str,
+) -> (String, ratatui::style::Style) {
+    use crate::dns::expected::Verdict;
+    let stale_until = propagation
+        .iter()
+        .filter(|r| r.name == name && r.kind == kind)
+        .flat_map(|r| r.cells.iter())
+        .filter_map(|c| match c {
+            PropCell::Stale { expires_at } => Some(*expires_at),
+            _ => None,
+        })
+        .max();
+    let mine: Vec<_> = comparisons
+        .iter()
+        .filter(|c| c.name == name && c.kind == kind)
+        .collect();
+    if mine
+        .iter()
+        .any(|c| c.verdict == Verdict::Extra && c.actual.iter().any(|a| a == value))
+    {
+        return ("extra".into(), theme::warn());
+    }
+    let worst = mine
+        .iter()
+        .filter(|c| c.verdict != Verdict::Extra && !(c.optional && c.verdict != Verdict::Ok))
+        .map(|c| &c.verdict)
+        .find(|v| **v != Verdict::Ok);
+    match (worst, stale_until) {
+        (Some(v), _) => (v.as_str().to_string(), theme::error()),
+        (None, Some(until)) => (
+            format!(
+                "stale {}",
+                format_countdown((until - state.now).max(time::Duration::ZERO))
+            ),
+            theme::warn(),
+        ),
+        (None, None) if !mine.is_empty() => ("ok".into(), theme::ok()),
+        (None, None) => (String::new(), ratatui::style::Style::new()),
+    }
+}
+
+/// Comparisons and the propagation matrix for the records view, computed once per frame.
+pub fn record_context(
+    state: &State,
+) -> (
+    Vec<crate::dns::expected::Comparison>,
+    Vec<crate::dns::propagation::Row>,
+) {
+    let comparisons = crate::dns::expected::compare(&state.dns.expected, &state.dns.answers);
+    let propagation = match state.dns.sweeps.split_first() {
+        Some((first, rest)) => matrix(&first.answers, rest),
+        None => Vec::new(),
+    };
+    (comparisons, propagation)
+}
