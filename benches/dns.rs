@@ -17,7 +17,10 @@ fn stats(mut v: Vec<Duration>) -> (Duration, Duration) {
     (v[v.len() / 2], v[v.len() - 1])
 }
 
-async fn measure(targets: &[Target], names: &[(String, cutover::dns::RecordKind)]) -> Vec<Duration> {
+async fn measure(
+    targets: &[Target],
+    names: &[(String, cutover::dns::RecordKind)],
+) -> Vec<Duration> {
     let mut out = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();

@@ -197,8 +197,9 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
     });
     // The TTL plan names the snapshot the demo took at start.
     tmux.keys(&["v"]);
-    tmux.wait_for("the TTL plan with its snapshot", |s| {
-        s.contains("lower TTL by") && s.contains("contoso.example-")
+    // …and the sim's blocklist (served by its DNS server) lists the demo's relay MX host.
+    tmux.wait_for("the TTL plan with its snapshot and a blocklist hit", |s| {
+        s.contains("lower TTL by") && s.contains("contoso.example-") && s.contains("LISTED")
     });
     tmux.keys(&["v"]);
     tmux.wait_for("back to the records view", |s| !s.contains("view: "));

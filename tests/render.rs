@@ -656,6 +656,12 @@ fn dns_propagation_and_plan_views_80x24() {
         },
     ];
     s.dns.snapshot = Some("contoso.example-20250301T115800Z.zone".into());
+    s.dns.blocklists = vec![cutover::dns::monitor::BlocklistResult {
+        host: "relay.contoso.example".into(),
+        address: "192.0.2.25".parse().expect("ip"),
+        zone: "bl.sim.example".into(),
+        listing: cutover::dns::blocklist::Listing::Listed(vec!["spam source".into()]),
+    }];
     update(&mut s, Action::DnsCycleView);
     let screen = draw(&s, 80, 24);
     insta::assert_snapshot!("dns_propagation_80x24", screen);

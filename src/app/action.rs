@@ -63,6 +63,8 @@ pub enum Action {
         tenant: TenantId,
         result: Result<Vec<crate::graph::model::DomainDnsRecord>, String>,
     },
+    /// DNSBL verdicts for the MX hosts' addresses.
+    BlocklistsPolled(Vec<crate::dns::monitor::BlocklistResult>),
     /// Show the DNS pane's next sub-view (records, propagation, TTL plan).
     DnsCycleView,
     /// The journal wrote a line (the loop feeds every appended record back for the Audit pane).

@@ -71,6 +71,7 @@ pub fn spawn_tenant_poller(
 /// matrix compares answers of one moment. Each resolver has its own client (cache off).
 pub fn spawn_propagation_poller(
     resolvers: Vec<(String, Arc<DnsClient>)>,
+    dnsbl: Vec<String>,
     domain: String,
     every: Duration,
     tx: UnboundedSender<Action>,
@@ -93,7 +94,17 @@ pub fn spawn_propagation_poller(
                 }
             }))
             .await;
-            if tx.send(Action::PropagationPolled(sweeps)).is_err() {
+            // Blocklists are asked through the first (authoritative) resolver for the MX hosts
+            // it answered with.
+            let blocklists = match (resolvers.first(), sweeps.first()) {
+                (Some((_, client)), Some(sweep)) if !dnsbl.is_empty() => {
+                    crate::dns::monitor::check_blocklists(client, &sweep.answers, &dnsbl).await
+                }
+                _ => Vec::new(),
+            };
+            if tx.send(Action::PropagationPolled(sweeps)).is_err()
+                || tx.send(Action::BlocklistsPolled(blocklists)).is_err()
+            {
                 return;
             }
         }

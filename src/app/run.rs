@@ -37,6 +37,8 @@ pub struct Services {
     pub resolvers: Vec<(String, Arc<DnsClient>)>,
     /// The tenant whose serviceConfigurationRecords are the expected DNS records, if any.
     pub expect_from: Option<TenantId>,
+    /// DNS blocklist zones the MX hosts' addresses are checked on.
+    pub dnsbl: Vec<String>,
 }
 
 /// Everything the loop needs, prepared by the command that starts the dashboard.
@@ -111,6 +113,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
     if !services.resolvers.is_empty() {
         pollers.push(spawn_propagation_poller(
             services.resolvers.clone(),
+            services.dnsbl.clone(),
             state.domain.clone(),
             services.dns_every,
             tx.clone(),

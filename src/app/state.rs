@@ -96,6 +96,8 @@ pub struct DnsState {
     /// Expected records (a tenant's serviceConfigurationRecords) and which tenant gave them.
     pub expected: Vec<crate::graph::model::DomainDnsRecord>,
     pub expected_from: Option<TenantId>,
+    /// DNSBL verdicts for the MX hosts' addresses, from the last propagation sweep.
+    pub blocklists: Vec<crate::dns::monitor::BlocklistResult>,
 }
 
 /// The DNS pane's sub-views; at 80x24 they take turns instead of sharing the space.

@@ -83,6 +83,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         Action::DnsPolled { at, result } => return dns_polled(state, at, result),
         Action::PropagationPolled(sweeps) => state.dns.sweeps = sweeps,
         Action::DnsCycleView => state.dns.view = state.dns.view.next(),
+        Action::BlocklistsPolled(results) => state.dns.blocklists = results,
         Action::ExpectedPolled { tenant, result } => match result {
             Ok(records) => {
                 state.dns.expected = records;

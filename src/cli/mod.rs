@@ -146,6 +146,7 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
         let destination = graph_client(&sim, "destination")?;
         let dns = DnsClient::new(&[sim.dns_addr()], Duration::from_secs(2))
             .map_err(|e| Failure::Service(e.to_string()))?;
+        demo_relay(&sim, &domain);
         let (caches, resolvers) = demo_resolvers(&sim).await?;
         let snapshot = demo_snapshot(&paths, &sim, &domain).await;
 
@@ -185,6 +186,7 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
                 resolvers,
                 // Before the move the domain and its records live in the source tenant.
                 expect_from: Some(crate::app::state::TenantId::Source),
+                dnsbl: vec![crate::sim::DNSBL_ZONE.to_string()],
             },
             journal,
             progress_file,
@@ -202,6 +204,25 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
             .map_err(|e| Failure::Input(format!("{e}; run cutover in an interactive terminal")))?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A second MX host inside the zone whose address the sim's blocklist lists, so the demo shows
+/// an extra MX and a real DNSBL hit from the start.
+fn demo_relay(sim: &Sim, domain: &str) {
+    let primary = format!(
+        "0 {}.mail.protection.outlook.com.",
+        domain.replace('.', "-")
+    );
+    let relay = format!("10 relay.{domain}.");
+    let steps = [
+        sim.set_dns_records(&format!("relay.{domain}"), "A", 3600, &["192.0.2.25"]),
+        sim.set_dns_records(domain, "MX", 3600, &[primary.as_str(), relay.as_str()]),
+    ];
+    for step in steps {
+        if let Err(e) = step {
+            tracing::warn!(error = %e, "demo relay setup failed");
+        }
+    }
 }
 
 /// Two caching resolvers in front of the sim's zone, so the propagation view shows real
@@ -258,14 +279,15 @@ async fn play_scenario(sim: Arc<Sim>, domain: String) {
         "0 {}.mail.protection.outlook.com.",
         domain.replace('.', "-")
     );
-    if let Err(e) = sim.set_dns_records(&domain, "MX", 300, &[mx.as_str()]) {
+    let relay = format!("10 relay.{domain}.");
+    if let Err(e) = sim.set_dns_records(&domain, "MX", 300, &[mx.as_str(), relay.as_str()]) {
         tracing::warn!(error = %e, "scenario step failed");
     }
     // Then the MX moves: the caching resolvers keep the old host until their copy (cached
     // before the TTL was lowered) expires, which the propagation view counts down.
     tokio::time::sleep(Duration::from_secs(25)).await;
     let moved = format!("0 {}.mail.protection.outlook.com.", "fabrikam-moved");
-    if let Err(e) = sim.set_dns_records(&domain, "MX", 300, &[moved.as_str()]) {
+    if let Err(e) = sim.set_dns_records(&domain, "MX", 300, &[moved.as_str(), relay.as_str()]) {
         tracing::warn!(error = %e, "scenario step failed");
     }
 }

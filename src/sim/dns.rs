@@ -32,6 +32,9 @@ pub(crate) struct Zone {
     serial: Mutex<u32>,
 }
 
+/// The blocklist zone the rehearsal environment serves beside the custom domain.
+pub const DNSBL_ZONE: &str = "bl.sim.example";
+
 /// A running DNS server and the zone it serves.
 pub(crate) struct DnsServer {
     pub addr: SocketAddr,
@@ -101,13 +104,44 @@ impl Zone {
         source_initial: &str,
         verification_digits: &str,
     ) -> Result<Zone, SimError> {
+        Zone::from_records(
+            domain,
+            initial_records(domain, source_initial, verification_digits),
+        )
+    }
+
+    /// The DNS blocklist zone the rehearsal serves (`bl.sim.example`): 192.0.2.25 is listed
+    /// (code 127.0.0.2); every other address is NXDOMAIN, i.e. clean.
+    pub(crate) fn dnsbl() -> Result<Zone, SimError> {
+        Zone::from_records(
+            DNSBL_ZONE,
+            vec![
+                (
+                    "@".to_string(),
+                    RecordType::NS,
+                    format!("ns1.{DNSBL_ZONE}."),
+                ),
+                ("ns1".to_string(), RecordType::A, "127.0.0.1".to_string()),
+                (
+                    "25.2.0.192".to_string(),
+                    RecordType::A,
+                    "127.0.0.2".to_string(),
+                ),
+            ],
+        )
+    }
+
+    fn from_records(
+        domain: &str,
+        initial: Vec<(String, RecordType, String)>,
+    ) -> Result<Zone, SimError> {
         let origin = Name::from_ascii(format!("{domain}."))
             .map_err(|e| SimError::InvalidOptions(format!("domain {domain:?}: {e}")))?;
         let mut handler: InMemoryZoneHandler =
             InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
         // Group values by (owner, type): each group is one RRset.
         let mut sets: Vec<(Name, RecordType, Vec<RData>)> = Vec::new();
-        for (owner, rtype, value) in initial_records(domain, source_initial, verification_digits) {
+        for (owner, rtype, value) in initial {
             let name = owner_name(&origin, &owner)?;
             let rdata = parse_rdata(rtype, &value)?;
             match sets.iter_mut().find(|(n, t, _)| *n == name && *t == rtype) {
@@ -149,9 +183,10 @@ impl Zone {
             "CNAME" => RecordType::CNAME,
             "SRV" => RecordType::SRV,
             "NS" => RecordType::NS,
+            "A" => RecordType::A,
             other => {
                 return Err(SimError::InvalidRecord(format!(
-                    "record type {other:?} cannot be set (MX, TXT, CNAME, SRV, NS can)"
+                    "record type {other:?} cannot be set (MX, TXT, CNAME, SRV, NS, A can)"
                 )));
             }
         };
@@ -372,7 +407,7 @@ fn txt_chunks(text: &str) -> Vec<String> {
 impl DnsServer {
     /// Bind UDP on an ephemeral loopback port and TCP on the same port (retrying with a new
     /// port if another process holds the TCP side), then start serving `zone`.
-    pub(crate) async fn start(zone: Zone) -> Result<DnsServer, SimError> {
+    pub(crate) async fn start(zone: Zone, extra: Vec<Zone>) -> Result<DnsServer, SimError> {
         let (udp, tcp) = bind_pair().await?;
         let addr = udp
             .local_addr()
@@ -381,6 +416,11 @@ impl DnsServer {
         let mut catalog = Catalog::new();
         let handler: Arc<dyn ZoneHandler> = zone.handler.clone();
         catalog.upsert(LowerName::from(&zone.origin), vec![handler]);
+        // Further zones (the DNSBL) are served as they were built; they never change.
+        for z in extra {
+            let handler: Arc<dyn ZoneHandler> = z.handler.clone();
+            catalog.upsert(LowerName::from(&z.origin), vec![handler]);
+        }
         let mut server = Server::new(catalog);
         server.register_socket(udp);
         server.register_listener(tcp, Duration::from_secs(5), 32);

@@ -10,6 +10,7 @@ mod auth;
 pub mod cache;
 mod directory;
 pub use directory::SHARED_MAILBOXES;
+pub use dns::DNSBL_ZONE;
 mod dns;
 mod graph;
 mod http;
@@ -163,7 +164,7 @@ impl Sim {
             page_key: rng::Rng::derive(opts.seed, "skiptoken").next_u64(),
         });
 
-        let dns = DnsServer::start(zone).await?;
+        let dns = DnsServer::start(zone, vec![Zone::dnsbl()?]).await?;
         let router = http::router(state.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -138,6 +138,19 @@ pub fn plan_lines(state: &State) -> Vec<(String, String, ratatui::style::Style)>
         (None, _) => out.push(("cutover at".into(), "not set".into(), theme::dim())),
         (_, None) => out.push(("MX TTL now".into(), "no MX answer yet".into(), theme::dim())),
     }
+    for b in &state.dns.blocklists {
+        use crate::dns::blocklist::Listing;
+        let (verdict, style) = match &b.listing {
+            Listing::Clean => ("clean".to_string(), theme::ok()),
+            Listing::Listed(reasons) => (format!("LISTED: {}", reasons.join("; ")), theme::error()),
+            Listing::CouldNotCheck(why) => (format!("could not check: {why}"), theme::warn()),
+        };
+        out.push((
+            "blocklist".into(),
+            format!("{}: {} {} {verdict}", b.zone, b.host, b.address),
+            style,
+        ));
+    }
     out.push((
         "snapshot".into(),
         state
