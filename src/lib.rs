@@ -6,6 +6,7 @@
 pub mod app;
 pub mod audit;
 pub mod cli;
+pub mod config;
 pub mod dns;
 pub mod graph;
 pub mod logging;
