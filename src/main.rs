@@ -16,6 +16,9 @@ struct Cli {
     /// Trace log filter in RUST_LOG syntax, e.g. "info" or "cutover=debug"
     #[arg(long, global = true, value_name = "FILTER", env = "CUTOVER_LOG")]
     log_filter: Option<String>,
+    /// Configuration file [default: config.toml in the platform config dir]
+    #[arg(long, global = true, value_name = "FILE", env = "CUTOVER_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -41,6 +44,26 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The configuration file (tenant profiles)
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Write a commented template (never overwrites)
+    Init {
+        /// Where to write it [default: --config FILE, else the platform config dir]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Validate a configuration and name every bad field with its line (exit 0 ok, 2 invalid)
+    Check {
+        /// File to check [default: --config FILE, else the platform config dir]
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +79,10 @@ enum SimCommand {
         /// Print one JSON object on the first line of stdout instead of text
         #[arg(long)]
         json: bool,
+        /// Also write a config.toml whose profiles point at this environment (client secrets
+        /// in the file, mode 0600; only a file this option wrote is replaced)
+        #[arg(long, value_name = "FILE")]
+        write_config: Option<PathBuf>,
     },
 }
 
@@ -77,13 +104,34 @@ fn main() -> ExitCode {
     let globals = cli::Globals {
         data_dir: args.data_dir,
         log_filter: args.log_filter,
+        config: args.config,
     };
     match args.command {
         None => cli::dashboard(&globals),
         Some(Command::Demo { users, seed }) => cli::demo(&globals, users as usize, seed),
         Some(Command::Sim {
-            command: SimCommand::Serve { users, seed, json },
-        }) => cli::sim_serve(&globals, users as usize, seed, json),
+            command:
+                SimCommand::Serve {
+                    users,
+                    seed,
+                    json,
+                    write_config,
+                },
+        }) => cli::sim_serve(
+            &globals,
+            &cli::SimServe {
+                users: users as usize,
+                seed,
+                json,
+                write_config,
+            },
+        ),
+        Some(Command::Config {
+            command: ConfigCommand::Init { out },
+        }) => cli::config_init(&globals, out.as_deref()),
+        Some(Command::Config {
+            command: ConfigCommand::Check { file },
+        }) => cli::config_check(&globals, file.as_deref()),
         Some(Command::Audit {
             command: AuditCommand::Verify { file },
         }) => cli::audit_verify(&globals, file.as_deref()),

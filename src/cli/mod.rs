@@ -3,8 +3,11 @@
 //! 3 service error.
 
 mod audit;
+mod config;
+mod start;
 
 pub use audit::audit_verify;
+pub use config::{config_check, config_init};
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,16 +15,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use time::OffsetDateTime;
-
-use crate::app::State;
-use crate::app::run::{Dashboard, Services, run};
-use crate::audit::{Journal, read_records};
 use crate::dns::DnsClient;
 use crate::graph::client::GLOBAL_GRAPH_SCOPE;
 use crate::graph::{Credentials, Endpoints, GraphClient};
 use crate::logging::{self, LogGuard};
-use crate::plan::{Progress, Runbook};
 use crate::sim::{Sim, SimOptions, SimTenant};
 use crate::store::Paths;
 
@@ -30,6 +27,8 @@ use crate::store::Paths;
 pub struct Globals {
     pub data_dir: Option<PathBuf>,
     pub log_filter: Option<String>,
+    /// `--config FILE` instead of the platform config dir's `config.toml`.
+    pub config: Option<PathBuf>,
 }
 
 /// Why a command stopped.
@@ -110,13 +109,32 @@ fn prepare(globals: &Globals) -> Result<(Paths, LogGuard), Failure> {
     Ok((paths, guard))
 }
 
-/// `cutover` with no subcommand: the dashboard against configured tenants.
-pub fn dashboard(_globals: &Globals) -> ExitCode {
-    Failure::Input(
-        "no tenants are configured yet; run 'cutover demo' to rehearse against the built-in environment"
-            .into(),
-    )
-    .exit()
+/// `cutover` with no subcommand: the dashboard against the configured tenants.
+pub fn dashboard(globals: &Globals) -> ExitCode {
+    finish(dashboard_inner(globals))
+}
+
+fn dashboard_inner(globals: &Globals) -> Outcome {
+    let cfg = config::load_config(globals)?;
+    let (paths, _log) = prepare(globals)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let source = start::client_for(&cfg.source)?;
+        let destination = start::client_for(&cfg.destination)?;
+        let dns = DnsClient::new(&cfg.nameservers, Duration::from_secs(2))
+            .map_err(|e| Failure::Input(format!("dns.nameservers: {e}")))?;
+        start::open_dashboard(
+            &paths,
+            start::Session {
+                cutover_id: cfg.domain.clone(),
+                domain: cfg.domain.clone(),
+                source,
+                destination,
+                dns,
+            },
+        )
+        .await
+    })
 }
 
 /// `cutover demo`: start the rehearsal environment and the dashboard against it.
@@ -145,51 +163,25 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
         let dns = DnsClient::new(&[sim.dns_addr()], Duration::from_secs(2))
             .map_err(|e| Failure::Service(e.to_string()))?;
 
-        let journal_path = paths.audit_log(DEMO_CUTOVER_ID);
-        let journal = Journal::open(&journal_path, DEMO_CUTOVER_ID)
-            .map_err(|e| Failure::Input(e.to_string()))?;
-        let history = read_records(&journal_path).map_err(|e| Failure::Input(e.to_string()))?;
-        let runbook = Runbook::embedded().map_err(|e| Failure::Input(e.to_string()))?;
-        let progress_file = paths.state_file(DEMO_CUTOVER_ID);
-        let saved = Progress::load(&progress_file).map_err(|e| Failure::Input(e.to_string()))?;
-
-        let now = OffsetDateTime::now_utc();
-        let mut state = State::new(DEMO_CUTOVER_ID.into(), domain.clone(), runbook, now);
-        state.audit = history;
-        state.step_status = saved.statuses;
-        state.cutover_at = Some(
-            saved
-                .cutover_at
-                .as_deref()
-                .and_then(|t| {
-                    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-                })
-                .unwrap_or(now + time::Duration::hours(24)),
-        );
-
         let sim = Arc::new(sim);
-        let scenario = tokio::spawn(play_scenario(sim.clone(), domain));
-        let dashboard = Dashboard {
-            state,
-            services: Services {
-                source: Arc::new(source),
-                destination: Arc::new(destination),
-                dns: Arc::new(dns),
-                graph_every: Duration::from_secs(5),
-                dns_every: Duration::from_secs(3),
+        let scenario = tokio::spawn(play_scenario(sim.clone(), domain.clone()));
+        let result = start::open_dashboard(
+            &paths,
+            start::Session {
+                cutover_id: DEMO_CUTOVER_ID.into(),
+                domain,
+                source,
+                destination,
+                dns,
             },
-            journal,
-            progress_file,
-        };
-        let result = run(dashboard).await;
+        )
+        .await;
         scenario.abort();
         let _ = scenario.await;
         if let Ok(sim) = Arc::try_unwrap(sim) {
             sim.shutdown().await;
         }
         result
-            .map_err(|e| Failure::Input(format!("{e}; run cutover in an interactive terminal")))?;
-        Ok(ExitCode::SUCCESS)
     })
 }
 
@@ -226,11 +218,27 @@ fn graph_client(sim: &Sim, label: &str) -> Result<GraphClient, Failure> {
 }
 
 /// `cutover sim serve`: the rehearsal environment alone.
-pub fn sim_serve(globals: &Globals, users: usize, seed: u64, json: bool) -> ExitCode {
-    finish(sim_serve_inner(globals, users, seed, json))
+pub fn sim_serve(globals: &Globals, opts: &SimServe) -> ExitCode {
+    finish(sim_serve_inner(globals, opts))
 }
 
-fn sim_serve_inner(globals: &Globals, users: usize, seed: u64, json: bool) -> Outcome {
+/// What `cutover sim serve` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct SimServe {
+    pub users: usize,
+    pub seed: u64,
+    pub json: bool,
+    /// Write a config.toml pointing at the running environment.
+    pub write_config: Option<PathBuf>,
+}
+
+fn sim_serve_inner(globals: &Globals, opts: &SimServe) -> Outcome {
+    let SimServe {
+        users,
+        seed,
+        json,
+        ref write_config,
+    } = *opts;
     let (_paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -241,6 +249,10 @@ fn sim_serve_inner(globals: &Globals, users: usize, seed: u64, json: bool) -> Ou
         })
         .await
         .map_err(|e| Failure::Service(format!("cannot start the rehearsal environment: {e}")))?;
+        if let Some(path) = write_config {
+            config::write_sim_config(path, &config::sim_config(&sim))?;
+            tracing::info!(path = %path.display(), "wrote a configuration for the rehearsal environment");
+        }
         let mut out = std::io::stdout().lock();
         let written = if json {
             writeln!(out, "{}", sim_description(&sim))

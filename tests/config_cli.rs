@@ -1,0 +1,256 @@
+//! `cutover config init|check`, `--config` before or after the subcommand, and `sim serve
+//! --write-config` feeding plain `cutover` (the dashboard in a real terminal via tmux).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/config")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("CUTOVER_CONFIG")
+        .output()
+        .expect("run cutover")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn check_accepts_valid_fixtures() {
+    for name in ["valid-secret-env.toml", "valid-custom.toml"] {
+        let f = fixture(name);
+        let out = run(&["config", "check", f.to_str().expect("utf8")]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("ok (domain contoso.example"));
+    }
+}
+
+#[test]
+fn check_names_every_bad_field_with_its_line() {
+    let f = fixture("invalid-many.toml");
+    let out = run(&["config", "check", f.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for needle in [
+        "invalid-many.toml: line 2: unknown key 'colour'",
+        "invalid-many.toml: line 7: tenants.source.auth 'password'",
+        "invalid-many.toml: line 16: tenants.destination.cloud 'mars'",
+        "invalid-many.toml: line 17: unknown key 'tenants.destination.secret'",
+        "cutover: 8 problems in",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn global_config_flag_works_before_and_after_the_subcommand() {
+    let f = fixture("invalid-syntax.toml");
+    let f = f.to_str().expect("utf8");
+    for args in [
+        vec!["--config", f, "config", "check"],
+        vec!["config", "check", "--config", f],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("line 3: not valid TOML"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn missing_config_is_one_line_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nope.toml");
+    let out = run(&["--config", missing.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("config init"), "{err}");
+}
+
+#[test]
+fn dashboard_with_invalid_config_is_one_line_exit_2() {
+    let f = fixture("invalid-many.toml");
+    let out = run(&["--config", f.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("and 7 more"), "{err}");
+}
+
+#[test]
+fn init_writes_a_private_template_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sub/config.toml");
+    let p = path.to_str().expect("utf8");
+    let out = run(&["config", "init", "--out", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let check = run(&["config", "check", p]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let before = std::fs::read(&path).expect("read");
+    let again = run(&["config", "init", "--out", p]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("already exists"));
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        before,
+        "left untouched"
+    );
+}
+
+/// `sim serve --write-config FILE` in the background; stopped on drop.
+struct Served {
+    child: Child,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_with_config(config: &Path, data: &Path) -> Served {
+    let mut child = Command::new(BIN)
+        .args(["sim", "serve", "--json", "--write-config"])
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sim serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("line");
+    assert!(line.contains("graph_url"), "sim serve said: {line}");
+    Served { child }
+}
+
+#[test]
+fn sim_serve_writes_a_config_that_checks_and_is_only_replaced_by_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sim.toml");
+    {
+        let _served = serve_with_config(&config, dir.path());
+        let out = run(&["config", "check", config.to_str().expect("utf8")]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let body = std::fs::read_to_string(&config).expect("read");
+        assert!(body.contains("cloud = \"custom\""));
+    }
+    // A second run replaces its own file …
+    drop(serve_with_config(&config, dir.path()));
+    // … but never someone else's.
+    let other = dir.path().join("mine.toml");
+    std::fs::write(&other, "domain = \"x.example\"\n").expect("write");
+    let out = Command::new(BIN)
+        .args(["sim", "serve", "--write-config"])
+        .arg(&other)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("was not written by"));
+    assert_eq!(
+        std::fs::read_to_string(&other).expect("read"),
+        "domain = \"x.example\"\n"
+    );
+}
+
+fn tmux(socket: &str, args: &[&str]) -> Output {
+    Command::new("tmux")
+        .arg("-L")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("tmux must be installed (.ci/run installs it)")
+}
+
+#[test]
+fn plain_cutover_opens_the_dashboard_against_the_configured_tenants() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sim.toml");
+    let data = dir.path().join("data");
+    let _served = serve_with_config(&config, dir.path());
+
+    let socket = format!("cutover-config-{}", std::process::id());
+    let status = dir.path().join("status");
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g status off\n").expect("conf");
+    let command = format!(
+        "'{BIN}' --config '{}' --data-dir '{}'; echo $? > '{}'",
+        config.display(),
+        data.display(),
+        status.display()
+    );
+    let out = tmux(
+        &socket,
+        &[
+            "-f",
+            conf.to_str().expect("utf8"),
+            "new-session",
+            "-d",
+            "-s",
+            "cfg",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &command,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = tmux(&self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(socket.clone());
+
+    // The sim's source tenant has the domain verified; the dashboard shows users from it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut screen;
+    loop {
+        screen = text(&tmux(&socket, &["capture-pane", "-p", "-t", "cfg"]).stdout);
+        if screen.contains("Users and aliases") && screen.contains("@contoso.example") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "dashboard not up:\n{screen}");
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    tmux(&socket, &["send-keys", "-t", "cfg", "q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status) {
+            assert_eq!(s.trim(), "0");
+            break;
+        }
+        assert!(Instant::now() < deadline, "did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The session's journal is named after the configured domain.
+    assert!(data.join("audit/contoso.example.jsonl").exists());
+}
