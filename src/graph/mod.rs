@@ -1,8 +1,10 @@
 //! Microsoft Graph client: sign-in, HTTP with paging, typed models.
 
+pub mod auth;
 pub mod client;
 pub mod error;
 pub mod model;
+pub mod pem;
 
 pub use client::{Credentials, Endpoints, GraphClient, Response, RetryPolicy};
 pub use error::GraphError;

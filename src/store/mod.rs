@@ -5,6 +5,7 @@ mod paths;
 
 pub use atomic::write_atomic;
 pub use paths::{Paths, sanitize_id};
+pub(crate) use paths::create_private_dir;
 
 use std::io;
 use std::path::PathBuf;
