@@ -28,6 +28,8 @@ pub(crate) struct AppState {
     pub token_lifetime_secs: AtomicU64,
     /// Scrambles skip tokens so that clients treat them as opaque.
     pub page_key: u64,
+    /// Certificates, device codes and refresh tokens.
+    pub sign_in: Mutex<super::signin::SignInState>,
 }
 
 pub(crate) type Shared = std::sync::Arc<AppState>;
@@ -43,6 +45,11 @@ pub(crate) struct RequestIds {
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(auth::token))
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            post(super::signin::devicecode),
+        )
+        .route("/sim/device", post(super::signin::approve_route))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(auth::openid_configuration),

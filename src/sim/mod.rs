@@ -15,8 +15,10 @@ mod http;
 mod m365;
 mod names;
 mod rng;
+mod signin;
 #[cfg(test)]
 mod tests;
+mod x509;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -160,6 +162,7 @@ impl Sim {
             tokens: Mutex::new(HashMap::new()),
             token_lifetime_secs: AtomicU64::new(auth::DEFAULT_TOKEN_LIFETIME),
             page_key: rng::Rng::derive(opts.seed, "skiptoken").next_u64(),
+            sign_in: Mutex::new(signin::SignInState::default()),
         });
 
         let dns = DnsServer::start(zone).await?;
@@ -235,6 +238,35 @@ impl Sim {
         self.state
             .token_lifetime_secs
             .store(lifetime.as_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Register a certificate (DER) on the `label` tenant's app, as an admin uploads one in
+    /// the app registration; returns its `x5t#S256` thumbprint.
+    pub fn add_certificate(&self, label: &str, der: &[u8]) -> Result<String, SimError> {
+        let tenant = self
+            .tenants
+            .iter()
+            .position(|t| t.label == label)
+            .ok_or_else(|| SimError::InvalidOptions(format!("no tenant labelled {label}")))?;
+        signin::register(&self.state, tenant, der).ok_or_else(|| {
+            SimError::InvalidOptions("not an X.509 certificate with an RSA key".into())
+        })
+    }
+
+    /// The sim's user approves (or declines) the pending device-code sign-in with this
+    /// code, as the sim-only route `POST /sim/device` does; false if none is pending.
+    pub fn decide_device_code(&self, user_code: &str, approve: bool) -> bool {
+        signin::decide(&self.state, user_code, approve)
+    }
+
+    /// Polling interval (whole seconds, at least 1) and lifetime of new device codes.
+    pub fn set_device_code_timing(&self, interval: Duration, lifetime: Duration) {
+        if let Ok(mut g) = self.state.sign_in.lock() {
+            g.timing = signin::DeviceTiming {
+                interval: interval.max(Duration::from_secs(1)),
+                lifetime,
+            };
+        }
     }
 
     /// Stop both servers, letting in-flight requests finish (bounded to a few seconds).
