@@ -33,6 +33,10 @@ enum Command {
         /// Seed for the generated directory
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Sign in to the destination with a device code (the sim's user approves it after
+        /// a few seconds) instead of a client secret
+        #[arg(long)]
+        device_code: bool,
     },
     /// The rehearsal environment
     Sim {
@@ -43,6 +47,12 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Sign in to a configured tenant now and cache its tokens
+    Login {
+        /// Which profile: source or destination
+        #[arg(long, value_name = "source|destination")]
+        tenant: cutover::config::Side,
     },
     /// The configuration file (tenant profiles)
     Config {
@@ -108,7 +118,11 @@ fn main() -> ExitCode {
     };
     match args.command {
         None => cli::dashboard(&globals),
-        Some(Command::Demo { users, seed }) => cli::demo(&globals, users as usize, seed),
+        Some(Command::Demo {
+            users,
+            seed,
+            device_code,
+        }) => cli::demo(&globals, users as usize, seed, device_code),
         Some(Command::Sim {
             command:
                 SimCommand::Serve {
@@ -126,6 +140,7 @@ fn main() -> ExitCode {
                 write_config,
             },
         ),
+        Some(Command::Login { tenant }) => cli::login(&globals, tenant),
         Some(Command::Config {
             command: ConfigCommand::Init { out },
         }) => cli::config_init(&globals, out.as_deref()),

@@ -254,3 +254,174 @@ fn plain_cutover_opens_the_dashboard_against_the_configured_tenants() {
     // The session's journal is named after the configured domain.
     assert!(data.join("audit/contoso.example.jsonl").exists());
 }
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn login_caches_a_private_token_and_no_file_holds_the_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sim.toml");
+    let data = dir.path().join("data");
+    let _served = serve_with_config(&config, dir.path());
+    let body = std::fs::read_to_string(&config).expect("config");
+    let secret = body
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("secret in the sim config")
+        .to_string();
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "login",
+            "--config",
+            config.to_str().expect("utf8"),
+            "--data-dir",
+            data.to_str().expect("utf8"),
+            "--log-filter",
+            "trace",
+        ];
+        v.extend_from_slice(extra);
+        v.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let out = Command::new(BIN)
+        .args(args(&["--tenant", "source"]))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("signed in to"));
+    let cache = data.join("tokens/source.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&cache)
+            .expect("cache")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let cached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache).expect("read")).expect("json");
+    let token = cached["access_token"].as_str().expect("token").to_string();
+
+    // A corrupt cache is a warning on stderr and a new sign-in, not a crash.
+    std::fs::write(&cache, "garbage").expect("corrupt");
+    let out = Command::new(BIN)
+        .args(args(&["--tenant", "source"]))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("corrupt token cache"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A wrong secret from the environment: one line, exit 2, the AADSTS code, no secret.
+    let out = Command::new(BIN)
+        .args(args(&["--tenant", "destination"]))
+        .env("CUTOVER_DESTINATION_CLIENT_SECRET", "definitely-wrong")
+        .output()
+        .expect("run");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("AADSTS7000215"), "{err}");
+    assert!(!err.contains("definitely-wrong"));
+
+    // Nothing cutover wrote, the token cache aside, holds the secret or the token.
+    for f in files_under(&data) {
+        if f.starts_with(data.join("tokens")) {
+            continue;
+        }
+        let content = String::from_utf8_lossy(&std::fs::read(&f).expect("read")).into_owned();
+        assert!(!content.contains(&secret), "secret in {}", f.display());
+        assert!(!content.contains(&token), "token in {}", f.display());
+        assert!(
+            !content.contains("definitely-wrong"),
+            "secret in {}",
+            f.display()
+        );
+    }
+    assert!(
+        !files_under(&data.join("logs")).is_empty(),
+        "a trace log was written"
+    );
+}
+
+#[test]
+fn demo_with_device_code_prints_the_code_and_opens_once_approved() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let socket = format!("cutover-devcode-{}", std::process::id());
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g status off\n").expect("conf");
+    let status = dir.path().join("status");
+    let command = format!(
+        "'{BIN}' demo --device-code --data-dir '{}'; echo $? > '{}'",
+        data.display(),
+        status.display()
+    );
+    let out = tmux(
+        &socket,
+        &[
+            "-f",
+            conf.to_str().expect("utf8"),
+            "new-session",
+            "-d",
+            "-s",
+            "dc",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &command,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = tmux(&self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(socket.clone());
+    let wait = |what: &str, check: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = text(&tmux(&socket, &["capture-pane", "-p", "-t", "dc"]).stdout);
+            if check(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "no {what}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    };
+    wait("device code", &|s| {
+        s.contains("enter the code") && s.contains("/sim/device")
+    });
+    wait("dashboard", &|s| s.contains("Users and aliases"));
+    tmux(&socket, &["send-keys", "-t", "dc", "q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status) {
+            assert_eq!(s.trim(), "0");
+            break;
+        }
+        assert!(Instant::now() < deadline, "did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -10,10 +10,12 @@ pub use audit::audit_verify;
 pub use config::{config_check, config_init};
 
 use std::io::Write;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+use time::OffsetDateTime;
 
 use crate::dns::DnsClient;
 use crate::graph::client::GLOBAL_GRAPH_SCOPE;
@@ -119,8 +121,20 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let source = start::client_for(&cfg.source)?;
-        let destination = start::client_for(&cfg.destination)?;
+        let source = start::client_for(&cfg.source, &paths, Some(start::print_device_code()))?;
+        let destination =
+            start::client_for(&cfg.destination, &paths, Some(start::print_device_code()))?;
+        // Device-code profiles sign in here, before the dashboard owns the terminal (a
+        // dialog in the dashboard is not built yet); cached tokens make this silent.
+        for (profile, client) in [(&cfg.source, &source), (&cfg.destination, &destination)] {
+            if profile.auth == crate::config::AuthMethod::DeviceCode {
+                client
+                    .tokens()
+                    .access_token()
+                    .await
+                    .map_err(start::sign_in_failure)?;
+            }
+        }
         let dns = DnsClient::new(&cfg.nameservers, Duration::from_secs(2))
             .map_err(|e| Failure::Input(format!("dns.nameservers: {e}")))?;
         start::open_dashboard(
@@ -137,14 +151,50 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
     })
 }
 
+/// `cutover login --tenant source|destination`: sign in now and cache the tokens.
+pub fn login(globals: &Globals, side: crate::config::Side) -> ExitCode {
+    finish(login_inner(globals, side))
+}
+
+fn login_inner(globals: &Globals, side: crate::config::Side) -> Outcome {
+    let cfg = config::load_config(globals)?;
+    let (paths, _log) = prepare(globals)?;
+    let profile = cfg.profile(side);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = start::client_for(profile, &paths, Some(start::print_device_code()))?;
+        let (expires_at, refresh) = client
+            .tokens()
+            .sign_in_now()
+            .await
+            .map_err(start::sign_in_failure)?;
+        let until = OffsetDateTime::from_unix_timestamp(expires_at as i64)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        println!(
+            "signed in to {} ({}) with {}; access token valid until {until}{}; cached in {}",
+            profile.tenant,
+            side.name(),
+            profile.auth.name(),
+            if refresh { ", refresh token kept" } else { "" },
+            paths.token_cache(side.name()).display()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 /// `cutover demo`: start the rehearsal environment and the dashboard against it.
-pub fn demo(globals: &Globals, users: usize, seed: u64) -> ExitCode {
-    finish(demo_inner(globals, users, seed))
+pub fn demo(globals: &Globals, users: usize, seed: u64, device_code: bool) -> ExitCode {
+    finish(demo_inner(globals, users, seed, device_code))
 }
 
 const DEMO_CUTOVER_ID: &str = "demo";
 
-fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
+fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> Outcome {
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -159,7 +209,17 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
         tracing::info!(graph = %sim.graph_url(), dns = %sim.dns_addr(), "rehearsal environment up");
         let domain = sim.domain().to_string();
         let source = graph_client(&sim, "source")?;
-        let destination = graph_client(&sim, "destination")?;
+        let destination = if device_code {
+            let client = device_code_client(&sim, "destination")?;
+            client
+                .tokens()
+                .access_token()
+                .await
+                .map_err(start::sign_in_failure)?;
+            client
+        } else {
+            graph_client(&sim, "destination")?
+        };
         let dns = DnsClient::new(&[sim.dns_addr()], Duration::from_secs(2))
             .map_err(|e| Failure::Service(e.to_string()))?;
 
@@ -212,6 +272,48 @@ fn graph_client(sim: &Sim, label: &str) -> Result<GraphClient, Failure> {
             tenant: tenant.id.clone(),
             client_id: tenant.client_id.clone(),
             client_secret: tenant.client_secret.clone(),
+        },
+    )
+    .map_err(|e| Failure::Service(e.to_string()))
+}
+
+/// A client that signs in to the sim with a device code. The code is printed as for a real
+/// tenant; a few seconds later the sim's user approves it through the sim-only route, as a
+/// person would at the device login page.
+fn device_code_client(sim: &Sim, label: &str) -> Result<GraphClient, Failure> {
+    use crate::graph::auth::{Auth, DeviceCode, SignIn};
+    let tenant = sim.tenant(label).ok_or_else(|| {
+        Failure::Service(format!("the rehearsal environment has no {label} tenant"))
+    })?;
+    let approve_url = format!("{}/sim/device", sim.login_url());
+    let show = start::print_device_code();
+    let prompt = Arc::new(move |code: &DeviceCode| {
+        show(code);
+        eprintln!("(rehearsal: the sim's user approves in 3 seconds)");
+        let url = approve_url.clone();
+        let user_code = code.user_code.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let form = [("user_code", user_code.as_str())];
+            match reqwest::Client::new().post(&url).form(&form).send().await {
+                Ok(r) if r.status().is_success() => {}
+                Ok(r) => tracing::warn!(status = r.status().as_u16(), "sim approval refused"),
+                Err(e) => tracing::warn!(error = %e, "sim approval failed"),
+            }
+        });
+    });
+    GraphClient::with_sign_in(
+        &sim.graph_url(),
+        SignIn {
+            login_url: sim.login_url(),
+            tenant: tenant.id.clone(),
+            client_id: tenant.client_id.clone(),
+            scope: GLOBAL_GRAPH_SCOPE.into(),
+            auth: Auth::DeviceCode {
+                prompt: Some(prompt),
+            },
+            cache: None,
+            warn: None,
         },
     )
     .map_err(|e| Failure::Service(e.to_string()))

@@ -1,6 +1,7 @@
 //! Starting the dashboard, shared by `cutover` (configured tenants) and `cutover demo` (the
 //! rehearsal environment): clients from profiles, journal, saved progress, the event loop.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,8 @@ use crate::app::run::{Dashboard, Services, run};
 use crate::audit::{Journal, read_records};
 use crate::config::{AuthMethod, Profile};
 use crate::dns::DnsClient;
-use crate::graph::{Credentials, Endpoints, GraphClient};
+use crate::graph::auth::{AssertionAlg, Auth, ClientCertificate, DeviceCode, DevicePrompt, SignIn};
+use crate::graph::{GraphClient, GraphError};
 use crate::plan::{Progress, Runbook};
 use crate::store::Paths;
 
@@ -27,32 +29,100 @@ pub(crate) struct Session {
     pub dns: DnsClient,
 }
 
-/// The Graph client a profile describes.
-pub(crate) fn client_for(profile: &Profile) -> Result<GraphClient, Failure> {
+/// The Graph client a profile describes, caching tokens in `<data dir>/tokens/<side>.json`.
+/// `prompt` shows a device code to the person (none: a device-code profile must have signed
+/// in with `cutover login` before).
+pub(crate) fn client_for(
+    profile: &Profile,
+    paths: &Paths,
+    prompt: Option<DevicePrompt>,
+) -> Result<GraphClient, Failure> {
     let endpoints = profile.cloud.endpoints();
-    let endpoints = Endpoints {
-        login_url: endpoints.login_url,
-        graph_url: endpoints.graph_url,
-        graph_scope: profile.cloud.graph_scope(),
-    };
-    match profile.auth {
+    let side = profile.side.name();
+    let auth = match profile.auth {
         AuthMethod::ClientSecret => {
-            let client_secret = profile.client_secret().map_err(Failure::Input)?;
-            GraphClient::new(
-                endpoints,
-                Credentials {
-                    tenant: profile.tenant.clone(),
-                    client_id: profile.client_id.clone(),
-                    client_secret,
-                },
-            )
-            .map_err(|e| Failure::Service(e.to_string()))
+            Auth::ClientSecret(profile.client_secret().map_err(Failure::Input)?)
         }
-        other => Err(Failure::Input(format!(
-            "tenants.{}: auth = \"{}\" is not available in this build; use client-secret",
-            profile.side.name(),
-            other.name()
-        ))),
+        AuthMethod::Certificate => {
+            let path = profile
+                .certificate
+                .as_deref()
+                .ok_or_else(|| Failure::Input(format!("tenants.{side}.certificate is missing")))?;
+            Auth::Certificate(Arc::new(load_certificate(side, path)?))
+        }
+        AuthMethod::DeviceCode => Auth::DeviceCode { prompt },
+    };
+    GraphClient::with_sign_in(
+        &endpoints.graph_url,
+        SignIn {
+            login_url: endpoints.login_url,
+            tenant: profile.tenant.clone(),
+            client_id: profile.client_id.clone(),
+            scope: profile.cloud.graph_scope(),
+            auth,
+            cache: Some(paths.token_cache(side)),
+            warn: Some(Arc::new(|m: &str| eprintln!("cutover: warning: {m}"))),
+        },
+    )
+    .map_err(|e| Failure::Service(e.to_string()))
+}
+
+fn load_certificate(side: &str, path: &Path) -> Result<ClientCertificate, Failure> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if ext == "pfx" || ext == "p12" {
+        return Err(Failure::Input(format!(
+            "tenants.{side}.certificate: PFX files are not read yet; convert with 'openssl pkcs12 -in {} -nodes -out cert.pem' and name the PEM file",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::Input(format!(
+            "tenants.{side}.certificate: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    ClientCertificate::from_pem(&text, AssertionAlg::Rs256).map_err(|e| {
+        Failure::Input(format!(
+            "tenants.{side}.certificate {}: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// Shows a device code on stderr, as `cutover login` and the dashboard's start-up do.
+pub(crate) fn print_device_code() -> DevicePrompt {
+    Arc::new(|code: &DeviceCode| {
+        eprintln!(
+            "To sign in, open {} and enter the code {} (valid {} min).",
+            code.verification_uri,
+            code.user_code,
+            code.expires_in / 60
+        );
+    })
+}
+
+/// A sign-in failure as a command's outcome: refused credentials are configuration (exit 2),
+/// anything else a service error (exit 3).
+pub(crate) fn sign_in_failure(e: GraphError) -> Failure {
+    match &e {
+        GraphError::Auth { error, .. }
+            if matches!(
+                error.as_str(),
+                "invalid_client"
+                    | "unauthorized_client"
+                    | "invalid_tenant"
+                    | "invalid_scope"
+                    | "invalid_resource"
+            ) =>
+        {
+            Failure::Input(e.to_string())
+        }
+        GraphError::Config(_) => Failure::Input(e.to_string()),
+        _ => Failure::Service(e.to_string()),
     }
 }
 

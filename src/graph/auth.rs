@@ -23,7 +23,9 @@ pub enum Auth {
     Certificate(Arc<ClientCertificate>),
     /// Delegated sign-in by a person; `prompt` shows them the code (none: fail and ask for
     /// `cutover login`).
-    DeviceCode { prompt: Option<DevicePrompt> },
+    DeviceCode {
+        prompt: Option<DevicePrompt>,
+    },
 }
 
 impl fmt::Debug for Auth {
@@ -127,7 +129,12 @@ impl ClientCertificate {
             AssertionAlg::Ps256 => &ring::signature::RSA_PSS_SHA256,
         };
         self.key
-            .sign(padding, &SystemRandom::new(), signing_input.as_bytes(), &mut sig)
+            .sign(
+                padding,
+                &SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut sig,
+            )
             .map_err(|_| "signing the client assertion failed".to_string())?;
         Ok(format!("{signing_input}.{}", pem::b64url(&sig)))
     }
@@ -262,7 +269,10 @@ impl TokenProvider {
     /// (unix seconds) and whether a refresh token came with it.
     pub async fn sign_in_now(&self) -> Result<(u64, bool), GraphError> {
         let mut state = self.state.lock().await;
-        self.loaded.store(true, std::sync::atomic::Ordering::Relaxed);
+        if !self.loaded.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            // Read it only to discard a corrupt file with its warning; login signs in anew.
+            let _ = self.load_cache();
+        }
         let fresh = self.acquire().await?;
         self.save_cache(&fresh);
         let out = (fresh.expires_at, fresh.refresh_token.is_some());
@@ -304,7 +314,8 @@ impl TokenProvider {
                 None => Err(GraphError::Auth {
                     tenant: self.sign_in.tenant.clone(),
                     error: "interaction_required".into(),
-                    description: "this profile signs in with a device code; run 'cutover login' first".into(),
+                    description:
+                        "this profile signs in with a device code; run 'cutover login' first".into(),
                 }),
             },
         }
@@ -381,7 +392,9 @@ impl TokenProvider {
                 return Err(GraphError::Auth {
                     tenant: self.sign_in.tenant.clone(),
                     error: "expired_token".into(),
-                    description: "the device code expired before anyone approved it; run the sign-in again".into(),
+                    description:
+                        "the device code expired before anyone approved it; run the sign-in again"
+                            .into(),
                 });
             }
         }
@@ -461,10 +474,7 @@ impl TokenProvider {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => {
-                self.warn(&format!(
-                    "ignoring token cache {}: {e}",
-                    path.display()
-                ));
+                self.warn(&format!("ignoring token cache {}: {e}", path.display()));
                 return None;
             }
         };

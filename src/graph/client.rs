@@ -57,7 +57,6 @@ impl fmt::Debug for Credentials {
     }
 }
 
-
 /// A Graph response body with the `request-id` Microsoft gave it.
 #[derive(Debug, Clone)]
 pub struct Response<T> {
@@ -71,8 +70,6 @@ struct Page<T> {
     #[serde(rename = "@odata.nextLink")]
     next_link: Option<String>,
 }
-
-
 
 #[derive(Deserialize)]
 struct ErrorEnvelope {

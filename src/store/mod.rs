@@ -4,8 +4,8 @@ mod atomic;
 mod paths;
 
 pub use atomic::write_atomic;
-pub use paths::{Paths, sanitize_id};
 pub(crate) use paths::create_private_dir;
+pub use paths::{Paths, sanitize_id};
 
 use std::io;
 use std::path::PathBuf;
