@@ -93,6 +93,26 @@ enum SimCommand {
         /// in the file, mode 0600; only a file this option wrote is replaced)
         #[arg(long, value_name = "FILE")]
         write_config: Option<PathBuf>,
+        /// Fraction of Graph requests answered 500/502/503/504 (0 to 1)
+        #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+        error_rate: f64,
+        /// Fraction of Graph responses cut off mid-body (connection dropped)
+        #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+        reset_rate: f64,
+        /// Fraction of Graph responses delayed by --slow-ms
+        #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+        slow_rate: f64,
+        #[arg(long, default_value_t = 2000, value_name = "MS")]
+        slow_ms: u64,
+        /// Latency added to every Graph request
+        #[arg(long, default_value_t = 0, value_name = "MS")]
+        latency_ms: u64,
+        /// Throttle each tenant with a token bucket of this many requests (429 + Retry-After)
+        #[arg(long, value_name = "N", requires = "throttle_per_second")]
+        throttle_capacity: Option<u32>,
+        /// Refill rate of the throttling bucket, requests per second
+        #[arg(long, value_name = "RATE", requires = "throttle_capacity")]
+        throttle_per_second: Option<f64>,
     },
 }
 
@@ -104,6 +124,14 @@ enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
     },
+}
+
+/// A rate between 0 and 1.
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a fraction between 0 and 1")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -130,6 +158,13 @@ fn main() -> ExitCode {
                     seed,
                     json,
                     write_config,
+                    error_rate,
+                    reset_rate,
+                    slow_rate,
+                    slow_ms,
+                    latency_ms,
+                    throttle_capacity,
+                    throttle_per_second,
                 },
         }) => cli::sim_serve(
             &globals,
@@ -138,6 +173,19 @@ fn main() -> ExitCode {
                 seed,
                 json,
                 write_config,
+                faults: cutover::sim::Faults {
+                    error_rate,
+                    reset_rate,
+                    slow_rate,
+                    slow: std::time::Duration::from_millis(slow_ms),
+                    latency: std::time::Duration::from_millis(latency_ms),
+                },
+                throttle: throttle_capacity.zip(throttle_per_second).map(
+                    |(capacity, per_second)| cutover::sim::Throttle {
+                        capacity,
+                        per_second,
+                    },
+                ),
             },
         ),
         Some(Command::Login { tenant }) => cli::login(&globals, tenant),

@@ -425,3 +425,80 @@ fn demo_with_device_code_prints_the_code_and_opens_once_approved() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn sim_serve_fault_flags_are_checked_and_applied() {
+    let out = run(&["sim", "serve", "--error-rate", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("fraction"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(BIN)
+        .args(["sim", "serve", "--json", "--throttle-capacity", "1"])
+        .args(["--throttle-per-second", "0.2", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("line");
+    let _served = Served { child };
+    let info: serde_json::Value = serde_json::from_str(&line).expect("json");
+    let graph = info["graph_url"].as_str().expect("url").to_string();
+    let tenant = info["tenants"][0].clone();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let statuses = rt.block_on(async {
+        let http = http_client();
+        let token: serde_json::Value = http
+            .post(format!(
+                "{graph}/{}/oauth2/v2.0/token",
+                tenant["id"].as_str().expect("id")
+            ))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", tenant["client_id"].as_str().expect("cid")),
+                (
+                    "client_secret",
+                    tenant["client_secret"].as_str().expect("s"),
+                ),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            let r = http
+                .get(format!("{graph}/v1.0/organization"))
+                .bearer_auth(token["access_token"].as_str().expect("token"))
+                .send()
+                .await
+                .expect("get");
+            let after = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap_or("").to_string());
+            out.push((r.status().as_u16(), after));
+        }
+        out
+    });
+    assert_eq!(statuses[0].0, 200);
+    assert_eq!(statuses[1].0, 429);
+    assert_eq!(statuses[1].1.as_deref(), Some("5"));
+}
+
+/// reqwest is built without a bundled TLS provider; the product installs ring, so do tests.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}

@@ -266,7 +266,7 @@ async fn polling_faster_than_the_interval_gets_slow_down() {
     let sim = Sim::start(SimOptions::default()).await.expect("sim");
     sim.set_device_code_timing(Duration::from_secs(5), Duration::from_secs(60));
     let t = sim.tenant("source").expect("tenant").clone();
-    let http = reqwest::Client::new();
+    let http = http_client();
     let base = format!("{}/{}/oauth2/v2.0", sim.login_url(), t.id);
     let code: serde_json::Value = http
         .post(format!("{base}/devicecode"))
@@ -340,4 +340,10 @@ async fn corrupt_cache_is_discarded_with_a_warning() {
     let stored = std::fs::read_to_string(&cache).expect("rewritten");
     assert!(stored.contains("access_token"));
     assert!(!stored.contains(&secret), "the secret is never cached");
+}
+
+/// reqwest is built without a bundled TLS provider; the product installs ring, so do tests.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

@@ -295,6 +295,7 @@ fn device_code_client(sim: &Sim, label: &str) -> Result<GraphClient, Failure> {
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(3)).await;
             let form = [("user_code", user_code.as_str())];
+            let _ = rustls::crypto::ring::default_provider().install_default();
             match reqwest::Client::new().post(&url).form(&form).send().await {
                 Ok(r) if r.status().is_success() => {}
                 Ok(r) => tracing::warn!(status = r.status().as_u16(), "sim approval refused"),
@@ -332,6 +333,8 @@ pub struct SimServe {
     pub json: bool,
     /// Write a config.toml pointing at the running environment.
     pub write_config: Option<PathBuf>,
+    pub faults: crate::sim::Faults,
+    pub throttle: Option<crate::sim::Throttle>,
 }
 
 fn sim_serve_inner(globals: &Globals, opts: &SimServe) -> Outcome {
@@ -340,6 +343,8 @@ fn sim_serve_inner(globals: &Globals, opts: &SimServe) -> Outcome {
         seed,
         json,
         ref write_config,
+        ref faults,
+        throttle,
     } = *opts;
     let (_paths, _log) = prepare(globals)?;
     let rt = runtime()?;
@@ -347,6 +352,8 @@ fn sim_serve_inner(globals: &Globals, opts: &SimServe) -> Outcome {
         let sim = Sim::start(SimOptions {
             users,
             seed,
+            faults: faults.clone(),
+            throttle,
             ..SimOptions::default()
         })
         .await

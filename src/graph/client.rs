@@ -94,7 +94,12 @@ pub struct GraphClient {
     endpoints: Endpoints,
     tokens: Arc<TokenProvider>,
     retry: RetryPolicy,
+    /// Requests in flight to this tenant at most (Graph throttles per app and tenant).
+    limit: Arc<tokio::sync::Semaphore>,
 }
+
+/// Default requests in flight per tenant.
+pub const DEFAULT_CONCURRENCY: usize = 8;
 
 impl GraphClient {
     /// App-only sign-in with a client secret, tokens in memory only.
@@ -127,12 +132,28 @@ impl GraphClient {
             },
             tokens,
             retry: RetryPolicy::default(),
+            limit: Arc::new(tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY)),
         })
     }
 
     /// The token provider, e.g. for `cutover login` to sign in without a Graph call.
     pub fn tokens(&self) -> &TokenProvider {
         &self.tokens
+    }
+
+    /// At most `n` (at least 1) requests in flight to this tenant at once.
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.limit = Arc::new(tokio::sync::Semaphore::new(n.max(1)));
+        self
+    }
+
+    /// Requests this client may start now without waiting for the limit.
+    pub fn available_slots(&self) -> usize {
+        self.limit.available_permits()
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// Replace the retry policy (tests use short delays).
@@ -152,6 +173,43 @@ impl GraphClient {
         &self,
         path_or_url: &str,
     ) -> Result<Response<T>, GraphError> {
+        self.request(path_or_url, None, &[]).await
+    }
+
+    /// GET with `ConsistencyLevel: eventual`, which Graph's advanced queries (`$count`,
+    /// `$search`, `endsWith` filters) need.
+    pub async fn get_eventual<T: DeserializeOwned>(
+        &self,
+        path_or_url: &str,
+    ) -> Result<Response<T>, GraphError> {
+        self.request(path_or_url, None, &[("ConsistencyLevel", "eventual")])
+            .await
+    }
+
+    /// The number of objects in a collection (`/v1.0/users`, optionally with `$filter`),
+    /// from `$count=true&$top=1` under `ConsistencyLevel: eventual`.
+    pub async fn count(&self, collection: &str) -> Result<u64, GraphError> {
+        #[derive(Deserialize)]
+        struct Counted {
+            #[serde(rename = "@odata.count")]
+            count: Option<u64>,
+        }
+        let sep = if collection.contains('?') { '&' } else { '?' };
+        let url = format!("{collection}{sep}$count=true&$top=1&$select=id");
+        let r: Response<Counted> = self.get_eventual(&url).await?;
+        r.body.count.ok_or_else(|| GraphError::Decode {
+            url,
+            message: "no @odata.count in the answer".into(),
+        })
+    }
+
+    /// GET or POST (when `body` is given) with retries; see [`GraphClient::get`].
+    pub(crate) async fn request<T: DeserializeOwned>(
+        &self,
+        path_or_url: &str,
+        body: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Response<T>, GraphError> {
         let url = if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
             path_or_url.to_string()
         } else {
@@ -161,7 +219,16 @@ impl GraphClient {
         let mut token_refreshed = false;
         loop {
             attempt += 1;
-            let failure = match self.send_once(&url).await {
+            let sent = {
+                // The per-tenant limit covers the request only, not the backoff sleep.
+                let _permit = self
+                    .limit
+                    .acquire()
+                    .await
+                    .map_err(|_| GraphError::Config("the request limiter was closed".into()))?;
+                self.send_once(&url, body, headers).await
+            };
+            let failure = match sent {
                 Ok((text, request_id)) => {
                     let body = serde_json::from_str(&text).map_err(|e| GraphError::Decode {
                         url: url.clone(),
@@ -188,7 +255,12 @@ impl GraphClient {
     }
 
     /// One try: the body text and `request-id`, or a classified failure.
-    async fn send_once(&self, url: &str) -> Result<(String, Option<String>), Failure> {
+    async fn send_once(
+        &self,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<(String, Option<String>), Failure> {
         let token = self.tokens.access_token().await.map_err(|error| Failure {
             retryable: matches!(error, GraphError::Transport { .. }),
             error,
@@ -196,11 +268,15 @@ impl GraphClient {
             expired_token: false,
         })?;
         let client_request_id = uuid::Uuid::new_v4().to_string();
-        let span =
-            tracing::debug_span!("graph_get", url = %url, client_request_id = %client_request_id);
-        let response = self
-            .http
-            .get(url)
+        let span = tracing::debug_span!("graph_request", url = %url, client_request_id = %client_request_id);
+        let mut builder = match body {
+            Some(b) => self.http.post(url).json(b),
+            None => self.http.get(url),
+        };
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let response = builder
             .bearer_auth(&token)
             .header("client-request-id", &client_request_id)
             .header("Accept", "application/json")

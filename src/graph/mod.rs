@@ -1,6 +1,7 @@
 //! Microsoft Graph client: sign-in, HTTP with paging, typed models.
 
 pub mod auth;
+pub mod batch;
 pub mod client;
 pub mod error;
 pub mod model;

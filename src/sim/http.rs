@@ -30,6 +30,8 @@ pub(crate) struct AppState {
     pub page_key: u64,
     /// Certificates, device codes and refresh tokens.
     pub sign_in: Mutex<super::signin::SignInState>,
+    /// Throttling and injected faults.
+    pub trouble: Mutex<super::faults::Trouble>,
 }
 
 pub(crate) type Shared = std::sync::Arc<AppState>;
@@ -73,12 +75,17 @@ pub(crate) fn router(state: Shared) -> Router {
             "/v1.0/domains/{id}/domainNameReferences",
             get(graph::domain_name_references),
         )
+        .route("/v1.0/$batch", post(super::batch::batch))
         .route("/v1.0/users", get(graph::users))
         .route("/v1.0/users/{id}", get(graph::user))
         .route("/v1.0/groups", get(graph::groups))
         .route("/v1.0/groups/{id}", get(graph::group))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::faults::trouble,
+        ))
         .layer(axum::middleware::from_fn(request_ids))
         .with_state(state)
 }

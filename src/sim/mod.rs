@@ -7,9 +7,12 @@
 //! set, `http`/`auth`/`graph` serve HTTP, `dns` serves the zone.
 
 mod auth;
+mod batch;
 mod directory;
 pub use directory::SHARED_MAILBOXES;
 mod dns;
+mod faults;
+pub use faults::{Faults, Throttle};
 mod graph;
 mod http;
 mod m365;
@@ -42,6 +45,10 @@ pub struct SimOptions {
     pub seed: u64,
     /// The custom domain being moved.
     pub domain: String,
+    /// Injected latency and faults on Graph routes (none by default).
+    pub faults: Faults,
+    /// A per-tenant token bucket answering 429 (off by default).
+    pub throttle: Option<Throttle>,
 }
 
 impl Default for SimOptions {
@@ -50,6 +57,8 @@ impl Default for SimOptions {
             users: 50,
             seed: 1,
             domain: "contoso.example".to_string(),
+            faults: Faults::default(),
+            throttle: None,
         }
     }
 }
@@ -163,6 +172,16 @@ impl Sim {
             token_lifetime_secs: AtomicU64::new(auth::DEFAULT_TOKEN_LIFETIME),
             page_key: rng::Rng::derive(opts.seed, "skiptoken").next_u64(),
             sign_in: Mutex::new(signin::SignInState::default()),
+            trouble: Mutex::new(faults::Trouble {
+                faults: opts.faults.clone(),
+                throttle: opts.throttle,
+                buckets: Vec::new(),
+                in_flight: 0,
+                peak_in_flight: 0,
+                injected: 0,
+                throttled: 0,
+                rng: rng::Rng::derive(opts.seed, "faults").next_u64(),
+            }),
         });
 
         let dns = DnsServer::start(zone).await?;
@@ -238,6 +257,40 @@ impl Sim {
         self.state
             .token_lifetime_secs
             .store(lifetime.as_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Replace the injected faults from now on.
+    pub fn set_faults(&self, faults: Faults) {
+        if let Ok(mut t) = self.state.trouble.lock() {
+            t.faults = faults;
+        }
+    }
+
+    /// Turn the throttling bucket on (with full buckets) or off.
+    pub fn set_throttle(&self, throttle: Option<Throttle>) {
+        if let Ok(mut t) = self.state.trouble.lock() {
+            t.throttle = throttle;
+            t.buckets.clear();
+        }
+    }
+
+    /// Faults injected and requests throttled (429) so far.
+    pub fn fault_counts(&self) -> (u64, u64) {
+        match self.state.trouble.lock() {
+            Ok(t) => (t.injected, t.throttled),
+            Err(_) => (0, 0),
+        }
+    }
+
+    /// The most Graph requests served at once since the last call (then reset).
+    pub fn take_peak_in_flight(&self) -> usize {
+        match self.state.trouble.lock() {
+            Ok(mut t) => {
+                let now = t.in_flight;
+                std::mem::replace(&mut t.peak_in_flight, now)
+            }
+            Err(_) => 0,
+        }
     }
 
     /// Register a certificate (DER) on the `label` tenant's app, as an admin uploads one in
