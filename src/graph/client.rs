@@ -84,9 +84,9 @@ struct ErrorBody {
     message: String,
 }
 
-const USER_SELECT: &str =
+pub(crate) const USER_SELECT: &str =
     "id,displayName,userPrincipalName,mail,proxyAddresses,accountEnabled,onPremisesSyncEnabled";
-const GROUP_SELECT: &str =
+pub(crate) const GROUP_SELECT: &str =
     "id,displayName,mail,mailEnabled,securityEnabled,groupTypes,proxyAddresses";
 
 pub struct GraphClient {

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod batch;
 pub mod client;
+pub mod delta;
 pub mod error;
 pub mod model;
 pub mod pem;

@@ -127,7 +127,11 @@ impl Tenant {
             .and_then(|&i| self.groups.get(i))
     }
 
-    fn reindex(&mut self) {
+    pub(crate) fn user_position(&self, key: &str) -> Option<usize> {
+        self.user_index.get(&key.to_ascii_lowercase()).copied()
+    }
+
+    pub(crate) fn reindex(&mut self) {
         self.user_index.clear();
         for (i, u) in self.users.iter().enumerate() {
             self.user_index.insert(u.id.to_ascii_lowercase(), i);

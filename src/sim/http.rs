@@ -32,6 +32,8 @@ pub(crate) struct AppState {
     pub sign_in: Mutex<super::signin::SignInState>,
     /// Throttling and injected faults.
     pub trouble: Mutex<super::faults::Trouble>,
+    /// Directory changes in order, for delta queries.
+    pub changes: Mutex<Vec<super::delta::Change>>,
 }
 
 pub(crate) type Shared = std::sync::Arc<AppState>;
@@ -76,6 +78,8 @@ pub(crate) fn router(state: Shared) -> Router {
             get(graph::domain_name_references),
         )
         .route("/v1.0/$batch", post(super::batch::batch))
+        .route("/v1.0/users/delta", get(super::delta::users_delta))
+        .route("/v1.0/groups/delta", get(super::delta::groups_delta))
         .route("/v1.0/users", get(graph::users))
         .route("/v1.0/users/{id}", get(graph::user))
         .route("/v1.0/groups", get(graph::groups))

@@ -8,6 +8,7 @@
 
 mod auth;
 mod batch;
+mod delta;
 mod directory;
 pub use directory::SHARED_MAILBOXES;
 mod dns;
@@ -172,6 +173,7 @@ impl Sim {
             token_lifetime_secs: AtomicU64::new(auth::DEFAULT_TOKEN_LIFETIME),
             page_key: rng::Rng::derive(opts.seed, "skiptoken").next_u64(),
             sign_in: Mutex::new(signin::SignInState::default()),
+            changes: Mutex::new(Vec::new()),
             trouble: Mutex::new(faults::Trouble {
                 faults: opts.faults.clone(),
                 throttle: opts.throttle,
@@ -257,6 +259,62 @@ impl Sim {
         self.state
             .token_lifetime_secs
             .store(lifetime.as_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Change a user's display name (by id or UPN), as an admin would; delta queries see it.
+    pub fn rename_user(&self, label: &str, key: &str, display_name: &str) -> bool {
+        self.change(label, true, |t| {
+            let i = t.user_position(key)?;
+            t.users[i].display_name = display_name.to_string();
+            Some(t.users[i].id.clone())
+        })
+    }
+
+    /// Delete a user (by id or UPN); delta queries report it `@removed`.
+    pub fn delete_user(&self, label: &str, key: &str) -> bool {
+        self.change(label, true, |t| {
+            let i = t.user_position(key)?;
+            let id = t.users.remove(i).id;
+            t.reindex();
+            Some(id)
+        })
+    }
+
+    /// Change a group's display name (by id).
+    pub fn rename_group(&self, label: &str, id: &str, display_name: &str) -> bool {
+        self.change(label, false, |t| {
+            let g = t
+                .groups
+                .iter_mut()
+                .find(|g| g.id.eq_ignore_ascii_case(id))?;
+            g.display_name = display_name.to_string();
+            Some(g.id.clone())
+        })
+    }
+
+    fn change(
+        &self,
+        label: &str,
+        users: bool,
+        edit: impl FnOnce(&mut directory::Tenant) -> Option<String>,
+    ) -> bool {
+        let Some(tenant) = self.tenants.iter().position(|t| t.label == label) else {
+            return false;
+        };
+        let Ok(mut tenants) = self.state.tenants.write() else {
+            return false;
+        };
+        let Some(id) = tenants.get_mut(tenant).and_then(edit) else {
+            return false;
+        };
+        // Recorded while the write lock is held, so a delta never sees one without the other.
+        match self.state.changes.lock() {
+            Ok(mut c) => {
+                c.push(delta::Change { tenant, users, id });
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Replace the injected faults from now on.
