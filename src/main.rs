@@ -54,6 +54,18 @@ enum Command {
         #[arg(long, value_name = "source|destination")]
         tenant: cutover::config::Side,
     },
+    /// List every object in a tenant that still holds the domain, and how
+    Inventory {
+        /// Which profile: source or destination
+        #[arg(long, value_name = "source|destination")]
+        tenant: cutover::config::Side,
+        /// The domain [default: the configured domain]
+        #[arg(long, value_name = "DOMAIN")]
+        domain: Option<String>,
+        /// One JSON object per line: id, kind, display_name, references [{how, value}]
+        #[arg(long)]
+        json: bool,
+    },
     /// The configuration file (tenant profiles)
     Config {
         #[command(subcommand)]
@@ -189,6 +201,11 @@ fn main() -> ExitCode {
             },
         ),
         Some(Command::Login { tenant }) => cli::login(&globals, tenant),
+        Some(Command::Inventory {
+            tenant,
+            domain,
+            json,
+        }) => cli::inventory(&globals, tenant, domain.as_deref(), json),
         Some(Command::Config {
             command: ConfigCommand::Init { out },
         }) => cli::config_init(&globals, out.as_deref()),

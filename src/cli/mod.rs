@@ -4,10 +4,12 @@
 
 mod audit;
 mod config;
+mod inventory;
 mod start;
 
 pub use audit::audit_verify;
 pub use config::{config_check, config_init};
+pub use inventory::inventory;
 
 use std::io::Write;
 

@@ -13,7 +13,9 @@ use tracing::Instrument;
 
 use super::auth::{Auth, SignIn, TokenProvider};
 use super::error::GraphError;
-use super::model::{DirectoryObjectRef, Domain, DomainDnsRecord, Group, Organization, User};
+use super::model::{
+    Application, DirectoryObjectRef, Domain, DomainDnsRecord, Group, OrgContact, Organization, User,
+};
 
 /// Where to sign in, where Graph lives and which resource to ask a token for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -398,6 +400,16 @@ impl GraphClient {
     /// Every user with the fields cutover needs (`proxyAddresses` only comes when selected).
     pub async fn users(&self) -> Result<Vec<User>, GraphError> {
         self.get_all(&format!("/v1.0/users?$select={USER_SELECT}&$top=999"))
+            .await
+    }
+
+    pub async fn contacts(&self) -> Result<Vec<OrgContact>, GraphError> {
+        self.get_all("/v1.0/contacts?$select=id,displayName,mail,proxyAddresses&$top=999")
+            .await
+    }
+
+    pub async fn applications(&self) -> Result<Vec<Application>, GraphError> {
+        self.get_all("/v1.0/applications?$select=id,appId,displayName,identifierUris&$top=999")
             .await
     }
 

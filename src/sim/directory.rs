@@ -102,6 +102,8 @@ pub(crate) struct Tenant {
     pub domains: Vec<Domain>,
     pub users: Vec<User>,
     pub groups: Vec<Group>,
+    pub contacts: Vec<super::extras::Contact>,
+    pub applications: Vec<super::extras::Application>,
     /// Lower-cased id and UPN → index into `users`.
     user_index: HashMap<String, usize>,
     /// Lower-cased id → index into `groups`.
@@ -246,6 +248,8 @@ fn tenant_shell(seed: u64, label: &'static str, name: String, initial_domain: St
         domains: Vec::new(),
         users: Vec::new(),
         groups: Vec::new(),
+        contacts: Vec::new(),
+        applications: Vec::new(),
         user_index: HashMap::new(),
         group_index: HashMap::new(),
     }
@@ -412,6 +416,8 @@ fn generate_source(seed: u64, count: usize, domain: &str, company: &str) -> Tena
             visibility: (spec.kind == GroupKind::Microsoft365).then_some(spec.visibility),
         });
     }
+    t.contacts = super::extras::contacts(seed, count, domain);
+    t.applications = super::extras::applications(seed, domain, &initial);
     t.reindex();
     t
 }

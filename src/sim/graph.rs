@@ -313,10 +313,12 @@ pub(super) fn wants_count(opts: &Options, headers: &HeaderMap) -> bool {
 // Paging
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Collection {
+pub(super) enum Collection {
     Users = 1,
     Groups = 2,
     References = 3,
+    Contacts = 4,
+    Applications = 5,
 }
 
 /// Skip tokens carry (collection, tenant, position), scrambled and checked, so that a token from
@@ -469,7 +471,7 @@ fn group_property(g: &Group, prop: &str) -> Value {
 }
 
 /// One object with exactly the selected properties (plus `id`), or the default set.
-fn render<T>(
+pub(super) fn render<T>(
     item: &T,
     select: Option<&Vec<&'static str>>,
     default: &[&str],
@@ -827,7 +829,7 @@ pub(crate) async fn domain_name_references(
 }
 
 /// A page of a plain collection (users or groups).
-fn list<T>(
+pub(super) fn list<T>(
     state: &Shared,
     ctx: &Ctx<'_>,
     opts: &Options,

@@ -80,6 +80,8 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/v1.0/$batch", post(super::batch::batch))
         .route("/v1.0/users/delta", get(super::delta::users_delta))
         .route("/v1.0/groups/delta", get(super::delta::groups_delta))
+        .route("/v1.0/contacts", get(super::extras::contacts_route))
+        .route("/v1.0/applications", get(super::extras::applications_route))
         .route("/v1.0/users", get(graph::users))
         .route("/v1.0/users/{id}", get(graph::user))
         .route("/v1.0/groups", get(graph::groups))

@@ -12,6 +12,7 @@ mod delta;
 mod directory;
 pub use directory::SHARED_MAILBOXES;
 mod dns;
+mod extras;
 mod faults;
 pub use faults::{Faults, Throttle};
 mod graph;
