@@ -502,3 +502,112 @@ fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
+
+#[test]
+fn dashboard_with_a_device_code_profile_signs_in_first_then_opens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim_config = dir.path().join("sim.toml");
+    let data = dir.path().join("data");
+    let _served = serve_with_config(&sim_config, dir.path());
+    // The destination signs in with a device code instead of its secret.
+    let body = std::fs::read_to_string(&sim_config).expect("config");
+    let (head, dest) = body
+        .split_once("[tenants.destination]")
+        .expect("destination");
+    let dest: String = dest
+        .lines()
+        .filter(|l| !l.starts_with("client_secret"))
+        .map(|l| {
+            if l.starts_with("auth") {
+                "auth = \"device-code\"\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let config = dir.path().join("device.toml");
+    std::fs::write(&config, format!("{head}[tenants.destination]{dest}")).expect("write");
+    let login_url = body
+        .lines()
+        .find_map(|l| l.strip_prefix("login_url = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("login url")
+        .to_string();
+
+    let socket = format!("cutover-dashdc-{}", std::process::id());
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g status off\n").expect("conf");
+    let status = dir.path().join("status");
+    let command = format!(
+        "'{BIN}' --config '{}' --data-dir '{}'; echo $? > '{}'",
+        config.display(),
+        data.display(),
+        status.display()
+    );
+    let out = tmux(
+        &socket,
+        &[
+            "-f",
+            conf.to_str().expect("utf8"),
+            "new-session",
+            "-d",
+            "-s",
+            "d",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &command,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = tmux(&self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(socket.clone());
+    let wait = |what: &str, check: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = text(&tmux(&socket, &["capture-pane", "-p", "-t", "d"]).stdout);
+            if check(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "no {what}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    };
+    let screen = wait("device code", &|s| s.contains("enter the code"));
+    let code = screen
+        .split("enter the code ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("code")
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let approved = rt.block_on(async {
+        http_client()
+            .post(format!("{login_url}/sim/device"))
+            .form(&[("user_code", code.as_str())])
+            .send()
+            .await
+            .expect("approve")
+            .status()
+    });
+    assert!(approved.is_success());
+    wait("dashboard", &|s| s.contains("Users and aliases"));
+    tmux(&socket, &["send-keys", "-t", "d", "q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status) {
+            assert_eq!(s.trim(), "0");
+            break;
+        }
+        assert!(Instant::now() < deadline, "did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cached = std::fs::read_to_string(data.join("tokens/destination.json")).expect("cache");
+    assert!(cached.contains("refresh_token"));
+}

@@ -123,20 +123,20 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let source = start::client_for(&cfg.source, &paths, Some(start::print_device_code()))?;
-        let destination =
-            start::client_for(&cfg.destination, &paths, Some(start::print_device_code()))?;
         // Device-code profiles sign in here, before the dashboard owns the terminal (a
-        // dialog in the dashboard is not built yet); cached tokens make this silent.
-        for (profile, client) in [(&cfg.source, &source), (&cfg.destination, &destination)] {
+        // dialog in the dashboard is not built yet); cached tokens make this silent. The
+        // dashboard's own clients then read the cache and never prompt over the screen.
+        for profile in [&cfg.source, &cfg.destination] {
             if profile.auth == crate::config::AuthMethod::DeviceCode {
-                client
+                start::client_for(profile, &paths, Some(start::print_device_code()))?
                     .tokens()
                     .access_token()
                     .await
                     .map_err(start::sign_in_failure)?;
             }
         }
+        let source = start::client_for(&cfg.source, &paths, None)?;
+        let destination = start::client_for(&cfg.destination, &paths, None)?;
         let dns = DnsClient::new(&cfg.nameservers, Duration::from_secs(2))
             .map_err(|e| Failure::Input(format!("dns.nameservers: {e}")))?;
         start::open_dashboard(
