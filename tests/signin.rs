@@ -347,3 +347,56 @@ fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
+
+#[tokio::test]
+async fn a_long_listing_refreshes_its_delegated_token_midway() {
+    let sim = Arc::new(
+        Sim::start(SimOptions {
+            users: 2_000,
+            ..SimOptions::default()
+        })
+        .await
+        .expect("sim"),
+    );
+    sim.set_device_code_timing(Duration::from_secs(1), Duration::from_secs(30));
+    // 61 s tokens are renewed by the client one second after issue (a minute early).
+    sim.set_token_lifetime(Duration::from_secs(61));
+    let shown = Arc::new(AtomicUsize::new(0));
+    let c = client(
+        &sim,
+        sign_in(
+            &sim,
+            "source",
+            Auth::DeviceCode {
+                prompt: Some(approving_prompt(sim.clone(), Some(true), shown.clone())),
+            },
+            None,
+        ),
+    );
+    c.organization().await.expect("signed in");
+    let first = c.tokens().access_token().await.expect("token");
+    // About 40 pages at 40 ms each (over 1.6 s): the token, renewable one second after
+    // issue, must be refreshed by one of the listing's own requests.
+    sim.set_faults(cutover::sim::Faults {
+        latency: Duration::from_millis(40),
+        ..Default::default()
+    });
+    let users: Vec<serde_json::Value> = c
+        .get_all("/v1.0/users?$select=id&$top=50")
+        .await
+        .expect("complete listing");
+    let ids: std::collections::HashSet<&str> =
+        users.iter().filter_map(|u| u["id"].as_str()).collect();
+    assert_eq!(ids.len(), users.len());
+    assert!(users.len() > 2_000);
+    assert_ne!(
+        c.tokens().access_token().await.expect("token"),
+        first,
+        "refreshed"
+    );
+    assert_eq!(
+        shown.load(Ordering::SeqCst),
+        1,
+        "by refresh token, not a new prompt"
+    );
+}
