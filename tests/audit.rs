@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cutover::audit::{AuditError, Event, Journal, Kind, read_records, verify_file};
+use cutover::audit::{
+    AuditError, Event, Journal, Kind, Record, read_records, verify_file, verify_file_anchored,
+};
 use serde_json::json;
 
 const CUTOVER: &str = "contoso-2026-11";
@@ -114,11 +116,81 @@ fn tampering_is_reported_at_the_right_line() {
     let report = verify_file(&copy).unwrap();
     assert_eq!(report.lines, 19);
 
-    // The torn file is refused for appending, naming the line.
+    // Truncated at a line boundary after an anchor: the file alone still verifies, the
+    // anchor does not.
+    let anchor = verify_file(&path).unwrap().head;
+    let cut: usize = original[..15].iter().map(String::len).sum();
+    fs::write(&copy, &whole.as_bytes()[..cut]).unwrap();
+    let report = verify_file_anchored(&copy, Some(&anchor)).unwrap();
+    assert!(report.is_ok());
+    assert_eq!(report.anchor_line, None);
+    fs::write(&copy, whole.as_bytes()).unwrap();
+    let report = verify_file_anchored(&copy, Some(&anchor)).unwrap();
+    assert_eq!(report.anchor_line, Some(20));
+    // An older anchor is still found after the log grew.
+    let mid: Record = serde_json::from_str(original[9].trim_end()).unwrap();
+    let report = verify_file_anchored(&copy, Some(&mid.hash)).unwrap();
+    assert_eq!(report.anchor_line, Some(10));
+}
+
+#[test]
+fn torn_last_line_is_moved_aside_and_recorded() {
+    let (tmp, path, _) = write_log();
+    let original = lines(&path);
+    let copy = tmp.path().join("torn.jsonl");
+    let before_20: usize = original[..19].iter().map(String::len).sum();
+    let whole = original.concat();
+    let tail = &whole.as_bytes()[before_20..before_20 + original[19].len() / 2];
+    fs::write(&copy, &whole.as_bytes()[..before_20 + tail.len()]).unwrap();
+
+    let mut j = Journal::open(&copy, CUTOVER).unwrap();
+    assert_eq!(j.head().0, 20);
+    j.append(Event::new(Kind::Note, "after repair")).unwrap();
+    drop(j);
+
+    let now = lines(&copy);
+    assert_eq!(
+        now[..19],
+        original[..19],
+        "nothing before the torn line changes"
+    );
+    let records = read_records(&copy).unwrap();
+    assert_eq!(records.len(), 21);
+    let repair = &records[19];
+    assert_eq!(repair.event.kind, Kind::Repair);
+    let side = PathBuf::from(repair.event.target.clone().unwrap());
+    assert!(
+        side.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("torn.jsonl.torn-")
+    );
+    assert_eq!(fs::read(&side).unwrap(), tail);
+    assert_eq!(repair.event.details["line"], 20);
+    assert!(verify_file(&copy).unwrap().is_ok());
+}
+
+#[test]
+fn a_damaged_line_before_the_end_is_not_repaired() {
+    let (tmp, path, _) = write_log();
+    let mut original = lines(&path);
+    original[4] = original[4]
+        .replace("session", "sessiom")
+        .replace("alias", "aliax");
+    original[4] = original[4].replacen("\"seq\":5", "\"seq\":6", 1);
+    let copy = tmp.path().join("bad.jsonl");
+    let mut bytes = original.concat().into_bytes();
+    bytes.truncate(bytes.len() - 10); // also torn at the end
+    fs::write(&copy, &bytes).unwrap();
     match Journal::open(&copy, CUTOVER).unwrap_err() {
-        AuditError::Corrupt { line, .. } => assert_eq!(line, 20),
+        AuditError::Corrupt { line, .. } => assert_eq!(line, 5),
         other => panic!("unexpected error: {other}"),
     }
+    assert_eq!(
+        fs::read(&copy).unwrap(),
+        bytes,
+        "a refused file is left as it was"
+    );
 }
 
 #[test]

@@ -247,6 +247,7 @@ fn record(seq: u64, ts: &str, event: Event) -> Record {
         cutover: "contoso-move".into(),
         operator: "admin".into(),
         event,
+        upn: None,
         prev: String::new(),
         hash: String::new(),
     }
