@@ -4,7 +4,10 @@
 
 mod audit;
 
-pub use audit::audit_verify;
+pub use audit::{
+    AuditQuery, audit_anchor, audit_export, audit_report, audit_show, audit_stress_append,
+    audit_verify,
+};
 
 use std::io::Write;
 use std::path::PathBuf;
