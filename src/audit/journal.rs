@@ -354,6 +354,48 @@ mod tests {
     }
 
     #[test]
+    fn observed_lines_are_group_committed_and_intents_synced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.jsonl");
+        let mut j = Journal::open(&path, "c").unwrap();
+        j.append(Event::new(Kind::Intent, "i")).unwrap();
+        assert_eq!(j.sync_deadline(), None);
+        j.append(Event::new(Kind::Observed, "o")).unwrap();
+        let deadline = j
+            .sync_deadline()
+            .expect("observed line waits for a group sync");
+        assert!(deadline <= Instant::now() + GROUP_COMMIT);
+        // Written already (readers see it), synced by the next intent.
+        assert_eq!(read_records(&path).unwrap().len(), 2);
+        j.append(Event::new(Kind::Outcome, "o").result("ok"))
+            .unwrap();
+        assert_eq!(j.sync_deadline(), None);
+        j.append(Event::new(Kind::Observed, "o2")).unwrap();
+        j.sync().unwrap();
+        assert_eq!(j.sync_deadline(), None);
+    }
+
+    #[test]
+    fn lock_note_names_this_process_and_goes_away() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.jsonl");
+        let j = Journal::open(&path, "c").unwrap();
+        let note = lock_note_path(&path);
+        assert_eq!(
+            std::fs::read_to_string(&note).unwrap().trim(),
+            std::process::id().to_string()
+        );
+        let err = Journal::open(&path, "c").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("process {}", std::process::id())),
+            "{err}"
+        );
+        drop(j);
+        assert!(!note.exists());
+    }
+
+    #[test]
     fn other_cutover_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("c.jsonl");
