@@ -60,6 +60,8 @@ pub enum Action {
     AuditAppended(Box<Record>),
     /// The journal could not write: shown in the status bar, never swallowed.
     AuditFailed(String),
+    /// Open / close the detail view of the selected Audit entry.
+    ToggleAuditDetail,
     /// The writer thread verified the journal file.
     AuditIntegrity(super::state::Integrity),
 }

@@ -137,8 +137,8 @@ pub struct State {
     pub audit_error: Option<String>,
     /// Result of the last verification of the journal file (badge in the Audit pane title).
     pub audit_integrity: Integrity,
-    /// The Audit entry shown in detail (its `seq`), opened with Enter on the Audit pane.
-    pub audit_detail: Option<u64>,
+    /// The selected Audit entry is shown in detail (Enter on the Audit pane; Esc closes).
+    pub audit_detail: bool,
     /// Per-pane list views, indexed by [`Pane::index`].
     pub views: [ListView; 5],
 }
@@ -163,7 +163,7 @@ impl State {
             audit: Vec::new(),
             audit_error: None,
             audit_integrity: Integrity::NotChecked,
-            audit_detail: None,
+            audit_detail: false,
             views: Default::default(),
         }
     }

@@ -84,6 +84,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         Action::AuditAppended(record) => state.audit.push(*record),
         Action::AuditFailed(e) => state.audit_error = Some(e),
         Action::AuditIntegrity(i) => state.audit_integrity = i,
+        Action::ToggleAuditDetail => {
+            state.audit_detail = !state.audit_detail && state.focus == Pane::Audit;
+        }
     }
     Vec::new()
 }
