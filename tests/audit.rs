@@ -277,3 +277,33 @@ fn missing_file_is_an_io_error() {
     assert!(matches!(err, AuditError::Io { .. }), "{err}");
     assert!(err.to_string().contains("nope.jsonl"));
 }
+
+/// A version 1 line exactly as the previous build wrote it (the worked example in
+/// docs/audit-format.md): still verifies, reads, and is extended by version 2 lines.
+#[test]
+fn version_1_log_is_read_verified_and_extended() {
+    let v1 = r#"{"v":1,"seq":1,"ts":"2026-11-21T21:05:03.123Z","cutover":"contoso-2026-11","operator":"alex","kind":"user_action","target":"lower-mx-ttl","action":"step marked done","prev":"0000000000000000000000000000000000000000000000000000000000000000","hash":"b5de3c37d6231f7eddd066b0b8411436133aa4e3395d293817cfe144abe850dd"}"#;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("old.jsonl");
+    fs::write(&path, format!("{v1}\n")).unwrap();
+    assert!(verify_file(&path).unwrap().is_ok());
+    {
+        let mut j = Journal::open(&path, CUTOVER).unwrap();
+        j.append(
+            Event::new(Kind::Outcome, "remove alias")
+                .result("ok")
+                .request_id("req-1"),
+        )
+        .unwrap();
+    }
+    let report = verify_file(&path).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    let records = read_records(&path).unwrap();
+    assert_eq!((records[0].v, records[1].v), (1, 2));
+    assert_eq!(records[0].event.target.as_deref(), Some("lower-mx-ttl"));
+    assert_eq!(records[0].event.result, None);
+    assert_eq!(records[1].event.request_id.as_deref(), Some("req-1"));
+    assert_eq!(records[1].prev, records[0].hash);
+    // The v1 line is untouched.
+    assert!(fs::read_to_string(&path).unwrap().starts_with(v1));
+}
