@@ -68,6 +68,9 @@ pub enum Action {
 
 /// Effects requested by [`super::update`]; the event loop carries them out.
 #[derive(Debug, Clone, PartialEq)]
+// Commands live for one turn of the loop, a handful at a time; boxing the event would only add
+// an allocation per audit line.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Append this event to the audit journal.
     Audit(Event),

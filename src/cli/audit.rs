@@ -344,7 +344,7 @@ fn stress_inner(file: &Path, cutover: &str, count: Option<u64>) -> Outcome {
     while count.is_none_or(|c| n < c) {
         n += 1;
         // Alternate kinds so both the fsynced and the group-committed paths are exercised.
-        let kind = if n % 2 == 0 {
+        let kind = if n.is_multiple_of(2) {
             Kind::Observed
         } else {
             Kind::Intent
