@@ -21,6 +21,8 @@ pub struct Journal {
     file: File,
     cutover: String,
     operator: String,
+    /// The signed-in admin, written on every line from [`Journal::set_upn`] on.
+    upn: Option<String>,
     seq: u64,
     head: String,
     /// File length after the last complete line, to cut a failed write back off.
@@ -110,6 +112,7 @@ impl Journal {
             file,
             cutover: cutover_id.to_string(),
             operator: operator(),
+            upn: None,
             seq: checked.report.lines,
             head: checked.report.head,
             len: bytes.len() as u64,
@@ -148,7 +151,7 @@ impl Journal {
             cutover: self.cutover.clone(),
             operator: self.operator.clone(),
             event,
-            upn: None,
+            upn: self.upn.clone(),
             prev: self.head.clone(),
             hash: String::new(),
         };
@@ -220,6 +223,11 @@ impl Journal {
 
     pub fn operator(&self) -> &str {
         &self.operator
+    }
+
+    /// Record the signed-in admin's UPN (or none) on the lines appended from now on.
+    pub fn set_upn(&mut self, upn: Option<String>) {
+        self.upn = upn;
     }
 }
 
@@ -393,6 +401,25 @@ mod tests {
         );
         drop(j);
         assert!(!note.exists());
+    }
+
+    #[test]
+    fn upn_is_written_once_set() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.jsonl");
+        let mut j = Journal::open(&path, "c").unwrap();
+        let a = j.append(Event::new(Kind::Note, "before sign-in")).unwrap();
+        j.set_upn(Some("admin@contoso.com".into()));
+        let b = j.append(Event::new(Kind::Note, "after sign-in")).unwrap();
+        assert_eq!((a.upn, b.upn.as_deref()), (None, Some("admin@contoso.com")));
+        let raw = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            raw.lines()
+                .nth(1)
+                .unwrap()
+                .contains(r#""upn":"admin@contoso.com","prev""#)
+        );
+        assert!(verify_file(&path).unwrap().is_ok());
     }
 
     #[test]
