@@ -234,6 +234,18 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
     });
     assert!(filtered.contains("1 of "), "count of matches:\n{filtered}");
 
+    // The Audit pane carries the writer thread's verification; Enter opens an entry.
+    tmux.keys(&["5"]);
+    tmux.wait_for("the audit integrity badge", |s| {
+        focused_title(s).is_some_and(|t| t.contains("Audit")) && s.contains("✓ verified, ")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the audit detail view", |s| {
+        s.contains(" Audit entry ") && s.contains("request id") && s.contains("before → after")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the detail view closed", |s| !s.contains(" Audit entry "));
+
     tmux.keys(&["q"]);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

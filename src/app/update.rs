@@ -83,6 +83,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         Action::DnsPolled { at, result } => return dns_polled(state, at, result),
         Action::AuditAppended(record) => state.audit.push(*record),
         Action::AuditFailed(e) => state.audit_error = Some(e),
+        Action::AuditIntegrity(i) => state.audit_integrity = i,
+        Action::ToggleAuditDetail => {
+            state.audit_detail = !state.audit_detail && state.focus == Pane::Audit;
+        }
     }
     Vec::new()
 }
@@ -773,6 +777,7 @@ mod tests {
             cutover: "c1".into(),
             operator: "op".into(),
             event: Event::new(Kind::Note, "hello"),
+            upn: None,
             prev: String::new(),
             hash: String::new(),
         };

@@ -7,7 +7,10 @@ mod config;
 mod inventory;
 mod start;
 
-pub use audit::audit_verify;
+pub use audit::{
+    AuditQuery, audit_anchor, audit_export, audit_report, audit_show, audit_stress_append,
+    audit_verify,
+};
 pub use config::{config_check, config_init};
 pub use inventory::inventory;
 
