@@ -285,13 +285,35 @@ fn lock(file: &File, path: &Path) -> Result<(), AuditError> {
     }
 }
 
-/// The OS user running cutover, from `USER` (Unix) or `USERNAME` (Windows).
+/// The OS user running cutover, from `USER`/`LOGNAME` (Unix) or `USERNAME` (Windows); where
+/// none is set (services, `su`, containers) the account of the process's uid in /etc/passwd.
 fn operator() -> String {
-    ["USER", "USERNAME"]
+    ["USER", "LOGNAME", "USERNAME"]
         .into_iter()
         .filter_map(|k| std::env::var(k).ok())
         .find(|v| !v.trim().is_empty())
+        .or_else(passwd_user)
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[cfg(unix)]
+fn passwd_user() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self is owned by the process's (real) uid.
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let _password = fields.next()?;
+        let id: u32 = fields.next()?.parse().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_string())
+    })
+}
+
+#[cfg(not(unix))]
+fn passwd_user() -> Option<String> {
+    None
 }
 
 /// Parse every line of the file into records, for display. Does not check hashes (see
@@ -328,6 +350,14 @@ mod tests {
     use crate::audit::record::ZERO_HASH;
     use crate::audit::{Kind, verify_file};
     use serde_json::json;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_process_account_is_found_without_environment() {
+        // The uid's account exists on any Unix machine the tests run on (root in CI).
+        let name = passwd_user().expect("an /etc/passwd entry for this uid");
+        assert!(!name.is_empty() && !name.contains(':'));
+    }
 
     #[test]
     fn first_record_chains_from_zero_and_second_from_first() {
