@@ -6,8 +6,10 @@
 pub mod app;
 pub mod audit;
 pub mod cli;
+pub mod config;
 pub mod dns;
 pub mod graph;
+pub mod inventory;
 pub mod logging;
 pub mod plan;
 pub mod sim;

@@ -16,6 +16,9 @@ struct Cli {
     /// Trace log filter in RUST_LOG syntax, e.g. "info" or "cutover=debug"
     #[arg(long, global = true, value_name = "FILTER", env = "CUTOVER_LOG")]
     log_filter: Option<String>,
+    /// Configuration file [default: config.toml in the platform config dir]
+    #[arg(long, global = true, value_name = "FILE", env = "CUTOVER_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -30,6 +33,10 @@ enum Command {
         /// Seed for the generated directory
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Sign in to the destination with a device code (the sim's user approves it after
+        /// a few seconds) instead of a client secret
+        #[arg(long)]
+        device_code: bool,
     },
     /// The rehearsal environment
     Sim {
@@ -42,6 +49,44 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Sign in to a configured tenant now and cache its tokens
+    Login {
+        /// Which profile: source or destination
+        #[arg(long, value_name = "source|destination")]
+        tenant: cutover::config::Side,
+    },
+    /// List every object in a tenant that still holds the domain, and how
+    Inventory {
+        /// Which profile: source or destination
+        #[arg(long, value_name = "source|destination")]
+        tenant: cutover::config::Side,
+        /// The domain [default: the configured domain]
+        #[arg(long, value_name = "DOMAIN")]
+        domain: Option<String>,
+        /// One JSON object per line: id, kind, display_name, references [{how, value}]
+        #[arg(long)]
+        json: bool,
+    },
+    /// The configuration file (tenant profiles)
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Write a commented template (never overwrites)
+    Init {
+        /// Where to write it [default: --config FILE, else the platform config dir]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Validate a configuration and name every bad field with its line (exit 0 ok, 2 invalid)
+    Check {
+        /// File to check [default: --config FILE, else the platform config dir]
+        file: Option<PathBuf>,
     },
 }
 
@@ -58,6 +103,30 @@ enum SimCommand {
         /// Print one JSON object on the first line of stdout instead of text
         #[arg(long)]
         json: bool,
+        /// Also write a config.toml whose profiles point at this environment (client secrets
+        /// in the file, mode 0600; only a file this option wrote is replaced)
+        #[arg(long, value_name = "FILE")]
+        write_config: Option<PathBuf>,
+        /// Fraction of Graph requests answered 500/502/503/504 (0 to 1)
+        #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+        error_rate: f64,
+        /// Fraction of Graph responses cut off mid-body (connection dropped)
+        #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+        reset_rate: f64,
+        /// Fraction of Graph responses delayed by --slow-ms
+        #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+        slow_rate: f64,
+        #[arg(long, default_value_t = 2000, value_name = "MS")]
+        slow_ms: u64,
+        /// Latency added to every Graph request
+        #[arg(long, default_value_t = 0, value_name = "MS")]
+        latency_ms: u64,
+        /// Throttle each tenant with a token bucket of this many requests (429 + Retry-After)
+        #[arg(long, value_name = "N", requires = "throttle_per_second")]
+        throttle_capacity: Option<u32>,
+        /// Refill rate of the throttling bucket, requests per second
+        #[arg(long, value_name = "RATE", requires = "throttle_capacity")]
+        throttle_per_second: Option<f64>,
     },
 }
 
@@ -73,9 +142,9 @@ struct DnsArgs {
     /// JSON list of Graph domainDnsRecords (serviceConfigurationRecords) to compare with
     #[arg(long, value_name = "FILE")]
     expect_file: Option<PathBuf>,
-    /// Which tenant the expected records describe
-    #[arg(long, value_name = "TENANT", default_value = "destination", value_parser = ["destination", "source"])]
-    expect_from: String,
+    /// Which configured tenant's records are expected [default: destination]
+    #[arg(long, value_name = "TENANT", value_parser = ["destination", "source"])]
+    expect_from: Option<String>,
     /// A DNS blocklist zone to check the MX hosts' addresses on (repeatable)
     #[arg(long, value_name = "ZONE")]
     dnsbl: Vec<String>,
@@ -145,10 +214,84 @@ enum AuditCommand {
         /// Log file to check [default: every log in <data dir>/audit]
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
+        /// Head hash from an earlier `cutover audit anchor`: also prove the log still extends it
+        #[arg(long, value_name = "HASH")]
+        anchor: Option<String>,
+    },
+    /// Print the head hash and line number, to paste into a change ticket
+    Anchor {
+        /// Log file [default: the only log in <data dir>/audit]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Print the log for people, oldest first, optionally filtered
+    Show {
+        /// Log file [default: the only log in <data dir>/audit]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Only lines at or after T (UTC: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS], RFC 3339, or HH:MM on the last line's day)
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Only lines up to T, including all of T's last minute or day (same forms as --since)
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// Only these kinds (comma-separated): session_start, session_end, user_action, intent, outcome, observed, note, repair
+        #[arg(long, value_name = "K")]
+        kind: Option<String>,
+        /// Only lines whose target contains X (ignoring case)
+        #[arg(long, value_name = "X")]
+        object: Option<String>,
+        /// Only lines of this tenant: source, destination or dns
+        #[arg(long, value_name = "T")]
+        tenant: Option<String>,
+    },
+    /// Export every line for tools, as CSV or a JSON array
+    #[command(group = clap::ArgGroup::new("format").required(true))]
+    Export {
+        /// Log file [default: the only log in <data dir>/audit]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Comma-separated values with a header row
+        #[arg(long, group = "format")]
+        csv: bool,
+        /// A JSON array of records
+        #[arg(long, group = "format")]
+        json: bool,
+        /// Write here instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Write a report for a change board: Markdown, or HTML when FILE ends in .html
+    Report {
+        /// Log file [default: the only log in <data dir>/audit]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Report file to write (.md or .html)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Append notes in a loop, printing each line number once it is stored (crash tests)
+    #[command(hide = true)]
+    StressAppend {
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long, default_value = "stress")]
+        cutover: String,
+        /// Stop after this many lines [default: never]
+        #[arg(long)]
+        count: Option<u64>,
     },
 }
 
-fn dns(args: DnsArgs) -> ExitCode {
+/// A rate between 0 and 1.
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a fraction between 0 and 1")),
+    }
+}
+
+fn dns(globals: cli::Globals, args: DnsArgs) -> ExitCode {
     match args.command {
         Some(DnsCommand::Snapshot {
             domain,
@@ -163,6 +306,7 @@ fn dns(args: DnsArgs) -> ExitCode {
         }) => cli::dns::dns_diff(&domain, resolvers.into_args(), &against, json),
         None => cli::dns::dns_check(cli::dns::CheckArgs {
             domain: args.domain.unwrap_or_default(),
+            globals,
             resolvers: args.resolvers.into_args(),
             expect_file: args.expect_file,
             expect_from: args.expect_from,
@@ -180,16 +324,102 @@ fn main() -> ExitCode {
     let globals = cli::Globals {
         data_dir: args.data_dir,
         log_filter: args.log_filter,
+        config: args.config,
     };
     match args.command {
         None => cli::dashboard(&globals),
-        Some(Command::Demo { users, seed }) => cli::demo(&globals, users as usize, seed),
+        Some(Command::Demo {
+            users,
+            seed,
+            device_code,
+        }) => cli::demo(&globals, users as usize, seed, device_code),
         Some(Command::Sim {
-            command: SimCommand::Serve { users, seed, json },
-        }) => cli::sim_serve(&globals, users as usize, seed, json),
-        Some(Command::Dns(args)) => dns(*args),
-        Some(Command::Audit {
-            command: AuditCommand::Verify { file },
-        }) => cli::audit_verify(&globals, file.as_deref()),
+            command:
+                SimCommand::Serve {
+                    users,
+                    seed,
+                    json,
+                    write_config,
+                    error_rate,
+                    reset_rate,
+                    slow_rate,
+                    slow_ms,
+                    latency_ms,
+                    throttle_capacity,
+                    throttle_per_second,
+                },
+        }) => cli::sim_serve(
+            &globals,
+            &cli::SimServe {
+                users: users as usize,
+                seed,
+                json,
+                write_config,
+                faults: cutover::sim::Faults {
+                    error_rate,
+                    reset_rate,
+                    slow_rate,
+                    slow: std::time::Duration::from_millis(slow_ms),
+                    latency: std::time::Duration::from_millis(latency_ms),
+                },
+                throttle: throttle_capacity.zip(throttle_per_second).map(
+                    |(capacity, per_second)| cutover::sim::Throttle {
+                        capacity,
+                        per_second,
+                    },
+                ),
+            },
+        ),
+        Some(Command::Dns(args)) => dns(globals.clone(), *args),
+        Some(Command::Login { tenant }) => cli::login(&globals, tenant),
+        Some(Command::Inventory {
+            tenant,
+            domain,
+            json,
+        }) => cli::inventory(&globals, tenant, domain.as_deref(), json),
+        Some(Command::Config {
+            command: ConfigCommand::Init { out },
+        }) => cli::config_init(&globals, out.as_deref()),
+        Some(Command::Config {
+            command: ConfigCommand::Check { file },
+        }) => cli::config_check(&globals, file.as_deref()),
+        Some(Command::Audit { command }) => match command {
+            AuditCommand::Verify { file, anchor } => {
+                cli::audit_verify(&globals, file.as_deref(), anchor.as_deref())
+            }
+            AuditCommand::Anchor { file } => cli::audit_anchor(&globals, file.as_deref()),
+            AuditCommand::Show {
+                file,
+                since,
+                until,
+                kind,
+                object,
+                tenant,
+            } => cli::audit_show(
+                &globals,
+                file.as_deref(),
+                &cli::AuditQuery {
+                    since,
+                    until,
+                    kind,
+                    object,
+                    tenant,
+                },
+            ),
+            AuditCommand::Export {
+                file,
+                csv,
+                json: _,
+                out,
+            } => cli::audit_export(&globals, file.as_deref(), csv, out.as_deref()),
+            AuditCommand::Report { file, out } => {
+                cli::audit_report(&globals, file.as_deref(), &out)
+            }
+            AuditCommand::StressAppend {
+                file,
+                cutover,
+                count,
+            } => cli::audit_stress_append(&file, &cutover, count),
+        },
     }
 }

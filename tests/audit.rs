@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cutover::audit::{AuditError, Event, Journal, Kind, read_records, verify_file};
+use cutover::audit::{
+    AuditError, Event, Journal, Kind, Record, read_records, verify_file, verify_file_anchored,
+};
 use serde_json::json;
 
 const CUTOVER: &str = "contoso-2026-11";
@@ -114,11 +116,81 @@ fn tampering_is_reported_at_the_right_line() {
     let report = verify_file(&copy).unwrap();
     assert_eq!(report.lines, 19);
 
-    // The torn file is refused for appending, naming the line.
+    // Truncated at a line boundary after an anchor: the file alone still verifies, the
+    // anchor does not.
+    let anchor = verify_file(&path).unwrap().head;
+    let cut: usize = original[..15].iter().map(String::len).sum();
+    fs::write(&copy, &whole.as_bytes()[..cut]).unwrap();
+    let report = verify_file_anchored(&copy, Some(&anchor)).unwrap();
+    assert!(report.is_ok());
+    assert_eq!(report.anchor_line, None);
+    fs::write(&copy, whole.as_bytes()).unwrap();
+    let report = verify_file_anchored(&copy, Some(&anchor)).unwrap();
+    assert_eq!(report.anchor_line, Some(20));
+    // An older anchor is still found after the log grew.
+    let mid: Record = serde_json::from_str(original[9].trim_end()).unwrap();
+    let report = verify_file_anchored(&copy, Some(&mid.hash)).unwrap();
+    assert_eq!(report.anchor_line, Some(10));
+}
+
+#[test]
+fn torn_last_line_is_moved_aside_and_recorded() {
+    let (tmp, path, _) = write_log();
+    let original = lines(&path);
+    let copy = tmp.path().join("torn.jsonl");
+    let before_20: usize = original[..19].iter().map(String::len).sum();
+    let whole = original.concat();
+    let tail = &whole.as_bytes()[before_20..before_20 + original[19].len() / 2];
+    fs::write(&copy, &whole.as_bytes()[..before_20 + tail.len()]).unwrap();
+
+    let mut j = Journal::open(&copy, CUTOVER).unwrap();
+    assert_eq!(j.head().0, 20);
+    j.append(Event::new(Kind::Note, "after repair")).unwrap();
+    drop(j);
+
+    let now = lines(&copy);
+    assert_eq!(
+        now[..19],
+        original[..19],
+        "nothing before the torn line changes"
+    );
+    let records = read_records(&copy).unwrap();
+    assert_eq!(records.len(), 21);
+    let repair = &records[19];
+    assert_eq!(repair.event.kind, Kind::Repair);
+    let side = PathBuf::from(repair.event.target.clone().unwrap());
+    assert!(
+        side.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("torn.jsonl.torn-")
+    );
+    assert_eq!(fs::read(&side).unwrap(), tail);
+    assert_eq!(repair.event.details["line"], 20);
+    assert!(verify_file(&copy).unwrap().is_ok());
+}
+
+#[test]
+fn a_damaged_line_before_the_end_is_not_repaired() {
+    let (tmp, path, _) = write_log();
+    let mut original = lines(&path);
+    original[4] = original[4]
+        .replace("session", "sessiom")
+        .replace("alias", "aliax");
+    original[4] = original[4].replacen("\"seq\":5", "\"seq\":6", 1);
+    let copy = tmp.path().join("bad.jsonl");
+    let mut bytes = original.concat().into_bytes();
+    bytes.truncate(bytes.len() - 10); // also torn at the end
+    fs::write(&copy, &bytes).unwrap();
     match Journal::open(&copy, CUTOVER).unwrap_err() {
-        AuditError::Corrupt { line, .. } => assert_eq!(line, 20),
+        AuditError::Corrupt { line, .. } => assert_eq!(line, 5),
         other => panic!("unexpected error: {other}"),
     }
+    assert_eq!(
+        fs::read(&copy).unwrap(),
+        bytes,
+        "a refused file is left as it was"
+    );
 }
 
 #[test]
@@ -204,4 +276,34 @@ fn missing_file_is_an_io_error() {
     let err = verify_file(&tmp.path().join("nope.jsonl")).unwrap_err();
     assert!(matches!(err, AuditError::Io { .. }), "{err}");
     assert!(err.to_string().contains("nope.jsonl"));
+}
+
+/// A version 1 line exactly as the previous build wrote it (the worked example in
+/// docs/audit-format.md): still verifies, reads, and is extended by version 2 lines.
+#[test]
+fn version_1_log_is_read_verified_and_extended() {
+    let v1 = r#"{"v":1,"seq":1,"ts":"2026-11-21T21:05:03.123Z","cutover":"contoso-2026-11","operator":"alex","kind":"user_action","target":"lower-mx-ttl","action":"step marked done","prev":"0000000000000000000000000000000000000000000000000000000000000000","hash":"b5de3c37d6231f7eddd066b0b8411436133aa4e3395d293817cfe144abe850dd"}"#;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("old.jsonl");
+    fs::write(&path, format!("{v1}\n")).unwrap();
+    assert!(verify_file(&path).unwrap().is_ok());
+    {
+        let mut j = Journal::open(&path, CUTOVER).unwrap();
+        j.append(
+            Event::new(Kind::Outcome, "remove alias")
+                .result("ok")
+                .request_id("req-1"),
+        )
+        .unwrap();
+    }
+    let report = verify_file(&path).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    let records = read_records(&path).unwrap();
+    assert_eq!((records[0].v, records[1].v), (1, 2));
+    assert_eq!(records[0].event.target.as_deref(), Some("lower-mx-ttl"));
+    assert_eq!(records[0].event.result, None);
+    assert_eq!(records[1].event.request_id.as_deref(), Some("req-1"));
+    assert_eq!(records[1].prev, records[0].hash);
+    // The v1 line is untouched.
+    assert!(fs::read_to_string(&path).unwrap().starts_with(v1));
 }

@@ -256,3 +256,84 @@ async fn a_caching_resolver_stays_stale_until_its_ttl_runs_out() {
     cache.shutdown();
     sim.shutdown().await;
 }
+
+/// A config whose two profiles point at the sim, written the way an admin would.
+fn write_config(sim: &Sim, path: &Path) {
+    let mut text = format!(
+        "domain = \"{}\"\n\n[dns]\nnameservers = [\"{}\"]\nauthoritative_port = {}\n",
+        sim.domain(),
+        sim.dns_addr(),
+        sim.dns_addr().port()
+    );
+    for t in sim.tenants() {
+        text.push_str(&format!(
+            "\n[tenants.{}]\ntenant = \"{}\"\nclient_id = \"{}\"\nauth = \"client-secret\"\nclient_secret = \"{}\"\ncloud = \"custom\"\nlogin_url = \"{}\"\ngraph_url = \"{}\"\nexchange_url = \"{}\"\n",
+            t.label,
+            t.id,
+            t.client_id,
+            t.client_secret,
+            sim.login_url(),
+            sim.graph_url(),
+            sim.graph_url()
+        ));
+    }
+    std::fs::write(path, text).expect("write config");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expected_records_come_from_the_configured_tenant() {
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    write_config(&sim, &config);
+    let base = |from: &str| {
+        let mut args: Vec<String> = vec!["dns".into(), "contoso.example".into(), "--json".into()];
+        args.extend(sim_args(&sim, dir.path()));
+        args.extend([
+            "--config".into(),
+            config.display().to_string(),
+            "--expect-from".into(),
+            from.into(),
+        ]);
+        args
+    };
+    // The source tenant holds the domain: its serviceConfigurationRecords are all served.
+    let out = run(base("source")).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let records = json["records"].as_array().expect("records");
+    let mx = records.iter().find(|r| r["type"] == "MX").expect("mx row");
+    assert_eq!(mx["status"], "ok", "{mx}");
+    assert_eq!(
+        mx["expected"], "0 contoso-example.mail.protection.outlook.com",
+        "{mx}"
+    );
+
+    // Point the MX elsewhere: the record the tenant asks for is now a mismatch.
+    sim.set_dns_records("contoso.example", "MX", 300, &["10 mx.elsewhere.example."])
+        .expect("set");
+    let out = run(base("source")).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    // The destination has added the domain but not verified it: its verification TXT is
+    // expected too, and missing until the DNS owner publishes it.
+    let verification = graph(&sim, "destination")
+        .verification_dns_records("contoso.example")
+        .await
+        .expect("graph")
+        .into_iter()
+        .find_map(|r| r.text)
+        .expect("a TXT verification record");
+    let out = run(base("destination")).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let row = json["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["expected"] == verification.as_str())
+        .expect("the verification row")
+        .clone();
+    assert_eq!(row["status"], "missing", "{row}");
+    sim.shutdown().await;
+}

@@ -181,6 +181,32 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
     tmux.keys(&["?"]);
     tmux.wait_for("help closed", |s| all_titles(s) && !s.contains("Shift-Tab"));
 
+    // A resize redraws the whole layout: not cropped, the top row's right border moves to the
+    // new last column.
+    let right_border_at = |s: &str, col: usize| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.chars().count() == col && l.ends_with('┐'))
+    };
+    let out = tmux.run(&["resize-window", "-t", "e2e", "-x", "100", "-y", "30"]);
+    assert!(out.status.success(), "resize-window failed");
+    tmux.wait_for("the layout at 100x30", |s| {
+        all_titles(s) && right_border_at(s, 100)
+    });
+    let out = tmux.run(&[
+        "resize-window",
+        "-t",
+        "e2e",
+        "-x",
+        &width.to_string(),
+        "-y",
+        &height.to_string(),
+    ]);
+    assert!(out.status.success(), "resize-window back failed");
+    tmux.wait_for("the layout back at full size", |s| {
+        all_titles(s) && right_border_at(s, usize::from(width))
+    });
+
     // Tab moves focus: the focused pane's title carries the focus marker.
     tmux.keys(&["Tab"]);
     tmux.wait_for("focus on the DNS pane", |s| {
@@ -230,6 +256,18 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
         s.contains(&format!("[/{local}]")) && s.contains(&local) && !s.contains(&other_local)
     });
     assert!(filtered.contains("1 of "), "count of matches:\n{filtered}");
+
+    // The Audit pane carries the writer thread's verification; Enter opens an entry.
+    tmux.keys(&["5"]);
+    tmux.wait_for("the audit integrity badge", |s| {
+        focused_title(s).is_some_and(|t| t.contains("Audit")) && s.contains("✓ verified, ")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the audit detail view", |s| {
+        s.contains(" Audit entry ") && s.contains("request id") && s.contains("before → after")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the detail view closed", |s| !s.contains(" Audit entry "));
 
     tmux.keys(&["q"]);
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -1,8 +1,9 @@
 //! Rendering tests: hand-built states drawn on a `TestBackend`, checked by snapshot and by the
 //! facts that matter (titles, rows, errors, filter, help) — and never panicking at odd sizes.
 
-use cutover::app::keys::KEY_HELP;
-use cutover::app::state::{Health, InputMode, Pane, State, TenantId};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use cutover::app::keys::{KEY_HELP, map_key};
+use cutover::app::state::{Health, InputMode, Integrity, Pane, State, TenantId};
 use cutover::app::{Action, TenantSnapshot, update};
 use cutover::audit::{Event, Kind, Record};
 use cutover::dns::{AnswerStatus, RecordAnswer, RecordKind, RecordValue};
@@ -247,6 +248,7 @@ fn record(seq: u64, ts: &str, event: Event) -> Record {
         cutover: "contoso-move".into(),
         operator: "admin".into(),
         event,
+        upn: None,
         prev: String::new(),
         hash: String::new(),
     }
@@ -575,6 +577,10 @@ fn tiny_sizes_do_not_panic() {
             s.show_help = false;
             s.input = InputMode::Filter(pane);
             draw(&s, w, h);
+            s.input = InputMode::Normal;
+            s.audit_detail = true;
+            draw(&s, w, h);
+            s.audit_detail = false;
         }
     }
 }
@@ -740,4 +746,102 @@ fn dns_propagation_and_plan_views_80x24() {
         .find(|l| l.contains("NODATA"))
         .unwrap_or_default();
     assert!(txt.contains("missing"), "{txt}");
+}
+
+/// The busy state with an executed change in the audit history and the journal verified.
+fn audit_state() -> State {
+    let mut s = busy_state();
+    s.audit.push(record(
+        4,
+        "2025-03-01T12:00:00Z",
+        Event::new(Kind::Intent, "remove alias")
+            .tenant("source")
+            .target("adele@contoso.example")
+            .change(
+                json!({"proxyAddresses": ["SMTP:adele@contoso.example", "smtp:a@contoso.example"]}),
+                json!({"proxyAddresses": ["SMTP:adele@contoso.example"]}),
+            ),
+    ));
+    s.audit.push(record(
+        5,
+        "2025-03-01T12:00:01Z",
+        Event::new(Kind::Outcome, "remove alias")
+            .tenant("source")
+            .target("adele@contoso.example")
+            .result("ok")
+            .request_id("7d1f3c2a-0000-4000-8000-000000000001"),
+    ));
+    s.audit_integrity = Integrity::Verified {
+        lines: 5,
+        head: "ab".repeat(32),
+    };
+    s.size = (120, 40);
+    update(&mut s, Action::Focus(Pane::Audit));
+    s
+}
+
+#[test]
+fn audit_pane_filter_syntax_and_badge() {
+    let mut s = audit_state();
+    let screen = draw(&s, 120, 40);
+    assert!(screen.contains("✓ verified, 5 lines"), "{screen}");
+
+    s.views[Pane::Audit.index()].filter = "tenant:source since:12:00".into();
+    let screen = draw(&s, 120, 40);
+    insta::assert_snapshot!("audit_filtered_120x40", screen);
+    let audit_pane: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("remove alias"))
+        .collect();
+    assert_eq!(audit_pane.len(), 2, "{screen}");
+    assert!(!screen.contains("dashboard opened"));
+
+    s.views[Pane::Audit.index()].filter = "kind:nonsense".into();
+    let screen = draw(&s, 120, 40);
+    assert!(
+        screen.contains("filter: unknown kind \"nonsense\""),
+        "{screen}"
+    );
+
+    s.audit_integrity = Integrity::Broken {
+        line: 3,
+        reason: "the line was changed".into(),
+    };
+    assert!(draw(&s, 120, 40).contains("✗ broken at line 3"));
+    s.audit_integrity = Integrity::NotChecked;
+    assert!(draw(&s, 120, 40).contains(" not checked "));
+}
+
+#[test]
+fn audit_detail_shows_diff_and_request_id() {
+    let mut s = audit_state();
+    // Newest first: row 0 is the outcome, row 1 the intent.
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    let open = map_key(&s, enter).expect("Enter on the Audit pane");
+    update(&mut s, open);
+    assert!(s.audit_detail);
+    let screen = draw(&s, 120, 40);
+    assert!(
+        screen.contains("request id 7d1f3c2a-0000-4000-8000-000000000001"),
+        "{screen}"
+    );
+    update(&mut s, Action::Down);
+    let screen = draw(&s, 120, 40);
+    insta::assert_snapshot!("audit_detail_120x40", screen);
+    assert!(
+        screen.contains(r#"-     "smtp:a@contoso.example""#),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(r#"-     "SMTP:adele@contoso.example","#),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(r#"+     "SMTP:adele@contoso.example""#),
+        "{screen}"
+    );
+    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    let close = map_key(&s, esc).expect("Esc closes");
+    update(&mut s, close);
+    assert!(!s.audit_detail);
 }

@@ -71,10 +71,17 @@ pub enum Action {
     AuditAppended(Box<Record>),
     /// The journal could not write: shown in the status bar, never swallowed.
     AuditFailed(String),
+    /// Open / close the detail view of the selected Audit entry.
+    ToggleAuditDetail,
+    /// The writer thread verified the journal file.
+    AuditIntegrity(super::state::Integrity),
 }
 
 /// Effects requested by [`super::update`]; the event loop carries them out.
 #[derive(Debug, Clone, PartialEq)]
+// Commands live for one turn of the loop, a handful at a time; boxing the event would only add
+// an allocation per audit line.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Append this event to the audit journal.
     Audit(Event),

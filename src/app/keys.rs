@@ -16,11 +16,27 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("PgUp, PgDn", "move a page"),
     ("Home/g, End/G", "first / last row"),
     ("/", "filter the focused list (DNS, users, timeline, audit)"),
+    (
+        "/ on Audit",
+        "words, kind:K[,K] tenant:T object:X since:T until:T",
+    ),
+    (
+        "",
+        "T: HH:MM (UTC, day of the newest line) or YYYY-MM-DD[THH:MM]",
+    ),
     ("Enter, Esc (filter)", "keep / drop the filter being typed"),
     ("Backspace (filter)", "delete the last character"),
     ("Esc", "clear the focused pane's filter"),
     ("Space, Enter", "timeline: next status of the selected step"),
     ("v", "DNS: records / propagation / TTL plan"),
+    (
+        "Enter (audit)",
+        "details of the selected entry: before/after diff",
+    ),
+    (
+        "Esc, Enter (details)",
+        "close the details; Up/Down show the next entry",
+    ),
 ];
 
 /// Map one key event to an action, or `None` when the key means nothing here.
@@ -56,6 +72,16 @@ pub fn map_key(state: &State, key: KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
+    if state.audit_detail {
+        // The detail view is modal too; Up/Down walk the (filtered) list under it.
+        return match key.code {
+            KeyCode::Esc | KeyCode::Enter => Some(Action::ToggleAuditDetail),
+            KeyCode::Char('q') => Some(Action::Quit),
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
+            _ => None,
+        };
+    }
     let action = match key.code {
         KeyCode::Char('q') => Action::Quit,
         KeyCode::Char('?') => Action::ToggleHelp,
@@ -76,6 +102,7 @@ pub fn map_key(state: &State, key: KeyEvent) -> Option<Action> {
             Action::CycleStepStatus
         }
         KeyCode::Char('v') if state.focus == Pane::Dns => Action::DnsCycleView,
+        KeyCode::Enter if state.focus == Pane::Audit => Action::ToggleAuditDetail,
         KeyCode::Esc => Action::FilterCancel,
         _ => return None,
     };
@@ -194,6 +221,29 @@ mod tests {
         assert_eq!(map_key(&s, press(KeyCode::Char('q'))), Some(Action::Quit));
         assert_eq!(map_key(&s, press(KeyCode::Tab)), None);
         assert_eq!(map_key(&s, press(KeyCode::Down)), None);
+    }
+
+    #[test]
+    fn audit_detail_opens_with_enter_and_is_modal() {
+        let mut s = state();
+        assert_eq!(map_key(&s, press(KeyCode::Enter)), None);
+        s.focus = Pane::Audit;
+        assert_eq!(
+            map_key(&s, press(KeyCode::Enter)),
+            Some(Action::ToggleAuditDetail)
+        );
+        s.audit_detail = true;
+        for (code, want) in [
+            (KeyCode::Esc, Some(Action::ToggleAuditDetail)),
+            (KeyCode::Enter, Some(Action::ToggleAuditDetail)),
+            (KeyCode::Down, Some(Action::Down)),
+            (KeyCode::Char('k'), Some(Action::Up)),
+            (KeyCode::Char('q'), Some(Action::Quit)),
+            (KeyCode::Tab, None),
+            (KeyCode::Char('/'), None),
+        ] {
+            assert_eq!(map_key(&s, press(code)), want, "{code:?}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use time::OffsetDateTime;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::audit::{Event, Journal, Kind};
+use crate::audit::{Event, Journal, Kind, verify_file};
 use crate::dns::DnsClient;
 use crate::graph::GraphClient;
 use crate::plan::Progress;
@@ -21,7 +21,7 @@ use super::keys::map_key;
 use super::pollers::{
     spawn_dns_poller, spawn_expected_poller, spawn_propagation_poller, spawn_tenant_poller,
 };
-use super::state::{State, TenantId};
+use super::state::{Integrity, State, TenantId};
 use super::terminal::TerminalGuard;
 use super::update::update;
 
@@ -135,7 +135,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
 async fn event_loop(
     state: &mut State,
     rx: &mut UnboundedReceiver<Action>,
-    audit_tx: &UnboundedSender<Event>,
+    audit_tx: &std::sync::mpsc::Sender<Event>,
     progress_file: &Path,
 ) -> Result<(), RunError> {
     let mut guard = TerminalGuard::enter()?;
@@ -194,7 +194,7 @@ async fn event_loop(
 }
 
 /// Keep timeline progress across restarts. A failure is shown and journaled, never ignored.
-fn save_progress(state: &mut State, path: &Path, audit_tx: &UnboundedSender<Event>) {
+fn save_progress(state: &mut State, path: &Path, audit_tx: &std::sync::mpsc::Sender<Event>) {
     let progress = Progress {
         statuses: state.step_status.clone(),
         cutover_at: state.cutover_at.and_then(|t| {
@@ -213,24 +213,73 @@ fn save_progress(state: &mut State, path: &Path, audit_tx: &UnboundedSender<Even
     }
 }
 
-/// The journal lives on its own thread: appends are fsynced, and the loop must not wait for
-/// the disk. Every stored record (or failure) comes back as an action for the Audit pane.
+/// The journal lives on its own thread: appends are fsynced (observed lines group-committed
+/// within a second), and the loop must not wait for the disk. Every stored record (or failure)
+/// comes back as an action for the Audit pane. The thread also verifies the whole file at start
+/// and whenever it falls idle after appends, and reports the result as the integrity badge.
 fn spawn_audit_writer(
     mut journal: Journal,
     actions: UnboundedSender<Action>,
-) -> (UnboundedSender<Event>, std::thread::JoinHandle<()>) {
-    let (tx, mut rx) = unbounded_channel::<Event>();
+) -> (std::sync::mpsc::Sender<Event>, std::thread::JoinHandle<()>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
     let handle = std::thread::spawn(move || {
-        while let Some(event) = rx.blocking_recv() {
-            let action = match journal.append(event) {
-                Ok(record) => Action::AuditAppended(Box::new(record)),
-                Err(e) => {
-                    tracing::error!(error = %e, "audit append failed");
-                    Action::AuditFailed(e.to_string())
-                }
+        let report = |journal: &Journal| {
+            let integrity = match verify_file(journal.path()) {
+                Ok(r) => match r.first_bad {
+                    None => Integrity::Verified {
+                        lines: r.lines,
+                        head: r.head,
+                    },
+                    Some(bad) => Integrity::Broken {
+                        line: bad.line,
+                        reason: bad.reason,
+                    },
+                },
+                Err(e) => Integrity::Broken {
+                    line: 0,
+                    reason: e.to_string(),
+                },
             };
-            let _ = actions.send(action);
+            let _ = actions.send(Action::AuditIntegrity(integrity));
+        };
+        report(&journal);
+        let mut recheck = false;
+        loop {
+            // Wake for the group-commit deadline of unsynced observed lines, or to re-verify
+            // once the burst of appends is over.
+            let wait = match journal.sync_deadline() {
+                Some(at) => at.saturating_duration_since(std::time::Instant::now()),
+                None if recheck => Duration::from_millis(200),
+                None => Duration::from_secs(3600),
+            };
+            match rx.recv_timeout(wait) {
+                Ok(event) => {
+                    let action = match journal.append(event) {
+                        Ok(record) => Action::AuditAppended(Box::new(record)),
+                        Err(e) => {
+                            tracing::error!(error = %e, "audit append failed");
+                            Action::AuditFailed(e.to_string())
+                        }
+                    };
+                    let _ = actions.send(action);
+                    recheck = true;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = journal.sync() {
+                        tracing::error!(error = %e, "audit sync failed");
+                        let _ = actions.send(Action::AuditFailed(e.to_string()));
+                    }
+                    if recheck && journal.sync_deadline().is_none() {
+                        recheck = false;
+                        report(&journal);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
         }
+        // Dropping the journal syncs what is left and releases the lock.
+        drop(journal);
     });
     (tx, handle)
 }

@@ -173,6 +173,10 @@ pub struct State {
     /// Audit journal lines, oldest first (the pane shows newest first).
     pub audit: Vec<Record>,
     pub audit_error: Option<String>,
+    /// Result of the last verification of the journal file (badge in the Audit pane title).
+    pub audit_integrity: Integrity,
+    /// The selected Audit entry is shown in detail (Enter on the Audit pane; Esc closes).
+    pub audit_detail: bool,
     /// Per-pane list views, indexed by [`Pane::index`].
     pub views: [ListView; 5],
 }
@@ -196,6 +200,8 @@ impl State {
             step_status: HashMap::new(),
             audit: Vec::new(),
             audit_error: None,
+            audit_integrity: Integrity::NotChecked,
+            audit_detail: false,
             views: Default::default(),
         }
     }
@@ -221,4 +227,20 @@ impl State {
     pub fn view_mut(&mut self, pane: Pane) -> &mut ListView {
         &mut self.views[pane.index()]
     }
+}
+
+/// What the last verification of the audit journal found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Integrity {
+    #[default]
+    NotChecked,
+    Verified {
+        lines: u64,
+        head: String,
+    },
+    /// `line` 0: the file could not be read.
+    Broken {
+        line: u64,
+        reason: String,
+    },
 }

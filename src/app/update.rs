@@ -94,6 +94,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         },
         Action::AuditAppended(record) => state.audit.push(*record),
         Action::AuditFailed(e) => state.audit_error = Some(e),
+        Action::AuditIntegrity(i) => state.audit_integrity = i,
+        Action::ToggleAuditDetail => {
+            state.audit_detail = !state.audit_detail && state.focus == Pane::Audit;
+        }
     }
     Vec::new()
 }
@@ -784,6 +788,7 @@ mod tests {
             cutover: "c1".into(),
             operator: "op".into(),
             event: Event::new(Kind::Note, "hello"),
+            upn: None,
             prev: String::new(),
             hash: String::new(),
         };

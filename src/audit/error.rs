@@ -23,10 +23,14 @@ pub enum AuditError {
     },
     /// Another process (or another `Journal` in this one) holds the file's lock.
     #[error(
-        "audit log {} is already open in another cutover process; close that one and try again",
+        "audit log {} is already open in another cutover process ({holder}); close that one and try again",
         path.display()
     )]
-    Locked { path: PathBuf },
+    Locked {
+        path: PathBuf,
+        /// "process 1234" from `<log>.lock`, or "an unknown process".
+        holder: String,
+    },
     /// The existing file does not verify, so appending would extend a broken chain.
     #[error(
         "audit log {} fails verification at line {line}: {reason}; keep the file as evidence, \

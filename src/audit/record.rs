@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Layout version written by this build.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What kind of event a line records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,6 +64,12 @@ pub struct Event {
     /// Free-form extra detail.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub details: serde_json::Value,
+    /// How a change ended (outcome lines): `ok`, or a short failure text. Since version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// Microsoft's `request-id` of the call an intent/outcome is about. Since version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl Event {
@@ -76,6 +82,8 @@ impl Event {
             before: None,
             after: None,
             details: serde_json::Value::Null,
+            result: None,
+            request_id: None,
         }
     }
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
@@ -95,6 +103,18 @@ impl Event {
         self.details = details;
         self
     }
+    pub fn result(mut self, result: impl Into<String>) -> Self {
+        self.result = Some(result.into());
+        self
+    }
+    pub fn request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(id.into());
+        self
+    }
+    /// Whether this is an outcome whose result is not `ok`.
+    pub fn failed(&self) -> bool {
+        self.kind == Kind::Outcome && self.result.as_deref().is_some_and(|r| r != "ok")
+    }
 }
 
 /// A complete line as stored: the event plus what the journal adds.
@@ -111,6 +131,9 @@ pub struct Record {
     pub operator: String,
     #[serde(flatten)]
     pub event: Event,
+    /// The signed-in admin's UPN, when there is one. Since version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
     /// SHA-256 (hex) of the previous line's record; 64 zeros on the first line.
     pub prev: String,
     /// SHA-256 (hex) of this line without its `hash` field.
@@ -141,10 +164,36 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// The hash a stored line must carry: SHA-256 of the line without its hash field, i.e. of
 /// `prefix + "}"`.
 fn hash_of_prefix(prefix: &[u8]) -> String {
-    let mut content = Vec::with_capacity(prefix.len() + 1);
-    content.extend_from_slice(prefix);
-    content.push(b'}');
-    sha256_hex(&content)
+    hex(&prefix_digest(prefix))
+}
+
+fn prefix_digest(prefix: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(prefix);
+    hasher.update(b"}");
+    hasher.finalize().into()
+}
+
+fn hex(digest: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(digest.len() * 2);
+    for b in digest {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+/// Whether `hex64` (lower-case hex) is the hash of `prefix + "}"`, without allocating.
+pub fn prefix_hash_is(prefix: &[u8], hex64: &str) -> bool {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = prefix_digest(prefix);
+    let want = hex64.as_bytes();
+    want.len() == 64
+        && digest.iter().enumerate().all(|(i, b)| {
+            want[2 * i] == HEX[usize::from(b >> 4)] && want[2 * i + 1] == HEX[usize::from(b & 15)]
+        })
 }
 
 /// Format a time the way `ts` is stored: UTC, milliseconds, `Z`.

@@ -78,11 +78,21 @@ pub fn redact_value(value: &mut Value) -> usize {
     }
 }
 
-/// Redact `before`, `after` and `details` of an event; returns how many values were replaced.
+/// Redact `before`, `after` and `details` of an event, and `result` or `request_id` if one is
+/// itself a token; returns how many values were replaced.
 pub fn redact_event(event: &mut Event) -> usize {
     let mut n = redact_value(&mut event.details);
     for v in [&mut event.before, &mut event.after].into_iter().flatten() {
         n += redact_value(v);
+    }
+    for s in [&mut event.result, &mut event.request_id]
+        .into_iter()
+        .flatten()
+    {
+        if looks_like_token(s) {
+            *s = REDACTED.to_string();
+            n += 1;
+        }
     }
     n
 }
@@ -161,8 +171,12 @@ mod tests {
     fn event_fields_are_all_covered() {
         let mut e = Event::new(Kind::Intent, "rotate secret")
             .change(json!({"password": "old"}), json!({"password": "new"}))
-            .details(json!({"refresh_token": "r"}));
-        assert_eq!(redact_event(&mut e), 3);
+            .details(json!({"refresh_token": "r"}))
+            .result("Bearer abc.def")
+            .request_id("req-1");
+        assert_eq!(redact_event(&mut e), 4);
+        assert_eq!(e.result.as_deref(), Some(REDACTED));
+        assert_eq!(e.request_id.as_deref(), Some("req-1"));
         assert_eq!(e.before, Some(json!({"password": "[redacted]"})));
         assert_eq!(e.after, Some(json!({"password": "[redacted]"})));
         assert_eq!(e.details, json!({"refresh_token": "[redacted]"}));

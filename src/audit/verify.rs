@@ -1,10 +1,15 @@
-//! Verify a journal file from its bytes: every line's hash, the chain of `prev` hashes, the
-//! sequence numbers, and the format version. Reports the first line that breaks a rule.
+//! Verify a journal from its bytes: every line's hash, the chain of `prev` hashes, the
+//! sequence numbers, and the format version. Reports the first line that breaks a rule. Lines
+//! are checked one at a time from a buffered reader, so a large log is never held in memory.
 
+use std::borrow::Cow;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use serde::Deserialize;
+
 use super::error::AuditError;
-use super::record::{FORMAT_VERSION, Record, ZERO_HASH, recompute_hash, split_hash};
+use super::record::{FORMAT_VERSION, Kind, ZERO_HASH, prefix_hash_is, split_hash};
 
 /// Result of checking a whole file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +20,8 @@ pub struct VerifyReport {
     pub head: String,
     /// The first line that breaks a rule; `None` if the whole file verifies.
     pub first_bad: Option<BadLine>,
+    /// Line number of the anchor asked for, if a verified line carries that hash.
+    pub anchor_line: Option<u64>,
 }
 
 impl VerifyReport {
@@ -35,12 +42,31 @@ pub struct BadLine {
 /// Check every line of the file at `path`. `Err` only when the file cannot be read; a file that
 /// fails verification is an `Ok` report with `first_bad` set.
 pub fn verify_file(path: &Path) -> Result<VerifyReport, AuditError> {
-    let bytes = std::fs::read(path).map_err(|source| AuditError::Io {
+    verify_file_anchored(path, None)
+}
+
+/// [`verify_file`], also looking for the line whose hash is `anchor` (see
+/// [`VerifyReport::anchor_line`]).
+pub fn verify_file_anchored(path: &Path, anchor: Option<&str>) -> Result<VerifyReport, AuditError> {
+    let io_err = |source| AuditError::Io {
         path: path.to_path_buf(),
         action: "read",
         source,
-    })?;
-    Ok(verify_bytes(&bytes))
+    };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut checker = Checker::new(anchor);
+    let mut line = Vec::with_capacity(1024);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).map_err(io_err)? == 0 {
+            break;
+        }
+        if !checker.feed(&line) {
+            break;
+        }
+    }
+    Ok(checker.finish().report)
 }
 
 /// Check journal content already in memory (see [`verify_file`]).
@@ -55,56 +81,118 @@ pub(crate) struct Checked {
 }
 
 pub(crate) fn check(bytes: &[u8]) -> Checked {
-    let mut head = ZERO_HASH.to_string();
-    let mut cutover: Option<String> = None;
-    let mut lines = 0u64;
-    let mut first_bad = None;
-    for (idx, chunk) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
-        let number = idx as u64 + 1;
+    let mut checker = Checker::new(None);
+    for chunk in bytes.split_inclusive(|b| *b == b'\n') {
+        if !checker.feed(chunk) {
+            break;
+        }
+    }
+    checker.finish()
+}
+
+/// Checks lines one after another, keeping only what the next line is checked against.
+pub(crate) struct Checker {
+    head: String,
+    cutover: Option<String>,
+    lines: u64,
+    first_bad: Option<BadLine>,
+    anchor: Option<String>,
+    anchor_line: Option<u64>,
+}
+
+impl Checker {
+    pub(crate) fn new(anchor: Option<&str>) -> Self {
+        Checker {
+            head: ZERO_HASH.to_string(),
+            cutover: None,
+            lines: 0,
+            first_bad: None,
+            anchor: anchor.map(str::to_ascii_lowercase),
+            anchor_line: None,
+        }
+    }
+
+    /// Check the next line (with its `\n`, if it has one); false once a line was bad.
+    pub(crate) fn feed(&mut self, chunk: &[u8]) -> bool {
+        if self.first_bad.is_some() {
+            return false;
+        }
+        let number = self.lines + 1;
         let result = match chunk.strip_suffix(b"\n") {
-            Some(line) => check_line(line, number, &head, cutover.as_deref()),
+            Some(line) => check_line(line, number, &self.head, self.cutover.as_deref()),
             None => Err(
                 "the line is incomplete (no newline at its end): the last write was cut short"
                     .to_string(),
             ),
         };
         match result {
-            Ok(record) => {
-                head = record.hash;
-                cutover.get_or_insert(record.cutover);
-                lines = number;
+            Ok(fields) => {
+                self.head.clear();
+                self.head.push_str(fields.hash);
+                if self.cutover.is_none() {
+                    self.cutover = Some(fields.cutover.into_owned());
+                }
+                if self.anchor.as_deref() == Some(fields.hash) {
+                    self.anchor_line = Some(number);
+                }
+                self.lines = number;
+                true
             }
             Err(reason) => {
-                first_bad = Some(BadLine {
+                self.first_bad = Some(BadLine {
                     line: number,
                     reason,
                 });
-                break;
+                false
             }
         }
     }
-    Checked {
-        report: VerifyReport {
-            lines,
-            head,
-            first_bad,
-        },
-        cutover,
+
+    pub(crate) fn finish(self) -> Checked {
+        Checked {
+            report: VerifyReport {
+                lines: self.lines,
+                head: self.head,
+                first_bad: self.first_bad,
+                anchor_line: self.anchor_line,
+            },
+            cutover: self.cutover,
+        }
     }
+}
+
+/// The fields verification needs; the rest (before/after/details) is checked for JSON syntax
+/// only, which keeps verifying a large log fast.
+#[derive(Deserialize)]
+#[allow(dead_code)] // ts, operator, kind and action are read to check that they are there
+struct Fields<'a> {
+    v: u32,
+    seq: u64,
+    #[serde(borrow)]
+    ts: Cow<'a, str>,
+    #[serde(borrow)]
+    cutover: Cow<'a, str>,
+    #[serde(borrow)]
+    operator: Cow<'a, str>,
+    kind: Kind,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    prev: &'a str,
+    hash: &'a str,
 }
 
 /// Check one line (without its `\n`) against the line before it. The order of the checks
 /// decides which reason is reported when several rules break at once.
-fn check_line(
-    line: &[u8],
+fn check_line<'a>(
+    line: &'a [u8],
     number: u64,
     prev_hash: &str,
     cutover: Option<&str>,
-) -> Result<Record, String> {
+) -> Result<Fields<'a>, String> {
     if line.is_empty() {
         return Err("the line is empty".into());
     }
-    let record: Record = serde_json::from_slice(line)
+    let record: Fields = serde_json::from_slice(line)
         .map_err(|e| format!("the line is not a valid record ({e})"))?;
     if record.v == 0 || record.v > FORMAT_VERSION {
         return Err(format!(
@@ -112,13 +200,13 @@ fn check_line(
             record.v
         ));
     }
-    let Some((_, stored)) = split_hash(line) else {
+    let Some((prefix, stored)) = split_hash(line) else {
         return Err("the hash field is missing or is not the last field of the line".into());
     };
     if stored != record.hash {
         return Err("the line has more than one hash field".into());
     }
-    if recompute_hash(line).as_deref() != Some(stored) {
+    if !prefix_hash_is(prefix, stored) {
         return Err("the hash does not match the line's content: the line was changed".into());
     }
     if record.seq != number {
@@ -151,7 +239,7 @@ fn check_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{Event, Kind};
+    use crate::audit::{Event, Record};
 
     fn sealed_lines(n: u64) -> Vec<String> {
         let mut prev = ZERO_HASH.to_string();
@@ -164,6 +252,7 @@ mod tests {
                     cutover: "c1".into(),
                     operator: "alex".into(),
                     event: Event::new(Kind::Note, format!("note {seq}")),
+                    upn: None,
                     prev: prev.clone(),
                     hash: String::new(),
                 };
@@ -218,7 +307,7 @@ mod tests {
         assert_eq!(r.head, ZERO_HASH);
 
         let mut future = good.clone();
-        future[1] = future[1].replacen("{\"v\":1,", "{\"v\":99,", 1);
+        future[1] = future[1].replacen("{\"v\":2,", "{\"v\":99,", 1);
         let r = verify_bytes(future.concat().as_bytes());
         let bad = r.first_bad.unwrap();
         assert_eq!(bad.line, 2);

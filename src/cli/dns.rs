@@ -39,9 +39,12 @@ pub struct ResolverArgs {
 /// `cutover dns D`.
 pub struct CheckArgs {
     pub domain: String,
+    /// For `--config` and the data dir (token cache) when the expected records come from a tenant.
+    pub globals: super::Globals,
     pub resolvers: ResolverArgs,
     pub expect_file: Option<PathBuf>,
-    pub expect_from: String,
+    /// `destination` (default) or `source`.
+    pub expect_from: Option<String>,
     /// `--dnsbl ZONE`, repeatable: blocklists to check the MX hosts' addresses on.
     pub dnsbl: Vec<String>,
     pub json: bool,
@@ -166,6 +169,104 @@ async fn targets(
     Ok((all, notes))
 }
 
+/// The propagation view's resolvers for the configured dashboard: the zone's authoritative
+/// servers (found through NS via the first configured nameserver, asked without
+/// recursion) first, as the reference, then each configured nameserver. Found once at start.
+pub(crate) async fn dashboard_resolvers(
+    domain: &str,
+    nameservers: &[SocketAddr],
+    authoritative_port: u16,
+    timeout: Duration,
+) -> Vec<(String, std::sync::Arc<crate::dns::DnsClient>)> {
+    let mut named = Vec::new();
+    for addr in nameservers {
+        match Target::new(addr.to_string(), *addr, timeout, false) {
+            Ok(t) => named.push(t),
+            Err(e) => tracing::warn!(resolver = %addr, error = %e, "resolver left out"),
+        }
+    }
+    let auth = match named.first() {
+        Some(bootstrap) => {
+            authoritative_targets(&bootstrap.client, domain, authoritative_port, timeout).await
+        }
+        None => Vec::new(),
+    };
+    if auth.is_empty() {
+        tracing::warn!(
+            domain,
+            "no authoritative server found through NS; the first resolver is the reference"
+        );
+    }
+    auth.into_iter()
+        .chain(named)
+        .map(|t| (t.label, std::sync::Arc::new(t.client)))
+        .collect()
+}
+
+/// The configuration, when there is one to read: always when `--config`/`CUTOVER_CONFIG` names
+/// it or `--expect-from` was given (then a missing file is an error), else only when the
+/// platform's `config.toml` exists.
+fn configured(
+    globals: &super::Globals,
+    asked: bool,
+) -> Result<Option<crate::config::Config>, Failure> {
+    let path = super::config::config_path(globals)?;
+    if globals.config.is_none() && !asked && !path.exists() {
+        return Ok(None);
+    }
+    super::config::load_config(globals).map(Some)
+}
+
+/// The records the tenant asks for: `serviceConfigurationRecords`, plus the verification TXT
+/// while the domain is not verified there yet. A tenant without the domain gives none, with a
+/// note saying so.
+async fn tenant_expected(
+    globals: &super::Globals,
+    cfg: &crate::config::Config,
+    side: crate::config::Side,
+    domain: &str,
+) -> Result<(Vec<DomainDnsRecord>, Vec<String>), Failure> {
+    let (paths, _log) = super::prepare(globals)?;
+    let client = super::start::client_for(
+        cfg.profile(side),
+        &paths,
+        Some(super::start::print_device_code()),
+    )?;
+    let service = |e: crate::graph::GraphError| match e {
+        crate::graph::GraphError::Auth { .. } | crate::graph::GraphError::Config(_) => {
+            super::start::sign_in_failure(e)
+        }
+        other => Failure::Service(format!(
+            "expected records from the {}: {other}",
+            side.name()
+        )),
+    };
+    let Some(found) = client.domain(domain).await.map_err(service)? else {
+        return Ok((
+            Vec::new(),
+            vec![format!(
+                "the {} tenant does not have {domain}: no expected records",
+                side.name()
+            )],
+        ));
+    };
+    let mut records = client
+        .service_configuration_records(domain)
+        .await
+        .map_err(service)?;
+    if !found.is_verified {
+        records.extend(
+            client
+                .verification_dns_records(domain)
+                .await
+                .map_err(service)?
+                .into_iter()
+                .filter(|r| r.record_type.eq_ignore_ascii_case("txt")),
+        );
+    }
+    Ok((records, Vec::new()))
+}
+
 fn read_expected(path: &Path) -> Result<Vec<DomainDnsRecord>, Failure> {
     let bytes = std::fs::read(path).map_err(|e| {
         Failure::Input(format!("cannot read --expect-file {}: {e}", path.display()))
@@ -194,22 +295,49 @@ fn check_inner(args: CheckArgs) -> Outcome {
         .iter()
         .map(|n| parse_name(n))
         .collect::<Result<Vec<_>, _>>()?;
-    if !matches!(args.expect_from.as_str(), "destination" | "source") {
+    let expect_from = args
+        .expect_from
+        .clone()
+        .unwrap_or_else(|| "destination".into());
+    if !matches!(expect_from.as_str(), "destination" | "source") {
         return Err(Failure::Input(format!(
-            "--expect-from '{}': give destination or source",
-            args.expect_from
+            "--expect-from '{expect_from}': give destination or source"
         )));
     }
-    for zone in &args.dnsbl {
+    let mut dnsbl = args.dnsbl.clone();
+    for zone in &dnsbl {
         parse_domain(zone).map_err(|e| Failure::Input(format!("--dnsbl: {e}")))?;
     }
-    let expected = match &args.expect_file {
-        Some(p) => read_expected(p)?,
-        None => Vec::new(),
+    // Expected records: the file when given, else the tenant's own lists when a config names
+    // the tenants, else none (the table then shows what resolvers answer, nothing to compare).
+    let config = if args.expect_file.is_some() {
+        None
+    } else {
+        configured(&args.globals, args.expect_from.is_some())?
     };
+    if let Some(cfg) = &config {
+        for zone in &cfg.blocklists {
+            if !dnsbl.contains(zone) {
+                dnsbl.push(zone.clone());
+            }
+        }
+    }
     let rt = runtime()?;
+    let (expected, mut expect_notes) = match (&args.expect_file, &config) {
+        (Some(p), _) => (read_expected(p)?, Vec::new()),
+        (None, Some(cfg)) => {
+            let side = if expect_from == "source" {
+                crate::config::Side::Source
+            } else {
+                crate::config::Side::Destination
+            };
+            rt.block_on(tenant_expected(&args.globals, cfg, side, &domain.ascii))?
+        }
+        (None, None) => (Vec::new(), Vec::new()),
+    };
     let (report, targets_meta, notes) = rt.block_on(async {
-        let (targets, notes) = targets(&domain, &args.resolvers).await?;
+        let (targets, mut notes) = targets(&domain, &args.resolvers).await?;
+        notes.append(&mut expect_notes);
         let names = record_set(&domain.ascii, &extra);
         let sweeps = sweep_all(&targets, &names).await;
         let meta: Vec<(String, bool)> = targets
@@ -219,8 +347,7 @@ fn check_inner(args: CheckArgs) -> Outcome {
         let mut report = Report::build(&domain.ascii, &names, &targets, sweeps, &expected);
         if let Some(first) = targets.first() {
             report.chains = follow_chains(&first.client, &report.reference).await;
-            report.blocklists =
-                check_blocklists(&first.client, &report.reference, &args.dnsbl).await;
+            report.blocklists = check_blocklists(&first.client, &report.reference, &dnsbl).await;
         }
         Ok::<_, Failure>((report, meta, notes))
     })?;
@@ -243,12 +370,12 @@ fn check_inner(args: CheckArgs) -> Outcome {
     if args.json {
         println!(
             "{}",
-            report_json(&domain, &report, &targets_meta, &args.expect_from, ok)
+            report_json(&domain, &report, &targets_meta, &expect_from, ok)
         );
     } else {
         print!(
             "{}",
-            report_text(&domain, &report, &targets_meta, &notes, &args.expect_from)
+            report_text(&domain, &report, &targets_meta, &notes, &expect_from)
         );
     }
     Ok(if ok {
@@ -396,7 +523,7 @@ fn report_text(
     if report.comparisons.is_empty() {
         let _ = writeln!(
             out,
-            "(no expected records given: pass --expect-file with the {expect_from} tenant's serviceConfigurationRecords)"
+            "(no expected records: configure the tenants (cutover config init) or pass --expect-file with the {expect_from} tenant's serviceConfigurationRecords)"
         );
     }
     let _ = writeln!(out, "\npropagation:");

@@ -3,26 +3,30 @@
 //! 3 service error.
 
 mod audit;
+mod config;
 pub mod dns;
+mod inventory;
+mod start;
 
-pub use audit::audit_verify;
+pub use audit::{
+    AuditQuery, audit_anchor, audit_export, audit_report, audit_show, audit_stress_append,
+    audit_verify,
+};
+pub use config::{config_check, config_init};
+pub use inventory::inventory;
 
 use std::io::Write;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-
 use time::OffsetDateTime;
 
-use crate::app::State;
-use crate::app::run::{Dashboard, Services, run};
-use crate::audit::{Journal, read_records};
 use crate::dns::DnsClient;
 use crate::graph::client::GLOBAL_GRAPH_SCOPE;
 use crate::graph::{Credentials, Endpoints, GraphClient};
 use crate::logging::{self, LogGuard};
-use crate::plan::{Progress, Runbook};
 use crate::sim::cache::CachingResolver;
 use crate::sim::{Sim, SimOptions, SimTenant};
 use crate::store::Paths;
@@ -32,6 +36,8 @@ use crate::store::Paths;
 pub struct Globals {
     pub data_dir: Option<PathBuf>,
     pub log_filter: Option<String>,
+    /// `--config FILE` instead of the platform config dir's `config.toml`.
+    pub config: Option<PathBuf>,
 }
 
 /// Why a command stopped.
@@ -112,23 +118,108 @@ fn prepare(globals: &Globals) -> Result<(Paths, LogGuard), Failure> {
     Ok((paths, guard))
 }
 
-/// `cutover` with no subcommand: the dashboard against configured tenants.
-pub fn dashboard(_globals: &Globals) -> ExitCode {
-    Failure::Input(
-        "no tenants are configured yet; run 'cutover demo' to rehearse against the built-in environment"
-            .into(),
-    )
-    .exit()
+/// `cutover` with no subcommand: the dashboard against the configured tenants.
+pub fn dashboard(globals: &Globals) -> ExitCode {
+    finish(dashboard_inner(globals))
+}
+
+fn dashboard_inner(globals: &Globals) -> Outcome {
+    let cfg = config::load_config(globals)?;
+    let (paths, _log) = prepare(globals)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        // Device-code profiles sign in here, before the dashboard owns the terminal (a
+        // dialog in the dashboard is not built yet); cached tokens make this silent. The
+        // dashboard's own clients then read the cache and never prompt over the screen.
+        for profile in [&cfg.source, &cfg.destination] {
+            if profile.auth == crate::config::AuthMethod::DeviceCode {
+                start::client_for(profile, &paths, Some(start::print_device_code()))?
+                    .tokens()
+                    .access_token()
+                    .await
+                    .map_err(start::sign_in_failure)?;
+            }
+        }
+        let source = start::client_for(&cfg.source, &paths, None)?;
+        let destination = start::client_for(&cfg.destination, &paths, None)?;
+        let dns = DnsClient::new(&cfg.nameservers, Duration::from_secs(2))
+            .map_err(|e| Failure::Input(format!("dns.nameservers: {e}")))?;
+        let resolvers = dns::dashboard_resolvers(
+            &cfg.domain,
+            &cfg.nameservers,
+            cfg.authoritative_port,
+            Duration::from_secs(2),
+        )
+        .await;
+        let snapshot = match resolvers.first() {
+            Some((_, reference)) => start::first_snapshot(&paths, reference, &cfg.domain).await,
+            None => None,
+        };
+        start::open_dashboard(
+            &paths,
+            start::Session {
+                cutover_id: cfg.domain.clone(),
+                domain: cfg.domain.clone(),
+                source,
+                destination,
+                dns,
+                watch: start::DnsWatch {
+                    resolvers,
+                    // The records the destination tenant asks for are the target state.
+                    expect_from: Some(crate::app::state::TenantId::Destination),
+                    dnsbl: cfg.blocklists.clone(),
+                    snapshot,
+                },
+            },
+        )
+        .await
+    })
+}
+
+/// `cutover login --tenant source|destination`: sign in now and cache the tokens.
+pub fn login(globals: &Globals, side: crate::config::Side) -> ExitCode {
+    finish(login_inner(globals, side))
+}
+
+fn login_inner(globals: &Globals, side: crate::config::Side) -> Outcome {
+    let cfg = config::load_config(globals)?;
+    let (paths, _log) = prepare(globals)?;
+    let profile = cfg.profile(side);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = start::client_for(profile, &paths, Some(start::print_device_code()))?;
+        let (expires_at, refresh) = client
+            .tokens()
+            .sign_in_now()
+            .await
+            .map_err(start::sign_in_failure)?;
+        let until = OffsetDateTime::from_unix_timestamp(expires_at as i64)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        println!(
+            "signed in to {} ({}) with {}; access token valid until {until}{}; cached in {}",
+            profile.tenant,
+            side.name(),
+            profile.auth.name(),
+            if refresh { ", refresh token kept" } else { "" },
+            paths.token_cache(side.name()).display()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// `cutover demo`: start the rehearsal environment and the dashboard against it.
-pub fn demo(globals: &Globals, users: usize, seed: u64) -> ExitCode {
-    finish(demo_inner(globals, users, seed))
+pub fn demo(globals: &Globals, users: usize, seed: u64, device_code: bool) -> ExitCode {
+    finish(demo_inner(globals, users, seed, device_code))
 }
 
 const DEMO_CUTOVER_ID: &str = "demo";
 
-fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
+fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> Outcome {
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -143,55 +234,46 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
         tracing::info!(graph = %sim.graph_url(), dns = %sim.dns_addr(), "rehearsal environment up");
         let domain = sim.domain().to_string();
         let source = graph_client(&sim, "source")?;
-        let destination = graph_client(&sim, "destination")?;
+        let destination = if device_code {
+            let client = device_code_client(&sim, "destination")?;
+            client
+                .tokens()
+                .access_token()
+                .await
+                .map_err(start::sign_in_failure)?;
+            client
+        } else {
+            graph_client(&sim, "destination")?
+        };
         let dns = DnsClient::new(&[sim.dns_addr()], Duration::from_secs(2))
             .map_err(|e| Failure::Service(e.to_string()))?;
         demo_relay(&sim, &domain);
         let (caches, resolvers) = demo_resolvers(&sim).await?;
-        let snapshot = demo_snapshot(&paths, &sim, &domain).await;
-
-        let journal_path = paths.audit_log(DEMO_CUTOVER_ID);
-        let journal = Journal::open(&journal_path, DEMO_CUTOVER_ID)
-            .map_err(|e| Failure::Input(e.to_string()))?;
-        let history = read_records(&journal_path).map_err(|e| Failure::Input(e.to_string()))?;
-        let runbook = Runbook::embedded().map_err(|e| Failure::Input(e.to_string()))?;
-        let progress_file = paths.state_file(DEMO_CUTOVER_ID);
-        let saved = Progress::load(&progress_file).map_err(|e| Failure::Input(e.to_string()))?;
-
-        let now = OffsetDateTime::now_utc();
-        let mut state = State::new(DEMO_CUTOVER_ID.into(), domain.clone(), runbook, now);
-        state.audit = history;
-        state.dns.snapshot = snapshot;
-        state.step_status = saved.statuses;
-        state.cutover_at = Some(
-            saved
-                .cutover_at
-                .as_deref()
-                .and_then(|t| {
-                    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-                })
-                .unwrap_or(now + time::Duration::hours(24)),
-        );
+        let snapshot = match resolvers.first() {
+            Some((_, authoritative)) => start::first_snapshot(&paths, authoritative, &domain).await,
+            None => None,
+        };
 
         let sim = Arc::new(sim);
-        let scenario = tokio::spawn(play_scenario(sim.clone(), domain));
-        let dashboard = Dashboard {
-            state,
-            services: Services {
-                source: Arc::new(source),
-                destination: Arc::new(destination),
-                dns: Arc::new(dns),
-                graph_every: Duration::from_secs(5),
-                dns_every: Duration::from_secs(3),
-                resolvers,
-                // Before the move the domain and its records live in the source tenant.
-                expect_from: Some(crate::app::state::TenantId::Source),
-                dnsbl: vec![crate::sim::DNSBL_ZONE.to_string()],
+        let scenario = tokio::spawn(play_scenario(sim.clone(), domain.clone()));
+        let result = start::open_dashboard(
+            &paths,
+            start::Session {
+                cutover_id: DEMO_CUTOVER_ID.into(),
+                domain,
+                source,
+                destination,
+                dns,
+                watch: start::DnsWatch {
+                    resolvers,
+                    // Before the move the domain and its records live in the source tenant.
+                    expect_from: Some(crate::app::state::TenantId::Source),
+                    dnsbl: vec![crate::sim::DNSBL_ZONE.to_string()],
+                    snapshot,
+                },
             },
-            journal,
-            progress_file,
-        };
-        let result = run(dashboard).await;
+        )
+        .await;
         for cache in caches {
             cache.shutdown();
         }
@@ -201,8 +283,6 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64) -> Outcome {
             sim.shutdown().await;
         }
         result
-            .map_err(|e| Failure::Input(format!("{e}; run cutover in an interactive terminal")))?;
-        Ok(ExitCode::SUCCESS)
     })
 }
 
@@ -248,29 +328,6 @@ async fn demo_resolvers(
     Ok((caches, resolvers))
 }
 
-/// Before the first change of a cutover a snapshot of the zone is taken (the executor calls
-/// [`crate::dns::snapshot::take`] before its first write); the demo takes one at start when
-/// `<data dir>/snapshots/` has none for the domain. Returns the file name.
-async fn demo_snapshot(paths: &Paths, sim: &Sim, domain: &str) -> Option<String> {
-    let dir = paths.snapshots_dir();
-    if let Some(existing) = crate::dns::snapshot::latest(&dir, domain) {
-        return existing
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned());
-    }
-    let client =
-        DnsClient::with_recursion(&[sim.dns_addr()], Duration::from_secs(2), false).ok()?;
-    let names = crate::dns::m365_names(domain);
-    match crate::dns::snapshot::take(&client, domain, &names, &dir, OffsetDateTime::now_utc()).await
-    {
-        Ok(path) => path.file_name().map(|n| n.to_string_lossy().into_owned()),
-        Err(e) => {
-            tracing::warn!(error = %e, "snapshot before the first change failed");
-            None
-        }
-    }
-}
-
 /// The rehearsal's first live event: the DNS owner lowers the MX TTL to 300 s, as the runbook
 /// asks a day before; the DNS pane and the audit log show it when the pollers see it.
 async fn play_scenario(sim: Arc<Sim>, domain: String) {
@@ -311,22 +368,91 @@ fn graph_client(sim: &Sim, label: &str) -> Result<GraphClient, Failure> {
     .map_err(|e| Failure::Service(e.to_string()))
 }
 
-/// `cutover sim serve`: the rehearsal environment alone.
-pub fn sim_serve(globals: &Globals, users: usize, seed: u64, json: bool) -> ExitCode {
-    finish(sim_serve_inner(globals, users, seed, json))
+/// A client that signs in to the sim with a device code. The code is printed as for a real
+/// tenant; a few seconds later the sim's user approves it through the sim-only route, as a
+/// person would at the device login page.
+fn device_code_client(sim: &Sim, label: &str) -> Result<GraphClient, Failure> {
+    use crate::graph::auth::{Auth, DeviceCode, SignIn};
+    let tenant = sim.tenant(label).ok_or_else(|| {
+        Failure::Service(format!("the rehearsal environment has no {label} tenant"))
+    })?;
+    let approve_url = format!("{}/sim/device", sim.login_url());
+    let show = start::print_device_code();
+    let prompt = Arc::new(move |code: &DeviceCode| {
+        show(code);
+        eprintln!("(rehearsal: the sim's user approves in 3 seconds)");
+        let url = approve_url.clone();
+        let user_code = code.user_code.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let form = [("user_code", user_code.as_str())];
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            match reqwest::Client::new().post(&url).form(&form).send().await {
+                Ok(r) if r.status().is_success() => {}
+                Ok(r) => tracing::warn!(status = r.status().as_u16(), "sim approval refused"),
+                Err(e) => tracing::warn!(error = %e, "sim approval failed"),
+            }
+        });
+    });
+    GraphClient::with_sign_in(
+        &sim.graph_url(),
+        SignIn {
+            login_url: sim.login_url(),
+            tenant: tenant.id.clone(),
+            client_id: tenant.client_id.clone(),
+            scope: GLOBAL_GRAPH_SCOPE.into(),
+            auth: Auth::DeviceCode {
+                prompt: Some(prompt),
+            },
+            cache: None,
+            warn: None,
+        },
+    )
+    .map_err(|e| Failure::Service(e.to_string()))
 }
 
-fn sim_serve_inner(globals: &Globals, users: usize, seed: u64, json: bool) -> Outcome {
+/// `cutover sim serve`: the rehearsal environment alone.
+pub fn sim_serve(globals: &Globals, opts: &SimServe) -> ExitCode {
+    finish(sim_serve_inner(globals, opts))
+}
+
+/// What `cutover sim serve` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct SimServe {
+    pub users: usize,
+    pub seed: u64,
+    pub json: bool,
+    /// Write a config.toml pointing at the running environment.
+    pub write_config: Option<PathBuf>,
+    pub faults: crate::sim::Faults,
+    pub throttle: Option<crate::sim::Throttle>,
+}
+
+fn sim_serve_inner(globals: &Globals, opts: &SimServe) -> Outcome {
+    let SimServe {
+        users,
+        seed,
+        json,
+        ref write_config,
+        ref faults,
+        throttle,
+    } = *opts;
     let (_paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
         let sim = Sim::start(SimOptions {
             users,
             seed,
+            faults: faults.clone(),
+            throttle,
             ..SimOptions::default()
         })
         .await
         .map_err(|e| Failure::Service(format!("cannot start the rehearsal environment: {e}")))?;
+        if let Some(path) = write_config {
+            config::write_sim_config(path, &config::sim_config(&sim))?;
+            tracing::info!(path = %path.display(), "wrote a configuration for the rehearsal environment");
+        }
         let mut out = std::io::stdout().lock();
         let written = if json {
             writeln!(out, "{}", sim_description(&sim))

@@ -1,17 +1,21 @@
-//! A Microsoft Graph v1.0 client: app-only sign-in with a client secret, JSON GETs with
+//! A Microsoft Graph v1.0 client: tokens from [`TokenProvider`], JSON GETs with
 //! `@odata.nextLink` paging, typed errors carrying Microsoft's `request-id`. It knows nothing
 //! about the rehearsal environment: only the base URLs differ.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::Mutex;
+use std::sync::Arc;
+
 use tracing::Instrument;
 
+use super::auth::{Auth, SignIn, TokenProvider};
 use super::error::GraphError;
-use super::model::{DirectoryObjectRef, Domain, DomainDnsRecord, Group, Organization, User};
+use super::model::{
+    Application, DirectoryObjectRef, Domain, DomainDnsRecord, Group, OrgContact, Organization, User,
+};
 
 /// Where to sign in, where Graph lives and which resource to ask a token for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,11 +59,6 @@ impl fmt::Debug for Credentials {
     }
 }
 
-struct CachedToken {
-    access_token: String,
-    refresh_at: Instant,
-}
-
 /// A Graph response body with the `request-id` Microsoft gave it.
 #[derive(Debug, Clone)]
 pub struct Response<T> {
@@ -75,20 +74,6 @@ struct Page<T> {
 }
 
 #[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    expires_in: Option<u64>,
-}
-
-#[derive(Deserialize, Default)]
-struct TokenError {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
-}
-
-#[derive(Deserialize)]
 struct ErrorEnvelope {
     error: ErrorBody,
 }
@@ -101,41 +86,76 @@ struct ErrorBody {
     message: String,
 }
 
-const USER_SELECT: &str =
+pub(crate) const USER_SELECT: &str =
     "id,displayName,userPrincipalName,mail,proxyAddresses,accountEnabled,onPremisesSyncEnabled";
-const GROUP_SELECT: &str =
+pub(crate) const GROUP_SELECT: &str =
     "id,displayName,mail,mailEnabled,securityEnabled,groupTypes,proxyAddresses";
 
 pub struct GraphClient {
     http: reqwest::Client,
     endpoints: Endpoints,
-    credentials: Credentials,
-    token: Mutex<Option<CachedToken>>,
+    tokens: Arc<TokenProvider>,
     retry: RetryPolicy,
+    /// Requests in flight to this tenant at most (Graph throttles per app and tenant).
+    limit: Arc<tokio::sync::Semaphore>,
 }
 
+/// Default requests in flight per tenant.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
 impl GraphClient {
+    /// App-only sign-in with a client secret, tokens in memory only.
     pub fn new(endpoints: Endpoints, credentials: Credentials) -> Result<Self, GraphError> {
-        // reqwest is built without a bundled crypto provider; install ring once per process.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .user_agent(concat!("cutover/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| GraphError::Config(e.to_string()))?;
-        let endpoints = Endpoints {
-            login_url: endpoints.login_url.trim_end_matches('/').to_string(),
-            graph_url: endpoints.graph_url.trim_end_matches('/').to_string(),
-            graph_scope: endpoints.graph_scope,
-        };
+        let graph_url = endpoints.graph_url.clone();
+        GraphClient::with_sign_in(
+            &graph_url,
+            SignIn {
+                login_url: endpoints.login_url,
+                tenant: credentials.tenant,
+                client_id: credentials.client_id,
+                scope: endpoints.graph_scope,
+                auth: Auth::ClientSecret(credentials.client_secret),
+                cache: None,
+                warn: None,
+            },
+        )
+    }
+
+    /// Any sign-in method, with an optional token cache.
+    pub fn with_sign_in(graph_url: &str, sign_in: SignIn) -> Result<Self, GraphError> {
+        let http = http_client()?;
+        let tokens = Arc::new(TokenProvider::new(http.clone(), sign_in));
         Ok(GraphClient {
             http,
-            endpoints,
-            credentials,
-            token: Mutex::new(None),
+            endpoints: Endpoints {
+                login_url: String::new(),
+                graph_url: graph_url.trim_end_matches('/').to_string(),
+                graph_scope: String::new(),
+            },
+            tokens,
             retry: RetryPolicy::default(),
+            limit: Arc::new(tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY)),
         })
+    }
+
+    /// The token provider, e.g. for `cutover login` to sign in without a Graph call.
+    pub fn tokens(&self) -> &TokenProvider {
+        &self.tokens
+    }
+
+    /// At most `n` (at least 1) requests in flight to this tenant at once.
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.limit = Arc::new(tokio::sync::Semaphore::new(n.max(1)));
+        self
+    }
+
+    /// Requests this client may start now without waiting for the limit.
+    pub fn available_slots(&self) -> usize {
+        self.limit.available_permits()
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// Replace the retry policy (tests use short delays).
@@ -145,64 +165,7 @@ impl GraphClient {
     }
 
     pub fn tenant(&self) -> &str {
-        &self.credentials.tenant
-    }
-
-    /// An access token, from the cache while it has more than a minute left.
-    async fn token(&self) -> Result<String, GraphError> {
-        let mut cached = self.token.lock().await;
-        if let Some(token) = cached.as_ref()
-            && Instant::now() < token.refresh_at
-        {
-            return Ok(token.access_token.clone());
-        }
-        let url = format!(
-            "{}/{}/oauth2/v2.0/token",
-            self.endpoints.login_url, self.credentials.tenant
-        );
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.credentials.client_id.as_str()),
-            ("client_secret", self.credentials.client_secret.as_str()),
-            ("scope", self.endpoints.graph_scope.as_str()),
-        ];
-        let response = self
-            .http
-            .post(&url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| transport(&url, e))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|e| transport(&url, e))?;
-        if !status.is_success() {
-            let err: TokenError = serde_json::from_str(&text).unwrap_or_default();
-            return Err(GraphError::Auth {
-                tenant: self.credentials.tenant.clone(),
-                error: if err.error.is_empty() {
-                    format!("HTTP {}", status.as_u16())
-                } else {
-                    err.error
-                },
-                description: err
-                    .error_description
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
-            });
-        }
-        let answer: TokenAnswer = serde_json::from_str(&text).map_err(|e| GraphError::Decode {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
-        let lifetime = answer.expires_in.unwrap_or(300);
-        let token = answer.access_token;
-        *cached = Some(CachedToken {
-            access_token: token.clone(),
-            refresh_at: Instant::now() + Duration::from_secs(lifetime.saturating_sub(60)),
-        });
-        Ok(token)
+        self.tokens.tenant()
     }
 
     /// GET a Graph path (`/v1.0/...`) or an absolute URL (a nextLink), retrying what Graph
@@ -211,6 +174,43 @@ impl GraphClient {
     pub async fn get<T: DeserializeOwned>(
         &self,
         path_or_url: &str,
+    ) -> Result<Response<T>, GraphError> {
+        self.request(path_or_url, None, &[]).await
+    }
+
+    /// GET with `ConsistencyLevel: eventual`, which Graph's advanced queries (`$count`,
+    /// `$search`, `endsWith` filters) need.
+    pub async fn get_eventual<T: DeserializeOwned>(
+        &self,
+        path_or_url: &str,
+    ) -> Result<Response<T>, GraphError> {
+        self.request(path_or_url, None, &[("ConsistencyLevel", "eventual")])
+            .await
+    }
+
+    /// The number of objects in a collection (`/v1.0/users`, optionally with `$filter`),
+    /// from `$count=true&$top=1` under `ConsistencyLevel: eventual`.
+    pub async fn count(&self, collection: &str) -> Result<u64, GraphError> {
+        #[derive(Deserialize)]
+        struct Counted {
+            #[serde(rename = "@odata.count")]
+            count: Option<u64>,
+        }
+        let sep = if collection.contains('?') { '&' } else { '?' };
+        let url = format!("{collection}{sep}$count=true&$top=1&$select=id");
+        let r: Response<Counted> = self.get_eventual(&url).await?;
+        r.body.count.ok_or_else(|| GraphError::Decode {
+            url,
+            message: "no @odata.count in the answer".into(),
+        })
+    }
+
+    /// GET or POST (when `body` is given) with retries; see [`GraphClient::get`].
+    pub(crate) async fn request<T: DeserializeOwned>(
+        &self,
+        path_or_url: &str,
+        body: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
     ) -> Result<Response<T>, GraphError> {
         let url = if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
             path_or_url.to_string()
@@ -221,7 +221,16 @@ impl GraphClient {
         let mut token_refreshed = false;
         loop {
             attempt += 1;
-            let failure = match self.send_once(&url).await {
+            let sent = {
+                // The per-tenant limit covers the request only, not the backoff sleep.
+                let _permit = self
+                    .limit
+                    .acquire()
+                    .await
+                    .map_err(|_| GraphError::Config("the request limiter was closed".into()))?;
+                self.send_once(&url, body, headers).await
+            };
+            let failure = match sent {
                 Ok((text, request_id)) => {
                     let body = serde_json::from_str(&text).map_err(|e| GraphError::Decode {
                         url: url.clone(),
@@ -234,7 +243,7 @@ impl GraphClient {
             if failure.expired_token && !token_refreshed {
                 // The token died between our cache check and Graph's; get a new one once.
                 token_refreshed = true;
-                *self.token.lock().await = None;
+                self.tokens.invalidate().await;
                 attempt -= 1;
                 continue;
             }
@@ -248,19 +257,28 @@ impl GraphClient {
     }
 
     /// One try: the body text and `request-id`, or a classified failure.
-    async fn send_once(&self, url: &str) -> Result<(String, Option<String>), Failure> {
-        let token = self.token().await.map_err(|error| Failure {
+    async fn send_once(
+        &self,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<(String, Option<String>), Failure> {
+        let token = self.tokens.access_token().await.map_err(|error| Failure {
             retryable: matches!(error, GraphError::Transport { .. }),
             error,
             retry_after: None,
             expired_token: false,
         })?;
         let client_request_id = uuid::Uuid::new_v4().to_string();
-        let span =
-            tracing::debug_span!("graph_get", url = %url, client_request_id = %client_request_id);
-        let response = self
-            .http
-            .get(url)
+        let span = tracing::debug_span!("graph_request", url = %url, client_request_id = %client_request_id);
+        let mut builder = match body {
+            Some(b) => self.http.post(url).json(b),
+            None => self.http.get(url),
+        };
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let response = builder
             .bearer_auth(&token)
             .header("client-request-id", &client_request_id)
             .header("Accept", "application/json")
@@ -385,6 +403,16 @@ impl GraphClient {
             .await
     }
 
+    pub async fn contacts(&self) -> Result<Vec<OrgContact>, GraphError> {
+        self.get_all("/v1.0/contacts?$select=id,displayName,mail,proxyAddresses&$top=999")
+            .await
+    }
+
+    pub async fn applications(&self) -> Result<Vec<Application>, GraphError> {
+        self.get_all("/v1.0/applications?$select=id,appId,displayName,identifierUris&$top=999")
+            .await
+    }
+
     pub async fn groups(&self) -> Result<Vec<Group>, GraphError> {
         self.get_all(&format!("/v1.0/groups?$select={GROUP_SELECT}&$top=999"))
             .await
@@ -447,7 +475,7 @@ impl RetryPolicy {
     }
 }
 
-fn transport(url: &str, err: reqwest::Error) -> GraphError {
+pub(crate) fn transport(url: &str, err: reqwest::Error) -> GraphError {
     // reqwest's Display can include the URL; ours is already in the message.
     let err = err.without_url();
     let mut message = err.to_string();
@@ -460,6 +488,18 @@ fn transport(url: &str, err: reqwest::Error) -> GraphError {
         url: url.to_string(),
         message,
     }
+}
+
+/// One HTTP client per Graph client: timeouts, user agent, ring as the TLS provider.
+fn http_client() -> Result<reqwest::Client, GraphError> {
+    // reqwest is built without a bundled crypto provider; install ring once per process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .user_agent(concat!("cutover/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| GraphError::Config(e.to_string()))
 }
 
 /// Percent-encode a path segment (domain names are plain, but never trust input).

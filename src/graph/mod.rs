@@ -1,8 +1,12 @@
 //! Microsoft Graph client: sign-in, HTTP with paging, typed models.
 
+pub mod auth;
+pub mod batch;
 pub mod client;
+pub mod delta;
 pub mod error;
 pub mod model;
+pub mod pem;
 
 pub use client::{Credentials, Endpoints, GraphClient, Response, RetryPolicy};
 pub use error::GraphError;

@@ -170,3 +170,23 @@ pub fn address_in_domain(address: &str, domain: &str) -> bool {
         None => false,
     }
 }
+
+/// An organizational contact (`/contacts`): mail-enabled, outside the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OrgContact {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub mail: Option<String>,
+    pub proxy_addresses: Vec<String>,
+}
+
+/// An application registration (`/applications`); its identifier URIs can name the domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Application {
+    pub id: String,
+    pub app_id: Option<String>,
+    pub display_name: Option<String>,
+    pub identifier_uris: Vec<String>,
+}

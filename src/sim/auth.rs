@@ -16,6 +16,7 @@ use serde_json::json;
 use super::directory::Tenant;
 use super::http::{RequestIds, Shared, graph_error, header_str, ids_of};
 use super::rng::fresh_guid;
+use super::signin;
 
 pub(crate) const DEFAULT_TOKEN_LIFETIME: u64 = 3599;
 
@@ -38,7 +39,7 @@ pub(crate) struct IssuedToken {
 }
 
 /// Find a tenant by id, initial domain or a domain verified in it.
-fn resolve_tenant(tenants: &[Tenant], key: &str) -> Option<usize> {
+pub(super) fn resolve_tenant(tenants: &[Tenant], key: &str) -> Option<usize> {
     tenants.iter().position(|t| {
         t.id.eq_ignore_ascii_case(key)
             || t.initial_domain.eq_ignore_ascii_case(key)
@@ -57,7 +58,7 @@ fn aad_timestamp() -> String {
 
 /// AAD's error body: `error`, `error_description` (with trace and correlation ids appended),
 /// `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`.
-fn aad_error(
+pub(super) fn aad_error(
     status: StatusCode,
     error: &str,
     code: u32,
@@ -86,12 +87,49 @@ fn aad_error(
     (status, Json(body)).into_response()
 }
 
-fn missing_parameter(name: &str, ids: &RequestIds) -> Response {
+pub(super) fn missing_parameter(name: &str, ids: &RequestIds) -> Response {
     aad_error(
         StatusCode::BAD_REQUEST,
         "invalid_request",
         900144,
         &format!("The request body must contain the following parameter: '{name}'."),
+        ids,
+    )
+}
+
+/// The resource of a delegated scope (`https://graph.microsoft.com/User.Read` or `/.default`).
+pub(super) fn audience_of_resource(
+    scope: &str,
+    tenant_name: &str,
+    ids: &RequestIds,
+) -> Result<Audience, Box<Response>> {
+    let resource = match scope.rsplit_once('/') {
+        Some((r, _)) if r.contains("://") => r,
+        _ => scope,
+    };
+    audience_of(&format!("{resource}/.default"), tenant_name, ids)
+}
+
+pub(super) fn unknown_tenant(tenant_key: &str, ids: &RequestIds) -> Response {
+    aad_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_tenant",
+        90002,
+        &format!(
+            "Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+        ),
+        ids,
+    )
+}
+
+pub(super) fn unknown_client(client: &str, tenant_name: &str, ids: &RequestIds) -> Response {
+    aad_error(
+        StatusCode::BAD_REQUEST,
+        "unauthorized_client",
+        700016,
+        &format!(
+            "Application with identifier '{client}' was not found in the directory '{tenant_name}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+        ),
         ids,
     )
 }
@@ -198,24 +236,17 @@ pub(crate) async fn token(
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
     let ids = ids_of(&extensions);
-    let (tenant_idx, tenant_name, client_id, secret) = {
+    let (tenant_idx, tenant_id, tenant_name, client_id, secret) = {
         let Ok(tenants) = state.tenants.read() else {
             return poisoned(&ids);
         };
         let Some(idx) = resolve_tenant(&tenants, &tenant_key) else {
-            return aad_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_tenant",
-                90002,
-                &format!(
-                    "Tenant '{tenant_key}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
-                ),
-                &ids,
-            );
+            return unknown_tenant(&tenant_key, &ids);
         };
         let t = &tenants[idx];
         (
             idx,
+            t.id.clone(),
             t.name.clone(),
             t.client_id.clone(),
             t.client_secret.clone(),
@@ -233,7 +264,12 @@ pub(crate) async fn token(
     let Some(grant_type) = param("grant_type") else {
         return missing_parameter("grant_type", &ids);
     };
-    if grant_type != "client_credentials" {
+    let known = [
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "refresh_token",
+    ];
+    if !known.contains(&grant_type) {
         return aad_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -246,15 +282,35 @@ pub(crate) async fn token(
         return missing_parameter("client_id", &ids);
     };
     if !request_client.eq_ignore_ascii_case(&client_id) {
-        return aad_error(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            700016,
-            &format!(
-                "Application with identifier '{request_client}' was not found in the directory '{tenant_name}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
-            ),
-            &ids,
-        );
+        return unknown_client(request_client, &tenant_name, &ids);
+    }
+    if grant_type != "client_credentials" {
+        // Delegated grants: the person's consent came with the device code.
+        let redeemed = if grant_type == "refresh_token" {
+            let Some(rt) = param("refresh_token") else {
+                return missing_parameter("refresh_token", &ids);
+            };
+            signin::redeem_refresh_token(&state, request_client, rt, &ids)
+        } else {
+            let Some(code) = param("device_code") else {
+                return missing_parameter("device_code", &ids);
+            };
+            signin::redeem_device_code(&state, request_client, code, &ids)
+        };
+        return match redeemed {
+            Ok((tenant, audience)) => {
+                let refresh = signin::issue_refresh_token(
+                    &state,
+                    signin::RefreshGrant {
+                        tenant,
+                        client_id: client_id.clone(),
+                        audience,
+                    },
+                );
+                issue(&state, tenant, audience, refresh, &ids)
+            }
+            Err(resp) => *resp,
+        };
     }
     let Some(scope) = param("scope") else {
         return missing_parameter("scope", &ids);
@@ -263,6 +319,24 @@ pub(crate) async fn token(
         Ok(a) => a,
         Err(resp) => return *resp,
     };
+    if let Some(assertion) = param("client_assertion") {
+        if param("client_assertion_type")
+            != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        {
+            return missing_parameter("client_assertion_type", &ids);
+        }
+        // Entra ID accepts the token URL with the tenant as the caller named it or by id.
+        let token_urls = [
+            format!("{}/{tenant_key}/oauth2/v2.0/token", state.base_url),
+            format!("{}/{tenant_id}/oauth2/v2.0/token", state.base_url),
+        ];
+        if let Err(resp) =
+            signin::check_assertion(&state, tenant_idx, &client_id, &token_urls, assertion, &ids)
+        {
+            return *resp;
+        }
+        return issue(&state, tenant_idx, audience, None, &ids);
+    }
     let Some(request_secret) = param("client_secret") else {
         return aad_error(
             StatusCode::UNAUTHORIZED,
@@ -283,7 +357,17 @@ pub(crate) async fn token(
             &ids,
         );
     }
+    issue(&state, tenant_idx, audience, None, &ids)
+}
 
+/// An access token (and a refresh token for delegated grants) in AAD's answer shape.
+fn issue(
+    state: &Shared,
+    tenant_idx: usize,
+    audience: Audience,
+    refresh_token: Option<String>,
+    ids: &RequestIds,
+) -> Response {
     let lifetime = state.token_lifetime_secs.load(Ordering::Relaxed);
     let access_token = format!(
         "{}{}",
@@ -292,7 +376,7 @@ pub(crate) async fn token(
     );
     let now = Instant::now();
     let Ok(mut tokens) = state.tokens.lock() else {
-        return poisoned(&ids);
+        return poisoned(ids);
     };
     tokens.retain(|_, t| t.expires + EXPIRED_GRACE > now);
     tokens.insert(
@@ -304,13 +388,17 @@ pub(crate) async fn token(
         },
     );
     drop(tokens);
-    let mut resp = Json(json!({
+    let mut body = json!({
         "token_type": "Bearer",
         "expires_in": lifetime,
         "ext_expires_in": lifetime,
         "access_token": access_token,
-    }))
-    .into_response();
+    });
+    if let Some(rt) = refresh_token {
+        body["refresh_token"] = json!(rt);
+        body["scope"] = json!("https://graph.microsoft.com/.default offline_access");
+    }
+    let mut resp = Json(body).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),

@@ -102,6 +102,8 @@ pub(crate) struct Tenant {
     pub domains: Vec<Domain>,
     pub users: Vec<User>,
     pub groups: Vec<Group>,
+    pub contacts: Vec<super::extras::Contact>,
+    pub applications: Vec<super::extras::Application>,
     /// Lower-cased id and UPN → index into `users`.
     user_index: HashMap<String, usize>,
     /// Lower-cased id → index into `groups`.
@@ -127,7 +129,11 @@ impl Tenant {
             .and_then(|&i| self.groups.get(i))
     }
 
-    fn reindex(&mut self) {
+    pub(crate) fn user_position(&self, key: &str) -> Option<usize> {
+        self.user_index.get(&key.to_ascii_lowercase()).copied()
+    }
+
+    pub(crate) fn reindex(&mut self) {
         self.user_index.clear();
         for (i, u) in self.users.iter().enumerate() {
             self.user_index.insert(u.id.to_ascii_lowercase(), i);
@@ -242,6 +248,8 @@ fn tenant_shell(seed: u64, label: &'static str, name: String, initial_domain: St
         domains: Vec::new(),
         users: Vec::new(),
         groups: Vec::new(),
+        contacts: Vec::new(),
+        applications: Vec::new(),
         user_index: HashMap::new(),
         group_index: HashMap::new(),
     }
@@ -408,6 +416,8 @@ fn generate_source(seed: u64, count: usize, domain: &str, company: &str) -> Tena
             visibility: (spec.kind == GroupKind::Microsoft365).then_some(spec.visibility),
         });
     }
+    t.contacts = super::extras::contacts(seed, count, domain);
+    t.applications = super::extras::applications(seed, domain, &initial);
     t.reindex();
     t
 }

@@ -16,8 +16,8 @@ use super::http::{RequestIds, Shared, graph_error, header_str, ids_of};
 use super::m365::{self, RecordData, ServiceRecord};
 use super::rng::Rng;
 
-const METADATA: &str = "https://graph.microsoft.com/v1.0/$metadata";
-const DEFAULT_PAGE: usize = 100;
+pub(super) const METADATA: &str = "https://graph.microsoft.com/v1.0/$metadata";
+pub(super) const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 999;
 
 /// Properties `GET /users` returns without `$select`.
@@ -36,7 +36,7 @@ const USER_DEFAULT: &[&str] = &[
 ];
 
 /// User properties the generated data carries.
-const USER_MODELED: &[&str] = &[
+pub(super) const USER_MODELED: &[&str] = &[
     "id",
     "accountEnabled",
     "assignedLicenses",
@@ -62,7 +62,7 @@ const USER_MODELED: &[&str] = &[
 ];
 
 /// Real user properties the simulator does not model: selectable, always null.
-const USER_UNMODELED: &[&str] = &[
+pub(super) const USER_UNMODELED: &[&str] = &[
     "ageGroup",
     "city",
     "companyName",
@@ -94,7 +94,7 @@ const USER_UNMODELED: &[&str] = &[
 
 /// Properties `GET /groups` returns without `$select` (Graph includes `proxyAddresses` here,
 /// unlike for users).
-const GROUP_DEFAULT: &[&str] = &[
+pub(super) const GROUP_DEFAULT: &[&str] = &[
     "id",
     "deletedDateTime",
     "classification",
@@ -134,19 +134,19 @@ const GROUP_DEFAULT: &[&str] = &[
 // Request plumbing
 
 /// The tenant a request is for, read-locked for the duration of the handler.
-struct Ctx<'a> {
-    ids: RequestIds,
-    tenants: RwLockReadGuard<'a, Vec<Tenant>>,
-    tenant: usize,
+pub(super) struct Ctx<'a> {
+    pub ids: RequestIds,
+    pub tenants: RwLockReadGuard<'a, Vec<Tenant>>,
+    pub tenant: usize,
 }
 
 impl Ctx<'_> {
-    fn tenant(&self) -> &Tenant {
+    pub(super) fn tenant(&self) -> &Tenant {
         &self.tenants[self.tenant]
     }
 }
 
-fn begin<'a>(
+pub(super) fn begin<'a>(
     state: &'a Shared,
     headers: &HeaderMap,
     extensions: &Extensions,
@@ -176,7 +176,7 @@ fn begin<'a>(
     })
 }
 
-fn ok(body: Value) -> Response {
+pub(super) fn ok(body: Value) -> Response {
     (StatusCode::OK, Json(body)).into_response()
 }
 
@@ -195,20 +195,20 @@ fn not_found(id: &str, ids: &RequestIds) -> Response {
     )
 }
 
-type RawQuery = Result<Query<Vec<(String, String)>>, QueryRejection>;
+pub(super) type RawQuery = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// The OData options of a collection or entity request.
-struct Options {
-    top: Option<usize>,
+pub(super) struct Options {
+    pub top: Option<usize>,
     /// Canonical property names, in request order.
-    select: Option<Vec<&'static str>>,
-    skip_token: Option<String>,
-    count: bool,
+    pub select: Option<Vec<&'static str>>,
+    pub skip_token: Option<String>,
+    pub count: bool,
 }
 
 /// Parse the query string. `known` are the selectable properties; `entity` names the type in
 /// errors (`microsoft.graph.user`).
-fn parse_options(
+pub(super) fn parse_options(
     query: RawQuery,
     known: &[&[&'static str]],
     entity: &str,
@@ -303,7 +303,7 @@ fn parse_options(
 }
 
 /// `$count` only counts with `ConsistencyLevel: eventual`, as in Graph.
-fn wants_count(opts: &Options, headers: &HeaderMap) -> bool {
+pub(super) fn wants_count(opts: &Options, headers: &HeaderMap) -> bool {
     opts.count
         && header_str(headers, "consistencylevel")
             .is_some_and(|v| v.eq_ignore_ascii_case("eventual"))
@@ -313,10 +313,12 @@ fn wants_count(opts: &Options, headers: &HeaderMap) -> bool {
 // Paging
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Collection {
+pub(super) enum Collection {
     Users = 1,
     Groups = 2,
     References = 3,
+    Contacts = 4,
+    Applications = 5,
 }
 
 /// Skip tokens carry (collection, tenant, position), scrambled and checked, so that a token from
@@ -346,7 +348,7 @@ fn decode_skip_token(
     ok.then_some((packed & 0xffff_ffff) as usize)
 }
 
-fn expired_token(ids: &RequestIds) -> Response {
+pub(super) fn expired_token(ids: &RequestIds) -> Response {
     bad_request(
         "Directory_ExpiredPageToken",
         "The specified page token value has expired and can no longer be included in your request.",
@@ -375,7 +377,7 @@ fn next_link(
     link
 }
 
-fn context(collection: &str, select: Option<&Vec<&'static str>>) -> String {
+pub(super) fn context(collection: &str, select: Option<&Vec<&'static str>>) -> String {
     match select {
         Some(props) => format!("{METADATA}#{collection}({})", props.join(",")),
         None => format!("{METADATA}#{collection}"),
@@ -469,7 +471,7 @@ fn group_property(g: &Group, prop: &str) -> Value {
 }
 
 /// One object with exactly the selected properties (plus `id`), or the default set.
-fn render<T>(
+pub(super) fn render<T>(
     item: &T,
     select: Option<&Vec<&'static str>>,
     default: &[&str],
@@ -491,12 +493,12 @@ fn render<T>(
     Value::Object(obj)
 }
 
-fn render_user(u: &User, select: Option<&Vec<&'static str>>, typed: bool) -> Value {
+pub(super) fn render_user(u: &User, select: Option<&Vec<&'static str>>, typed: bool) -> Value {
     let t = typed.then_some("#microsoft.graph.user");
     render(u, select, USER_DEFAULT, user_property, t)
 }
 
-fn render_group(g: &Group, select: Option<&Vec<&'static str>>, typed: bool) -> Value {
+pub(super) fn render_group(g: &Group, select: Option<&Vec<&'static str>>, typed: bool) -> Value {
     let t = typed.then_some("#microsoft.graph.group");
     render(g, select, GROUP_DEFAULT, group_property, t)
 }
@@ -827,7 +829,7 @@ pub(crate) async fn domain_name_references(
 }
 
 /// A page of a plain collection (users or groups).
-fn list<T>(
+pub(super) fn list<T>(
     state: &Shared,
     ctx: &Ctx<'_>,
     opts: &Options,

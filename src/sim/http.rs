@@ -28,6 +28,12 @@ pub(crate) struct AppState {
     pub token_lifetime_secs: AtomicU64,
     /// Scrambles skip tokens so that clients treat them as opaque.
     pub page_key: u64,
+    /// Certificates, device codes and refresh tokens.
+    pub sign_in: Mutex<super::signin::SignInState>,
+    /// Throttling and injected faults.
+    pub trouble: Mutex<super::faults::Trouble>,
+    /// Directory changes in order, for delta queries.
+    pub changes: Mutex<Vec<super::delta::Change>>,
 }
 
 pub(crate) type Shared = std::sync::Arc<AppState>;
@@ -43,6 +49,11 @@ pub(crate) struct RequestIds {
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(auth::token))
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            post(super::signin::devicecode),
+        )
+        .route("/sim/device", post(super::signin::approve_route))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(auth::openid_configuration),
@@ -66,12 +77,21 @@ pub(crate) fn router(state: Shared) -> Router {
             "/v1.0/domains/{id}/domainNameReferences",
             get(graph::domain_name_references),
         )
+        .route("/v1.0/$batch", post(super::batch::batch))
+        .route("/v1.0/users/delta", get(super::delta::users_delta))
+        .route("/v1.0/groups/delta", get(super::delta::groups_delta))
+        .route("/v1.0/contacts", get(super::extras::contacts_route))
+        .route("/v1.0/applications", get(super::extras::applications_route))
         .route("/v1.0/users", get(graph::users))
         .route("/v1.0/users/{id}", get(graph::user))
         .route("/v1.0/groups", get(graph::groups))
         .route("/v1.0/groups/{id}", get(graph::group))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::faults::trouble,
+        ))
         .layer(axum::middleware::from_fn(request_ids))
         .with_state(state)
 }

@@ -7,18 +7,25 @@
 //! set, `http`/`auth`/`graph` serve HTTP, `dns` serves the zone.
 
 mod auth;
+mod batch;
 pub mod cache;
+mod delta;
 mod directory;
 pub use directory::SHARED_MAILBOXES;
 pub use dns::DNSBL_ZONE;
 mod dns;
+mod extras;
+mod faults;
+pub use faults::{Faults, Throttle};
 mod graph;
 mod http;
 mod m365;
 mod names;
 mod rng;
+mod signin;
 #[cfg(test)]
 mod tests;
+mod x509;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -42,6 +49,10 @@ pub struct SimOptions {
     pub seed: u64,
     /// The custom domain being moved.
     pub domain: String,
+    /// Injected latency and faults on Graph routes (none by default).
+    pub faults: Faults,
+    /// A per-tenant token bucket answering 429 (off by default).
+    pub throttle: Option<Throttle>,
 }
 
 impl Default for SimOptions {
@@ -50,6 +61,8 @@ impl Default for SimOptions {
             users: 50,
             seed: 1,
             domain: "contoso.example".to_string(),
+            faults: Faults::default(),
+            throttle: None,
         }
     }
 }
@@ -162,6 +175,18 @@ impl Sim {
             tokens: Mutex::new(HashMap::new()),
             token_lifetime_secs: AtomicU64::new(auth::DEFAULT_TOKEN_LIFETIME),
             page_key: rng::Rng::derive(opts.seed, "skiptoken").next_u64(),
+            sign_in: Mutex::new(signin::SignInState::default()),
+            changes: Mutex::new(Vec::new()),
+            trouble: Mutex::new(faults::Trouble {
+                faults: opts.faults.clone(),
+                throttle: opts.throttle,
+                buckets: Vec::new(),
+                in_flight: 0,
+                peak_in_flight: 0,
+                injected: 0,
+                throttled: 0,
+                rng: rng::Rng::derive(opts.seed, "faults").next_u64(),
+            }),
         });
 
         let dns = DnsServer::start(zone, vec![Zone::dnsbl()?]).await?;
@@ -237,6 +262,125 @@ impl Sim {
         self.state
             .token_lifetime_secs
             .store(lifetime.as_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Change a user's display name (by id or UPN), as an admin would; delta queries see it.
+    pub fn rename_user(&self, label: &str, key: &str, display_name: &str) -> bool {
+        self.change(label, true, |t| {
+            let i = t.user_position(key)?;
+            t.users[i].display_name = display_name.to_string();
+            Some(t.users[i].id.clone())
+        })
+    }
+
+    /// Delete a user (by id or UPN); delta queries report it `@removed`.
+    pub fn delete_user(&self, label: &str, key: &str) -> bool {
+        self.change(label, true, |t| {
+            let i = t.user_position(key)?;
+            let id = t.users.remove(i).id;
+            t.reindex();
+            Some(id)
+        })
+    }
+
+    /// Change a group's display name (by id).
+    pub fn rename_group(&self, label: &str, id: &str, display_name: &str) -> bool {
+        self.change(label, false, |t| {
+            let g = t
+                .groups
+                .iter_mut()
+                .find(|g| g.id.eq_ignore_ascii_case(id))?;
+            g.display_name = display_name.to_string();
+            Some(g.id.clone())
+        })
+    }
+
+    fn change(
+        &self,
+        label: &str,
+        users: bool,
+        edit: impl FnOnce(&mut directory::Tenant) -> Option<String>,
+    ) -> bool {
+        let Some(tenant) = self.tenants.iter().position(|t| t.label == label) else {
+            return false;
+        };
+        let Ok(mut tenants) = self.state.tenants.write() else {
+            return false;
+        };
+        let Some(id) = tenants.get_mut(tenant).and_then(edit) else {
+            return false;
+        };
+        // Recorded while the write lock is held, so a delta never sees one without the other.
+        match self.state.changes.lock() {
+            Ok(mut c) => {
+                c.push(delta::Change { tenant, users, id });
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Replace the injected faults from now on.
+    pub fn set_faults(&self, faults: Faults) {
+        if let Ok(mut t) = self.state.trouble.lock() {
+            t.faults = faults;
+        }
+    }
+
+    /// Turn the throttling bucket on (with full buckets) or off.
+    pub fn set_throttle(&self, throttle: Option<Throttle>) {
+        if let Ok(mut t) = self.state.trouble.lock() {
+            t.throttle = throttle;
+            t.buckets.clear();
+        }
+    }
+
+    /// Faults injected and requests throttled (429) so far.
+    pub fn fault_counts(&self) -> (u64, u64) {
+        match self.state.trouble.lock() {
+            Ok(t) => (t.injected, t.throttled),
+            Err(_) => (0, 0),
+        }
+    }
+
+    /// The most Graph requests served at once since the last call (then reset).
+    pub fn take_peak_in_flight(&self) -> usize {
+        match self.state.trouble.lock() {
+            Ok(mut t) => {
+                let now = t.in_flight;
+                std::mem::replace(&mut t.peak_in_flight, now)
+            }
+            Err(_) => 0,
+        }
+    }
+
+    /// Register a certificate (DER) on the `label` tenant's app, as an admin uploads one in
+    /// the app registration; returns its `x5t#S256` thumbprint.
+    pub fn add_certificate(&self, label: &str, der: &[u8]) -> Result<String, SimError> {
+        let tenant = self
+            .tenants
+            .iter()
+            .position(|t| t.label == label)
+            .ok_or_else(|| SimError::InvalidOptions(format!("no tenant labelled {label}")))?;
+        signin::register(&self.state, tenant, der).ok_or_else(|| {
+            SimError::InvalidOptions("not an X.509 certificate with an RSA key".into())
+        })
+    }
+
+    /// The sim's user approves (or declines) the pending device-code sign-in with this
+    /// code, as the sim-only route `POST /sim/device` does; false if none is pending.
+    pub fn decide_device_code(&self, user_code: &str, approve: bool) -> bool {
+        signin::decide(&self.state, user_code, approve)
+    }
+
+    /// Polling interval (whole seconds, at least 1) and lifetime of new device codes.
+    pub fn set_device_code_timing(&self, interval: Duration, lifetime: Duration) {
+        if let Ok(mut g) = self.state.sign_in.lock() {
+            g.timing = signin::DeviceTiming {
+                interval: interval.max(Duration::from_secs(1)),
+                lifetime,
+            };
+        }
     }
 
     /// Stop both servers, letting in-flight requests finish (bounded to a few seconds).

@@ -897,6 +897,7 @@ async fn options_are_validated_and_servers_stop() {
         users: 1,
         seed: 9,
         domain: "Example.NET.".into(),
+        ..Default::default()
     })
     .await
     .unwrap();

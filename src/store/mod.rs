@@ -4,6 +4,7 @@ mod atomic;
 mod paths;
 
 pub use atomic::write_atomic;
+pub(crate) use paths::create_private_dir;
 pub use paths::{Paths, sanitize_id};
 
 use std::io;

@@ -93,6 +93,13 @@ impl Paths {
             .join(format!("{}.json", sanitize_id(cutover_id)))
     }
 
+    /// `tokens/<profile>.json`: one profile's cached tokens (owner-only, never logged).
+    pub fn token_cache(&self, profile: &str) -> PathBuf {
+        self.data_dir
+            .join("tokens")
+            .join(format!("{}.json", sanitize_id(profile)))
+    }
+
     /// `<platform config dir>/config.toml`, or `None` when no home directory is known.
     pub fn config_file() -> Option<PathBuf> {
         project_dirs().map(|p| p.config_dir().join("config.toml"))
@@ -123,7 +130,7 @@ pub fn sanitize_id(id: &str) -> String {
 }
 
 /// Audit logs and snapshots name tenants and people, so new folders are owner-only on Unix.
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

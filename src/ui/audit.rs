@@ -1,11 +1,12 @@
-//! Pane 5: the audit journal, newest first, with a failing journal shown in red on top.
+//! Pane 5: the audit journal, newest first, with a failing journal or filter shown in red on
+//! top and the integrity badge (verified / broken at line N / not checked) in the title.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row};
 
-use crate::app::state::{Pane, State};
+use crate::app::state::{Integrity, Pane, State};
 use crate::audit::{Kind, Record};
 
 use super::rows;
@@ -17,6 +18,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     if let Some(e) = &state.audit_error {
         top.push(Line::from(Span::styled(
             format!("AUDIT LOG NOT WRITTEN: {e}"),
+            theme::error(),
+        )));
+    }
+    if let Err(e) = rows::audit_filter(state) {
+        top.push(Line::from(Span::styled(
+            format!("filter: {e}"),
             theme::error(),
         )));
     }
@@ -57,6 +64,33 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             empty: "no audit lines yet",
         },
     );
+    render_badge(frame, area, state);
+}
+
+/// The integrity badge, right-aligned on the pane's top border.
+fn render_badge(frame: &mut Frame, area: Rect, state: &State) {
+    let (text, style) = badge(&state.audit_integrity);
+    let width = text.chars().count() as u16;
+    // Keep the left part of the title (number, name, filter) readable on narrow panes.
+    if area.height == 0 || area.width < width + 24 {
+        return;
+    }
+    let rect = Rect {
+        x: area.x + area.width - width - 1,
+        y: area.y,
+        width,
+        height: 1,
+    };
+    frame.render_widget(Line::from(Span::styled(text, style)), rect);
+}
+
+pub fn badge(integrity: &Integrity) -> (String, ratatui::style::Style) {
+    match integrity {
+        Integrity::NotChecked => (" not checked ".into(), theme::dim()),
+        Integrity::Verified { lines, .. } => (format!(" ✓ verified, {lines} lines "), theme::ok()),
+        Integrity::Broken { line: 0, .. } => (" ✗ cannot read the log ".into(), theme::error()),
+        Integrity::Broken { line, .. } => (format!(" ✗ broken at line {line} "), theme::error()),
+    }
 }
 
 fn row(record: &Record) -> Row<'static> {

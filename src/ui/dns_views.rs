@@ -140,14 +140,19 @@ pub fn plan_lines(state: &State) -> Vec<(String, String, ratatui::style::Style)>
     }
     for b in &state.dns.blocklists {
         use crate::dns::blocklist::Listing;
-        let (verdict, style) = match &b.listing {
-            Listing::Clean => ("clean".to_string(), theme::ok()),
-            Listing::Listed(reasons) => (format!("LISTED: {}", reasons.join("; ")), theme::error()),
-            Listing::CouldNotCheck(why) => (format!("could not check: {why}"), theme::warn()),
+        // The verdict leads so it survives clipping at 80 columns.
+        let (verdict, why, style) = match &b.listing {
+            Listing::Clean => ("clean", String::new(), theme::ok()),
+            Listing::Listed(reasons) => (
+                "LISTED",
+                format!(": {}", reasons.join("; ")),
+                theme::error(),
+            ),
+            Listing::CouldNotCheck(why) => ("could not check", format!(": {why}"), theme::warn()),
         };
         out.push((
             "blocklist".into(),
-            format!("{}: {} {} {verdict}", b.zone, b.host, b.address),
+            format!("{verdict} {} ({}) on {}{why}", b.address, b.host, b.zone),
             style,
         ));
     }

@@ -3,6 +3,7 @@
 //! the theme, the layout and the row model that the reducer shares.
 
 mod audit;
+mod audit_detail;
 mod dns;
 mod dns_views;
 mod domain;
@@ -38,6 +39,9 @@ pub fn render(frame: &mut Frame, state: &State) {
         }
     }
     status::render(frame, areas.status, state);
+    if state.audit_detail {
+        audit_detail::render(frame, area, state);
+    }
     if state.show_help {
         help::render(frame, area);
     }

@@ -412,12 +412,28 @@ pub fn audit_cells(record: &Record) -> [String; 6] {
     ]
 }
 
-/// Audit records newest first, after the Audit filter.
+/// The Audit pane's filter (`kind:observed tenant:dns since:12:00 mx`); bare times refer to the
+/// day of the newest line, so the result depends on state only.
+pub fn audit_filter(state: &State) -> Result<crate::audit::Filter, String> {
+    let day = state.audit.last().and_then(|r| r.ts.get(..10));
+    crate::audit::Filter::parse_query(&state.view(Pane::Audit).filter, day)
+}
+
+/// Audit records newest first, after the Audit filter (none while the filter does not parse).
 pub fn audit_rows(state: &State) -> impl Iterator<Item = &Record> {
-    let filter = Filter::for_pane(state, Pane::Audit);
-    state.audit.iter().rev().filter(move |r| {
-        filter.is_empty() || filter.matches_any(audit_cells(r).iter().map(String::as_str))
-    })
+    let filter = audit_filter(state).ok();
+    state
+        .audit
+        .iter()
+        .rev()
+        .filter(move |r| filter.as_ref().is_some_and(|f| f.matches(r)))
+}
+
+/// The Audit entry under the selection, for the detail view.
+pub fn selected_audit(state: &State) -> Option<&Record> {
+    let count = audit_rows(state).count();
+    let selected = state.view(Pane::Audit).selected.min(count.checked_sub(1)?);
+    audit_rows(state).nth(selected)
 }
 
 #[cfg(test)]

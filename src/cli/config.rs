@@ -1,0 +1,164 @@
+//! `cutover config init` and `cutover config check`: write the commented template; validate a
+//! file and name every bad field with its line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::{Failure, Globals, Outcome, finish};
+use crate::config::{self, ConfigError, TEMPLATE};
+use crate::store::Paths;
+
+/// The file a command reads: `--config FILE`, else the platform config dir's `config.toml`.
+pub(crate) fn config_path(globals: &Globals) -> Result<PathBuf, Failure> {
+    match &globals.config {
+        Some(p) => Ok(p.clone()),
+        None => Paths::config_file().ok_or_else(|| {
+            Failure::Input("no home directory to find config.toml in; pass --config FILE".into())
+        }),
+    }
+}
+
+/// Load the configuration for a command that needs one.
+pub(crate) fn load_config(globals: &Globals) -> Result<config::Config, Failure> {
+    let path = config_path(globals)?;
+    config::load(&path).map_err(|e| Failure::Input(e.to_string()))
+}
+
+pub fn config_check(globals: &Globals, file: Option<&Path>) -> ExitCode {
+    finish(config_check_inner(globals, file))
+}
+
+fn config_check_inner(globals: &Globals, file: Option<&Path>) -> Outcome {
+    let path = match file {
+        Some(f) => f.to_path_buf(),
+        None => config_path(globals)?,
+    };
+    match config::load(&path) {
+        Ok(cfg) => {
+            println!(
+                "{}: ok (domain {}, source {} via {}, destination {} via {})",
+                path.display(),
+                cfg.domain,
+                cfg.source.tenant,
+                cfg.source.auth.name(),
+                cfg.destination.tenant,
+                cfg.destination.auth.name()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ConfigError::Invalid { path, problems }) => {
+            // One line per problem, so an editor or a person can walk them in order.
+            let mut err = std::io::stderr().lock();
+            for p in &problems {
+                let _ = writeln!(err, "{}: {p}", path.display());
+            }
+            let _ = writeln!(
+                err,
+                "cutover: {} problem{} in {}",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" },
+                path.display()
+            );
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(Failure::Input(e.to_string())),
+    }
+}
+
+pub fn config_init(globals: &Globals, out: Option<&Path>) -> ExitCode {
+    finish(config_init_inner(globals, out))
+}
+
+fn config_init_inner(globals: &Globals, out: Option<&Path>) -> Outcome {
+    let path = match out {
+        Some(f) => f.to_path_buf(),
+        None => config_path(globals)?,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Input(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    write_new_private(&path, TEMPLATE.as_bytes())?;
+    println!(
+        "wrote {}; fill in the tenants, then run 'cutover config check'",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Create `path` owner-only (it may come to hold a client secret); never overwrite.
+pub(crate) fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Failure::Input(format!(
+                "{} already exists; cutover does not overwrite it (remove it or use --out)",
+                path.display()
+            ))
+        } else {
+            Failure::Input(format!("cannot create {}: {e}", path.display()))
+        }
+    })?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Failure::Input(format!("cannot write {}: {e}", path.display())))
+}
+
+/// First line of a file `sim serve --write-config` wrote; only such a file is replaced.
+const SIM_MARKER: &str = "# Written by 'cutover sim serve --write-config'";
+
+/// A configuration whose profiles point at the running rehearsal environment: cloud =
+/// custom, client-secret sign-in with the generated secrets in the file (they are throwaway
+/// values derived from the seed, and `sim serve` prints them anyway).
+pub(crate) fn sim_config(sim: &crate::sim::Sim) -> String {
+    let url = sim.graph_url();
+    let mut out = format!(
+        "{SIM_MARKER} for the rehearsal environment at {url}.\n\
+         # Ports change on every run; the file is rewritten each time.\n\
+         domain = \"{}\"\n\n[dns]\nnameservers = [\"{}\"]\nblocklists = [\"{}\"]\nauthoritative_port = {}\n",
+        sim.domain(),
+        sim.dns_addr(),
+        crate::sim::DNSBL_ZONE,
+        sim.dns_addr().port()
+    );
+    for t in sim.tenants() {
+        out.push_str(&format!(
+            "\n[tenants.{}]\n# {}\ntenant = \"{}\"\nclient_id = \"{}\"\nauth = \"client-secret\"\nclient_secret = \"{}\"\ncloud = \"custom\"\nlogin_url = \"{}\"\ngraph_url = \"{}\"\nexchange_url = \"{}\"\n",
+            t.label,
+            t.name,
+            t.id,
+            t.client_id,
+            t.client_secret,
+            sim.login_url(),
+            url,
+            url
+        ));
+    }
+    out
+}
+
+/// Write the sim's config to `path`, replacing only a file this command wrote before.
+pub(crate) fn write_sim_config(path: &Path, text: &str) -> Result<(), Failure> {
+    match std::fs::read_to_string(path) {
+        Ok(old) if old.starts_with(SIM_MARKER) => crate::store::write_atomic(path, text.as_bytes())
+            .map_err(|e| Failure::Input(format!("cannot write {}: {e}", path.display()))),
+        Ok(_) => Err(Failure::Input(format!(
+            "{} exists and was not written by 'sim serve --write-config'; choose another file",
+            path.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            write_new_private(path, text.as_bytes())
+        }
+        Err(e) => Err(Failure::Input(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
+    }
+}

@@ -1,0 +1,92 @@
+//! `cutover inventory`: every object in a tenant that still holds the domain, as text or as
+//! JSON lines (one object per directory object).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use super::{Failure, Globals, Outcome, config, finish, prepare, runtime, start};
+use crate::config::Side;
+use crate::inventory::{self, Kind};
+
+pub fn inventory(globals: &Globals, side: Side, domain: Option<&str>, json: bool) -> ExitCode {
+    finish(inventory_inner(globals, side, domain, json))
+}
+
+fn inventory_inner(globals: &Globals, side: Side, domain: Option<&str>, json: bool) -> Outcome {
+    let cfg = config::load_config(globals)?;
+    let (paths, _log) = prepare(globals)?;
+    let domain = domain
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+        .unwrap_or_else(|| cfg.domain.clone());
+    let rt = runtime()?;
+    let entries = rt.block_on(async {
+        let client = start::client_for(cfg.profile(side), &paths, None)?;
+        inventory::collect(&client, &domain)
+            .await
+            .map_err(start::sign_in_failure)
+    })?;
+    let mut out = std::io::stdout().lock();
+    let written = if json {
+        entries.iter().try_for_each(|e| {
+            let line = serde_json::to_string(e).map_err(std::io::Error::other)?;
+            writeln!(out, "{line}")
+        })
+    } else {
+        write_text(&mut out, &domain, side, &entries)
+    };
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_text(
+    out: &mut impl Write,
+    domain: &str,
+    side: Side,
+    entries: &[inventory::Entry],
+) -> std::io::Result<()> {
+    let mut counts: BTreeMap<Kind, usize> = BTreeMap::new();
+    for e in entries {
+        *counts.entry(e.kind).or_default() += 1;
+    }
+    writeln!(
+        out,
+        "{} objects in the {} tenant hold {domain}:",
+        entries.len(),
+        side.name()
+    )?;
+    for (kind, n) in &counts {
+        writeln!(out, "  {n:>7}  {}", kind_name(*kind))?;
+    }
+    for e in entries {
+        let hows: Vec<String> = e
+            .references
+            .iter()
+            .map(|r| format!("{}={}", r.how, r.value))
+            .collect();
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}",
+            kind_name(e.kind),
+            e.id,
+            e.display_name,
+            hows.join(" ")
+        )?;
+    }
+    Ok(())
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "user",
+        Kind::DistributionGroup => "distribution group",
+        Kind::Microsoft365Group => "Microsoft 365 group",
+        Kind::MailEnabledSecurityGroup => "mail-enabled security group",
+        Kind::SecurityGroup => "security group",
+        Kind::Contact => "contact",
+        Kind::Application => "application",
+        Kind::Other => "other",
+    }
+}

@@ -1,0 +1,219 @@
+//! Starting the dashboard, shared by `cutover` (configured tenants) and `cutover demo` (the
+//! rehearsal environment): clients from profiles, journal, saved progress, the event loop.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::{Failure, Outcome};
+use crate::app::State;
+use crate::app::run::{Dashboard, Services, run};
+use crate::audit::{Journal, read_records};
+use crate::config::{AuthMethod, Profile};
+use crate::dns::DnsClient;
+use crate::graph::auth::{AssertionAlg, Auth, ClientCertificate, DeviceCode, DevicePrompt, SignIn};
+use crate::graph::{GraphClient, GraphError};
+use crate::plan::{Progress, Runbook};
+use crate::store::Paths;
+
+/// What one dashboard session watches.
+pub(crate) struct Session {
+    /// Names the audit journal and the saved progress.
+    pub cutover_id: String,
+    pub domain: String,
+    pub source: GraphClient,
+    pub destination: GraphClient,
+    pub dns: DnsClient,
+    pub watch: DnsWatch,
+}
+
+/// What the DNS pane watches beyond the record table.
+#[derive(Default)]
+pub(crate) struct DnsWatch {
+    /// Resolvers of the propagation view, the reference (authoritative) first.
+    pub resolvers: Vec<(String, Arc<DnsClient>)>,
+    /// The tenant whose serviceConfigurationRecords are the expected records.
+    pub expect_from: Option<crate::app::state::TenantId>,
+    /// DNS blocklist zones the MX hosts' addresses are checked on.
+    pub dnsbl: Vec<String>,
+    /// File name of the zone snapshot taken before the first change, if any.
+    pub snapshot: Option<String>,
+}
+
+/// The Graph client a profile describes, caching tokens in `<data dir>/tokens/<side>.json`.
+/// `prompt` shows a device code to the person (none: a device-code profile must have signed
+/// in with `cutover login` before).
+pub(crate) fn client_for(
+    profile: &Profile,
+    paths: &Paths,
+    prompt: Option<DevicePrompt>,
+) -> Result<GraphClient, Failure> {
+    let endpoints = profile.cloud.endpoints();
+    let side = profile.side.name();
+    let auth = match profile.auth {
+        AuthMethod::ClientSecret => {
+            Auth::ClientSecret(profile.client_secret().map_err(Failure::Input)?)
+        }
+        AuthMethod::Certificate => {
+            let path = profile
+                .certificate
+                .as_deref()
+                .ok_or_else(|| Failure::Input(format!("tenants.{side}.certificate is missing")))?;
+            Auth::Certificate(Arc::new(load_certificate(side, path)?))
+        }
+        AuthMethod::DeviceCode => Auth::DeviceCode { prompt },
+    };
+    GraphClient::with_sign_in(
+        &endpoints.graph_url,
+        SignIn {
+            login_url: endpoints.login_url,
+            tenant: profile.tenant.clone(),
+            client_id: profile.client_id.clone(),
+            scope: profile.cloud.graph_scope(),
+            auth,
+            cache: Some(paths.token_cache(side)),
+            warn: Some(Arc::new(|m: &str| eprintln!("cutover: warning: {m}"))),
+        },
+    )
+    .map_err(|e| Failure::Service(e.to_string()))
+}
+
+fn load_certificate(side: &str, path: &Path) -> Result<ClientCertificate, Failure> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if ext == "pfx" || ext == "p12" {
+        return Err(Failure::Input(format!(
+            "tenants.{side}.certificate: PFX files are not read yet; convert with 'openssl pkcs12 -in {} -nodes -out cert.pem' and name the PEM file",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::Input(format!(
+            "tenants.{side}.certificate: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    ClientCertificate::from_pem(&text, AssertionAlg::Rs256).map_err(|e| {
+        Failure::Input(format!(
+            "tenants.{side}.certificate {}: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// Shows a device code on stderr, as `cutover login` and the dashboard's start-up do.
+pub(crate) fn print_device_code() -> DevicePrompt {
+    Arc::new(|code: &DeviceCode| {
+        eprintln!(
+            "To sign in, open {} and enter the code {} (valid {} min).",
+            code.verification_uri,
+            code.user_code,
+            code.expires_in / 60
+        );
+    })
+}
+
+/// A sign-in failure as a command's outcome: refused credentials are configuration (exit 2),
+/// anything else a service error (exit 3).
+pub(crate) fn sign_in_failure(e: GraphError) -> Failure {
+    match &e {
+        GraphError::Auth { error, .. }
+            if matches!(
+                error.as_str(),
+                "invalid_client"
+                    | "unauthorized_client"
+                    | "invalid_tenant"
+                    | "invalid_scope"
+                    | "invalid_resource"
+            ) =>
+        {
+            Failure::Input(e.to_string())
+        }
+        GraphError::Config(_) => Failure::Input(e.to_string()),
+        _ => Failure::Service(e.to_string()),
+    }
+}
+
+/// The zone snapshot taken before the first change of a cutover: nothing changes before the
+/// dashboard opens, so it is taken at start from the reference resolver (the authoritative
+/// server) when `<data dir>/snapshots/` holds none for the domain. Returns the file name.
+pub(crate) async fn first_snapshot(
+    paths: &Paths,
+    client: &DnsClient,
+    domain: &str,
+) -> Option<String> {
+    let dir = paths.snapshots_dir();
+    if let Some(existing) = crate::dns::snapshot::latest(&dir, domain) {
+        return existing
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+    }
+    let names = crate::dns::m365_names(domain);
+    match crate::dns::snapshot::take(client, domain, &names, &dir, OffsetDateTime::now_utc()).await
+    {
+        Ok(path) => path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        Err(e) => {
+            tracing::warn!(error = %e, "snapshot before the first change failed");
+            None
+        }
+    }
+}
+
+/// Open the journal and saved progress for the session and run the dashboard until quit.
+pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
+    let Session {
+        cutover_id,
+        domain,
+        source,
+        destination,
+        dns,
+        watch,
+    } = session;
+    let journal_path = paths.audit_log(&cutover_id);
+    let journal =
+        Journal::open(&journal_path, &cutover_id).map_err(|e| Failure::Input(e.to_string()))?;
+    let history = read_records(&journal_path).map_err(|e| Failure::Input(e.to_string()))?;
+    let runbook = Runbook::embedded().map_err(|e| Failure::Input(e.to_string()))?;
+    let progress_file = paths.state_file(&cutover_id);
+    let saved = Progress::load(&progress_file).map_err(|e| Failure::Input(e.to_string()))?;
+
+    let now = OffsetDateTime::now_utc();
+    let mut state = State::new(cutover_id, domain, runbook, now);
+    state.audit = history;
+    state.dns.snapshot = watch.snapshot;
+    state.step_status = saved.statuses;
+    state.cutover_at = Some(
+        saved
+            .cutover_at
+            .as_deref()
+            .and_then(|t| {
+                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .unwrap_or(now + time::Duration::hours(24)),
+    );
+    let dashboard = Dashboard {
+        state,
+        services: Services {
+            source: Arc::new(source),
+            destination: Arc::new(destination),
+            dns: Arc::new(dns),
+            graph_every: Duration::from_secs(5),
+            dns_every: Duration::from_secs(3),
+            resolvers: watch.resolvers,
+            expect_from: watch.expect_from,
+            dnsbl: watch.dnsbl,
+        },
+        journal,
+        progress_file,
+    };
+    run(dashboard)
+        .await
+        .map_err(|e| Failure::Input(format!("{e}; run cutover in an interactive terminal")))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,46 @@
+//! The commented template `cutover config init` writes.
+
+/// Parses once the placeholders are filled in; the tests check that.
+pub const TEMPLATE: &str = r#"# cutover configuration. Check it with: cutover config check
+# Environment variables override the file: CUTOVER_DOMAIN, and for each side
+# (SOURCE or DESTINATION) CUTOVER_<SIDE>_TENANT, _CLIENT_ID, _AUTH, _CLIENT_SECRET,
+# _CERTIFICATE, _CLOUD, e.g. CUTOVER_SOURCE_CLIENT_SECRET.
+
+# The custom domain being moved from the source tenant to the destination tenant.
+domain = "contoso.com"
+
+# Nameservers the DNS pane asks, "address" or "address:port". Leave out to use public
+# resolvers (1.1.1.1 and 8.8.8.8); name the domain's authoritative servers to see changes
+# without caches in the way.
+# [dns]
+# nameservers = ["192.0.2.53"]
+# DNS blocklist zones the MX hosts' addresses are checked on. Many lists refuse queries from
+# public resolvers; cutover reports those answers as "could not check".
+# blocklists = ["zen.spamhaus.org", "bl.spamcop.net"]
+# Port the zone's authoritative servers (found through NS) listen on; 53 on the Internet.
+# authoritative_port = 53
+
+[tenants.source]
+# Tenant id (GUID) or any verified domain of the tenant, e.g. contoso.onmicrosoft.com.
+tenant = "contoso.onmicrosoft.com"
+# Application (client) id of the app registration in this tenant.
+client_id = "00000000-0000-0000-0000-000000000000"
+# How to sign in: "device-code" (an admin signs in with a code, delegated permissions),
+# "client-secret" or "certificate" (app-only, application permissions).
+auth = "client-secret"
+# The secret itself (keep this file private) or, better, the name of a variable holding it.
+client_secret_env = "CUTOVER_SOURCE_SECRET"
+# For auth = "certificate": a PEM file with the certificate and its PKCS#8 private key.
+# certificate = "/path/to/source-app.pem"
+# "global", "usgov" (GCC High), "china" (21Vianet) or "custom" with all three URLs:
+cloud = "global"
+# login_url = "https://login.example"
+# graph_url = "https://graph.example"
+# exchange_url = "https://exchange.example"
+
+[tenants.destination]
+tenant = "fabrikam.onmicrosoft.com"
+client_id = "00000000-0000-0000-0000-000000000000"
+auth = "device-code"
+cloud = "global"
+"#;

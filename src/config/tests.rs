@@ -1,0 +1,183 @@
+//! Parsing and validation of config files: fixtures under `tests/config/`, the template, and
+//! environment overrides.
+
+use super::*;
+
+fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/config")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn problems(text: &str) -> Vec<String> {
+    parse(text, &no_env)
+        .expect_err("should be invalid")
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
+}
+
+#[test]
+fn valid_fixture_with_secret_env_parses() {
+    let cfg = parse(&fixture("valid-secret-env.toml"), &no_env).expect("valid");
+    assert_eq!(cfg.domain, "contoso.example");
+    assert_eq!(cfg.nameservers.len(), 2);
+    assert_eq!(cfg.nameservers[1].port(), 53);
+    assert_eq!(cfg.source.auth, AuthMethod::ClientSecret);
+    assert_eq!(
+        cfg.source.secret,
+        Some(SecretSource::Env("FIXTURE_SOURCE_SECRET".into()))
+    );
+    assert_eq!(cfg.source.cloud, Cloud::Global);
+    assert_eq!(cfg.destination.auth, AuthMethod::DeviceCode);
+    assert_eq!(cfg.destination.cloud, Cloud::UsGov);
+    assert_eq!(
+        cfg.destination.cloud.endpoints().graph_url,
+        "https://graph.microsoft.us"
+    );
+    assert_eq!(
+        cfg.destination.cloud.graph_scope(),
+        "https://graph.microsoft.us/.default"
+    );
+}
+
+#[test]
+fn valid_custom_fixture_strips_trailing_slash() {
+    let cfg = parse(&fixture("valid-custom.toml"), &no_env).expect("valid");
+    let Cloud::Custom(e) = &cfg.source.cloud else {
+        panic!("custom expected: {:?}", cfg.source.cloud)
+    };
+    assert_eq!(e.login_url, "http://127.0.0.1:8080");
+    assert_eq!(cfg.source.auth, AuthMethod::Certificate);
+    assert_eq!(
+        cfg.source.certificate.as_deref(),
+        Some(std::path::Path::new("/etc/cutover/source.pem"))
+    );
+    assert_eq!(cfg.destination.cloud, Cloud::China);
+    assert_eq!(
+        cfg.destination.client_secret().as_deref(),
+        Ok("inline-secret-value")
+    );
+    // Debug output never carries the inline secret.
+    assert!(!format!("{cfg:?}").contains("inline-secret-value"));
+}
+
+#[test]
+fn every_problem_is_named_with_its_line() {
+    let p = problems(&fixture("invalid-many.toml"));
+    let expect = [
+        "line 1: domain 'not a domain'",
+        "line 2: unknown key 'colour'",
+        "line 6: tenants.source.client_id 'not-a-guid' is not a GUID",
+        "line 7: tenants.source.auth 'password'",
+        "line 10: tenants.source.graph_url is only used with cloud = \"custom\"",
+        "line 16: tenants.destination.cloud 'mars'",
+        "line 17: unknown key 'tenants.destination.secret'",
+        "tenants.destination uses client-secret but has neither",
+    ];
+    for e in expect {
+        assert!(
+            p.iter().any(|l| l.starts_with(e)),
+            "missing {e:?} in {p:#?}"
+        );
+    }
+    assert_eq!(p.len(), expect.len(), "{p:#?}");
+}
+
+#[test]
+fn syntax_error_has_a_line() {
+    let p = problems(&fixture("invalid-syntax.toml"));
+    assert_eq!(p.len(), 1);
+    assert!(p[0].starts_with("line 3: not valid TOML"), "{p:?}");
+}
+
+#[test]
+fn custom_cloud_needs_all_urls_and_certificate_needs_a_path() {
+    let p = problems(&fixture("invalid-custom-missing-urls.toml"));
+    for e in [
+        "line 9: tenants.source.login_url: 'ftp://login.example' must start with https://",
+        "tenants.source.graph_url is missing",
+        "tenants.source.exchange_url is missing",
+        "tenants.destination uses certificate but has no certificate path",
+    ] {
+        assert!(
+            p.iter().any(|l| l.starts_with(e)),
+            "missing {e:?} in {p:#?}"
+        );
+    }
+}
+
+#[test]
+fn missing_sections_are_reported() {
+    let p = problems("");
+    assert!(
+        p.iter().any(|l| l.starts_with("domain is missing")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("[tenants.source] is missing"))
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("[tenants.destination] is missing"))
+    );
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let env = |name: &str| match name {
+        "CUTOVER_DOMAIN" => Some("fabrikam.example".to_string()),
+        "CUTOVER_SOURCE_CLIENT_SECRET" => Some("from-env".to_string()),
+        "CUTOVER_DESTINATION_TENANT" => Some("other.onmicrosoft.com".to_string()),
+        _ => None,
+    };
+    let cfg = parse(&fixture("valid-secret-env.toml"), &env).expect("valid");
+    assert_eq!(cfg.domain, "fabrikam.example");
+    assert_eq!(cfg.source.client_secret().as_deref(), Ok("from-env"));
+    assert_eq!(cfg.destination.tenant, "other.onmicrosoft.com");
+}
+
+#[test]
+fn environment_can_complete_a_profile() {
+    let text = "domain = \"contoso.example\"\n[tenants.source]\ntenant = \"a.onmicrosoft.com\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\nauth = \"client-secret\"\n";
+    assert!(parse(text, &no_env).is_err());
+    let env = |name: &str| match name {
+        "CUTOVER_SOURCE_CLIENT_SECRET" => Some("s".to_string()),
+        "CUTOVER_DESTINATION_TENANT" => Some("b.onmicrosoft.com".to_string()),
+        "CUTOVER_DESTINATION_CLIENT_ID" => Some("66666666-7777-8888-9999-000000000000".to_string()),
+        "CUTOVER_DESTINATION_AUTH" => Some("device-code".to_string()),
+        _ => None,
+    };
+    let cfg = parse(text, &env).expect("env completes it");
+    assert_eq!(cfg.destination.tenant, "b.onmicrosoft.com");
+}
+
+#[test]
+fn template_parses_and_names_every_key() {
+    let cfg = parse(TEMPLATE, &no_env).expect("template is valid");
+    assert_eq!(cfg.destination.auth, AuthMethod::DeviceCode);
+    for key in super::PROFILE_KEYS {
+        assert!(TEMPLATE.contains(key), "template lacks {key}");
+    }
+}
+
+#[test]
+fn wrong_types_are_named() {
+    let p = problems("domain = 5\n[tenants]\nsource = 1\n");
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("line 1: domain must be a string")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("line 3: tenants.source must be a table")),
+        "{p:?}"
+    );
+}

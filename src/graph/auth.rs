@@ -1,0 +1,527 @@
+//! Access tokens for one tenant profile: client secret and certificate (app-only, client
+//! credentials), device code (delegated), refresh tokens where issued, and the per-profile
+//! token cache. [`TokenProvider`] is the one type the Graph client asks for a token.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ring::rand::SystemRandom;
+use ring::signature::RsaKeyPair;
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use tokio::sync::Mutex;
+
+use super::error::GraphError;
+use super::pem;
+
+/// How the profile proves who it is.
+#[derive(Clone)]
+pub enum Auth {
+    ClientSecret(String),
+    Certificate(Arc<ClientCertificate>),
+    /// Delegated sign-in by a person; `prompt` shows them the code (none: fail and ask for
+    /// `cutover login`).
+    DeviceCode {
+        prompt: Option<DevicePrompt>,
+    },
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::ClientSecret(_) => f.write_str("ClientSecret([redacted])"),
+            Auth::Certificate(c) => write!(f, "Certificate(x5t#S256={})", c.x5t_s256),
+            Auth::DeviceCode { .. } => f.write_str("DeviceCode"),
+        }
+    }
+}
+
+/// Shows a device-code sign-in to a person.
+pub type DevicePrompt = Arc<dyn Fn(&DeviceCode) + Send + Sync>;
+/// Receives warnings a person should see (e.g. a discarded token cache).
+pub type Warn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// What the person must do to approve a device-code sign-in.
+#[derive(Debug, Clone)]
+pub struct DeviceCode {
+    pub user_code: String,
+    pub verification_uri: String,
+    pub expires_in: u64,
+    /// Microsoft's sentence telling the user what to do.
+    pub message: String,
+}
+
+/// Signature scheme of the client assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssertionAlg {
+    Rs256,
+    Ps256,
+}
+
+/// A certificate and its RSA private key. `Debug` shows only the thumbprint.
+pub struct ClientCertificate {
+    key: RsaKeyPair,
+    /// base64url SHA-256 of the certificate's DER: the `x5t#S256` header.
+    pub x5t_s256: String,
+    pub alg: AssertionAlg,
+}
+
+impl fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCertificate")
+            .field("x5t_s256", &self.x5t_s256)
+            .field("alg", &self.alg)
+            .finish()
+    }
+}
+
+impl ClientCertificate {
+    /// From PEM text holding one `CERTIFICATE` and one PKCS#8 `PRIVATE KEY` (RSA).
+    pub fn from_pem(text: &str, alg: AssertionAlg) -> Result<Self, String> {
+        let certs = pem::blocks(text, "CERTIFICATE")?;
+        let cert = certs
+            .first()
+            .ok_or("no CERTIFICATE block in the PEM file")?;
+        let keys = pem::blocks(text, "PRIVATE KEY")?;
+        let key = match keys.first() {
+            Some(k) => k,
+            None if text.contains("BEGIN RSA PRIVATE KEY") => {
+                return Err("the key is PKCS#1 (BEGIN RSA PRIVATE KEY); convert it with 'openssl pkcs8 -topk8 -nocrypt'".into());
+            }
+            None => return Err("no unencrypted PKCS#8 PRIVATE KEY block in the PEM file".into()),
+        };
+        let key = RsaKeyPair::from_pkcs8(key)
+            .map_err(|e| format!("the private key is not a usable RSA PKCS#8 key: {e}"))?;
+        Ok(ClientCertificate {
+            key,
+            x5t_s256: pem::b64url(&sha2::Sha256::digest(cert)),
+            alg,
+        })
+    }
+
+    /// A signed client assertion for `token_url`, valid for five minutes.
+    pub fn assertion(&self, client_id: &str, token_url: &str) -> Result<String, String> {
+        let now = unix_now();
+        let header = serde_json::json!({
+            "alg": match self.alg { AssertionAlg::Rs256 => "RS256", AssertionAlg::Ps256 => "PS256" },
+            "typ": "JWT",
+            "x5t#S256": self.x5t_s256,
+        });
+        let claims = serde_json::json!({
+            "aud": token_url,
+            "iss": client_id,
+            "sub": client_id,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "nbf": now,
+            "iat": now,
+            "exp": now + 300,
+        });
+        let signing_input = format!(
+            "{}.{}",
+            pem::b64url(header.to_string().as_bytes()),
+            pem::b64url(claims.to_string().as_bytes())
+        );
+        let mut sig = vec![0u8; self.key.public().modulus_len()];
+        let padding: &'static dyn ring::signature::RsaEncoding = match self.alg {
+            AssertionAlg::Rs256 => &ring::signature::RSA_PKCS1_SHA256,
+            AssertionAlg::Ps256 => &ring::signature::RSA_PSS_SHA256,
+        };
+        self.key
+            .sign(
+                padding,
+                &SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut sig,
+            )
+            .map_err(|_| "signing the client assertion failed".to_string())?;
+        Ok(format!("{signing_input}.{}", pem::b64url(&sig)))
+    }
+}
+
+/// Everything needed to get tokens for one profile.
+#[derive(Clone)]
+pub struct SignIn {
+    pub login_url: String,
+    /// Tenant id or verified domain.
+    pub tenant: String,
+    pub client_id: String,
+    /// `https://graph.microsoft.com/.default` or a national cloud's.
+    pub scope: String,
+    pub auth: Auth,
+    /// `<data dir>/tokens/<profile>.json`; `None` keeps tokens in memory only.
+    pub cache: Option<PathBuf>,
+    pub warn: Option<Warn>,
+}
+
+/// What the cache file holds. Never logged.
+#[derive(Serialize, Deserialize, Clone)]
+struct Stored {
+    tenant: String,
+    client_id: String,
+    scope: String,
+    access_token: String,
+    /// Unix seconds.
+    expires_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: Option<u64>,
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct TokenError {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+#[derive(Deserialize)]
+struct DeviceAnswer {
+    device_code: String,
+    user_code: String,
+    verification_uri: String,
+    expires_in: u64,
+    interval: Option<u64>,
+    #[serde(default)]
+    message: String,
+}
+
+/// Hands out access tokens, signing in or refreshing when needed. One per profile; shared by
+/// all requests so that concurrent requests wait for one sign-in.
+pub struct TokenProvider {
+    http: reqwest::Client,
+    sign_in: SignIn,
+    state: Mutex<Option<Stored>>,
+    loaded: std::sync::atomic::AtomicBool,
+}
+
+/// Tokens within this of expiry are renewed first.
+const EARLY: u64 = 60;
+
+impl TokenProvider {
+    pub fn new(http: reqwest::Client, mut sign_in: SignIn) -> Self {
+        sign_in.login_url = sign_in.login_url.trim_end_matches('/').to_string();
+        TokenProvider {
+            http,
+            sign_in,
+            state: Mutex::new(None),
+            loaded: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    pub fn tenant(&self) -> &str {
+        &self.sign_in.tenant
+    }
+
+    fn token_url(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.sign_in.login_url, self.sign_in.tenant
+        )
+    }
+
+    /// A valid access token: memory, then the cache file, then a refresh token, then a new
+    /// sign-in by the profile's method.
+    pub async fn access_token(&self) -> Result<String, GraphError> {
+        let mut state = self.state.lock().await;
+        if !self.loaded.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            *state = self.load_cache();
+        }
+        if let Some(s) = state.as_ref()
+            && unix_now() + EARLY < s.expires_at
+        {
+            return Ok(s.access_token.clone());
+        }
+        let refresh = state.as_ref().and_then(|s| s.refresh_token.clone());
+        let fresh = match refresh {
+            Some(rt) => match self.refresh(&rt).await {
+                Ok(t) => t,
+                Err(GraphError::Auth { error, .. }) if error == "invalid_grant" => {
+                    tracing::info!(tenant = %self.sign_in.tenant, "refresh token refused; signing in again");
+                    self.acquire().await?
+                }
+                Err(e) => return Err(e),
+            },
+            None => self.acquire().await?,
+        };
+        let token = fresh.access_token.clone();
+        self.save_cache(&fresh);
+        *state = Some(fresh);
+        Ok(token)
+    }
+
+    /// Forget the access token (Graph said it is invalid); a refresh token is kept.
+    pub async fn invalidate(&self) {
+        if let Some(s) = self.state.lock().await.as_mut() {
+            s.expires_at = 0;
+        }
+    }
+
+    /// Sign in now with the profile's method, ignoring cached tokens; returns the expiry
+    /// (unix seconds) and whether a refresh token came with it.
+    pub async fn sign_in_now(&self) -> Result<(u64, bool), GraphError> {
+        let mut state = self.state.lock().await;
+        if !self.loaded.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            // Read it only to discard a corrupt file with its warning; login signs in anew.
+            let _ = self.load_cache();
+        }
+        let fresh = self.acquire().await?;
+        self.save_cache(&fresh);
+        let out = (fresh.expires_at, fresh.refresh_token.is_some());
+        *state = Some(fresh);
+        Ok(out)
+    }
+
+    async fn acquire(&self) -> Result<Stored, GraphError> {
+        let client_id = self.sign_in.client_id.as_str();
+        let scope = self.sign_in.scope.as_str();
+        match &self.sign_in.auth {
+            Auth::ClientSecret(secret) => {
+                self.post_token(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id),
+                    ("client_secret", secret.as_str()),
+                    ("scope", scope),
+                ])
+                .await
+            }
+            Auth::Certificate(cert) => {
+                let assertion = cert
+                    .assertion(client_id, &self.token_url())
+                    .map_err(GraphError::Config)?;
+                self.post_token(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.as_str()),
+                    ("scope", scope),
+                ])
+                .await
+            }
+            Auth::DeviceCode { prompt } => match prompt {
+                Some(prompt) => self.device_flow(prompt).await,
+                None => Err(GraphError::Auth {
+                    tenant: self.sign_in.tenant.clone(),
+                    error: "interaction_required".into(),
+                    description:
+                        "this profile signs in with a device code; run 'cutover login' first".into(),
+                }),
+            },
+        }
+    }
+
+    fn delegated_scope(&self) -> String {
+        format!("{} offline_access", self.sign_in.scope)
+    }
+
+    async fn refresh(&self, refresh_token: &str) -> Result<Stored, GraphError> {
+        let scope = self.delegated_scope();
+        let mut stored = self
+            .post_token(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", self.sign_in.client_id.as_str()),
+                ("refresh_token", refresh_token),
+                ("scope", scope.as_str()),
+            ])
+            .await?;
+        // Microsoft may or may not rotate the refresh token; keep the old one if not.
+        if stored.refresh_token.is_none() {
+            stored.refresh_token = Some(refresh_token.to_string());
+        }
+        Ok(stored)
+    }
+
+    async fn device_flow(&self, prompt: &DevicePrompt) -> Result<Stored, GraphError> {
+        let url = format!(
+            "{}/{}/oauth2/v2.0/devicecode",
+            self.sign_in.login_url, self.sign_in.tenant
+        );
+        let scope = self.delegated_scope();
+        let (status, text) = self
+            .post_form(
+                &url,
+                &[
+                    ("client_id", self.sign_in.client_id.as_str()),
+                    ("scope", scope.as_str()),
+                ],
+            )
+            .await?;
+        if !status.is_success() {
+            return Err(self.auth_error(status, &text));
+        }
+        let answer: DeviceAnswer = serde_json::from_str(&text).map_err(|e| GraphError::Decode {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        prompt(&DeviceCode {
+            user_code: answer.user_code.clone(),
+            verification_uri: answer.verification_uri.clone(),
+            expires_in: answer.expires_in,
+            message: answer.message.clone(),
+        });
+        let mut interval = Duration::from_secs(answer.interval.unwrap_or(5).max(1));
+        let deadline = std::time::Instant::now() + Duration::from_secs(answer.expires_in);
+        let grant = "urn:ietf:params:oauth:grant-type:device_code";
+        loop {
+            tokio::time::sleep(interval).await;
+            let form = [
+                ("grant_type", grant),
+                ("client_id", self.sign_in.client_id.as_str()),
+                ("device_code", answer.device_code.as_str()),
+            ];
+            match self.post_token(&form).await {
+                Ok(t) => return Ok(t),
+                Err(GraphError::Auth { error, .. }) if error == "authorization_pending" => {}
+                Err(GraphError::Auth { error, .. }) if error == "slow_down" => {
+                    interval += Duration::from_secs(5);
+                }
+                Err(e) => return Err(e),
+            }
+            if std::time::Instant::now() > deadline + interval {
+                return Err(GraphError::Auth {
+                    tenant: self.sign_in.tenant.clone(),
+                    error: "expired_token".into(),
+                    description:
+                        "the device code expired before anyone approved it; run the sign-in again"
+                            .into(),
+                });
+            }
+        }
+    }
+
+    async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> Result<(reqwest::StatusCode, String), GraphError> {
+        let response = self
+            .http
+            .post(url)
+            .header("client-request-id", uuid::Uuid::new_v4().to_string())
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| super::client::transport(url, e))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| super::client::transport(url, e))?;
+        Ok((status, text))
+    }
+
+    async fn post_token(&self, form: &[(&str, &str)]) -> Result<Stored, GraphError> {
+        let url = self.token_url();
+        let (status, text) = self.post_form(&url, form).await?;
+        if !status.is_success() {
+            return Err(self.auth_error(status, &text));
+        }
+        let answer: TokenAnswer = serde_json::from_str(&text).map_err(|e| GraphError::Decode {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Stored {
+            tenant: self.sign_in.tenant.clone(),
+            client_id: self.sign_in.client_id.clone(),
+            scope: self.sign_in.scope.clone(),
+            access_token: answer.access_token,
+            expires_at: unix_now() + answer.expires_in.unwrap_or(300),
+            refresh_token: answer.refresh_token,
+        })
+    }
+
+    fn auth_error(&self, status: reqwest::StatusCode, text: &str) -> GraphError {
+        let err: TokenError = serde_json::from_str(text).unwrap_or_default();
+        GraphError::Auth {
+            tenant: self.sign_in.tenant.clone(),
+            error: if err.error.is_empty() {
+                format!("HTTP {}", status.as_u16())
+            } else {
+                err.error
+            },
+            description: err
+                .error_description
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        tracing::warn!("{message}");
+        if let Some(w) = &self.sign_in.warn {
+            w(message);
+        }
+    }
+
+    /// The cached tokens if the file exists, parses and belongs to this profile. A corrupt
+    /// file is removed with a warning: it only costs a new sign-in.
+    fn load_cache(&self) -> Option<Stored> {
+        let path = self.sign_in.cache.as_ref()?;
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                self.warn(&format!("ignoring token cache {}: {e}", path.display()));
+                return None;
+            }
+        };
+        match serde_json::from_slice::<Stored>(&bytes) {
+            Ok(s)
+                if s.tenant == self.sign_in.tenant
+                    && s.client_id == self.sign_in.client_id
+                    && s.scope == self.sign_in.scope =>
+            {
+                Some(s)
+            }
+            Ok(_) => None,
+            Err(_) => {
+                // serde's message could quote the file's content; say only where.
+                self.warn(&format!(
+                    "discarded the corrupt token cache {}; signing in again",
+                    path.display()
+                ));
+                let _ = std::fs::remove_file(path);
+                None
+            }
+        }
+    }
+
+    fn save_cache(&self, stored: &Stored) {
+        let Some(path) = &self.sign_in.cache else {
+            return;
+        };
+        let result = path
+            .parent()
+            .map_or(Ok(()), crate::store::create_private_dir)
+            .and_then(|()| {
+                let bytes = serde_json::to_vec(stored).map_err(std::io::Error::other)?;
+                crate::store::write_atomic(path, &bytes)
+            });
+        if let Err(e) = result {
+            self.warn(&format!(
+                "cannot write the token cache {}: {e}",
+                path.display()
+            ));
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}

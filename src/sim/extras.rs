@@ -1,0 +1,171 @@
+//! Organizational contacts and application registrations in the source tenant, and their
+//! Graph routes (`/v1.0/contacts`, `/v1.0/applications`): the other objects that can hold the
+//! domain (a contact's mail or proxy address, an application's identifier URIs).
+
+use axum::extract::State;
+use axum::http::{Extensions, HeaderMap};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::graph::{Collection, RawQuery, begin, list, parse_options, render, wants_count};
+use super::http::Shared;
+use super::rng::Rng;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Contact {
+    pub id: String,
+    pub display_name: String,
+    pub mail: Option<String>,
+    pub proxy_addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Application {
+    pub id: String,
+    pub app_id: String,
+    pub display_name: String,
+    pub identifier_uris: Vec<String>,
+}
+
+const PARTNERS: &[&str] = &["fabrikam.example", "northwind.example", "adatum.example"];
+
+/// One contact per 20 people (at least 5): mostly partners' addresses, every fourth an
+/// address in the domain (a forwarding contact someone made), which holds the domain.
+pub(crate) fn contacts(seed: u64, people: usize, domain: &str) -> Vec<Contact> {
+    let mut rng = Rng::derive(seed, "source/contacts");
+    (0..(people / 20).max(5))
+        .map(|i| {
+            let in_domain = i % 4 == 3;
+            let host = if in_domain {
+                domain.to_string()
+            } else {
+                PARTNERS[i % PARTNERS.len()].to_string()
+            };
+            let local = format!("contact{i}");
+            Contact {
+                id: rng.guid(),
+                display_name: format!("Contact {i}"),
+                mail: Some(format!("{local}@{host}")),
+                proxy_addresses: vec![format!("SMTP:{local}@{host}")],
+            }
+        })
+        .collect()
+}
+
+/// Three registrations: one with identifier URIs on the domain, one on the initial domain,
+/// one with none.
+pub(crate) fn applications(seed: u64, domain: &str, initial: &str) -> Vec<Application> {
+    let mut rng = Rng::derive(seed, "source/applications");
+    let mut app = |name: &str, uris: Vec<String>| Application {
+        id: rng.guid(),
+        app_id: rng.guid(),
+        display_name: name.to_string(),
+        identifier_uris: uris,
+    };
+    vec![
+        app(
+            "Intranet",
+            vec![
+                format!("https://intranet.{domain}"),
+                format!("api://{domain}/intranet"),
+            ],
+        ),
+        app("Payroll", vec![format!("https://payroll.{initial}")]),
+        app("Build agent", Vec::new()),
+    ]
+}
+
+const CONTACT_PROPS: &[&str] = &["id", "displayName", "mail", "proxyAddresses"];
+const APPLICATION_PROPS: &[&str] = &["id", "appId", "displayName", "identifierUris"];
+
+fn contact_property(c: &Contact, prop: &str) -> Value {
+    match prop {
+        "id" => json!(c.id),
+        "displayName" => json!(c.display_name),
+        "mail" => json!(c.mail),
+        "proxyAddresses" => json!(c.proxy_addresses),
+        _ => Value::Null,
+    }
+}
+
+fn application_property(a: &Application, prop: &str) -> Value {
+    match prop {
+        "id" => json!(a.id),
+        "appId" => json!(a.app_id),
+        "displayName" => json!(a.display_name),
+        "identifierUris" => json!(a.identifier_uris),
+        _ => Value::Null,
+    }
+}
+
+fn render_contact(c: &Contact, select: Option<&Vec<&'static str>>, _typed: bool) -> Value {
+    render(c, select, CONTACT_PROPS, contact_property, None)
+}
+
+fn render_application(a: &Application, select: Option<&Vec<&'static str>>, _typed: bool) -> Value {
+    render(a, select, APPLICATION_PROPS, application_property, None)
+}
+
+pub(crate) async fn contacts_route(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    query: RawQuery,
+) -> Response {
+    let ctx = match begin(&state, &headers, &extensions) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let mut opts = match parse_options(
+        query,
+        &[CONTACT_PROPS],
+        "microsoft.graph.orgContact",
+        &ctx.ids,
+    ) {
+        Ok(o) => o,
+        Err(r) => return *r,
+    };
+    opts.count = wants_count(&opts, &headers);
+    let t = ctx.tenant();
+    list(
+        &state,
+        &ctx,
+        &opts,
+        &t.contacts,
+        Collection::Contacts,
+        "contacts",
+        render_contact,
+    )
+}
+
+pub(crate) async fn applications_route(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    query: RawQuery,
+) -> Response {
+    let ctx = match begin(&state, &headers, &extensions) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let mut opts = match parse_options(
+        query,
+        &[APPLICATION_PROPS],
+        "microsoft.graph.application",
+        &ctx.ids,
+    ) {
+        Ok(o) => o,
+        Err(r) => return *r,
+    };
+    opts.count = wants_count(&opts, &headers);
+    let t = ctx.tenant();
+    list(
+        &state,
+        &ctx,
+        &opts,
+        &t.applications,
+        Collection::Applications,
+        "applications",
+        render_application,
+    )
+}

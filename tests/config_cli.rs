@@ -1,0 +1,613 @@
+//! `cutover config init|check`, `--config` before or after the subcommand, and `sim serve
+//! --write-config` feeding plain `cutover` (the dashboard in a real terminal via tmux).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/config")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("CUTOVER_CONFIG")
+        .output()
+        .expect("run cutover")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn check_accepts_valid_fixtures() {
+    for name in ["valid-secret-env.toml", "valid-custom.toml"] {
+        let f = fixture(name);
+        let out = run(&["config", "check", f.to_str().expect("utf8")]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("ok (domain contoso.example"));
+    }
+}
+
+#[test]
+fn check_names_every_bad_field_with_its_line() {
+    let f = fixture("invalid-many.toml");
+    let out = run(&["config", "check", f.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for needle in [
+        "invalid-many.toml: line 2: unknown key 'colour'",
+        "invalid-many.toml: line 7: tenants.source.auth 'password'",
+        "invalid-many.toml: line 16: tenants.destination.cloud 'mars'",
+        "invalid-many.toml: line 17: unknown key 'tenants.destination.secret'",
+        "cutover: 8 problems in",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn global_config_flag_works_before_and_after_the_subcommand() {
+    let f = fixture("invalid-syntax.toml");
+    let f = f.to_str().expect("utf8");
+    for args in [
+        vec!["--config", f, "config", "check"],
+        vec!["config", "check", "--config", f],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("line 3: not valid TOML"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn missing_config_is_one_line_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nope.toml");
+    let out = run(&["--config", missing.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("config init"), "{err}");
+}
+
+#[test]
+fn dashboard_with_invalid_config_is_one_line_exit_2() {
+    let f = fixture("invalid-many.toml");
+    let out = run(&["--config", f.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("and 7 more"), "{err}");
+}
+
+#[test]
+fn init_writes_a_private_template_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sub/config.toml");
+    let p = path.to_str().expect("utf8");
+    let out = run(&["config", "init", "--out", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let check = run(&["config", "check", p]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let before = std::fs::read(&path).expect("read");
+    let again = run(&["config", "init", "--out", p]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("already exists"));
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        before,
+        "left untouched"
+    );
+}
+
+/// `sim serve --write-config FILE` in the background; stopped on drop.
+struct Served {
+    child: Child,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_with_config(config: &Path, data: &Path) -> Served {
+    let mut child = Command::new(BIN)
+        .args(["sim", "serve", "--json", "--write-config"])
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sim serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("line");
+    assert!(line.contains("graph_url"), "sim serve said: {line}");
+    Served { child }
+}
+
+#[test]
+fn sim_serve_writes_a_config_that_checks_and_is_only_replaced_by_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sim.toml");
+    {
+        let _served = serve_with_config(&config, dir.path());
+        let out = run(&["config", "check", config.to_str().expect("utf8")]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let body = std::fs::read_to_string(&config).expect("read");
+        assert!(body.contains("cloud = \"custom\""));
+    }
+    // A second run replaces its own file …
+    drop(serve_with_config(&config, dir.path()));
+    // … but never someone else's.
+    let other = dir.path().join("mine.toml");
+    std::fs::write(&other, "domain = \"x.example\"\n").expect("write");
+    let out = Command::new(BIN)
+        .args(["sim", "serve", "--write-config"])
+        .arg(&other)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("was not written by"));
+    assert_eq!(
+        std::fs::read_to_string(&other).expect("read"),
+        "domain = \"x.example\"\n"
+    );
+}
+
+fn tmux(socket: &str, args: &[&str]) -> Output {
+    Command::new("tmux")
+        .arg("-L")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("tmux must be installed (.ci/run installs it)")
+}
+
+#[test]
+fn plain_cutover_opens_the_dashboard_against_the_configured_tenants() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sim.toml");
+    let data = dir.path().join("data");
+    let _served = serve_with_config(&config, dir.path());
+
+    let socket = format!("cutover-config-{}", std::process::id());
+    let status = dir.path().join("status");
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g status off\n").expect("conf");
+    let command = format!(
+        "'{BIN}' --config '{}' --data-dir '{}'; echo $? > '{}'",
+        config.display(),
+        data.display(),
+        status.display()
+    );
+    let out = tmux(
+        &socket,
+        &[
+            "-f",
+            conf.to_str().expect("utf8"),
+            "new-session",
+            "-d",
+            "-s",
+            "cfg",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &command,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = tmux(&self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(socket.clone());
+
+    // The sim's source tenant has the domain verified; the dashboard shows users from it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut screen;
+    loop {
+        screen = text(&tmux(&socket, &["capture-pane", "-p", "-t", "cfg"]).stdout);
+        if screen.contains("Users and aliases") && screen.contains("@contoso.example") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "dashboard not up:\n{screen}");
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    tmux(&socket, &["send-keys", "-t", "cfg", "q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status) {
+            assert_eq!(s.trim(), "0");
+            break;
+        }
+        assert!(Instant::now() < deadline, "did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The session's journal is named after the configured domain.
+    assert!(data.join("audit/contoso.example.jsonl").exists());
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn login_caches_a_private_token_and_no_file_holds_the_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sim.toml");
+    let data = dir.path().join("data");
+    let _served = serve_with_config(&config, dir.path());
+    let body = std::fs::read_to_string(&config).expect("config");
+    let secret = body
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("secret in the sim config")
+        .to_string();
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "login",
+            "--config",
+            config.to_str().expect("utf8"),
+            "--data-dir",
+            data.to_str().expect("utf8"),
+            "--log-filter",
+            "trace",
+        ];
+        v.extend_from_slice(extra);
+        v.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let out = Command::new(BIN)
+        .args(args(&["--tenant", "source"]))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("signed in to"));
+    let cache = data.join("tokens/source.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&cache)
+            .expect("cache")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let cached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache).expect("read")).expect("json");
+    let token = cached["access_token"].as_str().expect("token").to_string();
+
+    // A corrupt cache is a warning on stderr and a new sign-in, not a crash.
+    std::fs::write(&cache, "garbage").expect("corrupt");
+    let out = Command::new(BIN)
+        .args(args(&["--tenant", "source"]))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("corrupt token cache"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A wrong secret from the environment: one line, exit 2, the AADSTS code, no secret.
+    let out = Command::new(BIN)
+        .args(args(&["--tenant", "destination"]))
+        .env("CUTOVER_DESTINATION_CLIENT_SECRET", "definitely-wrong")
+        .output()
+        .expect("run");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("AADSTS7000215"), "{err}");
+    assert!(!err.contains("definitely-wrong"));
+
+    // Nothing cutover wrote, the token cache aside, holds the secret or the token.
+    for f in files_under(&data) {
+        if f.starts_with(data.join("tokens")) {
+            continue;
+        }
+        let content = String::from_utf8_lossy(&std::fs::read(&f).expect("read")).into_owned();
+        assert!(!content.contains(&secret), "secret in {}", f.display());
+        assert!(!content.contains(&token), "token in {}", f.display());
+        assert!(
+            !content.contains("definitely-wrong"),
+            "secret in {}",
+            f.display()
+        );
+    }
+    assert!(
+        !files_under(&data.join("logs")).is_empty(),
+        "a trace log was written"
+    );
+}
+
+#[test]
+fn demo_with_device_code_prints_the_code_and_opens_once_approved() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let socket = format!("cutover-devcode-{}", std::process::id());
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g status off\n").expect("conf");
+    let status = dir.path().join("status");
+    let command = format!(
+        "'{BIN}' demo --device-code --data-dir '{}'; echo $? > '{}'",
+        data.display(),
+        status.display()
+    );
+    let out = tmux(
+        &socket,
+        &[
+            "-f",
+            conf.to_str().expect("utf8"),
+            "new-session",
+            "-d",
+            "-s",
+            "dc",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &command,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = tmux(&self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(socket.clone());
+    let wait = |what: &str, check: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = text(&tmux(&socket, &["capture-pane", "-p", "-t", "dc"]).stdout);
+            if check(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "no {what}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    };
+    wait("device code", &|s| {
+        s.contains("enter the code") && s.contains("/sim/device")
+    });
+    wait("dashboard", &|s| s.contains("Users and aliases"));
+    tmux(&socket, &["send-keys", "-t", "dc", "q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status) {
+            assert_eq!(s.trim(), "0");
+            break;
+        }
+        assert!(Instant::now() < deadline, "did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn sim_serve_fault_flags_are_checked_and_applied() {
+    let out = run(&["sim", "serve", "--error-rate", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("fraction"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(BIN)
+        .args(["sim", "serve", "--json", "--throttle-capacity", "1"])
+        .args(["--throttle-per-second", "0.2", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("line");
+    let _served = Served { child };
+    let info: serde_json::Value = serde_json::from_str(&line).expect("json");
+    let graph = info["graph_url"].as_str().expect("url").to_string();
+    let tenant = info["tenants"][0].clone();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let statuses = rt.block_on(async {
+        let http = http_client();
+        let token: serde_json::Value = http
+            .post(format!(
+                "{graph}/{}/oauth2/v2.0/token",
+                tenant["id"].as_str().expect("id")
+            ))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", tenant["client_id"].as_str().expect("cid")),
+                (
+                    "client_secret",
+                    tenant["client_secret"].as_str().expect("s"),
+                ),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            let r = http
+                .get(format!("{graph}/v1.0/organization"))
+                .bearer_auth(token["access_token"].as_str().expect("token"))
+                .send()
+                .await
+                .expect("get");
+            let after = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap_or("").to_string());
+            out.push((r.status().as_u16(), after));
+        }
+        out
+    });
+    assert_eq!(statuses[0].0, 200);
+    assert_eq!(statuses[1].0, 429);
+    assert_eq!(statuses[1].1.as_deref(), Some("5"));
+}
+
+/// reqwest is built without a bundled TLS provider; the product installs ring, so do tests.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+#[test]
+fn dashboard_with_a_device_code_profile_signs_in_first_then_opens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim_config = dir.path().join("sim.toml");
+    let data = dir.path().join("data");
+    let _served = serve_with_config(&sim_config, dir.path());
+    // The destination signs in with a device code instead of its secret.
+    let body = std::fs::read_to_string(&sim_config).expect("config");
+    let (head, dest) = body
+        .split_once("[tenants.destination]")
+        .expect("destination");
+    let dest: String = dest
+        .lines()
+        .filter(|l| !l.starts_with("client_secret"))
+        .map(|l| {
+            if l.starts_with("auth") {
+                "auth = \"device-code\"\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let config = dir.path().join("device.toml");
+    std::fs::write(&config, format!("{head}[tenants.destination]{dest}")).expect("write");
+    let login_url = body
+        .lines()
+        .find_map(|l| l.strip_prefix("login_url = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("login url")
+        .to_string();
+
+    let socket = format!("cutover-dashdc-{}", std::process::id());
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g status off\n").expect("conf");
+    let status = dir.path().join("status");
+    let command = format!(
+        "'{BIN}' --config '{}' --data-dir '{}'; echo $? > '{}'",
+        config.display(),
+        data.display(),
+        status.display()
+    );
+    let out = tmux(
+        &socket,
+        &[
+            "-f",
+            conf.to_str().expect("utf8"),
+            "new-session",
+            "-d",
+            "-s",
+            "d",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &command,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = tmux(&self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(socket.clone());
+    let wait = |what: &str, check: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = text(&tmux(&socket, &["capture-pane", "-p", "-t", "d"]).stdout);
+            if check(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "no {what}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    };
+    let screen = wait("device code", &|s| s.contains("enter the code"));
+    let code = screen
+        .split("enter the code ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("code")
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let approved = rt.block_on(async {
+        http_client()
+            .post(format!("{login_url}/sim/device"))
+            .form(&[("user_code", code.as_str())])
+            .send()
+            .await
+            .expect("approve")
+            .status()
+    });
+    assert!(approved.is_success());
+    wait("dashboard", &|s| s.contains("Users and aliases"));
+    tmux(&socket, &["send-keys", "-t", "d", "q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status) {
+            assert_eq!(s.trim(), "0");
+            break;
+        }
+        assert!(Instant::now() < deadline, "did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cached = std::fs::read_to_string(data.join("tokens/destination.json")).expect("cache");
+    assert!(cached.contains("refresh_token"));
+}
