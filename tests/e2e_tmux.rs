@@ -212,7 +212,12 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
     tmux.wait_for("focus on the DNS pane", |s| {
         focused_title(s).is_some_and(|t| t.contains("DNS records"))
     });
-    // `v` cycles the DNS views: the propagation matrix has the demo's two caching resolvers,
+    // `v` cycles the DNS views: expected vs actual first, with the source tenant's records…
+    tmux.keys(&["v"]);
+    tmux.wait_for("the expected-vs-actual view", |s| {
+        s.contains("view: expected vs actual") && s.contains("Expires") && s.contains(" ok ")
+    });
+    // …then the propagation matrix has the demo's two caching resolvers,
     // all answering what the authoritative server answers at start.
     tmux.keys(&["v"]);
     tmux.wait_for("the propagation view", |s| {

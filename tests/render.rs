@@ -668,6 +668,8 @@ fn dns_propagation_and_plan_views_80x24() {
         zone: "bl.sim.example".into(),
         listing: cutover::dns::blocklist::Listing::Listed(vec!["spam source".into()]),
     }];
+    // Records → expected vs actual → propagation.
+    update(&mut s, Action::DnsCycleView);
     update(&mut s, Action::DnsCycleView);
     let screen = draw(&s, 80, 24);
     insta::assert_snapshot!("dns_propagation_80x24", screen);
@@ -746,6 +748,30 @@ fn dns_propagation_and_plan_views_80x24() {
         .find(|l| l.contains("NODATA"))
         .unwrap_or_default();
     assert!(txt.contains("missing"), "{txt}");
+
+    // The expected-vs-actual view: expected and actual side by side, the TTL answered and how
+    // long the longest-lived resolver copy lasts (cache-b's old MX, 29 minutes).
+    update(&mut s, Action::DnsCycleView);
+    let screen = draw(&s, 120, 40);
+    insta::assert_snapshot!("dns_compare_120x40", screen);
+    assert!(screen.contains("view: expected vs actual"), "{screen}");
+    let mx = screen
+        .lines()
+        .find(|l| l.contains(" MX "))
+        .unwrap_or_default();
+    assert!(
+        mx.matches("0 new.mail.protection").count() == 2 && mx.contains("300s"),
+        "{mx}"
+    );
+    assert!(mx.contains("00:28:59 stale"), "{mx}");
+    let txt = screen
+        .lines()
+        .find(|l| l.contains(" TXT "))
+        .unwrap_or_default();
+    assert!(
+        txt.contains("v=spf1") && txt.contains("NODATA") && txt.contains("missing"),
+        "{txt}"
+    );
 }
 
 /// The busy state with an executed change in the audit history and the journal verified.

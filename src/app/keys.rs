@@ -28,7 +28,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("Backspace (filter)", "delete the last character"),
     ("Esc", "clear the focused pane's filter"),
     ("Space, Enter", "timeline: next status of the selected step"),
-    ("v", "DNS: records / propagation / TTL plan"),
+    (
+        "v",
+        "DNS: records / expected vs actual / propagation / TTL plan",
+    ),
     (
         "Enter (audit)",
         "details of the selected entry: before/after diff",

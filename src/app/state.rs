@@ -105,6 +105,8 @@ pub struct DnsState {
 pub enum DnsView {
     #[default]
     Records,
+    /// Expected vs actual, one row per expected (or extra) record.
+    Compare,
     Propagation,
     Plan,
 }
@@ -112,7 +114,8 @@ pub enum DnsView {
 impl DnsView {
     pub fn next(self) -> DnsView {
         match self {
-            DnsView::Records => DnsView::Propagation,
+            DnsView::Records => DnsView::Compare,
+            DnsView::Compare => DnsView::Propagation,
             DnsView::Propagation => DnsView::Plan,
             DnsView::Plan => DnsView::Records,
         }
@@ -121,6 +124,7 @@ impl DnsView {
     pub fn label(self) -> &'static str {
         match self {
             DnsView::Records => "records",
+            DnsView::Compare => "expected vs actual",
             DnsView::Propagation => "propagation",
             DnsView::Plan => "TTL plan",
         }

@@ -202,8 +202,8 @@ pub fn diff(before: &Snapshot, now: &[RecordAnswer]) -> Vec<Change> {
 }
 
 /// Take a snapshot of `domain` from `client` (the authoritative servers) and write it as
-/// `<dir>/<domain>-<UTC time>.zone` plus `.zone.json`. The executor calls this before the
-/// first change of a cutover; the demo calls it at start when `dir` holds no snapshot.
+/// `<dir>/<domain>-<UTC time>.zone` plus `.zone.json`. Each dashboard session calls it at
+/// start when `dir` holds no snapshot of the domain (`cli::start::first_snapshot`).
 pub async fn take(
     client: &DnsClient,
     domain: &str,

@@ -17,6 +17,7 @@ const RECENT_SECS: i64 = 60;
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     match state.dns.view {
         DnsView::Records => {}
+        DnsView::Compare => return super::dns_compare::render(frame, area, state),
         DnsView::Propagation => return super::dns_views::render_propagation(frame, area, state),
         DnsView::Plan => return super::dns_views::render_plan(frame, area, state),
     }

@@ -5,6 +5,7 @@
 mod audit;
 mod audit_detail;
 mod dns;
+mod dns_compare;
 mod dns_views;
 mod domain;
 mod help;
