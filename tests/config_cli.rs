@@ -28,7 +28,11 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn check_accepts_valid_fixtures() {
-    for name in ["valid-secret-env.toml", "valid-custom.toml"] {
+    for name in [
+        "valid-secret-env.toml",
+        "valid-custom.toml",
+        "valid-dns.toml",
+    ] {
         let f = fixture(name);
         let out = run(&["config", "check", f.to_str().expect("utf8")]);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
@@ -52,6 +56,23 @@ fn check_names_every_bad_field_with_its_line() {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
     assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn dns_section_problems_name_their_lines() {
+    let f = fixture("invalid-dns.toml");
+    let out = run(&["config", "check", f.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for needle in [
+        "invalid-dns.toml: line 5: dns.blocklists:",
+        "invalid-dns.toml: line 6: dns.authoritative_port: 70000 is not a port",
+        "invalid-dns.toml: line 7: dns.names: 'mail.contoso.example/AAAA': unknown record type",
+        "invalid-dns.toml: line 7: dns.names: 'no-type.contoso.example': no '/TYPE'",
+        "cutover: 4 problems in",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
 }
 
 #[test]

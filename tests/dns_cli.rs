@@ -260,7 +260,7 @@ async fn a_caching_resolver_stays_stale_until_its_ttl_runs_out() {
 /// A config whose two profiles point at the sim, written the way an admin would.
 fn write_config(sim: &Sim, path: &Path) {
     let mut text = format!(
-        "domain = \"{}\"\n\n[dns]\nnameservers = [\"{}\"]\nauthoritative_port = {}\n",
+        "domain = \"{}\"\n\n[dns]\nnameservers = [\"{}\"]\nauthoritative_port = {}\nnames = [\"_mta-sts.contoso.example/TXT\"]\n",
         sim.domain(),
         sim.dns_addr(),
         sim.dns_addr().port()
@@ -307,6 +307,13 @@ async fn expected_records_come_from_the_configured_tenant() {
     assert_eq!(
         mx["expected"], "0 contoso-example.mail.protection.outlook.com",
         "{mx}"
+    );
+    // dns.names adds records to the set.
+    assert!(
+        records
+            .iter()
+            .any(|r| r["name"] == "_mta-sts.contoso.example"),
+        "{records:?}"
     );
 
     // Point the MX elsewhere: the record the tenant asks for is now a mismatch.

@@ -72,12 +72,11 @@ pub fn spawn_tenant_poller(
 pub fn spawn_propagation_poller(
     resolvers: Vec<(String, Arc<DnsClient>)>,
     dnsbl: Vec<String>,
-    domain: String,
+    names: Vec<(String, crate::dns::RecordKind)>,
     every: Duration,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let names = crate::dns::m365_names(&domain);
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
@@ -135,9 +134,10 @@ pub fn spawn_expected_poller(
     })
 }
 
+/// Sweep the record set (the Microsoft 365 names plus configured ones) with the main client.
 pub fn spawn_dns_poller(
     client: Arc<DnsClient>,
-    domain: String,
+    names: Vec<(String, crate::dns::RecordKind)>,
     every: Duration,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
@@ -146,7 +146,7 @@ pub fn spawn_dns_poller(
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             ticks.tick().await;
-            let answers = client.sweep(&domain).await;
+            let answers = client.sweep_names(&names).await;
             let action = Action::DnsPolled {
                 at: OffsetDateTime::now_utc(),
                 result: Ok(answers),

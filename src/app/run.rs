@@ -39,6 +39,8 @@ pub struct Services {
     pub expect_from: Option<TenantId>,
     /// DNS blocklist zones the MX hosts' addresses are checked on.
     pub dnsbl: Vec<String>,
+    /// Records watched beside the Microsoft 365 set (from the config).
+    pub extra_names: Vec<(String, crate::dns::RecordKind)>,
 }
 
 /// Everything the loop needs, prepared by the command that starts the dashboard.
@@ -75,6 +77,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             .details(serde_json::json!({ "version": env!("CARGO_PKG_VERSION") })),
     );
 
+    let names = crate::dns::monitor::record_set(&state.domain, &services.extra_names);
     let mut pollers = vec![
         spawn_tenant_poller(
             TenantId::Source,
@@ -92,7 +95,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
         ),
         spawn_dns_poller(
             services.dns.clone(),
-            state.domain.clone(),
+            names.clone(),
             services.dns_every,
             tx.clone(),
         ),
@@ -114,7 +117,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
         pollers.push(spawn_propagation_poller(
             services.resolvers.clone(),
             services.dnsbl.clone(),
-            state.domain.clone(),
+            names.clone(),
             services.dns_every,
             tx.clone(),
         ));

@@ -122,7 +122,7 @@ pub(crate) fn sim_config(sim: &crate::sim::Sim) -> String {
     let mut out = format!(
         "{SIM_MARKER} for the rehearsal environment at {url}.\n\
          # Ports change on every run; the file is rewritten each time.\n\
-         domain = \"{}\"\n\n[dns]\nnameservers = [\"{}\"]\nblocklists = [\"{}\"]\nauthoritative_port = {}\n",
+         domain = \"{}\"\n\n[dns]\nnameservers = [\"{}\"]\nblocklists = [\"{}\"]\nauthoritative_port = {}\nsystem_resolvers = false\n",
         sim.domain(),
         sim.dns_addr(),
         crate::sim::DNSBL_ZONE,

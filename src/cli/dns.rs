@@ -78,47 +78,11 @@ pub fn parse_resolver(s: &str) -> Result<SocketAddr, Failure> {
 
 /// `NAME/TYPE` for `--name`: a host name (underscores allowed) and one of the watched types.
 pub fn parse_name(s: &str) -> Result<(String, RecordKind), Failure> {
-    let bad = |why: &str| {
+    crate::dns::name::parse_record_name(s).map_err(|why| {
         Failure::Input(format!(
             "--name '{s}': {why}; give NAME/TYPE, e.g. mail.contoso.com/CNAME (types: MX TXT CNAME SRV NS SOA)"
         ))
-    };
-    let (name, kind) = s.rsplit_once('/').ok_or_else(|| bad("no '/TYPE'"))?;
-    let kind = match kind.trim().to_ascii_uppercase().as_str() {
-        "MX" => RecordKind::Mx,
-        "TXT" => RecordKind::Txt,
-        "CNAME" => RecordKind::Cname,
-        "SRV" => RecordKind::Srv,
-        "NS" => RecordKind::Ns,
-        "SOA" => RecordKind::Soa,
-        _ => return Err(bad("unknown record type")),
-    };
-    // Service labels (`_dmarc`, `_sip._tls`) are not host names: check the rest as a domain.
-    let stripped: Vec<&str> = name
-        .trim()
-        .trim_end_matches('.')
-        .split('.')
-        .map(|l| l.strip_prefix('_').unwrap_or(l))
-        .collect();
-    if stripped.iter().any(|l| l.is_empty()) {
-        return Err(bad("empty label"));
-    }
-    let checked = parse_domain(&stripped.join(".")).map_err(|e| bad(&e.to_string()))?;
-    // Keep underscores where they were; IDN labels go on the wire as A-labels.
-    let ascii: Vec<String> = name
-        .trim()
-        .trim_end_matches('.')
-        .split('.')
-        .zip(checked.ascii.split('.'))
-        .map(|(orig, a)| {
-            if orig.starts_with('_') {
-                format!("_{a}")
-            } else {
-                a.to_string()
-            }
-        })
-        .collect();
-    Ok((ascii.join("."), kind))
+    })
 }
 
 fn domain_arg(domain: &str) -> Result<DomainName, Failure> {
@@ -170,22 +134,32 @@ async fn targets(
 }
 
 /// The propagation view's resolvers for the configured dashboard: the zone's authoritative
-/// servers (found through NS via the first configured nameserver, asked without
-/// recursion) first, as the reference, then each configured nameserver. Found once at start.
+/// servers (found through NS, asked without recursion on `authoritative_port`) first, as the
+/// reference, then the system's (unless turned off), then each configured nameserver. Found
+/// once at start.
 pub(crate) async fn dashboard_resolvers(
     domain: &str,
     nameservers: &[SocketAddr],
     authoritative_port: u16,
+    system: bool,
     timeout: Duration,
 ) -> Vec<(String, std::sync::Arc<crate::dns::DnsClient>)> {
-    let mut named = Vec::new();
+    let mut configured = Vec::new();
     for addr in nameservers {
         match Target::new(addr.to_string(), *addr, timeout, false) {
-            Ok(t) => named.push(t),
+            Ok(t) => configured.push(t),
             Err(e) => tracing::warn!(resolver = %addr, error = %e, "resolver left out"),
         }
     }
-    let auth = match named.first() {
+    let mut from_system = Vec::new();
+    if system {
+        match system_targets(timeout) {
+            Ok(found) => from_system = found,
+            Err(e) => tracing::warn!(error = %e, "system resolvers left out"),
+        }
+    }
+    // The nameservers the admin chose find the NS; the system's when none is configured.
+    let auth = match configured.first().or(from_system.first()) {
         Some(bootstrap) => {
             authoritative_targets(&bootstrap.client, domain, authoritative_port, timeout).await
         }
@@ -198,7 +172,8 @@ pub(crate) async fn dashboard_resolvers(
         );
     }
     auth.into_iter()
-        .chain(named)
+        .chain(from_system)
+        .chain(configured)
         .map(|t| (t.label, std::sync::Arc::new(t.client)))
         .collect()
 }
@@ -315,7 +290,13 @@ fn check_inner(args: CheckArgs) -> Outcome {
     } else {
         configured(&args.globals, args.expect_from.is_some())?
     };
+    let mut extra = extra;
     if let Some(cfg) = &config {
+        for pair in &cfg.names {
+            if !extra.contains(pair) {
+                extra.push(pair.clone());
+            }
+        }
         for zone in &cfg.blocklists {
             if !dnsbl.contains(zone) {
                 dnsbl.push(zone.clone());

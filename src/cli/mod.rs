@@ -148,6 +148,7 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
             &cfg.domain,
             &cfg.nameservers,
             cfg.authoritative_port,
+            cfg.system_resolvers,
             Duration::from_secs(2),
         )
         .await;
@@ -169,6 +170,7 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
                     expect_from: Some(crate::app::state::TenantId::Destination),
                     dnsbl: cfg.blocklists.clone(),
                     snapshot,
+                    extra_names: cfg.names.clone(),
                 },
             },
         )
@@ -270,6 +272,7 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> 
                     expect_from: Some(crate::app::state::TenantId::Source),
                     dnsbl: vec![crate::sim::DNSBL_ZONE.to_string()],
                     snapshot,
+                    extra_names: Vec::new(),
                 },
             },
         )

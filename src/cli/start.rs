@@ -41,6 +41,8 @@ pub(crate) struct DnsWatch {
     pub dnsbl: Vec<String>,
     /// File name of the zone snapshot taken before the first change, if any.
     pub snapshot: Option<String>,
+    /// Records watched beside the Microsoft 365 set.
+    pub extra_names: Vec<(String, crate::dns::RecordKind)>,
 }
 
 /// The Graph client a profile describes, caching tokens in `<data dir>/tokens/<side>.json`.
@@ -208,6 +210,7 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
             resolvers: watch.resolvers,
             expect_from: watch.expect_from,
             dnsbl: watch.dnsbl,
+            extra_names: watch.extra_names,
         },
         journal,
         progress_file,

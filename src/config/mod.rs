@@ -143,6 +143,10 @@ pub struct Config {
     /// Port the zone's authoritative servers (found through NS) are asked on: 53, except in a
     /// rehearsal whose DNS server listens elsewhere.
     pub authoritative_port: u16,
+    /// Further records to watch beside the Microsoft 365 set (`dns.names`, `NAME/TYPE`).
+    pub names: Vec<(String, crate::dns::RecordKind)>,
+    /// Whether the system's resolvers (/etc/resolv.conf) join the propagation view.
+    pub system_resolvers: bool,
     pub source: Profile,
     pub destination: Profile,
 }
@@ -368,6 +372,8 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
     let mut nameservers = None;
     let mut blocklists = Vec::new();
     let mut authoritative_port = 53;
+    let mut names = Vec::new();
+    let mut system_resolvers = true;
     let mut tenants = None;
     for (key, value) in c.keys(root, "", &["domain", "dns", "tenants"]) {
         match key {
@@ -377,6 +383,8 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
                 nameservers = Some(dns.nameservers);
                 blocklists = dns.blocklists;
                 authoritative_port = dns.authoritative_port;
+                names = dns.names;
+                system_resolvers = dns.system_resolvers;
             }
             _ => tenants = Some(value),
         }
@@ -433,6 +441,8 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
             }),
             blocklists,
             authoritative_port,
+            names,
+            system_resolvers,
             source,
             destination,
         }),
@@ -471,6 +481,8 @@ struct DnsSection {
     nameservers: Option<Vec<SocketAddr>>,
     blocklists: Vec<String>,
     authoritative_port: u16,
+    names: Vec<(String, crate::dns::RecordKind)>,
+    system_resolvers: bool,
 }
 
 fn check_dns(c: &mut Checker<'_>, value: &Spanned<DeValue<'_>>) -> DnsSection {
@@ -478,6 +490,8 @@ fn check_dns(c: &mut Checker<'_>, value: &Spanned<DeValue<'_>>) -> DnsSection {
         nameservers: None,
         blocklists: Vec::new(),
         authoritative_port: 53,
+        names: Vec::new(),
+        system_resolvers: true,
     };
     let DeValue::Table(t) = value.get_ref() else {
         c.at(
@@ -486,8 +500,27 @@ fn check_dns(c: &mut Checker<'_>, value: &Spanned<DeValue<'_>>) -> DnsSection {
         );
         return section;
     };
-    let allowed = ["nameservers", "blocklists", "authoritative_port"];
+    let allowed = [
+        "nameservers",
+        "blocklists",
+        "authoritative_port",
+        "names",
+        "system_resolvers",
+    ];
     for (key, v) in c.keys(t, "dns", &allowed) {
+        if key == "system_resolvers" {
+            match v.get_ref() {
+                DeValue::Boolean(b) => section.system_resolvers = *b,
+                other => c.at(
+                    v.span().start,
+                    format!(
+                        "dns.system_resolvers must be true or false, not {}",
+                        other.type_str()
+                    ),
+                ),
+            }
+            continue;
+        }
         if key == "authoritative_port" {
             match v.get_ref() {
                 DeValue::Integer(i) if i.radix() == 10 => match i.as_str().parse::<u16>() {
@@ -517,6 +550,24 @@ fn check_dns(c: &mut Checker<'_>, value: &Spanned<DeValue<'_>>) -> DnsSection {
             );
             continue;
         };
+        if key == "names" {
+            for item in items.iter() {
+                let Some(f) = c.string(item, "dns.names[]") else {
+                    continue;
+                };
+                match crate::dns::name::parse_record_name(&f.value) {
+                    Ok(pair) => section.names.push(pair),
+                    Err(why) => c.problem(
+                        &f,
+                        format!(
+                            "dns.names: '{}': {why}; give NAME/TYPE, e.g. \"mail.contoso.com/CNAME\"",
+                            f.value
+                        ),
+                    ),
+                }
+            }
+            continue;
+        }
         if key == "blocklists" {
             for item in items.iter() {
                 let Some(f) = c.string(item, "dns.blocklists[]") else {

@@ -19,6 +19,10 @@ domain = "contoso.com"
 # blocklists = ["zen.spamhaus.org", "bl.spamcop.net"]
 # Port the zone's authoritative servers (found through NS) listen on; 53 on the Internet.
 # authoritative_port = 53
+# Further records to watch beside the Microsoft 365 set, as "NAME/TYPE".
+# names = ["mail.contoso.com/CNAME", "_mta-sts.contoso.com/TXT"]
+# Whether this machine's own resolvers (/etc/resolv.conf) join the propagation view.
+# system_resolvers = true
 
 [tenants.source]
 # Tenant id (GUID) or any verified domain of the tenant, e.g. contoso.onmicrosoft.com.

@@ -101,6 +101,49 @@ pub fn parse_domain(input: &str) -> Result<DomainName, NameError> {
     Ok(DomainName { ascii, unicode })
 }
 
+/// A record to watch given as `NAME/TYPE` (`mail.contoso.com/CNAME`, `_dmarc.contoso.com/TXT`):
+/// the name in A-label form without the trailing dot, and the type. The error says what is wrong.
+pub fn parse_record_name(s: &str) -> Result<(String, crate::dns::RecordKind), String> {
+    use crate::dns::RecordKind;
+    let bad = |why: &str| why.to_string();
+    let (name, kind) = s.rsplit_once('/').ok_or_else(|| bad("no '/TYPE'"))?;
+    let kind = match kind.trim().to_ascii_uppercase().as_str() {
+        "MX" => RecordKind::Mx,
+        "TXT" => RecordKind::Txt,
+        "CNAME" => RecordKind::Cname,
+        "SRV" => RecordKind::Srv,
+        "NS" => RecordKind::Ns,
+        "SOA" => RecordKind::Soa,
+        _ => return Err(bad("unknown record type")),
+    };
+    // Service labels (`_dmarc`, `_sip._tls`) are not host names: check the rest as a domain.
+    let stripped: Vec<&str> = name
+        .trim()
+        .trim_end_matches('.')
+        .split('.')
+        .map(|l| l.strip_prefix('_').unwrap_or(l))
+        .collect();
+    if stripped.iter().any(|l| l.is_empty()) {
+        return Err(bad("empty label"));
+    }
+    let checked = parse_domain(&stripped.join(".")).map_err(|e| bad(&e.to_string()))?;
+    // Keep underscores where they were; IDN labels go on the wire as A-labels.
+    let ascii: Vec<String> = name
+        .trim()
+        .trim_end_matches('.')
+        .split('.')
+        .zip(checked.ascii.split('.'))
+        .map(|(orig, a)| {
+            if orig.starts_with('_') {
+                format!("_{a}")
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    Ok((ascii.join("."), kind))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
