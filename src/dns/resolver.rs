@@ -27,6 +27,7 @@ pub enum DnsClientError {
 pub struct DnsClient {
     resolver: Resolver<TokioRuntimeProvider>,
     servers: Vec<SocketAddr>,
+    timeout: Duration,
 }
 
 impl DnsClient {
@@ -71,6 +72,7 @@ impl DnsClient {
         Ok(DnsClient {
             resolver,
             servers: nameservers.to_vec(),
+            timeout,
         })
     }
 
@@ -115,9 +117,23 @@ impl DnsClient {
         self.sweep_names(&m365_names(domain)).await
     }
 
-    /// Query the given (name, type) pairs concurrently, answers in the same order.
+    /// Query the given (name, type) pairs concurrently, answers in the same order. The whole
+    /// sweep shares one deadline of one timeout from its start, so a silent server costs exactly
+    /// that, however late the last query went out on a busy machine.
     pub async fn sweep_names(&self, names: &[(String, RecordKind)]) -> Vec<RecordAnswer> {
-        join_all(names.iter().map(|(name, kind)| self.lookup(name, *kind))).await
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        join_all(names.iter().map(|(name, kind)| async move {
+            match tokio::time::timeout_at(deadline, self.lookup(name, *kind)).await {
+                Ok(answer) => answer,
+                Err(_) => RecordAnswer {
+                    name: normalize_name(name),
+                    kind: *kind,
+                    status: AnswerStatus::Error("timeout".into()),
+                    values: Vec::new(),
+                },
+            }
+        }))
+        .await
     }
 
     /// The A records at `name`: `Ok(empty)` for NXDOMAIN or NODATA (a DNSBL's "not listed"),
