@@ -37,7 +37,7 @@ pub enum RecipientKind {
 impl RecipientKind {
     pub fn from_type_details(details: &str) -> RecipientKind {
         match details {
-            "UserMailbox" | "SharedMailbox" | "RoomMailbox" | "EquipmentMailbox"
+            "Mailbox" | "UserMailbox" | "SharedMailbox" | "RoomMailbox" | "EquipmentMailbox"
             | "SchedulingMailbox" => RecipientKind::Mailbox,
             "MailUniversalDistributionGroup"
             | "MailUniversalSecurityGroup"
@@ -241,5 +241,64 @@ mod tests {
         assert!(!host_in_domain("notcontoso.example", "contoso.example"));
         // A multi-byte name never panics on slicing.
         assert!(!host_in_domain("é.example", "contoso.example"));
+    }
+}
+
+/// The Exchange view of Graph objects, for admins who grant no Exchange route: mailboxes from
+/// users with `mail`, mail-enabled groups by kind, contacts. Graph cannot tell user from
+/// shared mailboxes, so both are `Mailbox` here (`Set-Mailbox` serves both).
+pub mod from_graph {
+    use super::Recipient;
+    use crate::graph::model::{Group, GroupKind, OrgContact, User};
+
+    fn primary(mail: &Option<String>, proxies: &[String]) -> String {
+        proxies
+            .iter()
+            .find_map(|p| p.strip_prefix("SMTP:"))
+            .map(str::to_string)
+            .or_else(|| mail.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn user(u: &User) -> Option<Recipient> {
+        u.mail.as_ref()?;
+        Some(Recipient {
+            identity: u.user_principal_name.clone(),
+            display_name: u.display_name.clone().unwrap_or_default(),
+            recipient_type_details: "Mailbox".into(),
+            primary_smtp_address: primary(&u.mail, &u.proxy_addresses),
+            email_addresses: u.proxy_addresses.clone(),
+            external_directory_object_id: Some(u.id.clone()),
+        })
+    }
+
+    pub fn group(g: &Group) -> Option<Recipient> {
+        let details = match g.kind() {
+            GroupKind::Distribution => "MailUniversalDistributionGroup",
+            GroupKind::MailEnabledSecurity => "MailUniversalSecurityGroup",
+            GroupKind::Microsoft365 => "GroupMailbox",
+            GroupKind::Security => return None,
+        };
+        g.mail.as_ref()?;
+        Some(Recipient {
+            identity: g.id.clone(),
+            display_name: g.display_name.clone().unwrap_or_default(),
+            recipient_type_details: details.into(),
+            primary_smtp_address: primary(&g.mail, &g.proxy_addresses),
+            email_addresses: g.proxy_addresses.clone(),
+            external_directory_object_id: Some(g.id.clone()),
+        })
+    }
+
+    pub fn contact(c: &OrgContact) -> Option<Recipient> {
+        c.mail.as_ref()?;
+        Some(Recipient {
+            identity: c.id.clone(),
+            display_name: c.display_name.clone().unwrap_or_default(),
+            recipient_type_details: "MailContact".into(),
+            primary_smtp_address: c.mail.clone().unwrap_or_default(),
+            email_addresses: c.proxy_addresses.clone(),
+            external_directory_object_id: Some(c.id.clone()),
+        })
     }
 }

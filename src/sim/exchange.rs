@@ -128,9 +128,17 @@ impl Sim {
 // ---------------------------------------------------------------------------------------------
 // Errors
 
+/// An error answer (boxed: a `Response` is large and travels in `Result`s).
+type Refused = Box<Response>;
+
 /// The InvokeCommand error body as seen from Exchange Online: the OData code, "Error executing
 /// cmdlet", and `details[0].message` = `{ExCode}|{exception}|{text}`.
-fn cmdlet_error(status: StatusCode, exception: &str, message: &str, ids: &RequestIds) -> Response {
+fn cmdlet_error(
+    status: StatusCode,
+    exception: &str,
+    message: &str,
+    ids: &RequestIds,
+) -> Refused {
     // Ex6F9304 is the id Exchange gives "couldn't be found"; the others are the sim's own.
     let code = match exception {
         "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException" => "Ex6F9304",
@@ -151,18 +159,20 @@ fn cmdlet_error(status: StatusCode, exception: &str, message: &str, ids: &Reques
             "request-id": ids.request_id,
         }
     }});
-    (status, Json(body)).into_response()
+    Box::new((status, Json(body)).into_response())
 }
 
-fn plain_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message}})),
+fn plain_error(status: StatusCode, code: &str, message: &str) -> Refused {
+    Box::new(
+        (
+            status,
+            Json(json!({"error": {"code": code, "message": message}})),
+        )
+            .into_response(),
     )
-        .into_response()
 }
 
-fn not_found(identity: &str, ids: &RequestIds) -> Response {
+fn not_found(identity: &str, ids: &RequestIds) -> Refused {
     cmdlet_error(
         StatusCode::NOT_FOUND,
         "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
@@ -173,7 +183,7 @@ fn not_found(identity: &str, ids: &RequestIds) -> Response {
     )
 }
 
-fn bad_parameter(name: &str, ids: &RequestIds) -> Response {
+fn bad_parameter(name: &str, ids: &RequestIds) -> Refused {
     cmdlet_error(
         StatusCode::BAD_REQUEST,
         "System.Management.Automation.ParameterBindingException",
@@ -182,7 +192,7 @@ fn bad_parameter(name: &str, ids: &RequestIds) -> Response {
     )
 }
 
-fn unauthorized(message: &str) -> Response {
+fn unauthorized(message: &str) -> Refused {
     let mut resp = plain_error(
         StatusCode::UNAUTHORIZED,
         "InvalidAuthenticationToken",
@@ -201,7 +211,7 @@ fn unauthorized(message: &str) -> Response {
 // Request plumbing
 
 /// Token, tenant, anchor and throttling checks; the tenant index on success.
-fn admit(state: &Shared, tenant_key: &str, headers: &HeaderMap) -> Result<usize, Response> {
+fn admit(state: &Shared, tenant_key: &str, headers: &HeaderMap) -> Result<usize, Refused> {
     let token = header_str(headers, "authorization")
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
@@ -277,7 +287,7 @@ fn admit(state: &Shared, tenant_key: &str, headers: &HeaderMap) -> Result<usize,
 }
 
 /// `{"CmdletInput":{"CmdletName":…,"Parameters":{…}}}`.
-fn parse_input(body: &[u8]) -> Result<(String, Map<String, Value>), Response> {
+fn parse_input(body: &[u8]) -> Result<(String, Map<String, Value>), Refused> {
     let bad = |m: &str| plain_error(StatusCode::BAD_REQUEST, "BadRequest", m);
     let v: Value =
         serde_json::from_slice(body).map_err(|_| bad("The request body is not JSON."))?;
@@ -356,15 +366,15 @@ pub(crate) async fn invoke_command(
     let ids = ids_of(&extensions);
     let tenant = match admit(&state, &tenant_key, &headers) {
         Ok(t) => t,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let (cmdlet, params) = match parse_input(&body) {
         Ok(x) => x,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     match run(&state, tenant, &cmdlet, &params, &ids) {
         Ok(out) => respond(&state, &uri, &headers, out),
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -382,11 +392,11 @@ pub(crate) async fn admin_api(
     let ids = ids_of(&extensions);
     let tenant = match admit(&state, &tenant_key, &headers) {
         Ok(t) => t,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let (cmdlet, params) = match parse_input(&body) {
         Ok(x) => x,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let allowed = match endpoint.as_str() {
         "Mailbox" => {
@@ -402,7 +412,7 @@ pub(crate) async fn admin_api(
             cmdlet == "Get-AcceptedDomain" && params.keys().all(|k| k == "Identity")
         }
         _ => {
-            return plain_error(
+            return *plain_error(
                 StatusCode::NOT_FOUND,
                 "NotFound",
                 &format!("The endpoint '{endpoint}' is not served by the rehearsal environment."),
@@ -410,7 +420,7 @@ pub(crate) async fn admin_api(
         }
     };
     if !allowed {
-        return plain_error(
+        return *plain_error(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             &format!(
@@ -420,7 +430,7 @@ pub(crate) async fn admin_api(
     }
     match run(&state, tenant, &cmdlet, &params, &ids) {
         Ok(out) => respond(&state, &uri, &headers, out),
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -431,7 +441,7 @@ fn check_params(
     params: &Map<String, Value>,
     allowed: &[&str],
     ids: &RequestIds,
-) -> Result<(), Response> {
+) -> Result<(), Refused> {
     match params
         .keys()
         .find(|k| !allowed.iter().any(|a| a.eq_ignore_ascii_case(k)))
@@ -467,7 +477,7 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
-fn poisoned() -> Response {
+fn poisoned() -> Refused {
     plain_error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "InternalServerError",
@@ -483,8 +493,8 @@ fn run(
     cmdlet: &str,
     params: &Map<String, Value>,
     ids: &RequestIds,
-) -> Result<Output, Response> {
-    let get = |family: Family| -> Result<Output, Response> {
+) -> Result<Output, Refused> {
+    let get = |family: Family| -> Result<Output, Refused> {
         check_params(
             params,
             &[
@@ -599,7 +609,7 @@ fn set_addresses(
     ids: &RequestIds,
     family: Family,
     primary_param: &str,
-) -> Result<Output, Response> {
+) -> Result<Output, Refused> {
     check_params(
         params,
         &[
@@ -688,7 +698,7 @@ fn connectors(
     cmdlet: &str,
     params: &Map<String, Value>,
     ids: &RequestIds,
-) -> Result<Output, Response> {
+) -> Result<Output, Refused> {
     let remove = cmdlet.starts_with("Remove-");
     let inbound = cmdlet.ends_with("InboundConnector");
     check_params(
