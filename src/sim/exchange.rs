@@ -133,12 +133,7 @@ type Refused = Box<Response>;
 
 /// The InvokeCommand error body as seen from Exchange Online: the OData code, "Error executing
 /// cmdlet", and `details[0].message` = `{ExCode}|{exception}|{text}`.
-fn cmdlet_error(
-    status: StatusCode,
-    exception: &str,
-    message: &str,
-    ids: &RequestIds,
-) -> Refused {
+fn cmdlet_error(status: StatusCode, exception: &str, message: &str, ids: &RequestIds) -> Refused {
     // Ex6F9304 is the id Exchange gives "couldn't be found"; the others are the sim's own.
     let code = match exception {
         "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException" => "Ex6F9304",
