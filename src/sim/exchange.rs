@@ -329,14 +329,38 @@ fn skip_of(uri: &Uri) -> usize {
 struct Output {
     values: Vec<Value>,
     warnings: Vec<String>,
+    /// Set when `values` is already the requested page of this many objects (listings
+    /// render only the page, so a 100,000-mailbox tenant is not rendered once per page).
+    paged_total: Option<usize>,
 }
 
-fn respond(state: &Shared, uri: &Uri, headers: &HeaderMap, out: Output) -> Response {
-    let size = page_size(headers);
-    let skip = skip_of(uri);
-    let total = out.values.len();
+impl Output {
+    fn all(values: Vec<Value>) -> Output {
+        Output {
+            values,
+            warnings: Vec::new(),
+            paged_total: None,
+        }
+    }
+}
+
+/// The page asked for: `$skiptoken` of the nextLink and `Prefer: odata.maxpagesize`.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    skip: usize,
+    size: usize,
+}
+
+fn respond(state: &Shared, uri: &Uri, window: Window, out: Output) -> Response {
+    let Window { skip, size } = window;
+    let (total, page) = match out.paged_total {
+        Some(total) => (total, out.values),
+        None => (
+            out.values.len(),
+            out.values.into_iter().skip(skip).take(size).collect(),
+        ),
+    };
     let end = (skip + size).min(total);
-    let page: Vec<Value> = out.values.into_iter().skip(skip).take(size).collect();
     let mut body = json!({
         "@odata.context": format!("{}/adminapi/beta/$metadata#Collection(Exchange.GenericHashTable)", state.base_url),
         "@adminapi.warnings": out.warnings,
@@ -367,8 +391,12 @@ pub(crate) async fn invoke_command(
         Ok(x) => x,
         Err(resp) => return *resp,
     };
-    match run(&state, tenant, &cmdlet, &params, &ids) {
-        Ok(out) => respond(&state, &uri, &headers, out),
+    let window = Window {
+        skip: skip_of(&uri),
+        size: page_size(&headers),
+    };
+    match run(&state, tenant, &cmdlet, &params, &ids, window) {
+        Ok(out) => respond(&state, &uri, window, out),
         Err(resp) => *resp,
     }
 }
@@ -423,8 +451,12 @@ pub(crate) async fn admin_api(
             ),
         );
     }
-    match run(&state, tenant, &cmdlet, &params, &ids) {
-        Ok(out) => respond(&state, &uri, &headers, out),
+    let window = Window {
+        skip: skip_of(&uri),
+        size: page_size(&headers),
+    };
+    match run(&state, tenant, &cmdlet, &params, &ids, window) {
+        Ok(out) => respond(&state, &uri, window, out),
         Err(resp) => *resp,
     }
 }
@@ -488,6 +520,7 @@ fn run(
     cmdlet: &str,
     params: &Map<String, Value>,
     ids: &RequestIds,
+    window: Window,
 ) -> Result<Output, Refused> {
     let get = |family: Family| -> Result<Output, Refused> {
         check_params(
@@ -505,23 +538,14 @@ fn run(
         if let Some(identity) = string_param(params, "Identity") {
             let target =
                 addr::find(t, &identity, family).ok_or_else(|| not_found(&identity, ids))?;
-            return Ok(Output {
-                values: vec![addr::render(t, target)],
-                warnings: Vec::new(),
-            });
+            return Ok(Output::all(vec![addr::render(t, target)]));
         }
         let kinds = param(params, "RecipientTypeDetails")
             .map(strings)
             .unwrap_or_default();
-        let mut values: Vec<Value> = addr::all(t, family)
+        let mut values: Vec<addr::Target> = addr::all(t, family)
             .into_iter()
-            .map(|x| addr::render(t, x))
-            .filter(|v| {
-                kinds.is_empty()
-                    || kinds
-                        .iter()
-                        .any(|k| v["RecipientTypeDetails"].as_str() == Some(k.as_str()))
-            })
+            .filter(|&x| kinds.is_empty() || kinds.iter().any(|k| addr::details(t, x) == k))
             .collect();
         let mut warnings = Vec::new();
         match string_param(params, "ResultSize") {
@@ -534,7 +558,17 @@ fn run(
                 }
             }
         }
-        Ok(Output { values, warnings })
+        let page = values
+            .iter()
+            .skip(window.skip)
+            .take(window.size)
+            .map(|&x| addr::render(t, x))
+            .collect();
+        Ok(Output {
+            values: page,
+            warnings,
+            paged_total: Some(values.len()),
+        })
     };
     match cmdlet {
         "Get-Recipient" => get(Family::Recipient),
@@ -553,10 +587,7 @@ fn run(
             if let (Some(w), true) = (&wanted, values.is_empty()) {
                 return Err(not_found(w, ids));
             }
-            Ok(Output {
-                values,
-                warnings: Vec::new(),
-            })
+            Ok(Output::all(values))
         }
         "Set-Mailbox" => set_addresses(
             state,
@@ -673,6 +704,7 @@ fn set_addresses(
             warnings: vec![format!(
                 "The command completed successfully but no settings of '{identity}' have been modified."
             )],
+            paged_total: None,
         });
     }
     if let Some((users, id)) = addr::store(t, target, list) {
@@ -681,10 +713,7 @@ fn set_addresses(
             c.push(super::delta::Change { tenant, users, id });
         }
     }
-    Ok(Output {
-        values: Vec::new(),
-        warnings: Vec::new(),
-    })
+    Ok(Output::all(Vec::new()))
 }
 
 fn connectors(
@@ -735,10 +764,7 @@ fn connectors(
         if list.len() == before {
             return Err(not_found(identity, ids));
         }
-        return Ok(Output {
-            values: Vec::new(),
-            warnings: Vec::new(),
-        });
+        return Ok(Output::all(Vec::new()));
     }
     let values: Vec<Value> = list
         .iter()
@@ -748,8 +774,5 @@ fn connectors(
     if let (Some(i), true) = (&identity, values.is_empty()) {
         return Err(not_found(i, ids));
     }
-    Ok(Output {
-        values,
-        warnings: Vec::new(),
-    })
+    Ok(Output::all(values))
 }

@@ -118,6 +118,15 @@ pub(super) fn find(t: &Tenant, identity: &str, family: Family) -> Option<Target>
     all(t, family).into_iter().find(|&x| hit(x))
 }
 
+/// `RecipientTypeDetails` of an object.
+pub(super) fn details(t: &Tenant, target: Target) -> &'static str {
+    match target {
+        Target::User(i) => user_details(&t.users[i]),
+        Target::Group(i) => group_details(t.groups[i].kind).unwrap_or("Group"),
+        Target::Contact(_) => "MailContact",
+    }
+}
+
 /// A recipient the way `Get-Recipient` / `Get-Mailbox` print it.
 pub(super) fn render(t: &Tenant, target: Target) -> Value {
     let (id, alias, display, details, proxies) = match target {
