@@ -176,6 +176,7 @@ async fn removed_addresses_and_a_new_primary_show_in_graph() {
         .expect("secondary")
         .clone();
 
+    let since = g.latest_delta_link("users").await.expect("delta link");
     let done = x
         .change_addresses(
             RecipientKind::Mailbox,
@@ -189,6 +190,11 @@ async fn removed_addresses_and_a_new_primary_show_in_graph() {
     let after = graph_user(&g, &id).await;
     assert!(!after.proxy_addresses.contains(&secondary), "{after:?}");
     assert!(after.proxy_addresses.iter().any(|p| p.starts_with("SMTP:")));
+    // Graph's delta reports exactly that user, with the new addresses.
+    let delta = g.users_delta(Some(&since)).await.expect("delta");
+    assert_eq!(delta.changed.len(), 1, "{:?}", delta.changed);
+    assert_eq!(delta.changed[0].id, id);
+    assert!(!delta.changed[0].proxy_addresses.contains(&secondary));
 
     // The whole plan for the mailbox: primary to the onmicrosoft domain, nothing left in the domain.
     let fresh = x
