@@ -469,3 +469,32 @@ async fn connectors_referencing_the_domain_are_listed_and_removed() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_wrong_secret_is_a_sign_in_error_without_the_secret() {
+    let sim = sim(5).await;
+    let t = sim.tenant("source").expect("tenant");
+    let wrong = "not-the-secret-~q8Z".to_string();
+    let x = ExchangeClient::new(
+        &sim.exchange_url(),
+        SignIn {
+            login_url: sim.login_url(),
+            tenant: t.id.clone(),
+            client_id: t.client_id.clone(),
+            scope: GLOBAL_EXCHANGE_SCOPE.into(),
+            auth: Auth::ClientSecret(wrong.clone()),
+            cache: None,
+            warn: None,
+        },
+    )
+    .expect("client")
+    .with_retry(quick());
+    let err = x.recipients().await.expect_err("refused");
+    assert!(matches!(err, ExchangeError::SignIn(_)), "{err:?}");
+    let text = format!("{err} {err:?}");
+    assert!(text.contains("invalid_client"), "{text}");
+    assert!(
+        !text.contains(&wrong) && !text.contains(&t.client_secret),
+        "{text}"
+    );
+}

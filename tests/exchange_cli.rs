@@ -126,7 +126,7 @@ fn recipients_connectors_and_script_from_the_command_line() {
             .iter()
             .any(|c| l.starts_with(c))
     }) {
-        assert!(l.ends_with("-WhatIf:$WhatIf"), "{l}");
+        assert!(l.ends_with("-WhatIf:$WhatIf -ErrorAction Stop"), "{l}");
     }
 
     // Never overwrites: exit 2, one line, file unchanged.

@@ -71,6 +71,8 @@ $WhatIf = -not $Apply
 $script:failed = 0
 
 # One object's commands: a failure is reported and counted, and the next object goes on.
+# Every cmdlet also gets -ErrorAction Stop: the module's cmdlets are functions of a generated
+# module, which do not see this script's $ErrorActionPreference.
 function Invoke-Step([string]$What, [scriptblock]$Step) {
     try {
         & $Step
@@ -101,9 +103,9 @@ foreach ($c in @(Get-InboundConnector)) {
     $keep = @($names | Where-Object { -not (Test-InDomain $_) })
     Write-Host "inbound connector '$($c.Name)' references $Domain (SenderDomains: $($names -join ', '); TLS name: $tls)"
     if ($keep.Count -eq 0) {
-        Invoke-Step "Remove-InboundConnector '$($c.Name)'" { Remove-InboundConnector -Identity $c.Identity -WhatIf:$WhatIf }
+        Invoke-Step "Remove-InboundConnector '$($c.Name)'" { Remove-InboundConnector -Identity $c.Identity -WhatIf:$WhatIf -ErrorAction Stop }
     } else {
-        Invoke-Step "Set-InboundConnector '$($c.Name)' -SenderDomains $($keep -join ',')" { Set-InboundConnector -Identity $c.Identity -SenderDomains $keep -WhatIf:$WhatIf }
+        Invoke-Step "Set-InboundConnector '$($c.Name)' -SenderDomains $($keep -join ',')" { Set-InboundConnector -Identity $c.Identity -SenderDomains $keep -WhatIf:$WhatIf -ErrorAction Stop }
     }
 }
 foreach ($c in @(Get-OutboundConnector)) {
@@ -115,9 +117,9 @@ foreach ($c in @(Get-OutboundConnector)) {
     $keep = @($names | Where-Object { -not (Test-InDomain $_) })
     Write-Host "outbound connector '$($c.Name)' references $Domain (RecipientDomains: $($names -join ', '); SmartHosts: $($hosts -join ', '); TlsDomain: $tls)"
     if ($keep.Count -eq 0) {
-        Invoke-Step "Remove-OutboundConnector '$($c.Name)'" { Remove-OutboundConnector -Identity $c.Identity -WhatIf:$WhatIf }
+        Invoke-Step "Remove-OutboundConnector '$($c.Name)'" { Remove-OutboundConnector -Identity $c.Identity -WhatIf:$WhatIf -ErrorAction Stop }
     } else {
-        Invoke-Step "Set-OutboundConnector '$($c.Name)' -RecipientDomains $($keep -join ',')" { Set-OutboundConnector -Identity $c.Identity -RecipientDomains $keep -WhatIf:$WhatIf }
+        Invoke-Step "Set-OutboundConnector '$($c.Name)' -RecipientDomains $($keep -join ',')" { Set-OutboundConnector -Identity $c.Identity -RecipientDomains $keep -WhatIf:$WhatIf -ErrorAction Stop }
     }
 }
 
@@ -239,14 +241,14 @@ pub fn generate(input: &ScriptInput<'_>) -> String {
         let mut body = Vec::new();
         if let Some(p) = &c.new_primary {
             body.push(format!(
-                "{cmdlet} -Identity {id} -{} {} -WhatIf:$WhatIf",
+                "{cmdlet} -Identity {id} -{} {} -WhatIf:$WhatIf -ErrorAction Stop",
                 c.kind.primary_parameter(),
                 ps_quote(p)
             ));
         }
         if !c.remove.is_empty() {
             body.push(format!(
-                "{cmdlet} -Identity {id} -EmailAddresses @{{Remove={}}} -WhatIf:$WhatIf",
+                "{cmdlet} -Identity {id} -EmailAddresses @{{Remove={}}} -WhatIf:$WhatIf -ErrorAction Stop",
                 quoted_list(&c.remove)
             ));
         }
