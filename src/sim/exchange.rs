@@ -19,96 +19,17 @@ use serde_json::{Map, Value, json};
 
 use super::Sim;
 use super::auth::{Audience, resolve_tenant};
-use super::directory::Tenant;
 use super::exchange_addresses::{self as addr, AddressEdit, Family};
+use super::exchange_connectors::{SimConnector, connectors};
 use super::http::{RequestIds, Shared, header_str, ids_of};
 
 /// The sim's Exchange-only state: connectors per tenant (seeded on first use) and the
 /// throttling switch tests use.
 #[derive(Debug, Default)]
 pub(crate) struct ExchangeState {
-    connectors: Vec<Option<Vec<SimConnector>>>,
+    pub(super) connectors: Vec<Option<Vec<SimConnector>>>,
     /// The next this-many Exchange requests are answered 429 with `Retry-After: 1`.
     throttle_next: u32,
-}
-
-#[derive(Debug, Clone)]
-struct SimConnector {
-    inbound: bool,
-    id: String,
-    name: String,
-    connector_type: &'static str,
-    /// Sender domains (inbound) or recipient domains (outbound).
-    domains: Vec<String>,
-    smart_hosts: Vec<String>,
-    tls: Option<String>,
-}
-
-impl SimConnector {
-    fn render(&self) -> Value {
-        let mut v = json!({
-            "Identity": self.name,
-            "Name": self.name,
-            "Guid": self.id,
-            "ConnectorType": self.connector_type,
-            "Enabled": true,
-        });
-        if self.inbound {
-            v["SenderDomains"] = json!(self.domains);
-            v["TlsSenderCertificateName"] = json!(self.tls);
-            v["SenderIPAddresses"] = json!([]);
-            v["RequireTls"] = json!(self.tls.is_some());
-        } else {
-            v["RecipientDomains"] = json!(self.domains);
-            v["SmartHosts"] = json!(self.smart_hosts);
-            v["UseMXRecord"] = json!(self.smart_hosts.is_empty());
-            v["TlsDomain"] = json!(self.tls);
-        }
-        v
-    }
-}
-
-/// A hybrid-looking source tenant: mail from on-premises for the custom domain, a relay for
-/// it, and a partner connector that has nothing to do with it.
-fn seed_connectors(t: &Tenant) -> Vec<SimConnector> {
-    let Some(domain) = t
-        .domains
-        .iter()
-        .find(|d| d.is_verified && !d.is_initial)
-        .map(|d| d.name.clone())
-    else {
-        return Vec::new();
-    };
-    let mut rng = super::rng::Rng::derive(t.id.len() as u64, &format!("{}/connectors", t.id));
-    vec![
-        SimConnector {
-            inbound: true,
-            id: rng.guid(),
-            name: "Inbound from on-premises".into(),
-            connector_type: "OnPremises",
-            domains: vec![format!("smtp:{domain};1")],
-            smart_hosts: Vec::new(),
-            tls: Some(format!("mail.{domain}")),
-        },
-        SimConnector {
-            inbound: false,
-            id: rng.guid(),
-            name: "Outbound to on-premises relay".into(),
-            connector_type: "OnPremises",
-            domains: vec![domain.clone()],
-            smart_hosts: vec![format!("relay.{domain}")],
-            tls: None,
-        },
-        SimConnector {
-            inbound: false,
-            id: rng.guid(),
-            name: "Outbound to Litware partner".into(),
-            connector_type: "Partner",
-            domains: vec!["litware.example".into()],
-            smart_hosts: vec!["mx.litware.example".into()],
-            tls: Some("litware.example".into()),
-        },
-    ]
 }
 
 impl Sim {
@@ -129,11 +50,16 @@ impl Sim {
 // Errors
 
 /// An error answer (boxed: a `Response` is large and travels in `Result`s).
-type Refused = Box<Response>;
+pub(super) type Refused = Box<Response>;
 
 /// The InvokeCommand error body as seen from Exchange Online: the OData code, "Error executing
 /// cmdlet", and `details[0].message` = `{ExCode}|{exception}|{text}`.
-fn cmdlet_error(status: StatusCode, exception: &str, message: &str, ids: &RequestIds) -> Refused {
+pub(super) fn cmdlet_error(
+    status: StatusCode,
+    exception: &str,
+    message: &str,
+    ids: &RequestIds,
+) -> Refused {
     // Ex6F9304 is the id Exchange gives "couldn't be found"; the others are the sim's own.
     let code = match exception {
         "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException" => "Ex6F9304",
@@ -167,13 +93,23 @@ fn plain_error(status: StatusCode, code: &str, message: &str) -> Refused {
     )
 }
 
-fn not_found(identity: &str, ids: &RequestIds) -> Refused {
+pub(super) fn not_found(identity: &str, ids: &RequestIds) -> Refused {
     cmdlet_error(
         StatusCode::NOT_FOUND,
         "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
         &format!(
             "The operation couldn't be performed because object '{identity}' couldn't be found on 'SIM01DC001.SIM.PROD.OUTLOOK.COM'."
         ),
+        ids,
+    )
+}
+
+/// `-Identity` is mandatory for the `Set-`/`Remove-` cmdlets.
+pub(super) fn missing_identity(ids: &RequestIds) -> Refused {
+    cmdlet_error(
+        StatusCode::BAD_REQUEST,
+        "System.Management.Automation.ParameterBindingException",
+        "Cannot process command because of one or more missing mandatory parameters: Identity.",
         ids,
     )
 }
@@ -326,7 +262,7 @@ fn skip_of(uri: &Uri) -> usize {
 }
 
 /// What a cmdlet produced before paging.
-struct Output {
+pub(super) struct Output {
     values: Vec<Value>,
     warnings: Vec<String>,
     /// Set when `values` is already the requested page of this many objects (listings
@@ -335,7 +271,7 @@ struct Output {
 }
 
 impl Output {
-    fn all(values: Vec<Value>) -> Output {
+    pub(super) fn all(values: Vec<Value>) -> Output {
         Output {
             values,
             warnings: Vec::new(),
@@ -464,7 +400,7 @@ pub(crate) async fn admin_api(
 // ---------------------------------------------------------------------------------------------
 // Cmdlets
 
-fn check_params(
+pub(super) fn check_params(
     params: &Map<String, Value>,
     allowed: &[&str],
     ids: &RequestIds,
@@ -485,7 +421,7 @@ fn param<'p>(params: &'p Map<String, Value>, name: &str) -> Option<&'p Value> {
         .map(|(_, v)| v)
 }
 
-fn string_param(params: &Map<String, Value>, name: &str) -> Option<String> {
+pub(super) fn string_param(params: &Map<String, Value>, name: &str) -> Option<String> {
     match param(params, name)? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -504,7 +440,7 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
-fn poisoned() -> Refused {
+pub(super) fn poisoned() -> Refused {
     plain_error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "InternalServerError",
@@ -647,14 +583,7 @@ fn set_addresses(
         ],
         ids,
     )?;
-    let identity = string_param(params, "Identity").ok_or_else(|| {
-        cmdlet_error(
-            StatusCode::BAD_REQUEST,
-            "System.Management.Automation.ParameterBindingException",
-            "Cannot process command because of one or more missing mandatory parameters: Identity.",
-            ids,
-        )
-    })?;
+    let identity = string_param(params, "Identity").ok_or_else(|| missing_identity(ids))?;
     let mut edit = AddressEdit {
         primary: string_param(params, primary_param),
         ..AddressEdit::default()
@@ -714,65 +643,4 @@ fn set_addresses(
         }
     }
     Ok(Output::all(Vec::new()))
-}
-
-fn connectors(
-    state: &Shared,
-    tenant: usize,
-    cmdlet: &str,
-    params: &Map<String, Value>,
-    ids: &RequestIds,
-) -> Result<Output, Refused> {
-    let remove = cmdlet.starts_with("Remove-");
-    let inbound = cmdlet.ends_with("InboundConnector");
-    check_params(
-        params,
-        if remove {
-            &["Identity", "Confirm"]
-        } else {
-            &["Identity"]
-        },
-        ids,
-    )?;
-    let identity = string_param(params, "Identity");
-    let seed = {
-        let tenants = state.tenants.read().map_err(|_| poisoned())?;
-        seed_connectors(&tenants[tenant])
-    };
-    let mut x = state.exchange.lock().map_err(|_| poisoned())?;
-    if x.connectors.len() <= tenant {
-        x.connectors.resize(tenant + 1, None);
-    }
-    let list = x.connectors[tenant].get_or_insert(seed);
-    let matches = |c: &SimConnector| {
-        c.inbound == inbound
-            && identity
-                .as_deref()
-                .is_none_or(|i| c.name.eq_ignore_ascii_case(i) || c.id.eq_ignore_ascii_case(i))
-    };
-    if remove {
-        let Some(identity) = identity.as_deref() else {
-            return Err(cmdlet_error(
-                StatusCode::BAD_REQUEST,
-                "System.Management.Automation.ParameterBindingException",
-                "Cannot process command because of one or more missing mandatory parameters: Identity.",
-                ids,
-            ));
-        };
-        let before = list.len();
-        list.retain(|c| !matches(c));
-        if list.len() == before {
-            return Err(not_found(identity, ids));
-        }
-        return Ok(Output::all(Vec::new()));
-    }
-    let values: Vec<Value> = list
-        .iter()
-        .filter(|c| matches(c))
-        .map(SimConnector::render)
-        .collect();
-    if let (Some(i), true) = (&identity, values.is_empty()) {
-        return Err(not_found(i, ids));
-    }
-    Ok(Output::all(values))
 }

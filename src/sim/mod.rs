@@ -16,6 +16,7 @@ pub use dns::DNSBL_ZONE;
 mod dns;
 mod exchange;
 mod exchange_addresses;
+mod exchange_connectors;
 mod extras;
 mod faults;
 pub use faults::{Faults, Throttle};
