@@ -112,7 +112,8 @@ pub struct InboundConnector {
     /// `OnPremises` or `Partner`.
     pub connector_type: String,
     pub enabled: bool,
-    /// Exchange shows these as address spaces (`smtp:contoso.com;1`) or plain domains.
+    /// Seen both as address spaces (`smtp:contoso.com;1`) and as plain domains; the output
+    /// format is not documented, so both are matched.
     pub sender_domains: Vec<String>,
     #[serde(rename = "TlsSenderCertificateName")]
     pub tls_sender_certificate_name: Option<String>,
