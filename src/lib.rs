@@ -8,6 +8,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod dns;
+pub mod exchange;
 pub mod graph;
 pub mod inventory;
 pub mod logging;

@@ -73,6 +73,53 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Exchange Online: recipients and connectors holding the domain, and a PowerShell script
+    /// of the changes for admins who grant cutover no Exchange access
+    Exchange {
+        #[command(subcommand)]
+        command: ExchangeCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExchangeCommand {
+    /// Recipients holding the domain in any address, read with Get-Recipient (InvokeCommand)
+    Recipients {
+        /// Which profile: source or destination
+        #[arg(long, value_name = "source|destination")]
+        tenant: cutover::config::Side,
+        /// The domain [default: the configured domain]
+        #[arg(long, value_name = "DOMAIN")]
+        domain: Option<String>,
+        /// One JSON object per line (Exchange's property names)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inbound and outbound connectors that reference the domain, and what the plan does
+    Connectors {
+        /// Which profile: source or destination
+        #[arg(long, value_name = "source|destination")]
+        tenant: cutover::config::Side,
+        /// The domain [default: the configured domain]
+        #[arg(long, value_name = "DOMAIN")]
+        domain: Option<String>,
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a reviewed PowerShell script that removes the domain from Exchange (reads the
+    /// objects through Graph; runs with -WhatIf unless started with -Apply; never overwrites)
+    Script {
+        /// Which profile: source or destination
+        #[arg(long, value_name = "source|destination")]
+        tenant: cutover::config::Side,
+        /// The domain [default: the configured domain]
+        #[arg(long, value_name = "DOMAIN")]
+        domain: Option<String>,
+        /// The .ps1 file to create
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -380,6 +427,23 @@ fn main() -> ExitCode {
         Some(Command::Config {
             command: ConfigCommand::Init { out },
         }) => cli::config_init(&globals, out.as_deref()),
+        Some(Command::Exchange { command }) => match command {
+            ExchangeCommand::Recipients {
+                tenant,
+                domain,
+                json,
+            } => cli::exchange_recipients(&globals, tenant, domain.as_deref(), json),
+            ExchangeCommand::Connectors {
+                tenant,
+                domain,
+                json,
+            } => cli::exchange_connectors(&globals, tenant, domain.as_deref(), json),
+            ExchangeCommand::Script {
+                tenant,
+                domain,
+                out,
+            } => cli::exchange_script(&globals, tenant, domain.as_deref(), &out),
+        },
         Some(Command::Config {
             command: ConfigCommand::Check { file },
         }) => cli::config_check(&globals, file.as_deref()),

@@ -138,7 +138,7 @@ pub(crate) fn sim_config(sim: &crate::sim::Sim) -> String {
             t.client_secret,
             sim.login_url(),
             url,
-            url
+            sim.exchange_url()
         ));
     }
     out

@@ -5,6 +5,7 @@
 mod audit;
 mod config;
 pub mod dns;
+mod exchange;
 mod inventory;
 mod start;
 
@@ -13,6 +14,7 @@ pub use audit::{
     audit_verify,
 };
 pub use config::{config_check, config_init};
+pub use exchange::{exchange_connectors, exchange_recipients, exchange_script};
 pub use inventory::inventory;
 
 use std::io::Write;
@@ -477,6 +479,7 @@ pub fn sim_description(sim: &Sim) -> serde_json::Value {
     serde_json::json!({
         "graph_url": sim.graph_url(),
         "login_url": sim.login_url(),
+        "exchange_url": sim.exchange_url(),
         "dns": sim.dns_addr().to_string(),
         "domain": sim.domain(),
         "tenants": sim.tenants(),
@@ -487,6 +490,7 @@ fn write_sim_text(out: &mut impl Write, sim: &Sim) -> std::io::Result<()> {
     writeln!(out, "cutover rehearsal environment (Ctrl-C to stop)")?;
     writeln!(out, "graph url:  {}", sim.graph_url())?;
     writeln!(out, "login url:  {}", sim.login_url())?;
+    writeln!(out, "exchange:   {}/adminapi/", sim.exchange_url())?;
     writeln!(out, "dns server: {} (udp and tcp)", sim.dns_addr())?;
     writeln!(out, "domain:     {}", sim.domain())?;
     for SimTenant {

@@ -83,7 +83,7 @@ pub(crate) fn client_for(
     .map_err(|e| Failure::Service(e.to_string()))
 }
 
-fn load_certificate(side: &str, path: &Path) -> Result<ClientCertificate, Failure> {
+pub(crate) fn load_certificate(side: &str, path: &Path) -> Result<ClientCertificate, Failure> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())

@@ -61,6 +61,15 @@ impl Cloud {
         }
     }
 
+    /// The `.default` scope for Exchange Online tokens: the cloud's Exchange host; a custom
+    /// cloud keeps the global resource id, as for Graph.
+    pub fn exchange_scope(&self) -> String {
+        match self {
+            Cloud::UsGov | Cloud::China => format!("{}/.default", self.endpoints().exchange_url),
+            Cloud::Global | Cloud::Custom(_) => "https://outlook.office365.com/.default".into(),
+        }
+    }
+
     /// The `.default` scope for Graph app-only tokens. National clouds use their own Graph
     /// host; a custom cloud (the rehearsal environment, a proxy) keeps the global resource id.
     pub fn graph_scope(&self) -> String {

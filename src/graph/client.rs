@@ -491,7 +491,7 @@ pub(crate) fn transport(url: &str, err: reqwest::Error) -> GraphError {
 }
 
 /// One HTTP client per Graph client: timeouts, user agent, ring as the TLS provider.
-fn http_client() -> Result<reqwest::Client, GraphError> {
+pub(crate) fn http_client() -> Result<reqwest::Client, GraphError> {
     // reqwest is built without a bundled crypto provider; install ring once per process.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()

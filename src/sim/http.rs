@@ -34,6 +34,8 @@ pub(crate) struct AppState {
     pub trouble: Mutex<super::faults::Trouble>,
     /// Directory changes in order, for delta queries.
     pub changes: Mutex<Vec<super::delta::Change>>,
+    /// Exchange admin API state (connectors, throttling switch).
+    pub exchange: Mutex<super::exchange::ExchangeState>,
 }
 
 pub(crate) type Shared = std::sync::Arc<AppState>;
@@ -86,6 +88,14 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/v1.0/users/{id}", get(graph::user))
         .route("/v1.0/groups", get(graph::groups))
         .route("/v1.0/groups/{id}", get(graph::group))
+        .route(
+            "/adminapi/beta/{tenant}/InvokeCommand",
+            post(super::exchange::invoke_command),
+        )
+        .route(
+            "/adminapi/v2.0/{tenant}/{endpoint}",
+            post(super::exchange::admin_api),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

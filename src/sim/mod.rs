@@ -14,6 +14,9 @@ mod directory;
 pub use directory::SHARED_MAILBOXES;
 pub use dns::DNSBL_ZONE;
 mod dns;
+mod exchange;
+mod exchange_addresses;
+mod exchange_connectors;
 mod extras;
 mod faults;
 pub use faults::{Faults, Throttle};
@@ -177,6 +180,7 @@ impl Sim {
             page_key: rng::Rng::derive(opts.seed, "skiptoken").next_u64(),
             sign_in: Mutex::new(signin::SignInState::default()),
             changes: Mutex::new(Vec::new()),
+            exchange: Mutex::new(exchange::ExchangeState::default()),
             trouble: Mutex::new(faults::Trouble {
                 faults: opts.faults.clone(),
                 throttle: opts.throttle,
