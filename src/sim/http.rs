@@ -34,6 +34,8 @@ pub(crate) struct AppState {
     pub trouble: Mutex<super::faults::Trouble>,
     /// Directory changes in order, for delta queries.
     pub changes: Mutex<Vec<super::delta::Change>>,
+    /// Faults injected on the routes that tell who holds a domain.
+    pub outside_faults: Mutex<super::discovery::OutsideFaults>,
 }
 
 pub(crate) type Shared = std::sync::Arc<AppState>;
@@ -61,6 +63,11 @@ pub(crate) fn router(state: Shared) -> Router {
         .route(
             "/{tenant}/.well-known/openid-configuration",
             get(auth::openid_configuration),
+        )
+        .route("/getuserrealm.srf", get(super::discovery::user_realm))
+        .route(
+            "/v1.0/tenantRelationships/{call}",
+            get(super::discovery::tenant_relationships),
         )
         .route("/v1.0/organization", get(graph::organization))
         .route("/v1.0/domains", get(graph::domains))
@@ -91,6 +98,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             super::faults::trouble,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::discovery::outside_faults,
         ))
         .layer(axum::middleware::from_fn(request_ids))
         .with_state(state)

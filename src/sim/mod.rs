@@ -11,7 +11,9 @@ mod batch;
 pub mod cache;
 mod delta;
 mod directory;
+mod discovery;
 pub use directory::SHARED_MAILBOXES;
+pub use discovery::{OutsideFault, OutsideRoute};
 pub use dns::DNSBL_ZONE;
 mod dns;
 mod extras;
@@ -177,6 +179,7 @@ impl Sim {
             page_key: rng::Rng::derive(opts.seed, "skiptoken").next_u64(),
             sign_in: Mutex::new(signin::SignInState::default()),
             changes: Mutex::new(Vec::new()),
+            outside_faults: Mutex::new(discovery::OutsideFaults::default()),
             trouble: Mutex::new(faults::Trouble {
                 faults: opts.faults.clone(),
                 throttle: opts.throttle,
