@@ -6,6 +6,7 @@ mod audit;
 mod config;
 pub mod dns;
 mod inventory;
+mod owner;
 mod start;
 
 pub use audit::{
@@ -14,6 +15,7 @@ pub use audit::{
 };
 pub use config::{config_check, config_init};
 pub use inventory::inventory;
+pub use owner::owner;
 
 use std::io::Write;
 
