@@ -10,6 +10,7 @@ mod domain;
 mod help;
 pub mod layout;
 pub mod rows;
+mod sign_in;
 mod status;
 pub mod theme;
 mod timeline;
@@ -44,5 +45,9 @@ pub fn render(frame: &mut Frame, state: &State) {
     }
     if state.show_help {
         help::render(frame, area);
+    }
+    // The sign-in dialog is modal and waits for a person: it stays on top.
+    if let Some(dialog) = &state.sign_in {
+        sign_in::render(frame, area, dialog);
     }
 }
