@@ -172,6 +172,15 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
         screen.contains("contoso.example"),
         "domain not shown:\n{screen}"
     );
+    // Seen from outside (the sim answers the OpenID and user-realm lookups), the source
+    // tenant holds the domain; the inventory poller fills the Users pane's counts.
+    tmux.wait_for("the owner line", |s| {
+        s.lines()
+            .any(|l| l.contains("owner") && l.contains("source · Managed"))
+    });
+    tmux.wait_for("the inventory counts", |s| {
+        s.contains("inventory ") && s.contains(" user")
+    });
 
     // Help overlay lists the keys, and closes again.
     tmux.keys(&["?"]);
