@@ -65,7 +65,7 @@ pub fn map_key(state: &State, key: KeyEvent) -> Option<Action> {
     if ctrl || key.modifiers.contains(KeyModifiers::ALT) {
         return None;
     }
-    if state.sign_in.is_some() {
+    if !state.sign_in.is_empty() {
         // The sign-in dialog is modal: cancel it, or quit; other keys do nothing.
         return match key.code {
             KeyCode::Esc => Some(Action::CancelSignIn),

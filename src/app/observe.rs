@@ -73,9 +73,11 @@ pub fn inventory_polled(
 
 /// Esc in the sign-in dialog: close it, say what it means, stop that sign-in.
 pub fn cancel_sign_in(state: &mut State) -> Vec<Command> {
-    let Some(dialog) = state.sign_in.take() else {
+    // The dialog shows the first waiting sign-in; Esc cancels that one.
+    if state.sign_in.is_empty() {
         return Vec::new();
-    };
+    }
+    let dialog = state.sign_in.remove(0);
     let tenant = dialog.tenant.as_str();
     state.notice = Some(format!(
         "sign-in to {tenant} cancelled: run 'cutover login --tenant {tenant}', then restart"
@@ -203,14 +205,20 @@ mod tests {
             expires_in: 900,
         };
         update(&mut s, Action::SignInStarted(dialog.clone()));
-        assert_eq!(s.sign_in.as_ref(), Some(&dialog));
+        assert_eq!(s.sign_in.first(), Some(&dialog));
         let cmds = update(&mut s, Action::CancelSignIn);
         assert!(cmds.contains(&Command::CancelSignIn(TenantId::Destination)));
         assert_eq!(audits(&cmds)[0].kind, Kind::UserAction);
-        assert!(s.sign_in.is_none());
+        assert!(s.sign_in.is_empty());
         assert!(s.notice.as_deref().is_some_and(|n| n.contains("cancelled")));
 
-        // Approved elsewhere: the tenant's next poll closes the dialog.
+        // Two tenants waiting: one dialog after the other; the tenant's next poll (approved,
+        // expired or refused) closes its own.
+        let source = SignInDialog {
+            tenant: TenantId::Source,
+            ..dialog.clone()
+        };
+        update(&mut s, Action::SignInStarted(source.clone()));
         update(&mut s, Action::SignInStarted(dialog));
         update(
             &mut s,
@@ -220,6 +228,6 @@ mod tests {
                 result: Err("x".into()),
             },
         );
-        assert!(s.sign_in.is_none());
+        assert_eq!(s.sign_in, vec![source]);
     }
 }

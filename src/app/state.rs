@@ -183,8 +183,9 @@ pub struct State {
     pub outside: OutsideState,
     /// The source tenant's reference inventory (the slow inventory poller).
     pub inventory: InventoryState,
-    /// A device-code sign-in waiting for the person: shown as a modal dialog.
-    pub sign_in: Option<SignInDialog>,
+    /// Device-code sign-ins waiting for the person, oldest first: the first is shown as a
+    /// modal dialog.
+    pub sign_in: Vec<SignInDialog>,
     /// A one-off message for the status bar (e.g. a cancelled sign-in).
     pub notice: Option<String>,
 }
@@ -241,7 +242,7 @@ impl State {
             views: Default::default(),
             outside: OutsideState::default(),
             inventory: InventoryState::default(),
-            sign_in: None,
+            sign_in: Vec::new(),
             notice: None,
         }
     }

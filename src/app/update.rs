@@ -106,7 +106,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         }
         Action::SignInStarted(dialog) => {
             state.notice = None;
-            state.sign_in = Some(dialog);
+            // A new code for the same tenant replaces its old one.
+            state.sign_in.retain(|d| d.tenant != dialog.tenant);
+            state.sign_in.push(dialog);
         }
         Action::CancelSignIn => return super::observe::cancel_sign_in(state),
     }
@@ -174,9 +176,7 @@ fn tenant_polled(
 ) -> Vec<Command> {
     let domain = state.domain.clone();
     // The sign-in the dialog waited for has ended (approved, expired or refused).
-    if state.sign_in.as_ref().is_some_and(|d| d.tenant == tenant) {
-        state.sign_in = None;
-    }
+    state.sign_in.retain(|d| d.tenant != tenant);
     let ts = state.tenant_mut(tenant);
     let snapshot = match result {
         Ok(s) => s,

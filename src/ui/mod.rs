@@ -47,7 +47,7 @@ pub fn render(frame: &mut Frame, state: &State) {
         help::render(frame, area);
     }
     // The sign-in dialog is modal and waits for a person: it stays on top.
-    if let Some(dialog) = &state.sign_in {
+    if let Some(dialog) = state.sign_in.first() {
         sign_in::render(frame, area, dialog);
     }
 }
