@@ -255,7 +255,7 @@ enum AuditCommand {
         /// Only lines whose target contains X (ignoring case)
         #[arg(long, value_name = "X")]
         object: Option<String>,
-        /// Only lines of this tenant: source, destination or dns
+        /// Only lines of this tenant: source, destination, dns or outside
         #[arg(long, value_name = "T")]
         tenant: Option<String>,
     },
