@@ -399,6 +399,9 @@ pub async fn find_tenant_information(
         Err(GraphError::Auth { error, .. }) if error == "interaction_required" => Answer::Skipped {
             reason: "the profile has not signed in yet ('cutover login')".into(),
         },
+        Err(GraphError::Auth { error, .. }) if error == "sign_in_cancelled" => Answer::Skipped {
+            reason: "the profile's sign-in was cancelled".into(),
+        },
         Err(e) => Answer::Failed {
             error: e.to_string(),
         },
