@@ -153,3 +153,52 @@ async fn a_fault_in_one_source_is_reported_and_the_others_still_answer() {
     assert!(out.faults().is_empty(), "{out:?}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_sim_only_route_moves_the_domain_for_scripts() {
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let destination_id = sim.tenant("destination").expect("destination").id.clone();
+    let discovery = DiscoveryClient::new(&sim.login_url(), Duration::from_secs(5)).expect("client");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let post = |tenant: &'static str, action: &'static str| {
+        http.post(format!("{}/sim/domain", sim.login_url()))
+            .form(&[("tenant", tenant), ("action", action)])
+            .send()
+    };
+    // Verifying in the destination while the source holds it is refused.
+    let refused = post("destination", "verify").await.expect("post");
+    assert_eq!(refused.status().as_u16(), 400);
+    assert_eq!(
+        post("source", "release")
+            .await
+            .expect("post")
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        discovery.lookup(sim.domain(), None).await.verdict(),
+        Verdict::Free
+    );
+    assert_eq!(
+        post("destination", "verify")
+            .await
+            .expect("post")
+            .status()
+            .as_u16(),
+        200
+    );
+    let after = discovery.lookup(sim.domain(), None).await;
+    assert_eq!(after.tenant_id(), Some(destination_id.as_str()));
+    // Nothing to release twice.
+    assert_eq!(
+        post("source", "release")
+            .await
+            .expect("post")
+            .status()
+            .as_u16(),
+        400
+    );
+    sim.shutdown().await;
+}

@@ -178,71 +178,105 @@ pub(crate) async fn tenant_relationships(
     }))
 }
 
+/// The `label` tenant lets go of `domain` (removed there; the initial domain becomes default
+/// if it was). False if the tenant did not have it.
+fn release(state: &Shared, label: &str, domain: &str) -> bool {
+    let Ok(mut tenants) = state.tenants.write() else {
+        return false;
+    };
+    let Some(t) = tenants.iter_mut().find(|t| t.label == label) else {
+        return false;
+    };
+    let Some(pos) = t
+        .domains
+        .iter()
+        .position(|d| d.name.eq_ignore_ascii_case(domain))
+    else {
+        return false;
+    };
+    let removed = t.domains.remove(pos);
+    if removed.is_default {
+        for d in t.domains.iter_mut().filter(|d| d.is_initial) {
+            d.is_default = true;
+        }
+    }
+    true
+}
+
+/// The `label` tenant verifies `domain` (added first if absent); refused while another tenant
+/// has it verified.
+fn verify(state: &Shared, label: &str, domain: &str) -> Result<(), String> {
+    let mut tenants = state
+        .tenants
+        .write()
+        .map_err(|_| "the sim's state is poisoned".to_string())?;
+    let i = tenants
+        .iter()
+        .position(|t| t.label == label)
+        .ok_or_else(|| format!("no tenant labelled {label}"))?;
+    if let Some(h) = holder(&tenants, domain).filter(|h| *h != i) {
+        return Err(format!(
+            "{domain} is verified in the {} tenant; release it there first",
+            tenants[h].label
+        ));
+    }
+    let t = &mut tenants[i];
+    match t
+        .domains
+        .iter_mut()
+        .find(|d| d.name.eq_ignore_ascii_case(domain))
+    {
+        Some(d) => d.is_verified = true,
+        None => t.domains.push(Domain {
+            name: domain.to_string(),
+            is_default: false,
+            is_initial: false,
+            is_verified: true,
+        }),
+    }
+    Ok(())
+}
+
+/// `POST /sim/domain` (`tenant` = source|destination, `action` = release|verify): the
+/// rehearsal-only route behind [`Sim::release_domain`] and [`Sim::verify_domain`], so scripts
+/// driving `cutover sim serve` can move the domain too.
+pub(crate) async fn domain_route(
+    State(state): State<Shared>,
+    extensions: Extensions,
+    form: Result<
+        axum::extract::Form<HashMap<String, String>>,
+        axum::extract::rejection::FormRejection,
+    >,
+) -> Response {
+    let ids = ids_of(&extensions);
+    let params = form.map(|axum::extract::Form(p)| p).unwrap_or_default();
+    let tenant = params.get("tenant").map(String::as_str).unwrap_or_default();
+    let domain = state.domain.clone();
+    let done = match params.get("action").map(String::as_str) {
+        Some("release") if release(&state, tenant, &domain) => Ok(()),
+        Some("release") => Err(format!("the {tenant} tenant does not have {domain}")),
+        Some("verify") => verify(&state, tenant, &domain),
+        _ => Err("action must be release or verify".to_string()),
+    };
+    match done {
+        Ok(()) => Json(json!({ "domain": domain, "tenant": tenant, "done": true })).into_response(),
+        Err(message) => graph_error(StatusCode::BAD_REQUEST, "BadRequest", &message, &ids),
+    }
+}
+
 impl Sim {
     /// Scenario hook: the `label` tenant lets go of the custom domain (it is removed there,
     /// as after `DELETE /domains/{id}`; the initial domain becomes default if it was).
     /// False if the tenant did not have it.
     pub fn release_domain(&self, label: &str) -> bool {
-        let Some(i) = self.tenants.iter().position(|t| t.label == label) else {
-            return false;
-        };
-        let Ok(mut tenants) = self.state.tenants.write() else {
-            return false;
-        };
-        let Some(t) = tenants.get_mut(i) else {
-            return false;
-        };
-        let Some(pos) = t
-            .domains
-            .iter()
-            .position(|d| d.name.eq_ignore_ascii_case(&self.domain))
-        else {
-            return false;
-        };
-        let removed = t.domains.remove(pos);
-        if removed.is_default {
-            for d in t.domains.iter_mut().filter(|d| d.is_initial) {
-                d.is_default = true;
-            }
-        }
-        true
+        release(&self.state, label, &self.domain)
     }
 
     /// Scenario hook: the `label` tenant verifies the custom domain (added first if absent).
     /// Refused while another tenant has it verified: a domain is verified in one tenant at a
     /// time.
     pub fn verify_domain(&self, label: &str) -> Result<(), SimError> {
-        let i = self
-            .tenants
-            .iter()
-            .position(|t| t.label == label)
-            .ok_or_else(|| SimError::InvalidOptions(format!("no tenant labelled {label}")))?;
-        let mut tenants = self
-            .state
-            .tenants
-            .write()
-            .map_err(|_| SimError::InvalidOptions("the sim's state is poisoned".into()))?;
-        if let Some(h) = holder(&tenants, &self.domain).filter(|h| *h != i) {
-            return Err(SimError::InvalidOptions(format!(
-                "{} is verified in the {} tenant; release it there first",
-                self.domain, tenants[h].label
-            )));
-        }
-        let t = &mut tenants[i];
-        match t
-            .domains
-            .iter_mut()
-            .find(|d| d.name.eq_ignore_ascii_case(&self.domain))
-        {
-            Some(d) => d.is_verified = true,
-            None => t.domains.push(Domain {
-                name: self.domain.clone(),
-                is_default: false,
-                is_initial: false,
-                is_verified: true,
-            }),
-        }
-        Ok(())
+        verify(&self.state, label, &self.domain).map_err(SimError::InvalidOptions)
     }
 
     /// Scenario hook: the domain moves from one tenant to the other (release, then verify).

@@ -36,6 +36,8 @@ pub(crate) struct AppState {
     pub changes: Mutex<Vec<super::delta::Change>>,
     /// Faults injected on the routes that tell who holds a domain.
     pub outside_faults: Mutex<super::discovery::OutsideFaults>,
+    /// The custom domain being moved (for the sim-only route that moves it).
+    pub domain: String,
 }
 
 pub(crate) type Shared = std::sync::Arc<AppState>;
@@ -56,6 +58,7 @@ pub(crate) fn router(state: Shared) -> Router {
             post(super::signin::devicecode),
         )
         .route("/sim/device", post(super::signin::approve_route))
+        .route("/sim/domain", post(super::discovery::domain_route))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(auth::openid_configuration),

@@ -180,6 +180,7 @@ impl Sim {
             sign_in: Mutex::new(signin::SignInState::default()),
             changes: Mutex::new(Vec::new()),
             outside_faults: Mutex::new(discovery::OutsideFaults::default()),
+            domain: domain.clone(),
             trouble: Mutex::new(faults::Trouble {
                 faults: opts.faults.clone(),
                 throttle: opts.throttle,
