@@ -68,6 +68,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Which tenant holds a domain, seen from outside: OpenID configuration, user realm and
+    /// (with a configured tenant) Graph (exit 0 held, 1 held by no tenant, 2 bad input, 3 a
+    /// source failed and nothing was found)
+    #[command(visible_alias = "whois-tenant")]
+    Owner {
+        /// The domain, e.g. contoso.com (Unicode IDN accepted)
+        domain: String,
+        /// Sign-in host to ask [default: the configured cloud's, else login.microsoftonline.com]
+        #[arg(long, value_name = "URL")]
+        login_url: Option<String>,
+        /// Print one JSON object instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// The configuration file (tenant profiles)
     Config {
         #[command(subcommand)]
@@ -288,7 +302,7 @@ enum AuditCommand {
         /// Only lines whose target contains X (ignoring case)
         #[arg(long, value_name = "X")]
         object: Option<String>,
-        /// Only lines of this tenant: source, destination or dns
+        /// Only lines of this tenant: source, destination, dns or outside
         #[arg(long, value_name = "T")]
         tenant: Option<String>,
     },
@@ -424,6 +438,11 @@ fn main() -> ExitCode {
             domain,
             json,
         }) => cli::inventory(&globals, tenant, domain.as_deref(), json),
+        Some(Command::Owner {
+            domain,
+            login_url,
+            json,
+        }) => cli::owner(&globals, &domain, login_url.as_deref(), json),
         Some(Command::Config {
             command: ConfigCommand::Init { out },
         }) => cli::config_init(&globals, out.as_deref()),

@@ -618,7 +618,11 @@ fn dashboard_with_a_device_code_profile_signs_in_first_then_opens() {
             .status()
     });
     assert!(approved.is_success());
+    // The code shows in the dashboard's sign-in dialog, which closes once the sign-in is done.
     wait("dashboard", &|s| s.contains("Users and aliases"));
+    wait("the dialog closed", &|s| {
+        !s.contains("enter the code") && s.contains("destination: ok")
+    });
     tmux(&socket, &["send-keys", "-t", "d", "q"]);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -26,15 +26,28 @@ struct Tmux {
 
 impl Tmux {
     fn start(width: u16, height: u16, data_dir: &Path) -> Tmux {
+        Tmux::start_demo(width, height, data_dir, "")
+    }
+
+    /// `cutover demo` with extra arguments (e.g. `--device-code`).
+    fn start_demo(width: u16, height: u16, data_dir: &Path, extra: &str) -> Tmux {
         let dir = tempfile::tempdir().expect("tempdir");
         let conf = dir.path().join("tmux.conf");
         std::fs::write(&conf, "set -g status off\n").expect("conf");
-        let socket = format!("cutover-e2e-{}-{}x{}", std::process::id(), width, height);
+        // Tests run in parallel: each session gets its own server.
+        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let socket = format!(
+            "cutover-e2e-{}-{}x{}-{n}",
+            std::process::id(),
+            width,
+            height
+        );
         // The shell records cutover's exit status in a file the test reads (tmux 3.3 does
         // not always report #{pane_dead_status}).
         let status_file = dir.path().join("exit-status");
         let command = format!(
-            "{} demo --data-dir {}; echo $? > {}",
+            "{} demo {extra} --data-dir {}; echo $? > {}",
             shell_quote(BIN),
             shell_quote(&data_dir.display().to_string()),
             shell_quote(&status_file.display().to_string())
@@ -172,6 +185,15 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
         screen.contains("contoso.example"),
         "domain not shown:\n{screen}"
     );
+    // Seen from outside (the sim answers the OpenID and user-realm lookups), the source
+    // tenant holds the domain; the inventory poller fills the Users pane's counts.
+    tmux.wait_for("the owner line", |s| {
+        s.lines()
+            .any(|l| l.contains("owner") && l.contains("source · Managed"))
+    });
+    tmux.wait_for("the inventory counts", |s| {
+        s.contains("inventory ") && s.contains(" user")
+    });
 
     // Help overlay lists the keys, and closes again.
     tmux.keys(&["?"]);
@@ -381,4 +403,63 @@ fn expect_bad_line(out: &Output, line: u64) {
 fn demo_at_80x24() {
     let data = drive_demo(80, 24);
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Wait for the shell to record cutover's exit status.
+fn exit_status_within(tmux: &Tmux, secs: u64) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = tmux.exit_status() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cutover did not exit:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn demo_device_code_sign_in_shows_the_dialog_and_goes_on_once_approved() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux::start_demo(100, 30, data.path(), "--device-code");
+    let screen = tmux.wait_for("the sign-in dialog over the dashboard", |s| {
+        // The dialog covers the middle of the screen; the top panes stay in view.
+        s.contains(" Sign in ") && s.contains("enter the code") && s.contains("Domain status")
+    });
+    assert!(screen.contains("/sim/device"), "{screen}");
+    assert!(
+        screen.contains("The destination tenant asks for a sign-in"),
+        "{screen}"
+    );
+    // The sim's user approves after 3 seconds; the dialog closes and the destination polls.
+    tmux.wait_for("the dialog closed and the destination polled", |s| {
+        !s.contains(" Sign in ") && s.contains("destination: ok")
+    });
+    tmux.keys(&["q"]);
+    assert_eq!(exit_status_within(&tmux, 10), 0);
+}
+
+#[test]
+fn demo_device_code_sign_in_cancelled_with_esc() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux::start_demo(100, 30, data.path(), "--device-code");
+    tmux.wait_for("the sign-in dialog", |s| s.contains(" Sign in "));
+    // Before the sim's user approves (3 s): Esc cancels that sign-in.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the cancel notice and the destination failing", |s| {
+        !s.contains(" Sign in ")
+            && s.contains("sign-in to destination cancelled")
+            && s.contains("ERROR: sign-in")
+    });
+    // Other keys work again: the dialog is gone, the dashboard is usable.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help overlay", |s| s.contains(" Keys "));
+    tmux.keys(&["q"]);
+    assert_eq!(exit_status_within(&tmux, 10), 0);
+    let log =
+        std::fs::read_to_string(data.path().join("audit").join("demo.jsonl")).expect("audit log");
+    assert!(log.contains("device-code sign-in cancelled"), "{log}");
 }

@@ -871,3 +871,237 @@ fn audit_detail_shows_diff_and_request_id() {
     update(&mut s, close);
     assert!(!s.audit_detail);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Who holds the domain from outside, the inventory, the sign-in dialog
+
+use cutover::app::state::SignInDialog;
+use cutover::graph::discovery::{Answer, OpenidTenant, Outside, TenantInformation, UserRealm};
+use cutover::inventory::{Entry, Kind as InvKind, Reference};
+
+fn outside_held_by(id: &str) -> Outside {
+    Outside {
+        domain: DOMAIN.into(),
+        openid_configuration: Answer::Found(OpenidTenant {
+            tenant_id: id.into(),
+            issuer: format!("https://login.microsoftonline.com/{id}/v2.0"),
+            tenant_region_scope: Some("EU".into()),
+            cloud_instance_name: Some("microsoftonline.com".into()),
+        }),
+        user_realm: Answer::Found(UserRealm {
+            namespace_type: "Managed".into(),
+            domain_name: Some(DOMAIN.into()),
+            federation_brand_name: Some("Contoso Ltd".into()),
+            cloud_instance_name: None,
+            auth_url: None,
+        }),
+        find_tenant_information: Answer::Found(TenantInformation {
+            tenant_id: id.into(),
+            display_name: Some("Contoso Ltd".into()),
+            default_domain_name: Some(DOMAIN.into()),
+            federation_brand_name: None,
+        }),
+    }
+}
+
+fn entry(id: &str, kind: InvKind, name: &str, refs: &[(&'static str, &str)]) -> Entry {
+    Entry {
+        id: id.into(),
+        kind,
+        display_name: name.into(),
+        enabled: (kind == InvKind::User).then_some(id != "shared"),
+        synced: None,
+        references: refs
+            .iter()
+            .map(|(how, value)| Reference {
+                how,
+                value: (*value).into(),
+            })
+            .collect(),
+    }
+}
+
+fn inventory() -> Vec<Entry> {
+    vec![
+        entry(
+            "u1",
+            InvKind::User,
+            "John Smith",
+            &[("userPrincipalName", "john.smith@contoso.example")],
+        ),
+        entry(
+            "u2",
+            InvKind::User,
+            "Anna Berg",
+            &[("userPrincipalName", "anna.berg@contoso.example")],
+        ),
+        entry(
+            "shared",
+            InvKind::User,
+            "Info",
+            &[("mail", "info@contoso.example")],
+        ),
+        entry(
+            "g1",
+            InvKind::DistributionGroup,
+            "Sales",
+            &[("mail", "sales@contoso.example")],
+        ),
+        entry(
+            "c1",
+            InvKind::Contact,
+            "Partner Desk",
+            &[
+                ("mail", "desk@contoso.example"),
+                ("smtpAddress", "smtp:partner@contoso.example"),
+            ],
+        ),
+        entry(
+            "a1",
+            InvKind::Application,
+            "Intranet",
+            &[("identifierUri", "https://intranet.contoso.example/app")],
+        ),
+        entry(
+            "o1",
+            InvKind::Other,
+            "",
+            &[("domainNameReferences", "#microsoft.graph.device")],
+        ),
+    ]
+}
+
+fn outside_state(holder: &str) -> State {
+    let mut s = busy_state();
+    update(
+        &mut s,
+        Action::OutsidePolled {
+            at: NOW,
+            outside: Box::new(outside_held_by(holder)),
+        },
+    );
+    update(
+        &mut s,
+        Action::InventoryPolled {
+            at: datetime!(2025-03-01 11:59:30 UTC),
+            result: Ok(inventory()),
+        },
+    );
+    s
+}
+
+#[test]
+fn owner_line_and_inventory_120x40() {
+    let mut s = outside_state("src");
+    s.focus = Pane::Users;
+    let screen = draw(&s, 120, 40);
+    insta::assert_snapshot!("outside_and_inventory_120x40", screen);
+    let owner = screen
+        .lines()
+        .find(|l| l.contains("owner"))
+        .unwrap_or_default();
+    // "src" is the source snapshot's organization id: the configured source holds the domain.
+    assert!(
+        owner.contains("source") && owner.contains("Managed") && owner.contains("src"),
+        "{owner}"
+    );
+    let blocking = screen
+        .lines()
+        .find(|l| l.contains("blocking"))
+        .unwrap_or_default();
+    assert!(blocking.contains("7 objects"), "{blocking}");
+    assert!(
+        screen.contains("inventory 7: 2 user, 1 shared?, 1 dist grp, 1 contact, 1 app, 1 other"),
+        "{screen}"
+    );
+    // The inventory's contacts, applications and other references are rows of the list.
+    assert!(screen.contains("Partner Desk") && screen.contains("partner@contoso.example"));
+    assert!(screen.contains("Intranet") && screen.contains("https://intranet.contoso.example"));
+    assert!(screen.contains("#microsoft.graph.device"));
+    assert!(
+        screen.contains("7 objects reference contoso.example"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn owner_line_names_the_destination_other_tenants_and_faults() {
+    let s = outside_state("dst");
+    let screen = draw(&s, 80, 24);
+    let owner = screen
+        .lines()
+        .find(|l| l.contains("owner"))
+        .unwrap_or_default();
+    assert!(owner.contains("destination"), "{owner}");
+
+    let s = outside_state("9f0c1d2e-aaaa-bbbb-cccc-000000000000");
+    let owner = draw(&s, 120, 40)
+        .lines()
+        .find(|l| l.contains("owner"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(owner.contains("other tenant"), "{owner}");
+
+    let mut s = busy_state();
+    let mut free = outside_held_by("src");
+    free.openid_configuration = Answer::NotFound {
+        detail: "AADSTS90002: Tenant 'contoso.example' not found.".into(),
+    };
+    free.user_realm = Answer::Failed {
+        error: "HTTP 503".into(),
+    };
+    free.find_tenant_information = Answer::NotFound {
+        detail: "404".into(),
+    };
+    update(
+        &mut s,
+        Action::OutsidePolled {
+            at: NOW,
+            outside: Box::new(free),
+        },
+    );
+    let screen = draw(&s, 120, 40);
+    let owner = screen
+        .lines()
+        .find(|l| l.contains("owner"))
+        .unwrap_or_default();
+    assert!(
+        owner.contains("user realm failed") && owner.contains("unknown"),
+        "{owner}"
+    );
+}
+
+#[test]
+fn sign_in_dialog_80x24() {
+    let mut s = busy_state();
+    s.size = (80, 24);
+    update(
+        &mut s,
+        Action::SignInStarted(SignInDialog {
+            tenant: TenantId::Destination,
+            user_code: "FJ7KQ2LMN".into(),
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            expires_in: 900,
+        }),
+    );
+    let screen = draw(&s, 80, 24);
+    insta::assert_snapshot!("sign_in_dialog_80x24", screen);
+    assert!(screen.contains(" Sign in "));
+    assert!(screen.contains("https://microsoft.com/devicelogin"));
+    assert!(screen.contains("enter the code FJ7KQ2LMN"));
+    assert!(screen.contains("destination tenant"));
+    // Modal: Esc cancels, other keys do nothing, q quits.
+    let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+    assert_eq!(map_key(&s, key(KeyCode::Tab)), None);
+    assert_eq!(map_key(&s, key(KeyCode::Char('q'))), Some(Action::Quit));
+    let esc = map_key(&s, key(KeyCode::Esc)).expect("Esc");
+    assert_eq!(esc, Action::CancelSignIn);
+    update(&mut s, esc);
+    let screen = draw(&s, 80, 24);
+    assert!(!screen.contains(" Sign in "));
+    assert!(
+        last_line(&screen).contains("sign-in to destination cancelled"),
+        "{}",
+        last_line(&screen)
+    );
+}

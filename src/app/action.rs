@@ -75,6 +75,20 @@ pub enum Action {
     ToggleAuditDetail,
     /// The writer thread verified the journal file.
     AuditIntegrity(super::state::Integrity),
+    /// Who holds the domain, seen from outside (each source's answer, faults included).
+    OutsidePolled {
+        at: OffsetDateTime,
+        outside: Box<crate::graph::discovery::Outside>,
+    },
+    /// The source tenant's reference inventory.
+    InventoryPolled {
+        at: OffsetDateTime,
+        result: Result<Vec<crate::inventory::Entry>, String>,
+    },
+    /// A device-code sign-in started: show the code and URL in the dialog.
+    SignInStarted(super::state::SignInDialog),
+    /// Esc in the sign-in dialog: stop waiting for that sign-in.
+    CancelSignIn,
 }
 
 /// Effects requested by [`super::update`]; the event loop carries them out.
@@ -87,4 +101,6 @@ pub enum Command {
     Audit(Event),
     /// Leave the dashboard.
     Quit,
+    /// Stop the device-code sign-in of this tenant's client.
+    CancelSignIn(TenantId),
 }

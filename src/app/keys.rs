@@ -40,6 +40,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
         "Esc, Enter (details)",
         "close the details; Up/Down show the next entry",
     ),
+    ("Esc (sign-in dialog)", "cancel that device-code sign-in"),
 ];
 
 /// Map one key event to an action, or `None` when the key means nothing here.
@@ -66,6 +67,14 @@ pub fn map_key(state: &State, key: KeyEvent) -> Option<Action> {
     // Other Ctrl/Alt chords are not ours (the terminal or multiplexer may use them).
     if ctrl || key.modifiers.contains(KeyModifiers::ALT) {
         return None;
+    }
+    if !state.sign_in.is_empty() {
+        // The sign-in dialog is modal: cancel it, or quit; other keys do nothing.
+        return match key.code {
+            KeyCode::Esc => Some(Action::CancelSignIn),
+            KeyCode::Char('q') => Some(Action::Quit),
+            _ => None,
+        };
     }
     if state.show_help {
         // The overlay is modal: it closes, or the program quits; other keys do nothing.

@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod keys;
+pub mod observe;
 pub mod state;
 pub mod update;
 

@@ -157,3 +157,67 @@ pub fn spawn_dns_poller(
         }
     })
 }
+
+/// Ask who holds the domain from outside (OpenID configuration, user realm, and Graph through
+/// `graph`). Every source's answer goes to the loop, faults included.
+pub fn spawn_outside_poller(
+    discovery: crate::graph::discovery::DiscoveryClient,
+    graph: Arc<GraphClient>,
+    domain: String,
+    every: Duration,
+    tx: UnboundedSender<Action>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            ticks.tick().await;
+            let span = tracing::info_span!("poll_outside");
+            let outside = discovery
+                .lookup(&domain, Some(&graph))
+                .instrument(span)
+                .await;
+            for (source, error) in outside.faults() {
+                tracing::warn!(source = source.label(), error, "outside lookup failed");
+            }
+            let action = Action::OutsidePolled {
+                at: OffsetDateTime::now_utc(),
+                outside: Box::new(outside),
+            };
+            if tx.send(action).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Collect the source tenant's reference inventory (every user, group, contact, application
+/// and domainNameReferences entry): heavy, so on its own slow interval.
+pub fn spawn_inventory_poller(
+    client: Arc<GraphClient>,
+    domain: String,
+    every: Duration,
+    tx: UnboundedSender<Action>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            ticks.tick().await;
+            let span = tracing::info_span!("poll_inventory");
+            let result = crate::inventory::collect(&client, &domain)
+                .instrument(span)
+                .await;
+            if let Err(e) = &result {
+                tracing::warn!(error = %e, "inventory poll failed");
+            }
+            let action = Action::InventoryPolled {
+                at: OffsetDateTime::now_utc(),
+                result: result.map_err(|e| e.to_string()),
+            };
+            if tx.send(action).is_err() {
+                return;
+            }
+        }
+    })
+}

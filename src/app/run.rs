@@ -19,7 +19,8 @@ use crate::plan::Progress;
 use super::action::{Action, Command};
 use super::keys::map_key;
 use super::pollers::{
-    spawn_dns_poller, spawn_expected_poller, spawn_propagation_poller, spawn_tenant_poller,
+    spawn_dns_poller, spawn_expected_poller, spawn_inventory_poller, spawn_outside_poller,
+    spawn_propagation_poller, spawn_tenant_poller,
 };
 use super::state::{Integrity, State, TenantId};
 use super::terminal::TerminalGuard;
@@ -41,6 +42,12 @@ pub struct Services {
     pub dnsbl: Vec<String>,
     /// Records watched beside the Microsoft 365 set (from the config).
     pub extra_names: Vec<(String, crate::dns::RecordKind)>,
+    /// Asks who holds the domain from outside (none: no outside poller); Graph's lookup goes
+    /// through the destination's client.
+    pub discovery: Option<crate::graph::discovery::DiscoveryClient>,
+    pub outside_every: Duration,
+    /// How often the source tenant's reference inventory is collected (it is heavy).
+    pub inventory_every: Duration,
 }
 
 /// Everything the loop needs, prepared by the command that starts the dashboard.
@@ -50,6 +57,9 @@ pub struct Dashboard {
     pub journal: Journal,
     /// Where timeline progress is saved (atomically) when a step changes.
     pub progress_file: PathBuf,
+    /// The action channel, when something had to send on it before the loop started (the
+    /// device-code prompt of the clients); `None` makes a new one.
+    pub channel: Option<(UnboundedSender<Action>, UnboundedReceiver<Action>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,9 +77,10 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
         services,
         journal,
         progress_file,
+        channel,
     } = dashboard;
 
-    let (tx, mut rx) = unbounded_channel::<Action>();
+    let (tx, mut rx) = channel.unwrap_or_else(unbounded_channel::<Action>);
     let (audit_tx, audit_thread) = spawn_audit_writer(journal, tx.clone());
     let _ = audit_tx.send(
         Event::new(Kind::SessionStart, "dashboard opened")
@@ -123,7 +134,23 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
         ));
     }
 
-    let result = event_loop(&mut state, &mut rx, &audit_tx, &progress_file).await;
+    if let Some(discovery) = services.discovery.clone() {
+        pollers.push(spawn_outside_poller(
+            discovery,
+            services.destination.clone(),
+            state.domain.clone(),
+            services.outside_every,
+            tx.clone(),
+        ));
+    }
+    pollers.push(spawn_inventory_poller(
+        services.source.clone(),
+        state.domain.clone(),
+        services.inventory_every,
+        tx.clone(),
+    ));
+
+    let result = event_loop(&mut state, &mut rx, &audit_tx, &progress_file, &services).await;
 
     for poller in &pollers {
         poller.abort();
@@ -140,6 +167,7 @@ async fn event_loop(
     rx: &mut UnboundedReceiver<Action>,
     audit_tx: &std::sync::mpsc::Sender<Event>,
     progress_file: &Path,
+    services: &Services,
 ) -> Result<(), RunError> {
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
@@ -183,6 +211,10 @@ async fn event_loop(
                         let _ = audit_tx.send(event);
                     }
                     Command::Quit => return Ok(()),
+                    Command::CancelSignIn(tenant) => match tenant {
+                        TenantId::Source => services.source.tokens().cancel_sign_in(),
+                        TenantId::Destination => services.destination.tokens().cancel_sign_in(),
+                    },
                 }
             }
             if step_changed {

@@ -183,6 +183,43 @@ pub struct State {
     pub audit_detail: bool,
     /// Per-pane list views, indexed by [`Pane::index`].
     pub views: [ListView; 5],
+    /// Who holds the domain, seen from outside (the outside poller).
+    pub outside: OutsideState,
+    /// The source tenant's reference inventory (the slow inventory poller).
+    pub inventory: InventoryState,
+    /// Device-code sign-ins waiting for the person, oldest first: the first is shown as a
+    /// modal dialog.
+    pub sign_in: Vec<SignInDialog>,
+    /// A one-off message for the status bar (e.g. a cancelled sign-in).
+    pub notice: Option<String>,
+}
+
+/// The last outside lookup and the baseline changes are compared with.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OutsideState {
+    pub last: Option<crate::graph::discovery::Outside>,
+    pub last_poll: Option<OffsetDateTime>,
+    /// Verdict, tenant id and namespace type of the last lookup in which no source failed.
+    pub observed: Option<serde_json::Value>,
+}
+
+/// The reference inventory of the source tenant.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InventoryState {
+    /// `None` until the first inventory arrived.
+    pub entries: Option<Vec<crate::inventory::Entry>>,
+    pub last_poll: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+}
+
+/// What the person must do to approve a device-code sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInDialog {
+    pub tenant: TenantId,
+    pub user_code: String,
+    pub verification_uri: String,
+    /// Seconds the code is valid for.
+    pub expires_in: u64,
 }
 
 impl State {
@@ -207,6 +244,10 @@ impl State {
             audit_integrity: Integrity::NotChecked,
             audit_detail: false,
             views: Default::default(),
+            outside: OutsideState::default(),
+            inventory: InventoryState::default(),
+            sign_in: Vec::new(),
+            notice: None,
         }
     }
 

@@ -98,6 +98,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         Action::ToggleAuditDetail => {
             state.audit_detail = !state.audit_detail && state.focus == Pane::Audit;
         }
+        Action::OutsidePolled { at, outside } => {
+            return super::observe::outside_polled(state, at, *outside);
+        }
+        Action::InventoryPolled { at, result } => {
+            return super::observe::inventory_polled(state, at, result);
+        }
+        Action::SignInStarted(dialog) => {
+            state.notice = None;
+            // A new code for the same tenant replaces its old one.
+            state.sign_in.retain(|d| d.tenant != dialog.tenant);
+            state.sign_in.push(dialog);
+        }
+        Action::CancelSignIn => return super::observe::cancel_sign_in(state),
     }
     Vec::new()
 }
@@ -162,6 +175,8 @@ fn tenant_polled(
     result: Result<Box<TenantSnapshot>, String>,
 ) -> Vec<Command> {
     let domain = state.domain.clone();
+    // The sign-in the dialog waited for has ended (approved, expired or refused).
+    state.sign_in.retain(|d| d.tenant != tenant);
     let ts = state.tenant_mut(tenant);
     let snapshot = match result {
         Ok(s) => s,
@@ -354,7 +369,7 @@ mod tests {
         cmds.iter()
             .filter_map(|c| match c {
                 Command::Audit(e) => Some(e),
-                Command::Quit => None,
+                _ => None,
             })
             .collect()
     }

@@ -49,7 +49,8 @@ impl Kind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub kind: Kind,
-    /// "source", "destination", "dns", or none for the session itself.
+    /// "source", "destination", "dns", "outside" (who holds the domain seen from outside), or
+    /// none for the session itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
     /// Object the event is about (a DNS name and type, a domain, a user id, a runbook step id).

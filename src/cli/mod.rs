@@ -7,6 +7,7 @@ mod config;
 pub mod dns;
 mod exchange;
 mod inventory;
+mod owner;
 mod start;
 
 pub use audit::{
@@ -16,6 +17,7 @@ pub use audit::{
 pub use config::{config_check, config_init};
 pub use exchange::{exchange_connectors, exchange_recipients, exchange_script};
 pub use inventory::inventory;
+pub use owner::owner;
 
 use std::io::Write;
 
@@ -25,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
+use crate::app::state::TenantId;
 use crate::dns::DnsClient;
 use crate::graph::client::GLOBAL_GRAPH_SCOPE;
 use crate::graph::{Credentials, Endpoints, GraphClient};
@@ -130,20 +133,19 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
-        // Device-code profiles sign in here, before the dashboard owns the terminal (a
-        // dialog in the dashboard is not built yet); cached tokens make this silent. The
-        // dashboard's own clients then read the cache and never prompt over the screen.
-        for profile in [&cfg.source, &cfg.destination] {
-            if profile.auth == crate::config::AuthMethod::DeviceCode {
-                start::client_for(profile, &paths, Some(start::print_device_code()))?
-                    .tokens()
-                    .access_token()
-                    .await
-                    .map_err(start::sign_in_failure)?;
-            }
-        }
-        let source = start::client_for(&cfg.source, &paths, None)?;
-        let destination = start::client_for(&cfg.destination, &paths, None)?;
+        // Device-code profiles sign in inside the dashboard: their prompt sends the code to the
+        // loop, which shows it in a dialog (cached or refreshed tokens make this silent).
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let source = start::client_for(
+            &cfg.source,
+            &paths,
+            Some(start::dialog_prompt(TenantId::Source, tx.clone())),
+        )?;
+        let destination = start::client_for(
+            &cfg.destination,
+            &paths,
+            Some(start::dialog_prompt(TenantId::Destination, tx.clone())),
+        )?;
         let dns = DnsClient::new(&cfg.nameservers, Duration::from_secs(2))
             .map_err(|e| Failure::Input(format!("dns.nameservers: {e}")))?;
         let resolvers = dns::dashboard_resolvers(
@@ -174,6 +176,8 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
                     snapshot,
                     extra_names: cfg.names.clone(),
                 },
+                login_url: Some(cfg.destination.cloud.endpoints().login_url),
+                channel: Some((tx, rx)),
             },
         )
         .await
@@ -238,14 +242,15 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> 
         tracing::info!(graph = %sim.graph_url(), dns = %sim.dns_addr(), "rehearsal environment up");
         let domain = sim.domain().to_string();
         let source = graph_client(&sim, "source")?;
+        // With --device-code the destination signs in inside the dashboard: the code shows in
+        // its dialog and the sim's user approves a few seconds later.
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let destination = if device_code {
-            let client = device_code_client(&sim, "destination")?;
-            client
-                .tokens()
-                .access_token()
-                .await
-                .map_err(start::sign_in_failure)?;
-            client
+            device_code_client(
+                &sim,
+                "destination",
+                start::dialog_prompt(TenantId::Destination, tx.clone()),
+            )?
         } else {
             graph_client(&sim, "destination")?
         };
@@ -258,6 +263,7 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> 
             None => None,
         };
 
+        let sim_login_url = sim.login_url();
         let sim = Arc::new(sim);
         let scenario = tokio::spawn(play_scenario(sim.clone(), domain.clone()));
         let result = start::open_dashboard(
@@ -276,6 +282,9 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> 
                     snapshot,
                     extra_names: Vec::new(),
                 },
+                // The sim answers the outside lookups for its tenants.
+                login_url: Some(sim_login_url),
+                channel: Some((tx, rx)),
             },
         )
         .await;
@@ -376,16 +385,18 @@ fn graph_client(sim: &Sim, label: &str) -> Result<GraphClient, Failure> {
 /// A client that signs in to the sim with a device code. The code is printed as for a real
 /// tenant; a few seconds later the sim's user approves it through the sim-only route, as a
 /// person would at the device login page.
-fn device_code_client(sim: &Sim, label: &str) -> Result<GraphClient, Failure> {
+fn device_code_client(
+    sim: &Sim,
+    label: &str,
+    show: crate::graph::auth::DevicePrompt,
+) -> Result<GraphClient, Failure> {
     use crate::graph::auth::{Auth, DeviceCode, SignIn};
     let tenant = sim.tenant(label).ok_or_else(|| {
         Failure::Service(format!("the rehearsal environment has no {label} tenant"))
     })?;
     let approve_url = format!("{}/sim/device", sim.login_url());
-    let show = start::print_device_code();
     let prompt = Arc::new(move |code: &DeviceCode| {
         show(code);
-        eprintln!("(rehearsal: the sim's user approves in 3 seconds)");
         let url = approve_url.clone();
         let user_code = code.user_code.clone();
         tokio::spawn(async move {

@@ -28,6 +28,32 @@ pub(crate) struct Session {
     pub destination: GraphClient,
     pub dns: DnsClient,
     pub watch: DnsWatch,
+    /// The sign-in host asked who holds the domain from outside (none: not asked).
+    pub login_url: Option<String>,
+    /// The action channel, made early when the clients' device-code prompt sends on it.
+    pub channel: Option<ActionChannel>,
+}
+
+/// Both ends of the dashboard's action channel.
+pub(crate) type ActionChannel = (
+    tokio::sync::mpsc::UnboundedSender<crate::app::Action>,
+    tokio::sync::mpsc::UnboundedReceiver<crate::app::Action>,
+);
+
+/// Shows a device code in the dashboard's sign-in dialog: the prompt sends it to the loop.
+pub(crate) fn dialog_prompt(
+    tenant: crate::app::state::TenantId,
+    tx: tokio::sync::mpsc::UnboundedSender<crate::app::Action>,
+) -> DevicePrompt {
+    Arc::new(move |code: &DeviceCode| {
+        let dialog = crate::app::state::SignInDialog {
+            tenant,
+            user_code: code.user_code.clone(),
+            verification_uri: code.verification_uri.clone(),
+            expires_in: code.expires_in,
+        };
+        let _ = tx.send(crate::app::Action::SignInStarted(dialog));
+    })
 }
 
 /// What the DNS pane watches beyond the record table.
@@ -176,6 +202,8 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
         destination,
         dns,
         watch,
+        login_url,
+        channel,
     } = session;
     let journal_path = paths.audit_log(&cutover_id);
     let journal =
@@ -211,9 +239,22 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
             expect_from: watch.expect_from,
             dnsbl: watch.dnsbl,
             extra_names: watch.extra_names,
+            discovery: match login_url {
+                Some(url) => Some(
+                    crate::graph::discovery::DiscoveryClient::new(
+                        &url,
+                        crate::graph::discovery::DEFAULT_TIMEOUT,
+                    )
+                    .map_err(|e| Failure::Service(e.to_string()))?,
+                ),
+                None => None,
+            },
+            outside_every: Duration::from_secs(30),
+            inventory_every: Duration::from_secs(60),
         },
         journal,
         progress_file,
+        channel,
     };
     run(dashboard)
         .await

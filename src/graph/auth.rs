@@ -201,6 +201,9 @@ pub struct TokenProvider {
     sign_in: SignIn,
     state: Mutex<Option<Stored>>,
     loaded: std::sync::atomic::AtomicBool,
+    /// The person cancelled the device-code sign-in: no new prompt until a restart.
+    cancelled: std::sync::atomic::AtomicBool,
+    cancel: tokio::sync::Notify,
 }
 
 /// Tokens within this of expiry are renewed first.
@@ -214,6 +217,8 @@ impl TokenProvider {
             sign_in,
             state: Mutex::new(None),
             loaded: std::sync::atomic::AtomicBool::new(false),
+            cancelled: std::sync::atomic::AtomicBool::new(false),
+            cancel: tokio::sync::Notify::new(),
         }
     }
 
@@ -256,6 +261,23 @@ impl TokenProvider {
         self.save_cache(&fresh);
         *state = Some(fresh);
         Ok(token)
+    }
+
+    /// Stop a device-code sign-in that waits for the person, and do not prompt again: requests
+    /// that need a new sign-in fail with `sign_in_cancelled` from now on.
+    pub fn cancel_sign_in(&self) {
+        self.cancelled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.cancel.notify_waiters();
+    }
+
+    fn cancelled_error(&self) -> GraphError {
+        GraphError::Auth {
+            tenant: self.sign_in.tenant.clone(),
+            error: "sign_in_cancelled".into(),
+            description:
+                "the device-code sign-in was cancelled; run 'cutover login' and start again".into(),
+        }
     }
 
     /// Forget the access token (Graph said it is invalid); a refresh token is kept.
@@ -308,6 +330,9 @@ impl TokenProvider {
                     ("scope", scope),
                 ])
                 .await
+            }
+            Auth::DeviceCode { .. } if self.cancelled.load(std::sync::atomic::Ordering::SeqCst) => {
+                Err(self.cancelled_error())
             }
             Auth::DeviceCode { prompt } => match prompt {
                 Some(prompt) => self.device_flow(prompt).await,
@@ -374,7 +399,13 @@ impl TokenProvider {
         let deadline = std::time::Instant::now() + Duration::from_secs(answer.expires_in);
         let grant = "urn:ietf:params:oauth:grant-type:device_code";
         loop {
-            tokio::time::sleep(interval).await;
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = self.cancel.notified() => return Err(self.cancelled_error()),
+            }
+            if self.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(self.cancelled_error());
+            }
             let form = [
                 ("grant_type", grant),
                 ("client_id", self.sign_in.client_id.as_str()),

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod batch;
 pub mod client;
 pub mod delta;
+pub mod discovery;
 pub mod error;
 pub mod model;
 pub mod pem;

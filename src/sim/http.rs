@@ -36,6 +36,10 @@ pub(crate) struct AppState {
     pub changes: Mutex<Vec<super::delta::Change>>,
     /// Exchange admin API state (connectors, throttling switch).
     pub exchange: Mutex<super::exchange::ExchangeState>,
+    /// Faults injected on the routes that tell who holds a domain.
+    pub outside_faults: Mutex<super::discovery::OutsideFaults>,
+    /// The custom domain being moved (for the sim-only route that moves it).
+    pub domain: String,
 }
 
 pub(crate) type Shared = std::sync::Arc<AppState>;
@@ -56,6 +60,7 @@ pub(crate) fn router(state: Shared) -> Router {
             post(super::signin::devicecode),
         )
         .route("/sim/device", post(super::signin::approve_route))
+        .route("/sim/domain", post(super::discovery::domain_route))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(auth::openid_configuration),
@@ -63,6 +68,11 @@ pub(crate) fn router(state: Shared) -> Router {
         .route(
             "/{tenant}/.well-known/openid-configuration",
             get(auth::openid_configuration),
+        )
+        .route("/getuserrealm.srf", get(super::discovery::user_realm))
+        .route(
+            "/v1.0/tenantRelationships/{call}",
+            get(super::discovery::tenant_relationships),
         )
         .route("/v1.0/organization", get(graph::organization))
         .route("/v1.0/domains", get(graph::domains))
@@ -101,6 +111,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             super::faults::trouble,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::discovery::outside_faults,
         ))
         .layer(axum::middleware::from_fn(request_ids))
         .with_state(state)

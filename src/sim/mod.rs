@@ -11,7 +11,9 @@ mod batch;
 pub mod cache;
 mod delta;
 mod directory;
+mod discovery;
 pub use directory::SHARED_MAILBOXES;
+pub use discovery::{OutsideFault, OutsideRoute};
 pub use dns::DNSBL_ZONE;
 mod dns;
 mod exchange;
@@ -181,6 +183,8 @@ impl Sim {
             sign_in: Mutex::new(signin::SignInState::default()),
             changes: Mutex::new(Vec::new()),
             exchange: Mutex::new(exchange::ExchangeState::default()),
+            outside_faults: Mutex::new(discovery::OutsideFaults::default()),
+            domain: domain.clone(),
             trouble: Mutex::new(faults::Trouble {
                 faults: opts.faults.clone(),
                 throttle: opts.throttle,

@@ -1,4 +1,5 @@
-//! Pane 1: where the domain stands in the source and the destination tenant.
+//! Pane 1: where the domain stands in the source and the destination tenant, who holds it seen
+//! from outside (first line), and how many objects still block its removal in the source.
 
 use std::collections::BTreeMap;
 
@@ -6,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use crate::app::state::{Health, Pane, State, TenantId, TenantState};
 use crate::graph::model::DirectoryObjectRef;
@@ -26,10 +27,32 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let failing = [&state.source, &state.destination]
         .iter()
         .any(|t| matches!(t.health, Health::Failing(_)));
+    // Before the organization's name: what still blocks removal matters more in a short pane.
+    let at = labels
+        .iter()
+        .position(|l| *l == "org")
+        .unwrap_or(labels.len());
+    labels.insert(at, "blocking");
+    source.insert(at, blocking(state));
+    destination.insert(at, Span::styled("–", theme::dim()));
     if failing {
         labels.push("health");
         source.push(health(&state.source));
         destination.push(health(&state.destination));
+    }
+
+    // When the pane is short, the least telling rows give way first (owner line and header
+    // take two lines).
+    let room = usize::from(area.height.saturating_sub(4));
+    for drop in ["services", "default", "auth"] {
+        if labels.len() <= room {
+            break;
+        }
+        if let Some(i) = labels.iter().position(|l| *l == drop) {
+            labels.remove(i);
+            source.remove(i);
+            destination.remove(i);
+        }
     }
 
     let inner_w = area.width.saturating_sub(2);
@@ -69,9 +92,86 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         ],
     )
     .header(header)
-    .column_spacing(1)
-    .block(block);
-    frame.render_widget(table, area);
+    .column_spacing(1);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    // The outside view comes first: it is what tells the moment the domain changes hands.
+    let owner_area = Rect { height: 1, ..inner };
+    let mut spans = vec![Span::styled(
+        format!("{:<w$} ", "owner", w = usize::from(LABEL_WIDTH)),
+        theme::dim(),
+    )];
+    let room = usize::from(inner.width.saturating_sub(LABEL_WIDTH + 1));
+    for s in owner(state) {
+        let used: usize = spans.iter().skip(1).map(Span::width).sum();
+        let left = room.saturating_sub(used);
+        if left == 0 {
+            break;
+        }
+        spans.push(Span::styled(truncate(&s.content, left), s.style));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), owner_area);
+    let rest = Rect {
+        y: inner.y + 1,
+        height: inner.height - 1,
+        ..inner
+    };
+    frame.render_widget(table, rest);
+}
+
+/// Who holds the domain seen from outside: which configured tenant (or another), the
+/// namespace type, the tenant id, and a warning when a source failed.
+fn owner(state: &State) -> Vec<Span<'static>> {
+    use crate::graph::discovery::Verdict;
+    let Some(o) = state.outside.last.as_ref() else {
+        return vec![Span::styled("not yet asked", theme::dim())];
+    };
+    let org_id = |t: &TenantState| t.snapshot.as_ref().map(|s| s.organization.id.clone());
+    let mut out = match (o.verdict(), o.tenant_id()) {
+        (Verdict::Held, Some(id)) => {
+            let who = if org_id(&state.source).is_some_and(|s| s.eq_ignore_ascii_case(id)) {
+                Span::styled("source", theme::warn())
+            } else if org_id(&state.destination).is_some_and(|d| d.eq_ignore_ascii_case(id)) {
+                Span::styled("destination", theme::ok())
+            } else {
+                Span::styled("other tenant", theme::error())
+            };
+            let mut v = vec![who];
+            if let Some(ns) = o.namespace_type() {
+                v.push(Span::raw(format!(" · {ns}")));
+            }
+            v.push(Span::styled(format!(" · {id}"), theme::dim()));
+            v
+        }
+        (Verdict::Held, None) => vec![Span::raw(format!(
+            "a tenant · {}",
+            o.namespace_type().unwrap_or("?")
+        ))],
+        (Verdict::Free, _) => vec![Span::styled("no tenant (AADSTS90002)", theme::warn())],
+        (Verdict::Unknown, _) => vec![Span::styled("unknown", theme::error())],
+    };
+    let faults = o.faults();
+    if !faults.is_empty() {
+        let names: Vec<&str> = faults.iter().map(|(s, _)| s.label()).collect();
+        out.insert(
+            0,
+            Span::styled(format!("{} failed · ", names.join(", ")), theme::error()),
+        );
+    }
+    out
+}
+
+/// Objects in the source tenant that still hold the domain (the inventory's total).
+fn blocking(state: &State) -> Span<'static> {
+    match (&state.inventory.entries, &state.inventory.last_error) {
+        (Some(e), _) if e.is_empty() => Span::styled("0", theme::ok()),
+        (Some(e), _) => Span::styled(format!("{} objects", e.len()), theme::warn()),
+        (None, Some(_)) => Span::styled("inventory failed", theme::error()),
+        (None, None) => Span::styled("counting…", theme::dim()),
+    }
 }
 
 fn widest(cells: &[Span<'_>], header: &str) -> u16 {

@@ -131,7 +131,8 @@ pub fn page_size(state: &State) -> usize {
     let area = areas(Rect::new(0, 0, w, h), state.focus).panes[state.focus.index()];
     // Header lines above the list (count line, column header).
     let chrome = match state.focus {
-        Pane::Users => 2,
+        // Count line, inventory line, column header.
+        Pane::Users => 3,
         Pane::Dns | Pane::Timeline => 1,
         Pane::Audit => 1 + usize::from(state.audit_error.is_some()),
         Pane::Domain => 0,

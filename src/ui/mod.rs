@@ -11,6 +11,7 @@ mod domain;
 mod help;
 pub mod layout;
 pub mod rows;
+mod sign_in;
 mod status;
 pub mod theme;
 mod timeline;
@@ -45,5 +46,9 @@ pub fn render(frame: &mut Frame, state: &State) {
     }
     if state.show_help {
         help::render(frame, area);
+    }
+    // The sign-in dialog is modal and waits for a person: it stays on top.
+    if let Some(dialog) = state.sign_in.first() {
+        sign_in::render(frame, area, dialog);
     }
 }

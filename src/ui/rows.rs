@@ -191,11 +191,53 @@ pub fn dns_rows(state: &State) -> Vec<DnsRow<'_>> {
 // ---------------------------------------------------------------------------------------------
 // Users and aliases
 
-/// A source-tenant object that references the domain.
+/// A source-tenant object that references the domain: users and groups from the tenant poll,
+/// contacts, applications and other references from the (slower) inventory.
 #[derive(Debug, Clone, Copy)]
 pub enum DirObject<'a> {
     User(&'a User),
     Group(&'a Group),
+    Entry(&'a crate::inventory::Entry),
+}
+
+/// The Users pane's short label of an inventory kind (the same words as its rows).
+pub fn inventory_kind_label(entry: &crate::inventory::Entry) -> &'static str {
+    use crate::inventory::Kind;
+    match entry.kind {
+        // As for users from the tenant poll: sign-in blocked but mail, likely a shared mailbox.
+        Kind::User
+            if entry.enabled == Some(false)
+                && entry
+                    .references
+                    .iter()
+                    .any(|r| r.how == "mail" || r.how == "primarySmtpAddress") =>
+        {
+            "shared?"
+        }
+        Kind::User => "user",
+        Kind::DistributionGroup => "dist grp",
+        Kind::Microsoft365Group => "m365 grp",
+        Kind::MailEnabledSecurityGroup => "mail sec",
+        Kind::SecurityGroup => "security",
+        Kind::Contact => "contact",
+        Kind::Application => "app",
+        Kind::Other => "other",
+    }
+}
+
+/// Inventory counts per label, in the order of [`crate::inventory::Kind`] (shared? after user).
+pub fn inventory_counts(entries: &[crate::inventory::Entry]) -> Vec<(&'static str, usize)> {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    let mut sorted: Vec<&crate::inventory::Entry> = entries.iter().collect();
+    sorted.sort_by_key(|e| (e.kind, inventory_kind_label(e) != "user"));
+    for e in sorted {
+        let label = inventory_kind_label(e);
+        match counts.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((label, 1)),
+        }
+    }
+    counts
 }
 
 impl<'a> DirObject<'a> {
@@ -211,14 +253,17 @@ impl<'a> DirObject<'a> {
                 GroupKind::MailEnabledSecurity => "mail sec",
                 GroupKind::Security => "security",
             },
+            DirObject::Entry(e) => inventory_kind_label(e),
         }
     }
 
-    /// UPN for users, display name for groups (groups have no UPN).
+    /// UPN for users, display name for groups and inventory entries (they have no UPN).
     pub fn name(&self) -> &'a str {
         match self {
             DirObject::User(u) => &u.user_principal_name,
             DirObject::Group(g) => g.display_name.as_deref().unwrap_or(&g.id),
+            DirObject::Entry(e) if e.display_name.is_empty() => &e.id,
+            DirObject::Entry(e) => &e.display_name,
         }
     }
 
@@ -226,6 +271,11 @@ impl<'a> DirObject<'a> {
         match self {
             DirObject::User(u) => u.mail.as_deref().unwrap_or(""),
             DirObject::Group(g) => g.mail.as_deref().unwrap_or(""),
+            DirObject::Entry(e) => e
+                .references
+                .iter()
+                .find(|r| r.how == "mail")
+                .map_or("", |r| r.value.as_str()),
         }
     }
 
@@ -233,16 +283,29 @@ impl<'a> DirObject<'a> {
         match self {
             DirObject::User(u) => &u.proxy_addresses,
             DirObject::Group(g) => &g.proxy_addresses,
+            DirObject::Entry(_) => &[],
         }
     }
 
     /// Secondary addresses (`smtp:`, lower-case prefix; `SMTP:` is the primary) in the domain,
-    /// without the prefix.
+    /// without the prefix; for inventory entries every reference but the mail (secondary
+    /// addresses, identifier URIs, the type Graph reported).
     pub fn aliases(&self, domain: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.proxy_addresses().iter().filter_map(move |p| {
-            p.strip_prefix("smtp:")
-                .filter(|a| address_in_domain(a, domain))
-        })
+        let refs = match self {
+            DirObject::Entry(e) => e.references.as_slice(),
+            _ => &[],
+        };
+        self.proxy_addresses()
+            .iter()
+            .filter_map(move |p| {
+                p.strip_prefix("smtp:")
+                    .filter(|a| address_in_domain(a, domain))
+            })
+            .chain(
+                refs.iter()
+                    .filter(|r| r.how != "mail" && r.how != "primarySmtpAddress")
+                    .map(|r| r.value.strip_prefix("smtp:").unwrap_or(&r.value)),
+            )
     }
 
     pub fn aliases_joined(&self, domain: &str) -> String {
@@ -260,6 +323,8 @@ impl<'a> DirObject<'a> {
         let upn = match self {
             DirObject::User(u) => address_in_domain(&u.user_principal_name, domain),
             DirObject::Group(_) => false,
+            // The inventory lists only what holds the domain.
+            DirObject::Entry(_) => true,
         };
         upn || address_in_domain(self.mail(), domain)
             || self
@@ -275,8 +340,10 @@ impl<'a> DirObject<'a> {
     }
 }
 
-/// Source users, then source groups, that reference the domain (unfiltered).
+/// Source users, then source groups, that reference the domain (unfiltered), then the
+/// inventory's contacts, applications and other references.
 pub fn directory_objects(state: &State) -> impl Iterator<Item = DirObject<'_>> {
+    use crate::inventory::Kind;
     let domain = state.domain.as_str();
     let snapshot = state.source.snapshot.as_ref();
     let users = snapshot
@@ -285,7 +352,17 @@ pub fn directory_objects(state: &State) -> impl Iterator<Item = DirObject<'_>> {
     let groups = snapshot
         .into_iter()
         .flat_map(|s| s.groups.iter().map(DirObject::Group));
-    users.chain(groups).filter(move |o| o.references(domain))
+    let others = state
+        .inventory
+        .entries
+        .iter()
+        .flatten()
+        .filter(|e| matches!(e.kind, Kind::Contact | Kind::Application | Kind::Other))
+        .map(DirObject::Entry);
+    users
+        .chain(groups)
+        .filter(move |o| o.references(domain))
+        .chain(others)
 }
 
 /// [`directory_objects`] after the Users pane's filter. Nothing is cloned: the rows borrow the

@@ -25,6 +25,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled("▏ ", theme::prompt()));
         spans.push(Span::styled("Enter keep · Esc clear  ", theme::dim()));
     }
+    // A notice (e.g. a cancelled sign-in) comes first: it answers what the person just did.
+    if let Some(n) = &state.notice {
+        spans.push(Span::styled(n.clone(), theme::warn()));
+        spans.push(Span::raw("  "));
+    }
     for id in [TenantId::Source, TenantId::Destination] {
         let t = state.tenant(id);
         let (word, style) = match t.health {
@@ -56,6 +61,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     if let Some(e) = &state.audit_error {
         errors.push(format!("audit: {e}"));
     }
+
     let poll_errors = [
         ("source", state.source.last_error.as_ref()),
         ("destination", state.destination.last_error.as_ref()),

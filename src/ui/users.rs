@@ -1,4 +1,6 @@
-//! Pane 3: source-tenant users and groups that still reference the domain, with their aliases.
+//! Pane 3: source-tenant users and groups that still reference the domain, with their aliases;
+//! the reference inventory's counts per kind, and its contacts, applications and other
+//! references as rows.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -35,7 +37,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         Span::raw(format!("{count} of {total} objects reference {domain}"))
     });
 
-    let height = widgets::list_height(area, 1);
+    let inventory = inventory_line(state);
+
+    let height = widgets::list_height(area, 2);
     let window = Window::new(state, Pane::Users, count, height);
     // Only the visible rows become text.
     let lines: Vec<TextRow> = rows::directory_rows(state)
@@ -116,7 +120,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         state,
         Pane::Users,
         List {
-            top: vec![top],
+            top: vec![top, inventory],
             header,
             widths: &widths,
             rows: table_rows,
@@ -128,4 +132,41 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             },
         },
     );
+}
+
+/// `inventory 9: 4 user, 1 shared?, 2 dist grp, 1 contact, 1 app · 11:59:30`.
+fn inventory_line(state: &State) -> Line<'static> {
+    let inv = &state.inventory;
+    let Some(entries) = inv.entries.as_ref() else {
+        return match &inv.last_error {
+            Some(e) => Line::from(Span::styled(
+                format!("inventory failed: {e}"),
+                theme::error(),
+            )),
+            None => Line::from(Span::styled("inventory: collecting…", theme::dim())),
+        };
+    };
+    let counts: Vec<String> = super::rows::inventory_counts(entries)
+        .iter()
+        .map(|(label, n)| format!("{n} {label}"))
+        .collect();
+    let mut spans = vec![Span::raw(format!(
+        "inventory {}: {}",
+        entries.len(),
+        if counts.is_empty() {
+            "nothing holds the domain".to_string()
+        } else {
+            counts.join(", ")
+        }
+    ))];
+    if let Some(at) = inv.last_poll {
+        spans.push(Span::styled(
+            format!(" · {}", super::rows::hms(at)),
+            theme::dim(),
+        ));
+    }
+    if inv.last_error.is_some() {
+        spans.push(Span::styled(" · last poll failed", theme::error()));
+    }
+    Line::from(spans)
 }
