@@ -136,12 +136,12 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
         // Device-code profiles sign in inside the dashboard: their prompt sends the code to the
         // loop, which shows it in a dialog (cached or refreshed tokens make this silent).
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let source = start::client_for(
+        let source = start::dashboard_client(
             &cfg.source,
             &paths,
             Some(start::dialog_prompt(TenantId::Source, tx.clone())),
         )?;
-        let destination = start::client_for(
+        let destination = start::dashboard_client(
             &cfg.destination,
             &paths,
             Some(start::dialog_prompt(TenantId::Destination, tx.clone())),

@@ -79,6 +79,27 @@ pub(crate) fn client_for(
     paths: &Paths,
     prompt: Option<DevicePrompt>,
 ) -> Result<GraphClient, Failure> {
+    let warn: crate::graph::auth::Warn = Arc::new(|m: &str| eprintln!("cutover: warning: {m}"));
+    client_with_warn(profile, paths, prompt, warn)
+}
+
+/// The dashboard's client: the terminal belongs to the screen, so sign-in warnings (a corrupt
+/// token cache discarded) go to the log instead of stderr.
+pub(crate) fn dashboard_client(
+    profile: &Profile,
+    paths: &Paths,
+    prompt: Option<DevicePrompt>,
+) -> Result<GraphClient, Failure> {
+    let warn: crate::graph::auth::Warn = Arc::new(|m: &str| tracing::warn!("{m}"));
+    client_with_warn(profile, paths, prompt, warn)
+}
+
+fn client_with_warn(
+    profile: &Profile,
+    paths: &Paths,
+    prompt: Option<DevicePrompt>,
+    warn: crate::graph::auth::Warn,
+) -> Result<GraphClient, Failure> {
     let endpoints = profile.cloud.endpoints();
     let side = profile.side.name();
     let auth = match profile.auth {
@@ -103,7 +124,7 @@ pub(crate) fn client_for(
             scope: profile.cloud.graph_scope(),
             auth,
             cache: Some(paths.token_cache(side)),
-            warn: Some(Arc::new(|m: &str| eprintln!("cutover: warning: {m}"))),
+            warn: Some(warn),
         },
     )
     .map_err(|e| Failure::Service(e.to_string()))
