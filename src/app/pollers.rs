@@ -38,6 +38,27 @@ pub async fn poll_tenant(client: &GraphClient, domain: &str) -> Result<TenantSna
     })
 }
 
+/// Run `poll` at every tick of `every` and send what it returns to the loop; a tick missed
+/// while a poll ran is skipped, not queued. Ends when the loop has gone.
+fn spawn_every<F, Fut>(every: Duration, tx: UnboundedSender<Action>, mut poll: F) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Vec<Action>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            ticks.tick().await;
+            for action in poll().await {
+                if tx.send(action).is_err() {
+                    return;
+                }
+            }
+        }
+    })
+}
+
 pub fn spawn_tenant_poller(
     tenant: TenantId,
     client: Arc<GraphClient>,
@@ -45,24 +66,19 @@ pub fn spawn_tenant_poller(
     every: Duration,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        loop {
-            ticks.tick().await;
+    spawn_every(every, tx, move || {
+        let (client, domain) = (client.clone(), domain.clone());
+        async move {
             let span = tracing::info_span!("poll_tenant", tenant = tenant.as_str());
             let result = poll_tenant(&client, &domain).instrument(span).await;
             if let Err(e) = &result {
                 tracing::warn!(tenant = tenant.as_str(), error = %e, "tenant poll failed");
             }
-            let action = Action::TenantPolled {
+            vec![Action::TenantPolled {
                 tenant,
                 at: OffsetDateTime::now_utc(),
                 result: result.map(Box::new).map_err(|e| e.to_string()),
-            };
-            if tx.send(action).is_err() {
-                return;
-            }
+            }]
         }
     })
 }
@@ -76,11 +92,10 @@ pub fn spawn_propagation_poller(
     every: Duration,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        loop {
-            ticks.tick().await;
+    let (resolvers, dnsbl, names) = (Arc::new(resolvers), Arc::new(dnsbl), Arc::new(names));
+    spawn_every(every, tx, move || {
+        let (resolvers, dnsbl, names) = (resolvers.clone(), dnsbl.clone(), names.clone());
+        async move {
             let sweeps = futures_util::future::join_all(resolvers.iter().map(|(label, client)| {
                 let names = &names;
                 async move {
@@ -101,11 +116,10 @@ pub fn spawn_propagation_poller(
                 }
                 _ => Vec::new(),
             };
-            if tx.send(Action::PropagationPolled(sweeps)).is_err()
-                || tx.send(Action::BlocklistsPolled(blocklists)).is_err()
-            {
-                return;
-            }
+            vec![
+                Action::PropagationPolled(sweeps),
+                Action::BlocklistsPolled(blocklists),
+            ]
         }
     })
 }
@@ -118,18 +132,14 @@ pub fn spawn_expected_poller(
     every: Duration,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        loop {
-            ticks.tick().await;
+    spawn_every(every, tx, move || {
+        let (client, domain) = (client.clone(), domain.clone());
+        async move {
             let result = client
                 .service_configuration_records(&domain)
                 .await
                 .map_err(|e| e.to_string());
-            if tx.send(Action::ExpectedPolled { tenant, result }).is_err() {
-                return;
-            }
+            vec![Action::ExpectedPolled { tenant, result }]
         }
     })
 }
@@ -141,19 +151,15 @@ pub fn spawn_dns_poller(
     every: Duration,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        loop {
-            ticks.tick().await;
+    let names = Arc::new(names);
+    spawn_every(every, tx, move || {
+        let (client, names) = (client.clone(), names.clone());
+        async move {
             let answers = client.sweep_names(&names).await;
-            let action = Action::DnsPolled {
+            vec![Action::DnsPolled {
                 at: OffsetDateTime::now_utc(),
                 result: Ok(answers),
-            };
-            if tx.send(action).is_err() {
-                return;
-            }
+            }]
         }
     })
 }
@@ -167,11 +173,10 @@ pub fn spawn_outside_poller(
     every: Duration,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        loop {
-            ticks.tick().await;
+    let discovery = Arc::new(discovery);
+    spawn_every(every, tx, move || {
+        let (discovery, graph, domain) = (discovery.clone(), graph.clone(), domain.clone());
+        async move {
             let span = tracing::info_span!("poll_outside");
             let outside = discovery
                 .lookup(&domain, Some(&graph))
@@ -180,13 +185,10 @@ pub fn spawn_outside_poller(
             for (source, error) in outside.faults() {
                 tracing::warn!(source = source.label(), error, "outside lookup failed");
             }
-            let action = Action::OutsidePolled {
+            vec![Action::OutsidePolled {
                 at: OffsetDateTime::now_utc(),
                 outside: Box::new(outside),
-            };
-            if tx.send(action).is_err() {
-                return;
-            }
+            }]
         }
     })
 }
@@ -199,11 +201,9 @@ pub fn spawn_inventory_poller(
     every: Duration,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        loop {
-            ticks.tick().await;
+    spawn_every(every, tx, move || {
+        let (client, domain) = (client.clone(), domain.clone());
+        async move {
             let span = tracing::info_span!("poll_inventory");
             let result = crate::inventory::collect(&client, &domain)
                 .instrument(span)
@@ -211,13 +211,10 @@ pub fn spawn_inventory_poller(
             if let Err(e) = &result {
                 tracing::warn!(error = %e, "inventory poll failed");
             }
-            let action = Action::InventoryPolled {
+            vec![Action::InventoryPolled {
                 at: OffsetDateTime::now_utc(),
                 result: result.map_err(|e| e.to_string()),
-            };
-            if tx.send(action).is_err() {
-                return;
-            }
+            }]
         }
     })
 }
