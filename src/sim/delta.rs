@@ -10,8 +10,8 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::graph::{
-    Ctx, DEFAULT_PAGE, GROUP_DEFAULT, Options, RawQuery, USER_MODELED, USER_UNMODELED, begin,
-    context, expired_token, ok, parse_options, render_group, render_user,
+    Ctx, DEFAULT_PAGE, GROUP_DEFAULT, Options, RawQuery, USER_MODELED, USER_UNMODELED, context,
+    expired_token, ok, parse_options, render_group, render_user,
 };
 use super::http::Shared;
 use super::rng::Rng;
@@ -95,10 +95,7 @@ async fn delta(
     users: bool,
 ) -> Response {
     let (delta_token, query) = split_delta_token(query);
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let (known, entity): (Vec<&[&'static str]>, &str) = if users {
         (vec![USER_MODELED, USER_UNMODELED], "microsoft.graph.user")
     } else {

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::directory::Domain;
-use super::graph::{METADATA, begin, ok};
+use super::graph::{METADATA, ok};
 use super::http::{Shared, graph_error, ids_of};
 use super::{Sim, SimError};
 
@@ -138,10 +138,7 @@ pub(crate) async fn tenant_relationships(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let domain = call
         .strip_prefix("findTenantInformationByDomainName(domainName='")
         .and_then(|rest| rest.strip_suffix("')"));

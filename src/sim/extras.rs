@@ -7,7 +7,7 @@ use axum::http::{Extensions, HeaderMap};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::graph::{Collection, RawQuery, begin, list, parse_options, render, wants_count};
+use super::graph::{Collection, RawQuery, list, parse_options, render, wants_count};
 use super::http::Shared;
 use super::rng::Rng;
 
@@ -112,10 +112,7 @@ pub(crate) async fn contacts_route(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let mut opts = match parse_options(
         query,
         &[CONTACT_PROPS],
@@ -144,10 +141,7 @@ pub(crate) async fn applications_route(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let mut opts = match parse_options(
         query,
         &[APPLICATION_PROPS],

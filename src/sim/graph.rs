@@ -598,10 +598,7 @@ pub(crate) async fn organization(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let t = ctx.tenant();
     let verified: Vec<Value> = t
         .domains
@@ -653,10 +650,7 @@ pub(crate) async fn domains(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let t = ctx.tenant();
     let value: Vec<Value> = t
         .domains
@@ -675,10 +669,7 @@ pub(crate) async fn domain(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     match domain_json(ctx.tenant(), &id) {
         Some(mut v) => {
             if let Value::Object(obj) = &mut v {
@@ -699,10 +690,7 @@ pub(crate) async fn service_configuration_records(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let t = ctx.tenant();
     let Some(d) = t.domain(&id) else {
         return not_found(&id, &ctx.ids);
@@ -727,10 +715,7 @@ pub(crate) async fn verification_dns_records(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let t = ctx.tenant();
     let Some(d) = t.domain(&id) else {
         return not_found(&id, &ctx.ids);
@@ -755,10 +740,7 @@ pub(crate) async fn domain_name_references(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let opts = match parse_options(query, &[], "microsoft.graph.directoryObject", &ctx.ids) {
         Ok(o) => o,
         Err(r) => return *r,
@@ -876,10 +858,7 @@ pub(crate) async fn users(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let known = [USER_MODELED, USER_UNMODELED];
     let mut opts = match parse_options(query, &known, "microsoft.graph.user", &ctx.ids) {
         Ok(o) => o,
@@ -904,10 +883,7 @@ pub(crate) async fn groups(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let mut opts = match parse_options(query, &[GROUP_DEFAULT], "microsoft.graph.group", &ctx.ids) {
         Ok(o) => o,
         Err(r) => return *r,
@@ -936,10 +912,7 @@ pub(crate) async fn user(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let known = [USER_MODELED, USER_UNMODELED];
     let opts = match parse_options(query, &known, "microsoft.graph.user", &ctx.ids) {
         Ok(o) => o,
@@ -965,10 +938,7 @@ pub(crate) async fn group(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = match begin(&state, &headers, &extensions) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+    let ctx = begin_or_return!(state, headers, extensions);
     let opts = match parse_options(query, &[GROUP_DEFAULT], "microsoft.graph.group", &ctx.ids) {
         Ok(o) => o,
         Err(r) => return *r,

@@ -6,6 +6,17 @@
 //! Layout: `directory` generates the tenants from the seed, `m365` is the Microsoft 365 record
 //! set, `http`/`auth`/`graph` serve HTTP, `dns` serves the zone.
 
+/// The start of every signed-in Graph handler: check the bearer token and lock the tenants
+/// (`graph::begin`), or answer with Graph's error right away.
+macro_rules! begin_or_return {
+    ($state:expr, $headers:expr, $extensions:expr) => {
+        match $crate::sim::graph::begin(&$state, &$headers, &$extensions) {
+            Ok(ctx) => ctx,
+            Err(response) => return *response,
+        }
+    };
+}
+
 mod auth;
 mod batch;
 pub mod cache;
