@@ -220,20 +220,12 @@ impl ExchangeClient {
             .instrument(span)
             .await
             .map_err(|e| Failure::new(transport(url, e), true))?;
-        let status = response.status();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let request_id = header("request-id");
-        let retry_after = header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = response
-            .text()
+        let crate::graph::answer::Answer {
+            status,
+            request_id,
+            retry_after,
+            text,
+        } = crate::graph::answer::read(response)
             .await
             .map_err(|e| Failure::new(transport(url, e), true))?;
         if status.is_success() {

@@ -286,20 +286,12 @@ impl GraphClient {
             .instrument(span)
             .await
             .map_err(|e| Failure::transport(url, e))?;
-        let status = response.status();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let request_id = header("request-id");
-        let retry_after = header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = response
-            .text()
+        let super::answer::Answer {
+            status,
+            request_id,
+            retry_after,
+            text,
+        } = super::answer::read(response)
             .await
             .map_err(|e| Failure::transport(url, e))?;
         if status.is_success() {

@@ -1,5 +1,6 @@
 //! Microsoft Graph client: sign-in, HTTP with paging, typed models.
 
+pub(crate) mod answer;
 pub mod auth;
 pub mod batch;
 pub mod client;
