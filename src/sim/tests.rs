@@ -892,6 +892,18 @@ async fn options_are_validated_and_servers_stop() {
     })
     .await;
     assert!(matches!(r, Err(SimError::InvalidOptions(_))));
+    let r = Sim::start(SimOptions {
+        groups: super::MAX_GROUPS + 1,
+        ..Default::default()
+    })
+    .await;
+    assert!(matches!(r, Err(SimError::InvalidOptions(m)) if m.contains("groups")));
+    let r = Sim::start(SimOptions {
+        contacts: Some(super::MAX_CONTACTS + 1),
+        ..Default::default()
+    })
+    .await;
+    assert!(matches!(r, Err(SimError::InvalidOptions(m)) if m.contains("contacts")));
 
     let sim = Sim::start(SimOptions {
         users: 1,
