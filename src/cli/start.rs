@@ -62,7 +62,7 @@ pub(crate) fn client_for(
                 .certificate
                 .as_deref()
                 .ok_or_else(|| Failure::Input(format!("tenants.{side}.certificate is missing")))?;
-            Auth::Certificate(Arc::new(load_certificate(side, path)?))
+            Auth::Certificate(Arc::new(load_certificate(profile, path)?))
         }
         AuthMethod::DeviceCode => Auth::DeviceCode { prompt },
     };
@@ -81,17 +81,23 @@ pub(crate) fn client_for(
     .map_err(|e| Failure::Service(e.to_string()))
 }
 
-fn load_certificate(side: &str, path: &Path) -> Result<ClientCertificate, Failure> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if ext == "pfx" || ext == "p12" {
-        return Err(Failure::Input(format!(
-            "tenants.{side}.certificate: PFX files are not read yet; convert with 'openssl pkcs12 -in {} -nodes -out cert.pem' and name the PEM file",
-            path.display()
-        )));
+fn load_certificate(profile: &Profile, path: &Path) -> Result<ClientCertificate, Failure> {
+    let side = profile.side.name();
+    if crate::config::is_pfx(path) {
+        let password = profile.certificate_password().map_err(Failure::Input)?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            Failure::Input(format!(
+                "tenants.{side}.certificate: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
+        return crate::graph::pfx::client_certificate(&bytes, &password, AssertionAlg::Rs256)
+            .map_err(|e| {
+                Failure::Input(format!(
+                    "tenants.{side}.certificate {}: {e}",
+                    path.display()
+                ))
+            });
     }
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure::Input(format!(

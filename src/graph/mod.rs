@@ -7,6 +7,7 @@ pub mod delta;
 pub mod error;
 pub mod model;
 pub mod pem;
+pub mod pfx;
 
 pub use client::{Credentials, Endpoints, GraphClient, Response, RetryPolicy};
 pub use error::GraphError;
