@@ -81,3 +81,21 @@ async fn a_hundred_thousand_users_page_through_without_loss_or_duplicate() {
     assert_eq!(c.count("/v1.0/users").await.expect("count"), 100_003);
     sim.shutdown().await;
 }
+
+#[test]
+fn sim_serve_scale_flags_are_checked_in_one_line() {
+    for (flag, value) in [
+        ("--users", "100001"),
+        ("--groups", "20001"),
+        ("--contacts", "5001"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["sim", "serve", flag, value])
+            .output()
+            .expect("run cutover");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(flag) && err.contains(value), "{err}");
+    }
+}
