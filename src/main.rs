@@ -158,6 +158,12 @@ enum SimCommand {
         /// Users to generate in the source tenant (1 to 100000)
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         users: u32,
+        /// Team groups to generate in the source tenant on top of the nine named ones (0 to 20000)
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=20_000))]
+        groups: u32,
+        /// Organizational contacts in the source tenant (0 to 5000) [default: one per 20 users, at least 5]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=5_000))]
+        contacts: Option<u32>,
         /// Seed for the generated directory
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -398,6 +404,8 @@ fn main() -> ExitCode {
             command:
                 SimCommand::Serve {
                     users,
+                    groups,
+                    contacts,
                     seed,
                     json,
                     write_config,
@@ -413,6 +421,8 @@ fn main() -> ExitCode {
             &globals,
             &cli::SimServe {
                 users: users as usize,
+                groups: groups as usize,
+                contacts: contacts.map(|n| n as usize),
                 seed,
                 json,
                 write_config,

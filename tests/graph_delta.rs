@@ -91,3 +91,49 @@ async fn latest_token_starts_from_now_and_groups_have_delta_too() {
     let bad = d.delta_link.replace("deltatoken=", "deltatoken=1");
     assert!(c.groups_delta(Some(&bad)).await.is_err());
 }
+
+#[tokio::test]
+async fn a_large_groups_delta_lists_every_group_then_only_the_renamed_ones() {
+    let sim = Sim::start(SimOptions {
+        groups: 2_500,
+        ..SimOptions::default()
+    })
+    .await
+    .expect("sim");
+    let c = client(&sim);
+    // The first round pages through every group, each once.
+    let first = c.groups_delta(None).await.expect("first round");
+    let held: HashSet<String> = sim
+        .ids("source", "groups")
+        .expect("groups")
+        .into_iter()
+        .collect();
+    let listed: HashSet<String> = first.changed.iter().map(|g| g.id.clone()).collect();
+    assert_eq!(first.changed.len(), held.len(), "no group twice");
+    assert_eq!(listed, held);
+
+    let ids: Vec<&String> = first.changed.iter().map(|g| &g.id).collect();
+    assert!(sim.rename_group("source", ids[10], "Renamed ten"));
+    assert!(sim.rename_group("source", ids[2_400], "Renamed 2400"));
+    // A user change is not a group change.
+    let user = sim.ids("source", "users").expect("users")[0].clone();
+    assert!(sim.rename_user("source", &user, "Someone else"));
+
+    let d = c
+        .groups_delta(Some(&first.delta_link))
+        .await
+        .expect("delta");
+    let mut changed: Vec<(String, String)> = d
+        .changed
+        .iter()
+        .map(|g| (g.id.clone(), g.display_name.clone().unwrap_or_default()))
+        .collect();
+    changed.sort();
+    let mut expected = vec![
+        (ids[10].clone(), "Renamed ten".to_string()),
+        (ids[2_400].clone(), "Renamed 2400".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(changed, expected);
+    assert!(d.removed.is_empty());
+}

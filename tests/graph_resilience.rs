@@ -172,37 +172,87 @@ async fn throttled_gets_wait_for_retry_after() {
 
 #[tokio::test]
 async fn listings_stay_complete_under_ten_percent_faults() {
-    let sim = Sim::start(SimOptions {
+    let options = SimOptions {
         users: 3_000,
+        groups: 400,
+        contacts: Some(300),
         seed: 7,
-        faults: Faults {
-            error_rate: 0.04,
-            reset_rate: 0.04,
-            slow_rate: 0.02,
-            slow: Duration::from_millis(50),
-            latency: Duration::ZERO,
-        },
         ..SimOptions::default()
+    };
+    // The reference: the same directory without faults.
+    let calm = Sim::start(options.clone()).await.expect("sim");
+    let reference = cutover::inventory::collect(&client(&calm), "contoso.example")
+        .await
+        .expect("inventory");
+    calm.shutdown().await;
+
+    // One Graph request in ten fails: half 5xx, half cut off mid-body.
+    let sim = Sim::start(SimOptions {
+        faults: Faults {
+            error_rate: 0.05,
+            reset_rate: 0.05,
+            ..Faults::default()
+        },
+        ..options
     })
     .await
     .expect("sim");
     let c = client(&sim);
-    // Small pages: about 65 requests, so the faults really happen.
-    let users: Vec<serde_json::Value> = c
-        .get_all("/v1.0/users?$select=id&$top=50")
+    // Small pages, so that every listing meets faults: about 300 requests in all.
+    for (collection, top) in [
+        ("users", 50),
+        ("groups", 10),
+        ("contacts", 10),
+        ("applications", 1),
+    ] {
+        let listed: Vec<serde_json::Value> = c
+            .get_all(&format!("/v1.0/{collection}?$select=id&$top={top}"))
+            .await
+            .expect("complete despite faults");
+        let ids: HashSet<&str> = listed.iter().filter_map(|u| u["id"].as_str()).collect();
+        assert_eq!(ids.len(), listed.len(), "{collection}: no duplicates");
+        let held = sim.ids("source", collection).expect("held");
+        let held: HashSet<&str> = held.iter().map(String::as_str).collect();
+        assert_eq!(ids, held, "{collection}: every object, none twice");
+    }
+    let references = c
+        .get_all::<serde_json::Value>("/v1.0/domains/contoso.example/domainNameReferences?$top=20")
         .await
-        .expect("complete despite faults");
-    let ids: HashSet<&str> = users.iter().filter_map(|u| u["id"].as_str()).collect();
-    assert_eq!(ids.len(), users.len(), "no duplicates");
-    assert!(
-        sim.fault_counts().0 >= 2,
-        "faults injected: {:?}",
-        sim.fault_counts()
-    );
-    sim.set_faults(Faults::default());
+        .expect("references despite faults");
+    let delta = c.users_delta(None).await.expect("delta despite faults");
     assert_eq!(
-        users.len() as u64,
-        c.count("/v1.0/users").await.expect("count")
+        delta.changed.len(),
+        3_003,
+        "delta's first round lists everyone"
+    );
+    // The whole inventory, as `cutover inventory` collects it, is the calm one.
+    let troubled = cutover::inventory::collect(&c, "contoso.example")
+        .await
+        .expect("inventory despite faults");
+    assert_eq!(troubled, reference);
+    assert_eq!(
+        references.len(),
+        reference
+            .iter()
+            .filter(|e| matches!(
+                e.kind,
+                cutover::inventory::Kind::User
+                    | cutover::inventory::Kind::DistributionGroup
+                    | cutover::inventory::Kind::Microsoft365Group
+                    | cutover::inventory::Kind::MailEnabledSecurityGroup
+            ))
+            .count(),
+        "domainNameReferences lists the users and groups holding the domain"
+    );
+
+    // The faults really were about one in ten.
+    let (injected, _) = sim.fault_counts();
+    let requests = sim.graph_requests();
+    let rate = injected as f64 / requests as f64;
+    assert!(requests >= 250, "{requests} requests");
+    assert!(
+        (0.05..=0.15).contains(&rate),
+        "{injected} faults in {requests} requests"
     );
 }
 

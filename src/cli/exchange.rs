@@ -9,33 +9,19 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::{Failure, Globals, Outcome, config, finish, prepare, runtime, start};
-use crate::config::{AuthMethod, Profile, Side};
+use crate::config::{Profile, Side};
 use crate::exchange::model::from_graph;
 use crate::exchange::plan::{ConnectorAction, plan_connectors, plan_recipients};
 use crate::exchange::script::{ScriptInput, generate};
 use crate::exchange::{ExchangeClient, ExchangeError, Recipient};
-use crate::graph::auth::{Auth, SignIn};
+use crate::graph::auth::SignIn;
 use crate::store::Paths;
 
 /// The Exchange client a profile describes; tokens cached in `tokens/<side>-exchange.json`
 /// (apart from Graph's: a cache file holds one scope).
 fn exchange_client(profile: &Profile, paths: &Paths) -> Result<ExchangeClient, Failure> {
     let side = profile.side.name();
-    let auth = match profile.auth {
-        AuthMethod::ClientSecret => {
-            Auth::ClientSecret(profile.client_secret().map_err(Failure::Input)?)
-        }
-        AuthMethod::Certificate => {
-            let path = profile
-                .certificate
-                .as_deref()
-                .ok_or_else(|| Failure::Input(format!("tenants.{side}.certificate is missing")))?;
-            Auth::Certificate(Arc::new(start::load_certificate(side, path)?))
-        }
-        AuthMethod::DeviceCode => Auth::DeviceCode {
-            prompt: Some(start::print_device_code()),
-        },
-    };
+    let auth = start::profile_auth(profile, Some(start::print_device_code()))?;
     let endpoints = profile.cloud.endpoints();
     ExchangeClient::new(
         &endpoints.exchange_url,

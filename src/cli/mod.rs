@@ -436,6 +436,10 @@ pub fn sim_serve(globals: &Globals, opts: &SimServe) -> ExitCode {
 #[derive(Debug, Clone, Default)]
 pub struct SimServe {
     pub users: usize,
+    /// Team groups on top of the named ones.
+    pub groups: usize,
+    /// Contacts; `None` is the default share of the users.
+    pub contacts: Option<usize>,
     pub seed: u64,
     pub json: bool,
     /// Write a config.toml pointing at the running environment.
@@ -447,6 +451,8 @@ pub struct SimServe {
 fn sim_serve_inner(globals: &Globals, opts: &SimServe) -> Outcome {
     let SimServe {
         users,
+        groups,
+        contacts,
         seed,
         json,
         ref write_config,
@@ -458,6 +464,8 @@ fn sim_serve_inner(globals: &Globals, opts: &SimServe) -> Outcome {
     rt.block_on(async {
         let sim = Sim::start(SimOptions {
             users,
+            groups,
+            contacts,
             seed,
             faults: faults.clone(),
             throttle,

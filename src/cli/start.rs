@@ -102,19 +102,7 @@ fn client_with_warn(
 ) -> Result<GraphClient, Failure> {
     let endpoints = profile.cloud.endpoints();
     let side = profile.side.name();
-    let auth = match profile.auth {
-        AuthMethod::ClientSecret => {
-            Auth::ClientSecret(profile.client_secret().map_err(Failure::Input)?)
-        }
-        AuthMethod::Certificate => {
-            let path = profile
-                .certificate
-                .as_deref()
-                .ok_or_else(|| Failure::Input(format!("tenants.{side}.certificate is missing")))?;
-            Auth::Certificate(Arc::new(load_certificate(side, path)?))
-        }
-        AuthMethod::DeviceCode => Auth::DeviceCode { prompt },
-    };
+    let auth = profile_auth(profile, prompt)?;
     GraphClient::with_sign_in(
         &endpoints.graph_url,
         SignIn {
@@ -130,17 +118,45 @@ fn client_with_warn(
     .map_err(|e| Failure::Service(e.to_string()))
 }
 
-pub(crate) fn load_certificate(side: &str, path: &Path) -> Result<ClientCertificate, Failure> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if ext == "pfx" || ext == "p12" {
-        return Err(Failure::Input(format!(
-            "tenants.{side}.certificate: PFX files are not read yet; convert with 'openssl pkcs12 -in {} -nodes -out cert.pem' and name the PEM file",
-            path.display()
-        )));
+/// How a profile signs in: its secret, its certificate (PEM or PFX) or a device code shown by
+/// `prompt`.
+pub(crate) fn profile_auth(
+    profile: &Profile,
+    prompt: Option<DevicePrompt>,
+) -> Result<Auth, Failure> {
+    Ok(match profile.auth {
+        AuthMethod::ClientSecret => {
+            Auth::ClientSecret(profile.client_secret().map_err(Failure::Input)?)
+        }
+        AuthMethod::Certificate => {
+            let side = profile.side.name();
+            let path = profile
+                .certificate
+                .as_deref()
+                .ok_or_else(|| Failure::Input(format!("tenants.{side}.certificate is missing")))?;
+            Auth::Certificate(Arc::new(load_certificate(profile, path)?))
+        }
+        AuthMethod::DeviceCode => Auth::DeviceCode { prompt },
+    })
+}
+
+fn load_certificate(profile: &Profile, path: &Path) -> Result<ClientCertificate, Failure> {
+    let side = profile.side.name();
+    if crate::config::is_pfx(path) {
+        let password = profile.certificate_password().map_err(Failure::Input)?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            Failure::Input(format!(
+                "tenants.{side}.certificate: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
+        return crate::graph::pfx::client_certificate(&bytes, &password, AssertionAlg::Rs256)
+            .map_err(|e| {
+                Failure::Input(format!(
+                    "tenants.{side}.certificate {}: {e}",
+                    path.display()
+                ))
+            });
     }
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure::Input(format!(

@@ -106,8 +106,11 @@ pub struct Profile {
     pub auth: AuthMethod,
     /// Set when `auth` is `client-secret`.
     pub secret: Option<SecretSource>,
-    /// PEM file (certificate and PKCS#8 private key) when `auth` is `certificate`.
+    /// PEM file (certificate and PKCS#8 private key) or PFX/PKCS#12 file (`.pfx`, `.p12`)
+    /// when `auth` is `certificate`.
     pub certificate: Option<PathBuf>,
+    /// The environment variable holding the PFX file's password (none: an empty password).
+    pub certificate_password_env: Option<String>,
     pub cloud: Cloud,
 }
 
@@ -127,6 +130,20 @@ impl Profile {
                 "tenants.{} has no client secret; set client_secret or client_secret_env",
                 self.side.name()
             )),
+        }
+    }
+
+    /// The PFX password from the variable `certificate_password_env` names; empty when the
+    /// profile names none.
+    pub fn certificate_password(&self) -> Result<String, String> {
+        match &self.certificate_password_env {
+            None => Ok(String::new()),
+            Some(name) => std::env::var(name).map_err(|_| {
+                format!(
+                    "tenants.{}.certificate_password_env names {name}, which is not set; export it",
+                    self.side.name()
+                )
+            }),
         }
     }
 }
@@ -621,6 +638,7 @@ const PROFILE_KEYS: &[&str] = &[
     "client_secret",
     "client_secret_env",
     "certificate",
+    "certificate_password_env",
     "cloud",
     "login_url",
     "graph_url",
@@ -713,6 +731,8 @@ fn check_profile(c: &mut Checker<'_>, side: Side, table: Option<&DeTable<'_>>) -
     let secret = fields.get("client_secret").cloned();
     let secret_env = fields.get("client_secret_env").cloned();
     let certificate = fields.get("certificate").cloned();
+    let password_env = fields.get("certificate_password_env").cloned();
+    let mut password_source = None;
     let mut secret_source = None;
     match auth {
         Some(AuthMethod::ClientSecret) => {
@@ -737,10 +757,7 @@ fn check_profile(c: &mut Checker<'_>, side: Side, table: Option<&DeTable<'_>>) -
                 (Some(s), None) => Some(SecretSource::Inline(s.value.clone())),
                 (None, Some(e)) => {
                     let var = e.value.trim();
-                    let valid = !var.is_empty()
-                        && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                        && !var.as_bytes()[0].is_ascii_digit();
-                    if valid {
+                    if env_name(var) {
                         Some(SecretSource::Env(var.to_string()))
                     } else {
                         c.problem(
@@ -761,18 +778,45 @@ fn check_profile(c: &mut Checker<'_>, side: Side, table: Option<&DeTable<'_>>) -
                     None
                 }
             };
-            if let Some(f) = &certificate {
-                c.problem(
-                    f,
-                    format!("tenants.{name}.certificate is only used with auth = \"certificate\""),
-                );
+            for (f, key) in [
+                (&certificate, "certificate"),
+                (&password_env, "certificate_password_env"),
+            ] {
+                if let Some(f) = f {
+                    c.problem(
+                        f,
+                        format!("tenants.{name}.{key} is only used with auth = \"certificate\""),
+                    );
+                }
             }
         }
         Some(AuthMethod::Certificate) => {
             if certificate.is_none() {
                 c.nowhere(format!(
-                    "tenants.{name} uses certificate but has no certificate path (a PEM file with the certificate and its PKCS#8 private key)"
+                    "tenants.{name} uses certificate but has no certificate path (a PEM file with the certificate and its PKCS#8 private key, or a .pfx/.p12 file)"
                 ));
+            }
+            if let Some(e) = &password_env {
+                if !env_name(e.value.trim()) {
+                    c.problem(
+                        e,
+                        format!(
+                            "tenants.{name}.certificate_password_env '{}' is not an environment variable name",
+                            e.value
+                        ),
+                    );
+                } else if let Some(cert) = &certificate
+                    && !is_pfx(Path::new(&cert.value))
+                {
+                    c.problem(
+                        e,
+                        format!(
+                            "tenants.{name}.certificate_password_env is only used with a .pfx or .p12 certificate"
+                        ),
+                    );
+                } else {
+                    password_source = Some(e.value.trim().to_string());
+                }
             }
             for f in [&secret, &secret_env].into_iter().flatten() {
                 if f.line.is_some() {
@@ -786,7 +830,10 @@ fn check_profile(c: &mut Checker<'_>, side: Side, table: Option<&DeTable<'_>>) -
             }
         }
         Some(AuthMethod::DeviceCode) => {
-            for f in [&secret, &secret_env, &certificate].into_iter().flatten() {
+            for f in [&secret, &secret_env, &certificate, &password_env]
+                .into_iter()
+                .flatten()
+            {
                 if f.line.is_some() {
                     c.problem(
                         f,
@@ -812,8 +859,23 @@ fn check_profile(c: &mut Checker<'_>, side: Side, table: Option<&DeTable<'_>>) -
         auth: auth?,
         secret: secret_source,
         certificate: certificate.map(|f| PathBuf::from(f.value)),
+        certificate_password_env: password_source,
         cloud: cloud?,
     })
+}
+
+/// Letters, digits and `_`, not starting with a digit.
+fn env_name(var: &str) -> bool {
+    !var.is_empty()
+        && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !var.as_bytes()[0].is_ascii_digit()
+}
+
+/// A PKCS#12 file, by its extension (`.pfx`, `.p12`, any case).
+pub fn is_pfx(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("pfx") || e.eq_ignore_ascii_case("p12"))
 }
 
 #[cfg(test)]

@@ -34,8 +34,11 @@ client_id = "00000000-0000-0000-0000-000000000000"
 auth = "client-secret"
 # The secret itself (keep this file private) or, better, the name of a variable holding it.
 client_secret_env = "CUTOVER_SOURCE_SECRET"
-# For auth = "certificate": a PEM file with the certificate and its PKCS#8 private key.
+# For auth = "certificate": a PEM file with the certificate and its PKCS#8 private key, or a
+# PFX/PKCS#12 file (.pfx, .p12) and the name of a variable holding its password, if it has one.
 # certificate = "/path/to/source-app.pem"
+# certificate = "/path/to/source-app.pfx"
+# certificate_password_env = "CUTOVER_SOURCE_PFX_PASSWORD"
 # "global", "usgov" (GCC High), "china" (21Vianet) or "custom" with all three URLs:
 cloud = "global"
 # login_url = "https://login.example"

@@ -181,3 +181,66 @@ fn wrong_types_are_named() {
         "{p:?}"
     );
 }
+
+const PFX_PROFILE: &str = r#"domain = "contoso.example"
+
+[tenants.source]
+tenant = "contoso.onmicrosoft.com"
+client_id = "11111111-2222-3333-4444-555555555555"
+auth = "certificate"
+certificate = "CERT"
+certificate_password_env = "VAR"
+cloud = "global"
+
+[tenants.destination]
+tenant = "fabrikam.onmicrosoft.com"
+client_id = "66666666-7777-8888-9999-000000000000"
+auth = "device-code"
+cloud = "global"
+"#;
+
+#[test]
+fn pfx_password_comes_from_a_named_variable() {
+    let ok = PFX_PROFILE
+        .replace("CERT", "/etc/cutover/source.PFX")
+        .replace("VAR", "SOURCE_PFX_PASSWORD");
+    let cfg = parse(&ok, &no_env).expect("valid");
+    assert_eq!(
+        cfg.source.certificate_password_env.as_deref(),
+        Some("SOURCE_PFX_PASSWORD")
+    );
+    assert!(is_pfx(cfg.source.certificate.as_deref().expect("path")));
+
+    // Each mistake names the key and its line (line 8).
+    let bad_name = PFX_PROFILE
+        .replace("CERT", "/etc/cutover/source.p12")
+        .replace("VAR", "not a name");
+    assert_eq!(
+        problems(&bad_name),
+        [
+            "line 8: tenants.source.certificate_password_env 'not a name' is not an environment variable name"
+        ]
+    );
+    let with_pem = PFX_PROFILE
+        .replace("CERT", "/etc/cutover/source.pem")
+        .replace("VAR", "SOURCE_PFX_PASSWORD");
+    assert_eq!(
+        problems(&with_pem),
+        [
+            "line 8: tenants.source.certificate_password_env is only used with a .pfx or .p12 certificate"
+        ]
+    );
+    let with_secret = ok
+        .replace(
+            "auth = \"certificate\"",
+            "auth = \"client-secret\"\nclient_secret = \"s\"",
+        )
+        .replace("certificate = \"/etc/cutover/source.PFX\"\n", "");
+    let p = problems(&with_secret);
+    assert!(
+        p.iter().any(|l| l.ends_with(
+            "tenants.source.certificate_password_env is only used with auth = \"certificate\""
+        )),
+        "{p:?}"
+    );
+}

@@ -92,7 +92,12 @@ impl ClientCertificate {
             }
             None => return Err("no unencrypted PKCS#8 PRIVATE KEY block in the PEM file".into()),
         };
-        let key = RsaKeyPair::from_pkcs8(key)
+        ClientCertificate::from_der(cert, key, alg)
+    }
+
+    /// From a certificate's DER and its RSA private key as PKCS#8 DER.
+    pub fn from_der(cert: &[u8], pkcs8_key: &[u8], alg: AssertionAlg) -> Result<Self, String> {
+        let key = RsaKeyPair::from_pkcs8(pkcs8_key)
             .map_err(|e| format!("the private key is not a usable RSA PKCS#8 key: {e}"))?;
         Ok(ClientCertificate {
             key,

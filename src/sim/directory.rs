@@ -224,13 +224,34 @@ impl LocalParts {
 pub const SHARED_MAILBOXES: [(&str, &str); 3] =
     [("info", "Info"), ("sales", "Sales"), ("support", "Support")];
 
-/// Both tenants generated from the options. `users` is the number of source people (shared
-/// mailboxes come on top).
-pub(crate) fn generate(seed: u64, users: usize, custom_domain: &str) -> [Tenant; 2] {
+/// How much of the source tenant to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scale {
+    /// People (shared mailboxes come on top).
+    pub users: usize,
+    /// Team groups on top of the nine named ones the scenarios use.
+    pub groups: usize,
+    /// Organizational contacts; `None` is one per 20 people, at least 5.
+    pub contacts: Option<usize>,
+}
+
+#[cfg(test)]
+impl Scale {
+    pub(crate) fn users(users: usize) -> Scale {
+        Scale {
+            users,
+            groups: 0,
+            contacts: None,
+        }
+    }
+}
+
+/// Both tenants generated from the options.
+pub(crate) fn generate(seed: u64, scale: Scale, custom_domain: &str) -> [Tenant; 2] {
     let company = (seed.wrapping_sub(1) % SOURCE_COMPANIES.len() as u64) as usize;
     let source_company = SOURCE_COMPANIES[company];
     let dest_company = DESTINATION_COMPANIES[company % DESTINATION_COMPANIES.len()];
-    let source = generate_source(seed, users, custom_domain, source_company);
+    let source = generate_source(seed, scale, custom_domain, source_company);
     let destination = generate_destination(seed, custom_domain, dest_company);
     [source, destination]
 }
@@ -255,7 +276,8 @@ fn tenant_shell(seed: u64, label: &'static str, name: String, initial_domain: St
     }
 }
 
-fn generate_source(seed: u64, count: usize, domain: &str, company: &str) -> Tenant {
+fn generate_source(seed: u64, scale: Scale, domain: &str, company: &str) -> Tenant {
+    let count = scale.users;
     let initial = format!("{}src.onmicrosoft.com", squash(company));
     let mut t = tenant_shell(
         seed,
@@ -416,10 +438,67 @@ fn generate_source(seed: u64, count: usize, domain: &str, company: &str) -> Tena
             visibility: (spec.kind == GroupKind::Microsoft365).then_some(spec.visibility),
         });
     }
-    t.contacts = super::extras::contacts(seed, count, domain);
+    team_groups(&mut t, seed, scale.groups, domain, &initial, &mut locals);
+    let contacts = scale.contacts.unwrap_or((count / 20).max(5));
+    t.contacts = super::extras::contacts(seed, contacts, domain);
     t.applications = super::extras::applications(seed, domain, &initial);
     t.reindex();
     t
+}
+
+/// `n` generated team groups after the named ones: a mix of kinds like a large tenant's
+/// (distribution lists, Microsoft 365 groups, mail-enabled and plain security groups), with
+/// nicknames unique among all addresses. A separate stream, so the named groups and the users
+/// stay the same whatever `n` is.
+fn team_groups(
+    t: &mut Tenant,
+    seed: u64,
+    n: usize,
+    domain: &str,
+    initial: &str,
+    locals: &mut LocalParts,
+) {
+    let mut rng = Rng::derive(seed, "source/team-groups");
+    t.groups.reserve(n);
+    for i in 0..n {
+        let department = *rng.pick(DEPARTMENTS);
+        let office = *rng.pick(OFFICES);
+        let kind = match rng.below(20) {
+            0..=7 => GroupKind::Distribution,
+            8..=14 => GroupKind::Microsoft365,
+            15..=17 => GroupKind::MailEnabledSecurity,
+            _ => GroupKind::Security,
+        };
+        let nick = locals.unique(&squash(&format!("{department}{office}")));
+        let (mail, proxies) = if kind == GroupKind::Security {
+            (None, Vec::new())
+        } else {
+            let mut p = vec![
+                format!("SMTP:{nick}@{domain}"),
+                format!("smtp:{nick}@{initial}"),
+            ];
+            if kind == GroupKind::Microsoft365 {
+                let site = rng.guid();
+                p.push(format!("SPO:SPO_{site}@SPO_{}", t.id));
+            }
+            (Some(format!("{nick}@{domain}")), p)
+        };
+        t.groups.push(Group {
+            id: rng.guid(),
+            display_name: format!("{department} {office} {}", i + 1),
+            description: format!("{department} team in {office}"),
+            kind,
+            mail,
+            mail_nickname: nick,
+            proxy_addresses: proxies,
+            on_premises_sync_enabled: (i % 5 == 2).then_some(true),
+            visibility: (kind == GroupKind::Microsoft365).then_some(if i % 3 == 0 {
+                "Private"
+            } else {
+                "Public"
+            }),
+        });
+    }
 }
 
 struct GroupSpec {
@@ -610,8 +689,8 @@ mod tests {
 
     #[test]
     fn deterministic_unique_and_realistic() {
-        let [a, b] = generate(1, 300, "contoso.example");
-        let [a2, _] = generate(1, 300, "contoso.example");
+        let [a, b] = generate(1, Scale::users(300), "contoso.example");
+        let [a2, _] = generate(1, Scale::users(300), "contoso.example");
         assert_eq!(a.id, a2.id);
         assert_eq!(
             a.users[17].user_principal_name,
@@ -649,8 +728,31 @@ mod tests {
 
     #[test]
     fn large_directory_has_unique_addresses() {
-        let [a, _] = generate(7, 100_000, "contoso.example");
+        let [a, _] = generate(
+            7,
+            Scale {
+                users: 100_000,
+                groups: 20_000,
+                contacts: Some(5_000),
+            },
+            "contoso.example",
+        );
         assert_eq!(a.users.len(), 100_003);
+        assert_eq!(a.groups.len(), 20_009);
+        assert_eq!(a.contacts.len(), 5_000);
+        let mut addrs = HashSet::new();
+        for p in a
+            .users
+            .iter()
+            .flat_map(|u| u.proxy_addresses.iter())
+            .chain(a.groups.iter().flat_map(|g| g.proxy_addresses.iter()))
+        {
+            if p.to_ascii_lowercase().starts_with("smtp:") {
+                assert!(addrs.insert(p[5..].to_ascii_lowercase()), "duplicate {p}");
+            }
+        }
+        let ids: HashSet<_> = a.groups.iter().map(|g| &g.id).collect();
+        assert_eq!(ids.len(), a.groups.len());
         let upns: HashSet<_> = a
             .users
             .iter()

@@ -29,11 +29,11 @@ pub(crate) struct Application {
 
 const PARTNERS: &[&str] = &["fabrikam.example", "northwind.example", "adatum.example"];
 
-/// One contact per 20 people (at least 5): mostly partners' addresses, every fourth an
-/// address in the domain (a forwarding contact someone made), which holds the domain.
-pub(crate) fn contacts(seed: u64, people: usize, domain: &str) -> Vec<Contact> {
+/// `count` contacts: mostly partners' addresses, every fourth an address in the domain (a
+/// forwarding contact someone made), which holds the domain.
+pub(crate) fn contacts(seed: u64, count: usize, domain: &str) -> Vec<Contact> {
     let mut rng = Rng::derive(seed, "source/contacts");
-    (0..(people / 20).max(5))
+    (0..count)
         .map(|i| {
             let in_domain = i % 4 == 3;
             let host = if in_domain {

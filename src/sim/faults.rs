@@ -49,7 +49,8 @@ pub(crate) struct Trouble {
     /// Graph requests being served now, and the most ever at once.
     pub in_flight: usize,
     pub peak_in_flight: usize,
-    /// Faults injected and 429s answered so far.
+    /// Graph requests that passed this middleware, faults injected and 429s answered so far.
+    pub requests: u64,
     pub injected: u64,
     pub throttled: u64,
 }
@@ -126,6 +127,7 @@ async fn troubled(state: &Shared, path: &str, req: Request, next: Next) -> Respo
             Some(tenant) if path != "/v1.0/$batch" => t.take(tenant).err(),
             _ => None,
         };
+        t.requests += 1;
         let f = t.faults.clone();
         let roll = t.roll();
         let fate = if roll < f.error_rate {

@@ -741,7 +741,14 @@ pub(crate) async fn domain_name_references(
     query: RawQuery,
 ) -> Response {
     let ctx = begin_or_return!(state, headers, extensions);
-    let opts = match parse_options(query, &[], "microsoft.graph.directoryObject", &ctx.ids) {
+    // directoryObject properties every referencing object has.
+    const REFERENCE_PROPS: &[&str] = &["id", "displayName"];
+    let opts = match parse_options(
+        query,
+        &[REFERENCE_PROPS],
+        "microsoft.graph.directoryObject",
+        &ctx.ids,
+    ) {
         Ok(o) => o,
         Err(r) => return *r,
     };
@@ -767,12 +774,12 @@ pub(crate) async fn domain_name_references(
     while pos < total && value.len() < top {
         if let Some(u) = t.users.get(pos) {
             if u.references(domain) {
-                value.push(render_user(u, None, true));
+                value.push(render_user(u, opts.select.as_ref(), true));
             }
         } else if let Some(g) = t.groups.get(pos - t.users.len())
             && g.references(domain)
         {
-            value.push(render_group(g, None, true));
+            value.push(render_group(g, opts.select.as_ref(), true));
         }
         pos += 1;
     }

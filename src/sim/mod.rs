@@ -61,6 +61,11 @@ use self::http::{AppState, Shared};
 pub struct SimOptions {
     /// People in the source tenant (shared mailboxes come on top), 1..=100_000.
     pub users: usize,
+    /// Generated team groups in the source tenant on top of the nine named ones, 0..=20_000.
+    pub groups: usize,
+    /// Organizational contacts in the source tenant, 0..=5_000; `None` is one per 20 people
+    /// (at least 5).
+    pub contacts: Option<usize>,
     /// Everything generated (names, ids, secrets) follows from the seed.
     pub seed: u64,
     /// The custom domain being moved.
@@ -75,6 +80,8 @@ impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
             users: 50,
+            groups: 0,
+            contacts: None,
             seed: 1,
             domain: "contoso.example".to_string(),
             faults: Faults::default(),
@@ -109,6 +116,9 @@ pub enum SimError {
 }
 
 const MAX_USERS: usize = 100_000;
+/// Generated groups and contacts at most: a large tenant's directory next to 100,000 users.
+pub const MAX_GROUPS: usize = 20_000;
+pub const MAX_CONTACTS: usize = 5_000;
 
 /// The running environment. Dropping it stops both servers; [`Sim::shutdown`] does so
 /// gracefully.
@@ -163,8 +173,24 @@ impl Sim {
                 opts.users
             )));
         }
+        if opts.groups > MAX_GROUPS {
+            return Err(SimError::InvalidOptions(format!(
+                "groups must be between 0 and {MAX_GROUPS}, not {}",
+                opts.groups
+            )));
+        }
+        if let Some(n) = opts.contacts.filter(|&n| n > MAX_CONTACTS) {
+            return Err(SimError::InvalidOptions(format!(
+                "contacts must be between 0 and {MAX_CONTACTS}, not {n}"
+            )));
+        }
         let domain = normalise_domain(&opts.domain)?;
-        let [source, destination] = directory::generate(opts.seed, opts.users, &domain);
+        let scale = directory::Scale {
+            users: opts.users,
+            groups: opts.groups,
+            contacts: opts.contacts,
+        };
+        let [source, destination] = directory::generate(opts.seed, scale, &domain);
         let zone = Zone::build(&domain, &source.initial_domain, &source.verification_digits)?;
         let tenants: Vec<SimTenant> = [&source, &destination]
             .into_iter()
@@ -202,6 +228,7 @@ impl Sim {
                 buckets: Vec::new(),
                 in_flight: 0,
                 peak_in_flight: 0,
+                requests: 0,
                 injected: 0,
                 throttled: 0,
                 rng: rng::Rng::derive(opts.seed, "faults").next_u64(),
@@ -219,7 +246,7 @@ impl Sim {
                 tracing::warn!(error = %e, "rehearsal HTTP server stopped");
             }
         });
-        tracing::info!(%graph_url, dns = %dns.addr, users = opts.users, "rehearsal environment started");
+        tracing::info!(%graph_url, dns = %dns.addr, users = opts.users, groups = opts.groups, contacts = ?opts.contacts, "rehearsal environment started");
 
         Ok(Sim {
             domain,
@@ -339,6 +366,21 @@ impl Sim {
         }
     }
 
+    /// The ids the `label` tenant holds in a collection (`users`, `groups`, `contacts`,
+    /// `applications`), in serving order: what a complete listing must return.
+    pub fn ids(&self, label: &str, collection: &str) -> Option<Vec<String>> {
+        let tenant = self.tenants.iter().position(|t| t.label == label)?;
+        let tenants = self.state.tenants.read().ok()?;
+        let t = tenants.get(tenant)?;
+        Some(match collection {
+            "users" => t.users.iter().map(|u| u.id.clone()).collect(),
+            "groups" => t.groups.iter().map(|g| g.id.clone()).collect(),
+            "contacts" => t.contacts.iter().map(|c| c.id.clone()).collect(),
+            "applications" => t.applications.iter().map(|a| a.id.clone()).collect(),
+            _ => return None,
+        })
+    }
+
     /// Replace the injected faults from now on.
     pub fn set_faults(&self, faults: Faults) {
         if let Ok(mut t) = self.state.trouble.lock() {
@@ -359,6 +401,14 @@ impl Sim {
         match self.state.trouble.lock() {
             Ok(t) => (t.injected, t.throttled),
             Err(_) => (0, 0),
+        }
+    }
+
+    /// Graph requests received so far (`$batch` items count one each, the batch too).
+    pub fn graph_requests(&self) -> u64 {
+        match self.state.trouble.lock() {
+            Ok(t) => t.requests,
+            Err(_) => 0,
         }
     }
 

@@ -892,6 +892,18 @@ async fn options_are_validated_and_servers_stop() {
     })
     .await;
     assert!(matches!(r, Err(SimError::InvalidOptions(_))));
+    let r = Sim::start(SimOptions {
+        groups: super::MAX_GROUPS + 1,
+        ..Default::default()
+    })
+    .await;
+    assert!(matches!(r, Err(SimError::InvalidOptions(m)) if m.contains("groups")));
+    let r = Sim::start(SimOptions {
+        contacts: Some(super::MAX_CONTACTS + 1),
+        ..Default::default()
+    })
+    .await;
+    assert!(matches!(r, Err(SimError::InvalidOptions(m)) if m.contains("contacts")));
 
     let sim = Sim::start(SimOptions {
         users: 1,
@@ -904,5 +916,7 @@ async fn options_are_validated_and_servers_stop() {
     assert_eq!(sim.domain(), "example.net");
     let url = format!("{}/v1.0/users", sim.graph_url());
     sim.shutdown().await;
+    // reqwest has no bundled TLS provider; do not depend on another test installing ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     assert!(reqwest::Client::new().get(&url).send().await.is_err());
 }
