@@ -42,6 +42,9 @@ pub struct Entry {
     pub enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub synced: Option<bool>,
+    /// Users only: how many licences are assigned (a licensed user usually has a mailbox).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub licences: Option<usize>,
     pub references: Vec<Reference>,
 }
 
@@ -120,6 +123,7 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
                 display_name: u.display_name.unwrap_or_default(),
                 enabled: u.account_enabled,
                 synced: Some(u.on_premises_sync_enabled == Some(true)),
+                licences: Some(u.assigned_licenses.len()),
                 references: refs,
             });
         }
@@ -139,6 +143,7 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
                 display_name: g.display_name.unwrap_or_default(),
                 enabled: None,
                 synced: None,
+                licences: None,
                 references: refs,
             });
         }
@@ -152,6 +157,7 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
                 display_name: c.display_name.unwrap_or_default(),
                 enabled: None,
                 synced: None,
+                licences: None,
                 references: refs,
             });
         }
@@ -173,6 +179,7 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
                 display_name: a.display_name.unwrap_or_default(),
                 enabled: None,
                 synced: None,
+                licences: None,
                 references: refs,
             });
         }
@@ -187,6 +194,7 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
             display_name: r.display_name.unwrap_or_default(),
             enabled: None,
             synced: None,
+            licences: None,
             references: vec![Reference {
                 how: "domainNameReferences",
                 value: r.odata_type.unwrap_or_default(),

@@ -103,6 +103,20 @@ fn inventory_lists_every_holder_with_how() {
         .collect();
     let listed_users: HashSet<String> = by_kind("user").into_keys().collect();
     assert_eq!(listed_users, holding_users);
+    // Users carry their state: enabled, synced, licences as Graph reports them.
+    let listed = by_kind("user");
+    let mut licensed = 0;
+    for u in users.iter().filter(|u| listed.contains_key(&u.id)) {
+        let e = &listed[&u.id];
+        assert_eq!(e["licences"], u.assigned_licenses.len(), "{e}");
+        assert_eq!(e["enabled"], u.account_enabled.unwrap_or(true), "{e}");
+        assert!(e["synced"].is_boolean(), "{e}");
+        licensed += usize::from(!u.assigned_licenses.is_empty());
+    }
+    assert!(
+        licensed > 0 && licensed < listed.len(),
+        "a mix of licensed and not"
+    );
     assert!(
         users.len() > holding_users.len(),
         "some users do not hold it"

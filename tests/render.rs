@@ -77,6 +77,7 @@ fn user(upn: &str, mail: Option<&str>, proxies: &[&str], enabled: bool) -> User 
         proxy_addresses: proxies.iter().map(|p| (*p).into()).collect(),
         account_enabled: Some(enabled),
         on_premises_sync_enabled: None,
+        assigned_licenses: Vec::new(),
     }
 }
 
@@ -911,6 +912,7 @@ fn entry(id: &str, kind: InvKind, name: &str, refs: &[(&'static str, &str)]) -> 
         display_name: name.into(),
         enabled: (kind == InvKind::User).then_some(id != "shared"),
         synced: None,
+        licences: None,
         references: refs
             .iter()
             .map(|(how, value)| Reference {

@@ -184,6 +184,7 @@ mod tests {
             display_name: String::new(),
             enabled: None,
             synced: None,
+            licences: None,
             references: vec![],
         };
         let mut inv = |r| update(&mut s, Action::InventoryPolled { at: T0, result: r });

@@ -68,14 +68,34 @@ fn write_text(
             .collect();
         writeln!(
             out,
-            "{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}{}",
             kind_name(e.kind),
             e.id,
             e.display_name,
-            hows.join(" ")
+            hows.join(" "),
+            user_state(e)
         )?;
     }
     Ok(())
+}
+
+/// For users: enabled or not, synced from on-premises or cloud-only, licences.
+fn user_state(e: &crate::inventory::Entry) -> String {
+    let mut parts = Vec::new();
+    if let Some(enabled) = e.enabled {
+        parts.push(if enabled { "enabled" } else { "disabled" }.to_string());
+    }
+    if let Some(synced) = e.synced {
+        parts.push(if synced { "synced" } else { "cloud-only" }.to_string());
+    }
+    if let Some(n) = e.licences {
+        parts.push(format!("{n} licence{}", if n == 1 { "" } else { "s" }));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("\t{}", parts.join(", "))
+    }
 }
 
 fn kind_name(kind: Kind) -> &'static str {

@@ -86,8 +86,7 @@ struct ErrorBody {
     message: String,
 }
 
-pub(crate) const USER_SELECT: &str =
-    "id,displayName,userPrincipalName,mail,proxyAddresses,accountEnabled,onPremisesSyncEnabled";
+pub(crate) const USER_SELECT: &str = "id,displayName,userPrincipalName,mail,proxyAddresses,accountEnabled,onPremisesSyncEnabled,assignedLicenses";
 pub(crate) const GROUP_SELECT: &str =
     "id,displayName,mail,mailEnabled,securityEnabled,groupTypes,proxyAddresses";
 

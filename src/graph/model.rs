@@ -102,6 +102,14 @@ pub struct User {
     pub proxy_addresses: Vec<String>,
     pub account_enabled: Option<bool>,
     pub on_premises_sync_enabled: Option<bool>,
+    pub assigned_licenses: Vec<AssignedLicense>,
+}
+
+/// One licence assigned to a user (`assignedLicenses`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AssignedLicense {
+    pub sku_id: String,
 }
 
 /// A group: distribution (`mailEnabled`, not security, no `Unified`), Microsoft 365
