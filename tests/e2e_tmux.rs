@@ -192,7 +192,7 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
             .any(|l| l.contains("owner") && l.contains("source · Managed"))
     });
     tmux.wait_for("the inventory counts", |s| {
-        s.contains("inventory ") && s.contains(" user")
+        s.contains("by kind: ") && s.contains(" user")
     });
 
     // Help overlay lists the keys, and closes again.

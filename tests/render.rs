@@ -1013,7 +1013,7 @@ fn owner_line_and_inventory_120x40() {
         .unwrap_or_default();
     assert!(blocking.contains("7 objects"), "{blocking}");
     assert!(
-        screen.contains("inventory 7: 2 user, 1 shared?, 1 dist grp, 1 contact, 1 app, 1 other"),
+        screen.contains("by kind: 2 user, 1 shared?, 1 dist grp, 1 contact, 1 app, 1 other"),
         "{screen}"
     );
     // The inventory's contacts, applications and other references are rows of the list.

@@ -134,7 +134,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     );
 }
 
-/// `inventory 9: 4 user, 1 shared?, 2 dist grp, 1 contact, 1 app · 11:59:30`.
+/// `by kind: 4 user, 1 shared?, 2 dist grp, 1 contact, 1 app · 11:59:30` (the total is on the
+/// line above).
 fn inventory_line(state: &State) -> Line<'static> {
     let inv = &state.inventory;
     let Some(entries) = inv.entries.as_ref() else {
@@ -151,8 +152,7 @@ fn inventory_line(state: &State) -> Line<'static> {
         .map(|(label, n)| format!("{n} {label}"))
         .collect();
     let mut spans = vec![Span::raw(format!(
-        "inventory {}: {}",
-        entries.len(),
+        "by kind: {}",
         if counts.is_empty() {
             "nothing holds the domain".to_string()
         } else {
