@@ -3,31 +3,18 @@
 
 use std::time::Duration;
 
-use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
 use cutover::graph::discovery::{Answer, DiscoveryClient, Source, Verdict};
-use cutover::graph::{Credentials, Endpoints, GraphClient, RetryPolicy};
+use cutover::graph::{GraphClient, RetryPolicy};
 use cutover::sim::{OutsideFault, OutsideRoute, Sim, SimOptions};
 
 fn graph_client(sim: &Sim, label: &str) -> GraphClient {
-    let t = sim.tenant(label).expect("tenant").clone();
-    GraphClient::new(
-        Endpoints {
-            login_url: sim.login_url(),
-            graph_url: sim.graph_url(),
-            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
-        },
-        Credentials {
-            tenant: t.id,
-            client_id: t.client_id,
-            client_secret: t.client_secret,
-        },
-    )
-    .expect("client")
-    .with_retry(RetryPolicy {
-        max_attempts: 2,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-    })
+    sim.graph_client(label)
+        .expect("client")
+        .with_retry(RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+        })
 }
 
 #[tokio::test]

@@ -6,27 +6,13 @@ use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
-use cutover::graph::{Credentials, Endpoints, GraphClient};
+use cutover::graph::GraphClient;
 use cutover::sim::{Sim, SimOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 
 fn graph(sim: &Sim, label: &str) -> GraphClient {
-    let t = sim.tenant(label).expect("tenant").clone();
-    GraphClient::new(
-        Endpoints {
-            login_url: sim.login_url(),
-            graph_url: sim.graph_url(),
-            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
-        },
-        Credentials {
-            tenant: t.id,
-            client_id: t.client_id,
-            client_secret: t.client_secret,
-        },
-    )
-    .expect("client")
+    sim.graph_client(label).expect("client")
 }
 
 async fn run(args: Vec<String>) -> Output {

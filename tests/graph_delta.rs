@@ -3,25 +3,11 @@
 
 use std::collections::HashSet;
 
-use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
-use cutover::graph::{Credentials, Endpoints, GraphClient};
+use cutover::graph::GraphClient;
 use cutover::sim::{Sim, SimOptions};
 
 fn client(sim: &Sim) -> GraphClient {
-    let t = sim.tenant("source").expect("tenant").clone();
-    GraphClient::new(
-        Endpoints {
-            login_url: sim.login_url(),
-            graph_url: sim.graph_url(),
-            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
-        },
-        Credentials {
-            tenant: t.id,
-            client_id: t.client_id,
-            client_secret: t.client_secret,
-        },
-    )
-    .expect("client")
+    sim.graph_client("source").expect("client")
 }
 
 #[tokio::test]

@@ -7,29 +7,17 @@ use std::time::Duration;
 
 use cutover::graph::batch::BatchRequest;
 use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
-use cutover::graph::{Credentials, Endpoints, GraphClient, RetryPolicy};
+use cutover::graph::{GraphClient, RetryPolicy};
 use cutover::sim::{Faults, Sim, SimOptions, Throttle};
 
 fn client(sim: &Sim) -> GraphClient {
-    let t = sim.tenant("source").expect("tenant").clone();
-    GraphClient::new(
-        Endpoints {
-            login_url: sim.login_url(),
-            graph_url: sim.graph_url(),
-            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
-        },
-        Credentials {
-            tenant: t.id,
-            client_id: t.client_id,
-            client_secret: t.client_secret,
-        },
-    )
-    .expect("client")
-    .with_retry(RetryPolicy {
-        max_attempts: 10,
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_secs(2),
-    })
+    sim.graph_client("source")
+        .expect("client")
+        .with_retry(RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_secs(2),
+        })
 }
 
 #[tokio::test]

@@ -29,8 +29,8 @@ use time::OffsetDateTime;
 
 use crate::app::state::TenantId;
 use crate::dns::DnsClient;
+use crate::graph::GraphClient;
 use crate::graph::client::GLOBAL_GRAPH_SCOPE;
-use crate::graph::{Credentials, Endpoints, GraphClient};
 use crate::logging::{self, LogGuard};
 use crate::sim::cache::CachingResolver;
 use crate::sim::{Sim, SimOptions, SimTenant};
@@ -364,22 +364,8 @@ async fn play_scenario(sim: Arc<Sim>, domain: String) {
 }
 
 fn graph_client(sim: &Sim, label: &str) -> Result<GraphClient, Failure> {
-    let tenant = sim.tenant(label).ok_or_else(|| {
-        Failure::Service(format!("the rehearsal environment has no {label} tenant"))
-    })?;
-    GraphClient::new(
-        Endpoints {
-            login_url: sim.login_url(),
-            graph_url: sim.graph_url(),
-            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
-        },
-        Credentials {
-            tenant: tenant.id.clone(),
-            client_id: tenant.client_id.clone(),
-            client_secret: tenant.client_secret.clone(),
-        },
-    )
-    .map_err(|e| Failure::Service(e.to_string()))
+    sim.graph_client(label)
+        .map_err(|e| Failure::Service(e.to_string()))
 }
 
 /// A client that signs in to the sim with a device code. The code is printed as for a real

@@ -113,6 +113,10 @@ pub enum SimError {
     InvalidRecord(String),
     #[error("DNS server: {0}")]
     Dns(String),
+    #[error("the rehearsal environment has no {0} tenant")]
+    NoTenant(String),
+    #[error("cannot build a client for the rehearsal: {0}")]
+    Client(String),
 }
 
 const MAX_USERS: usize = 100_000;
@@ -286,6 +290,27 @@ impl Sim {
 
     pub fn tenant(&self, label: &str) -> Option<&SimTenant> {
         self.tenants.iter().find(|t| t.label == label)
+    }
+
+    /// The product's Graph client signed in to one of the tenants ("source", "destination")
+    /// with its client secret, as the demo and the tests use it.
+    pub fn graph_client(&self, label: &str) -> Result<crate::graph::GraphClient, SimError> {
+        let tenant = self
+            .tenant(label)
+            .ok_or_else(|| SimError::NoTenant(label.to_string()))?;
+        crate::graph::GraphClient::new(
+            crate::graph::Endpoints {
+                login_url: self.login_url(),
+                graph_url: self.graph_url(),
+                graph_scope: crate::graph::client::GLOBAL_GRAPH_SCOPE.into(),
+            },
+            crate::graph::Credentials {
+                tenant: tenant.id.clone(),
+                client_id: tenant.client_id.clone(),
+                client_secret: tenant.client_secret.clone(),
+            },
+        )
+        .map_err(|e| SimError::Client(e.to_string()))
     }
 
     /// Scenario hook: replace all records of (name, type) in the zone, e.g. lower the MX TTL or
