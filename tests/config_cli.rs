@@ -1,12 +1,12 @@
 //! `cutover config init|check`, `--config` before or after the subcommand, and `sim serve
 //! --write-config` feeding plain `cutover` (the dashboard in a real terminal via tmux).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+mod common;
+use common::{BIN, Served, sim_serve};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -140,33 +140,10 @@ fn init_writes_a_private_template_once() {
     );
 }
 
-/// `sim serve --write-config FILE` in the background; stopped on drop.
-struct Served {
-    child: Child,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve_with_config(config: &Path, data: &Path) -> Served {
-    let mut child = Command::new(BIN)
-        .args(["sim", "serve", "--json", "--write-config"])
-        .arg(config)
-        .arg("--data-dir")
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sim serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("line");
-    assert!(line.contains("graph_url"), "sim serve said: {line}");
-    Served { child }
+    let served = sim_serve(config, data, &[]);
+    assert!(served.info["graph_url"].is_string(), "{}", served.info);
+    served
 }
 
 #[test]
@@ -458,20 +435,12 @@ fn sim_serve_fault_flags_are_checked_and_applied() {
     );
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(BIN)
-        .args(["sim", "serve", "--json", "--throttle-capacity", "1"])
-        .args(["--throttle-per-second", "0.2", "--data-dir"])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("line");
-    let _served = Served { child };
-    let info: serde_json::Value = serde_json::from_str(&line).expect("json");
+    let served = sim_serve(
+        &dir.path().join("sim.toml"),
+        dir.path(),
+        &["--throttle-capacity", "1", "--throttle-per-second", "0.2"],
+    );
+    let info = served.info.clone();
     let graph = info["graph_url"].as_str().expect("url").to_string();
     let tenant = info["tenants"][0].clone();
     let rt = tokio::runtime::Runtime::new().expect("runtime");

@@ -2,42 +2,19 @@
 //! quoting of hostile names (checked with a PowerShell single-quote tokenizer written here;
 //! `pwsh` is not assumed to be installed).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use cutover::exchange::RecipientKind;
 use cutover::exchange::plan::AddressChange;
 use cutover::exchange::script::{ScriptInput, generate};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cutover");
-
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::{BIN, Served, sim_serve};
 
 fn serve(dir: &std::path::Path) -> Served {
-    let config = dir.join("sim.toml");
-    let mut child = Command::new(BIN)
-        .args(["sim", "serve", "--json", "--users", "60", "--write-config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("line");
-    let info: serde_json::Value = serde_json::from_str(&line).expect("json");
-    assert!(info["exchange_url"].is_string(), "{line}");
-    Served(child)
+    let served = sim_serve(&dir.join("sim.toml"), dir, &["--users", "60"]);
+    assert!(served.info["exchange_url"].is_string(), "{}", served.info);
+    served
 }
 
 fn run(dir: &std::path::Path, args: &[&str]) -> std::process::Output {

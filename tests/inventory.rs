@@ -2,43 +2,21 @@
 //! against the rehearsal directory read independently through the Graph client.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
 use cutover::graph::model::address_in_domain;
 use cutover::graph::{Credentials, Endpoints, GraphClient};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cutover");
-
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::{BIN, sim_serve};
 
 #[test]
 fn inventory_lists_every_holder_with_how() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("sim.toml");
-    let mut child = Command::new(BIN)
-        .args(["sim", "serve", "--json", "--users", "300", "--write-config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("line");
-    let _served = Served(child);
-    let info: serde_json::Value = serde_json::from_str(&line).expect("json");
+    let served = sim_serve(&config, dir.path(), &["--users", "300"]);
+    let info = served.info.clone();
 
     let out = Command::new(BIN)
         .args(["inventory", "--tenant", "source", "--json", "--config"])

@@ -8,23 +8,14 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+mod common;
+use common::{BIN, Served, sim_serve};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// `sim serve` in the background; stopped on drop.
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -123,29 +114,13 @@ impl Session {
 
 fn start_sim(dir: &Path) -> (Served, serde_json::Value, PathBuf) {
     let sim_config = dir.join("sim.toml");
-    let mut child = Command::new(BIN)
-        .args([
-            "sim",
-            "serve",
-            "--json",
-            "--log-filter",
-            "debug",
-            "--write-config",
-        ])
-        .arg(&sim_config)
-        .arg("--data-dir")
-        .arg(dir.join("sim-data"))
-        .env_remove("CUTOVER_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn sim serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("line");
-    let info: serde_json::Value = serde_json::from_str(&line).expect("sim serve --json");
-    (Served(child), info, sim_config)
+    let served = sim_serve(
+        &sim_config,
+        &dir.join("sim-data"),
+        &["--log-filter", "debug"],
+    );
+    let info = served.info.clone();
+    (served, info, sim_config)
 }
 
 /// The sim's config with the destination signing in by device code (so refresh tokens are
