@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{BIN, Served, sim_serve};
+use common::{BIN, Served, files_under, sim_serve, tmux};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -177,15 +177,6 @@ fn sim_serve_writes_a_config_that_checks_and_is_only_replaced_by_itself() {
     );
 }
 
-fn tmux(socket: &str, args: &[&str]) -> Output {
-    Command::new("tmux")
-        .arg("-L")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("tmux must be installed (.ci/run installs it)")
-}
-
 #[test]
 fn plain_cutover_opens_the_dashboard_against_the_configured_tenants() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -251,22 +242,6 @@ fn plain_cutover_opens_the_dashboard_against_the_configured_tenants() {
     }
     // The session's journal is named after the configured domain.
     assert!(data.join("audit/contoso.example.jsonl").exists());
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

@@ -1,5 +1,9 @@
 //! What several integration tests share: `cutover sim serve` running in the background as its
-//! own process, the way a person rehearses, stopped when the test is done.
+//! own process, the way a person rehearses, stopped when the test is done; files under a folder;
+//! tmux on a private server.
+
+// Each test crate includes this module and uses only part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -42,4 +46,31 @@ pub fn sim_serve(config: &Path, data: &Path, extra: &[&str]) -> Served {
     let info =
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("sim serve said {line:?}: {e}"));
     Served { child, info }
+}
+
+/// Every file below `dir`, however deep.
+pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A tmux command on its own server (`-L socket`), so tests never meet each other's sessions.
+pub fn tmux(socket: &str, args: &[&str]) -> std::process::Output {
+    Command::new("tmux")
+        .arg("-L")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("tmux must be installed (.ci/run installs it)")
 }
