@@ -1107,3 +1107,40 @@ fn sign_in_dialog_80x24() {
         last_line(&screen)
     );
 }
+
+#[test]
+fn dns_views_scroll_over_their_own_rows() {
+    let mut s = busy_state();
+    s.focus = Pane::Dns;
+    let records = s.dns.answers.len();
+    assert!(records > 3, "the records view lists several rows");
+    // Only the MX answered at two resolvers: the propagation view has one row.
+    let mx = answer(
+        DOMAIN,
+        RecordKind::Mx,
+        AnswerStatus::Answer,
+        &[("0 new.mail.protection.outlook.com", 300)],
+    );
+    s.dns.sweeps = vec![
+        cutover::dns::propagation::ResolverSweep {
+            resolver: "authoritative".into(),
+            at: NOW,
+            answers: vec![mx.clone()],
+        },
+        cutover::dns::propagation::ResolverSweep {
+            resolver: "cache-a".into(),
+            at: NOW,
+            answers: vec![mx],
+        },
+    ];
+    update(&mut s, Action::Bottom);
+    assert!(s.views[Pane::Dns.index()].selected > 0);
+    // Records → expected vs actual → propagation: the selection starts at the top and End
+    // stops at the matrix's last row, not the records view's.
+    update(&mut s, Action::DnsCycleView);
+    update(&mut s, Action::DnsCycleView);
+    assert_eq!(s.views[Pane::Dns.index()].selected, 0);
+    update(&mut s, Action::Bottom);
+    assert_eq!(s.views[Pane::Dns.index()].selected, 0, "one row only");
+    assert!(draw(&s, 80, 24).contains("›"), "the one row is selected");
+}

@@ -82,7 +82,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         }
         Action::DnsPolled { at, result } => return dns_polled(state, at, result),
         Action::PropagationPolled(sweeps) => state.dns.sweeps = sweeps,
-        Action::DnsCycleView => state.dns.view = state.dns.view.next(),
+        Action::DnsCycleView => {
+            state.dns.view = state.dns.view.next();
+            // Each view lists other rows; start at the top of the new one.
+            state.views[Pane::Dns.index()].selected = 0;
+        }
         Action::BlocklistsPolled(results) => state.dns.blocklists = results,
         Action::ExpectedPolled { tenant, result } => match result {
             Ok(records) => {

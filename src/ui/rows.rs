@@ -60,7 +60,14 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
 pub fn row_count(state: &State, pane: Pane) -> usize {
     match pane {
         Pane::Domain => 0,
-        Pane::Dns => dns_rows(state).len(),
+        Pane::Dns => match state.dns.view {
+            crate::app::state::DnsView::Records => dns_rows(state).len(),
+            crate::app::state::DnsView::Compare => super::dns_compare::compare_rows(state).len(),
+            crate::app::state::DnsView::Propagation => {
+                super::dns_views::record_context(state).1.len()
+            }
+            crate::app::state::DnsView::Plan => super::dns_views::plan_lines(state).len(),
+        },
         Pane::Users => directory_rows(state).count(),
         Pane::Timeline => step_rows(state).count(),
         Pane::Audit => audit_rows(state).count(),
