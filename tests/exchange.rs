@@ -10,9 +10,8 @@ use cutover::exchange::plan::{
 };
 use cutover::exchange::{ExchangeClient, ExchangeError, GLOBAL_EXCHANGE_SCOPE, RecipientKind};
 use cutover::graph::auth::{Auth, SignIn};
-use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
 use cutover::graph::model::User;
-use cutover::graph::{Credentials, Endpoints, GraphClient, RetryPolicy};
+use cutover::graph::{GraphClient, RetryPolicy};
 use cutover::sim::{Sim, SimOptions};
 
 const DOMAIN: &str = "contoso.example";
@@ -53,20 +52,7 @@ fn exchange(sim: &Sim, label: &str) -> ExchangeClient {
 }
 
 fn graph(sim: &Sim, label: &str) -> GraphClient {
-    let t = sim.tenant(label).expect("tenant");
-    GraphClient::new(
-        Endpoints {
-            login_url: sim.login_url(),
-            graph_url: sim.graph_url(),
-            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
-        },
-        Credentials {
-            tenant: t.id.clone(),
-            client_id: t.client_id.clone(),
-            client_secret: t.client_secret.clone(),
-        },
-    )
-    .expect("graph")
+    sim.graph_client(label).expect("graph")
 }
 
 fn initial(sim: &Sim) -> String {
@@ -432,6 +418,20 @@ async fn throttled_requests_are_retried() {
     assert_eq!(err.status(), Some(429), "{err}");
     assert!(matches!(err, ExchangeError::Api { .. }));
     sim.throttle_exchange(0);
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_replaced_once_and_the_call_goes_through() {
+    let sim = sim(10).await;
+    let x = exchange(&sim, "source");
+    let g = graph(&sim, "source");
+    let before = x.recipients().await.expect("first call signs in");
+    g.users().await.expect("graph signs in");
+    // The tokens are still within their lifetime, so only the 401 tells the clients.
+    sim.revoke_access_tokens();
+    let after = x.recipients().await.expect("a fresh token after the 401");
+    assert_eq!(after.items.len(), before.items.len());
+    g.users().await.expect("graph too");
 }
 
 #[tokio::test]

@@ -335,6 +335,14 @@ impl Sim {
             .store(lifetime.as_secs(), std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Forget every access token issued so far, as when an admin revokes sessions: the next
+    /// request with one gets 401 `InvalidAuthenticationToken` although it has not expired.
+    pub fn revoke_access_tokens(&self) {
+        if let Ok(mut tokens) = self.state.tokens.lock() {
+            tokens.clear();
+        }
+    }
+
     /// Change a user's display name (by id or UPN), as an admin would; delta queries see it.
     pub fn rename_user(&self, label: &str, key: &str, display_name: &str) -> bool {
         self.change(label, true, |t| {
