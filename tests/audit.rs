@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cutover::audit::{
-    AuditError, Event, Journal, Kind, Record, read_records, verify_file, verify_file_anchored,
+    AuditError, Event, IncrementalVerifier, Journal, Kind, Record, read_records, verify_file,
+    verify_file_anchored,
 };
 use serde_json::json;
 
@@ -306,4 +307,54 @@ fn version_1_log_is_read_verified_and_extended() {
     assert_eq!(records[1].prev, records[0].hash);
     // The v1 line is untouched.
     assert!(fs::read_to_string(&path).unwrap().starts_with(v1));
+}
+
+#[test]
+fn incremental_verification_follows_appends_and_notices_a_changed_tail() {
+    let (_tmp, path, (_, head)) = write_log();
+    let mut v = IncrementalVerifier::default();
+    let first = v.advance(&path).unwrap();
+    assert!(first.is_ok());
+    assert_eq!((first.lines, first.head.clone()), (20, head));
+
+    // New lines: only they are read, and the report covers the whole file.
+    let mut j = Journal::open(&path, CUTOVER).unwrap();
+    for i in 0..5 {
+        j.append(Event::new(Kind::UserAction, format!("later {i}")))
+            .unwrap();
+    }
+    let (seq, head) = j.head();
+    drop(j);
+    let grown = v.advance(&path).unwrap();
+    assert!(grown.is_ok());
+    assert_eq!((grown.lines, grown.head), (seq, head.clone()));
+    assert_eq!(verify_file(&path).unwrap().lines, seq);
+
+    // The last verified line rewritten: the verifier starts over and names the line.
+    let mut all = lines(&path);
+    let last = all.len() - 1;
+    all[last] = all[last].replacen("later 4", "later X", 1);
+    fs::write(&path, all.concat()).unwrap();
+    let changed = v.advance(&path).unwrap();
+    assert_eq!(changed.first_bad.map(|b| b.line), Some(seq));
+
+    // A file cut short is checked whole again.
+    all.truncate(10);
+    fs::write(&path, all.concat()).unwrap();
+    let mut v = IncrementalVerifier::default();
+    assert_eq!(v.advance(&path).unwrap().lines, 10);
+    all.truncate(5);
+    fs::write(&path, all.concat()).unwrap();
+    let cut = v.advance(&path).unwrap();
+    assert!(cut.is_ok());
+    assert_eq!(cut.lines, 5);
+
+    // A change further back waits for the whole check that reset() asks for.
+    let mut back = lines(&path);
+    back[1] = back[1].replacen("mx ttl", "MX TTL", 1);
+    assert!(back[1].contains("MX TTL"));
+    fs::write(&path, back.concat()).unwrap();
+    assert!(v.advance(&path).unwrap().is_ok(), "only the tail is read");
+    v.reset();
+    assert_eq!(v.advance(&path).unwrap().first_bad.map(|b| b.line), Some(2));
 }

@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use time::OffsetDateTime;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::audit::{Event, Journal, Kind, verify_file};
+use crate::audit::{Event, IncrementalVerifier, Journal, Kind};
 use crate::dns::DnsClient;
 use crate::graph::GraphClient;
 use crate::plan::Progress;
@@ -248,10 +248,14 @@ fn save_progress(state: &mut State, path: &Path, audit_tx: &std::sync::mpsc::Sen
     }
 }
 
+/// How often the writer thread verifies the whole journal again rather than the new lines only.
+const WHOLE_CHECK_EVERY: Duration = Duration::from_secs(600);
+
 /// The journal lives on its own thread: appends are fsynced (observed lines group-committed
 /// within a second), and the loop must not wait for the disk. Every stored record (or failure)
-/// comes back as an action for the Audit pane. The thread also verifies the whole file at start
-/// and whenever it falls idle after appends, and reports the result as the integrity badge.
+/// comes back as an action for the Audit pane. The thread also verifies the file at start and
+/// whenever it falls idle after appends (the new lines; the whole file every ten minutes), and
+/// reports the result as the integrity badge.
 fn spawn_audit_writer(
     mut journal: Journal,
     actions: UnboundedSender<Action>,
@@ -259,8 +263,16 @@ fn spawn_audit_writer(
     use std::sync::mpsc::RecvTimeoutError;
     let (tx, rx) = std::sync::mpsc::channel::<Event>();
     let handle = std::thread::spawn(move || {
-        let report = |journal: &Journal| {
-            let integrity = match verify_file(journal.path()) {
+        // New lines are verified as they come; the whole file again every ten minutes, so a
+        // change further back (another process editing the log) is found too.
+        let mut verifier = IncrementalVerifier::default();
+        let mut whole_checked = std::time::Instant::now();
+        let mut report = |journal: &Journal| {
+            if whole_checked.elapsed() >= WHOLE_CHECK_EVERY {
+                verifier.reset();
+                whole_checked = std::time::Instant::now();
+            }
+            let integrity = match verifier.advance(journal.path()) {
                 Ok(r) => match r.first_bad {
                     None => Integrity::Verified {
                         lines: r.lines,

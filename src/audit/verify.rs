@@ -69,6 +69,99 @@ pub fn verify_file_anchored(path: &Path, anchor: Option<&str>) -> Result<VerifyR
     Ok(checker.finish().report)
 }
 
+/// Verifies a growing journal without reading it all each time: the first call checks the whole
+/// file, later calls only the lines appended since, after checking that the last verified line
+/// is still where it was with the same hash. A file that shrank is checked whole again.
+/// Changes further back in the file are found by the next whole check ([`Self::reset`]).
+pub struct IncrementalVerifier {
+    checker: Checker,
+    /// Bytes of complete lines verified so far.
+    offset: u64,
+    /// Where the last verified line starts, and the hash of the line before it.
+    last_start: u64,
+    prev_head: String,
+}
+
+impl Default for IncrementalVerifier {
+    fn default() -> Self {
+        IncrementalVerifier {
+            checker: Checker::new(None),
+            offset: 0,
+            last_start: 0,
+            prev_head: ZERO_HASH.to_string(),
+        }
+    }
+}
+
+impl IncrementalVerifier {
+    /// Forget what was verified: the next [`Self::advance`] checks the whole file.
+    pub fn reset(&mut self) {
+        *self = IncrementalVerifier::default();
+    }
+
+    /// Check what was appended since the last call; the report covers the whole file. A last
+    /// line without its newline (a write in progress) is left for the next call.
+    pub fn advance(&mut self, path: &Path) -> Result<VerifyReport, AuditError> {
+        use std::io::{Seek, SeekFrom};
+        let io_err = |source| AuditError::Io {
+            path: path.to_path_buf(),
+            action: "read",
+            source,
+        };
+        let len = std::fs::metadata(path).map_err(io_err)?.len();
+        if len < self.offset || (self.offset > 0 && !self.last_line_unchanged(path)?) {
+            self.reset();
+        }
+        let mut file = std::fs::File::open(path).map_err(io_err)?;
+        file.seek(SeekFrom::Start(self.offset)).map_err(io_err)?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut line = Vec::with_capacity(1024);
+        while self.checker.first_bad.is_none() {
+            line.clear();
+            let n = reader.read_until(b'\n', &mut line).map_err(io_err)?;
+            if n == 0 || !line.ends_with(b"\n") {
+                break;
+            }
+            let start = self.offset;
+            let prev = self.checker.head.clone();
+            if self.checker.feed(&line) {
+                self.last_start = start;
+                self.prev_head = prev;
+                self.offset += n as u64;
+            }
+        }
+        Ok(self.checker.report())
+    }
+
+    /// The last verified line is still there, whole, ending at `offset`, and still verifies
+    /// against the line before it.
+    fn last_line_unchanged(&self, path: &Path) -> Result<bool, AuditError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let io_err = |source| AuditError::Io {
+            path: path.to_path_buf(),
+            action: "read",
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(io_err)?;
+        file.seek(SeekFrom::Start(self.last_start))
+            .map_err(io_err)?;
+        let mut bytes = vec![0; (self.offset - self.last_start) as usize];
+        if file.read_exact(&mut bytes).is_err() {
+            return Ok(false);
+        }
+        let Some(line) = bytes.strip_suffix(b"\n") else {
+            return Ok(false);
+        };
+        let checked = check_line(
+            line,
+            self.checker.lines,
+            &self.prev_head,
+            self.checker.cutover.as_deref(),
+        );
+        Ok(checked.is_ok_and(|f| f.hash == self.checker.head))
+    }
+}
+
 /// Check journal content already in memory (see [`verify_file`]).
 pub fn verify_bytes(bytes: &[u8]) -> VerifyReport {
     check(bytes).report
@@ -145,6 +238,16 @@ impl Checker {
                 });
                 false
             }
+        }
+    }
+
+    /// The report so far, for a checker that goes on.
+    pub(crate) fn report(&self) -> VerifyReport {
+        VerifyReport {
+            lines: self.lines,
+            head: self.head.clone(),
+            first_bad: self.first_bad.clone(),
+            anchor_line: self.anchor_line,
         }
     }
 
