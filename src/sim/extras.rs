@@ -7,7 +7,7 @@ use axum::http::{Extensions, HeaderMap};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::graph::{Collection, RawQuery, list, parse_options, render, wants_count};
+use super::graph::{Collection, Listing, RawQuery, list_route, render};
 use super::http::Shared;
 use super::rng::Rng;
 
@@ -112,27 +112,15 @@ pub(crate) async fn contacts_route(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
-    let mut opts = match parse_options(
-        query,
-        &[CONTACT_PROPS],
-        "microsoft.graph.orgContact",
-        &ctx.ids,
-    ) {
-        Ok(o) => o,
-        Err(r) => return *r,
+    let listing = Listing {
+        known: &[CONTACT_PROPS],
+        entity: "microsoft.graph.orgContact",
+        items: |t| t.contacts.as_slice(),
+        collection: Collection::Contacts,
+        name: "contacts",
+        render: render_contact,
     };
-    opts.count = wants_count(&opts, &headers);
-    let t = ctx.tenant();
-    list(
-        &state,
-        &ctx,
-        &opts,
-        &t.contacts,
-        Collection::Contacts,
-        "contacts",
-        render_contact,
-    )
+    list_route(&state, &headers, &extensions, query, &listing)
 }
 
 pub(crate) async fn applications_route(
@@ -141,25 +129,13 @@ pub(crate) async fn applications_route(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
-    let mut opts = match parse_options(
-        query,
-        &[APPLICATION_PROPS],
-        "microsoft.graph.application",
-        &ctx.ids,
-    ) {
-        Ok(o) => o,
-        Err(r) => return *r,
+    let listing = Listing {
+        known: &[APPLICATION_PROPS],
+        entity: "microsoft.graph.application",
+        items: |t| t.applications.as_slice(),
+        collection: Collection::Applications,
+        name: "applications",
+        render: render_application,
     };
-    opts.count = wants_count(&opts, &headers);
-    let t = ctx.tenant();
-    list(
-        &state,
-        &ctx,
-        &opts,
-        &t.applications,
-        Collection::Applications,
-        "applications",
-        render_application,
-    )
+    list_route(&state, &headers, &extensions, query, &listing)
 }

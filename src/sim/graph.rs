@@ -691,22 +691,9 @@ pub(crate) async fn service_configuration_records(
     extensions: Extensions,
 ) -> Response {
     let ctx = begin_or_return!(state, headers, extensions);
-    let t = ctx.tenant();
-    let Some(d) = t.domain(&id) else {
-        return not_found(&id, &ctx.ids);
-    };
-    // Microsoft runs the initial domain's DNS itself; there is nothing to configure.
-    let records = if d.is_initial {
-        Vec::new()
-    } else {
-        m365::service_records(&d.name)
-    };
-    ok(records_response(
-        t,
-        &d.name,
-        "serviceConfigurationRecords",
-        &records,
-    ))
+    domain_records(&ctx, &id, "serviceConfigurationRecords", |_, name| {
+        m365::service_records(name)
+    })
 }
 
 pub(crate) async fn verification_dns_records(
@@ -716,21 +703,29 @@ pub(crate) async fn verification_dns_records(
     extensions: Extensions,
 ) -> Response {
     let ctx = begin_or_return!(state, headers, extensions);
+    domain_records(&ctx, &id, "verificationDnsRecords", |t, name| {
+        m365::verification_records(name, &t.verification_digits)
+    })
+}
+
+/// One of a domain's DNS record lists. Microsoft runs the initial domain's DNS itself, so that
+/// domain has none to configure or verify.
+fn domain_records(
+    ctx: &Ctx<'_>,
+    id: &str,
+    list: &str,
+    records_of: impl Fn(&Tenant, &str) -> Vec<ServiceRecord>,
+) -> Response {
     let t = ctx.tenant();
-    let Some(d) = t.domain(&id) else {
-        return not_found(&id, &ctx.ids);
+    let Some(d) = t.domain(id) else {
+        return not_found(id, &ctx.ids);
     };
     let records = if d.is_initial {
         Vec::new()
     } else {
-        m365::verification_records(&d.name, &t.verification_digits)
+        records_of(t, &d.name)
     };
-    ok(records_response(
-        t,
-        &d.name,
-        "verificationDnsRecords",
-        &records,
-    ))
+    ok(records_response(t, &d.name, list, &records))
 }
 
 pub(crate) async fn domain_name_references(
@@ -818,6 +813,42 @@ pub(crate) async fn domain_name_references(
 }
 
 /// A page of a plain collection (users or groups).
+/// What a collection route lists: the properties `$select` may name, the entity type for
+/// errors, where the items are, and how one is rendered.
+pub(super) struct Listing<T: 'static> {
+    pub known: &'static [&'static [&'static str]],
+    pub entity: &'static str,
+    pub items: fn(&Tenant) -> &[T],
+    pub collection: Collection,
+    pub name: &'static str,
+    pub render: fn(&T, Option<&Vec<&'static str>>, bool) -> Value,
+}
+
+/// A collection route: sign-in, query options, `$count` with `ConsistencyLevel`, one page.
+pub(super) fn list_route<T>(
+    state: &Shared,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    query: RawQuery,
+    listing: &Listing<T>,
+) -> Response {
+    let ctx = begin_or_return!(state, headers, extensions);
+    let mut opts = match parse_options(query, listing.known, listing.entity, &ctx.ids) {
+        Ok(o) => o,
+        Err(r) => return *r,
+    };
+    opts.count = wants_count(&opts, headers);
+    list(
+        state,
+        &ctx,
+        &opts,
+        (listing.items)(ctx.tenant()),
+        listing.collection,
+        listing.name,
+        listing.render,
+    )
+}
+
 pub(super) fn list<T>(
     state: &Shared,
     ctx: &Ctx<'_>,
@@ -865,23 +896,15 @@ pub(crate) async fn users(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
-    let known = [USER_MODELED, USER_UNMODELED];
-    let mut opts = match parse_options(query, &known, "microsoft.graph.user", &ctx.ids) {
-        Ok(o) => o,
-        Err(r) => return *r,
+    let listing = Listing {
+        known: &[USER_MODELED, USER_UNMODELED],
+        entity: "microsoft.graph.user",
+        items: |t| t.users.as_slice(),
+        collection: Collection::Users,
+        name: "users",
+        render: render_user,
     };
-    opts.count = wants_count(&opts, &headers);
-    let t = ctx.tenant();
-    list(
-        &state,
-        &ctx,
-        &opts,
-        &t.users,
-        Collection::Users,
-        "users",
-        render_user,
-    )
+    list_route(&state, &headers, &extensions, query, &listing)
 }
 
 pub(crate) async fn groups(
@@ -890,22 +913,15 @@ pub(crate) async fn groups(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
-    let mut opts = match parse_options(query, &[GROUP_DEFAULT], "microsoft.graph.group", &ctx.ids) {
-        Ok(o) => o,
-        Err(r) => return *r,
+    let listing = Listing {
+        known: &[GROUP_DEFAULT],
+        entity: "microsoft.graph.group",
+        items: |t| t.groups.as_slice(),
+        collection: Collection::Groups,
+        name: "groups",
+        render: render_group,
     };
-    opts.count = wants_count(&opts, &headers);
-    let t = ctx.tenant();
-    list(
-        &state,
-        &ctx,
-        &opts,
-        &t.groups,
-        Collection::Groups,
-        "groups",
-        render_group,
-    )
+    list_route(&state, &headers, &extensions, query, &listing)
 }
 
 fn entity_context(collection: &str, select: Option<&Vec<&'static str>>) -> String {
