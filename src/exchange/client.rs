@@ -13,6 +13,7 @@ use tracing::Instrument;
 use super::error::{ExchangeError, parse_error};
 use crate::graph::RetryPolicy;
 use crate::graph::auth::{SignIn, TokenProvider};
+use crate::graph::client::encode;
 
 /// Token scope for Exchange Online in the global cloud.
 pub const GLOBAL_EXCHANGE_SCOPE: &str = "https://outlook.office365.com/.default";
@@ -268,17 +269,4 @@ fn transport(url: &str, err: reqwest::Error) -> ExchangeError {
         }
         other => ExchangeError::SignIn(other),
     }
-}
-
-/// Percent-encode a path segment (tenant ids and endpoint names are plain; never trust input).
-fn encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -495,8 +495,9 @@ pub(crate) fn http_client() -> Result<reqwest::Client, GraphError> {
         .map_err(|e| GraphError::Config(e.to_string()))
 }
 
-/// Percent-encode a path segment (domain names are plain, but never trust input).
-fn encode(segment: &str) -> String {
+/// Percent-encode a path segment (domain names and tenant ids are plain, but never trust
+/// input). The Exchange client uses it too.
+pub(crate) fn encode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for b in segment.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
