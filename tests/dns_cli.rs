@@ -35,6 +35,17 @@ fn sim_args(sim: &Sim, data: &Path) -> Vec<String> {
     ]
 }
 
+/// The MX row of `cutover dns --json`.
+fn mx_row(json: &serde_json::Value) -> serde_json::Value {
+    json["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["type"] == "MX")
+        .expect("mx row")
+        .clone()
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -79,13 +90,7 @@ async fn expected_records_match_then_a_changed_mx_is_a_mismatch() {
         "authoritative through NS plus the named one"
     );
     assert_eq!(resolvers[0]["authoritative"], true);
-    let mx = json["records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .find(|r| r["type"] == "MX")
-        .expect("mx row")
-        .clone();
+    let mx = mx_row(&json);
     assert_eq!(mx["status"], "ok");
     assert_eq!(mx["ttl"], "3600");
 
@@ -94,13 +99,7 @@ async fn expected_records_match_then_a_changed_mx_is_a_mismatch() {
     let out = run(args).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let mx = json["records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .find(|r| r["type"] == "MX")
-        .expect("mx row")
-        .clone();
+    let mx = mx_row(&json);
     assert_eq!(mx["status"], "mismatch");
     assert_eq!(mx["actual"], "10 mx.elsewhere.example");
     assert_eq!(mx["ttl"], "300");
@@ -243,26 +242,15 @@ async fn a_caching_resolver_stays_stale_until_its_ttl_runs_out() {
     sim.shutdown().await;
 }
 
-/// A config whose two profiles point at the sim, written the way an admin would.
+/// The config `sim serve --write-config` writes, with one more record to watch.
 fn write_config(sim: &Sim, path: &Path) {
-    let mut text = format!(
-        "domain = \"{}\"\n\n[dns]\nnameservers = [\"{}\"]\nauthoritative_port = {}\nnames = [\"_mta-sts.contoso.example/TXT\"]\n",
-        sim.domain(),
-        sim.dns_addr(),
-        sim.dns_addr().port()
+    // dns.names adds a record to the watched set.
+    let text = sim.config_toml().replacen(
+        "[dns]\n",
+        "[dns]\nnames = [\"_mta-sts.contoso.example/TXT\"]\n",
+        1,
     );
-    for t in sim.tenants() {
-        text.push_str(&format!(
-            "\n[tenants.{}]\ntenant = \"{}\"\nclient_id = \"{}\"\nauth = \"client-secret\"\nclient_secret = \"{}\"\ncloud = \"custom\"\nlogin_url = \"{}\"\ngraph_url = \"{}\"\nexchange_url = \"{}\"\n",
-            t.label,
-            t.id,
-            t.client_id,
-            t.client_secret,
-            sim.login_url(),
-            sim.graph_url(),
-            sim.graph_url()
-        ));
-    }
+    assert!(text.contains("_mta-sts"));
     std::fs::write(path, text).expect("write config");
 }
 

@@ -32,20 +32,7 @@ fn json_of(out: &Output) -> Value {
 
 /// A config whose two profiles point at the sim (client secrets), as `sim serve` writes one.
 fn write_config(sim: &Sim, path: &Path) {
-    let mut body = format!("domain = \"{}\"\n", sim.domain());
-    for t in sim.tenants() {
-        body.push_str(&format!(
-            "\n[tenants.{}]\ntenant = \"{}\"\nclient_id = \"{}\"\nauth = \"client-secret\"\nclient_secret = \"{}\"\ncloud = \"custom\"\nlogin_url = \"{}\"\ngraph_url = \"{}\"\nexchange_url = \"{}\"\n",
-            t.label,
-            t.id,
-            t.client_id,
-            t.client_secret,
-            sim.login_url(),
-            sim.graph_url(),
-            sim.graph_url()
-        ));
-    }
-    std::fs::write(path, body).expect("config");
+    std::fs::write(path, sim.config_toml()).expect("config");
 }
 
 #[test]

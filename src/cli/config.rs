@@ -118,30 +118,12 @@ const SIM_MARKER: &str = "# Written by 'cutover sim serve --write-config'";
 /// custom, client-secret sign-in with the generated secrets in the file (they are throwaway
 /// values derived from the seed, and `sim serve` prints them anyway).
 pub(crate) fn sim_config(sim: &crate::sim::Sim) -> String {
-    let url = sim.graph_url();
-    let mut out = format!(
-        "{SIM_MARKER} for the rehearsal environment at {url}.\n\
-         # Ports change on every run; the file is rewritten each time.\n\
-         domain = \"{}\"\n\n[dns]\nnameservers = [\"{}\"]\nblocklists = [\"{}\"]\nauthoritative_port = {}\nsystem_resolvers = false\n",
-        sim.domain(),
-        sim.dns_addr(),
-        crate::sim::DNSBL_ZONE,
-        sim.dns_addr().port()
-    );
-    for t in sim.tenants() {
-        out.push_str(&format!(
-            "\n[tenants.{}]\n# {}\ntenant = \"{}\"\nclient_id = \"{}\"\nauth = \"client-secret\"\nclient_secret = \"{}\"\ncloud = \"custom\"\nlogin_url = \"{}\"\ngraph_url = \"{}\"\nexchange_url = \"{}\"\n",
-            t.label,
-            t.name,
-            t.id,
-            t.client_id,
-            t.client_secret,
-            sim.login_url(),
-            url,
-            sim.exchange_url()
-        ));
-    }
-    out
+    format!(
+        "{SIM_MARKER} for the rehearsal environment at {}.\n\
+         # Ports change on every run; the file is rewritten each time.\n{}",
+        sim.graph_url(),
+        sim.config_toml()
+    )
 }
 
 /// Write the sim's config to `path`, replacing only a file this command wrote before.

@@ -292,6 +292,34 @@ impl Sim {
         self.tenants.iter().find(|t| t.label == label)
     }
 
+    /// A `config.toml` whose profiles point at this environment: cloud `custom`, client-secret
+    /// sign-in with the generated secrets (throwaway values derived from the seed), the sim's
+    /// DNS server as nameserver and authoritative port, its blocklist zone, and no system
+    /// resolvers (they do not know the rehearsal's zone).
+    pub fn config_toml(&self) -> String {
+        let mut out = format!(
+            "domain = \"{}\"\n\n[dns]\nnameservers = [\"{}\"]\nblocklists = [\"{}\"]\nauthoritative_port = {}\nsystem_resolvers = false\n",
+            self.domain(),
+            self.dns_addr(),
+            DNSBL_ZONE,
+            self.dns_addr().port()
+        );
+        for t in self.tenants() {
+            out.push_str(&format!(
+                "\n[tenants.{}]\n# {}\ntenant = \"{}\"\nclient_id = \"{}\"\nauth = \"client-secret\"\nclient_secret = \"{}\"\ncloud = \"custom\"\nlogin_url = \"{}\"\ngraph_url = \"{}\"\nexchange_url = \"{}\"\n",
+                t.label,
+                t.name,
+                t.id,
+                t.client_id,
+                t.client_secret,
+                self.login_url(),
+                self.graph_url(),
+                self.exchange_url()
+            ));
+        }
+        out
+    }
+
     /// The product's Graph client signed in to one of the tenants ("source", "destination")
     /// with its client secret, as the demo and the tests use it.
     pub fn graph_client(&self, label: &str) -> Result<crate::graph::GraphClient, SimError> {
