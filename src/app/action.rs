@@ -65,6 +65,8 @@ pub enum Action {
     },
     /// DNSBL verdicts for the MX hosts' addresses.
     BlocklistsPolled(Vec<crate::dns::monitor::BlocklistResult>),
+    /// The zone snapshot before the first change is on disk (its file name).
+    SnapshotReady(String),
     /// Show the DNS pane's next sub-view (records, propagation, TTL plan).
     DnsCycleView,
     /// The journal wrote a line (the loop feeds every appended record back for the Audit pane).

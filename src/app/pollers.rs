@@ -218,3 +218,24 @@ pub fn spawn_inventory_poller(
         }
     })
 }
+
+/// The zone snapshot before the first change, taken once in the background so the dashboard
+/// opens without waiting for DNS: nothing is changed before it opens, and cutover itself never
+/// writes DNS. An existing snapshot of the domain is kept (see `dns::snapshot::ensure`).
+pub fn spawn_snapshot(
+    reference: Arc<DnsClient>,
+    domain: String,
+    dir: std::path::PathBuf,
+    tx: UnboundedSender<Action>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        match crate::dns::snapshot::ensure(&reference, &domain, &dir).await {
+            Ok(path) => {
+                if let Some(name) = path.file_name() {
+                    let _ = tx.send(Action::SnapshotReady(name.to_string_lossy().into_owned()));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "snapshot before the first change failed"),
+        }
+    })
+}

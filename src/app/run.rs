@@ -20,7 +20,7 @@ use super::action::{Action, Command};
 use super::keys::map_key;
 use super::pollers::{
     spawn_dns_poller, spawn_expected_poller, spawn_inventory_poller, spawn_outside_poller,
-    spawn_propagation_poller, spawn_tenant_poller,
+    spawn_propagation_poller, spawn_snapshot, spawn_tenant_poller,
 };
 use super::state::{Integrity, State, TenantId};
 use super::terminal::TerminalGuard;
@@ -42,6 +42,8 @@ pub struct Services {
     pub dnsbl: Vec<String>,
     /// Records watched beside the Microsoft 365 set (from the config).
     pub extra_names: Vec<(String, crate::dns::RecordKind)>,
+    /// Where the zone snapshot before the first change is kept (`<data dir>/snapshots`).
+    pub snapshots_dir: PathBuf,
     /// Asks who holds the domain from outside (none: no outside poller); Graph's lookup goes
     /// through the destination's client.
     pub discovery: Option<crate::graph::discovery::DiscoveryClient>,
@@ -124,7 +126,13 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             tx.clone(),
         ));
     }
-    if !services.resolvers.is_empty() {
+    if let Some((_, reference)) = services.resolvers.first() {
+        pollers.push(spawn_snapshot(
+            reference.clone(),
+            state.domain.clone(),
+            services.snapshots_dir.clone(),
+            tx.clone(),
+        ));
         pollers.push(spawn_propagation_poller(
             services.resolvers.clone(),
             services.dnsbl.clone(),

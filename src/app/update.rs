@@ -88,6 +88,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             state.views[Pane::Dns.index()].selected = 0;
         }
         Action::BlocklistsPolled(results) => state.dns.blocklists = results,
+        Action::SnapshotReady(name) => state.dns.snapshot = Some(name),
         Action::ExpectedPolled { tenant, result } => match result {
             Ok(records) => {
                 state.dns.expected = records;

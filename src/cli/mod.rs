@@ -156,10 +156,6 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
             Duration::from_secs(2),
         )
         .await;
-        let snapshot = match resolvers.first() {
-            Some((_, reference)) => start::first_snapshot(&paths, reference, &cfg.domain).await,
-            None => None,
-        };
         start::open_dashboard(
             &paths,
             start::Session {
@@ -173,7 +169,6 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
                     // The records the destination tenant asks for are the target state.
                     expect_from: Some(crate::app::state::TenantId::Destination),
                     dnsbl: cfg.blocklists.clone(),
-                    snapshot,
                     extra_names: cfg.names.clone(),
                 },
                 login_url: Some(cfg.destination.cloud.endpoints().login_url),
@@ -258,10 +253,6 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> 
             .map_err(|e| Failure::Service(e.to_string()))?;
         demo_relay(&sim, &domain);
         let (caches, resolvers) = demo_resolvers(&sim).await?;
-        let snapshot = match resolvers.first() {
-            Some((_, authoritative)) => start::first_snapshot(&paths, authoritative, &domain).await,
-            None => None,
-        };
 
         let sim_login_url = sim.login_url();
         let sim = Arc::new(sim);
@@ -279,7 +270,6 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> 
                     // Before the move the domain and its records live in the source tenant.
                     expect_from: Some(crate::app::state::TenantId::Source),
                     dnsbl: vec![crate::sim::DNSBL_ZONE.to_string()],
-                    snapshot,
                     extra_names: Vec::new(),
                 },
                 // The sim answers the outside lookups for its tenants.

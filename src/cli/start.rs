@@ -65,8 +65,6 @@ pub(crate) struct DnsWatch {
     pub expect_from: Option<crate::app::state::TenantId>,
     /// DNS blocklist zones the MX hosts' addresses are checked on.
     pub dnsbl: Vec<String>,
-    /// File name of the zone snapshot taken before the first change, if any.
-    pub snapshot: Option<String>,
     /// Records watched beside the Microsoft 365 set.
     pub extra_names: Vec<(String, crate::dns::RecordKind)>,
 }
@@ -205,31 +203,6 @@ pub(crate) fn sign_in_failure(e: GraphError) -> Failure {
     }
 }
 
-/// The zone snapshot taken before the first change of a cutover: nothing changes before the
-/// dashboard opens, so it is taken at start from the reference resolver (the authoritative
-/// server) when `<data dir>/snapshots/` holds none for the domain. Returns the file name.
-pub(crate) async fn first_snapshot(
-    paths: &Paths,
-    client: &DnsClient,
-    domain: &str,
-) -> Option<String> {
-    let dir = paths.snapshots_dir();
-    if let Some(existing) = crate::dns::snapshot::latest(&dir, domain) {
-        return existing
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned());
-    }
-    let names = crate::dns::m365_names(domain);
-    match crate::dns::snapshot::take(client, domain, &names, &dir, OffsetDateTime::now_utc()).await
-    {
-        Ok(path) => path.file_name().map(|n| n.to_string_lossy().into_owned()),
-        Err(e) => {
-            tracing::warn!(error = %e, "snapshot before the first change failed");
-            None
-        }
-    }
-}
-
 /// Open the journal and saved progress for the session and run the dashboard until quit.
 pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
     let Session {
@@ -253,7 +226,6 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
     let now = OffsetDateTime::now_utc();
     let mut state = State::new(cutover_id, domain, runbook, now);
     state.audit = history;
-    state.dns.snapshot = watch.snapshot;
     state.step_status = saved.statuses;
     state.cutover_at = Some(
         saved
@@ -276,6 +248,7 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
             expect_from: watch.expect_from,
             dnsbl: watch.dnsbl,
             extra_names: watch.extra_names,
+            snapshots_dir: paths.snapshots_dir(),
             discovery: match login_url {
                 Some(url) => Some(
                     crate::graph::discovery::DiscoveryClient::new(

@@ -203,7 +203,7 @@ pub fn diff(before: &Snapshot, now: &[RecordAnswer]) -> Vec<Change> {
 
 /// Take a snapshot of `domain` from `client` (the authoritative servers) and write it as
 /// `<dir>/<domain>-<UTC time>.zone` plus `.zone.json`. Each dashboard session calls it at
-/// start when `dir` holds no snapshot of the domain (`cli::start::first_snapshot`).
+/// start, in the background, through [`ensure`] (`app::pollers::spawn_snapshot`).
 pub async fn take(
     client: &DnsClient,
     domain: &str,
@@ -232,6 +232,20 @@ pub async fn take(
 }
 
 /// The newest snapshot of `domain` in `dir` (by the time in its name), if any.
+/// The snapshot before the first change: the newest one of `domain` in `dir` if there is one,
+/// else one taken now from `client` (the reference resolver) over the Microsoft 365 names.
+pub async fn ensure(
+    client: &DnsClient,
+    domain: &str,
+    dir: &Path,
+) -> Result<PathBuf, SnapshotError> {
+    if let Some(existing) = latest(dir, domain) {
+        return Ok(existing);
+    }
+    let names = crate::dns::m365_names(domain);
+    take(client, domain, &names, dir, OffsetDateTime::now_utc()).await
+}
+
 pub fn latest(dir: &Path, domain: &str) -> Option<PathBuf> {
     let prefix = format!("{}-", normalize_name(domain));
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
