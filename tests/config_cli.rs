@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 mod common;
-use common::{BIN, Served, files_under, sim_serve, tmux};
+use common::{BIN, Served, Terminal, device_code_config, files_under, sim_serve};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,39 +39,45 @@ fn check_accepts_valid_fixtures() {
     }
 }
 
-#[test]
-fn check_names_every_bad_field_with_its_line() {
-    let f = fixture("invalid-many.toml");
+/// `config check` on a bad fixture: exit 2 and every expected problem on stderr, which it returns.
+fn check_fails(name: &str, problems: &[&str]) -> String {
+    let f = fixture(name);
     let out = run(&["config", "check", f.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    for needle in [
-        "invalid-many.toml: line 2: unknown key 'colour'",
-        "invalid-many.toml: line 7: tenants.source.auth 'password'",
-        "invalid-many.toml: line 16: tenants.destination.cloud 'mars'",
-        "invalid-many.toml: line 17: unknown key 'tenants.destination.secret'",
-        "cutover: 8 problems in",
-    ] {
+    for needle in problems {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
+    err
+}
+
+#[test]
+fn check_names_every_bad_field_with_its_line() {
+    let err = check_fails(
+        "invalid-many.toml",
+        &[
+            "invalid-many.toml: line 2: unknown key 'colour'",
+            "invalid-many.toml: line 7: tenants.source.auth 'password'",
+            "invalid-many.toml: line 16: tenants.destination.cloud 'mars'",
+            "invalid-many.toml: line 17: unknown key 'tenants.destination.secret'",
+            "cutover: 8 problems in",
+        ],
+    );
     assert!(!err.contains("panicked"));
 }
 
 #[test]
 fn dns_section_problems_name_their_lines() {
-    let f = fixture("invalid-dns.toml");
-    let out = run(&["config", "check", f.to_str().expect("utf8")]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
-    for needle in [
-        "invalid-dns.toml: line 5: dns.blocklists:",
-        "invalid-dns.toml: line 6: dns.authoritative_port: 70000 is not a port",
-        "invalid-dns.toml: line 7: dns.names: 'mail.contoso.example/AAAA': unknown record type",
-        "invalid-dns.toml: line 7: dns.names: 'no-type.contoso.example': no '/TYPE'",
-        "cutover: 4 problems in",
-    ] {
-        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
-    }
+    check_fails(
+        "invalid-dns.toml",
+        &[
+            "invalid-dns.toml: line 5: dns.blocklists:",
+            "invalid-dns.toml: line 6: dns.authoritative_port: 70000 is not a port",
+            "invalid-dns.toml: line 7: dns.names: 'mail.contoso.example/AAAA': unknown record type",
+            "invalid-dns.toml: line 7: dns.names: 'no-type.contoso.example': no '/TYPE'",
+            "cutover: 4 problems in",
+        ],
+    );
 }
 
 #[test]
@@ -184,62 +189,22 @@ fn plain_cutover_opens_the_dashboard_against_the_configured_tenants() {
     let data = dir.path().join("data");
     let _served = serve_with_config(&config, dir.path());
 
-    let socket = format!("cutover-config-{}", std::process::id());
-    let status = dir.path().join("status");
-    let conf = dir.path().join("tmux.conf");
-    std::fs::write(&conf, "set -g status off\n").expect("conf");
-    let command = format!(
-        "'{BIN}' --config '{}' --data-dir '{}'; echo $? > '{}'",
-        config.display(),
-        data.display(),
-        status.display()
-    );
-    let out = tmux(
-        &socket,
+    let term = Terminal::start(
+        120,
+        40,
         &[
-            "-f",
-            conf.to_str().expect("utf8"),
-            "new-session",
-            "-d",
-            "-s",
-            "cfg",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &command,
+            "--config",
+            config.to_str().expect("utf8"),
+            "--data-dir",
+            data.to_str().expect("utf8"),
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    struct Kill(String);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = tmux(&self.0, &["kill-server"]);
-        }
-    }
-    let _kill = Kill(socket.clone());
-
     // The sim's source tenant has the domain verified; the dashboard shows users from it.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut screen;
-    loop {
-        screen = text(&tmux(&socket, &["capture-pane", "-p", "-t", "cfg"]).stdout);
-        if screen.contains("Users and aliases") && screen.contains("@contoso.example") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "dashboard not up:\n{screen}");
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    tmux(&socket, &["send-keys", "-t", "cfg", "q"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&status) {
-            assert_eq!(s.trim(), "0");
-            break;
-        }
-        assert!(Instant::now() < deadline, "did not exit");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    term.wait_for("the dashboard", |s| {
+        s.contains("Users and aliases") && s.contains("@contoso.example")
+    });
+    term.keys(&["q"]);
+    assert_eq!(term.exit_status_within(10), 0);
     // The session's journal is named after the configured domain.
     assert!(data.join("audit/contoso.example.jsonl").exists());
 }
@@ -339,64 +304,22 @@ fn login_caches_a_private_token_and_no_file_holds_the_secret() {
 fn demo_with_device_code_prints_the_code_and_opens_once_approved() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let socket = format!("cutover-devcode-{}", std::process::id());
-    let conf = dir.path().join("tmux.conf");
-    std::fs::write(&conf, "set -g status off\n").expect("conf");
-    let status = dir.path().join("status");
-    let command = format!(
-        "'{BIN}' demo --device-code --data-dir '{}'; echo $? > '{}'",
-        data.display(),
-        status.display()
-    );
-    let out = tmux(
-        &socket,
+    let term = Terminal::start(
+        120,
+        40,
         &[
-            "-f",
-            conf.to_str().expect("utf8"),
-            "new-session",
-            "-d",
-            "-s",
-            "dc",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &command,
+            "demo",
+            "--device-code",
+            "--data-dir",
+            data.to_str().expect("utf8"),
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    struct Kill(String);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = tmux(&self.0, &["kill-server"]);
-        }
-    }
-    let _kill = Kill(socket.clone());
-    let wait = |what: &str, check: &dyn Fn(&str) -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = text(&tmux(&socket, &["capture-pane", "-p", "-t", "dc"]).stdout);
-            if check(&screen) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "no {what}:\n{screen}");
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    };
-    wait("device code", &|s| {
+    term.wait_for("device code", |s| {
         s.contains("enter the code") && s.contains("/sim/device")
     });
-    wait("dashboard", &|s| s.contains("Users and aliases"));
-    tmux(&socket, &["send-keys", "-t", "dc", "q"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&status) {
-            assert_eq!(s.trim(), "0");
-            break;
-        }
-        assert!(Instant::now() < deadline, "did not exit");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    term.wait_for("dashboard", |s| s.contains("Users and aliases"));
+    term.keys(&["q"]);
+    assert_eq!(term.exit_status_within(10), 0);
 }
 
 #[test]
@@ -476,22 +399,8 @@ fn dashboard_with_a_device_code_profile_signs_in_first_then_opens() {
     let _served = serve_with_config(&sim_config, dir.path());
     // The destination signs in with a device code instead of its secret.
     let body = std::fs::read_to_string(&sim_config).expect("config");
-    let (head, dest) = body
-        .split_once("[tenants.destination]")
-        .expect("destination");
-    let dest: String = dest
-        .lines()
-        .filter(|l| !l.starts_with("client_secret"))
-        .map(|l| {
-            if l.starts_with("auth") {
-                "auth = \"device-code\"\n".to_string()
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
     let config = dir.path().join("device.toml");
-    std::fs::write(&config, format!("{head}[tenants.destination]{dest}")).expect("write");
+    device_code_config(&sim_config, &config);
     let login_url = body
         .lines()
         .find_map(|l| l.strip_prefix("login_url = \""))
@@ -499,52 +408,17 @@ fn dashboard_with_a_device_code_profile_signs_in_first_then_opens() {
         .expect("login url")
         .to_string();
 
-    let socket = format!("cutover-dashdc-{}", std::process::id());
-    let conf = dir.path().join("tmux.conf");
-    std::fs::write(&conf, "set -g status off\n").expect("conf");
-    let status = dir.path().join("status");
-    let command = format!(
-        "'{BIN}' --config '{}' --data-dir '{}'; echo $? > '{}'",
-        config.display(),
-        data.display(),
-        status.display()
-    );
-    let out = tmux(
-        &socket,
+    let term = Terminal::start(
+        120,
+        40,
         &[
-            "-f",
-            conf.to_str().expect("utf8"),
-            "new-session",
-            "-d",
-            "-s",
-            "d",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &command,
+            "--config",
+            config.to_str().expect("utf8"),
+            "--data-dir",
+            data.to_str().expect("utf8"),
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    struct Kill(String);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = tmux(&self.0, &["kill-server"]);
-        }
-    }
-    let _kill = Kill(socket.clone());
-    let wait = |what: &str, check: &dyn Fn(&str) -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = text(&tmux(&socket, &["capture-pane", "-p", "-t", "d"]).stdout);
-            if check(&screen) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "no {what}:\n{screen}");
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    };
-    let screen = wait("device code", &|s| s.contains("enter the code"));
+    let screen = term.wait_for("device code", |s| s.contains("enter the code"));
     let code = screen
         .split("enter the code ")
         .nth(1)
@@ -563,20 +437,12 @@ fn dashboard_with_a_device_code_profile_signs_in_first_then_opens() {
     });
     assert!(approved.is_success());
     // The code shows in the dashboard's sign-in dialog, which closes once the sign-in is done.
-    wait("dashboard", &|s| s.contains("Users and aliases"));
-    wait("the dialog closed", &|s| {
+    term.wait_for("dashboard", |s| s.contains("Users and aliases"));
+    term.wait_for("the dialog closed", |s| {
         !s.contains("enter the code") && s.contains("destination: ok")
     });
-    tmux(&socket, &["send-keys", "-t", "d", "q"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&status) {
-            assert_eq!(s.trim(), "0");
-            break;
-        }
-        assert!(Instant::now() < deadline, "did not exit");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    term.keys(&["q"]);
+    assert_eq!(term.exit_status_within(10), 0);
     let cached = std::fs::read_to_string(data.join("tokens/destination.json")).expect("cache");
     assert!(cached.contains("refresh_token"));
 }

@@ -3,13 +3,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
-use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
-use cutover::graph::{Credentials, Endpoints, GraphClient};
 use cutover::sim::{Sim, SimOptions};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cutover");
+mod common;
+use common::{BIN, SESSION, Terminal};
+
 const TITLES: [&str; 5] = [
     "Domain status",
     "DNS records / TTL",
@@ -18,140 +17,13 @@ const TITLES: [&str; 5] = [
     "Audit",
 ];
 
-/// One tmux server of our own (its own socket), so tests never touch a user's sessions.
-struct Tmux {
-    socket: String,
-    dir: tempfile::TempDir,
-}
-
-impl Tmux {
-    fn start(width: u16, height: u16, data_dir: &Path) -> Tmux {
-        Tmux::start_demo(width, height, data_dir, "")
-    }
-
-    /// `cutover demo` with extra arguments (e.g. `--device-code`).
-    fn start_demo(width: u16, height: u16, data_dir: &Path, extra: &str) -> Tmux {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let conf = dir.path().join("tmux.conf");
-        std::fs::write(&conf, "set -g status off\n").expect("conf");
-        // Tests run in parallel: each session gets its own server.
-        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let socket = format!(
-            "cutover-e2e-{}-{}x{}-{n}",
-            std::process::id(),
-            width,
-            height
-        );
-        // The shell records cutover's exit status in a file the test reads (tmux 3.3 does
-        // not always report #{pane_dead_status}).
-        let status_file = dir.path().join("exit-status");
-        let command = format!(
-            "{} demo {extra} --data-dir {}; echo $? > {}",
-            shell_quote(BIN),
-            shell_quote(&data_dir.display().to_string()),
-            shell_quote(&status_file.display().to_string())
-        );
-        let out = tmux_raw(&[
-            "-L",
-            &socket,
-            "-f",
-            &conf.display().to_string(),
-            "new-session",
-            "-d",
-            "-s",
-            "e2e",
-            "-x",
-            &width.to_string(),
-            "-y",
-            &height.to_string(),
-            &command,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux new-session failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Tmux { socket, dir }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut all = vec!["-L", self.socket.as_str()];
-        all.extend_from_slice(args);
-        tmux_raw(&all)
-    }
-
-    fn screen(&self) -> String {
-        let out = self.run(&["capture-pane", "-p", "-t", "e2e"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "e2e"];
-        args.extend_from_slice(keys);
-        let out = self.run(&args);
-        assert!(out.status.success(), "send-keys failed");
-    }
-
-    /// Wait until `check` holds on the screen; on timeout fail with the last screen.
-    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; screen was:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    /// cutover's exit status once it has exited.
-    fn exit_status(&self) -> Option<i32> {
-        let text = std::fs::read_to_string(self.dir.path().join("exit-status")).ok()?;
-        text.trim().parse().ok()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
-
-fn tmux_raw(args: &[&str]) -> Output {
-    Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux must be installed (.ci/run installs it)")
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 /// A user the demo's directory contains: the same seed gives the same directory, so ask an
 /// identical rehearsal environment through the product's own client.
 fn a_sim_user() -> (String, String) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let sim = Sim::start(SimOptions::default()).await.expect("sim");
-        let tenant = sim.tenant("source").expect("source tenant").clone();
-        let client = GraphClient::new(
-            Endpoints {
-                login_url: sim.login_url(),
-                graph_url: sim.graph_url(),
-                graph_scope: GLOBAL_GRAPH_SCOPE.into(),
-            },
-            Credentials {
-                tenant: tenant.id,
-                client_id: tenant.client_id,
-                client_secret: tenant.client_secret,
-            },
-        )
-        .expect("client");
+        let client = sim.graph_client("source").expect("client");
         let users = client.users().await.expect("users");
         let domain = sim.domain().to_string();
         sim.shutdown().await;
@@ -175,7 +47,11 @@ fn all_titles(screen: &str) -> bool {
 fn drive_demo(width: u16, height: u16) -> PathBuf {
     let (user, other) = a_sim_user();
     let data = tempfile::tempdir().expect("tempdir").keep();
-    let tmux = Tmux::start(width, height, &data);
+    let tmux = Terminal::start(
+        width,
+        height,
+        &["demo", "--data-dir", data.to_str().expect("utf8")],
+    );
 
     let local = user.split('@').next().unwrap_or_default().to_string();
     let screen = tmux.wait_for("the five panes and a sim user", |s| {
@@ -210,7 +86,7 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
             .next()
             .is_some_and(|l| l.chars().count() == col && l.ends_with('┐'))
     };
-    let out = tmux.run(&["resize-window", "-t", "e2e", "-x", "100", "-y", "30"]);
+    let out = tmux.run(&["resize-window", "-t", SESSION, "-x", "100", "-y", "30"]);
     assert!(out.status.success(), "resize-window failed");
     tmux.wait_for("the layout at 100x30", |s| {
         all_titles(s) && right_border_at(s, 100)
@@ -218,7 +94,7 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
     let out = tmux.run(&[
         "resize-window",
         "-t",
-        "e2e",
+        SESSION,
         "-x",
         &width.to_string(),
         "-y",
@@ -297,19 +173,8 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
     tmux.wait_for("the detail view closed", |s| !s.contains(" Audit entry "));
 
     tmux.keys(&["q"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = tmux.exit_status() {
-            assert_eq!(status, 0, "cutover exited with {status}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "cutover did not exit after q:\n{}",
-            tmux.screen()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let status = tmux.exit_status_within(10);
+    assert_eq!(status, 0, "cutover exited with {status}");
     data
 }
 
@@ -405,26 +270,19 @@ fn demo_at_80x24() {
     let _ = std::fs::remove_dir_all(&data);
 }
 
-/// Wait for the shell to record cutover's exit status.
-fn exit_status_within(tmux: &Tmux, secs: u64) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(status) = tmux.exit_status() {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "cutover did not exit:\n{}",
-            tmux.screen()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn demo_device_code_sign_in_shows_the_dialog_and_goes_on_once_approved() {
     let data = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux::start_demo(100, 30, data.path(), "--device-code");
+    let tmux = Terminal::start(
+        100,
+        30,
+        &[
+            "demo",
+            "--device-code",
+            "--data-dir",
+            data.path().to_str().expect("utf8"),
+        ],
+    );
     let screen = tmux.wait_for("the sign-in dialog over the dashboard", |s| {
         // The dialog covers the middle of the screen; the top panes stay in view.
         s.contains(" Sign in ") && s.contains("enter the code") && s.contains("Domain status")
@@ -439,13 +297,22 @@ fn demo_device_code_sign_in_shows_the_dialog_and_goes_on_once_approved() {
         !s.contains(" Sign in ") && s.contains("destination: ok")
     });
     tmux.keys(&["q"]);
-    assert_eq!(exit_status_within(&tmux, 10), 0);
+    assert_eq!(tmux.exit_status_within(10), 0);
 }
 
 #[test]
 fn demo_device_code_sign_in_cancelled_with_esc() {
     let data = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux::start_demo(100, 30, data.path(), "--device-code");
+    let tmux = Terminal::start(
+        100,
+        30,
+        &[
+            "demo",
+            "--device-code",
+            "--data-dir",
+            data.path().to_str().expect("utf8"),
+        ],
+    );
     tmux.wait_for("the sign-in dialog", |s| s.contains(" Sign in "));
     // Before the sim's user approves (3 s): Esc cancels that sign-in.
     tmux.keys(&["Escape"]);
@@ -458,7 +325,7 @@ fn demo_device_code_sign_in_cancelled_with_esc() {
     tmux.keys(&["?"]);
     tmux.wait_for("the help overlay", |s| s.contains(" Keys "));
     tmux.keys(&["q"]);
-    assert_eq!(exit_status_within(&tmux, 10), 0);
+    assert_eq!(tmux.exit_status_within(10), 0);
     let log =
         std::fs::read_to_string(data.path().join("audit").join("demo.jsonl")).expect("audit log");
     assert!(log.contains("device-code sign-in cancelled"), "{log}");

@@ -9,10 +9,10 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
-use common::{BIN, Served, files_under, sim_serve, tmux};
+use common::{BIN, Served, Terminal, device_code_config, files_under, sim_serve};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -98,27 +98,6 @@ fn start_sim(dir: &Path) -> (Served, serde_json::Value, PathBuf) {
     (served, info, sim_config)
 }
 
-/// The sim's config with the destination signing in by device code (so refresh tokens are
-/// issued and cached too).
-fn device_code_config(sim_config: &Path, out: &Path) {
-    let body = std::fs::read_to_string(sim_config).expect("config");
-    let (head, dest) = body
-        .split_once("[tenants.destination]")
-        .expect("destination");
-    let dest: String = dest
-        .lines()
-        .filter(|l| !l.starts_with("client_secret"))
-        .map(|l| {
-            if l.starts_with("auth") {
-                "auth = \"device-code\"\n".to_string()
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
-    std::fs::write(out, format!("{head}[tenants.destination]{dest}")).expect("write");
-}
-
 /// `cutover login --tenant destination` by device code: read the code from stderr and approve
 /// it through the sim-only route, as the sim's user would at the device login page.
 fn device_code_login(s: &mut Session) {
@@ -166,61 +145,26 @@ fn device_code_login(s: &mut Session) {
 
 /// The dashboard in a real terminal for a few seconds, then `q`.
 fn dashboard(s: &mut Session) {
-    let socket = format!("cutover-secrets-{}", std::process::id());
-    let conf = s.dir.path().join("tmux.conf");
-    std::fs::write(&conf, "set -g status off\n").expect("conf");
-    let status = s.dir.path().join("status");
-    let command = format!(
-        "'{BIN}' --config '{}' --data-dir '{}' --log-filter trace; echo $? > '{}'",
-        s.config.display(),
-        s.data.display(),
-        status.display()
-    );
-    let out = tmux(
-        &socket,
+    let term = Terminal::start(
+        140,
+        45,
         &[
-            "-f",
-            conf.to_str().expect("utf8"),
-            "new-session",
-            "-d",
-            "-s",
-            "s",
-            "-x",
-            "140",
-            "-y",
-            "45",
-            &command,
+            "--config",
+            s.config.to_str().expect("utf8"),
+            "--data-dir",
+            s.data.to_str().expect("utf8"),
+            "--log-filter",
+            "trace",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    struct Kill(String);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = tmux(&self.0, &["kill-server"]);
-        }
-    }
-    let _kill = Kill(socket.clone());
-    let capture = || text(&tmux(&socket, &["capture-pane", "-p", "-t", "s"]).stdout);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut screen = capture();
-    while !(screen.contains("Users and aliases") && screen.contains("@contoso.example")) {
-        assert!(Instant::now() < deadline, "dashboard not up:\n{screen}");
-        std::thread::sleep(Duration::from_millis(150));
-        screen = capture();
-    }
+    term.wait_for("the dashboard", |screen| {
+        screen.contains("Users and aliases") && screen.contains("@contoso.example")
+    });
     // A few poll rounds (Graph every 5 s, DNS every 3 s) and a filter, which is journaled.
     std::thread::sleep(Duration::from_secs(6));
-    screen = capture();
-    tmux(&socket, &["send-keys", "-t", "s", "q"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(code) = std::fs::read_to_string(&status) {
-            assert_eq!(code.trim(), "0", "{screen}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "did not exit:\n{screen}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let screen = term.screen();
+    term.keys(&["q"]);
+    assert_eq!(term.exit_status_within(10), 0, "{screen}");
     s.printed.push(("dashboard".into(), screen));
     s.gather_tokens();
 }

@@ -1,6 +1,6 @@
 //! What several integration tests share: `cutover sim serve` running in the background as its
 //! own process, the way a person rehearses, stopped when the test is done; files under a folder;
-//! tmux on a private server.
+//! `cutover` in a real terminal (tmux on a private server).
 
 // Each test crate includes this module and uses only part of it.
 #![allow(dead_code)]
@@ -8,6 +8,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_cutover");
 
@@ -65,12 +66,145 @@ pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// A tmux command on its own server (`-L socket`), so tests never meet each other's sessions.
-pub fn tmux(socket: &str, args: &[&str]) -> std::process::Output {
-    Command::new("tmux")
-        .arg("-L")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("tmux must be installed (.ci/run installs it)")
+/// `cutover ARGS…` running in a real terminal: a detached tmux session on a tmux server of its
+/// own (tests run in parallel and never touch a user's sessions), killed on drop. The shell
+/// records cutover's exit status in a file (tmux 3.3 does not always report
+/// `#{pane_dead_status}`).
+pub struct Terminal {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+/// The tmux session's name, for commands such as `resize-window -t`.
+pub const SESSION: &str = "cutover";
+
+impl Terminal {
+    pub fn start(width: u16, height: u16, args: &[&str]) -> Terminal {
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let socket = format!("cutover-test-{}-{n}", std::process::id());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf = dir.path().join("tmux.conf");
+        std::fs::write(&conf, "set -g status off\n").expect("tmux.conf");
+        let mut command = shell_quote(BIN);
+        for a in args {
+            command.push(' ');
+            command.push_str(&shell_quote(a));
+        }
+        let status = dir.path().join("exit-status");
+        command.push_str(&format!(
+            "; echo $? > {}",
+            shell_quote(&status.display().to_string())
+        ));
+        let term = Terminal { socket, dir };
+        let out = term.run(&[
+            "-f",
+            &conf.display().to_string(),
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            &command,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        term
+    }
+
+    /// A tmux command on this terminal's server.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux must be installed (.ci/run installs it)")
+    }
+
+    pub fn screen(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", SESSION]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", SESSION];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success(), "send-keys failed");
+    }
+
+    /// Wait until `check` holds on the screen; after 30 s fail with the last screen.
+    pub fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen was:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    /// cutover's exit status once it has exited.
+    pub fn exit_status(&self) -> Option<i32> {
+        let text = std::fs::read_to_string(self.dir.path().join("exit-status")).ok()?;
+        text.trim().parse().ok()
+    }
+
+    /// Wait (up to `secs`) for cutover to exit and return its status.
+    pub fn exit_status_within(&self, secs: u64) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = self.exit_status() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cutover did not exit:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The sim's config with the destination signing in by device code (so refresh tokens are
+/// issued and cached too).
+pub fn device_code_config(sim_config: &Path, out: &Path) {
+    let body = std::fs::read_to_string(sim_config).expect("config");
+    let (head, dest) = body
+        .split_once("[tenants.destination]")
+        .expect("destination");
+    let dest: String = dest
+        .lines()
+        .filter(|l| !l.starts_with("client_secret"))
+        .map(|l| {
+            if l.starts_with("auth") {
+                "auth = \"device-code\"\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(out, format!("{head}[tenants.destination]{dest}")).expect("write");
 }
