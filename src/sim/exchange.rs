@@ -218,6 +218,18 @@ fn admit(state: &Shared, tenant_key: &str, headers: &HeaderMap) -> Result<usize,
 }
 
 /// `{"CmdletInput":{"CmdletName":…,"Parameters":{…}}}`.
+/// The start of both routes: the caller is admitted to the tenant, then the body is read.
+fn admit_input(
+    state: &Shared,
+    tenant_key: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(usize, String, Map<String, Value>), Refused> {
+    let tenant = admit(state, tenant_key, headers)?;
+    let (cmdlet, params) = parse_input(body)?;
+    Ok((tenant, cmdlet, params))
+}
+
 fn parse_input(body: &[u8]) -> Result<(String, Map<String, Value>), Refused> {
     let bad = |m: &str| plain_error(StatusCode::BAD_REQUEST, "BadRequest", m);
     let v: Value =
@@ -319,11 +331,7 @@ pub(crate) async fn invoke_command(
     body: Bytes,
 ) -> Response {
     let ids = ids_of(&extensions);
-    let tenant = match admit(&state, &tenant_key, &headers) {
-        Ok(t) => t,
-        Err(resp) => return *resp,
-    };
-    let (cmdlet, params) = match parse_input(&body) {
+    let (tenant, cmdlet, params) = match admit_input(&state, &tenant_key, &headers, &body) {
         Ok(x) => x,
         Err(resp) => return *resp,
     };
@@ -349,11 +357,7 @@ pub(crate) async fn admin_api(
     body: Bytes,
 ) -> Response {
     let ids = ids_of(&extensions);
-    let tenant = match admit(&state, &tenant_key, &headers) {
-        Ok(t) => t,
-        Err(resp) => return *resp,
-    };
-    let (cmdlet, params) = match parse_input(&body) {
+    let (tenant, cmdlet, params) = match admit_input(&state, &tenant_key, &headers, &body) {
         Ok(x) => x,
         Err(resp) => return *resp,
     };
