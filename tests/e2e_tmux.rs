@@ -270,19 +270,24 @@ fn demo_at_80x24() {
     let _ = std::fs::remove_dir_all(&data);
 }
 
-#[test]
-fn demo_device_code_sign_in_shows_the_dialog_and_goes_on_once_approved() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let tmux = Terminal::start(
+/// `cutover demo --device-code` at 100x30.
+fn device_code_demo(data: &Path) -> Terminal {
+    Terminal::start(
         100,
         30,
         &[
             "demo",
             "--device-code",
             "--data-dir",
-            data.path().to_str().expect("utf8"),
+            data.to_str().expect("utf8"),
         ],
-    );
+    )
+}
+
+#[test]
+fn demo_device_code_sign_in_shows_the_dialog_and_goes_on_once_approved() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let tmux = device_code_demo(data.path());
     let screen = tmux.wait_for("the sign-in dialog over the dashboard", |s| {
         // The dialog covers the middle of the screen; the top panes stay in view.
         s.contains(" Sign in ") && s.contains("enter the code") && s.contains("Domain status")
@@ -303,16 +308,7 @@ fn demo_device_code_sign_in_shows_the_dialog_and_goes_on_once_approved() {
 #[test]
 fn demo_device_code_sign_in_cancelled_with_esc() {
     let data = tempfile::tempdir().expect("tempdir");
-    let tmux = Terminal::start(
-        100,
-        30,
-        &[
-            "demo",
-            "--device-code",
-            "--data-dir",
-            data.path().to_str().expect("utf8"),
-        ],
-    );
+    let tmux = device_code_demo(data.path());
     tmux.wait_for("the sign-in dialog", |s| s.contains(" Sign in "));
     // Before the sim's user approves (3 s): Esc cancels that sign-in.
     tmux.keys(&["Escape"]);
