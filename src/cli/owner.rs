@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Failure, Globals, Outcome, config, finish, prepare, runtime, start};
 use crate::config::ConfigError;
-use crate::graph::discovery::{self, Answer, DiscoveryClient, Outside, Source, Verdict};
+use crate::graph::discovery::{self, Answer, DiscoveryClient, Holder, Outside, Source, Verdict};
 
 const GLOBAL_LOGIN: &str = "https://login.microsoftonline.com";
 
@@ -69,12 +69,11 @@ fn owner_inner(globals: &Globals, domain: &str, login_url: Option<&str>, json: b
             tokio::join!(discovery.lookup(&name.ascii, graph.as_ref()), configured);
         Ok::<_, Failure>((outside, configured))
     })?;
-    let relation = outside.tenant_id().map(|id| match &configured {
-        Some((Some(s), _)) if s.eq_ignore_ascii_case(id) => "source",
-        Some((_, Some(d))) if d.eq_ignore_ascii_case(id) => "destination",
-        Some(_) => "other",
-        None => "unconfigured",
-    });
+    let relation = match &configured {
+        Some((s, d)) => outside.holder(s.as_deref(), d.as_deref()),
+        None => outside.holder(None, None),
+    }
+    .map(Holder::as_str);
 
     let mut out = std::io::stdout().lock();
     let written = if json {

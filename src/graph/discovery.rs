@@ -149,7 +149,47 @@ pub enum Verdict {
     Unknown,
 }
 
+/// Which of the configured tenants holds the domain, seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Holder {
+    Source,
+    Destination,
+    /// A tenant that is neither of the configured ones (their ids are known).
+    Other,
+    /// The configured tenants' ids are not known (yet): no comparison is possible.
+    Unknown,
+}
+
+impl Holder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Holder::Source => "source",
+            Holder::Destination => "destination",
+            Holder::Other => "other",
+            Holder::Unknown => "unconfigured",
+        }
+    }
+}
+
 impl Outside {
+    /// Which configured tenant holds the domain (`None` when no tenant id was found). The
+    /// dashboard and `cutover owner` both ask this, with the tenant ids they know: "other" only
+    /// when every configured tenant's id is known and none matches.
+    pub fn holder(&self, source_id: Option<&str>, destination_id: Option<&str>) -> Option<Holder> {
+        let id = self.tenant_id()?;
+        let is = |known: Option<&str>| known.is_some_and(|k| k.eq_ignore_ascii_case(id));
+        Some(if is(source_id) {
+            Holder::Source
+        } else if is(destination_id) {
+            Holder::Destination
+        } else if source_id.is_some() && destination_id.is_some() {
+            Holder::Other
+        } else {
+            Holder::Unknown
+        })
+    }
+
     /// The tenant id: from the OpenID configuration, else from Graph.
     pub fn tenant_id(&self) -> Option<&str> {
         self.openid_configuration
@@ -437,6 +477,43 @@ mod tests {
             tenant_in_issuer("https://login.microsoftonline.com/common/v2.0"),
             None
         );
+    }
+
+    #[test]
+    fn holder_is_other_only_when_both_tenants_are_known() {
+        let held_by = |id: &str| Outside {
+            domain: "contoso.example".into(),
+            openid_configuration: Answer::Found(OpenidTenant {
+                tenant_id: id.into(),
+                issuer: format!("https://sts.windows.net/{id}/"),
+                tenant_region_scope: None,
+                cloud_instance_name: None,
+            }),
+            user_realm: Answer::Skipped { reason: "-".into() },
+            find_tenant_information: Answer::Skipped { reason: "-".into() },
+        };
+        let (s, d) = (
+            "11111111-1111-1111-1111-111111111111",
+            "22222222-2222-2222-2222-222222222222",
+        );
+        let o = held_by(&s.to_uppercase());
+        assert_eq!(o.holder(Some(s), Some(d)), Some(Holder::Source));
+        assert_eq!(
+            held_by(d).holder(Some(s), Some(d)),
+            Some(Holder::Destination)
+        );
+        let third = held_by("33333333-3333-3333-3333-333333333333");
+        assert_eq!(third.holder(Some(s), Some(d)), Some(Holder::Other));
+        // The destination's id not known yet: no claim that a third tenant holds it.
+        assert_eq!(third.holder(Some(s), None), Some(Holder::Unknown));
+        assert_eq!(third.holder(None, None), Some(Holder::Unknown));
+        let free = Outside {
+            openid_configuration: Answer::NotFound {
+                detail: "AADSTS90002".into(),
+            },
+            ..held_by(s)
+        };
+        assert_eq!(free.holder(Some(s), Some(d)), None);
     }
 
     #[test]

@@ -132,12 +132,16 @@ fn owner(state: &State) -> Vec<Span<'static>> {
     let org_id = |t: &TenantState| t.snapshot.as_ref().map(|s| s.organization.id.clone());
     let mut out = match (o.verdict(), o.tenant_id()) {
         (Verdict::Held, Some(id)) => {
-            let who = if org_id(&state.source).is_some_and(|s| s.eq_ignore_ascii_case(id)) {
-                Span::styled("source", theme::warn())
-            } else if org_id(&state.destination).is_some_and(|d| d.eq_ignore_ascii_case(id)) {
-                Span::styled("destination", theme::ok())
-            } else {
-                Span::styled("other tenant", theme::error())
+            use crate::graph::discovery::Holder;
+            let who = match o.holder(
+                org_id(&state.source).as_deref(),
+                org_id(&state.destination).as_deref(),
+            ) {
+                Some(Holder::Source) => Span::styled("source", theme::warn()),
+                Some(Holder::Destination) => Span::styled("destination", theme::ok()),
+                Some(Holder::Other) => Span::styled("other tenant", theme::error()),
+                // Until both tenants have answered, "other" would be a guess.
+                _ => Span::styled("a tenant", theme::dim()),
             };
             let mut v = vec![who];
             if let Some(ns) = o.namespace_type() {
