@@ -46,6 +46,14 @@ pub enum Action {
     ToggleHelp,
     /// Space on a timeline step: pending → in progress → done → skipped → pending.
     CycleStepStatus,
+    /// `t` on the timeline: start typing the cutover time T.
+    StartCutoverInput,
+    CutoverInput(char),
+    CutoverBackspace,
+    /// Enter: set T to what was typed (refused with a notice when it does not parse).
+    CutoverApply,
+    /// Esc: leave T as it was.
+    CutoverCancel,
     Quit,
     TenantPolled {
         tenant: TenantId,
@@ -103,6 +111,8 @@ pub enum Command {
     Audit(Event),
     /// Leave the dashboard.
     Quit,
+    /// Timeline progress (step statuses, T) changed: save it, off the loop.
+    SaveProgress,
     /// Stop the device-code sign-in of this tenant's client.
     CancelSignIn(TenantId),
 }

@@ -29,6 +29,11 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("Esc", "clear the focused pane's filter"),
     ("Space, Enter", "timeline: next status of the selected step"),
     (
+        "t",
+        "timeline: set the cutover time T (e.g. 2026-12-05T18:00Z)",
+    ),
+    ("Enter, Esc (T)", "set T / leave it as it was"),
+    (
         "v",
         "DNS: records / expected vs actual / propagation / TTL plan",
     ),
@@ -60,6 +65,17 @@ pub fn map_key(state: &State, key: KeyEvent) -> Option<Action> {
             KeyCode::Backspace => Some(Action::FilterBackspace),
             KeyCode::Char(c) if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) => {
                 Some(Action::FilterInput(c))
+            }
+            _ => None,
+        };
+    }
+    if let InputMode::CutoverTime(_) = state.input {
+        return match key.code {
+            KeyCode::Enter => Some(Action::CutoverApply),
+            KeyCode::Esc => Some(Action::CutoverCancel),
+            KeyCode::Backspace => Some(Action::CutoverBackspace),
+            KeyCode::Char(c) if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) => {
+                Some(Action::CutoverInput(c))
             }
             _ => None,
         };
@@ -114,6 +130,7 @@ pub fn map_key(state: &State, key: KeyEvent) -> Option<Action> {
             Action::CycleStepStatus
         }
         KeyCode::Char('v') if state.focus == Pane::Dns => Action::DnsCycleView,
+        KeyCode::Char('t') if state.focus == Pane::Timeline => Action::StartCutoverInput,
         KeyCode::Enter if state.focus == Pane::Audit => Action::ToggleAuditDetail,
         KeyCode::Esc => Action::FilterCancel,
         _ => return None,

@@ -212,20 +212,21 @@ async fn event_loop(
             batch.push(more);
         }
         for action in batch {
-            let step_changed = matches!(action, Action::CycleStepStatus);
+            let mut save = false;
             for command in update(state, action) {
                 match command {
                     Command::Audit(event) => {
                         let _ = audit_tx.send(event);
                     }
                     Command::Quit => return Ok(()),
+                    Command::SaveProgress => save = true,
                     Command::CancelSignIn(tenant) => match tenant {
                         TenantId::Source => services.source.tokens().cancel_sign_in(),
                         TenantId::Destination => services.destination.tokens().cancel_sign_in(),
                     },
                 }
             }
-            if step_changed {
+            if save {
                 save_progress(state, progress_file, audit_tx);
             }
             dirty = true;
@@ -240,10 +241,9 @@ async fn event_loop(
 fn save_progress(state: &mut State, path: &Path, audit_tx: &std::sync::mpsc::Sender<Event>) {
     let progress = Progress {
         statuses: state.step_status.clone(),
-        cutover_at: state.cutover_at.and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        }),
+        cutover_at: state
+            .cutover_set_in_timeline
+            .map(crate::plan::cutover_time::rfc3339),
     };
     if let Err(e) = progress.save(path) {
         let message = e.to_string();

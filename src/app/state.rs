@@ -154,6 +154,8 @@ pub enum InputMode {
     Normal,
     /// Typing a filter for this pane.
     Filter(Pane),
+    /// Typing the cutover time T (timeline pane, `t`).
+    CutoverTime(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -162,8 +164,14 @@ pub struct State {
     pub cutover_id: String,
     /// The custom domain being moved, e.g. `contoso.example`.
     pub domain: String,
-    /// When the cutover is planned (T); the timeline shows due times relative to it.
+    /// When the cutover is planned (T), only ever as the admin (or the demo) set it; the
+    /// timeline shows due times relative to it, offsets only while it is `None`.
     pub cutover_at: Option<OffsetDateTime>,
+    /// Where `cutover_at` came from, shown beside it.
+    pub cutover_from: Option<crate::plan::CutoverSource>,
+    /// The T the admin set in the timeline (saved with the progress), even while `--cutover`
+    /// overrides it for this session: saving the progress must not turn one into the other.
+    pub cutover_set_in_timeline: Option<OffsetDateTime>,
     pub focus: Pane,
     pub input: InputMode,
     pub show_help: bool,
@@ -229,6 +237,8 @@ impl State {
             cutover_id,
             domain,
             cutover_at: None,
+            cutover_from: None,
+            cutover_set_in_timeline: None,
             focus: Pane::Domain,
             input: InputMode::Normal,
             show_help: false,

@@ -62,7 +62,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             // In filter mode the pane being typed into; otherwise Esc clears the focused pane.
             let pane = match state.input {
                 InputMode::Filter(p) => p,
-                InputMode::Normal => state.focus,
+                InputMode::Normal | InputMode::CutoverTime(_) => state.focus,
             };
             state.input = InputMode::Normal;
             let view = state.view_mut(pane);
@@ -73,6 +73,32 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         }
         Action::ToggleHelp => state.show_help = !state.show_help,
         Action::CycleStepStatus => return cycle_step(state),
+        Action::StartCutoverInput => {
+            if state.focus == Pane::Timeline {
+                // Start from the time in force, so a small correction is a small edit.
+                let text = state
+                    .cutover_at
+                    .map(crate::plan::cutover_time::rfc3339)
+                    .unwrap_or_default();
+                state.input = InputMode::CutoverTime(text);
+            }
+        }
+        Action::CutoverInput(c) => {
+            if let InputMode::CutoverTime(text) = &mut state.input {
+                text.push(c);
+            }
+        }
+        Action::CutoverBackspace => {
+            if let InputMode::CutoverTime(text) = &mut state.input {
+                text.pop();
+            }
+        }
+        Action::CutoverApply => return set_cutover(state),
+        Action::CutoverCancel => {
+            if matches!(state.input, InputMode::CutoverTime(_)) {
+                state.input = InputMode::Normal;
+            }
+        }
         Action::Quit => {
             state.quitting = true;
             return vec![Command::Quit];
@@ -153,11 +179,47 @@ fn cycle_step(state: &mut State) -> Vec<Command> {
     };
     let new = old.next();
     state.step_status.insert(id.clone(), new);
-    vec![Command::Audit(
-        Event::new(Kind::UserAction, "step status changed")
-            .target(id)
-            .change(json!(old), json!(new)),
-    )]
+    vec![
+        Command::Audit(
+            Event::new(Kind::UserAction, "step status changed")
+                .target(id)
+                .change(json!(old), json!(new)),
+        ),
+        Command::SaveProgress,
+    ]
+}
+
+/// Enter in the cutover-time prompt: T becomes what the admin typed, journaled with the value
+/// it replaces; a time that does not parse keeps the prompt open with the reason.
+fn set_cutover(state: &mut State) -> Vec<Command> {
+    use crate::plan::cutover_time::{CutoverSource, format_cutover, parse_cutover, rfc3339};
+    let InputMode::CutoverTime(text) = &state.input else {
+        return Vec::new();
+    };
+    let at = match parse_cutover(text) {
+        Ok(at) => at,
+        Err(reason) => {
+            state.notice = Some(reason);
+            return Vec::new();
+        }
+    };
+    state.input = InputMode::Normal;
+    let before = state.cutover_at;
+    state.notice = Some(format!("cutover time T set to {}", format_cutover(at)));
+    if before == Some(at) && state.cutover_from == Some(CutoverSource::Timeline) {
+        return Vec::new();
+    }
+    state.cutover_at = Some(at);
+    state.cutover_from = Some(CutoverSource::Timeline);
+    state.cutover_set_in_timeline = Some(at);
+    vec![
+        Command::Audit(
+            Event::new(Kind::UserAction, "cutover time set")
+                .target(state.cutover_id.clone())
+                .change(json!(before.map(rfc3339)), json!(rfc3339(at))),
+        ),
+        Command::SaveProgress,
+    ]
 }
 
 /// The domain fields whose change is worth an audit line.
@@ -463,6 +525,55 @@ mod tests {
         assert_eq!(s.view(Pane::Timeline).filter, "");
         update(&mut s, Action::StartFilter);
         assert!(update(&mut s, Action::FilterApply).is_empty());
+    }
+
+    #[test]
+    fn the_cutover_time_is_set_by_the_admin_journaled_and_saved() {
+        let mut s = state();
+        assert_eq!(s.cutover_at, None, "nothing invents T");
+        // Only on the timeline.
+        update(&mut s, Action::StartCutoverInput);
+        assert_eq!(s.input, InputMode::Normal);
+        update(&mut s, Action::Focus(Pane::Timeline));
+        update(&mut s, Action::StartCutoverInput);
+        assert_eq!(s.input, InputMode::CutoverTime(String::new()));
+        for c in "2026-12-05T19:00".chars() {
+            assert!(update(&mut s, Action::CutoverInput(c)).is_empty());
+        }
+        // No zone: refused with the reason, the prompt stays open, nothing journaled.
+        assert!(update(&mut s, Action::CutoverApply).is_empty());
+        assert!(s.notice.as_deref().unwrap_or("").contains("no time zone"));
+        assert_eq!(s.cutover_at, None);
+        for c in "+01:00".chars() {
+            update(&mut s, Action::CutoverInput(c));
+        }
+        let cmds = update(&mut s, Action::CutoverApply);
+        assert_eq!(s.input, InputMode::Normal);
+        assert_eq!(
+            s.cutover_at,
+            Some(time::macros::datetime!(2026-12-05 18:00 UTC))
+        );
+        assert_eq!(s.cutover_from, Some(crate::plan::CutoverSource::Timeline));
+        let events = audit_events(&cmds);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "cutover time set");
+        assert_eq!(events[0].before, Some(json!(null)));
+        assert_eq!(events[0].after, Some(json!("2026-12-05T18:00:00Z")));
+        assert!(cmds.contains(&Command::SaveProgress));
+
+        // Esc leaves T as it was; the prompt starts from the time in force.
+        update(&mut s, Action::StartCutoverInput);
+        assert_eq!(
+            s.input,
+            InputMode::CutoverTime("2026-12-05T18:00:00Z".into())
+        );
+        update(&mut s, Action::CutoverBackspace);
+        update(&mut s, Action::CutoverCancel);
+        assert_eq!(s.input, InputMode::Normal);
+        assert_eq!(
+            s.cutover_at,
+            Some(time::macros::datetime!(2026-12-05 18:00 UTC))
+        );
     }
 
     #[test]

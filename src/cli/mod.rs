@@ -173,6 +173,9 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
                 },
                 login_url: Some(cfg.destination.cloud.endpoints().login_url),
                 channel: Some((tx, rx)),
+                cutover_cli: None,
+                cutover_config: None,
+                cutover_demo: None,
             },
         )
         .await
@@ -275,6 +278,10 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> 
                 // The sim answers the outside lookups for its tenants.
                 login_url: Some(sim_login_url),
                 channel: Some((tx, rx)),
+                cutover_cli: None,
+                cutover_config: None,
+                // The rehearsal plays a cutover a day from now, and says so beside T.
+                cutover_demo: Some(OffsetDateTime::now_utc() + time::Duration::hours(24)),
             },
         )
         .await;

@@ -32,6 +32,13 @@ pub(crate) struct Session {
     pub login_url: Option<String>,
     /// The action channel, made early when the clients' device-code prompt sends on it.
     pub channel: Option<ActionChannel>,
+    /// The cutover time T as the admin gave it for this session (`--cutover`), if any.
+    pub cutover_cli: Option<OffsetDateTime>,
+    /// The config's `cutover_at`, used when neither `--cutover` nor the timeline set T.
+    pub cutover_config: Option<OffsetDateTime>,
+    /// The rehearsal's own T (`cutover demo` only, said so on screen). The dashboard itself
+    /// never invents one.
+    pub cutover_demo: Option<OffsetDateTime>,
 }
 
 /// Both ends of the dashboard's action channel.
@@ -214,6 +221,9 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
         watch,
         login_url,
         channel,
+        cutover_cli,
+        cutover_config,
+        cutover_demo,
     } = session;
     let journal_path = paths.audit_log(&cutover_id);
     let journal =
@@ -226,16 +236,18 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
     let now = OffsetDateTime::now_utc();
     let mut state = State::new(cutover_id, domain, runbook, now);
     state.audit = history;
+    state.cutover_set_in_timeline = saved.cutover_time();
     state.step_status = saved.statuses;
-    state.cutover_at = Some(
-        saved
-            .cutover_at
-            .as_deref()
-            .and_then(|t| {
-                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-            })
-            .unwrap_or(now + time::Duration::hours(24)),
-    );
+    let chosen = crate::plan::cutover_time::choose(
+        cutover_cli,
+        state.cutover_set_in_timeline,
+        cutover_config,
+    )
+    .or(cutover_demo.map(|t| (t, crate::plan::CutoverSource::Demo)));
+    if let Some((at, from)) = chosen {
+        state.cutover_at = Some(at);
+        state.cutover_from = Some(from);
+    }
     let dashboard = Dashboard {
         state,
         services: Services {

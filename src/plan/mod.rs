@@ -1,9 +1,11 @@
 //! The cutover model: runbook, steps and their status.
 
+pub mod cutover_time;
 pub mod error;
 pub mod progress;
 pub mod runbook;
 
+pub use cutover_time::{CutoverSource, parse_cutover};
 pub use error::PlanError;
 pub use progress::Progress;
 pub use runbook::{GATES, Phase, Runbook, Step, StepStatus, format_offset};

@@ -135,7 +135,15 @@ pub fn plan_lines(state: &State) -> Vec<(String, String, ratatui::style::Style)>
             };
             out.push(("countdown".into(), text, style));
         }
-        (None, _) => out.push(("cutover at".into(), "not set".into(), theme::dim())),
+        (None, _) => {
+            out.push(("cutover at".into(), "T not set".into(), theme::warn()));
+            out.push((
+                "needs".into(),
+                "the cutover time T: press t in the timeline, or set cutover_at in the config"
+                    .into(),
+                theme::dim(),
+            ));
+        }
         (_, None) => out.push(("MX TTL now".into(), "no MX answer yet".into(), theme::dim())),
     }
     for b in &state.dns.blocklists {

@@ -25,6 +25,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled("▏ ", theme::prompt()));
         spans.push(Span::styled("Enter keep · Esc clear  ", theme::dim()));
     }
+    if let InputMode::CutoverTime(text) = &state.input {
+        spans.push(Span::styled(format!("T = {text}"), theme::prompt()));
+        spans.push(Span::styled("▏ ", theme::prompt()));
+        spans.push(Span::styled(
+            format!(
+                "e.g. {} (UTC) or …+01:00 · Enter set · Esc cancel  ",
+                crate::plan::cutover_time::EXAMPLE
+            ),
+            theme::dim(),
+        ));
+    }
     // A notice (e.g. a cancelled sign-in) comes first: it answers what the person just did.
     if let Some(n) = &state.notice {
         spans.push(Span::styled(n.clone(), theme::warn()));

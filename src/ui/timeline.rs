@@ -34,7 +34,14 @@ struct Columns {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let block = widgets::pane_block(state, Pane::Timeline);
+    let mut block = widgets::pane_block(state, Pane::Timeline);
+    // T and where it came from, on the right of the border; until the admin sets it, say so.
+    let title_w = format!(" ▶ 4 {} ", Pane::Timeline.title()).chars().count();
+    let room = usize::from(area.width).saturating_sub(title_w + 3);
+    let t_text = cutover_label(state, room);
+    if !t_text.0.is_empty() {
+        block = block.title_top(Line::styled(t_text.0, t_text.1).right_aligned());
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 || inner.width == 0 {
@@ -109,6 +116,37 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 /// Title first; then the absolute due time (when T is set); then the owner, if room is left.
+/// ` T 2026-12-05 18:00 UTC (from the config) `, shortened to fit `room`; ` T not set · t sets
+/// it ` while the admin has not given one.
+fn cutover_label(state: &State, room: usize) -> (String, Style) {
+    let (long, short, style) = match (state.cutover_at, state.cutover_from) {
+        (Some(at), from) => {
+            let when = crate::plan::cutover_time::format_cutover(at);
+            let from = from
+                .map(|f| format!(" ({})", f.label()))
+                .unwrap_or_default();
+            (
+                format!(" T {when}{from} "),
+                format!(" T {when} "),
+                theme::header(),
+            )
+        }
+        (None, _) => (
+            " T not set · t sets it ".to_string(),
+            " T not set ".to_string(),
+            theme::warn(),
+        ),
+    };
+    let fits = |s: &String| s.chars().count() <= room;
+    if fits(&long) {
+        (long, style)
+    } else if fits(&short) {
+        (short, style)
+    } else {
+        (String::new(), style)
+    }
+}
+
 fn columns(inner: usize, prefix: usize, owner_need: usize, has_t: bool) -> Columns {
     // prefix, marker, gap, title, gap, due
     let mut rest = inner.saturating_sub(prefix + 3 + 1 + 1 + DUE_W);
