@@ -37,6 +37,9 @@ pub struct Entry {
     pub id: String,
     pub kind: Kind,
     pub display_name: String,
+    /// Users only: the sign-in name (shown as the row's name; it may be in another domain).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_principal_name: Option<String>,
     /// Users only: sign-in allowed, synced from on-premises.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -46,6 +49,72 @@ pub struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub licences: Option<usize>,
     pub references: Vec<Reference>,
+}
+
+impl Entry {
+    /// The short label the Users pane and the counts use. A user whose sign-in is blocked but
+    /// which has mail is likely a shared mailbox; Graph has no flag for it, hence the `?`.
+    pub fn label(&self) -> &'static str {
+        match self.kind {
+            Kind::User
+                if self.enabled == Some(false)
+                    && self
+                        .references
+                        .iter()
+                        .any(|r| r.how == "mail" || r.how == "primarySmtpAddress") =>
+            {
+                "shared?"
+            }
+            Kind::User => "user",
+            Kind::DistributionGroup => "dist grp",
+            Kind::Microsoft365Group => "m365 grp",
+            Kind::MailEnabledSecurityGroup => "mail sec",
+            Kind::SecurityGroup => "security",
+            Kind::Contact => "contact",
+            Kind::Application => "app",
+            Kind::Other => "other",
+        }
+    }
+}
+
+/// How many objects still hold the domain: the one number the Domain pane, the Users pane and
+/// `cutover inventory` show, under one name ("hold"), with its split by label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding {
+    pub total: usize,
+    /// Count per [`Entry::label`], in the order of [`Kind`] (`shared?` after `user`).
+    pub by_label: Vec<(&'static str, usize)>,
+}
+
+impl Holding {
+    pub fn of(entries: &[Entry]) -> Holding {
+        let mut sorted: Vec<&Entry> = entries.iter().collect();
+        sorted.sort_by_key(|e| (e.kind, e.label() != "user"));
+        let mut by_label: Vec<(&'static str, usize)> = Vec::new();
+        for e in sorted {
+            let label = e.label();
+            match by_label.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, n)) => *n += 1,
+                None => by_label.push((label, 1)),
+            }
+        }
+        Holding {
+            total: entries.len(),
+            by_label,
+        }
+    }
+
+    /// `4 user, 1 shared?, 2 dist grp`, or `none` when nothing holds the domain.
+    pub fn split(&self) -> String {
+        if self.by_label.is_empty() {
+            return "none".to_string();
+        }
+        self.by_label
+            .iter()
+            .map(|(label, n)| format!("{n} {label}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Addresses of a user, group or contact that are in the domain.
@@ -108,6 +177,38 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
         client.applications(),
         client.domain_name_references(domain),
     )?;
+    Ok(classify(
+        domain,
+        Directory {
+            users,
+            groups,
+            contacts,
+            applications,
+            references,
+        },
+    ))
+}
+
+/// What a tenant's directory holds, as Graph listed it.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub users: Vec<crate::graph::model::User>,
+    pub groups: Vec<crate::graph::model::Group>,
+    pub contacts: Vec<crate::graph::model::OrgContact>,
+    pub applications: Vec<crate::graph::model::Application>,
+    pub references: Vec<crate::graph::model::DirectoryObjectRef>,
+}
+
+/// Every object of `directory` that holds `domain`, and how; `domainNameReferences` adds the
+/// objects the other lists did not show.
+pub fn classify(domain: &str, directory: Directory) -> Vec<Entry> {
+    let Directory {
+        users,
+        groups,
+        contacts,
+        applications,
+        references,
+    } = directory;
     let mut out = Vec::new();
     for u in users {
         let refs = address_refs(
@@ -121,6 +222,7 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
                 id: u.id,
                 kind: Kind::User,
                 display_name: u.display_name.unwrap_or_default(),
+                user_principal_name: Some(u.user_principal_name),
                 enabled: u.account_enabled,
                 synced: Some(u.on_premises_sync_enabled == Some(true)),
                 licences: Some(u.assigned_licenses.len()),
@@ -141,6 +243,7 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
                 id: g.id,
                 kind,
                 display_name: g.display_name.unwrap_or_default(),
+                user_principal_name: None,
                 enabled: None,
                 synced: None,
                 licences: None,
@@ -155,6 +258,7 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
                 id: c.id,
                 kind: Kind::Contact,
                 display_name: c.display_name.unwrap_or_default(),
+                user_principal_name: None,
                 enabled: None,
                 synced: None,
                 licences: None,
@@ -177,6 +281,7 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
                 id: a.id,
                 kind: Kind::Application,
                 display_name: a.display_name.unwrap_or_default(),
+                user_principal_name: None,
                 enabled: None,
                 synced: None,
                 licences: None,
@@ -192,6 +297,7 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
         out.push(Entry {
             kind: Kind::Other,
             display_name: r.display_name.unwrap_or_default(),
+            user_principal_name: None,
             enabled: None,
             synced: None,
             licences: None,
@@ -202,12 +308,40 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
             id: r.id,
         });
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn holding_counts_every_entry_once_under_its_label() {
+        let entry = |kind, enabled, how: &'static str| Entry {
+            id: format!("{kind:?}{how}"),
+            kind,
+            display_name: "Zoë Ødegård".into(),
+            user_principal_name: None,
+            enabled,
+            synced: None,
+            licences: None,
+            references: vec![Reference {
+                how,
+                value: "x@contoso.com".into(),
+            }],
+        };
+        let entries = [
+            entry(Kind::Contact, None, "mail"),
+            entry(Kind::User, Some(true), "userPrincipalName"),
+            entry(Kind::User, Some(false), "mail"),
+            entry(Kind::User, Some(false), "smtpAddress"),
+            entry(Kind::Other, None, "domainNameReferences"),
+        ];
+        let h = Holding::of(&entries);
+        assert_eq!(h.total, 5);
+        assert_eq!(h.split(), "2 user, 1 shared?, 1 contact, 1 other");
+        assert_eq!(Holding::of(&[]).split(), "none");
+    }
 
     #[test]
     fn addresses_are_classified() {

@@ -105,9 +105,9 @@ fn source_snapshot() -> TenantSnapshot {
             ..Domain::default()
         }),
         references: vec![
-            reference("user", "1"),
-            reference("user", "2"),
-            reference("group", "3"),
+            reference("user", "john.smith@contoso.example"),
+            reference("user", "anna.berg@contoso.example"),
+            reference("group", "g1"),
         ],
         users: vec![
             user(
@@ -303,7 +303,32 @@ fn busy_state() -> State {
                 .change(json!("in_progress"), json!("done")),
         ),
     ];
+    inventory_from_snapshot(&mut s);
     s
+}
+
+/// The source inventory as the product classifies the source snapshot's users, groups and
+/// references (the Users pane lists the inventory).
+fn inventory_from_snapshot(s: &mut State) {
+    let Some(snapshot) = s.source.snapshot.clone() else {
+        return;
+    };
+    let entries = cutover::inventory::classify(
+        DOMAIN,
+        cutover::inventory::Directory {
+            users: snapshot.users,
+            groups: snapshot.groups,
+            references: snapshot.references,
+            ..Default::default()
+        },
+    );
+    update(
+        s,
+        Action::InventoryPolled {
+            at: datetime!(2025-03-01 11:59:30 UTC),
+            result: Ok(entries),
+        },
+    );
 }
 
 /// Draw the state and return the screen as text, one line per row, trailing blanks trimmed.
@@ -351,9 +376,15 @@ fn dashboard_120x40() {
     assert!(screen.contains("Contoso Ltd"));
     assert!(screen.contains("Fabrikam Inc"));
     assert!(screen.contains("absent"));
-    assert!(screen.contains("3 (1 group, 2 user)"));
+    // One number with one name: the Domain pane's and the Users pane's count are the same.
+    assert!(screen.contains("holding  4 (2 user, 1 shared"), "{screen}");
+    assert!(
+        screen.contains("4 objects hold contoso.example"),
+        "{screen}"
+    );
+    assert!(!screen.contains("refs"), "{screen}");
     // Users: UPN and the alias in the domain (not the onmicrosoft one); outsiders left out.
-    assert!(screen.contains("4 objects reference contoso.example"));
+    assert!(screen.contains("4 objects hold contoso.example"));
     assert!(screen.contains("john.smith@contoso.example"));
     assert!(screen.contains("jsmith@contoso.example"));
     assert!(!screen.contains("john@contoso.onmicrosoft.com"));
@@ -446,7 +477,7 @@ fn nothing_polled_yet() {
     let screen = draw(&s, 80, 24);
     insta::assert_snapshot!("nothing_polled_80x24", screen);
     assert!(screen.contains("not yet polled"));
-    assert!(screen.contains("source tenant not yet polled"));
+    assert!(screen.contains("source tenant not yet inventoried"));
     assert!(last_line(&screen).contains("source: connecting"));
 }
 
@@ -479,7 +510,7 @@ fn filter_narrows_the_users_list() {
     let screen = draw(&s, 120, 40);
     insta::assert_snapshot!("users_filter_typing", screen);
     assert!(screen.contains(" 3 Users and aliases [/SMITH] "));
-    assert!(screen.contains("1 of 4 objects reference contoso.example"));
+    assert!(screen.contains("1 of 4 objects hold contoso.example"));
     assert!(screen.contains("john.smith@contoso.example"));
     assert!(!screen.contains("anna.berg@contoso.example"));
     assert!(last_line(&screen).starts_with("/SMITH"));
@@ -601,12 +632,15 @@ fn many_users_scroll_to_the_end() {
                 )
             })
             .collect();
+        // Graph's references would name these users; the fixture's three are gone.
+        snapshot.references.clear();
     }
+    inventory_from_snapshot(&mut s);
     s.size = (120, 40);
     update(&mut s, Action::Focus(Pane::Users));
     update(&mut s, Action::Bottom);
     let screen = draw(&s, 120, 40);
-    assert!(screen.contains("5001 objects reference contoso.example"));
+    assert!(screen.contains("5001 objects hold contoso.example"));
     // Users come first, then groups: the last row is the Sales group.
     let selected = screen.lines().find(|l| l.contains('›')).unwrap_or_default();
     assert!(selected.contains("Sales"), "{selected}");
@@ -910,6 +944,10 @@ fn entry(id: &str, kind: InvKind, name: &str, refs: &[(&'static str, &str)]) -> 
         id: id.into(),
         kind,
         display_name: name.into(),
+        user_principal_name: refs
+            .iter()
+            .find(|(how, _)| *how == "userPrincipalName")
+            .map(|(_, v)| (*v).to_string()),
         enabled: (kind == InvKind::User).then_some(id != "shared"),
         synced: None,
         licences: None,
@@ -929,13 +967,19 @@ fn inventory() -> Vec<Entry> {
             "u1",
             InvKind::User,
             "John Smith",
-            &[("userPrincipalName", "john.smith@contoso.example")],
+            &[
+                ("userPrincipalName", "john.smith@contoso.example"),
+                ("smtpAddress", "smtp:jsmith@contoso.example"),
+            ],
         ),
         entry(
             "u2",
             InvKind::User,
             "Anna Berg",
-            &[("userPrincipalName", "anna.berg@contoso.example")],
+            &[
+                ("userPrincipalName", "anna.berg@contoso.example"),
+                ("smtpAddress", "smtp:anna@contoso.example"),
+            ],
         ),
         entry(
             "shared",
@@ -1007,11 +1051,15 @@ fn owner_line_and_inventory_120x40() {
         owner.contains("source") && owner.contains("Managed") && owner.contains("src"),
         "{owner}"
     );
-    let blocking = screen
+    let holding = screen
         .lines()
-        .find(|l| l.contains("blocking"))
+        .find(|l| l.contains("holding"))
         .unwrap_or_default();
-    assert!(blocking.contains("7 objects"), "{blocking}");
+    assert!(holding.contains("holding  7 (2 user"), "{holding}");
+    assert!(
+        screen.contains("7 objects hold contoso.example"),
+        "{screen}"
+    );
     assert!(
         screen.contains("by kind: 2 user, 1 shared?, 1 dist grp, 1 contact, 1 app, 1 other"),
         "{screen}"
@@ -1021,7 +1069,7 @@ fn owner_line_and_inventory_120x40() {
     assert!(screen.contains("Intranet") && screen.contains("https://intranet.contoso.example"));
     assert!(screen.contains("#microsoft.graph.device"));
     assert!(
-        screen.contains("7 objects reference contoso.example"),
+        screen.contains("7 objects hold contoso.example"),
         "{screen}"
     );
 }

@@ -58,7 +58,9 @@ pub fn inventory_polled(
     };
     state.inventory.last_error = None;
     state.inventory.last_poll = Some(at);
-    let after = entries.len();
+    let holding = crate::inventory::Holding::of(&entries);
+    let after = holding.total;
+    state.inventory.holding = Some(holding);
     let before = state.inventory.entries.replace(entries).map(|e| e.len());
     match before {
         Some(before) if before != after => vec![Command::Audit(
@@ -182,6 +184,7 @@ mod tests {
             id: id.into(),
             kind: crate::inventory::Kind::User,
             display_name: String::new(),
+            user_principal_name: None,
             enabled: None,
             synced: None,
             licences: None,

@@ -216,6 +216,8 @@ pub struct OutsideState {
 pub struct InventoryState {
     /// `None` until the first inventory arrived.
     pub entries: Option<Vec<crate::inventory::Entry>>,
+    /// How many of them hold the domain, counted once when they arrive.
+    pub holding: Option<crate::inventory::Holding>,
     pub last_poll: Option<OffsetDateTime>,
     pub last_error: Option<String>,
 }

@@ -54,7 +54,7 @@ fn write_text(
     writeln!(
         out,
         "{} objects in the {} tenant hold {domain}:",
-        entries.len(),
+        inventory::Holding::of(entries).total,
         side.name()
     )?;
     for (kind, n) in &counts {

@@ -1,8 +1,6 @@
 //! Pane 1: where the domain stands in the source and the destination tenant, who holds it seen
 //! from outside (first line), and how many objects still block its removal in the source.
 
-use std::collections::BTreeMap;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -10,14 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use crate::app::state::{Health, Pane, State, TenantId, TenantState};
-use crate::graph::model::DirectoryObjectRef;
 
 use super::theme;
 use super::widgets::{self, truncate};
 
-const LABELS: [&str; 7] = [
-    "present", "verified", "default", "auth", "services", "refs", "org",
-];
+const LABELS: [&str; 6] = ["present", "verified", "default", "auth", "services", "org"];
 const LABEL_WIDTH: u16 = 8;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
@@ -32,8 +27,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .iter()
         .position(|l| *l == "org")
         .unwrap_or(labels.len());
-    labels.insert(at, "blocking");
-    source.insert(at, blocking(state));
+    labels.insert(at, "holding");
+    source.insert(at, holding(state));
     destination.insert(at, Span::styled("–", theme::dim()));
     if failing {
         labels.push("health");
@@ -168,11 +163,12 @@ fn owner(state: &State) -> Vec<Span<'static>> {
     out
 }
 
-/// Objects in the source tenant that still hold the domain (the inventory's total).
-fn blocking(state: &State) -> Span<'static> {
-    match (&state.inventory.entries, &state.inventory.last_error) {
-        (Some(e), _) if e.is_empty() => Span::styled("0", theme::ok()),
-        (Some(e), _) => Span::styled(format!("{} objects", e.len()), theme::warn()),
+/// Objects in the source tenant that still hold the domain: the inventory's total, the same
+/// number the Users pane and `cutover inventory` show.
+fn holding(state: &State) -> Span<'static> {
+    match (&state.inventory.holding, &state.inventory.last_error) {
+        (Some(h), _) if h.total == 0 => Span::styled("0", theme::ok()),
+        (Some(h), _) => Span::styled(format!("{} ({})", h.total, h.split()), theme::warn()),
         (None, Some(_)) => Span::styled("inventory failed", theme::error()),
         (None, None) => Span::styled("counting…", theme::dim()),
     }
@@ -184,7 +180,7 @@ fn widest(cells: &[Span<'_>], header: &str) -> u16 {
 }
 
 /// The values of [`LABELS`] for one tenant.
-fn column(tenant: &TenantState) -> [Span<'static>; 7] {
+fn column(tenant: &TenantState) -> [Span<'static>; 6] {
     let dash = || Span::styled("–", theme::dim());
     let Some(snapshot) = tenant.snapshot.as_ref() else {
         let mut out = std::array::from_fn(|_| dash());
@@ -200,7 +196,7 @@ fn column(tenant: &TenantState) -> [Span<'static>; 7] {
     let Some(d) = snapshot.domain.as_ref() else {
         let mut out = std::array::from_fn(|_| dash());
         out[0] = Span::raw("absent");
-        out[6] = org;
+        out[5] = org;
         return out;
     };
     let yes_no = |b: bool| if b { "yes" } else { "no" };
@@ -229,30 +225,8 @@ fn column(tenant: &TenantState) -> [Span<'static>; 7] {
         } else {
             Span::raw(d.supported_services.join(", "))
         },
-        references(&snapshot.references),
         org,
     ]
-}
-
-/// `3 (2 user, 1 group)`; yellow while anything still holds on to the domain.
-fn references(refs: &[DirectoryObjectRef]) -> Span<'static> {
-    if refs.is_empty() {
-        return Span::styled("0", theme::ok());
-    }
-    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in refs {
-        let kind = r
-            .odata_type
-            .as_deref()
-            .map(|t| t.trim_start_matches("#microsoft.graph."))
-            .unwrap_or("object");
-        *kinds.entry(kind).or_default() += 1;
-    }
-    let parts: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    Span::styled(
-        format!("{} ({})", refs.len(), parts.join(", ")),
-        theme::warn(),
-    )
 }
 
 fn health(tenant: &TenantState) -> Span<'static> {

@@ -7,7 +7,6 @@ use time::format_description::well_known::Rfc3339;
 use crate::app::state::{Pane, State};
 use crate::audit::Record;
 use crate::dns::{AnswerStatus, RecordAnswer};
-use crate::graph::model::{Group, GroupKind, User, address_in_domain};
 use crate::plan::{Phase, Step, StepStatus};
 
 /// Case-insensitive substring filter. The needle is lower-cased once, not per row.
@@ -198,126 +197,48 @@ pub fn dns_rows(state: &State) -> Vec<DnsRow<'_>> {
 // ---------------------------------------------------------------------------------------------
 // Users and aliases
 
-/// A source-tenant object that references the domain: users and groups from the tenant poll,
-/// contacts, applications and other references from the (slower) inventory.
+/// A source-tenant object that holds the domain: one entry of the reference inventory, the
+/// same list `cutover inventory` prints and [`crate::inventory::Holding`] counts, so the pane's
+/// rows and every count on screen are one number.
 #[derive(Debug, Clone, Copy)]
-pub enum DirObject<'a> {
-    User(&'a User),
-    Group(&'a Group),
-    Entry(&'a crate::inventory::Entry),
-}
-
-/// The Users pane's short label of an inventory kind (the same words as its rows).
-pub fn inventory_kind_label(entry: &crate::inventory::Entry) -> &'static str {
-    use crate::inventory::Kind;
-    match entry.kind {
-        // As for users from the tenant poll: sign-in blocked but mail, likely a shared mailbox.
-        Kind::User
-            if entry.enabled == Some(false)
-                && entry
-                    .references
-                    .iter()
-                    .any(|r| r.how == "mail" || r.how == "primarySmtpAddress") =>
-        {
-            "shared?"
-        }
-        Kind::User => "user",
-        Kind::DistributionGroup => "dist grp",
-        Kind::Microsoft365Group => "m365 grp",
-        Kind::MailEnabledSecurityGroup => "mail sec",
-        Kind::SecurityGroup => "security",
-        Kind::Contact => "contact",
-        Kind::Application => "app",
-        Kind::Other => "other",
-    }
-}
-
-/// Inventory counts per label, in the order of [`crate::inventory::Kind`] (shared? after user).
-pub fn inventory_counts(entries: &[crate::inventory::Entry]) -> Vec<(&'static str, usize)> {
-    let mut counts: Vec<(&'static str, usize)> = Vec::new();
-    let mut sorted: Vec<&crate::inventory::Entry> = entries.iter().collect();
-    sorted.sort_by_key(|e| (e.kind, inventory_kind_label(e) != "user"));
-    for e in sorted {
-        let label = inventory_kind_label(e);
-        match counts.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((label, 1)),
-        }
-    }
-    counts
-}
+pub struct DirObject<'a>(pub &'a crate::inventory::Entry);
 
 impl<'a> DirObject<'a> {
     pub fn kind_label(&self) -> &'static str {
-        match self {
-            // A shared mailbox is a user whose sign-in is blocked but which has mail; Graph has no
-            // flag for it, hence the question mark.
-            DirObject::User(u) if u.account_enabled == Some(false) && u.mail.is_some() => "shared?",
-            DirObject::User(_) => "user",
-            DirObject::Group(g) => match g.kind() {
-                GroupKind::Distribution => "dist grp",
-                GroupKind::Microsoft365 => "m365 grp",
-                GroupKind::MailEnabledSecurity => "mail sec",
-                GroupKind::Security => "security",
-            },
-            DirObject::Entry(e) => inventory_kind_label(e),
-        }
+        self.0.label()
     }
 
-    /// UPN for users, display name for groups and inventory entries (they have no UPN).
+    /// UPN for users, display name for the others (they have no UPN), the id when unnamed.
     pub fn name(&self) -> &'a str {
-        match self {
-            DirObject::User(u) => &u.user_principal_name,
-            DirObject::Group(g) => g.display_name.as_deref().unwrap_or(&g.id),
-            DirObject::Entry(e) if e.display_name.is_empty() => &e.id,
-            DirObject::Entry(e) => &e.display_name,
+        let e = self.0;
+        match e.user_principal_name.as_deref() {
+            Some(upn) => upn,
+            None if e.display_name.is_empty() => &e.id,
+            None => &e.display_name,
         }
     }
 
     pub fn mail(&self) -> &'a str {
-        match self {
-            DirObject::User(u) => u.mail.as_deref().unwrap_or(""),
-            DirObject::Group(g) => g.mail.as_deref().unwrap_or(""),
-            DirObject::Entry(e) => e
-                .references
-                .iter()
-                .find(|r| r.how == "mail")
-                .map_or("", |r| r.value.as_str()),
-        }
-    }
-
-    fn proxy_addresses(&self) -> &'a [String] {
-        match self {
-            DirObject::User(u) => &u.proxy_addresses,
-            DirObject::Group(g) => &g.proxy_addresses,
-            DirObject::Entry(_) => &[],
-        }
-    }
-
-    /// Secondary addresses (`smtp:`, lower-case prefix; `SMTP:` is the primary) in the domain,
-    /// without the prefix; for inventory entries every reference but the mail (secondary
-    /// addresses, identifier URIs, the type Graph reported).
-    pub fn aliases(&self, domain: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        let refs = match self {
-            DirObject::Entry(e) => e.references.as_slice(),
-            _ => &[],
-        };
-        self.proxy_addresses()
+        self.0
+            .references
             .iter()
-            .filter_map(move |p| {
-                p.strip_prefix("smtp:")
-                    .filter(|a| address_in_domain(a, domain))
-            })
-            .chain(
-                refs.iter()
-                    .filter(|r| r.how != "mail" && r.how != "primarySmtpAddress")
-                    .map(|r| r.value.strip_prefix("smtp:").unwrap_or(&r.value)),
-            )
+            .find(|r| r.how == "mail")
+            .map_or("", |r| r.value.as_str())
     }
 
-    pub fn aliases_joined(&self, domain: &str) -> String {
+    /// Every reference but the UPN, the mail and the primary address: secondary addresses
+    /// (without their `smtp:` prefix), identifier URIs, the type Graph reported.
+    pub fn aliases(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .references
+            .iter()
+            .filter(|r| !matches!(r.how, "mail" | "primarySmtpAddress" | "userPrincipalName"))
+            .map(|r| r.value.strip_prefix("smtp:").unwrap_or(&r.value))
+    }
+
+    pub fn aliases_joined(&self) -> String {
         let mut out = String::new();
-        for a in self.aliases(domain) {
+        for a in self.aliases() {
             if !out.is_empty() {
                 out.push_str(", ");
             }
@@ -326,58 +247,23 @@ impl<'a> DirObject<'a> {
         out
     }
 
-    pub fn references(&self, domain: &str) -> bool {
-        let upn = match self {
-            DirObject::User(u) => address_in_domain(&u.user_principal_name, domain),
-            DirObject::Group(_) => false,
-            // The inventory lists only what holds the domain.
-            DirObject::Entry(_) => true,
-        };
-        upn || address_in_domain(self.mail(), domain)
-            || self
-                .proxy_addresses()
-                .iter()
-                .any(|p| address_in_domain(p, domain))
-    }
-
-    fn matches(&self, filter: &Filter, domain: &str) -> bool {
+    fn matches(&self, filter: &Filter) -> bool {
         filter.is_empty()
             || filter.matches_any([self.kind_label(), self.name(), self.mail()])
-            || self.aliases(domain).any(|a| filter.matches(a))
+            || self.aliases().any(|a| filter.matches(a))
     }
 }
 
-/// Source users, then source groups, that reference the domain (unfiltered), then the
-/// inventory's contacts, applications and other references.
+/// The objects that hold the domain (unfiltered): the reference inventory, in its order.
 pub fn directory_objects(state: &State) -> impl Iterator<Item = DirObject<'_>> {
-    use crate::inventory::Kind;
-    let domain = state.domain.as_str();
-    let snapshot = state.source.snapshot.as_ref();
-    let users = snapshot
-        .into_iter()
-        .flat_map(|s| s.users.iter().map(DirObject::User));
-    let groups = snapshot
-        .into_iter()
-        .flat_map(|s| s.groups.iter().map(DirObject::Group));
-    let others = state
-        .inventory
-        .entries
-        .iter()
-        .flatten()
-        .filter(|e| matches!(e.kind, Kind::Contact | Kind::Application | Kind::Other))
-        .map(DirObject::Entry);
-    users
-        .chain(groups)
-        .filter(move |o| o.references(domain))
-        .chain(others)
+    state.inventory.entries.iter().flatten().map(DirObject)
 }
 
 /// [`directory_objects`] after the Users pane's filter. Nothing is cloned: the rows borrow the
-/// snapshot, and only the visible ones are turned into text by the renderer.
+/// inventory, and only the visible ones are turned into text by the renderer.
 pub fn directory_rows(state: &State) -> impl Iterator<Item = DirObject<'_>> {
     let filter = Filter::for_pane(state, Pane::Users);
-    let domain = state.domain.as_str();
-    directory_objects(state).filter(move |o| o.matches(&filter, domain))
+    directory_objects(state).filter(move |o| o.matches(&filter))
 }
 
 // ---------------------------------------------------------------------------------------------

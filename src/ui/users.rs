@@ -27,14 +27,15 @@ struct TextRow {
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let domain = state.domain.as_str();
-    let count = rows::directory_rows(state).count();
-    let top = Line::from(if state.source.snapshot.is_none() {
-        Span::styled("source tenant not yet polled", theme::dim())
-    } else if state.view(Pane::Users).filter.is_empty() {
-        Span::raw(format!("{count} objects reference {domain}"))
-    } else {
-        let total = rows::directory_objects(state).count();
-        Span::raw(format!("{count} of {total} objects reference {domain}"))
+    let filtered = !state.view(Pane::Users).filter.is_empty();
+    let count = match &state.inventory.holding {
+        Some(h) if !filtered => h.total,
+        _ => rows::directory_rows(state).count(),
+    };
+    let top = Line::from(match &state.inventory.holding {
+        None => Span::styled("source tenant not yet inventoried", theme::dim()),
+        Some(h) if filtered => Span::raw(format!("{count} of {} objects hold {domain}", h.total)),
+        Some(h) => Span::raw(format!("{} objects hold {domain}", h.total)),
     });
 
     let inventory = inventory_line(state);
@@ -49,7 +50,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             kind: o.kind_label(),
             name: o.name().to_string(),
             mail: o.mail().to_string(),
-            aliases: o.aliases_joined(domain),
+            aliases: o.aliases_joined(),
         })
         .collect();
 
@@ -138,7 +139,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
 /// line above).
 fn inventory_line(state: &State) -> Line<'static> {
     let inv = &state.inventory;
-    let Some(entries) = inv.entries.as_ref() else {
+    let Some(holding) = inv.holding.as_ref() else {
         return match &inv.last_error {
             Some(e) => Line::from(Span::styled(
                 format!("inventory failed: {e}"),
@@ -147,18 +148,11 @@ fn inventory_line(state: &State) -> Line<'static> {
             None => Line::from(Span::styled("inventory: collecting…", theme::dim())),
         };
     };
-    let counts: Vec<String> = super::rows::inventory_counts(entries)
-        .iter()
-        .map(|(label, n)| format!("{n} {label}"))
-        .collect();
-    let mut spans = vec![Span::raw(format!(
-        "by kind: {}",
-        if counts.is_empty() {
-            "nothing holds the domain".to_string()
-        } else {
-            counts.join(", ")
-        }
-    ))];
+    let mut spans = vec![Span::raw(if holding.total == 0 {
+        "by kind: nothing holds the domain".to_string()
+    } else {
+        format!("by kind: {}", holding.split())
+    })];
     if let Some(at) = inv.last_poll {
         spans.push(Span::styled(
             format!(" · {}", super::rows::hms(at)),
