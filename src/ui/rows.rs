@@ -247,9 +247,16 @@ impl<'a> DirObject<'a> {
         out
     }
 
+    /// The filter looks at the display name too: people search for "Jürgen", not for the UPN
+    /// his name was transliterated into.
     fn matches(&self, filter: &Filter) -> bool {
         filter.is_empty()
-            || filter.matches_any([self.kind_label(), self.name(), self.mail()])
+            || filter.matches_any([
+                self.kind_label(),
+                self.name(),
+                self.0.display_name.as_str(),
+                self.mail(),
+            ])
             || self.aliases().any(|a| filter.matches(a))
     }
 }
