@@ -78,7 +78,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let header = Row::new(["", "source", "destination"]).style(theme::header());
     let mut block = widgets::pane_block(state, Pane::Domain);
     // The domain's name sits on the right of the border, when it fits beside the title.
-    let name = format!(" {} ", state.domain);
+    let name = format!(" {} ", state.domain_shown);
     let title_w = format!(" 1 {} ", Pane::Domain.title()).chars().count();
     if usize::from(area.width) >= title_w + name.chars().count() + 4 {
         block = block.title_top(Line::styled(name, theme::header()).right_aligned());
@@ -182,6 +182,11 @@ fn widest(cells: &[Span<'_>], header: &str) -> u16 {
 /// The values of [`LABELS`] for one tenant.
 fn column(tenant: &TenantState) -> [Span<'static>; 7] {
     let dash = || Span::styled("–", theme::dim());
+    if tenant.unconfigured {
+        let mut out = std::array::from_fn(|_| dash());
+        out[0] = Span::styled("not configured", theme::dim());
+        return out;
+    }
     let Some(snapshot) = tenant.snapshot.as_ref() else {
         let mut out = std::array::from_fn(|_| dash());
         out[0] = Span::styled("not yet polled", theme::dim());
