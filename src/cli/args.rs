@@ -39,6 +39,8 @@ pub struct Globals {
 }
 
 /// A domain as every command takes it: [`crate::dns::name::parse_domain`] as a value parser.
+/// DOMAIN positionals get the id `the_domain`: a subcommand argument with the id `domain`
+/// would hide the global `--domain` there.
 pub fn domain(s: &str) -> Result<DomainName, NameError> {
     crate::dns::name::parse_domain(s)
 }
@@ -116,7 +118,7 @@ pub struct InventoryArgs {
 pub struct OwnerArgs {
     /// The domain, e.g. contoso.com (Unicode IDN accepted) [default: --domain, else the
     /// configured domain]
-    #[arg(value_parser = domain)]
+    #[arg(id = "the_domain", value_name = "DOMAIN", value_parser = domain)]
     pub domain: Option<DomainName>,
     /// Sign-in host to ask [default: the configured cloud's, else login.microsoftonline.com]
     #[arg(long, value_name = "URL")]
@@ -252,7 +254,7 @@ pub struct DnsArgs {
     pub command: Option<DnsCommand>,
     /// The custom domain, e.g. contoso.com (Unicode IDN accepted) [default: --domain, else the
     /// configured domain]
-    #[arg(value_parser = domain)]
+    #[arg(id = "the_domain", value_name = "DOMAIN", value_parser = domain)]
     pub domain: Option<DomainName>,
     #[command(flatten)]
     pub resolvers: ResolverArgs,
@@ -305,7 +307,7 @@ fn millis(s: &str) -> Result<Duration, String> {
 pub enum DnsCommand {
     /// Write what the authoritative servers answer now: FILE in zone-file form and FILE.json
     Snapshot {
-        #[arg(value_parser = domain)]
+        #[arg(id = "the_domain", value_name = "DOMAIN", value_parser = domain)]
         domain: DomainName,
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -314,7 +316,7 @@ pub enum DnsCommand {
     },
     /// Show what changed since a snapshot (exit 0 nothing, 1 changes)
     Diff {
-        #[arg(value_parser = domain)]
+        #[arg(id = "the_domain", value_name = "DOMAIN", value_parser = domain)]
         domain: DomainName,
         /// The snapshot (FILE or FILE.json as written by 'dns snapshot')
         #[arg(long, value_name = "FILE")]
