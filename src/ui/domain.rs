@@ -78,9 +78,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let header = Row::new(["", "source", "destination"]).style(theme::header());
     let mut block = widgets::pane_block(state, Pane::Domain);
     // The domain's name sits on the right of the border, when it fits beside the title.
-    let name = format!(" {} ", state.domain_shown);
+    // Both forms of an IDN when they fit, else the A-label alone.
     let title_w = format!(" 1 {} ", Pane::Domain.title()).chars().count();
-    if usize::from(area.width) >= title_w + name.chars().count() + 4 {
+    let fits = |n: &String| usize::from(area.width) >= title_w + n.chars().count() + 4;
+    if let Some(name) = [&state.domain_shown, &state.domain]
+        .into_iter()
+        .map(|d| format!(" {d} "))
+        .find(fits)
+    {
         block = block.title_top(Line::styled(name, theme::header()).right_aligned());
     }
     let table = Table::new(
