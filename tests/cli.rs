@@ -80,6 +80,194 @@ fn global_flags_work_before_and_after_the_subcommand() {
     assert_one_line_error(&after, "no audit logs");
 }
 
+/// `cutover: MESSAGE; see 'CMD --help'`, exit 2, naming each needle.
+fn assert_clap_error(args: &[&str], needles: &[&str], help: &str) {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "{args:?}: expected {n:?} in: {stderr}");
+    }
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with(&format!("; see '{help} --help'")),
+        "{args:?}: {stderr}"
+    );
+    assert!(
+        !stderr.contains(":;"),
+        "a message cut at its colon: {stderr}"
+    );
+}
+
+#[test]
+fn every_kind_of_argument_error_keeps_its_substance_on_one_line() {
+    // A missing argument names the argument.
+    assert_clap_error(
+        &["inventory"],
+        &["the following required arguments were not provided: --tenant <source|destination>"],
+        "cutover inventory",
+    );
+    assert_clap_error(
+        &["exchange", "script", "--tenant", "source"],
+        &["were not provided: --out <FILE>"],
+        "cutover exchange script",
+    );
+    // An unknown argument names it.
+    assert_clap_error(
+        &["inventory", "--tenant", "source", "--bogus"],
+        &["unexpected argument '--bogus'"],
+        "cutover inventory",
+    );
+    // An invalid value names the value and the allowed ones.
+    assert_clap_error(
+        &["dns", "contoso.example", "--expect-from", "nobody"],
+        &["'nobody'", "--expect-from", "destination, source"],
+        "cutover dns",
+    );
+    assert_clap_error(
+        &["login", "--tenant", "sauce"],
+        &["'sauce'", "'source' or 'destination'"],
+        "cutover login",
+    );
+    // An unknown subcommand, at the top and below.
+    assert_clap_error(
+        &["frobnicate"],
+        &["unrecognized subcommand 'frobnicate'"],
+        "cutover",
+    );
+    assert_clap_error(
+        &["audit", "frob"],
+        &["unrecognized subcommand 'frob'"],
+        "cutover audit",
+    );
+    // Conflicting arguments name both.
+    assert_clap_error(
+        &["audit", "export", "--csv", "--json"],
+        &["'--csv' cannot be used with '--json'"],
+        "cutover audit export",
+    );
+}
+
+#[test]
+fn help_and_version_print_normally_and_exit_0() {
+    for args in [
+        vec!["--help"],
+        vec!["inventory", "--help"],
+        vec!["help", "dns"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("Usage: cutover"), "{args:?}: {said}");
+        assert!(said.lines().count() > 3, "{args:?}: {said}");
+    }
+    let out = run(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("cutover "));
+}
+
+/// Every command that takes a domain, with `D` where the domain goes.
+const DOMAIN_COMMANDS: &[&[&str]] = &[
+    &["--domain", "D"],
+    &["inventory", "--tenant", "source", "--domain", "D"],
+    &[
+        "exchange",
+        "recipients",
+        "--tenant",
+        "source",
+        "--domain",
+        "D",
+    ],
+    &[
+        "exchange",
+        "connectors",
+        "--tenant",
+        "source",
+        "--domain",
+        "D",
+    ],
+    &[
+        "exchange", "script", "--tenant", "source", "--out", "x.ps1", "--domain", "D",
+    ],
+    &["config", "check", "--domain", "D"],
+    &["dns", "--domain", "D"],
+    &["dns", "D"],
+    &["dns", "snapshot", "D", "--out", "snap"],
+    &["dns", "diff", "D", "--against", "snap"],
+    &["owner", "D"],
+    &["owner", "--domain", "D"],
+];
+
+#[test]
+fn bad_domains_are_refused_by_the_parser_on_every_command() {
+    let too_long = vec!["a".repeat(60); 5].join(".");
+    let bad: [(&str, &str); 5] = [
+        ("a..b", "empty label"),
+        ("-x.com", "-x"),
+        (&too_long, "at most 253"),
+        ("exa mple.com", "'exa mple'"),
+        ("", "empty"),
+    ];
+    for command in DOMAIN_COMMANDS {
+        for (domain, why) in &bad {
+            let args: Vec<&str> = command
+                .iter()
+                .map(|a| if *a == "D" { *domain } else { *a })
+                .collect();
+            let out = run(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(why),
+                "{args:?}: expected {why:?} in {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        }
+    }
+}
+
+#[test]
+fn idn_domains_go_on_the_wire_as_a_labels() {
+    // The dns positional: nothing answers on port 9, and the line names the A-label asked for.
+    let out = run(&[
+        "dns",
+        "bücher.example",
+        "--no-system",
+        "--resolver",
+        "127.0.0.1:9",
+        "--timeout-ms",
+        "200",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("xn--bcher-kva.example"), "{stderr}");
+    // --domain is the same check: the same command with the flag asks the same name.
+    let out = run(&[
+        "dns",
+        "--domain",
+        "BÜCHER.example.",
+        "--no-system",
+        "--resolver",
+        "127.0.0.1:9",
+        "--timeout-ms",
+        "200",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("xn--bcher-kva.example"), "{stderr}");
+    // Two different domains at once are refused rather than one silently winning.
+    let out = run(&["dns", "a.example", "--domain", "b.example"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A command that has no use for --domain says so.
+    let out = run(&["audit", "verify", "--domain", "a.example"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("does not apply"), "{stderr}");
+}
+
 #[tokio::test]
 async fn sim_serve_json_then_token_then_domains() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -446,3 +446,219 @@ fn dashboard_with_a_device_code_profile_signs_in_first_then_opens() {
     let cached = std::fs::read_to_string(data.join("tokens/destination.json")).expect("cache");
     assert!(cached.contains("refresh_token"));
 }
+
+/// The sim's config with no destination tenant and no `domain`: a domain being freed after
+/// cancelling a hoster, the domain given on the command line.
+fn source_only_config(sim_config: &Path, out: &Path) {
+    let body = std::fs::read_to_string(sim_config).expect("config");
+    let (head, _) = body
+        .split_once("[tenants.destination]")
+        .expect("destination");
+    let head: String = head
+        .lines()
+        .filter(|l| !l.starts_with("domain ="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(out, head).expect("write");
+}
+
+fn one_line_exit_2(out: &Output, needle: &str) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+}
+
+#[test]
+fn a_source_only_config_without_domain_works_with_domain_on_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = dir.path().join("sim.toml");
+    let config = dir.path().join("source-only.toml");
+    let data = dir.path().join("data");
+    let served = serve_with_config(&sim, dir.path());
+    source_only_config(&sim, &config);
+    let c = config.to_str().expect("utf8");
+    let d = data.to_str().expect("utf8");
+
+    // No domain in the file and none given: config check says what to add.
+    let out = run(&["config", "check", c]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("domain is missing"));
+    // Given with --domain (either side of the subcommand), the file is fine.
+    for args in [
+        vec!["--domain", "contoso.example", "config", "check", c],
+        vec!["config", "check", c, "--domain", "contoso.example"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let said = text(&out.stdout);
+        assert!(
+            said.contains("ok (domain contoso.example from --domain"),
+            "{said}"
+        );
+        assert!(said.contains("destination not configured"), "{said}");
+    }
+
+    // The source is there to work with.
+    let out = run(&[
+        "--config",
+        c,
+        "--data-dir",
+        d,
+        "inventory",
+        "--tenant",
+        "source",
+        "--domain",
+        "contoso.example",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).lines().count() > 10);
+    // Without --domain there is nothing to work on, and the line says where to add it.
+    one_line_exit_2(
+        &run(&[
+            "--config",
+            c,
+            "--data-dir",
+            d,
+            "inventory",
+            "--tenant",
+            "source",
+        ]),
+        &format!("no domain to work on: add domain = \"contoso.com\" to {c} or pass --domain"),
+    );
+
+    // Everything that needs the destination says so in one line.
+    let missing = format!("no destination tenant is configured: add [tenants.destination] to {c}");
+    let dns = served.info["dns"].as_str().expect("dns").to_string();
+    let port = dns.rsplit(':').next().expect("port").to_string();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["login", "--tenant", "destination"],
+        vec!["inventory", "--tenant", "destination"],
+        vec!["exchange", "recipients", "--tenant", "destination"],
+        vec!["exchange", "connectors", "--tenant", "destination"],
+        vec![
+            "exchange",
+            "script",
+            "--tenant",
+            "destination",
+            "--out",
+            "never.ps1",
+        ],
+        vec![
+            "dns",
+            "contoso.example",
+            "--expect-from",
+            "destination",
+            "--no-system",
+            "--resolver",
+            &dns,
+            "--auth-port",
+            &port,
+        ],
+    ];
+    for args in commands {
+        let mut all = vec!["--config", c, "--data-dir", d];
+        // Signing in needs no domain (and says so when given one).
+        if args.first() != Some(&"login") {
+            all.extend(["--domain", "contoso.example"]);
+        }
+        all.extend(args.iter().copied());
+        one_line_exit_2(&run(&all), &missing);
+    }
+
+    // Who holds the domain: Graph's lookup goes through the source's profile instead.
+    let login = served.info["login_url"].as_str().expect("login url");
+    let out = run(&[
+        "--config",
+        c,
+        "--data-dir",
+        d,
+        "owner",
+        "contoso.example",
+        "--login-url",
+        login,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("(the configured source tenant)"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The dashboard opens on the source alone and says the destination is not configured.
+    let term = Terminal::start(
+        160,
+        40,
+        &[
+            "--config",
+            c,
+            "--data-dir",
+            d,
+            "--domain",
+            "contoso.example",
+        ],
+    );
+    let screen = term.wait_for("the source-only dashboard", |s| {
+        s.contains("@contoso.example") && s.contains("destination: not configured")
+    });
+    assert!(screen.contains("not configured"), "{screen}");
+    term.keys(&["q"]);
+    assert_eq!(term.exit_status_within(10), 0);
+    assert!(data.join("audit/contoso.example.jsonl").exists());
+}
+
+#[test]
+fn an_idn_domain_in_the_config_is_checked_and_shown_in_both_forms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = std::fs::read_to_string(fixture("valid-secret-env.toml")).expect("fixture");
+    let idn = dir.path().join("idn.toml");
+    std::fs::write(
+        &idn,
+        base.replace(
+            "domain = \"contoso.example\"",
+            "domain = \"bücher.example\"",
+        ),
+    )
+    .expect("write");
+    let out = run(&["config", "check", idn.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("ok (domain bücher.example (xn--bcher-kva.example)"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A bad domain is reported with its line, through the same check.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        base.replace("domain = \"contoso.example\"", "domain = \"a..b\""),
+    )
+    .expect("write");
+    let out = run(&["config", "check", bad.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("line 1: domain: 'a..b' has an empty label"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn domain_on_the_command_line_is_shown_in_both_forms() {
+    let f = fixture("valid-secret-env.toml");
+    let out = run(&[
+        "--domain",
+        "bücher.example",
+        "config",
+        "check",
+        f.to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("ok (domain bücher.example (xn--bcher-kva.example) from --domain"),
+        "{}",
+        text(&out.stdout)
+    );
+}

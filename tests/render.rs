@@ -264,12 +264,14 @@ fn busy_state() -> State {
         last_poll: Some(datetime!(2025-03-01 11:59:57 UTC)),
         last_error: None,
         snapshot: Some(source_snapshot()),
+        ..Default::default()
     };
     s.destination = cutover::app::state::TenantState {
         health: Health::Ok,
         last_poll: Some(datetime!(2025-03-01 11:59:58 UTC)),
         last_error: None,
         snapshot: Some(destination_snapshot()),
+        ..Default::default()
     };
     s.dns.answers = dns_answers();
     s.dns.last_poll = Some(datetime!(2025-03-01 11:59:55 UTC));
@@ -532,6 +534,33 @@ fn filter_narrows_the_users_list() {
     update(&mut s, Action::FilterInput('#'));
     let screen = draw(&s, 120, 40);
     assert!(screen.contains("no rows match the filter"));
+}
+
+#[test]
+fn without_a_destination_the_domain_pane_and_status_bar_say_so() {
+    let mut s = busy_state();
+    s.destination = cutover::app::state::TenantState {
+        unconfigured: true,
+        ..Default::default()
+    };
+    s.domain_shown = "bücher.example (xn--bcher-kva.example)".into();
+    let screen = draw(&s, 120, 40);
+    let status = last_line(&screen);
+    assert!(status.contains("destination: not configured"), "{status}");
+    assert!(!status.contains("destination: connecting"), "{status}");
+    // The destination column of the Domain pane says it too, instead of "not yet polled".
+    let pane: Vec<&str> = screen.lines().take(12).collect();
+    assert!(
+        pane.iter()
+            .any(|l| l.contains("present") && l.contains("not configured")),
+        "{pane:#?}"
+    );
+    assert!(
+        !pane.iter().any(|l| l.contains("not yet polled")),
+        "{pane:#?}"
+    );
+    // Both forms do not fit beside the pane's title: the A-label stands alone, not cut.
+    assert!(screen.contains("─ contoso.example ┐"), "{screen}");
 }
 
 #[test]

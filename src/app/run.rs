@@ -29,7 +29,8 @@ use super::update::update;
 /// What the dashboard talks to.
 pub struct Services {
     pub source: Arc<GraphClient>,
-    pub destination: Arc<GraphClient>,
+    /// None when no destination tenant is configured: nothing polls it.
+    pub destination: Option<Arc<GraphClient>>,
     pub dns: Arc<DnsClient>,
     pub graph_every: Duration,
     pub dns_every: Duration,
@@ -45,7 +46,7 @@ pub struct Services {
     /// Where the zone snapshot before the first change is kept (`<data dir>/snapshots`).
     pub snapshots_dir: PathBuf,
     /// Asks who holds the domain from outside (none: no outside poller); Graph's lookup goes
-    /// through the destination's client.
+    /// through the destination's client, else the source's.
     pub discovery: Option<crate::graph::discovery::DiscoveryClient>,
     pub outside_every: Duration,
     /// How often the source tenant's reference inventory is collected (it is heavy).
@@ -99,13 +100,6 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             services.graph_every,
             tx.clone(),
         ),
-        spawn_tenant_poller(
-            TenantId::Destination,
-            services.destination.clone(),
-            state.domain.clone(),
-            services.graph_every,
-            tx.clone(),
-        ),
         spawn_dns_poller(
             services.dns.clone(),
             names.clone(),
@@ -113,11 +107,23 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             tx.clone(),
         ),
     ];
-    if let Some(tenant) = services.expect_from {
-        let client = match tenant {
-            TenantId::Source => services.source.clone(),
-            TenantId::Destination => services.destination.clone(),
-        };
+    if let Some(destination) = &services.destination {
+        pollers.push(spawn_tenant_poller(
+            TenantId::Destination,
+            destination.clone(),
+            state.domain.clone(),
+            services.graph_every,
+            tx.clone(),
+        ));
+    }
+    let client_of = |tenant| match tenant {
+        TenantId::Source => Some(services.source.clone()),
+        TenantId::Destination => services.destination.clone(),
+    };
+    if let Some((tenant, client)) = services
+        .expect_from
+        .and_then(|t| client_of(t).map(|c| (t, c)))
+    {
         pollers.push(spawn_expected_poller(
             tenant,
             client,
@@ -145,7 +151,10 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
     if let Some(discovery) = services.discovery.clone() {
         pollers.push(spawn_outside_poller(
             discovery,
-            services.destination.clone(),
+            services
+                .destination
+                .clone()
+                .unwrap_or_else(|| services.source.clone()),
             state.domain.clone(),
             services.outside_every,
             tx.clone(),
@@ -222,7 +231,11 @@ async fn event_loop(
                     Command::SaveProgress => save = true,
                     Command::CancelSignIn(tenant) => match tenant {
                         TenantId::Source => services.source.tokens().cancel_sign_in(),
-                        TenantId::Destination => services.destination.tokens().cancel_sign_in(),
+                        TenantId::Destination => {
+                            if let Some(d) = &services.destination {
+                                d.tokens().cancel_sign_in();
+                            }
+                        }
                     },
                 }
             }

@@ -75,6 +75,9 @@ pub struct TenantState {
     pub last_error: Option<String>,
     /// The last successful snapshot; kept when a later poll fails so the screen stays useful.
     pub snapshot: Option<TenantSnapshot>,
+    /// The configuration names no such tenant (a domain freed after cancelling a hoster has
+    /// no destination): nothing polls it and the screen says so.
+    pub unconfigured: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -164,6 +167,8 @@ pub struct State {
     pub cutover_id: String,
     /// The custom domain being moved, e.g. `contoso.example`.
     pub domain: String,
+    /// The domain as a person reads it: `bücher.example (xn--bcher-kva.example)` for an IDN.
+    pub domain_shown: String,
     /// When the cutover is planned (T), only ever as the admin (or the demo) set it; the
     /// timeline shows due times relative to it, offsets only while it is `None`.
     pub cutover_at: Option<OffsetDateTime>,
@@ -237,6 +242,7 @@ impl State {
         State {
             now,
             cutover_id,
+            domain_shown: domain.clone(),
             domain,
             cutover_at: None,
             cutover_from: None,

@@ -12,7 +12,8 @@ use crate::audit::{
 };
 use crate::store::Paths;
 
-use super::{Failure, Globals, Outcome, finish};
+use super::args::AuditShowArgs;
+use super::{Failure, Globals, Outcome};
 
 /// The `.jsonl` logs in `<data dir>/audit`, sorted by name.
 fn logs_in_data_dir(globals: &Globals) -> Result<Vec<PathBuf>, Failure> {
@@ -63,11 +64,11 @@ fn records_of(path: &Path) -> Result<Vec<Record>, Failure> {
 
 /// `cutover audit verify`: exit 0 when every checked log is intact (and extends the anchor),
 /// 1 when one is not.
-pub fn audit_verify(globals: &Globals, file: Option<&Path>, anchor: Option<&str>) -> ExitCode {
-    finish(audit_verify_inner(globals, file, anchor))
-}
-
-fn audit_verify_inner(globals: &Globals, file: Option<&Path>, anchor: Option<&str>) -> Outcome {
+pub(crate) fn audit_verify(
+    globals: &Globals,
+    file: Option<&Path>,
+    anchor: Option<&str>,
+) -> Outcome {
     let files = match (file, anchor) {
         (Some(f), _) => vec![f.to_path_buf()],
         // An anchor belongs to one log.
@@ -129,11 +130,7 @@ fn audit_verify_inner(globals: &Globals, file: Option<&Path>, anchor: Option<&st
 }
 
 /// `cutover audit anchor`: the head to keep elsewhere; exit 1 if the log does not verify.
-pub fn audit_anchor(globals: &Globals, file: Option<&Path>) -> ExitCode {
-    finish(audit_anchor_inner(globals, file))
-}
-
-fn audit_anchor_inner(globals: &Globals, file: Option<&Path>) -> Outcome {
+pub(crate) fn audit_anchor(globals: &Globals, file: Option<&Path>) -> Outcome {
     let path = one_log(globals, file)?;
     let report = verify_file(&path).map_err(|e| Failure::Input(e.to_string()))?;
     if let Some(bad) = &report.first_bad {
@@ -161,17 +158,8 @@ fn audit_anchor_inner(globals: &Globals, file: Option<&Path>) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Filters of `cutover audit show`, as typed.
-#[derive(Debug, Default)]
-pub struct AuditQuery {
-    pub since: Option<String>,
-    pub until: Option<String>,
-    pub kind: Option<String>,
-    pub object: Option<String>,
-    pub tenant: Option<String>,
-}
-
-impl AuditQuery {
+/// The filter `cutover audit show`'s flags describe.
+impl AuditShowArgs {
     /// `day` is the date bare times (`12:00`) refer to: that of the log's last line.
     fn filter(&self, day: Option<&str>) -> Result<Filter, Failure> {
         let time = |t: &Option<String>, flag: &str| {
@@ -195,14 +183,10 @@ impl AuditQuery {
 }
 
 /// `cutover audit show`: one line per record, oldest first.
-pub fn audit_show(globals: &Globals, file: Option<&Path>, query: &AuditQuery) -> ExitCode {
-    finish(audit_show_inner(globals, file, query))
-}
-
-fn audit_show_inner(globals: &Globals, file: Option<&Path>, query: &AuditQuery) -> Outcome {
+pub(crate) fn audit_show(globals: &Globals, query: &AuditShowArgs) -> Outcome {
     // Check the flags before touching files, so a typo is reported as such.
     query.filter(Some("2000-01-01"))?;
-    let path = one_log(globals, file)?;
+    let path = one_log(globals, query.file.as_deref())?;
     let records = records_of(&path)?;
     let day = records.last().and_then(|r| r.ts.get(..10));
     let filter = query.filter(day)?;
@@ -248,16 +232,7 @@ fn show_line(r: &Record) -> String {
 }
 
 /// `cutover audit export --csv|--json`.
-pub fn audit_export(
-    globals: &Globals,
-    file: Option<&Path>,
-    csv: bool,
-    out: Option<&Path>,
-) -> ExitCode {
-    finish(audit_export_inner(globals, file, csv, out))
-}
-
-fn audit_export_inner(
+pub(crate) fn audit_export(
     globals: &Globals,
     file: Option<&Path>,
     csv: bool,
@@ -293,11 +268,7 @@ fn write_out(out: Option<&Path>, text: &str) -> Result<(), Failure> {
 }
 
 /// `cutover audit report --out FILE.md|FILE.html`.
-pub fn audit_report(globals: &Globals, file: Option<&Path>, out: &Path) -> ExitCode {
-    finish(audit_report_inner(globals, file, out))
-}
-
-fn audit_report_inner(globals: &Globals, file: Option<&Path>, out: &Path) -> Outcome {
+pub(crate) fn audit_report(globals: &Globals, file: Option<&Path>, out: &Path) -> Outcome {
     let ext = out
         .extension()
         .and_then(|e| e.to_str())
@@ -333,11 +304,7 @@ fn audit_report_inner(globals: &Globals, file: Option<&Path>, out: &Path) -> Out
 
 /// Hidden `cutover audit stress-append`: append notes through the real journal and print each
 /// line number after `append` returned, so a crash test knows which lines were stored.
-pub fn audit_stress_append(file: &Path, cutover: &str, count: Option<u64>) -> ExitCode {
-    finish(stress_inner(file, cutover, count))
-}
-
-fn stress_inner(file: &Path, cutover: &str, count: Option<u64>) -> Outcome {
+pub(crate) fn audit_stress_append(file: &Path, cutover: &str, count: Option<u64>) -> Outcome {
     let mut journal = Journal::open(file, cutover).map_err(|e| Failure::Input(e.to_string()))?;
     let mut stdout = std::io::stdout().lock();
     let mut n = 0u64;

@@ -5,8 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{Failure, Globals, Outcome, finish};
-use crate::config::{self, ConfigError, TEMPLATE};
+use super::{Failure, Globals, Outcome};
+use crate::config::{self, ConfigError, Profile, Side, TEMPLATE};
+use crate::dns::name::DomainName;
 use crate::store::Paths;
 
 /// The file a command reads: `--config FILE`, else the platform config dir's `config.toml`.
@@ -19,58 +20,110 @@ pub(crate) fn config_path(globals: &Globals) -> Result<PathBuf, Failure> {
     }
 }
 
+/// A configuration and the file it came from, for messages that tell what to add where.
+pub(crate) struct Loaded {
+    pub cfg: config::Config,
+    pub path: PathBuf,
+}
+
+impl Loaded {
+    /// The profile of `side`, or the one line saying the file names no such tenant.
+    pub fn profile(&self, side: Side) -> Result<&Profile, Failure> {
+        self.cfg
+            .profile(side)
+            .ok_or_else(|| not_configured(side, &self.path))
+    }
+
+    /// The domain to work on: `--domain`, else the configuration's.
+    pub fn domain(&self, globals: &Globals) -> Result<DomainName, Failure> {
+        domain_of(globals, &self.cfg).ok_or_else(|| {
+            Failure::Input(format!(
+                "no domain to work on: add domain = \"contoso.com\" to {} or pass --domain DOMAIN",
+                self.path.display()
+            ))
+        })
+    }
+}
+
+/// `--domain` wins over the file's `domain` (and `CUTOVER_DOMAIN`).
+fn domain_of(globals: &Globals, cfg: &config::Config) -> Option<DomainName> {
+    globals.domain.clone().or_else(|| cfg.domain.clone())
+}
+
+/// The one line for a command that needs a tenant the configuration does not name.
+pub(crate) fn not_configured(side: Side, path: &Path) -> Failure {
+    Failure::Input(format!(
+        "no {name} tenant is configured: add [tenants.{name}] to {}",
+        path.display(),
+        name = side.name()
+    ))
+}
+
 /// Load the configuration for a command that needs one.
-pub(crate) fn load_config(globals: &Globals) -> Result<config::Config, Failure> {
+pub(crate) fn load_config(globals: &Globals) -> Result<Loaded, Failure> {
     let path = config_path(globals)?;
-    config::load(&path).map_err(|e| Failure::Input(e.to_string()))
+    let cfg = config::load(&path).map_err(|e| Failure::Input(e.to_string()))?;
+    Ok(Loaded { cfg, path })
 }
 
-pub fn config_check(globals: &Globals, file: Option<&Path>) -> ExitCode {
-    finish(config_check_inner(globals, file))
-}
-
-fn config_check_inner(globals: &Globals, file: Option<&Path>) -> Outcome {
+/// `cutover config check [FILE]`: every problem with its line, exit 2; a file without `domain`
+/// passes only with `--domain`, as the commands that need a domain would run.
+pub(crate) fn config_check(globals: &Globals, file: Option<&Path>) -> Outcome {
     let path = match file {
         Some(f) => f.to_path_buf(),
         None => config_path(globals)?,
     };
-    match config::load(&path) {
-        Ok(cfg) => {
+    let loaded = config::load(&path);
+    let missing_domain = matches!(&loaded, Ok(cfg) if domain_of(globals, cfg).is_none());
+    match loaded {
+        Ok(cfg) if !missing_domain => {
+            let domain = match (&globals.domain, &cfg.domain) {
+                (Some(given), _) => format!("{} from --domain", given.display_both()),
+                (None, Some(d)) => d.display_both(),
+                (None, None) => String::new(),
+            };
+            let destination = match &cfg.destination {
+                Some(d) => format!("destination {} via {}", d.tenant, d.auth.name()),
+                None => "destination not configured".to_string(),
+            };
             println!(
-                "{}: ok (domain {}, source {} via {}, destination {} via {})",
+                "{}: ok (domain {domain}, source {} via {}, {destination})",
                 path.display(),
-                cfg.domain,
                 cfg.source.tenant,
                 cfg.source.auth.name(),
-                cfg.destination.tenant,
-                cfg.destination.auth.name()
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(ConfigError::Invalid { path, problems }) => {
-            // One line per problem, so an editor or a person can walk them in order.
-            let mut err = std::io::stderr().lock();
-            for p in &problems {
-                let _ = writeln!(err, "{}: {p}", path.display());
-            }
-            let _ = writeln!(
-                err,
-                "cutover: {} problem{} in {}",
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" },
-                path.display()
-            );
-            Ok(ExitCode::from(2))
-        }
+        Ok(_) => report_problems(
+            &path,
+            &[config::Problem {
+                line: None,
+                message: "domain is missing: name the custom domain being moved, e.g. domain = \"contoso.com\", or give --domain DOMAIN to every command".into(),
+            }],
+        ),
+        Err(ConfigError::Invalid { path, problems }) => report_problems(&path, &problems),
         Err(e) => Err(Failure::Input(e.to_string())),
     }
 }
 
-pub fn config_init(globals: &Globals, out: Option<&Path>) -> ExitCode {
-    finish(config_init_inner(globals, out))
+/// One line per problem, so an editor or a person can walk them in order; exit 2.
+fn report_problems(path: &Path, problems: &[config::Problem]) -> Outcome {
+    let mut err = std::io::stderr().lock();
+    for p in problems {
+        let _ = writeln!(err, "{}: {p}", path.display());
+    }
+    let _ = writeln!(
+        err,
+        "cutover: {} problem{} in {}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        path.display()
+    );
+    Ok(ExitCode::from(2))
 }
 
-fn config_init_inner(globals: &Globals, out: Option<&Path>) -> Outcome {
+/// `cutover config init`: the commented template, never overwriting.
+pub(crate) fn config_init(globals: &Globals, out: Option<&Path>) -> Outcome {
     let path = match out {
         Some(f) => f.to_path_buf(),
         None => config_path(globals)?,

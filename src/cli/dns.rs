@@ -2,13 +2,15 @@
 //! line, with the resolvers to compare and the expected records given as flags.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{Failure, Outcome, finish, runtime};
+use super::args::DnsArgs;
+use super::config::Loaded;
+use super::{Failure, Globals, Outcome, runtime};
 use crate::dns::RecordKind;
 use crate::dns::blocklist::Listing;
 use crate::dns::model::AnswerStatus;
@@ -21,45 +23,24 @@ use crate::dns::propagation::Cell;
 use crate::dns::snapshot::{Snapshot, diff};
 use crate::graph::model::DomainDnsRecord;
 
-/// Which resolvers to ask, as given on the command line.
-#[derive(Debug, Clone)]
-pub struct ResolverArgs {
-    /// `--resolver ADDR[:PORT]`, repeatable.
-    pub resolvers: Vec<String>,
-    /// Leave out the system's resolvers (/etc/resolv.conf).
-    pub no_system: bool,
-    /// Port the authoritative servers are asked on (53 unless rehearsing).
-    pub auth_port: u16,
-    /// Per-query timeout.
-    pub timeout: Duration,
-    /// `--name NAME/TYPE`, extra records to watch.
-    pub names: Vec<String>,
+pub use super::args::ResolverArgs;
+
+/// `cutover dns [D]`.
+pub(crate) fn dns_check(globals: &Globals, args: &DnsArgs) -> Outcome {
+    check_inner(globals, args)
 }
 
-/// `cutover dns D`.
-pub struct CheckArgs {
-    pub domain: String,
-    /// For `--config` and the data dir (token cache) when the expected records come from a tenant.
-    pub globals: super::Globals,
-    pub resolvers: ResolverArgs,
-    pub expect_file: Option<PathBuf>,
-    /// `destination` (default) or `source`.
-    pub expect_from: Option<String>,
-    /// `--dnsbl ZONE`, repeatable: blocklists to check the MX hosts' addresses on.
-    pub dnsbl: Vec<String>,
-    pub json: bool,
+pub(crate) fn dns_snapshot(domain: &DomainName, resolvers: &ResolverArgs, out: &Path) -> Outcome {
+    snapshot_inner(domain, resolvers, out)
 }
 
-pub fn dns_check(args: CheckArgs) -> ExitCode {
-    finish(check_inner(args))
-}
-
-pub fn dns_snapshot(domain: &str, resolvers: ResolverArgs, out: &Path) -> ExitCode {
-    finish(snapshot_inner(domain, resolvers, out))
-}
-
-pub fn dns_diff(domain: &str, resolvers: ResolverArgs, against: &Path, json: bool) -> ExitCode {
-    finish(diff_inner(domain, resolvers, against, json))
+pub(crate) fn dns_diff(
+    domain: &DomainName,
+    resolvers: &ResolverArgs,
+    against: &Path,
+    json: bool,
+) -> Outcome {
+    diff_inner(domain, resolvers, against, json)
 }
 
 /// `ADDR`, `ADDR:PORT`, `[V6]:PORT` or a bare IPv6 address; port 53 when none is given.
@@ -83,10 +64,6 @@ pub fn parse_name(s: &str) -> Result<(String, RecordKind), Failure> {
             "--name '{s}': {why}; give NAME/TYPE, e.g. mail.contoso.com/CNAME (types: MX TXT CNAME SRV NS SOA)"
         ))
     })
-}
-
-fn domain_arg(domain: &str) -> Result<DomainName, Failure> {
-    parse_domain(domain).map_err(|e| Failure::Input(e.to_string()))
 }
 
 /// Build the targets: authoritative servers (found through NS), the system's, the named ones.
@@ -184,7 +161,7 @@ pub(crate) async fn dashboard_resolvers(
 fn configured(
     globals: &super::Globals,
     asked: bool,
-) -> Result<Option<crate::config::Config>, Failure> {
+) -> Result<Option<super::config::Loaded>, Failure> {
     let path = super::config::config_path(globals)?;
     if globals.config.is_none() && !asked && !path.exists() {
         return Ok(None);
@@ -197,16 +174,14 @@ fn configured(
 /// note saying so.
 async fn tenant_expected(
     globals: &super::Globals,
-    cfg: &crate::config::Config,
+    cfg: &super::config::Loaded,
     side: crate::config::Side,
     domain: &str,
 ) -> Result<(Vec<DomainDnsRecord>, Vec<String>), Failure> {
+    let profile = cfg.profile(side)?;
     let (paths, _log) = super::prepare(globals)?;
-    let client = super::start::client_for(
-        cfg.profile(side),
-        &paths,
-        Some(super::start::print_device_code()),
-    )?;
+    let client =
+        super::start::client_for(profile, &paths, Some(super::start::print_device_code()))?;
     let service = |e: crate::graph::GraphError| match e {
         crate::graph::GraphError::Auth { .. } | crate::graph::GraphError::Config(_) => {
             super::start::sign_in_failure(e)
@@ -262,23 +237,21 @@ fn read_expected(path: &Path) -> Result<Vec<DomainDnsRecord>, Failure> {
     }
 }
 
-fn check_inner(args: CheckArgs) -> Outcome {
-    let domain = domain_arg(&args.domain)?;
+fn check_inner(globals: &Globals, args: &DnsArgs) -> Outcome {
+    let domain = match super::one_domain(args.domain.as_ref(), globals.domain.as_ref())? {
+        Some(d) => d,
+        None => configured(globals, false)?
+            .and_then(|c| c.cfg.domain)
+            .ok_or_else(|| {
+                Failure::Input("no domain to check: give it, e.g. 'cutover dns contoso.com'".into())
+            })?,
+    };
     let extra = args
         .resolvers
         .names
         .iter()
         .map(|n| parse_name(n))
         .collect::<Result<Vec<_>, _>>()?;
-    let expect_from = args
-        .expect_from
-        .clone()
-        .unwrap_or_else(|| "destination".into());
-    if !matches!(expect_from.as_str(), "destination" | "source") {
-        return Err(Failure::Input(format!(
-            "--expect-from '{expect_from}': give destination or source"
-        )));
-    }
     let mut dnsbl = args.dnsbl.clone();
     for zone in &dnsbl {
         parse_domain(zone).map_err(|e| Failure::Input(format!("--dnsbl: {e}")))?;
@@ -288,10 +261,17 @@ fn check_inner(args: CheckArgs) -> Outcome {
     let config = if args.expect_file.is_some() {
         None
     } else {
-        configured(&args.globals, args.expect_from.is_some())?
+        configured(globals, args.expect_from.is_some())?
+    };
+    // The destination's records by default; the source's when no destination is configured
+    // (a domain being freed), as the dashboard does.
+    let expect_from = match (&args.expect_from, &config) {
+        (Some(asked), _) => asked.clone(),
+        (None, Some(c)) if c.cfg.destination.is_none() => "source".into(),
+        (None, _) => "destination".into(),
     };
     let mut extra = extra;
-    if let Some(cfg) = &config {
+    if let Some(Loaded { cfg, .. }) = &config {
         for pair in &cfg.names {
             if !extra.contains(pair) {
                 extra.push(pair.clone());
@@ -312,7 +292,7 @@ fn check_inner(args: CheckArgs) -> Outcome {
             } else {
                 crate::config::Side::Destination
             };
-            rt.block_on(tenant_expected(&args.globals, cfg, side, &domain.ascii))?
+            rt.block_on(tenant_expected(globals, cfg, side, &domain.ascii))?
         }
         (None, None) => (Vec::new(), Vec::new()),
     };
@@ -659,10 +639,9 @@ async fn reference_now(
     Ok(reference)
 }
 
-fn snapshot_inner(domain: &str, args: ResolverArgs, out: &Path) -> Outcome {
-    let domain = domain_arg(domain)?;
+fn snapshot_inner(domain: &DomainName, args: &ResolverArgs, out: &Path) -> Outcome {
     let rt = runtime()?;
-    let reference = rt.block_on(reference_now(&domain, &args))?;
+    let reference = rt.block_on(reference_now(domain, args))?;
     let snap = Snapshot::new(&domain.ascii, OffsetDateTime::now_utc(), reference);
     let (zone, json) = snap.write(out).map_err(|e| Failure::Input(e.to_string()))?;
     println!(
@@ -674,8 +653,7 @@ fn snapshot_inner(domain: &str, args: ResolverArgs, out: &Path) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-fn diff_inner(domain: &str, args: ResolverArgs, against: &Path, json: bool) -> Outcome {
-    let domain = domain_arg(domain)?;
+fn diff_inner(domain: &DomainName, args: &ResolverArgs, against: &Path, json: bool) -> Outcome {
     let before = Snapshot::read(against).map_err(|e| Failure::Input(e.to_string()))?;
     if before.domain != domain.ascii {
         return Err(Failure::Input(format!(
@@ -686,7 +664,7 @@ fn diff_inner(domain: &str, args: ResolverArgs, against: &Path, json: bool) -> O
         )));
     }
     let rt = runtime()?;
-    let now = rt.block_on(reference_now(&domain, &args))?;
+    let now = rt.block_on(reference_now(domain, args))?;
     let changes = diff(&before, &now);
     if json {
         println!(

@@ -4,12 +4,12 @@
 //! an executor that journals intent and outcome, and there is none on the command line yet.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::{Failure, Globals, Outcome, config, finish, prepare, runtime, start};
-use crate::config::{Profile, Side};
+use super::args::{ExchangeListArgs, ExchangeScriptArgs};
+use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
+use crate::config::Profile;
 use crate::exchange::model::from_graph;
 use crate::exchange::plan::{ConnectorAction, plan_connectors, plan_recipients};
 use crate::exchange::script::{ScriptInput, generate};
@@ -46,12 +46,6 @@ fn exchange_failure(e: ExchangeError) -> Failure {
     }
 }
 
-fn normalise(domain: Option<&str>, configured: &str) -> String {
-    domain
-        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
-        .unwrap_or_else(|| configured.to_string())
-}
-
 fn print(lines: impl IntoIterator<Item = String>) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     lines
@@ -62,26 +56,17 @@ fn print(lines: impl IntoIterator<Item = String>) -> Result<(), Failure> {
 }
 
 /// `cutover exchange recipients --tenant T [--domain D] [--json]`.
-pub fn exchange_recipients(
-    globals: &Globals,
-    side: Side,
-    domain: Option<&str>,
-    json: bool,
-) -> ExitCode {
-    finish(recipients_inner(globals, side, domain, json))
-}
-
-fn recipients_inner(globals: &Globals, side: Side, domain: Option<&str>, json: bool) -> Outcome {
-    let cfg = config::load_config(globals)?;
+pub(crate) fn exchange_recipients(globals: &Globals, args: &ExchangeListArgs) -> Outcome {
+    let loaded = config::load_config(globals)?;
+    let (side, json) = (args.tenant, args.json);
+    let profile = loaded.profile(side)?;
+    let name = loaded.domain(globals)?;
     let (paths, _log) = prepare(globals)?;
-    let domain = normalise(domain, &cfg.domain);
+    let domain = name.ascii.as_str();
     let rt = runtime()?;
     let listed = rt.block_on(async {
-        let client = exchange_client(cfg.profile(side), &paths)?;
-        client
-            .recipients_in(&domain)
-            .await
-            .map_err(exchange_failure)
+        let client = exchange_client(profile, &paths)?;
+        client.recipients_in(domain).await.map_err(exchange_failure)
     })?;
     for w in &listed.warnings {
         eprintln!(
@@ -97,15 +82,16 @@ fn recipients_inner(globals: &Globals, side: Side, domain: Option<&str>, json: b
             .collect()
     } else {
         let mut lines = vec![format!(
-            "{} recipients in the {} tenant hold {domain} (Exchange Get-Recipient):",
+            "{} recipients in the {} tenant hold {} (Exchange Get-Recipient):",
             listed.items.len(),
-            side.name()
+            side.name(),
+            name.display_both()
         )];
         lines.extend(listed.items.iter().map(|r| {
             let held: Vec<&str> = r
                 .email_addresses
                 .iter()
-                .filter(|a| crate::exchange::model::in_domain(a, &domain))
+                .filter(|a| crate::exchange::model::in_domain(a, domain))
                 .map(String::as_str)
                 .collect();
             format!(
@@ -123,35 +109,29 @@ fn recipients_inner(globals: &Globals, side: Side, domain: Option<&str>, json: b
 }
 
 /// `cutover exchange connectors --tenant T [--domain D] [--json]`.
-pub fn exchange_connectors(
-    globals: &Globals,
-    side: Side,
-    domain: Option<&str>,
-    json: bool,
-) -> ExitCode {
-    finish(connectors_inner(globals, side, domain, json))
-}
-
-fn connectors_inner(globals: &Globals, side: Side, domain: Option<&str>, json: bool) -> Outcome {
-    let cfg = config::load_config(globals)?;
+pub(crate) fn exchange_connectors(globals: &Globals, args: &ExchangeListArgs) -> Outcome {
+    let loaded = config::load_config(globals)?;
+    let (side, json) = (args.tenant, args.json);
+    let profile = loaded.profile(side)?;
+    let name = loaded.domain(globals)?;
     let (paths, _log) = prepare(globals)?;
-    let domain = normalise(domain, &cfg.domain);
     let rt = runtime()?;
     let connectors = rt.block_on(async {
-        let client = exchange_client(cfg.profile(side), &paths)?;
+        let client = exchange_client(profile, &paths)?;
         client.connectors().await.map_err(exchange_failure)
     })?;
-    let plan = plan_connectors(&connectors, &domain);
+    let plan = plan_connectors(&connectors, &name.ascii);
     let lines: Vec<String> = if json {
         plan.iter()
             .map(|c| serde_json::to_string(c).unwrap_or_default())
             .collect()
     } else {
         let mut lines = vec![format!(
-            "{} of {} connectors in the {} tenant reference {domain}:",
+            "{} of {} connectors in the {} tenant reference {}:",
             plan.len(),
             connectors.len(),
-            side.name()
+            side.name(),
+            name.display_both()
         )];
         lines.extend(plan.iter().map(|c| {
             let action = match &c.action {
@@ -174,20 +154,13 @@ fn connectors_inner(globals: &Globals, side: Side, domain: Option<&str>, json: b
 /// `cutover exchange script --tenant T [--domain D] --out FILE.ps1`: the objects come from
 /// Graph (read-only), so it works for admins who grant no Exchange route; connectors are found
 /// by the script itself when it runs. Never overwrites.
-pub fn exchange_script(
-    globals: &Globals,
-    side: Side,
-    domain: Option<&str>,
-    out: &Path,
-) -> ExitCode {
-    finish(script_inner(globals, side, domain, out))
-}
-
-fn script_inner(globals: &Globals, side: Side, domain: Option<&str>, out: &Path) -> Outcome {
-    let cfg = config::load_config(globals)?;
+pub(crate) fn exchange_script(globals: &Globals, args: &ExchangeScriptArgs) -> Outcome {
+    let loaded = config::load_config(globals)?;
+    let (side, out) = (args.tenant, args.out.as_path());
+    let profile = loaded.profile(side)?;
+    let name = loaded.domain(globals)?;
+    let domain = name.ascii.as_str();
     let (paths, _log) = prepare(globals)?;
-    let domain = normalise(domain, &cfg.domain);
-    let profile = cfg.profile(side);
     if out.exists() {
         return Err(Failure::Input(format!(
             "{} already exists; cutover does not overwrite it (choose another --out)",
@@ -219,14 +192,14 @@ fn script_inner(globals: &Globals, side: Side, domain: Option<&str>, out: &Path)
             .collect();
         Ok::<_, Failure>((recipients, initial))
     })?;
-    let changes = plan_recipients(&recipients, &domain, &initial);
+    let changes = plan_recipients(&recipients, domain, &initial);
     let when = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     let source = format!("Graph (users, groups, contacts) at {when}");
     let text = generate(&ScriptInput {
         tenant: &profile.tenant,
-        domain: &domain,
+        domain,
         initial_domain: &initial,
         source: &source,
         changes: &changes,

@@ -5,27 +5,26 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::{Failure, Globals, Outcome, config, finish, prepare, runtime, start};
+use super::args::InventoryArgs;
+use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
 use crate::config::Side;
 use crate::inventory::{self, Kind};
 
-pub fn inventory(globals: &Globals, side: Side, domain: Option<&str>, json: bool) -> ExitCode {
-    finish(inventory_inner(globals, side, domain, json))
-}
-
-fn inventory_inner(globals: &Globals, side: Side, domain: Option<&str>, json: bool) -> Outcome {
-    let cfg = config::load_config(globals)?;
+/// `cutover inventory --tenant T [--domain D] [--json]`.
+pub(crate) fn inventory(globals: &Globals, args: &InventoryArgs) -> Outcome {
+    let loaded = config::load_config(globals)?;
+    let profile = loaded.profile(args.tenant)?;
+    let domain = loaded.domain(globals)?;
     let (paths, _log) = prepare(globals)?;
-    let domain = domain
-        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
-        .unwrap_or_else(|| cfg.domain.clone());
+    let (side, json) = (args.tenant, args.json);
     let rt = runtime()?;
     let entries = rt.block_on(async {
-        let client = start::client_for(cfg.profile(side), &paths, None)?;
-        inventory::collect(&client, &domain)
+        let client = start::client_for(profile, &paths, None)?;
+        inventory::collect(&client, &domain.ascii)
             .await
             .map_err(start::sign_in_failure)
     })?;
+    let domain = domain.display_both();
     let mut out = std::io::stdout().lock();
     let written = if json {
         entries.iter().try_for_each(|e| {

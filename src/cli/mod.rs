@@ -1,7 +1,8 @@
-//! What each command does, behind the argument parsing in `main.rs`. Every failure ends as one
-//! line on stderr and an exit code: 0 ok, 1 check failed, 2 bad input or configuration,
-//! 3 service error.
+//! What each command does, behind the argument parsing in [`args`]: [`run`] matches the
+//! command once and every handler returns an [`Outcome`]. Every failure ends as one line on
+//! stderr and an exit code: 0 ok, 1 check failed, 2 bad input or configuration, 3 service error.
 
+pub mod args;
 mod audit;
 mod config;
 pub mod dns;
@@ -10,18 +11,10 @@ mod inventory;
 mod owner;
 mod start;
 
-pub use audit::{
-    AuditQuery, audit_anchor, audit_export, audit_report, audit_show, audit_stress_append,
-    audit_verify,
-};
-pub use config::{config_check, config_init};
-pub use exchange::{exchange_connectors, exchange_recipients, exchange_script};
-pub use inventory::inventory;
-pub use owner::owner;
+pub use args::Globals;
 
 use std::io::Write;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,15 +28,6 @@ use crate::logging::{self, LogGuard};
 use crate::sim::cache::CachingResolver;
 use crate::sim::{Sim, SimOptions, SimTenant};
 use crate::store::Paths;
-
-/// Flags accepted before or after any subcommand.
-#[derive(Debug, Clone, Default)]
-pub struct Globals {
-    pub data_dir: Option<PathBuf>,
-    pub log_filter: Option<String>,
-    /// `--config FILE` instead of the platform config dir's `config.toml`.
-    pub config: Option<PathBuf>,
-}
 
 /// Why a command stopped.
 #[derive(Debug)]
@@ -72,11 +56,124 @@ impl Failure {
 
 pub(crate) type Outcome = Result<ExitCode, Failure>;
 
-pub(crate) fn finish(outcome: Outcome) -> ExitCode {
+fn finish(outcome: Outcome) -> ExitCode {
     outcome.unwrap_or_else(Failure::exit)
 }
 
-/// Clap's error as one line (help and version print as usual, exit 0).
+/// Run the parsed command line: the one place a command meets its handler.
+pub fn run(cli: args::Cli) -> ExitCode {
+    use args::{AuditCommand, Command, ConfigCommand, DnsCommand, ExchangeCommand, SimCommand};
+    let args::Cli { globals, command } = cli;
+    let g = &globals;
+    finish(match command {
+        None => dashboard(g),
+        Some(command) => {
+            if let Err(e) = domain_applies(g, &command) {
+                return finish(Err(e));
+            }
+            match command {
+                Command::Demo(a) => demo(g, &a),
+                Command::Sim {
+                    command: SimCommand::Serve(a),
+                } => sim_serve(g, &a),
+                Command::Dns(a) => match &a.command {
+                    Some(DnsCommand::Snapshot {
+                        domain,
+                        out,
+                        resolvers,
+                    }) => dns::dns_snapshot(domain, resolvers, out),
+                    Some(DnsCommand::Diff {
+                        domain,
+                        against,
+                        resolvers,
+                        json,
+                    }) => dns::dns_diff(domain, resolvers, against, *json),
+                    None => dns::dns_check(g, &a),
+                },
+                Command::Login(a) => login(g, a.tenant),
+                Command::Inventory(a) => inventory::inventory(g, &a),
+                Command::Owner(a) => owner::owner(g, &a),
+                Command::Config {
+                    command: ConfigCommand::Init { out },
+                } => config::config_init(g, out.as_deref()),
+                Command::Config {
+                    command: ConfigCommand::Check { file },
+                } => config::config_check(g, file.as_deref()),
+                Command::Exchange { command } => match command {
+                    ExchangeCommand::Recipients(a) => exchange::exchange_recipients(g, &a),
+                    ExchangeCommand::Connectors(a) => exchange::exchange_connectors(g, &a),
+                    ExchangeCommand::Script(a) => exchange::exchange_script(g, &a),
+                },
+                Command::Audit { command } => match command {
+                    AuditCommand::Verify { file, anchor } => {
+                        audit::audit_verify(g, file.as_deref(), anchor.as_deref())
+                    }
+                    AuditCommand::Anchor { file } => audit::audit_anchor(g, file.as_deref()),
+                    AuditCommand::Show(a) => audit::audit_show(g, &a),
+                    AuditCommand::Export {
+                        file,
+                        csv,
+                        json: _,
+                        out,
+                    } => audit::audit_export(g, file.as_deref(), csv, out.as_deref()),
+                    AuditCommand::Report { file, out } => {
+                        audit::audit_report(g, file.as_deref(), &out)
+                    }
+                    AuditCommand::StressAppend {
+                        file,
+                        cutover,
+                        count,
+                    } => audit::audit_stress_append(&file, &cutover, count),
+                },
+            }
+        }
+    })
+}
+
+/// `--domain` is global so every command spells it the same way; a command that has no use
+/// for it says so rather than ignoring it.
+fn domain_applies(globals: &Globals, command: &args::Command) -> Result<(), Failure> {
+    use args::{Command, ConfigCommand};
+    let used = match command {
+        Command::Dns(_) | Command::Inventory(_) | Command::Owner(_) | Command::Exchange { .. } => {
+            true
+        }
+        Command::Config {
+            command: ConfigCommand::Check { .. },
+        } => true,
+        Command::Demo(_)
+        | Command::Sim { .. }
+        | Command::Audit { .. }
+        | Command::Login(_)
+        | Command::Config { .. } => false,
+    };
+    match &globals.domain {
+        Some(d) if !used => Err(Failure::Input(format!(
+            "--domain {} does not apply to this command; leave it out",
+            d.display_both()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The domain of a command with a DOMAIN positional: the positional, else `--domain`; both
+/// given must name the same domain.
+fn one_domain(
+    positional: Option<&crate::dns::name::DomainName>,
+    flag: Option<&crate::dns::name::DomainName>,
+) -> Result<Option<crate::dns::name::DomainName>, Failure> {
+    match (positional, flag) {
+        (Some(p), Some(f)) if p != f => Err(Failure::Input(format!(
+            "two domains given ({} and --domain {}); give one",
+            p.display_both(),
+            f.display_both()
+        ))),
+        (p, f) => Ok(p.or(f).cloned()),
+    }
+}
+
+/// Clap's error as one line (help and version print as usual, exit 0): every line of the
+/// rendered message that says what is wrong, folded with "; ", then where to read more.
 pub fn argument_error(err: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match err.kind() {
@@ -91,16 +188,82 @@ pub fn argument_error(err: clap::Error) -> ExitCode {
             }
         }
         _ => {
-            let rendered = err.render().to_string();
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments")
-                .trim()
-                .trim_start_matches("error: ");
-            Failure::Input(format!("{first}; see 'cutover --help'")).exit()
+            let argv: Vec<String> = std::env::args().skip(1).collect();
+            let line = fold_clap_error(&err.render().to_string());
+            let help = help_command(&argv);
+            Failure::Input(format!("{line}; see '{help} --help'")).exit()
         }
     }
+}
+
+/// The substance of clap's rendered error on one line: the message and its indented details
+/// (the missing argument, the possible values, a similar name), without the usage block and
+/// the "For more information" line.
+fn fold_clap_error(rendered: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut in_usage = false;
+    for line in rendered.lines() {
+        let t = line.trim();
+        if t.is_empty() {
+            in_usage = false;
+            continue;
+        }
+        if t.starts_with("Usage:") {
+            in_usage = true;
+            continue;
+        }
+        // The usage of a command with several forms goes on over indented lines.
+        if in_usage || t.starts_with("For more information") {
+            continue;
+        }
+        // "to pass '--x' as a value, use '-- --x'" is about shells, not about the mistake.
+        if t.starts_with("tip: to pass") {
+            continue;
+        }
+        let t = t.strip_prefix("error: ").unwrap_or(t);
+        let t = t.strip_prefix("tip: ").unwrap_or(t);
+        parts.push(t.trim_end_matches(':').to_string());
+    }
+    if parts.is_empty() {
+        return "invalid arguments".into();
+    }
+    // "…were not provided" + "--tenant <T>" reads as one sentence with a colon.
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            let prev = parts.get(i - 1).map(String::as_str).unwrap_or_default();
+            out.push_str(if prev.ends_with("provided") || prev.ends_with("with") {
+                ": "
+            } else {
+                "; "
+            });
+        }
+        out.push_str(p);
+    }
+    out
+}
+
+/// `cutover inventory` for `cutover inventory --tenant x`: the deepest subcommand the
+/// arguments name, for the help hint.
+fn help_command(argv: &[String]) -> String {
+    use clap::CommandFactory;
+    let mut cmd = args::Cli::command();
+    let mut path = vec!["cutover".to_string()];
+    for arg in argv {
+        if arg.starts_with('-') {
+            continue;
+        }
+        let Some(sub) = cmd
+            .get_subcommands()
+            .find(|s| s.get_name() == arg || s.get_all_aliases().any(|a| a == arg))
+            .cloned()
+        else {
+            continue;
+        };
+        path.push(sub.get_name().to_string());
+        cmd = sub;
+    }
+    path.join(" ")
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -123,13 +286,12 @@ fn prepare(globals: &Globals) -> Result<(Paths, LogGuard), Failure> {
     Ok((paths, guard))
 }
 
-/// `cutover` with no subcommand: the dashboard against the configured tenants.
-pub fn dashboard(globals: &Globals) -> ExitCode {
-    finish(dashboard_inner(globals))
-}
-
-fn dashboard_inner(globals: &Globals) -> Outcome {
-    let cfg = config::load_config(globals)?;
+/// `cutover` with no subcommand: the dashboard against the configured tenants. Without a
+/// destination tenant (freeing a domain after cancelling a hoster) it watches the source alone.
+fn dashboard(globals: &Globals) -> Outcome {
+    let loaded = config::load_config(globals)?;
+    let domain = loaded.domain(globals)?;
+    let cfg = &loaded.cfg;
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -141,37 +303,53 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
             &paths,
             Some(start::dialog_prompt(TenantId::Source, tx.clone())),
         )?;
-        let destination = start::dashboard_client(
-            &cfg.destination,
-            &paths,
-            Some(start::dialog_prompt(TenantId::Destination, tx.clone())),
-        )?;
+        let destination = match &cfg.destination {
+            Some(profile) => Some(start::dashboard_client(
+                profile,
+                &paths,
+                Some(start::dialog_prompt(TenantId::Destination, tx.clone())),
+            )?),
+            None => None,
+        };
         let dns = DnsClient::new(&cfg.nameservers, Duration::from_secs(2))
             .map_err(|e| Failure::Input(format!("dns.nameservers: {e}")))?;
         let resolvers = dns::dashboard_resolvers(
-            &cfg.domain,
+            &domain.ascii,
             &cfg.nameservers,
             cfg.authoritative_port,
             cfg.system_resolvers,
             Duration::from_secs(2),
         )
         .await;
+        // The records the destination tenant asks for are the target state; with no
+        // destination, the source's (where the domain still lives) are what should be live.
+        let expect_from = if destination.is_some() {
+            TenantId::Destination
+        } else {
+            TenantId::Source
+        };
+        let login_url = cfg
+            .destination
+            .as_ref()
+            .unwrap_or(&cfg.source)
+            .cloud
+            .endpoints()
+            .login_url;
         start::open_dashboard(
             &paths,
             start::Session {
-                cutover_id: cfg.domain.clone(),
-                domain: cfg.domain.clone(),
+                cutover_id: domain.ascii.clone(),
+                domain,
                 source,
                 destination,
                 dns,
                 watch: start::DnsWatch {
                     resolvers,
-                    // The records the destination tenant asks for are the target state.
-                    expect_from: Some(crate::app::state::TenantId::Destination),
+                    expect_from: Some(expect_from),
                     dnsbl: cfg.blocklists.clone(),
                     extra_names: cfg.names.clone(),
                 },
-                login_url: Some(cfg.destination.cloud.endpoints().login_url),
+                login_url: Some(login_url),
                 channel: Some((tx, rx)),
                 cutover_cli: None,
                 cutover_config: None,
@@ -183,14 +361,10 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
 }
 
 /// `cutover login --tenant source|destination`: sign in now and cache the tokens.
-pub fn login(globals: &Globals, side: crate::config::Side) -> ExitCode {
-    finish(login_inner(globals, side))
-}
-
-fn login_inner(globals: &Globals, side: crate::config::Side) -> Outcome {
-    let cfg = config::load_config(globals)?;
+fn login(globals: &Globals, side: crate::config::Side) -> Outcome {
+    let loaded = config::load_config(globals)?;
+    let profile = loaded.profile(side)?;
     let (paths, _log) = prepare(globals)?;
-    let profile = cfg.profile(side);
     let rt = runtime()?;
     rt.block_on(async {
         let client = start::client_for(profile, &paths, Some(start::print_device_code()))?;
@@ -218,32 +392,30 @@ fn login_inner(globals: &Globals, side: crate::config::Side) -> Outcome {
     })
 }
 
-/// `cutover demo`: start the rehearsal environment and the dashboard against it.
-pub fn demo(globals: &Globals, users: usize, seed: u64, device_code: bool) -> ExitCode {
-    finish(demo_inner(globals, users, seed, device_code))
-}
-
 const DEMO_CUTOVER_ID: &str = "demo";
 
-fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> Outcome {
+/// `cutover demo`: start the rehearsal environment and the dashboard against it.
+fn demo(globals: &Globals, args: &args::DemoArgs) -> Outcome {
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
         let options = SimOptions {
-            users,
-            seed,
+            users: args.users as usize,
+            seed: args.seed,
             ..SimOptions::default()
         };
         let sim = Sim::start(options).await.map_err(|e| {
             Failure::Service(format!("cannot start the rehearsal environment: {e}"))
         })?;
         tracing::info!(graph = %sim.graph_url(), dns = %sim.dns_addr(), "rehearsal environment up");
-        let domain = sim.domain().to_string();
+        // The sim's domain goes through the same check as an admin's.
+        let domain = crate::dns::name::parse_domain(sim.domain())
+            .map_err(|e| Failure::Service(format!("the rehearsal's domain: {e}")))?;
         let source = graph_client(&sim, "source")?;
         // With --device-code the destination signs in inside the dashboard: the code shows in
         // its dialog and the sim's user approves a few seconds later.
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let destination = if device_code {
+        let destination = if args.device_code {
             device_code_client(
                 &sim,
                 "destination",
@@ -254,19 +426,19 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> 
         };
         let dns = DnsClient::new(&[sim.dns_addr()], Duration::from_secs(2))
             .map_err(|e| Failure::Service(e.to_string()))?;
-        demo_relay(&sim, &domain);
+        demo_relay(&sim, &domain.ascii);
         let (caches, resolvers) = demo_resolvers(&sim).await?;
 
         let sim_login_url = sim.login_url();
         let sim = Arc::new(sim);
-        let scenario = tokio::spawn(play_scenario(sim.clone(), domain.clone()));
+        let scenario = tokio::spawn(play_scenario(sim.clone(), domain.ascii.clone()));
         let result = start::open_dashboard(
             &paths,
             start::Session {
                 cutover_id: DEMO_CUTOVER_ID.into(),
                 domain,
                 source,
-                destination,
+                destination: Some(destination),
                 dns,
                 watch: start::DnsWatch {
                     resolvers,
@@ -411,57 +583,27 @@ fn device_code_client(
 }
 
 /// `cutover sim serve`: the rehearsal environment alone.
-pub fn sim_serve(globals: &Globals, opts: &SimServe) -> ExitCode {
-    finish(sim_serve_inner(globals, opts))
-}
-
-/// What `cutover sim serve` was asked for.
-#[derive(Debug, Clone, Default)]
-pub struct SimServe {
-    pub users: usize,
-    /// Team groups on top of the named ones.
-    pub groups: usize,
-    /// Contacts; `None` is the default share of the users.
-    pub contacts: Option<usize>,
-    pub seed: u64,
-    pub json: bool,
-    /// Write a config.toml pointing at the running environment.
-    pub write_config: Option<PathBuf>,
-    pub faults: crate::sim::Faults,
-    pub throttle: Option<crate::sim::Throttle>,
-}
-
-fn sim_serve_inner(globals: &Globals, opts: &SimServe) -> Outcome {
-    let SimServe {
-        users,
-        groups,
-        contacts,
-        seed,
-        json,
-        ref write_config,
-        ref faults,
-        throttle,
-    } = *opts;
+fn sim_serve(globals: &Globals, args: &args::SimServeArgs) -> Outcome {
     let (_paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
         let sim = Sim::start(SimOptions {
-            users,
-            groups,
-            contacts,
-            seed,
-            faults: faults.clone(),
-            throttle,
+            users: args.users as usize,
+            groups: args.groups as usize,
+            contacts: args.contacts.map(|n| n as usize),
+            seed: args.seed,
+            faults: args.faults(),
+            throttle: args.throttle(),
             ..SimOptions::default()
         })
         .await
         .map_err(|e| Failure::Service(format!("cannot start the rehearsal environment: {e}")))?;
-        if let Some(path) = write_config {
+        if let Some(path) = &args.write_config {
             config::write_sim_config(path, &config::sim_config(&sim))?;
             tracing::info!(path = %path.display(), "wrote a configuration for the rehearsal environment");
         }
         let mut out = std::io::stdout().lock();
-        let written = if json {
+        let written = if args.json {
             writeln!(out, "{}", sim_description(&sim))
         } else {
             write_sim_text(&mut out, &sim)

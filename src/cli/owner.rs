@@ -6,15 +6,12 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use super::{Failure, Globals, Outcome, config, finish, prepare, runtime, start};
+use super::args::OwnerArgs;
+use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
 use crate::config::ConfigError;
 use crate::graph::discovery::{self, Answer, DiscoveryClient, Holder, Outside, Source, Verdict};
 
 const GLOBAL_LOGIN: &str = "https://login.microsoftonline.com";
-
-pub fn owner(globals: &Globals, domain: &str, login_url: Option<&str>, json: bool) -> ExitCode {
-    finish(owner_inner(globals, domain, login_url, json))
-}
 
 /// The configuration if there is one: a missing default file is fine (anonymous lookups only),
 /// a named or broken one is an error.
@@ -27,8 +24,9 @@ fn optional_config(globals: &Globals) -> Result<Option<crate::config::Config>, F
     }
 }
 
-fn owner_inner(globals: &Globals, domain: &str, login_url: Option<&str>, json: bool) -> Outcome {
-    let name = crate::dns::name::parse_domain(domain).map_err(|e| Failure::Input(e.to_string()))?;
+/// `cutover owner [DOMAIN]`: the positional domain, else `--domain`, else the configured one.
+pub(crate) fn owner(globals: &Globals, args: &OwnerArgs) -> Outcome {
+    let (login_url, json) = (args.login_url.as_deref(), args.json);
     if let Some(url) = login_url
         && !(url.starts_with("https://") || url.starts_with("http://"))
     {
@@ -37,30 +35,45 @@ fn owner_inner(globals: &Globals, domain: &str, login_url: Option<&str>, json: b
         )));
     }
     let cfg = optional_config(globals)?;
+    let name = super::one_domain(args.domain.as_ref(), globals.domain.as_ref())?
+        .or_else(|| cfg.as_ref().and_then(|c| c.domain.clone()))
+        .ok_or_else(|| {
+            Failure::Input("no domain to look up: give it, e.g. 'cutover owner contoso.com'".into())
+        })?;
+    // Graph's lookup and the cloud go through the destination's profile, else the source's:
+    // a domain being freed has no destination, and the source can ask Graph as well.
+    let profile = cfg
+        .as_ref()
+        .map(|c| c.destination.as_ref().unwrap_or(&c.source));
     let (paths, _log) = prepare(globals)?;
     let login = login_url
         .map(str::to_string)
-        .or_else(|| {
-            cfg.as_ref()
-                .map(|c| c.destination.cloud.endpoints().login_url)
-        })
+        .or_else(|| profile.map(|p| p.cloud.endpoints().login_url))
         .unwrap_or_else(|| GLOBAL_LOGIN.to_string());
     let rt = runtime()?;
     let (outside, configured) = rt.block_on(async {
         let discovery = DiscoveryClient::new(&login, discovery::DEFAULT_TIMEOUT)
             .map_err(|e| Failure::Service(e.to_string()))?;
-        let graph = match &cfg {
-            Some(c) => Some(start::client_for(&c.destination, &paths, None)?),
+        let graph = match profile {
+            Some(p) => Some(start::client_for(p, &paths, None)?),
             None => None,
         };
         let configured = async {
             match &cfg {
                 Some(c) => {
-                    let (s, d) = tokio::join!(
-                        tenant_id_of(&discovery, &c.source.tenant),
-                        tenant_id_of(&discovery, &c.destination.tenant)
-                    );
-                    Some((s, d))
+                    let destination = async {
+                        match &c.destination {
+                            Some(d) => tenant_id_of(&discovery, &d.tenant).await,
+                            None => None,
+                        }
+                    };
+                    let (s, d) =
+                        tokio::join!(tenant_id_of(&discovery, &c.source.tenant), destination);
+                    let mut configured = vec![(Holder::Source, s)];
+                    if c.destination.is_some() {
+                        configured.push((Holder::Destination, d));
+                    }
+                    Some(configured)
                 }
                 None => None,
             }
@@ -69,17 +82,18 @@ fn owner_inner(globals: &Globals, domain: &str, login_url: Option<&str>, json: b
             tokio::join!(discovery.lookup(&name.ascii, graph.as_ref()), configured);
         Ok::<_, Failure>((outside, configured))
     })?;
-    let relation = match &configured {
-        Some((s, d)) => outside.holder(s.as_deref(), d.as_deref()),
-        None => outside.holder(None, None),
-    }
-    .map(Holder::as_str);
+    let known: Vec<(Holder, Option<&str>)> = configured
+        .iter()
+        .flatten()
+        .map(|(who, id)| (*who, id.as_deref()))
+        .collect();
+    let relation = outside.holder(&known).map(Holder::as_str);
 
     let mut out = std::io::stdout().lock();
     let written = if json {
         writeln!(out, "{}", to_json(&outside, relation, &login))
     } else {
-        write_text(&mut out, &outside, relation)
+        write_text(&mut out, &name.display_both(), &outside, relation)
     };
     written
         .and_then(|()| out.flush())
@@ -142,12 +156,13 @@ pub fn to_json(outside: &Outside, relation: Option<&str>, login_url: &str) -> Va
     })
 }
 
+/// `domain` as a person reads it (both forms for an IDN).
 fn write_text(
     out: &mut impl Write,
+    domain: &str,
     outside: &Outside,
     relation: Option<&str>,
 ) -> std::io::Result<()> {
-    let domain = &outside.domain;
     match (outside.verdict(), outside.tenant_id()) {
         (Verdict::Held, Some(id)) => {
             let who = match relation {

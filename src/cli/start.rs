@@ -23,9 +23,10 @@ use crate::store::Paths;
 pub(crate) struct Session {
     /// Names the audit journal and the saved progress.
     pub cutover_id: String,
-    pub domain: String,
+    pub domain: crate::dns::name::DomainName,
     pub source: GraphClient,
-    pub destination: GraphClient,
+    /// None when the configuration names no destination tenant.
+    pub destination: Option<GraphClient>,
     pub dns: DnsClient,
     pub watch: DnsWatch,
     /// The sign-in host asked who holds the domain from outside (none: not asked).
@@ -234,7 +235,11 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
     let saved = Progress::load(&progress_file).map_err(|e| Failure::Input(e.to_string()))?;
 
     let now = OffsetDateTime::now_utc();
-    let mut state = State::new(cutover_id, domain, runbook, now);
+    let mut state = State::new(cutover_id, domain.ascii.clone(), runbook, now);
+    state.domain_shown = domain.display_both();
+    state.destination.unconfigured = destination.is_none();
+    // The DNS pane says whose records it expects before the first poll answers.
+    state.dns.expected_from = watch.expect_from;
     state.audit = history;
     state.cutover_set_in_timeline = saved.cutover_time();
     state.step_status = saved.statuses;
@@ -252,7 +257,7 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
         state,
         services: Services {
             source: Arc::new(source),
-            destination: Arc::new(destination),
+            destination: destination.map(Arc::new),
             dns: Arc::new(dns),
             graph_every: Duration::from_secs(5),
             dns_every: Duration::from_secs(3),

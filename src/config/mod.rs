@@ -1,4 +1,5 @@
-//! `config.toml`: the two tenant profiles, the domain being moved and the nameservers to watch.
+//! `config.toml`: the tenant profiles (the source always, the destination when there is one),
+//! the domain being moved (or given with `--domain`) and the nameservers to watch.
 //! Parsing is strict and reports every problem with its line; environment variables override
 //! the file (see [`ENV_OVERRIDES`]).
 
@@ -151,8 +152,8 @@ impl Profile {
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// The custom domain being moved.
-    pub domain: String,
+    /// The custom domain being moved; none when the file leaves it to `--domain`.
+    pub domain: Option<crate::dns::name::DomainName>,
     /// Nameservers the DNS pane asks (cache off); public resolvers when not configured.
     pub nameservers: Vec<SocketAddr>,
     /// DNS blocklist zones the MX hosts' addresses are checked on (none unless configured).
@@ -165,14 +166,17 @@ pub struct Config {
     /// Whether the system's resolvers (/etc/resolv.conf) join the propagation view.
     pub system_resolvers: bool,
     pub source: Profile,
-    pub destination: Profile,
+    /// None when there is no destination tenant, e.g. a domain freed after cancelling a
+    /// hoster's Microsoft 365 (IONOS, TelekomCLOUD): only the source is watched.
+    pub destination: Option<Profile>,
 }
 
 impl Config {
-    pub fn profile(&self, side: Side) -> &Profile {
+    /// The profile of a side, if the configuration names that tenant.
+    pub fn profile(&self, side: Side) -> Option<&Profile> {
         match side {
-            Side::Source => &self.source,
-            Side::Destination => &self.destination,
+            Side::Source => Some(&self.source),
+            Side::Destination => self.destination.as_ref(),
         }
     }
 }
@@ -409,13 +413,8 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
     if let Some(f) = c.env_field("CUTOVER_DOMAIN") {
         domain = Some(f);
     }
-    let domain = match domain {
-        None => {
-            c.nowhere("domain is missing: name the custom domain being moved, e.g. domain = \"contoso.com\"".into());
-            None
-        }
-        Some(f) => check_domain(&mut c, &f),
-    };
+    // A missing domain is not a problem here: `--domain` can give it (see `cli::config`).
+    let domain = domain.map(|f| check_domain(&mut c, &f));
 
     let mut source_table = None;
     let mut destination_table = None;
@@ -447,9 +446,9 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
     let source = check_profile(&mut c, Side::Source, source_table);
     let destination = check_profile(&mut c, Side::Destination, destination_table);
 
-    match (domain, source, destination) {
-        (Some(domain), Some(source), Some(destination)) if c.problems.is_empty() => Ok(Config {
-            domain,
+    match (source, destination) {
+        (Some(source), destination) if c.problems.is_empty() => Ok(Config {
+            domain: domain.flatten(),
             nameservers: nameservers.flatten().unwrap_or_else(|| {
                 DEFAULT_NAMESERVERS
                     .iter()
@@ -467,28 +466,14 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
     }
 }
 
-fn check_domain(c: &mut Checker<'_>, f: &Field) -> Option<String> {
-    let d = f.value.trim().trim_end_matches('.').to_ascii_lowercase();
-    let ok = d.contains('.')
-        && d.len() <= 253
-        && d.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
-    if ok {
-        Some(d)
-    } else {
-        c.problem(
-            f,
-            format!(
-                "domain '{}' is not a domain name (letters, digits and hyphens in dot-separated labels, A-labels for IDNs)",
-                f.value
-            ),
-        );
-        None
+/// The one domain check ([`crate::dns::name::parse_domain`]): Unicode IDN or A-labels.
+fn check_domain(c: &mut Checker<'_>, f: &Field) -> Option<crate::dns::name::DomainName> {
+    match crate::dns::name::parse_domain(&f.value) {
+        Ok(name) => Some(name),
+        Err(e) => {
+            c.problem(f, format!("domain: {e}"));
+            None
+        }
     }
 }
 
@@ -645,6 +630,8 @@ const PROFILE_KEYS: &[&str] = &[
     "exchange_url",
 ];
 
+/// A profile, or None with a problem for each bad field. A missing destination is no problem
+/// (None without one): a domain being freed has no tenant to go to.
 fn check_profile(c: &mut Checker<'_>, side: Side, table: Option<&DeTable<'_>>) -> Option<Profile> {
     let name = side.name();
     let mut fields: std::collections::HashMap<&str, Field> = std::collections::HashMap::new();
@@ -668,9 +655,11 @@ fn check_profile(c: &mut Checker<'_>, side: Side, table: Option<&DeTable<'_>>) -
         }
     }
     if table.is_none() && fields.is_empty() {
-        c.nowhere(format!(
-            "[tenants.{name}] is missing; every configuration names a source and a destination tenant"
-        ));
+        if side == Side::Source {
+            c.nowhere(format!(
+                "[tenants.{name}] is missing; every configuration names the source tenant that holds the domain now"
+            ));
+        }
         return None;
     }
     let before = c.problems.len();

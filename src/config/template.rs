@@ -6,7 +6,9 @@ pub const TEMPLATE: &str = r#"# cutover configuration. Check it with: cutover co
 # (SOURCE or DESTINATION) CUTOVER_<SIDE>_TENANT, _CLIENT_ID, _AUTH, _CLIENT_SECRET,
 # _CERTIFICATE, _CLOUD, e.g. CUTOVER_SOURCE_CLIENT_SECRET.
 
-# The custom domain being moved from the source tenant to the destination tenant.
+# The custom domain being moved from the source tenant to the destination tenant (or freed
+# from the source). Unicode IDN is accepted (bücher.example). Leave it out to give it with
+# --domain on each command instead; --domain wins over this line.
 domain = "contoso.com"
 
 # Nameservers the DNS pane asks, "address" or "address:port". Leave out to use public
@@ -45,6 +47,10 @@ cloud = "global"
 # graph_url = "https://graph.example"
 # exchange_url = "https://exchange.example"
 
+# The tenant the domain moves to. Optional: leave this section out when the domain is only
+# being freed, e.g. after cancelling a hoster's Microsoft 365 (IONOS, TelekomCLOUD) before it
+# is added anywhere else. The dashboard then watches the source alone, and commands that need
+# the destination say so.
 [tenants.destination]
 tenant = "fabrikam.onmicrosoft.com"
 client_id = "00000000-0000-0000-0000-000000000000"

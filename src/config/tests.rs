@@ -25,7 +25,10 @@ fn problems(text: &str) -> Vec<String> {
 #[test]
 fn valid_fixture_with_secret_env_parses() {
     let cfg = parse(&fixture("valid-secret-env.toml"), &no_env).expect("valid");
-    assert_eq!(cfg.domain, "contoso.example");
+    assert_eq!(
+        cfg.domain.as_ref().map(|d| d.ascii.as_str()),
+        Some("contoso.example")
+    );
     assert_eq!(cfg.nameservers.len(), 2);
     assert_eq!(cfg.nameservers[1].port(), 53);
     assert_eq!(cfg.source.auth, AuthMethod::ClientSecret);
@@ -34,14 +37,14 @@ fn valid_fixture_with_secret_env_parses() {
         Some(SecretSource::Env("FIXTURE_SOURCE_SECRET".into()))
     );
     assert_eq!(cfg.source.cloud, Cloud::Global);
-    assert_eq!(cfg.destination.auth, AuthMethod::DeviceCode);
-    assert_eq!(cfg.destination.cloud, Cloud::UsGov);
+    assert_eq!(destination(&cfg).auth, AuthMethod::DeviceCode);
+    assert_eq!(destination(&cfg).cloud, Cloud::UsGov);
     assert_eq!(
-        cfg.destination.cloud.endpoints().graph_url,
+        destination(&cfg).cloud.endpoints().graph_url,
         "https://graph.microsoft.us"
     );
     assert_eq!(
-        cfg.destination.cloud.graph_scope(),
+        destination(&cfg).cloud.graph_scope(),
         "https://graph.microsoft.us/.default"
     );
 }
@@ -58,9 +61,9 @@ fn valid_custom_fixture_strips_trailing_slash() {
         cfg.source.certificate.as_deref(),
         Some(std::path::Path::new("/etc/cutover/source.pem"))
     );
-    assert_eq!(cfg.destination.cloud, Cloud::China);
+    assert_eq!(destination(&cfg).cloud, Cloud::China);
     assert_eq!(
-        cfg.destination.client_secret().as_deref(),
+        destination(&cfg).client_secret().as_deref(),
         Ok("inline-secret-value")
     );
     // Debug output never carries the inline secret.
@@ -71,7 +74,7 @@ fn valid_custom_fixture_strips_trailing_slash() {
 fn every_problem_is_named_with_its_line() {
     let p = problems(&fixture("invalid-many.toml"));
     let expect = [
-        "line 1: domain 'not a domain'",
+        "line 1: domain: 'not a domain'",
         "line 2: unknown key 'colour'",
         "line 6: tenants.source.client_id 'not-a-guid' is not a GUID",
         "line 7: tenants.source.auth 'password'",
@@ -112,21 +115,57 @@ fn custom_cloud_needs_all_urls_and_certificate_needs_a_path() {
     }
 }
 
+fn destination(cfg: &super::Config) -> &super::Profile {
+    cfg.destination.as_ref().expect("a destination profile")
+}
+
 #[test]
-fn missing_sections_are_reported() {
+fn missing_source_is_reported_and_domain_and_destination_are_optional() {
     let p = problems("");
     assert!(
-        p.iter().any(|l| l.starts_with("domain is missing")),
+        p.iter()
+            .any(|l| l.starts_with("[tenants.source] is missing")),
         "{p:?}"
     );
+    // The domain can come from --domain and a domain being freed has no destination.
+    assert!(!p.iter().any(|l| l.contains("domain is missing")), "{p:?}");
     assert!(
-        p.iter()
-            .any(|l| l.starts_with("[tenants.source] is missing"))
+        !p.iter().any(|l| l.contains("tenants.destination")),
+        "{p:?}"
     );
-    assert!(
-        p.iter()
-            .any(|l| l.starts_with("[tenants.destination] is missing"))
+}
+
+const SOURCE_ONLY: &str = "[tenants.source]\ntenant = \"a.onmicrosoft.com\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\nauth = \"device-code\"\n";
+
+#[test]
+fn a_source_alone_is_a_configuration() {
+    let cfg = parse(SOURCE_ONLY, &no_env).expect("source alone is valid");
+    assert_eq!(cfg.destination, None);
+    assert_eq!(cfg.domain, None);
+    assert!(cfg.profile(super::Side::Destination).is_none());
+    assert_eq!(
+        cfg.profile(super::Side::Source).map(|p| p.tenant.as_str()),
+        Some("a.onmicrosoft.com")
     );
+}
+
+#[test]
+fn the_domain_goes_through_the_one_domain_check() {
+    let text = format!("domain = \"bücher.example\"\n{SOURCE_ONLY}");
+    let cfg = parse(&text, &no_env).expect("IDN domain is valid");
+    let d = cfg.domain.expect("domain");
+    assert_eq!(d.ascii, "xn--bcher-kva.example");
+    assert_eq!(d.display_both(), "bücher.example (xn--bcher-kva.example)");
+    for bad in ["a..b", "-x.com", "exa mple.com", ""] {
+        let text = format!("\n\ndomain = \"{bad}\"\n{SOURCE_ONLY}");
+        let p = problems(&text);
+        assert!(
+            p.iter().any(|l| l.starts_with("line 3: domain: ")),
+            "{bad:?}: {p:?}"
+        );
+    }
+    let long = format!("domain = \"{}example\"\n{SOURCE_ONLY}", "a.".repeat(150));
+    assert!(problems(&long).iter().any(|l| l.contains("at most 253")));
 }
 
 #[test]
@@ -138,9 +177,12 @@ fn environment_overrides_the_file() {
         _ => None,
     };
     let cfg = parse(&fixture("valid-secret-env.toml"), &env).expect("valid");
-    assert_eq!(cfg.domain, "fabrikam.example");
+    assert_eq!(
+        cfg.domain.as_ref().map(|d| d.ascii.as_str()),
+        Some("fabrikam.example")
+    );
     assert_eq!(cfg.source.client_secret().as_deref(), Ok("from-env"));
-    assert_eq!(cfg.destination.tenant, "other.onmicrosoft.com");
+    assert_eq!(destination(&cfg).tenant, "other.onmicrosoft.com");
 }
 
 #[test]
@@ -155,13 +197,13 @@ fn environment_can_complete_a_profile() {
         _ => None,
     };
     let cfg = parse(text, &env).expect("env completes it");
-    assert_eq!(cfg.destination.tenant, "b.onmicrosoft.com");
+    assert_eq!(destination(&cfg).tenant, "b.onmicrosoft.com");
 }
 
 #[test]
 fn template_parses_and_names_every_key() {
     let cfg = parse(TEMPLATE, &no_env).expect("template is valid");
-    assert_eq!(cfg.destination.auth, AuthMethod::DeviceCode);
+    assert_eq!(destination(&cfg).auth, AuthMethod::DeviceCode);
     for key in super::PROFILE_KEYS {
         assert!(TEMPLATE.contains(key), "template lacks {key}");
     }

@@ -174,16 +174,19 @@ impl Holder {
 
 impl Outside {
     /// Which configured tenant holds the domain (`None` when no tenant id was found). The
-    /// dashboard and `cutover owner` both ask this, with the tenant ids they know: "other" only
-    /// when every configured tenant's id is known and none matches.
-    pub fn holder(&self, source_id: Option<&str>, destination_id: Option<&str>) -> Option<Holder> {
+    /// dashboard and `cutover owner` both ask this, with each configured tenant (`Source`,
+    /// `Destination`; a tenant that is not configured is left out) and its id where known:
+    /// "other" only when every configured tenant's id is known and none matches.
+    pub fn holder(&self, configured: &[(Holder, Option<&str>)]) -> Option<Holder> {
         let id = self.tenant_id()?;
-        let is = |known: Option<&str>| known.is_some_and(|k| k.eq_ignore_ascii_case(id));
-        Some(if is(source_id) {
-            Holder::Source
-        } else if is(destination_id) {
-            Holder::Destination
-        } else if source_id.is_some() && destination_id.is_some() {
+        if let Some((who, _)) = configured
+            .iter()
+            .find(|(_, known)| known.is_some_and(|k| k.eq_ignore_ascii_case(id)))
+        {
+            return Some(*who);
+        }
+        let all_known = !configured.is_empty() && configured.iter().all(|(_, k)| k.is_some());
+        Some(if all_known {
             Holder::Other
         } else {
             Holder::Unknown
@@ -497,23 +500,24 @@ mod tests {
             "22222222-2222-2222-2222-222222222222",
         );
         let o = held_by(&s.to_uppercase());
-        assert_eq!(o.holder(Some(s), Some(d)), Some(Holder::Source));
-        assert_eq!(
-            held_by(d).holder(Some(s), Some(d)),
-            Some(Holder::Destination)
-        );
+        let both = [(Holder::Source, Some(s)), (Holder::Destination, Some(d))];
+        assert_eq!(o.holder(&both), Some(Holder::Source));
+        assert_eq!(held_by(d).holder(&both), Some(Holder::Destination));
         let third = held_by("33333333-3333-3333-3333-333333333333");
-        assert_eq!(third.holder(Some(s), Some(d)), Some(Holder::Other));
+        assert_eq!(third.holder(&both), Some(Holder::Other));
         // The destination's id not known yet: no claim that a third tenant holds it.
-        assert_eq!(third.holder(Some(s), None), Some(Holder::Unknown));
-        assert_eq!(third.holder(None, None), Some(Holder::Unknown));
+        let half = [(Holder::Source, Some(s)), (Holder::Destination, None)];
+        assert_eq!(third.holder(&half), Some(Holder::Unknown));
+        assert_eq!(third.holder(&[]), Some(Holder::Unknown));
+        // Freeing a domain with no destination tenant: another tenant holding it is "other".
+        assert_eq!(third.holder(&[(Holder::Source, Some(s))]), Some(Holder::Other));
         let free = Outside {
             openid_configuration: Answer::NotFound {
                 detail: "AADSTS90002".into(),
             },
             ..held_by(s)
         };
-        assert_eq!(free.holder(Some(s), Some(d)), None);
+        assert_eq!(free.holder(&both), None);
     }
 
     #[test]

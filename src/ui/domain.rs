@@ -73,9 +73,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let header = Row::new(["", "source", "destination"]).style(theme::header());
     let mut block = widgets::pane_block(state, Pane::Domain);
     // The domain's name sits on the right of the border, when it fits beside the title.
-    let name = format!(" {} ", state.domain);
+    // Both forms of an IDN when they fit, else the A-label alone.
     let title_w = format!(" 1 {} ", Pane::Domain.title()).chars().count();
-    if usize::from(area.width) >= title_w + name.chars().count() + 4 {
+    let fits = |n: &String| usize::from(area.width) >= title_w + n.chars().count() + 4;
+    if let Some(name) = [&state.domain_shown, &state.domain]
+        .into_iter()
+        .map(|d| format!(" {d} "))
+        .find(fits)
+    {
         block = block.title_top(Line::styled(name, theme::header()).right_aligned());
     }
     let table = Table::new(
@@ -128,10 +133,15 @@ fn owner(state: &State) -> Vec<Span<'static>> {
     let mut out = match (o.verdict(), o.tenant_id()) {
         (Verdict::Held, Some(id)) => {
             use crate::graph::discovery::Holder;
-            let who = match o.holder(
-                org_id(&state.source).as_deref(),
-                org_id(&state.destination).as_deref(),
-            ) {
+            let mut configured = vec![(Holder::Source, org_id(&state.source))];
+            if !state.destination.unconfigured {
+                configured.push((Holder::Destination, org_id(&state.destination)));
+            }
+            let known: Vec<(Holder, Option<&str>)> = configured
+                .iter()
+                .map(|(who, id)| (*who, id.as_deref()))
+                .collect();
+            let who = match o.holder(&known) {
                 Some(Holder::Source) => Span::styled("source", theme::warn()),
                 Some(Holder::Destination) => Span::styled("destination", theme::ok()),
                 Some(Holder::Other) => Span::styled("other tenant", theme::error()),
@@ -182,6 +192,11 @@ fn widest(cells: &[Span<'_>], header: &str) -> u16 {
 /// The values of [`LABELS`] for one tenant.
 fn column(tenant: &TenantState) -> [Span<'static>; 6] {
     let dash = || Span::styled("–", theme::dim());
+    if tenant.unconfigured {
+        let mut out = std::array::from_fn(|_| dash());
+        out[0] = Span::styled("not configured", theme::dim());
+        return out;
+    }
     let Some(snapshot) = tenant.snapshot.as_ref() else {
         let mut out = std::array::from_fn(|_| dash());
         out[0] = Span::styled("not yet polled", theme::dim());

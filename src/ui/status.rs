@@ -43,6 +43,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     }
     for id in [TenantId::Source, TenantId::Destination] {
         let t = state.tenant(id);
+        if t.unconfigured {
+            spans.push(Span::raw(format!("{}: ", id.as_str())));
+            spans.push(Span::styled("not configured  ", theme::dim()));
+            continue;
+        }
         let (word, style) = match t.health {
             Health::Connecting => ("connecting", theme::dim()),
             Health::Ok => ("ok", theme::ok()),

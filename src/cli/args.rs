@@ -1,0 +1,428 @@
+//! The command line's shape: clap parses into these types and the handlers in `cli` take them
+//! as they are. Values that have one right form (domains, ports, rates) are checked here by
+//! value parsers, so bad input stops at the parser with one line and exit 2.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Side;
+use crate::dns::name::{DomainName, NameError};
+
+/// Cockpit for moving a custom email domain between Microsoft 365 tenants.
+#[derive(Debug, Parser)]
+#[command(name = "cutover", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: Globals,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags accepted before or after any subcommand.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Globals {
+    /// Folder for the audit log, trace log, state and snapshots [default: platform data dir]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Trace log filter in RUST_LOG syntax, e.g. "info" or "cutover=debug"
+    #[arg(long, global = true, value_name = "FILTER", env = "CUTOVER_LOG")]
+    pub log_filter: Option<String>,
+    /// Configuration file [default: config.toml in the platform config dir]
+    #[arg(long, global = true, value_name = "FILE", env = "CUTOVER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The custom domain being moved, e.g. contoso.com (Unicode IDN accepted); wins over the
+    /// configuration's `domain` [default: the configured domain]
+    #[arg(long, global = true, value_name = "DOMAIN", value_parser = domain, allow_hyphen_values = true)]
+    pub domain: Option<DomainName>,
+}
+
+/// A domain as every command takes it: [`crate::dns::name::parse_domain`] as a value parser.
+/// DOMAIN positionals get the id `the_domain`: a subcommand argument with the id `domain`
+/// would hide the global `--domain` there.
+pub fn domain(s: &str) -> Result<DomainName, NameError> {
+    crate::dns::name::parse_domain(s)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Dashboard against the embedded rehearsal environment (no configuration needed)
+    Demo(DemoArgs),
+    /// The rehearsal environment
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+    /// Check a domain's Microsoft 365 DNS records across resolvers (exit 0 all match, 1 not, 2 bad input, 3 no resolver answered)
+    Dns(Box<DnsArgs>),
+    /// The audit log
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Sign in to a configured tenant now and cache its tokens
+    Login(LoginArgs),
+    /// List every object in a tenant that still holds the domain, and how
+    Inventory(InventoryArgs),
+    /// Which tenant holds a domain, seen from outside: OpenID configuration, user realm and
+    /// (with a configured tenant) Graph (exit 0 held, 1 held by no tenant, 2 bad input, 3 a
+    /// source failed and nothing was found)
+    #[command(visible_alias = "whois-tenant")]
+    Owner(OwnerArgs),
+    /// The configuration file (tenant profiles)
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Exchange Online: recipients and connectors holding the domain, and a PowerShell script
+    /// of the changes for admins who grant cutover no Exchange access
+    Exchange {
+        #[command(subcommand)]
+        command: ExchangeCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Users to generate in the source tenant (1 to 100000)
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub users: u32,
+    /// Seed for the generated directory
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Sign in to the destination with a device code (the sim's user approves it after
+    /// a few seconds) instead of a client secret
+    #[arg(long)]
+    pub device_code: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// Which profile: source or destination
+    #[arg(long, value_name = "source|destination")]
+    pub tenant: Side,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InventoryArgs {
+    /// Which profile: source or destination
+    #[arg(long, value_name = "source|destination")]
+    pub tenant: Side,
+    /// One JSON object per line: id, kind, display_name, references [{how, value}]
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OwnerArgs {
+    /// The domain, e.g. contoso.com (Unicode IDN accepted) [default: --domain, else the
+    /// configured domain]
+    #[arg(id = "the_domain", value_name = "DOMAIN", value_parser = domain)]
+    pub domain: Option<DomainName>,
+    /// Sign-in host to ask [default: the configured cloud's, else login.microsoftonline.com]
+    #[arg(long, value_name = "URL")]
+    pub login_url: Option<String>,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExchangeCommand {
+    /// Recipients holding the domain in any address, read with Get-Recipient (InvokeCommand)
+    Recipients(ExchangeListArgs),
+    /// Inbound and outbound connectors that reference the domain, and what the plan does
+    Connectors(ExchangeListArgs),
+    /// Write a reviewed PowerShell script that removes the domain from Exchange (reads the
+    /// objects through Graph; runs with -WhatIf unless started with -Apply; never overwrites)
+    Script(ExchangeScriptArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExchangeListArgs {
+    /// Which profile: source or destination
+    #[arg(long, value_name = "source|destination")]
+    pub tenant: Side,
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExchangeScriptArgs {
+    /// Which profile: source or destination
+    #[arg(long, value_name = "source|destination")]
+    pub tenant: Side,
+    /// The .ps1 file to create
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Write a commented template (never overwrites)
+    Init {
+        /// Where to write it [default: --config FILE, else the platform config dir]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Validate a configuration and name every bad field with its line (exit 0 ok, 2 invalid);
+    /// with --domain, a file without `domain` passes, as it does for the commands given --domain
+    Check {
+        /// File to check [default: --config FILE, else the platform config dir]
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Run the rehearsal environment alone until Ctrl-C or SIGTERM and print where it is
+    Serve(SimServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimServeArgs {
+    /// Users to generate in the source tenant (1 to 100000)
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub users: u32,
+    /// Team groups to generate in the source tenant on top of the nine named ones (0 to 20000)
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=20_000))]
+    pub groups: u32,
+    /// Organizational contacts in the source tenant (0 to 5000) [default: one per 20 users, at least 5]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=5_000))]
+    pub contacts: Option<u32>,
+    /// Seed for the generated directory
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object on the first line of stdout instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a config.toml whose profiles point at this environment (client secrets
+    /// in the file, mode 0600; only a file this option wrote is replaced)
+    #[arg(long, value_name = "FILE")]
+    pub write_config: Option<PathBuf>,
+    /// Fraction of Graph requests answered 500/502/503/504 (0 to 1)
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub error_rate: f64,
+    /// Fraction of Graph responses cut off mid-body (connection dropped)
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub reset_rate: f64,
+    /// Fraction of Graph responses delayed by --slow-ms
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub slow_rate: f64,
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub slow_ms: u64,
+    /// Latency added to every Graph request
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// Throttle each tenant with a token bucket of this many requests (429 + Retry-After)
+    #[arg(long, value_name = "N", requires = "throttle_per_second")]
+    pub throttle_capacity: Option<u32>,
+    /// Refill rate of the throttling bucket, requests per second
+    #[arg(long, value_name = "RATE", requires = "throttle_capacity")]
+    pub throttle_per_second: Option<f64>,
+}
+
+impl SimServeArgs {
+    /// The faults the sim injects, as asked.
+    pub fn faults(&self) -> crate::sim::Faults {
+        crate::sim::Faults {
+            error_rate: self.error_rate,
+            reset_rate: self.reset_rate,
+            slow_rate: self.slow_rate,
+            slow: Duration::from_millis(self.slow_ms),
+            latency: Duration::from_millis(self.latency_ms),
+        }
+    }
+
+    /// The token bucket, when both of its flags were given (clap requires them together).
+    pub fn throttle(&self) -> Option<crate::sim::Throttle> {
+        self.throttle_capacity
+            .zip(self.throttle_per_second)
+            .map(|(capacity, per_second)| crate::sim::Throttle {
+                capacity,
+                per_second,
+            })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DnsArgs {
+    #[command(subcommand)]
+    pub command: Option<DnsCommand>,
+    /// The custom domain, e.g. contoso.com (Unicode IDN accepted) [default: --domain, else the
+    /// configured domain]
+    #[arg(id = "the_domain", value_name = "DOMAIN", value_parser = domain)]
+    pub domain: Option<DomainName>,
+    #[command(flatten)]
+    pub resolvers: ResolverArgs,
+    /// JSON list of Graph domainDnsRecords (serviceConfigurationRecords) to compare with
+    #[arg(long, value_name = "FILE")]
+    pub expect_file: Option<PathBuf>,
+    /// Which configured tenant's records are expected [default: destination, else source when
+    /// no destination is configured]
+    #[arg(long, value_name = "TENANT", value_parser = ["destination", "source"])]
+    pub expect_from: Option<String>,
+    /// A DNS blocklist zone to check the MX hosts' addresses on (repeatable)
+    #[arg(long, value_name = "ZONE")]
+    pub dnsbl: Vec<String>,
+    /// Print one JSON object instead of tables
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which resolvers to ask, as given on the command line.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ResolverArgs {
+    /// A resolver to compare, ADDR[:PORT] (repeatable)
+    #[arg(long = "resolver", value_name = "ADDR[:PORT]")]
+    pub resolvers: Vec<String>,
+    /// Leave out the system's resolvers from /etc/resolv.conf
+    #[arg(long)]
+    pub no_system: bool,
+    /// Port the zone's authoritative servers (found through NS) are asked on
+    #[arg(long, default_value_t = 53, value_name = "PORT")]
+    pub auth_port: u16,
+    /// Per-query timeout in milliseconds
+    #[arg(long = "timeout-ms", default_value = "2000", value_name = "MS", value_parser = millis)]
+    pub timeout: Duration,
+    /// An extra record to watch, NAME/TYPE (repeatable), e.g. mail.contoso.com/CNAME
+    #[arg(long = "name", value_name = "NAME/TYPE")]
+    pub names: Vec<String>,
+}
+
+/// A per-query timeout in milliseconds, 1 to 60000.
+fn millis(s: &str) -> Result<Duration, String> {
+    match s.parse::<u64>() {
+        Ok(ms) if (1..=60_000).contains(&ms) => Ok(Duration::from_millis(ms)),
+        _ => Err(format!(
+            "'{s}' is not a number of milliseconds from 1 to 60000"
+        )),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DnsCommand {
+    /// Write what the authoritative servers answer now: FILE in zone-file form and FILE.json
+    Snapshot {
+        #[arg(id = "the_domain", value_name = "DOMAIN", value_parser = domain)]
+        domain: DomainName,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        resolvers: ResolverArgs,
+    },
+    /// Show what changed since a snapshot (exit 0 nothing, 1 changes)
+    Diff {
+        #[arg(id = "the_domain", value_name = "DOMAIN", value_parser = domain)]
+        domain: DomainName,
+        /// The snapshot (FILE or FILE.json as written by 'dns snapshot')
+        #[arg(long, value_name = "FILE")]
+        against: PathBuf,
+        #[command(flatten)]
+        resolvers: ResolverArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain of an audit log (exit 0 intact, 1 tampered, 2 unreadable)
+    Verify {
+        /// Log file to check [default: every log in <data dir>/audit]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Head hash from an earlier `cutover audit anchor`: also prove the log still extends it
+        #[arg(long, value_name = "HASH")]
+        anchor: Option<String>,
+    },
+    /// Print the head hash and line number, to paste into a change ticket
+    Anchor {
+        /// Log file [default: the only log in <data dir>/audit]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Print the log for people, oldest first, optionally filtered
+    Show(AuditShowArgs),
+    /// Export every line for tools, as CSV or a JSON array
+    #[command(group = clap::ArgGroup::new("format").required(true))]
+    Export {
+        /// Log file [default: the only log in <data dir>/audit]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Comma-separated values with a header row
+        #[arg(long, group = "format")]
+        csv: bool,
+        /// A JSON array of records
+        #[arg(long, group = "format")]
+        json: bool,
+        /// Write here instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Write a report for a change board: Markdown, or HTML when FILE ends in .html
+    Report {
+        /// Log file [default: the only log in <data dir>/audit]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Report file to write (.md or .html)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Append notes in a loop, printing each line number once it is stored (crash tests)
+    #[command(hide = true)]
+    StressAppend {
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long, default_value = "stress")]
+        cutover: String,
+        /// Stop after this many lines [default: never]
+        #[arg(long)]
+        count: Option<u64>,
+    },
+}
+
+/// `cutover audit show`: the log and the filters, as typed.
+#[derive(Debug, Default, clap::Args)]
+pub struct AuditShowArgs {
+    /// Log file [default: the only log in <data dir>/audit]
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Only lines at or after T (UTC: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS], RFC 3339, or HH:MM on the last line's day)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only lines up to T, including all of T's last minute or day (same forms as --since)
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Only these kinds (comma-separated): session_start, session_end, user_action, intent, outcome, observed, note, repair
+    #[arg(long, value_name = "K")]
+    pub kind: Option<String>,
+    /// Only lines whose target contains X (ignoring case)
+    #[arg(long, value_name = "X")]
+    pub object: Option<String>,
+    /// Only lines of this tenant: source, destination, dns or outside
+    #[arg(long, value_name = "T")]
+    pub tenant: Option<String>,
+}
+
+/// A rate between 0 and 1.
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a fraction between 0 and 1")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
