@@ -16,6 +16,10 @@ use crate::dns::name::{DomainName, NameError};
 pub struct Cli {
     #[command(flatten)]
     pub globals: Globals,
+    /// The cutover time T for this session, e.g. 2026-12-05T18:00Z (zone required); wins over
+    /// the timeline's and the config's `cutover_at`. For the dashboard and `demo`
+    #[arg(long, value_name = "TIME", value_parser = cutover_time)]
+    pub cutover: Option<time::OffsetDateTime>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -36,6 +40,11 @@ pub struct Globals {
     /// configuration's `domain` [default: the configured domain]
     #[arg(long, global = true, value_name = "DOMAIN", value_parser = domain, allow_hyphen_values = true)]
     pub domain: Option<DomainName>,
+}
+
+/// A cutover time as `--cutover` takes it: [`crate::plan::parse_cutover`].
+pub fn cutover_time(s: &str) -> Result<time::OffsetDateTime, String> {
+    crate::plan::parse_cutover(s)
 }
 
 /// A domain as every command takes it: [`crate::dns::name::parse_domain`] as a value parser.

@@ -63,16 +63,25 @@ fn finish(outcome: Outcome) -> ExitCode {
 /// Run the parsed command line: the one place a command meets its handler.
 pub fn run(cli: args::Cli) -> ExitCode {
     use args::{AuditCommand, Command, ConfigCommand, DnsCommand, ExchangeCommand, SimCommand};
-    let args::Cli { globals, command } = cli;
+    let args::Cli {
+        globals,
+        cutover,
+        command,
+    } = cli;
     let g = &globals;
     finish(match command {
-        None => dashboard(g),
+        None => dashboard(g, cutover),
         Some(command) => {
             if let Err(e) = domain_applies(g, &command) {
                 return finish(Err(e));
             }
+            if cutover.is_some() && !matches!(command, Command::Demo(_)) {
+                return finish(Err(Failure::Input(
+                    "--cutover sets T for the dashboard (cutover with no command) or demo; leave it out here".into(),
+                )));
+            }
             match command {
-                Command::Demo(a) => demo(g, &a),
+                Command::Demo(a) => demo(g, &a, cutover),
                 Command::Sim {
                     command: SimCommand::Serve(a),
                 } => sim_serve(g, &a),
@@ -288,7 +297,7 @@ fn prepare(globals: &Globals) -> Result<(Paths, LogGuard), Failure> {
 
 /// `cutover` with no subcommand: the dashboard against the configured tenants. Without a
 /// destination tenant (freeing a domain after cancelling a hoster) it watches the source alone.
-fn dashboard(globals: &Globals) -> Outcome {
+fn dashboard(globals: &Globals, cutover: Option<OffsetDateTime>) -> Outcome {
     let loaded = config::load_config(globals)?;
     let domain = loaded.domain(globals)?;
     let cfg = &loaded.cfg;
@@ -351,8 +360,8 @@ fn dashboard(globals: &Globals) -> Outcome {
                 },
                 login_url: Some(login_url),
                 channel: Some((tx, rx)),
-                cutover_cli: None,
-                cutover_config: None,
+                cutover_cli: cutover,
+                cutover_config: cfg.cutover_at,
                 cutover_demo: None,
             },
         )
@@ -395,7 +404,7 @@ fn login(globals: &Globals, side: crate::config::Side) -> Outcome {
 const DEMO_CUTOVER_ID: &str = "demo";
 
 /// `cutover demo`: start the rehearsal environment and the dashboard against it.
-fn demo(globals: &Globals, args: &args::DemoArgs) -> Outcome {
+fn demo(globals: &Globals, args: &args::DemoArgs, cutover: Option<OffsetDateTime>) -> Outcome {
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -450,7 +459,7 @@ fn demo(globals: &Globals, args: &args::DemoArgs) -> Outcome {
                 // The sim answers the outside lookups for its tenants.
                 login_url: Some(sim_login_url),
                 channel: Some((tx, rx)),
-                cutover_cli: None,
+                cutover_cli: cutover,
                 cutover_config: None,
                 // The rehearsal plays a cutover a day from now, and says so beside T.
                 cutover_demo: Some(OffsetDateTime::now_utc() + time::Duration::hours(24)),

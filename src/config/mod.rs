@@ -154,6 +154,8 @@ impl Profile {
 pub struct Config {
     /// The custom domain being moved; none when the file leaves it to `--domain`.
     pub domain: Option<crate::dns::name::DomainName>,
+    /// The cutover time T (`cutover_at`), when the admin wrote it here; nothing defaults it.
+    pub cutover_at: Option<time::OffsetDateTime>,
     /// Nameservers the DNS pane asks (cache off); public resolvers when not configured.
     pub nameservers: Vec<SocketAddr>,
     /// DNS blocklist zones the MX hosts' addresses are checked on (none unless configured).
@@ -396,9 +398,11 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
     let mut names = Vec::new();
     let mut system_resolvers = true;
     let mut tenants = None;
-    for (key, value) in c.keys(root, "", &["domain", "dns", "tenants"]) {
+    let mut cutover_at = None;
+    for (key, value) in c.keys(root, "", &["domain", "cutover_at", "dns", "tenants"]) {
         match key {
             "domain" => domain = c.string(value, "domain"),
+            "cutover_at" => cutover_at = check_cutover_at(&mut c, value),
             "dns" => {
                 let dns = check_dns(&mut c, value);
                 nameservers = Some(dns.nameservers);
@@ -449,6 +453,7 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
     match (source, destination) {
         (Some(source), destination) if c.problems.is_empty() => Ok(Config {
             domain: domain.flatten(),
+            cutover_at,
             nameservers: nameservers.flatten().unwrap_or_else(|| {
                 DEFAULT_NAMESERVERS
                     .iter()
@@ -463,6 +468,37 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
             destination,
         }),
         _ => Err(c.problems),
+    }
+}
+
+/// `cutover_at`: a string (or a TOML offset date-time) that [`crate::plan::parse_cutover`]
+/// accepts, zone included.
+fn check_cutover_at(
+    c: &mut Checker<'_>,
+    value: &Spanned<DeValue<'_>>,
+) -> Option<time::OffsetDateTime> {
+    let line = Some(c.lines.of(value.span().start));
+    let text = match value.get_ref() {
+        DeValue::String(s) => s.to_string(),
+        DeValue::Datetime(d) => d.to_string(),
+        other => {
+            c.at(
+                value.span().start,
+                format!(
+                    "cutover_at must be a time such as \"{}\", not {}",
+                    crate::plan::cutover_time::EXAMPLE,
+                    other.type_str()
+                ),
+            );
+            return None;
+        }
+    };
+    match crate::plan::parse_cutover(&text) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            c.problem(&Field { value: text, line }, format!("cutover_at: {e}"));
+            None
+        }
     }
 }
 

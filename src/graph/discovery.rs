@@ -510,7 +510,10 @@ mod tests {
         assert_eq!(third.holder(&half), Some(Holder::Unknown));
         assert_eq!(third.holder(&[]), Some(Holder::Unknown));
         // Freeing a domain with no destination tenant: another tenant holding it is "other".
-        assert_eq!(third.holder(&[(Holder::Source, Some(s))]), Some(Holder::Other));
+        assert_eq!(
+            third.holder(&[(Holder::Source, Some(s))]),
+            Some(Holder::Other)
+        );
         let free = Outside {
             openid_configuration: Answer::NotFound {
                 detail: "AADSTS90002".into(),
