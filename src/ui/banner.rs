@@ -20,13 +20,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let Some(reason) = &state.audit_stopped else {
         return;
     };
-    let text = format!("audit log stopped: {reason} — changes are refused; q quits");
+    // The consequence stays in view; a long reason is cut to leave room for it.
+    const HEAD: &str = "audit log stopped: ";
+    const TAIL: &str = " — changes are refused; q quits";
+    let width = usize::from(area.width);
+    let room = width.saturating_sub(HEAD.chars().count() + TAIL.chars().count());
+    let text = if room >= 20 {
+        format!("{HEAD}{}{TAIL}", truncate(reason, room))
+    } else {
+        truncate(&format!("{HEAD}{reason}{TAIL}"), width)
+    };
     let style = Style::new()
         .fg(Color::White)
         .bg(Color::Red)
         .add_modifier(Modifier::BOLD);
-    frame.render_widget(
-        Paragraph::new(Line::from(truncate(&text, usize::from(area.width)))).style(style),
-        area,
-    );
+    frame.render_widget(Paragraph::new(Line::from(text)).style(style), area);
 }
