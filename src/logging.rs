@@ -1,4 +1,4 @@
-//! Trace log to `<data dir>/logs/cutover.log.<date>` (daily files) through a non-blocking
+//! Trace log to `<data dir>/logs/cutover.<YYYY-MM-DD>.log` (daily files) through a non-blocking
 //! writer; never to the terminal, which the dashboard owns. No secret is ever logged: clients
 //! log URLs, statuses and request ids, not headers or bodies.
 

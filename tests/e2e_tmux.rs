@@ -326,3 +326,66 @@ fn demo_device_code_sign_in_cancelled_with_esc() {
         std::fs::read_to_string(data.path().join("audit").join("demo.jsonl")).expect("audit log");
     assert!(log.contains("device-code sign-in cancelled"), "{log}");
 }
+
+/// The journal writer dies mid-session on a real fault: the file-size limit (`ulimit -f`, with
+/// SIGXFSZ ignored so a write past it fails with EFBIG, as on a full disk). The journal is
+/// filled past the limit beforehand, so opening and verifying it works and the first append
+/// fails. The dashboard shows the red banner, refuses a timeline change, and `q` exits with the
+/// terminal restored.
+#[test]
+fn demo_whose_journal_stops_shows_the_banner_refuses_changes_and_quits_cleanly() {
+    use cutover::audit::{Event, Journal, Kind, verify_file};
+    let data = tempfile::tempdir().expect("tempdir");
+    let paths = cutover::store::Paths::resolve(Some(data.path())).expect("paths");
+    let log = paths.audit_log("demo");
+    {
+        let mut journal = Journal::open(&log, "demo").expect("journal");
+        let filler = "words of an earlier session ".repeat(100);
+        while std::fs::metadata(&log).map_or(0, |m| m.len()) < 700 * 1024 {
+            journal
+                .append(
+                    Event::new(Kind::Observed, "earlier").details(serde_json::json!({
+                        "text": filler
+                    })),
+                )
+                .expect("append");
+        }
+    }
+    let before = std::fs::read(&log).expect("journal bytes");
+    // 512 blocks: 256 KiB (sh) or 512 KiB (bash), both under the journal and over every other
+    // file the demo writes.
+    let tmux = Terminal::start_after(
+        160,
+        40,
+        "trap '' XFSZ; ulimit -f 512; ",
+        &["demo", "--data-dir", data.path().to_str().expect("utf8")],
+    );
+    let screen = tmux.wait_for("the red banner", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.starts_with("audit log stopped:"))
+    });
+    let banner = screen.lines().next().unwrap_or_default().trim_end();
+    assert!(banner.contains("File too large"), "{banner}");
+    assert!(banner.ends_with("changes are refused; q quits"), "{banner}");
+
+    // A timeline step change is refused, and says so.
+    tmux.keys(&["4"]);
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the refusal", |s| {
+        s.contains("refused: the audit log has stopped")
+    });
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.exit_status_within(10), 0);
+    let tty = tmux.tty_after();
+    let modes: Vec<&str> = tty.split_whitespace().collect();
+    assert!(
+        modes.contains(&"icanon") && modes.contains(&"echo"),
+        "raw mode left on:\n{tty}"
+    );
+    // Nothing was added, the step is still pending, the journal verifies.
+    assert_eq!(std::fs::read(&log).expect("journal bytes"), before);
+    let progress = cutover::plan::Progress::load(&paths.state_file("demo")).expect("progress");
+    assert!(progress.statuses.is_empty(), "{progress:?}");
+    assert!(verify_file(&log).expect("verify").is_ok());
+}

@@ -593,10 +593,23 @@ fn failing_tenant_shows_its_error() {
 #[test]
 fn audit_failure_is_shown() {
     let mut s = busy_state();
-    update(&mut s, Action::AuditFailed("disk full".into()));
+    update(&mut s, Action::AuditStopped("disk full".into()));
     let screen = draw(&s, 120, 40);
+    let banner = screen.lines().next().unwrap_or_default();
+    assert!(
+        banner.starts_with("audit log stopped: disk full — changes are refused"),
+        "{banner}"
+    );
     assert!(screen.contains("AUDIT LOG NOT WRITTEN: disk full"));
     assert!(last_line(&screen).contains("audit: disk full"));
+    // At 80 columns the banner is cut, not wrapped.
+    let narrow = draw(&s, 80, 24);
+    let banner = narrow.lines().next().unwrap_or_default();
+    assert!(
+        banner.starts_with("audit log stopped: disk full"),
+        "{banner}"
+    );
+    assert!(narrow.contains(" 1 Domain status "), "{narrow}");
 }
 
 #[test]
@@ -616,6 +629,7 @@ fn dns_selection_and_scroll() {
 fn tiny_sizes_do_not_panic() {
     let mut s = busy_state();
     s.audit_error = Some("x".repeat(500));
+    s.audit_stopped = Some("é".repeat(500));
     s.destination.health = Health::Failing("y".repeat(500));
     s.destination.last_error = Some("y".repeat(500));
     for (w, h) in [

@@ -79,8 +79,6 @@ pub enum Action {
     DnsCycleView,
     /// The journal wrote a line (the loop feeds every appended record back for the Audit pane).
     AuditAppended(Box<Record>),
-    /// The journal could not write: shown in the status bar, never swallowed.
-    AuditFailed(String),
     /// Open / close the detail view of the selected Audit entry.
     ToggleAuditDetail,
     /// The writer thread verified the journal file.
@@ -99,6 +97,64 @@ pub enum Action {
     SignInStarted(super::state::SignInDialog),
     /// Esc in the sign-in dialog: stop waiting for that sign-in.
     CancelSignIn,
+    /// The journal writer has ended (a failed append, a panic, its thread gone): nothing more
+    /// can be recorded, so every further change is refused (see [`Action::changes_cutover`]).
+    AuditStopped(String),
+    /// A background task (a poller, the progress saver) ended when it should not have.
+    TaskStopped {
+        name: String,
+        reason: String,
+    },
+    /// Timeline progress could not be saved (the saver thread's answer).
+    ProgressNotSaved(String),
+}
+
+impl Action {
+    /// Does this action change cutover state in a way the journal must record (a `user_action`
+    /// line)? These are refused once the journal has stopped: the one gate for every mutating
+    /// command. The match has no catch-all so that each new action must be classified here.
+    pub fn changes_cutover(&self) -> bool {
+        match self {
+            // A filter applied is journaled; refuse before typing rather than lose the text.
+            Action::StartFilter | Action::FilterApply => true,
+            Action::CycleStepStatus | Action::CancelSignIn => true,
+            // Setting T is journaled; refuse before typing, as for filters.
+            Action::StartCutoverInput | Action::CutoverApply => true,
+            Action::CutoverInput(_) | Action::CutoverBackspace | Action::CutoverCancel => false,
+            Action::Tick(_)
+            | Action::Resize(..)
+            | Action::FocusNext
+            | Action::FocusPrev
+            | Action::Focus(_)
+            | Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom
+            | Action::FilterInput(_)
+            | Action::FilterBackspace
+            | Action::FilterCancel
+            | Action::ToggleHelp
+            | Action::Quit
+            | Action::TenantPolled { .. }
+            | Action::DnsPolled { .. }
+            | Action::PropagationPolled(_)
+            | Action::ExpectedPolled { .. }
+            | Action::BlocklistsPolled(_)
+            | Action::SnapshotReady(_)
+            | Action::DnsCycleView
+            | Action::AuditAppended(_)
+            | Action::ToggleAuditDetail
+            | Action::AuditIntegrity(_)
+            | Action::OutsidePolled { .. }
+            | Action::InventoryPolled { .. }
+            | Action::SignInStarted(_)
+            | Action::AuditStopped(_)
+            | Action::TaskStopped { .. }
+            | Action::ProgressNotSaved(_) => false,
+        }
+    }
 }
 
 /// Effects requested by [`super::update`]; the event loop carries them out.
@@ -111,8 +167,11 @@ pub enum Command {
     Audit(Event),
     /// Leave the dashboard.
     Quit,
-    /// Timeline progress (step statuses, T) changed: save it, off the loop.
-    SaveProgress,
     /// Stop the device-code sign-in of this tenant's client.
     CancelSignIn(TenantId),
+    /// Save timeline progress (on the saver thread, latest wins; never on the loop).
+    SaveProgress(crate::plan::Progress),
+    /// A tick changed what is on screen (a countdown, a highlight expiring): redraw. Other
+    /// actions always redraw; a tick only when it says so.
+    Redraw,
 }

@@ -14,4 +14,5 @@ pub use state::{Pane, State, TenantId};
 pub use update::update;
 pub mod pollers;
 pub mod run;
+pub mod supervise;
 pub mod terminal;

@@ -40,7 +40,11 @@ pub async fn poll_tenant(client: &GraphClient, domain: &str) -> Result<TenantSna
 
 /// Run `poll` at every tick of `every` and send what it returns to the loop; a tick missed
 /// while a poll ran is skipped, not queued. Ends when the loop has gone.
-fn spawn_every<F, Fut>(every: Duration, tx: UnboundedSender<Action>, mut poll: F) -> JoinHandle<()>
+pub fn spawn_every<F, Fut>(
+    every: Duration,
+    tx: UnboundedSender<Action>,
+    mut poll: F,
+) -> JoinHandle<()>
 where
     F: FnMut() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Vec<Action>> + Send + 'static,

@@ -2,7 +2,7 @@
 //! through [`update`]; the screen is redrawn only when state changed (bursts are merged) and the
 //! audit journal is written on its own thread so an fsync never stalls the screen.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,8 +23,9 @@ use super::pollers::{
     spawn_propagation_poller, spawn_snapshot, spawn_tenant_poller,
 };
 use super::state::{Integrity, State, TenantId};
+use super::supervise::{Ends, Supervisor, spawn_thread};
 use super::terminal::TerminalGuard;
-use super::update::update;
+use super::update::{WRITER_GONE, update};
 
 /// What the dashboard talks to.
 pub struct Services {
@@ -58,7 +59,7 @@ pub struct Dashboard {
     pub state: State,
     pub services: Services,
     pub journal: Journal,
-    /// Where timeline progress is saved (atomically) when a step changes.
+    /// Where timeline progress is saved (atomically, on the saver thread) when a step changes.
     pub progress_file: PathBuf,
     /// The action channel, when something had to send on it before the loop started (the
     /// device-code prompt of the clients); `None` makes a new one.
@@ -69,6 +70,8 @@ pub struct Dashboard {
 pub enum RunError {
     #[error("cannot use the terminal: {0}")]
     Terminal(#[from] std::io::Error),
+    #[error("cannot start the {0} thread: {1}")]
+    Thread(&'static str, std::io::Error),
 }
 
 /// How often countdowns and "n s ago" advance when nothing else happens.
@@ -84,7 +87,8 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
     } = dashboard;
 
     let (tx, mut rx) = channel.unwrap_or_else(unbounded_channel::<Action>);
-    let (audit_tx, audit_thread) = spawn_audit_writer(journal, tx.clone());
+    let (audit_tx, audit_thread) = spawn_audit_writer(journal, tx.clone())?;
+    let (save_tx, save_thread) = spawn_progress_saver(progress_file, tx.clone())?;
     let _ = audit_tx.send(
         Event::new(Kind::SessionStart, "dashboard opened")
             .target(state.domain.clone())
@@ -92,7 +96,10 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
     );
 
     let names = crate::dns::monitor::record_set(&state.domain, &services.extra_names);
-    let mut pollers = vec![
+    let mut tasks = Supervisor::new();
+    tasks.watch(
+        "source poller",
+        Ends::Never,
         spawn_tenant_poller(
             TenantId::Source,
             services.source.clone(),
@@ -100,22 +107,30 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             services.graph_every,
             tx.clone(),
         ),
+    );
+    if let Some(destination) = &services.destination {
+        tasks.watch(
+            "destination poller",
+            Ends::Never,
+            spawn_tenant_poller(
+                TenantId::Destination,
+                destination.clone(),
+                state.domain.clone(),
+                services.graph_every,
+                tx.clone(),
+            ),
+        );
+    }
+    tasks.watch(
+        "dns poller",
+        Ends::Never,
         spawn_dns_poller(
             services.dns.clone(),
             names.clone(),
             services.dns_every,
             tx.clone(),
         ),
-    ];
-    if let Some(destination) = &services.destination {
-        pollers.push(spawn_tenant_poller(
-            TenantId::Destination,
-            destination.clone(),
-            state.domain.clone(),
-            services.graph_every,
-            tx.clone(),
-        ));
-    }
+    );
     let client_of = |tenant| match tenant {
         TenantId::Source => Some(services.source.clone()),
         TenantId::Destination => services.destination.clone(),
@@ -124,66 +139,101 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
         .expect_from
         .and_then(|t| client_of(t).map(|c| (t, c)))
     {
-        pollers.push(spawn_expected_poller(
-            tenant,
-            client,
-            state.domain.clone(),
-            services.graph_every,
-            tx.clone(),
-        ));
+        tasks.watch(
+            "expected records poller",
+            Ends::Never,
+            spawn_expected_poller(
+                tenant,
+                client,
+                state.domain.clone(),
+                services.graph_every,
+                tx.clone(),
+            ),
+        );
     }
     if let Some((_, reference)) = services.resolvers.first() {
-        pollers.push(spawn_snapshot(
-            reference.clone(),
-            state.domain.clone(),
-            services.snapshots_dir.clone(),
-            tx.clone(),
-        ));
-        pollers.push(spawn_propagation_poller(
-            services.resolvers.clone(),
-            services.dnsbl.clone(),
-            names.clone(),
-            services.dns_every,
-            tx.clone(),
-        ));
+        tasks.watch(
+            "zone snapshot",
+            Ends::Once,
+            spawn_snapshot(
+                reference.clone(),
+                state.domain.clone(),
+                services.snapshots_dir.clone(),
+                tx.clone(),
+            ),
+        );
+        tasks.watch(
+            "propagation poller",
+            Ends::Never,
+            spawn_propagation_poller(
+                services.resolvers.clone(),
+                services.dnsbl.clone(),
+                names.clone(),
+                services.dns_every,
+                tx.clone(),
+            ),
+        );
     }
 
     if let Some(discovery) = services.discovery.clone() {
-        pollers.push(spawn_outside_poller(
-            discovery,
-            services
-                .destination
-                .clone()
-                .unwrap_or_else(|| services.source.clone()),
+        tasks.watch(
+            "outside poller",
+            Ends::Never,
+            spawn_outside_poller(
+                discovery,
+                services
+                    .destination
+                    .clone()
+                    .unwrap_or_else(|| services.source.clone()),
+                state.domain.clone(),
+                services.outside_every,
+                tx.clone(),
+            ),
+        );
+    }
+    tasks.watch(
+        "inventory poller",
+        Ends::Never,
+        spawn_inventory_poller(
+            services.source.clone(),
             state.domain.clone(),
-            services.outside_every,
+            services.inventory_every,
             tx.clone(),
-        ));
-    }
-    pollers.push(spawn_inventory_poller(
-        services.source.clone(),
-        state.domain.clone(),
-        services.inventory_every,
-        tx.clone(),
-    ));
+        ),
+    );
 
-    let result = event_loop(&mut state, &mut rx, &audit_tx, &progress_file, &services).await;
+    let channels = Channels {
+        audit: &audit_tx,
+        save: &save_tx,
+    };
+    let result = event_loop(&mut state, &mut rx, &mut tasks, channels, &services).await;
 
-    for poller in &pollers {
-        poller.abort();
-    }
+    tasks.abort_all();
     let _ = audit_tx.send(Event::new(Kind::SessionEnd, "dashboard closed"));
     drop(audit_tx);
-    // The writer drains what is queued (the session end included) before it exits.
-    let _ = tokio::task::spawn_blocking(move || audit_thread.join()).await;
+    drop(save_tx);
+    // The writer drains what is queued (the session end included) and the saver writes the
+    // latest progress before they exit.
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = save_thread.join();
+        audit_thread.join()
+    })
+    .await;
     result
+}
+
+/// Where the loop hands work that must not run on it.
+#[derive(Clone, Copy)]
+struct Channels<'a> {
+    audit: &'a std::sync::mpsc::Sender<Event>,
+    save: &'a std::sync::mpsc::Sender<Progress>,
 }
 
 async fn event_loop(
     state: &mut State,
     rx: &mut UnboundedReceiver<Action>,
-    audit_tx: &std::sync::mpsc::Sender<Event>,
-    progress_file: &Path,
+    tasks: &mut Supervisor,
+    channels: Channels<'_>,
     services: &Services,
 ) -> Result<(), RunError> {
     let mut guard = TerminalGuard::enter()?;
@@ -211,6 +261,7 @@ async fn event_loop(
                 None => Some(Action::Quit),
             },
             Some(action) = rx.recv() => Some(action),
+            action = tasks.stopped() => Some(action),
             _ = ticks.tick() => Some(Action::Tick(OffsetDateTime::now_utc())),
             _ = signals.recv() => Some(Action::Quit),
         };
@@ -221,28 +272,7 @@ async fn event_loop(
             batch.push(more);
         }
         for action in batch {
-            let mut save = false;
-            for command in update(state, action) {
-                match command {
-                    Command::Audit(event) => {
-                        let _ = audit_tx.send(event);
-                    }
-                    Command::Quit => return Ok(()),
-                    Command::SaveProgress => save = true,
-                    Command::CancelSignIn(tenant) => match tenant {
-                        TenantId::Source => services.source.tokens().cancel_sign_in(),
-                        TenantId::Destination => {
-                            if let Some(d) = &services.destination {
-                                d.tokens().cancel_sign_in();
-                            }
-                        }
-                    },
-                }
-            }
-            if save {
-                save_progress(state, progress_file, audit_tx);
-            }
-            dirty = true;
+            dirty |= apply(state, action, channels, services);
         }
         if state.quitting {
             return Ok(());
@@ -250,106 +280,168 @@ async fn event_loop(
     }
 }
 
-/// Keep timeline progress across restarts. A failure is shown and journaled, never ignored.
-fn save_progress(state: &mut State, path: &Path, audit_tx: &std::sync::mpsc::Sender<Event>) {
-    let progress = Progress {
-        statuses: state.step_status.clone(),
-        cutover_at: state
-            .cutover_set_in_timeline
-            .map(crate::plan::cutover_time::rfc3339),
-    };
-    if let Err(e) = progress.save(path) {
-        let message = e.to_string();
-        tracing::error!("{message}");
-        let _ = audit_tx.send(
-            Event::new(Kind::Note, "progress not saved")
-                .details(serde_json::json!({ "error": message.clone() })),
-        );
-        update(state, Action::AuditFailed(message));
+/// Run one action through the reducer and carry out its commands; true when the screen must
+/// be redrawn (every action but a tick that changed nothing visible).
+fn apply(state: &mut State, action: Action, channels: Channels<'_>, services: &Services) -> bool {
+    let mut redraw = !matches!(action, Action::Tick(_));
+    let mut follow_up = Vec::new();
+    for command in update(state, action) {
+        match command {
+            Command::Audit(event) => {
+                // The writer's thread is gone: the receiver hung up.
+                if channels.audit.send(event).is_err() {
+                    follow_up.push(Action::AuditStopped(WRITER_GONE.to_string()));
+                }
+            }
+            Command::SaveProgress(progress) => {
+                if channels.save.send(progress).is_err() {
+                    follow_up.push(Action::ProgressNotSaved(
+                        "the progress saver has ended; restart cutover".to_string(),
+                    ));
+                }
+            }
+            Command::Redraw => redraw = true,
+            Command::Quit => state.quitting = true,
+            Command::CancelSignIn(tenant) => match tenant {
+                TenantId::Source => services.source.tokens().cancel_sign_in(),
+                TenantId::Destination => {
+                    if let Some(d) = &services.destination {
+                        d.tokens().cancel_sign_in();
+                    }
+                }
+            },
+        }
     }
+    for action in follow_up {
+        apply(state, action, channels, services);
+        redraw = true;
+    }
+    redraw
+}
+
+/// Timeline progress is written on its own thread (an atomic write ends in fsync), latest
+/// wins: a burst of step changes is one write. A failure comes back as
+/// [`Action::ProgressNotSaved`] (shown and journaled).
+fn spawn_progress_saver(
+    path: PathBuf,
+    actions: UnboundedSender<Action>,
+) -> Result<
+    (
+        std::sync::mpsc::Sender<Progress>,
+        std::thread::JoinHandle<()>,
+    ),
+    RunError,
+> {
+    let (tx, rx) = std::sync::mpsc::channel::<Progress>();
+    let report = |reason| Action::TaskStopped {
+        name: "progress saver".to_string(),
+        reason,
+    };
+    let handle = spawn_thread("progress saver", actions.clone(), report, move || {
+        while let Ok(mut latest) = rx.recv() {
+            while let Ok(newer) = rx.try_recv() {
+                latest = newer;
+            }
+            if let Err(e) = latest.save(&path) {
+                let message = e.to_string();
+                tracing::error!("{message}");
+                let _ = actions.send(Action::ProgressNotSaved(message));
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| RunError::Thread("progress saver", e))?;
+    Ok((tx, handle))
 }
 
 /// How often the writer thread verifies the whole journal again rather than the new lines only.
 const WHOLE_CHECK_EVERY: Duration = Duration::from_secs(600);
 
 /// The journal lives on its own thread: appends are fsynced (observed lines group-committed
-/// within a second), and the loop must not wait for the disk. Every stored record (or failure)
-/// comes back as an action for the Audit pane. The thread also verifies the file at start and
-/// whenever it falls idle after appends (the new lines; the whole file every ten minutes), and
-/// reports the result as the integrity badge.
+/// within a second), and the loop must not wait for the disk. Every stored record comes back
+/// as an action for the Audit pane. The thread also verifies the file at start and whenever it
+/// falls idle after appends (the new lines; the whole file every ten minutes), and reports the
+/// result as the integrity badge.
+///
+/// A failed append or sync ends the thread: the line may be torn or lost and the chain's state
+/// is unknown, so the journal fails closed. The thread's end (that error, or a panic) comes back
+/// as [`Action::AuditStopped`], which refuses every further change.
 fn spawn_audit_writer(
-    mut journal: Journal,
+    journal: Journal,
     actions: UnboundedSender<Action>,
-) -> (std::sync::mpsc::Sender<Event>, std::thread::JoinHandle<()>) {
-    use std::sync::mpsc::RecvTimeoutError;
+) -> Result<(std::sync::mpsc::Sender<Event>, std::thread::JoinHandle<()>), RunError> {
     let (tx, rx) = std::sync::mpsc::channel::<Event>();
-    let handle = std::thread::spawn(move || {
-        // New lines are verified as they come; the whole file again every ten minutes, so a
-        // change further back (another process editing the log) is found too.
-        let mut verifier = IncrementalVerifier::default();
-        let mut whole_checked = std::time::Instant::now();
-        let mut report = |journal: &Journal| {
-            if whole_checked.elapsed() >= WHOLE_CHECK_EVERY {
-                verifier.reset();
-                whole_checked = std::time::Instant::now();
-            }
-            let integrity = match verifier.advance(journal.path()) {
-                Ok(r) => match r.first_bad {
-                    None => Integrity::Verified {
-                        lines: r.lines,
-                        head: r.head,
-                    },
-                    Some(bad) => Integrity::Broken {
-                        line: bad.line,
-                        reason: bad.reason,
-                    },
-                },
-                Err(e) => Integrity::Broken {
-                    line: 0,
-                    reason: e.to_string(),
-                },
-            };
-            let _ = actions.send(Action::AuditIntegrity(integrity));
-        };
-        report(&journal);
-        let mut recheck = false;
-        loop {
-            // Wake for the group-commit deadline of unsynced observed lines, or to re-verify
-            // once the burst of appends is over.
-            let wait = match journal.sync_deadline() {
-                Some(at) => at.saturating_duration_since(std::time::Instant::now()),
-                None if recheck => Duration::from_millis(200),
-                None => Duration::from_secs(3600),
-            };
-            match rx.recv_timeout(wait) {
-                Ok(event) => {
-                    let action = match journal.append(event) {
-                        Ok(record) => Action::AuditAppended(Box::new(record)),
-                        Err(e) => {
-                            tracing::error!(error = %e, "audit append failed");
-                            Action::AuditFailed(e.to_string())
-                        }
-                    };
-                    let _ = actions.send(action);
-                    recheck = true;
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    if let Err(e) = journal.sync() {
-                        tracing::error!(error = %e, "audit sync failed");
-                        let _ = actions.send(Action::AuditFailed(e.to_string()));
-                    }
-                    if recheck && journal.sync_deadline().is_none() {
-                        recheck = false;
-                        report(&journal);
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
+    let handle = spawn_thread(
+        "audit writer",
+        actions.clone(),
+        Action::AuditStopped,
+        move || write_journal(journal, &rx, &actions),
+    )
+    .map_err(|e| RunError::Thread("audit writer", e))?;
+    Ok((tx, handle))
+}
+
+/// The writer's loop; returns when the loop hangs up, or with the reason the journal stopped.
+fn write_journal(
+    mut journal: Journal,
+    rx: &std::sync::mpsc::Receiver<Event>,
+    actions: &UnboundedSender<Action>,
+) -> Result<(), String> {
+    use std::sync::mpsc::RecvTimeoutError;
+    // New lines are verified as they come; the whole file again every ten minutes, so a
+    // change further back (another process editing the log) is found too.
+    let mut verifier = IncrementalVerifier::default();
+    let mut whole_checked = std::time::Instant::now();
+    let mut report = |journal: &Journal| {
+        if whole_checked.elapsed() >= WHOLE_CHECK_EVERY {
+            verifier.reset();
+            whole_checked = std::time::Instant::now();
         }
-        // Dropping the journal syncs what is left and releases the lock.
-        drop(journal);
-    });
-    (tx, handle)
+        let integrity = match verifier.advance(journal.path()) {
+            Ok(r) => match r.first_bad {
+                None => Integrity::Verified {
+                    lines: r.lines,
+                    head: r.head,
+                },
+                Some(bad) => Integrity::Broken {
+                    line: bad.line,
+                    reason: bad.reason,
+                },
+            },
+            Err(e) => Integrity::Broken {
+                line: 0,
+                reason: e.to_string(),
+            },
+        };
+        let _ = actions.send(Action::AuditIntegrity(integrity));
+    };
+    report(&journal);
+    let mut recheck = false;
+    loop {
+        // Wake for the group-commit deadline of unsynced observed lines, or to re-verify once
+        // the burst of appends is over.
+        let wait = match journal.sync_deadline() {
+            Some(at) => at.saturating_duration_since(std::time::Instant::now()),
+            None if recheck => Duration::from_millis(200),
+            None => Duration::from_secs(3600),
+        };
+        match rx.recv_timeout(wait) {
+            Ok(event) => {
+                let record = journal.append(event).map_err(|e| e.to_string())?;
+                let _ = actions.send(Action::AuditAppended(Box::new(record)));
+                recheck = true;
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                journal.sync().map_err(|e| e.to_string())?;
+                if recheck && journal.sync_deadline().is_none() {
+                    recheck = false;
+                    report(&journal);
+                }
+            }
+            // Dropping the journal syncs what is left and releases the lock.
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+    }
 }
 
 /// SIGTERM and SIGHUP end the dashboard like `q` does, so the terminal is restored and the

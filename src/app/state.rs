@@ -205,6 +205,10 @@ pub struct State {
     pub sign_in: Vec<SignInDialog>,
     /// A one-off message for the status bar (e.g. a cancelled sign-in).
     pub notice: Option<String>,
+    /// Why the audit journal stopped, once it has: a red banner, and every change refused.
+    pub audit_stopped: Option<String>,
+    /// Background tasks that ended unexpectedly (name, reason), shown in red.
+    pub stopped_tasks: Vec<(String, String)>,
 }
 
 /// The last outside lookup and the baseline changes are compared with.
@@ -266,6 +270,25 @@ impl State {
             inventory: InventoryState::default(),
             sign_in: Vec::new(),
             notice: None,
+            audit_stopped: None,
+            stopped_tasks: Vec::new(),
+        }
+    }
+
+    /// Can changes still be journaled? The gate for every mutating command.
+    pub fn audit_alive(&self) -> bool {
+        self.audit_stopped.is_none()
+    }
+
+    /// Timeline progress as saved to the state file.
+    pub fn progress(&self) -> crate::plan::Progress {
+        crate::plan::Progress {
+            statuses: self.step_status.clone(),
+            // Only the T set in the timeline is saved: `--cutover` and the config's stay where
+            // they were given.
+            cutover_at: self
+                .cutover_set_in_timeline
+                .map(crate::plan::cutover_time::rfc3339),
         }
     }
 

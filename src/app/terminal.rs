@@ -1,9 +1,60 @@
 //! Owning the terminal: raw mode and the alternate screen on entry, restored on every way out
-//! (normal return, error, panic — ratatui's hook restores before the previous hook prints).
+//! (normal return, error, a panic of the loop itself).
+//!
+//! A panic on a background thread or task (a poller, the journal writer) must not touch the
+//! screen while the loop lives: the supervisor reports it as an action and the dashboard goes
+//! on, so our panic hook only writes it to the trace log. Only a panic of the loop — on the
+//! thread that owns the terminal, outside any tokio task — restores the terminal and prints.
 
-use std::io;
+use std::io::{self, stdout};
+use std::sync::{Mutex, Once};
+use std::thread::ThreadId;
 
+use crossterm::execute;
+use crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
 use ratatui::DefaultTerminal;
+use ratatui::backend::CrosstermBackend;
+
+/// The thread running the loop while a [`TerminalGuard`] lives.
+static OWNER: Mutex<Option<ThreadId>> = Mutex::new(None);
+
+fn set_owner(owner: Option<ThreadId>) {
+    // A poisoned lock still holds a usable value; the hook must work after any panic.
+    *OWNER.lock().unwrap_or_else(|p| p.into_inner()) = owner;
+}
+
+fn owner() -> Option<ThreadId> {
+    *OWNER.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Install (once per process) the hook that keeps background panics off the screen.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            match owner() {
+                Some(loop_thread)
+                    if std::thread::current().id() != loop_thread
+                        || tokio::task::try_id().is_some() =>
+                {
+                    // The supervisor puts it on screen; the details go to the trace log.
+                    let thread = std::thread::current()
+                        .name()
+                        .unwrap_or("unnamed")
+                        .to_string();
+                    tracing::error!(thread, panic = %info, "background panic");
+                }
+                Some(_) => {
+                    // The loop itself: give the terminal back before the message is printed.
+                    ratatui::restore();
+                    previous(info);
+                }
+                None => previous(info),
+            }
+        }));
+    });
+}
 
 /// Restores the terminal when dropped.
 pub struct TerminalGuard {
@@ -12,10 +63,16 @@ pub struct TerminalGuard {
 
 impl TerminalGuard {
     pub fn enter() -> io::Result<Self> {
-        let terminal = match ratatui::try_init() {
+        install_panic_hook();
+        set_owner(Some(std::thread::current().id()));
+        let terminal = enable_raw_mode()
+            .and_then(|()| execute!(stdout(), EnterAlternateScreen))
+            .and_then(|()| ratatui::Terminal::new(CrosstermBackend::new(stdout())));
+        let terminal = match terminal {
             Ok(t) => t,
             Err(e) => {
                 // Raw mode may already be on when the alternate screen failed.
+                set_owner(None);
                 ratatui::restore();
                 return Err(e);
             }
@@ -31,5 +88,6 @@ impl Drop for TerminalGuard {
     fn drop(&mut self) {
         let _ = self.terminal.show_cursor();
         ratatui::restore();
+        set_owner(None);
     }
 }

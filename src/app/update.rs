@@ -13,8 +13,18 @@ use super::state::{Health, InputMode, ObservedAnswer, Pane, State, TenantId};
 
 /// Apply one action to the state and return the effects the loop must carry out.
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
+    if !state.audit_alive() && action.changes_cutover() {
+        refuse(state, &action);
+        return Vec::new();
+    }
     match action {
-        Action::Tick(now) => state.now = now,
+        Action::Tick(now) => {
+            let before = crate::ui::clock::face(state);
+            state.now = now;
+            if crate::ui::clock::face(state) != before {
+                return vec![Command::Redraw];
+            }
+        }
         Action::Resize(w, h) => state.size = (w, h),
         Action::FocusNext => state.focus = step_focus(state.focus, 1),
         Action::FocusPrev => state.focus = step_focus(state.focus, Pane::ALL.len() - 1),
@@ -124,7 +134,6 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             Err(e) => tracing::warn!(tenant = tenant.as_str(), error = %e, "expected records"),
         },
         Action::AuditAppended(record) => state.audit.push(*record),
-        Action::AuditFailed(e) => state.audit_error = Some(e),
         Action::AuditIntegrity(i) => state.audit_integrity = i,
         Action::ToggleAuditDetail => {
             state.audit_detail = !state.audit_detail && state.focus == Pane::Audit;
@@ -142,8 +151,47 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
             state.sign_in.push(dialog);
         }
         Action::CancelSignIn => return super::observe::cancel_sign_in(state),
+        Action::AuditStopped(reason) => {
+            // The loop's generic "writer gone" gives way to the writer's own reason.
+            if state.audit_stopped.is_none() || state.audit_stopped.as_deref() == Some(WRITER_GONE)
+            {
+                state.audit_error = Some(reason.clone());
+                state.audit_stopped = Some(reason);
+            }
+        }
+        Action::TaskStopped { name, reason } => {
+            let event = Event::new(Kind::Note, "background task stopped")
+                .target(&name)
+                .details(json!({ "reason": reason.clone() }));
+            state.stopped_tasks.push((name, reason));
+            return vec![Command::Audit(event)];
+        }
+        Action::ProgressNotSaved(error) => {
+            let event = Event::new(Kind::Note, "progress not saved")
+                .details(json!({ "error": error.clone() }));
+            state.notice = Some(format!("progress not saved: {error}"));
+            return vec![Command::Audit(event)];
+        }
     }
     Vec::new()
+}
+
+/// The reason the loop gives when a line cannot be handed to the writer (its thread is gone).
+pub const WRITER_GONE: &str = "the journal writer has ended";
+
+/// A change asked for while the journal is stopped: say so, change nothing. A filter being
+/// typed is dropped, so nothing unjournaled stays applied.
+fn refuse(state: &mut State, action: &Action) {
+    if let (Action::FilterApply, InputMode::Filter(p)) = (action, state.input.clone()) {
+        state.input = InputMode::Normal;
+        let view = state.view_mut(p);
+        view.filter.clear();
+        view.selected = 0;
+    }
+    state.notice = Some(
+        "refused: the audit log has stopped, so this change would go unrecorded; quit with q"
+            .to_string(),
+    );
 }
 
 fn step_focus(focus: Pane, by: usize) -> Pane {
@@ -185,7 +233,7 @@ fn cycle_step(state: &mut State) -> Vec<Command> {
                 .target(id)
                 .change(json!(old), json!(new)),
         ),
-        Command::SaveProgress,
+        Command::SaveProgress(state.progress()),
     ]
 }
 
@@ -218,7 +266,7 @@ fn set_cutover(state: &mut State) -> Vec<Command> {
                 .target(state.cutover_id.clone())
                 .change(json!(before.map(rfc3339)), json!(rfc3339(at))),
         ),
-        Command::SaveProgress,
+        Command::SaveProgress(state.progress()),
     ]
 }
 
@@ -559,7 +607,15 @@ mod tests {
         assert_eq!(events[0].action, "cutover time set");
         assert_eq!(events[0].before, Some(json!(null)));
         assert_eq!(events[0].after, Some(json!("2026-12-05T18:00:00Z")));
-        assert!(cmds.contains(&Command::SaveProgress));
+        // What is saved is the T set in the timeline, in UTC.
+        let saved = cmds.iter().find_map(|c| match c {
+            Command::SaveProgress(p) => Some(p.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            saved.and_then(|p| p.cutover_at),
+            Some("2026-12-05T18:00:00Z".to_string())
+        );
 
         // Esc leaves T as it was; the prompt starts from the time in force.
         update(&mut s, Action::StartCutoverInput);
@@ -925,7 +981,156 @@ mod tests {
         };
         update(&mut s, Action::AuditAppended(Box::new(record)));
         assert_eq!(s.audit.len(), 1);
-        update(&mut s, Action::AuditFailed("disk full".into()));
-        assert_eq!(s.audit_error.as_deref(), Some("disk full"));
+        let cmds = update(&mut s, Action::ProgressNotSaved("disk full".into()));
+        assert_eq!(s.notice.as_deref(), Some("progress not saved: disk full"));
+        assert_eq!(audit_events(&cmds)[0].action, "progress not saved");
+    }
+
+    #[test]
+    fn a_step_change_asks_for_its_progress_to_be_saved() {
+        let mut s = state();
+        update(&mut s, Action::Focus(Pane::Timeline));
+        let cmds = update(&mut s, Action::CycleStepStatus);
+        let saved = cmds.iter().find_map(|c| match c {
+            Command::SaveProgress(p) => Some(p),
+            _ => None,
+        });
+        assert_eq!(
+            saved.map(|p| p.status("lower-mx-ttl")),
+            Some(StepStatus::InProgress)
+        );
+    }
+
+    #[test]
+    fn once_the_journal_stopped_every_change_is_refused() {
+        let mut s = state();
+        update(&mut s, Action::Focus(Pane::Timeline));
+        // Typing a filter when the journal stops.
+        update(&mut s, Action::StartFilter);
+        update(&mut s, Action::FilterInput('m'));
+        assert!(
+            update(
+                &mut s,
+                Action::AuditStopped("cannot write: disk full".into())
+            )
+            .is_empty()
+        );
+        assert!(!s.audit_alive());
+        assert!(update(&mut s, Action::FilterApply).is_empty());
+        assert_eq!(
+            (s.input.clone(), s.view(Pane::Timeline).filter.as_str()),
+            (InputMode::Normal, "")
+        );
+        let refused = s.notice.clone().unwrap_or_default();
+        assert!(
+            refused.starts_with("refused: the audit log has stopped"),
+            "{refused}"
+        );
+
+        for action in [
+            Action::CycleStepStatus,
+            Action::StartFilter,
+            Action::CancelSignIn,
+        ] {
+            s.notice = None;
+            assert!(update(&mut s, action.clone()).is_empty(), "{action:?}");
+            assert!(s.notice.is_some(), "{action:?} refused without a word");
+        }
+        assert!(s.step_status.is_empty());
+        assert_eq!(s.input, InputMode::Normal);
+        // Looking around and quitting still work.
+        update(&mut s, Action::Down);
+        assert_eq!(s.view(Pane::Timeline).selected, 1);
+        assert_eq!(update(&mut s, Action::Quit), vec![Command::Quit]);
+    }
+
+    #[test]
+    fn the_writers_own_reason_replaces_the_loops_generic_one() {
+        let mut s = state();
+        update(&mut s, Action::AuditStopped(WRITER_GONE.into()));
+        update(&mut s, Action::AuditStopped("it panicked: boom".into()));
+        update(&mut s, Action::AuditStopped(WRITER_GONE.into()));
+        assert_eq!(s.audit_stopped.as_deref(), Some("it panicked: boom"));
+    }
+
+    #[test]
+    fn a_stopped_task_is_shown_and_journaled() {
+        let mut s = state();
+        let cmds = update(
+            &mut s,
+            Action::TaskStopped {
+                name: "dns poller".into(),
+                reason: "it panicked: boom".into(),
+            },
+        );
+        assert_eq!(
+            s.stopped_tasks,
+            vec![("dns poller".to_string(), "it panicked: boom".to_string())]
+        );
+        let e = audit_events(&cmds)[0];
+        assert_eq!(
+            (e.kind, e.action.as_str()),
+            (Kind::Note, "background task stopped")
+        );
+        assert_eq!(e.target.as_deref(), Some("dns poller"));
+        assert_eq!(e.details, json!({"reason": "it panicked: boom"}));
+    }
+
+    fn redraws(s: &mut State, secs: i64) -> bool {
+        let cmds = update(
+            s,
+            Action::Tick(T0 + time::Duration::milliseconds(secs * 1000 + 250)),
+        );
+        cmds.contains(&Command::Redraw)
+    }
+
+    #[test]
+    fn an_idle_dashboard_does_not_redraw_on_ticks() {
+        let mut s = state();
+        // Records with TTLs, polled tenants, no cutover time: nothing counts down.
+        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        poll_tenant(&mut s, Ok(snapshot(Some(verified()), 3)));
+        for secs in 0..120 {
+            assert!(!redraws(&mut s, secs), "redraw at {secs} s");
+        }
+    }
+
+    #[test]
+    fn a_visible_countdown_redraws_each_second_and_only_then() {
+        let mut s = state();
+        let sweep = |resolver: &str, ttl| crate::dns::propagation::ResolverSweep {
+            resolver: resolver.into(),
+            at: T0,
+            answers: mx(if ttl == 300 { NEW_MX } else { OLD_MX }, ttl),
+        };
+        // The authoritative server has the new MX; a resolver still holds the old for an hour.
+        update(
+            &mut s,
+            Action::PropagationPolled(vec![sweep("authoritative", 300), sweep("resolver", 3600)]),
+        );
+        update(&mut s, Action::Focus(Pane::Dns));
+        update(&mut s, Action::DnsCycleView);
+        update(&mut s, Action::DnsCycleView);
+        assert_eq!(s.dns.view, crate::app::state::DnsView::Propagation);
+        assert!(redraws(&mut s, 1));
+        // Four ticks a second; the countdown moves once.
+        let quarter = |s: &mut State, ms: i64| {
+            update(s, Action::Tick(T0 + time::Duration::milliseconds(ms)))
+                .contains(&Command::Redraw)
+        };
+        let moved: Vec<bool> = [2100, 2350, 2600, 2850, 3100]
+            .iter()
+            .map(|ms| quarter(&mut s, *ms))
+            .collect();
+        assert_eq!(moved, [true, false, false, false, true]);
+    }
+
+    #[test]
+    fn a_dns_change_highlight_expiring_redraws_once() {
+        let mut s = state();
+        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        poll_dns(&mut s, 1, mx(NEW_MX, 3600));
+        let changes: Vec<i64> = (2..120).filter(|secs| redraws(&mut s, *secs)).collect();
+        assert_eq!(changes, [62]);
     }
 }

@@ -72,4 +72,11 @@ pub enum AuditError {
         path.display()
     )]
     Poisoned { path: PathBuf },
+    /// The path names a device, pipe or folder (e.g. a link to /dev/full): reading it would not
+    /// end, and appends to it are no journal.
+    #[error(
+        "audit log {} is not a regular file; remove it or use another data directory",
+        path.display()
+    )]
+    NotAFile { path: PathBuf },
 }

@@ -70,6 +70,12 @@ impl Journal {
             options.mode(0o600);
         }
         let mut file = options.open(path).map_err(io_err("open"))?;
+        // Checked on the open file, so a link to a device is caught too.
+        if !file.metadata().map_err(io_err("open"))?.is_file() {
+            return Err(AuditError::NotAFile {
+                path: path.to_path_buf(),
+            });
+        }
         lock(&file, path)?;
         let lock_note = lock_note_path(path);
         // Best effort: the note only improves the error a second process sees.
@@ -378,6 +384,17 @@ mod tests {
         assert_eq!(a.cutover, "c1");
         assert_eq!(read_records(&path).unwrap(), vec![a, b]);
         assert!(verify_file(&path).unwrap().is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_a_device_is_refused_not_read_forever() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("c.jsonl");
+        std::os::unix::fs::symlink("/dev/full", &path).unwrap();
+        let err = Journal::open(&path, "c").unwrap_err();
+        assert!(matches!(err, AuditError::NotAFile { .. }), "{err}");
+        assert!(err.to_string().contains("is not a regular file"), "{err}");
     }
 
     #[test]

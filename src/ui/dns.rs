@@ -14,6 +14,11 @@ use super::widgets::{self, List, Window, truncate};
 /// How long a change stays highlighted.
 const RECENT_SECS: i64 = 60;
 
+/// Is a change at `at` still highlighted?
+pub fn is_recent(state: &State, at: time::OffsetDateTime) -> bool {
+    (state.now - at).whole_seconds() <= RECENT_SECS
+}
+
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     match state.dns.view {
         DnsView::Records => {}
@@ -130,7 +135,7 @@ fn row(
         .dns
         .changed_at
         .get(&key)
-        .is_some_and(|at| (state.now - *at).whole_seconds() <= RECENT_SECS);
+        .is_some_and(|at| is_recent(state, *at));
     let value_style = match r.value_kind {
         DnsValueKind::Value => Style::new(),
         DnsValueKind::Missing => theme::dim(),

@@ -4,6 +4,8 @@
 
 mod audit;
 mod audit_detail;
+mod banner;
+pub mod clock;
 mod dns;
 mod dns_compare;
 mod dns_views;
@@ -19,6 +21,7 @@ mod users;
 mod widgets;
 
 use ratatui::Frame;
+use ratatui::layout::Rect;
 
 use crate::app::State;
 use crate::app::state::Pane;
@@ -26,7 +29,23 @@ use crate::app::state::Pane;
 /// Draw the whole dashboard.
 pub fn render(frame: &mut Frame, state: &State) {
     let area = frame.area();
-    let areas = layout::areas(area, state.focus);
+    let top = banner::height(state, area);
+    if top > 0 {
+        banner::render(
+            frame,
+            Rect {
+                height: top,
+                ..area
+            },
+            state,
+        );
+    }
+    let body = Rect {
+        y: area.y + top,
+        height: area.height - top,
+        ..area
+    };
+    let areas = layout::areas(body, state.focus);
     for pane in Pane::ALL {
         let rect = areas.panes[pane.index()];
         if rect.width == 0 || rect.height == 0 {

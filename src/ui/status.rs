@@ -77,6 +77,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     if let Some(e) = &state.audit_error {
         errors.push(format!("audit: {e}"));
     }
+    for (name, reason) in &state.stopped_tasks {
+        errors.push(format!("{name} stopped: {reason}"));
+    }
 
     let poll_errors = [
         ("source", state.source.last_error.as_ref()),

@@ -80,20 +80,29 @@ pub const SESSION: &str = "cutover";
 
 impl Terminal {
     pub fn start(width: u16, height: u16, args: &[&str]) -> Terminal {
+        Terminal::start_after(width, height, "", args)
+    }
+
+    /// Like [`Terminal::start`], with shell commands run first in the same shell (limits such
+    /// as `ulimit -f`, which cutover inherits).
+    pub fn start_after(width: u16, height: u16, shell: &str, args: &[&str]) -> Terminal {
         static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let socket = format!("cutover-test-{}-{n}", std::process::id());
         let dir = tempfile::tempdir().expect("tempdir");
         let conf = dir.path().join("tmux.conf");
         std::fs::write(&conf, "set -g status off\n").expect("tmux.conf");
-        let mut command = shell_quote(BIN);
+        let mut command = format!("{shell}{}", shell_quote(BIN));
         for a in args {
             command.push(' ');
             command.push_str(&shell_quote(a));
         }
         let status = dir.path().join("exit-status");
+        let tty = dir.path().join("tty-after");
+        // The terminal's modes as cutover left them, recorded before the exit status.
         command.push_str(&format!(
-            "; echo $? > {}",
+            "; s=$?; stty -a > {} 2>&1; echo $s > {}",
+            shell_quote(&tty.display().to_string()),
             shell_quote(&status.display().to_string())
         ));
         let term = Terminal { socket, dir };
@@ -159,6 +168,12 @@ impl Terminal {
     pub fn exit_status(&self) -> Option<i32> {
         let text = std::fs::read_to_string(self.dir.path().join("exit-status")).ok()?;
         text.trim().parse().ok()
+    }
+
+    /// `stty -a` right after cutover exited: raw mode is off again when `icanon` and `echo`
+    /// are set.
+    pub fn tty_after(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("tty-after")).unwrap_or_default()
     }
 
     /// Wait (up to `secs`) for cutover to exit and return its status.
