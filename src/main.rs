@@ -194,6 +194,10 @@ enum SimCommand {
         /// Refill rate of the throttling bucket, requests per second
         #[arg(long, value_name = "RATE", requires = "throttle_capacity")]
         throttle_per_second: Option<f64>,
+        /// Issue tokens without this permission (repeatable): Domain.Read.All for both
+        /// tenants, source:Domain.Read.All for one
+        #[arg(long, value_name = "[TENANT:]PERMISSION")]
+        deny_permission: Vec<String>,
     },
 }
 
@@ -416,6 +420,7 @@ fn main() -> ExitCode {
                     latency_ms,
                     throttle_capacity,
                     throttle_per_second,
+                    deny_permission,
                 },
         }) => cli::sim_serve(
             &globals,
@@ -439,6 +444,7 @@ fn main() -> ExitCode {
                         per_second,
                     },
                 ),
+                deny_permissions: deny_permission,
             },
         ),
         Some(Command::Dns(args)) => dns(globals.clone(), *args),

@@ -422,6 +422,8 @@ pub struct SimServe {
     pub write_config: Option<PathBuf>,
     pub faults: crate::sim::Faults,
     pub throttle: Option<crate::sim::Throttle>,
+    /// `--deny-permission`: permissions the sim's tokens come without.
+    pub deny_permissions: Vec<String>,
 }
 
 fn sim_serve_inner(globals: &Globals, opts: &SimServe) -> Outcome {
@@ -434,6 +436,7 @@ fn sim_serve_inner(globals: &Globals, opts: &SimServe) -> Outcome {
         ref write_config,
         ref faults,
         throttle,
+        ref deny_permissions,
     } = *opts;
     let (_paths, _log) = prepare(globals)?;
     let rt = runtime()?;
@@ -445,10 +448,14 @@ fn sim_serve_inner(globals: &Globals, opts: &SimServe) -> Outcome {
             seed,
             faults: faults.clone(),
             throttle,
+            deny_permissions: deny_permissions.clone(),
             ..SimOptions::default()
         })
         .await
-        .map_err(|e| Failure::Service(format!("cannot start the rehearsal environment: {e}")))?;
+        .map_err(|e| match e {
+            crate::sim::SimError::InvalidOptions(_) => Failure::Input(e.to_string()),
+            e => Failure::Service(format!("cannot start the rehearsal environment: {e}")),
+        })?;
         if let Some(path) = write_config {
             config::write_sim_config(path, &config::sim_config(&sim))?;
             tracing::info!(path = %path.display(), "wrote a configuration for the rehearsal environment");
