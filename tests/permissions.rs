@@ -494,3 +494,30 @@ fn a_malformed_deny_permission_is_bad_input() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("elsewhere"), "{stderr}");
 }
+
+#[test]
+fn owner_reports_the_graph_source_as_forbidden_and_keeps_the_others() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sim = rt.block_on(sim());
+    sim.deny_permission("destination:CrossTenantInformation.ReadBasic.All")
+        .expect("deny");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, sim.config_toml()).expect("config");
+    let out = Command::new(common::BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["owner", sim.domain()])
+        .env_remove("CUTOVER_LOG")
+        .output()
+        .expect("run owner");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The anonymous sources still find the holder; the Graph one says what it lacks.
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("FAILED: forbidden: missing CrossTenantInformation.ReadBasic.All"),
+        "{stdout}"
+    );
+}

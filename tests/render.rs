@@ -263,12 +263,14 @@ fn busy_state() -> State {
         health: Health::Ok,
         last_poll: Some(datetime!(2025-03-01 11:59:57 UTC)),
         last_error: None,
+        forbidden: None,
         snapshot: Some(source_snapshot()),
     };
     s.destination = cutover::app::state::TenantState {
         health: Health::Ok,
         last_poll: Some(datetime!(2025-03-01 11:59:58 UTC)),
         last_error: None,
+        forbidden: None,
         snapshot: Some(destination_snapshot()),
     };
     s.dns.answers = dns_answers();

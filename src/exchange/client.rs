@@ -237,7 +237,9 @@ impl ExchangeClient {
             // Final: name what the token lacks; retrying cannot add a permission.
             return Err(Failure::new(
                 ExchangeError::Forbidden {
-                    refusal: crate::graph::permissions::Refusal::explain("POST", url, &token),
+                    refusal: Box::new(crate::graph::permissions::Refusal::explain(
+                        "POST", url, &token,
+                    )),
                     request_id,
                 },
                 false,

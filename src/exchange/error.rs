@@ -23,7 +23,7 @@ pub enum ExchangeError {
     /// (named from `graph::permissions`' table and the token's own claims).
     #[error("{refusal}{}", request_suffix(.request_id))]
     Forbidden {
-        refusal: crate::graph::permissions::Refusal,
+        refusal: Box<crate::graph::permissions::Refusal>,
         request_id: Option<String>,
     },
     /// Getting a token for Exchange failed (same sign-in machinery as Graph).

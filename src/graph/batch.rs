@@ -68,11 +68,11 @@ impl GraphClient {
         let token = self.tokens().access_token().await.unwrap_or_default();
         let body = &item.body["error"];
         Some(GraphError::Forbidden {
-            refusal: super::permissions::Refusal::explain(
+            refusal: Box::new(super::permissions::Refusal::explain(
                 &request.method,
                 &format!("/v1.0{}", request.url),
                 &token,
-            ),
+            )),
             code: body["code"].as_str().unwrap_or_default().to_string(),
             request_id: item
                 .headers

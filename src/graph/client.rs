@@ -313,7 +313,7 @@ impl GraphClient {
                 expired_token: false,
                 retry_after: None,
                 error: GraphError::Forbidden {
-                    refusal: super::permissions::Refusal::explain(method, url, &token),
+                    refusal: Box::new(super::permissions::Refusal::explain(method, url, &token)),
                     code,
                     request_id,
                 },

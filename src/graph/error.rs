@@ -15,7 +15,7 @@ pub enum GraphError {
     /// route table and the token's own claims, since Microsoft's answer does not say).
     #[error("{refusal}{}", request_suffix(.request_id))]
     Forbidden {
-        refusal: super::permissions::Refusal,
+        refusal: Box<super::permissions::Refusal>,
         /// Microsoft's code (`Authorization_RequestDenied`, `accessDenied`, …).
         code: String,
         request_id: Option<String>,
@@ -58,7 +58,7 @@ impl GraphError {
     /// What a 403 lacked, if this is one.
     pub fn refusal(&self) -> Option<&super::permissions::Refusal> {
         match self {
-            GraphError::Forbidden { refusal, .. } => Some(refusal),
+            GraphError::Forbidden { refusal, .. } => Some(refusal.as_ref()),
             _ => None,
         }
     }
