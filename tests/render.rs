@@ -263,6 +263,7 @@ fn busy_state() -> State {
         health: Health::Ok,
         last_poll: Some(datetime!(2025-03-01 11:59:57 UTC)),
         last_error: None,
+        forbidden: None,
         snapshot: Some(source_snapshot()),
         ..Default::default()
     };
@@ -270,6 +271,7 @@ fn busy_state() -> State {
         health: Health::Ok,
         last_poll: Some(datetime!(2025-03-01 11:59:58 UTC)),
         last_error: None,
+        forbidden: None,
         snapshot: Some(destination_snapshot()),
         ..Default::default()
     };

@@ -21,6 +21,38 @@ pub struct TenantSnapshot {
     pub groups: Vec<Group>,
 }
 
+/// Why a tenant poll failed: the one-line reason and, when Graph answered 403, the short
+/// form of what the token lacks (`missing Domain.Read.All`) for the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollFailure {
+    pub message: String,
+    pub forbidden: Option<String>,
+}
+
+impl From<&crate::graph::GraphError> for PollFailure {
+    fn from(e: &crate::graph::GraphError) -> Self {
+        PollFailure {
+            message: e.to_string(),
+            forbidden: e.refusal().map(|r| r.short()),
+        }
+    }
+}
+
+impl From<String> for PollFailure {
+    fn from(message: String) -> Self {
+        PollFailure {
+            message,
+            forbidden: None,
+        }
+    }
+}
+
+impl From<&str> for PollFailure {
+    fn from(message: &str) -> Self {
+        PollFailure::from(message.to_string())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Render tick: advances `State::now` (countdowns, "last poll n s ago").
@@ -58,7 +90,7 @@ pub enum Action {
     TenantPolled {
         tenant: TenantId,
         at: OffsetDateTime,
-        result: Result<Box<TenantSnapshot>, String>,
+        result: Result<Box<TenantSnapshot>, PollFailure>,
     },
     DnsPolled {
         at: OffsetDateTime,

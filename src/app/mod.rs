@@ -9,7 +9,7 @@ pub mod observe;
 pub mod state;
 pub mod update;
 
-pub use action::{Action, Command, TenantSnapshot};
+pub use action::{Action, Command, PollFailure, TenantSnapshot};
 pub use state::{Pane, State, TenantId};
 pub use update::update;
 pub mod pollers;

@@ -14,7 +14,7 @@ use tracing::Instrument;
 use crate::dns::DnsClient;
 use crate::graph::{GraphClient, GraphError};
 
-use super::action::{Action, TenantSnapshot};
+use super::action::{Action, PollFailure, TenantSnapshot};
 use super::state::TenantId;
 
 /// Read everything the dashboard shows about one tenant.
@@ -81,7 +81,7 @@ pub fn spawn_tenant_poller(
             vec![Action::TenantPolled {
                 tenant,
                 at: OffsetDateTime::now_utc(),
-                result: result.map(Box::new).map_err(|e| e.to_string()),
+                result: result.map(Box::new).map_err(|e| PollFailure::from(&e)),
             }]
         }
     })

@@ -73,6 +73,8 @@ pub struct TenantState {
     pub health: Health,
     pub last_poll: Option<OffsetDateTime>,
     pub last_error: Option<String>,
+    /// While the last poll was refused 403: what the token lacks (`missing Domain.Read.All`).
+    pub forbidden: Option<String>,
     /// The last successful snapshot; kept when a later poll fails so the screen stays useful.
     pub snapshot: Option<TenantSnapshot>,
     /// The configuration names no such tenant (a domain freed after cancelling a hoster has

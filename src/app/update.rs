@@ -8,7 +8,7 @@ use crate::dns::{AnswerStatus, RecordAnswer};
 use crate::graph::model::Domain;
 use crate::ui::{layout, rows};
 
-use super::action::{Action, Command, TenantSnapshot};
+use super::action::{Action, Command, PollFailure, TenantSnapshot};
 use super::state::{Health, InputMode, ObservedAnswer, Pane, State, TenantId};
 
 /// Apply one action to the state and return the effects the loop must carry out.
@@ -287,7 +287,7 @@ fn tenant_polled(
     state: &mut State,
     tenant: TenantId,
     at: OffsetDateTime,
-    result: Result<Box<TenantSnapshot>, String>,
+    result: Result<Box<TenantSnapshot>, PollFailure>,
 ) -> Vec<Command> {
     let domain = state.domain.clone();
     // The sign-in the dialog waited for has ended (approved, expired or refused).
@@ -297,12 +297,14 @@ fn tenant_polled(
         Ok(s) => s,
         Err(e) => {
             // Keep the previous snapshot: a stale view beats an empty one while the link is down.
-            ts.health = Health::Failing(e.clone());
-            ts.last_error = Some(e);
+            ts.health = Health::Failing(e.message.clone());
+            ts.last_error = Some(e.message);
+            ts.forbidden = e.forbidden;
             return Vec::new();
         }
     };
     ts.health = Health::Ok;
+    ts.forbidden = None;
     ts.last_poll = Some(at);
     ts.last_error = None;
     let previous = ts.snapshot.replace(*snapshot);
@@ -906,7 +908,7 @@ mod tests {
             Action::TenantPolled {
                 tenant: TenantId::Source,
                 at: T0,
-                result,
+                result: result.map_err(PollFailure::from),
             },
         )
     }

@@ -231,6 +231,10 @@ pub struct SimServeArgs {
     /// Refill rate of the throttling bucket, requests per second
     #[arg(long, value_name = "RATE", requires = "throttle_capacity")]
     pub throttle_per_second: Option<f64>,
+    /// Issue tokens without this permission (repeatable): Domain.Read.All for both tenants,
+    /// source:Domain.Read.All for one
+    #[arg(long, value_name = "[TENANT:]PERMISSION")]
+    pub deny_permission: Vec<String>,
 }
 
 impl SimServeArgs {

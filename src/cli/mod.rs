@@ -603,10 +603,14 @@ fn sim_serve(globals: &Globals, args: &args::SimServeArgs) -> Outcome {
             seed: args.seed,
             faults: args.faults(),
             throttle: args.throttle(),
+            deny_permissions: args.deny_permission.clone(),
             ..SimOptions::default()
         })
         .await
-        .map_err(|e| Failure::Service(format!("cannot start the rehearsal environment: {e}")))?;
+        .map_err(|e| match e {
+            crate::sim::SimError::InvalidOptions(_) => Failure::Input(e.to_string()),
+            e => Failure::Service(format!("cannot start the rehearsal environment: {e}")),
+        })?;
         if let Some(path) = &args.write_config {
             config::write_sim_config(path, &config::sim_config(&sim))?;
             tracing::info!(path = %path.display(), "wrote a configuration for the rehearsal environment");

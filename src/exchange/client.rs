@@ -233,6 +233,18 @@ impl ExchangeClient {
             return Ok((text, request_id));
         }
         let status = status.as_u16();
+        if status == 403 {
+            // Final: name what the token lacks; retrying cannot add a permission.
+            return Err(Failure::new(
+                ExchangeError::Forbidden {
+                    refusal: Box::new(crate::graph::permissions::Refusal::explain(
+                        "POST", url, &token,
+                    )),
+                    request_id,
+                },
+                false,
+            ));
+        }
         let error = parse_error(status, &text, request_id);
         let expired_token = status == 401;
         Err(Failure {

@@ -19,6 +19,13 @@ pub enum ExchangeError {
         message: String,
         request_id: Option<String>,
     },
+    /// Exchange answered 403: the token lacks the Exchange permission the route needs
+    /// (named from `graph::permissions`' table and the token's own claims).
+    #[error("{refusal}{}", request_suffix(.request_id))]
+    Forbidden {
+        refusal: Box<crate::graph::permissions::Refusal>,
+        request_id: Option<String>,
+    },
     /// Getting a token for Exchange failed (same sign-in machinery as Graph).
     #[error("{0}")]
     SignIn(GraphError),
@@ -52,6 +59,7 @@ impl ExchangeError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ExchangeError::Api { status, .. } => Some(*status),
+            ExchangeError::Forbidden { .. } => Some(403),
             _ => None,
         }
     }
@@ -74,6 +82,14 @@ impl From<GraphError> for ExchangeError {
     fn from(e: GraphError) -> Self {
         match e {
             GraphError::Transport { url, message } => ExchangeError::Transport { url, message },
+            GraphError::Forbidden {
+                refusal,
+                request_id,
+                ..
+            } => ExchangeError::Forbidden {
+                refusal,
+                request_id,
+            },
             other => ExchangeError::SignIn(other),
         }
     }

@@ -54,6 +54,35 @@ impl BatchItem {
     }
 }
 
+impl GraphClient {
+    /// The error of a batch item answered 403, naming what the token lacks for that item's
+    /// route (each item is authorized on its own; the batch itself needs nothing).
+    pub async fn batch_item_refusal(
+        &self,
+        request: &BatchRequest,
+        item: &BatchItem,
+    ) -> Option<GraphError> {
+        if item.status != 403 {
+            return None;
+        }
+        let token = self.tokens().access_token().await.unwrap_or_default();
+        let body = &item.body["error"];
+        Some(GraphError::Forbidden {
+            refusal: Box::new(super::permissions::Refusal::explain(
+                &request.method,
+                &format!("/v1.0{}", request.url),
+                &token,
+            )),
+            code: body["code"].as_str().unwrap_or_default().to_string(),
+            request_id: item
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("request-id"))
+                .map(|(_, v)| v.clone()),
+        })
+    }
+}
+
 #[derive(Deserialize)]
 struct BatchAnswer {
     responses: Vec<BatchItem>,

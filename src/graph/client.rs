@@ -305,6 +305,20 @@ impl GraphClient {
         };
         tracing::debug!(status = status.as_u16(), %code, request_id = ?request_id, "graph error");
         let status = status.as_u16();
+        if status == 403 {
+            // Final: a missing permission does not come back by retrying.
+            let method = if body.is_some() { "POST" } else { "GET" };
+            return Err(Failure {
+                retryable: false,
+                expired_token: false,
+                retry_after: None,
+                error: GraphError::Forbidden {
+                    refusal: Box::new(super::permissions::Refusal::explain(method, url, &token)),
+                    code,
+                    request_id,
+                },
+            });
+        }
         Err(Failure {
             retryable: matches!(status, 429 | 500 | 502 | 503 | 504)
                 || (status == 409 && code == "Directory_ConcurrencyViolation"),

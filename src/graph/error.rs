@@ -11,6 +11,15 @@ pub enum GraphError {
         message: String,
         request_id: Option<String>,
     },
+    /// Graph answered 403: the token lacks the permission the route needs (named from the
+    /// route table and the token's own claims, since Microsoft's answer does not say).
+    #[error("{refusal}{}", request_suffix(.request_id))]
+    Forbidden {
+        refusal: Box<super::permissions::Refusal>,
+        /// Microsoft's code (`Authorization_RequestDenied`, `accessDenied`, …).
+        code: String,
+        request_id: Option<String>,
+    },
     /// The token endpoint refused (wrong secret, unknown client or tenant).
     #[error("sign-in to {tenant} failed: {error}: {description}")]
     Auth {
@@ -41,6 +50,15 @@ impl GraphError {
     pub fn status(&self) -> Option<u16> {
         match self {
             GraphError::Api { status, .. } => Some(*status),
+            GraphError::Forbidden { .. } => Some(403),
+            _ => None,
+        }
+    }
+
+    /// What a 403 lacked, if this is one.
+    pub fn refusal(&self) -> Option<&super::permissions::Refusal> {
+        match self {
+            GraphError::Forbidden { refusal, .. } => Some(refusal.as_ref()),
             _ => None,
         }
     }

@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod error;
 pub mod model;
 pub mod pem;
+pub mod permissions;
 pub mod pfx;
 
 pub use client::{Credentials, Endpoints, GraphClient, Response, RetryPolicy};

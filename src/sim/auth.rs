@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::extract::rejection::FormRejection;
@@ -15,8 +15,10 @@ use serde_json::json;
 
 use super::directory::Tenant;
 use super::http::{RequestIds, Shared, graph_error, header_str, ids_of};
-use super::rng::fresh_guid;
+use super::permissions;
+use super::rng::{Rng, fresh_guid};
 use super::signin;
+use crate::graph::pem::b64url;
 
 pub(crate) const DEFAULT_TOKEN_LIFETIME: u64 = 3599;
 
@@ -36,6 +38,10 @@ pub(crate) struct IssuedToken {
     pub tenant: usize,
     pub audience: Audience,
     pub expires: Instant,
+    /// Signed in by a person (scopes in `scp`) rather than app-only (`roles`).
+    pub delegated: bool,
+    /// The `roles` or `scp` the token carries, as granted when it was issued.
+    pub permissions: Vec<String>,
 }
 
 /// Find a tenant by id, initial domain or a domain verified in it.
@@ -307,7 +313,7 @@ pub(crate) async fn token(
                         audience,
                     },
                 );
-                issue(&state, tenant, audience, refresh, &ids)
+                issue(&state, tenant, audience, refresh, true, &ids)
             }
             Err(resp) => *resp,
         };
@@ -335,7 +341,7 @@ pub(crate) async fn token(
         {
             return *resp;
         }
-        return issue(&state, tenant_idx, audience, None, &ids);
+        return issue(&state, tenant_idx, audience, None, false, &ids);
     }
     let Some(request_secret) = param("client_secret") else {
         return aad_error(
@@ -357,23 +363,72 @@ pub(crate) async fn token(
             &ids,
         );
     }
-    issue(&state, tenant_idx, audience, None, &ids)
+    issue(&state, tenant_idx, audience, None, false, &ids)
 }
 
-/// An access token (and a refresh token for delegated grants) in AAD's answer shape.
+/// An access token (and a refresh token for delegated grants) in AAD's answer shape. The
+/// access token is JWT-shaped as Entra's are, carrying the granted permissions in `roles`
+/// (app-only) or `scp` (delegated); the sim still decides from its own record of the token,
+/// so an edited payload is an unknown token.
 fn issue(
     state: &Shared,
     tenant_idx: usize,
     audience: Audience,
     refresh_token: Option<String>,
+    delegated: bool,
     ids: &RequestIds,
 ) -> Response {
     let lifetime = state.token_lifetime_secs.load(Ordering::Relaxed);
-    let access_token = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let (tenant_id, client_id, initial_domain) = {
+        let Ok(tenants) = state.tenants.read() else {
+            return poisoned(ids);
+        };
+        let Some(t) = tenants.get(tenant_idx) else {
+            return poisoned(ids);
+        };
+        (t.id.clone(), t.client_id.clone(), t.initial_domain.clone())
+    };
+    let grant = match (audience, delegated) {
+        (Audience::Graph, false) => permissions::GRAPH_GRANT,
+        (Audience::Graph, true) => permissions::GRAPH_DELEGATED_GRANT,
+        (Audience::Exchange, false) => permissions::EXCHANGE_GRANT,
+        (Audience::Exchange, true) => permissions::EXCHANGE_DELEGATED_GRANT,
+    };
+    let granted = match state.denials.lock() {
+        Ok(d) => permissions::granted(grant, tenant_idx, &d),
+        Err(_) => return poisoned(ids),
+    };
+    let now_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let principal = Rng::derive(0, &format!("{tenant_id}/{client_id}/principal")).guid();
+    let mut claims = json!({
+        "aud": match audience {
+            Audience::Graph => "https://graph.microsoft.com",
+            Audience::Exchange => "https://outlook.office365.com",
+        },
+        "iss": format!("https://sts.windows.net/{tenant_id}/"),
+        "iat": now_unix,
+        "nbf": now_unix,
+        "exp": now_unix + lifetime,
+        "appid": client_id,
+        "app_displayname": "cutover rehearsal",
+        "idtyp": if delegated { "user" } else { "app" },
+        "oid": principal,
+        "sub": principal,
+        "tid": tenant_id,
+        "uti": fresh_guid(),
+        "ver": "1.0",
+    });
+    if delegated {
+        claims["scp"] = json!(granted.join(" "));
+        claims["upn"] = json!(format!("admin@{initial_domain}"));
+        claims["name"] = json!("Rehearsal Admin");
+    } else {
+        claims["roles"] = json!(granted);
+    }
+    let access_token = jwt(state.token_key, &claims);
     let now = Instant::now();
     let Ok(mut tokens) = state.tokens.lock() else {
         return poisoned(ids);
@@ -385,6 +440,8 @@ fn issue(
             tenant: tenant_idx,
             audience,
             expires: now + Duration::from_secs(lifetime),
+            delegated,
+            permissions: granted,
         },
     );
     drop(tokens);
@@ -404,6 +461,20 @@ fn issue(
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
     resp
+}
+
+/// `header.payload.signature`, base64url. Entra signs RS256 with keys a client cannot check
+/// for Graph tokens anyway; the sim signs HS256 with its own key and says so in the header.
+fn jwt(key: u64, claims: &serde_json::Value) -> String {
+    let header = json!({"typ": "JWT", "alg": "HS256", "kid": "rehearsal"});
+    let signing_input = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    );
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key.to_le_bytes());
+    let tag = ring::hmac::sign(&key, signing_input.as_bytes());
+    format!("{signing_input}.{}", b64url(tag.as_ref()))
 }
 
 fn poisoned(ids: &RequestIds) -> Response {
@@ -437,6 +508,15 @@ pub(crate) fn authorize(
     headers: &HeaderMap,
     ids: &RequestIds,
 ) -> Result<usize, Box<Response>> {
+    authorize_token(state, headers, ids).map(|t| t.tenant)
+}
+
+/// The issued token a Graph request carries (known, for Graph, not expired), or the 401.
+pub(crate) fn authorize_token(
+    state: &Shared,
+    headers: &HeaderMap,
+    ids: &RequestIds,
+) -> Result<IssuedToken, Box<Response>> {
     let token = header_str(headers, "authorization")
         .map(str::trim)
         .and_then(|v| {
@@ -469,5 +549,5 @@ pub(crate) fn authorize(
             ids,
         )));
     }
-    Ok(issued.tenant)
+    Ok(issued)
 }

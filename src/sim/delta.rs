@@ -95,7 +95,12 @@ async fn delta(
     users: bool,
 ) -> Response {
     let (delta_token, query) = split_delta_token(query);
-    let ctx = begin_or_return!(state, headers, extensions);
+    let required = if users {
+        &super::permissions::USERS
+    } else {
+        &super::permissions::GROUPS
+    };
+    let ctx = begin_or_return!(state, headers, extensions, *required);
     let (known, entity): (Vec<&[&'static str]>, &str) = if users {
         (vec![USER_MODELED, USER_UNMODELED], "microsoft.graph.user")
     } else {

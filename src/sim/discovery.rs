@@ -138,7 +138,12 @@ pub(crate) async fn tenant_relationships(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
+    let ctx = begin_or_return!(
+        state,
+        headers,
+        extensions,
+        super::permissions::TENANT_INFORMATION
+    );
     let domain = call
         .strip_prefix("findTenantInformationByDomainName(domainName='")
         .and_then(|rest| rest.strip_suffix("')"));

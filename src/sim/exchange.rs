@@ -18,10 +18,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::Sim;
-use super::auth::{Audience, resolve_tenant};
+use super::auth::{Audience, IssuedToken, resolve_tenant};
 use super::exchange_addresses::{self as addr, AddressEdit, Family};
 use super::exchange_connectors::{SimConnector, connectors};
 use super::http::{RequestIds, Shared, header_str, ids_of};
+use super::permissions::{self, Required};
 
 /// The sim's Exchange-only state: connectors per tenant (seeded on first use) and the
 /// throttling switch tests use.
@@ -141,8 +142,8 @@ fn unauthorized(message: &str) -> Refused {
 // ---------------------------------------------------------------------------------------------
 // Request plumbing
 
-/// Token, tenant, anchor and throttling checks; the tenant index on success.
-fn admit(state: &Shared, tenant_key: &str, headers: &HeaderMap) -> Result<usize, Refused> {
+/// Token, tenant, anchor and throttling checks; the caller's token on success.
+fn admit(state: &Shared, tenant_key: &str, headers: &HeaderMap) -> Result<IssuedToken, Refused> {
     let token = header_str(headers, "authorization")
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
@@ -214,20 +215,26 @@ fn admit(state: &Shared, tenant_key: &str, headers: &HeaderMap) -> Result<usize,
             .insert("retry-after", HeaderValue::from_static("1"));
         return Err(resp);
     }
-    Ok(issued.tenant)
+    Ok(issued)
 }
 
 /// `{"CmdletInput":{"CmdletName":…,"Parameters":{…}}}`.
-/// The start of both routes: the caller is admitted to the tenant, then the body is read.
+/// The start of both routes: the caller is admitted to the tenant, the body is read, and the
+/// token must carry the route's Exchange permission (`required`).
 fn admit_input(
     state: &Shared,
     tenant_key: &str,
     headers: &HeaderMap,
     body: &[u8],
+    required: &Required,
+    ids: &RequestIds,
 ) -> Result<(usize, String, Map<String, Value>), Refused> {
-    let tenant = admit(state, tenant_key, headers)?;
+    let token = admit(state, tenant_key, headers)?;
     let (cmdlet, params) = parse_input(body)?;
-    Ok((tenant, cmdlet, params))
+    if !permissions::permits(&token, required) {
+        return Err(Box::new(permissions::exchange_forbidden(&cmdlet, ids)));
+    }
+    Ok((token.tenant, cmdlet, params))
 }
 
 fn parse_input(body: &[u8]) -> Result<(String, Map<String, Value>), Refused> {
@@ -331,10 +338,12 @@ pub(crate) async fn invoke_command(
     body: Bytes,
 ) -> Response {
     let ids = ids_of(&extensions);
-    let (tenant, cmdlet, params) = match admit_input(&state, &tenant_key, &headers, &body) {
-        Ok(x) => x,
-        Err(resp) => return *resp,
-    };
+    let required = &permissions::EXCHANGE_INVOKE;
+    let (tenant, cmdlet, params) =
+        match admit_input(&state, &tenant_key, &headers, &body, required, &ids) {
+            Ok(x) => x,
+            Err(resp) => return *resp,
+        };
     let window = Window {
         skip: skip_of(&uri),
         size: page_size(&headers),
@@ -357,10 +366,12 @@ pub(crate) async fn admin_api(
     body: Bytes,
 ) -> Response {
     let ids = ids_of(&extensions);
-    let (tenant, cmdlet, params) = match admit_input(&state, &tenant_key, &headers, &body) {
-        Ok(x) => x,
-        Err(resp) => return *resp,
-    };
+    let required = &permissions::EXCHANGE_ADMIN_API;
+    let (tenant, cmdlet, params) =
+        match admit_input(&state, &tenant_key, &headers, &body, required, &ids) {
+            Ok(x) => x,
+            Err(resp) => return *resp,
+        };
     let allowed = match endpoint.as_str() {
         "Mailbox" => {
             cmdlet == "Get-Mailbox"

@@ -119,6 +119,7 @@ pub(crate) async fn contacts_route(
         collection: Collection::Contacts,
         name: "contacts",
         render: render_contact,
+        required: &super::permissions::CONTACTS,
     };
     list_route(&state, &headers, &extensions, query, &listing)
 }
@@ -136,6 +137,7 @@ pub(crate) async fn applications_route(
         collection: Collection::Applications,
         name: "applications",
         render: render_application,
+        required: &super::permissions::APPLICATIONS,
     };
     list_route(&state, &headers, &extensions, query, &listing)
 }

@@ -10,10 +10,11 @@ use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::auth::authorize;
+use super::auth::authorize_token;
 use super::directory::{Group, Tenant, User, created_date_time};
 use super::http::{RequestIds, Shared, graph_error, header_str, ids_of};
 use super::m365::{self, RecordData, ServiceRecord};
+use super::permissions::{self, Required};
 use super::rng::Rng;
 
 pub(super) const METADATA: &str = "https://graph.microsoft.com/v1.0/$metadata";
@@ -150,9 +151,14 @@ pub(super) fn begin<'a>(
     state: &'a Shared,
     headers: &HeaderMap,
     extensions: &Extensions,
+    required: &Required,
 ) -> Result<Ctx<'a>, Box<Response>> {
     let ids = ids_of(extensions);
-    let tenant = authorize(state, headers, &ids)?;
+    let token = authorize_token(state, headers, &ids)?;
+    if !permissions::permits(&token, required) {
+        return Err(Box::new(permissions::graph_forbidden(&ids)));
+    }
+    let tenant = token.tenant;
     let tenants = state.tenants.read().map_err(|_| {
         Box::new(graph_error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -598,7 +604,7 @@ pub(crate) async fn organization(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
+    let ctx = begin_or_return!(state, headers, extensions, permissions::ORGANIZATION);
     let t = ctx.tenant();
     let verified: Vec<Value> = t
         .domains
@@ -650,7 +656,7 @@ pub(crate) async fn domains(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
+    let ctx = begin_or_return!(state, headers, extensions, permissions::DOMAINS);
     let t = ctx.tenant();
     let value: Vec<Value> = t
         .domains
@@ -669,7 +675,7 @@ pub(crate) async fn domain(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
+    let ctx = begin_or_return!(state, headers, extensions, permissions::DOMAINS);
     match domain_json(ctx.tenant(), &id) {
         Some(mut v) => {
             if let Value::Object(obj) = &mut v {
@@ -690,7 +696,7 @@ pub(crate) async fn service_configuration_records(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
+    let ctx = begin_or_return!(state, headers, extensions, permissions::DOMAINS);
     domain_records(&ctx, &id, "serviceConfigurationRecords", |_, name| {
         m365::service_records(name)
     })
@@ -702,7 +708,7 @@ pub(crate) async fn verification_dns_records(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
+    let ctx = begin_or_return!(state, headers, extensions, permissions::DOMAINS);
     domain_records(&ctx, &id, "verificationDnsRecords", |t, name| {
         m365::verification_records(name, &t.verification_digits)
     })
@@ -735,7 +741,7 @@ pub(crate) async fn domain_name_references(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
+    let ctx = begin_or_return!(state, headers, extensions, permissions::DOMAIN_REFERENCES);
     // directoryObject properties every referencing object has.
     const REFERENCE_PROPS: &[&str] = &["id", "displayName"];
     let opts = match parse_options(
@@ -822,6 +828,8 @@ pub(super) struct Listing<T: 'static> {
     pub collection: Collection,
     pub name: &'static str,
     pub render: fn(&T, Option<&Vec<&'static str>>, bool) -> Value,
+    /// The permissions that let a token read this collection.
+    pub required: &'static Required,
 }
 
 /// A collection route: sign-in, query options, `$count` with `ConsistencyLevel`, one page.
@@ -832,7 +840,7 @@ pub(super) fn list_route<T>(
     query: RawQuery,
     listing: &Listing<T>,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
+    let ctx = begin_or_return!(state, headers, extensions, *listing.required);
     let mut opts = match parse_options(query, listing.known, listing.entity, &ctx.ids) {
         Ok(o) => o,
         Err(r) => return *r,
@@ -903,6 +911,7 @@ pub(crate) async fn users(
         collection: Collection::Users,
         name: "users",
         render: render_user,
+        required: &permissions::USERS,
     };
     list_route(&state, &headers, &extensions, query, &listing)
 }
@@ -920,6 +929,7 @@ pub(crate) async fn groups(
         collection: Collection::Groups,
         name: "groups",
         render: render_group,
+        required: &permissions::GROUPS,
     };
     list_route(&state, &headers, &extensions, query, &listing)
 }
@@ -935,7 +945,7 @@ pub(crate) async fn user(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
+    let ctx = begin_or_return!(state, headers, extensions, permissions::USERS);
     let known = [USER_MODELED, USER_UNMODELED];
     let opts = match parse_options(query, &known, "microsoft.graph.user", &ctx.ids) {
         Ok(o) => o,
@@ -961,7 +971,7 @@ pub(crate) async fn group(
     extensions: Extensions,
     query: RawQuery,
 ) -> Response {
-    let ctx = begin_or_return!(state, headers, extensions);
+    let ctx = begin_or_return!(state, headers, extensions, permissions::GROUPS);
     let opts = match parse_options(query, &[GROUP_DEFAULT], "microsoft.graph.group", &ctx.ids) {
         Ok(o) => o,
         Err(r) => return *r,

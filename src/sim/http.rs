@@ -40,6 +40,10 @@ pub(crate) struct AppState {
     pub outside_faults: Mutex<super::discovery::OutsideFaults>,
     /// The custom domain being moved (for the sim-only route that moves it).
     pub domain: String,
+    /// Permissions withheld from tokens issued from now on (`--deny-permission`).
+    pub denials: Mutex<Vec<super::permissions::Denial>>,
+    /// Signs the sim's JWT-shaped access tokens.
+    pub token_key: u64,
 }
 
 pub(crate) type Shared = std::sync::Arc<AppState>;

@@ -6,11 +6,12 @@
 //! Layout: `directory` generates the tenants from the seed, `m365` is the Microsoft 365 record
 //! set, `http`/`auth`/`graph` serve HTTP, `dns` serves the zone.
 
-/// The start of every signed-in Graph handler: check the bearer token and lock the tenants
-/// (`graph::begin`), or answer with Graph's error right away.
+/// The start of every signed-in Graph handler: check the bearer token and that it carries one
+/// of the permissions the route requires (`$required`, from `permissions`), and lock the
+/// tenants (`graph::begin`), or answer with Graph's error right away.
 macro_rules! begin_or_return {
-    ($state:expr, $headers:expr, $extensions:expr) => {
-        match $crate::sim::graph::begin(&$state, &$headers, &$extensions) {
+    ($state:expr, $headers:expr, $extensions:expr, $required:expr) => {
+        match $crate::sim::graph::begin(&$state, &$headers, &$extensions, &$required) {
             Ok(ctx) => ctx,
             Err(response) => return *response,
         }
@@ -37,6 +38,7 @@ mod graph;
 mod http;
 mod m365;
 mod names;
+mod permissions;
 mod rng;
 mod signin;
 #[cfg(test)]
@@ -74,6 +76,10 @@ pub struct SimOptions {
     pub faults: Faults,
     /// A per-tenant token bucket answering 429 (off by default).
     pub throttle: Option<Throttle>,
+    /// Permissions the app registrations are not granted, so tokens come without them:
+    /// `Domain.Read.All` (both tenants) or `source:Domain.Read.All`. By default each app has
+    /// the least privileged permission of every route the product reads.
+    pub deny_permissions: Vec<String>,
 }
 
 impl Default for SimOptions {
@@ -86,6 +92,7 @@ impl Default for SimOptions {
             domain: "contoso.example".to_string(),
             faults: Faults::default(),
             throttle: None,
+            deny_permissions: Vec::new(),
         }
     }
 }
@@ -120,6 +127,8 @@ pub enum SimError {
 }
 
 const MAX_USERS: usize = 100_000;
+/// The tenants' labels, in the order the sim holds them.
+const TENANT_LABELS: [&str; 2] = ["source", "destination"];
 /// Generated groups and contacts at most: a large tenant's directory next to 100,000 users.
 pub const MAX_GROUPS: usize = 20_000;
 pub const MAX_CONTACTS: usize = 5_000;
@@ -189,6 +198,12 @@ impl Sim {
             )));
         }
         let domain = normalise_domain(&opts.domain)?;
+        let denials = opts
+            .deny_permissions
+            .iter()
+            .map(|v| permissions::parse_denial(v, &TENANT_LABELS))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(SimError::InvalidOptions)?;
         let scale = directory::Scale {
             users: opts.users,
             groups: opts.groups,
@@ -226,6 +241,8 @@ impl Sim {
             exchange: Mutex::new(exchange::ExchangeState::default()),
             outside_faults: Mutex::new(discovery::OutsideFaults::default()),
             domain: domain.clone(),
+            denials: Mutex::new(denials),
+            token_key: rng::Rng::derive(opts.seed, "access-token").next_u64(),
             trouble: Mutex::new(faults::Trouble {
                 faults: opts.faults.clone(),
                 throttle: opts.throttle,
@@ -368,6 +385,26 @@ impl Sim {
     pub fn revoke_access_tokens(&self) {
         if let Ok(mut tokens) = self.state.tokens.lock() {
             tokens.clear();
+        }
+    }
+
+    /// Withhold a permission from tokens issued from now on, as an admin removing it from the
+    /// app registration: `Domain.Read.All` for both tenants or `source:Domain.Read.All`.
+    /// Tokens already issued keep what they carry until they expire, as Entra's do.
+    pub fn deny_permission(&self, value: &str) -> Result<(), SimError> {
+        let denial =
+            permissions::parse_denial(value, &TENANT_LABELS).map_err(SimError::InvalidOptions)?;
+        self.state
+            .denials
+            .lock()
+            .map(|mut d| d.push(denial))
+            .map_err(|_| SimError::InvalidOptions("the rehearsal state is unusable".into()))
+    }
+
+    /// Grant every permission again (for tokens issued from now on).
+    pub fn grant_all_permissions(&self) {
+        if let Ok(mut d) = self.state.denials.lock() {
+            d.clear();
         }
     }
 

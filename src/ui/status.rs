@@ -48,10 +48,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             spans.push(Span::styled("not configured  ", theme::dim()));
             continue;
         }
-        let (word, style) = match t.health {
-            Health::Connecting => ("connecting", theme::dim()),
-            Health::Ok => ("ok", theme::ok()),
-            Health::Failing(_) => ("ERROR", theme::error()),
+        let (word, style) = match (&t.health, &t.forbidden) {
+            (Health::Failing(_), Some(what)) => (format!("forbidden: {what}"), theme::error()),
+            (Health::Connecting, _) => ("connecting".into(), theme::dim()),
+            (Health::Ok, _) => ("ok".into(), theme::ok()),
+            (Health::Failing(_), None) => ("ERROR".into(), theme::error()),
         };
         spans.push(Span::raw(format!("{}: ", id.as_str())));
         spans.push(Span::styled(word, style));
