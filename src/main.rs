@@ -228,9 +228,9 @@ struct ResolverFlags {
     /// Leave out the system's resolvers from /etc/resolv.conf
     #[arg(long)]
     no_system: bool,
-    /// Port the zone's authoritative servers (found through NS) are asked on
-    #[arg(long, default_value_t = 53, value_name = "PORT")]
-    auth_port: u16,
+    /// Port the zone's authoritative servers (found through NS) are asked on [default: dns.authoritative_port, else 53]
+    #[arg(long, value_name = "PORT")]
+    auth_port: Option<u16>,
     /// Per-query timeout in milliseconds
     #[arg(long, default_value_t = 2000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=60_000))]
     timeout_ms: u64,

@@ -12,15 +12,14 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::audit::{Event, IncrementalVerifier, Journal, Kind};
-use crate::dns::DnsClient;
 use crate::graph::GraphClient;
 use crate::plan::Progress;
 
 use super::action::{Action, Command};
 use super::keys::map_key;
 use super::pollers::{
-    spawn_dns_poller, spawn_expected_poller, spawn_inventory_poller, spawn_outside_poller,
-    spawn_propagation_poller, spawn_snapshot, spawn_tenant_poller,
+    spawn_expected_poller, spawn_inventory_poller, spawn_outside_poller, spawn_propagation_poller,
+    spawn_snapshot, spawn_tenant_poller,
 };
 use super::state::{Integrity, State, TenantId};
 use super::terminal::TerminalGuard;
@@ -30,12 +29,11 @@ use super::update::update;
 pub struct Services {
     pub source: Arc<GraphClient>,
     pub destination: Arc<GraphClient>,
-    pub dns: Arc<DnsClient>,
     pub graph_every: Duration,
     pub dns_every: Duration,
-    /// Resolvers compared in the propagation view, the authoritative servers first (label,
-    /// client); empty means no propagation poller.
-    pub resolvers: Vec<(String, Arc<DnsClient>)>,
+    /// Every resolver asked, the zone's authoritative servers first (their answers are the
+    /// records and TTLs), then the recursive ones (propagation); empty means no DNS poller.
+    pub resolvers: Vec<crate::dns::monitor::Target>,
     /// The tenant whose serviceConfigurationRecords are the expected DNS records, if any.
     pub expect_from: Option<TenantId>,
     /// DNS blocklist zones the MX hosts' addresses are checked on.
@@ -106,12 +104,6 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             services.graph_every,
             tx.clone(),
         ),
-        spawn_dns_poller(
-            services.dns.clone(),
-            names.clone(),
-            services.dns_every,
-            tx.clone(),
-        ),
     ];
     if let Some(tenant) = services.expect_from {
         let client = match tenant {
@@ -126,9 +118,16 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             tx.clone(),
         ));
     }
-    if let Some((_, reference)) = services.resolvers.first() {
+    // The snapshot is of what the authoritative servers answer (else the first resolver's).
+    let reference = services
+        .resolvers
+        .iter()
+        .find(|t| t.authoritative)
+        .or(services.resolvers.first())
+        .map(|t| t.client.clone());
+    if let Some(reference) = reference {
         pollers.push(spawn_snapshot(
-            reference.clone(),
+            reference,
             state.domain.clone(),
             services.snapshots_dir.clone(),
             tx.clone(),

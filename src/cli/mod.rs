@@ -28,7 +28,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::app::state::TenantId;
-use crate::dns::DnsClient;
+use crate::dns::monitor::Target;
 use crate::graph::GraphClient;
 use crate::graph::client::GLOBAL_GRAPH_SCOPE;
 use crate::logging::{self, LogGuard};
@@ -146,16 +146,7 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
             &paths,
             Some(start::dialog_prompt(TenantId::Destination, tx.clone())),
         )?;
-        let dns = DnsClient::new(&cfg.nameservers, Duration::from_secs(2))
-            .map_err(|e| Failure::Input(format!("dns.nameservers: {e}")))?;
-        let resolvers = dns::dashboard_resolvers(
-            &cfg.domain,
-            &cfg.nameservers,
-            cfg.authoritative_port,
-            cfg.system_resolvers,
-            Duration::from_secs(2),
-        )
-        .await;
+        let resolvers = dns::dashboard_resolvers(&cfg).await?;
         start::open_dashboard(
             &paths,
             start::Session {
@@ -163,7 +154,6 @@ fn dashboard_inner(globals: &Globals) -> Outcome {
                 domain: cfg.domain.clone(),
                 source,
                 destination,
-                dns,
                 watch: start::DnsWatch {
                     resolvers,
                     // The records the destination tenant asks for are the target state.
@@ -249,8 +239,6 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> 
         } else {
             graph_client(&sim, "destination")?
         };
-        let dns = DnsClient::new(&[sim.dns_addr()], Duration::from_secs(2))
-            .map_err(|e| Failure::Service(e.to_string()))?;
         demo_relay(&sim, &domain);
         let (caches, resolvers) = demo_resolvers(&sim).await?;
 
@@ -264,7 +252,6 @@ fn demo_inner(globals: &Globals, users: usize, seed: u64, device_code: bool) -> 
                 domain,
                 source,
                 destination,
-                dns,
                 watch: start::DnsWatch {
                     resolvers,
                     // Before the move the domain and its records live in the source tenant.
@@ -310,23 +297,22 @@ fn demo_relay(sim: &Sim, domain: &str) {
 }
 
 /// Two caching resolvers in front of the sim's zone, so the propagation view shows real
-/// staleness; the authoritative server comes first and is asked without recursion.
-async fn demo_resolvers(
-    sim: &Sim,
-) -> Result<(Vec<CachingResolver>, Vec<(String, Arc<DnsClient>)>), Failure> {
+/// staleness; the authoritative server comes first, is asked without recursion and is the
+/// only source of the records and TTLs. The caches are the recursive resolvers (propagation,
+/// blocklists).
+async fn demo_resolvers(sim: &Sim) -> Result<(Vec<CachingResolver>, Vec<Target>), Failure> {
     let timeout = Duration::from_secs(2);
-    let client = |addr, recursion| {
-        DnsClient::with_recursion(&[addr], timeout, recursion)
-            .map(Arc::new)
+    let target = |label: &str, addr, authoritative| {
+        Target::new(label, addr, timeout, authoritative)
             .map_err(|e| Failure::Service(e.to_string()))
     };
-    let mut resolvers = vec![("authoritative".to_string(), client(sim.dns_addr(), false)?)];
+    let mut resolvers = vec![target("authoritative", sim.dns_addr(), true)?];
     let mut caches = Vec::new();
     for label in ["cache-a", "cache-b"] {
-        let cache = CachingResolver::start(sim.dns_addr())
+        let cache = CachingResolver::start(sim.resolver_upstream())
             .await
             .map_err(|e| Failure::Service(format!("cannot start a caching resolver: {e}")))?;
-        resolvers.push((label.to_string(), client(cache.addr(), true)?));
+        resolvers.push(target(label, cache.addr(), false)?);
         caches.push(cache);
     }
     Ok((caches, resolvers))

@@ -6,7 +6,7 @@ mod audit;
 mod audit_detail;
 mod dns;
 mod dns_compare;
-mod dns_views;
+pub(crate) mod dns_views;
 mod domain;
 mod help;
 pub mod layout;
