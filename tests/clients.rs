@@ -210,3 +210,134 @@ async fn a_dead_nameserver_is_an_error_not_a_hang() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// Like a real authoritative server, the sim's answers for its zone only: a blocklist name or
+/// an Exchange Online host is REFUSED even with recursion desired; the public resolver reaches
+/// them.
+#[tokio::test]
+async fn the_authoritative_server_refuses_what_only_recursion_answers() {
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let listed = format!("25.2.0.192.{}", cutover::sim::DNSBL_ZONE);
+    let auth = DnsClient::new(&[sim.dns_addr()], Duration::from_secs(2)).expect("dns");
+    assert_eq!(auth.lookup_v4(&listed).await, Err("REFUSED".to_string()));
+    assert_eq!(
+        auth.addresses("contoso-example.mail.protection.outlook.com")
+            .await,
+        Err("REFUSED".to_string())
+    );
+    let public = DnsClient::new(&[sim.resolver_addr()], Duration::from_secs(2)).expect("dns");
+    assert_eq!(
+        public.lookup_v4(&listed).await,
+        Ok(vec![std::net::Ipv4Addr::new(127, 0, 0, 2)])
+    );
+    assert_eq!(
+        public
+            .addresses("contoso-example.mail.protection.outlook.com")
+            .await
+            .map(|a| a.iter().map(|ip| ip.to_string()).collect::<Vec<_>>()),
+        Ok(vec![cutover::sim::MX_HOST_ADDRESS.to_string()])
+    );
+    sim.shutdown().await;
+}
+
+/// The dashboard's DNS poller against the sim's authoritative server and a caching resolver:
+/// the cache's TTL counts down from sweep to sweep, the reducer journals no TTL change and the
+/// records keep the authoritative TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caching_resolvers_countdown_is_not_journaled_as_a_ttl_change() {
+    use cutover::app::{Action, Command, State, update};
+    use cutover::dns::monitor::Target;
+    use cutover::sim::cache::CachingResolver;
+
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let cache = CachingResolver::start(sim.resolver_upstream())
+        .await
+        .expect("cache");
+    let timeout = Duration::from_secs(1);
+    let targets = vec![
+        Target::new("ns1", sim.dns_addr(), timeout, true).expect("target"),
+        Target::new("cache", cache.addr(), timeout, false).expect("target"),
+    ];
+    let names = vec![("contoso.example".to_string(), RecordKind::Mx)];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let poller = cutover::app::pollers::spawn_propagation_poller(
+        targets,
+        Vec::new(),
+        names,
+        Duration::from_millis(1100),
+        tx,
+    );
+    let runbook = cutover::plan::Runbook::embedded().expect("runbook");
+    let mut state = State::new(
+        "t".into(),
+        "contoso.example".into(),
+        runbook,
+        time::OffsetDateTime::now_utc(),
+    );
+    let mut cache_ttls = Vec::new();
+    while cache_ttls.len() < 3 {
+        let action = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a sweep in time")
+            .expect("poller alive");
+        if let Action::PropagationPolled(sweeps) = &action {
+            let ttl = sweeps[1].answers[0].values[0].ttl;
+            cache_ttls.push(ttl);
+        }
+        let commands = update(&mut state, action);
+        assert!(
+            !commands
+                .iter()
+                .any(|c| matches!(c, Command::Audit(e) if e.action == "dns ttl changed")),
+            "{commands:?}"
+        );
+    }
+    poller.abort();
+    assert!(
+        cache_ttls.last() < cache_ttls.first(),
+        "the cache counts down: {cache_ttls:?}"
+    );
+    assert_eq!(state.dns.answers[0].values[0].ttl, 3600, "authoritative");
+    cache.shutdown();
+    sim.shutdown().await;
+}
+
+/// The dashboard's expected poller reads what `cutover dns` reads: while the destination has
+/// the domain unverified, its verification TXT is expected beside the service records.
+#[tokio::test]
+async fn the_dashboard_expects_the_verification_txt_while_unverified() {
+    use cutover::app::{Action, TenantId};
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let graph = std::sync::Arc::new(sim.graph_client("destination").expect("client"));
+    let verification = graph
+        .verification_dns_records("contoso.example")
+        .await
+        .expect("graph")
+        .into_iter()
+        .find_map(|r| r.text)
+        .expect("a verification TXT");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let poller = cutover::app::pollers::spawn_expected_poller(
+        TenantId::Destination,
+        graph,
+        "contoso.example".into(),
+        Duration::from_secs(60),
+        tx,
+    );
+    let action = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("in time")
+        .expect("an action");
+    poller.abort();
+    let Action::ExpectedPolled { result, .. } = action else {
+        panic!("{action:?}");
+    };
+    let records = result.expect("records");
+    assert!(
+        records
+            .iter()
+            .any(|r| r.text.as_deref() == Some(verification.as_str())),
+        "{records:?}"
+    );
+    sim.shutdown().await;
+}

@@ -192,10 +192,22 @@ async fn cutover_dns_against_bind() {
             .unwrap_or_else(|| panic!("{addr} in {bl:?}"))["verdict"]
             .clone()
     };
-    assert_eq!(bl.len(), 3, "the outlook host has no address here: {bl:?}");
+    assert_eq!(bl.len(), 4, "three addresses and the outlook host: {bl:?}");
     assert_eq!(verdict("192.0.2.27"), "clean", "NXDOMAIN at the list");
     assert_eq!(verdict("192.0.2.25"), "listed");
-    assert_eq!(verdict("192.0.2.26"), "could_not_check");
+    assert_eq!(verdict("192.0.2.26"), "not_checked");
+    // named does not recurse: the outlook host's address is REFUSED, and the verdict says so.
+    let outlook = bl
+        .iter()
+        .find(|b| b["address"].is_null())
+        .unwrap_or_else(|| panic!("the host without address in {bl:?}"));
+    assert_eq!(outlook["verdict"], "not_checked");
+    assert!(
+        outlook["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("REFUSED")),
+        "{outlook}"
+    );
     assert_eq!(mx["ttl"], "1800");
     let txt = row(ZONE, "TXT");
     assert!(

@@ -260,10 +260,15 @@ async fn expected_records_come_from_the_configured_tenant() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("config.toml");
     write_config(&sim, &config);
+    // The resolvers come from the config: its public resolver reaches the MX host and the
+    // blocklist, which the zone's own server would refuse.
     let base = |from: &str| {
         let mut args: Vec<String> = vec!["dns".into(), "contoso.example".into(), "--json".into()];
-        args.extend(sim_args(&sim, dir.path()));
         args.extend([
+            "--timeout-ms".into(),
+            "1000".into(),
+            "--data-dir".into(),
+            dir.path().display().to_string(),
             "--config".into(),
             config.display().to_string(),
             "--expect-from".into(),
@@ -316,5 +321,131 @@ async fn expected_records_come_from_the_configured_tenant() {
         .expect("the verification row")
         .clone();
     assert_eq!(row["status"], "missing", "{row}");
+    sim.shutdown().await;
+}
+
+/// `cutover --config F dns D`, nothing else: the resolvers come from `[dns]` as the dashboard
+/// takes them (the sim's public resolver, its authoritative port, no system resolvers).
+fn config_only(config: &Path, data: &Path) -> Vec<String> {
+    vec![
+        "--config".into(),
+        config.display().to_string(),
+        "dns".into(),
+        "contoso.example".into(),
+        "--json".into(),
+        "--timeout-ms".into(),
+        "1000".into(),
+        "--data-dir".into(),
+        data.display().to_string(),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_config_decides_the_resolvers_without_flags() {
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, sim.config_toml()).expect("write");
+    let out = run(config_only(&config, dir.path())).await;
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("json: {}", text(&out)));
+    let resolvers = json["resolvers"].as_array().expect("resolvers");
+    let labels: Vec<&str> = resolvers
+        .iter()
+        .filter_map(|r| r["resolver"].as_str())
+        .collect();
+    assert_eq!(resolvers.len(), 2, "{labels:?}");
+    assert_eq!(resolvers[0]["authoritative"], true, "found through NS");
+    assert_eq!(labels[1], sim.resolver_addr().to_string());
+    let mx = mx_row(&json);
+    assert_eq!(
+        mx["actual"], "0 contoso-example.mail.protection.outlook.com",
+        "{mx}"
+    );
+
+    // Two nameservers are two resolvers, each asked on its own: two columns, not one.
+    let two = sim.config_toml().replace(
+        &format!("nameservers = [\"{}\"]", sim.resolver_addr()),
+        &format!(
+            "nameservers = [\"{}\", \"{}\"]",
+            sim.resolver_addr(),
+            sim.resolver_upstream()
+        ),
+    );
+    assert_ne!(two, sim.config_toml());
+    std::fs::write(&config, two).expect("write");
+    let out = run(config_only(&config, dir.path())).await;
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("json: {}", text(&out)));
+    assert_eq!(json["resolvers"].as_array().expect("resolvers").len(), 3);
+    let row = json["propagation"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["type"] == "MX")
+        .expect("mx")
+        .clone();
+    assert_eq!(
+        row["cells"].as_array().expect("cells").len(),
+        3,
+        "one cell per resolver: {row}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocklists_go_through_recursion_and_say_not_checked_with_the_reason() {
+    let sim = Sim::start(SimOptions::default()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, sim.config_toml()).expect("write");
+    // A second MX host inside the zone that has no address.
+    sim.set_dns_records(
+        "contoso.example",
+        "MX",
+        3600,
+        &[
+            "0 contoso-example.mail.protection.outlook.com.",
+            "10 nowhere.contoso.example.",
+        ],
+    )
+    .expect("set");
+    let mut args = config_only(&config, dir.path());
+    args.extend(["--dnsbl".into(), cutover::sim::REFUSING_DNSBL_ZONE.into()]);
+    let out = run(args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let bl = json["blocklists"].as_array().expect("blocklists");
+    let find = |host: &str, zone: &str| {
+        bl.iter()
+            .find(|b| b["host"] == host && b["zone"] == zone)
+            .unwrap_or_else(|| panic!("{host} on {zone} in {bl:?}"))
+            .clone()
+    };
+    // The Exchange Online host's address is known only outside the zone: found through the
+    // public resolver, it is clean on the sim's list.
+    let outlook = "contoso-example.mail.protection.outlook.com";
+    let clean = find(outlook, cutover::sim::DNSBL_ZONE);
+    assert_eq!(clean["verdict"], "clean", "{clean}");
+    assert_eq!(clean["address"], cutover::sim::MX_HOST_ADDRESS);
+    let refused = find(outlook, cutover::sim::REFUSING_DNSBL_ZONE);
+    assert_eq!(refused["verdict"], "not_checked", "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("refuses")),
+        "{refused}"
+    );
+    for zone in [cutover::sim::DNSBL_ZONE, cutover::sim::REFUSING_DNSBL_ZONE] {
+        let none = find("nowhere.contoso.example", zone);
+        assert_eq!(none["verdict"], "not_checked", "{none}");
+        assert_eq!(none["address"], serde_json::Value::Null);
+        assert!(
+            none["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("no address for nowhere.contoso.example: NXDOMAIN")),
+            "{none}"
+        );
+    }
     sim.shutdown().await;
 }

@@ -709,19 +709,24 @@ fn dns_propagation_and_plan_views_80x24() {
             &[("0 new.mail.protection.outlook.com", 300)],
         )
     };
-    s.dns.sweeps = vec![
+    // Through the reducer, as the poller delivers it: the authoritative answers become the
+    // records, the others the propagation columns.
+    let sweeps = vec![
         ResolverSweep {
             resolver: "authoritative".into(),
+            authoritative: true,
             at: NOW,
             answers: vec![new_mx()],
         },
         ResolverSweep {
             resolver: "cache-a".into(),
+            authoritative: false,
             at: NOW,
             answers: vec![new_mx()],
         },
         ResolverSweep {
             resolver: "cache-b".into(),
+            authoritative: false,
             at: datetime!(2025-03-01 11:59:00 UTC),
             answers: vec![answer(
                 DOMAIN,
@@ -732,6 +737,7 @@ fn dns_propagation_and_plan_views_80x24() {
         },
         ResolverSweep {
             resolver: "192.0.2.53:53".into(),
+            authoritative: false,
             at: NOW,
             answers: vec![answer(
                 DOMAIN,
@@ -741,10 +747,11 @@ fn dns_propagation_and_plan_views_80x24() {
             )],
         },
     ];
+    update(&mut s, Action::PropagationPolled(sweeps));
     s.dns.snapshot = Some("contoso.example-20250301T115800Z.zone".into());
     s.dns.blocklists = vec![cutover::dns::monitor::BlocklistResult {
         host: "relay.contoso.example".into(),
-        address: "192.0.2.25".parse().expect("ip"),
+        address: Some("192.0.2.25".parse().expect("ip")),
         zone: "bl.sim.example".into(),
         listing: cutover::dns::blocklist::Listing::Listed(vec!["spam source".into()]),
     }];
@@ -1214,20 +1221,23 @@ fn dns_views_scroll_over_their_own_rows() {
         AnswerStatus::Answer,
         &[("0 new.mail.protection.outlook.com", 300)],
     );
-    s.dns.sweeps = vec![
+    let sweeps = vec![
         cutover::dns::propagation::ResolverSweep {
             resolver: "authoritative".into(),
+            authoritative: true,
             at: NOW,
             answers: vec![mx.clone()],
         },
         cutover::dns::propagation::ResolverSweep {
             resolver: "cache-a".into(),
+            authoritative: false,
             at: NOW,
             answers: vec![mx],
         },
     ];
     update(&mut s, Action::Bottom);
     assert!(s.views[Pane::Dns.index()].selected > 0);
+    update(&mut s, Action::PropagationPolled(sweeps));
     // Records → expected vs actual → propagation: the selection starts at the top and End
     // stops at the matrix's last row, not the records view's.
     update(&mut s, Action::DnsCycleView);
@@ -1236,4 +1246,51 @@ fn dns_views_scroll_over_their_own_rows() {
     update(&mut s, Action::Bottom);
     assert_eq!(s.views[Pane::Dns.index()].selected, 0, "one row only");
     assert!(draw(&s, 80, 24).contains("›"), "the one row is selected");
+}
+
+#[test]
+fn status_bar_says_dns_is_failing_when_no_resolver_answers() {
+    use cutover::dns::propagation::ResolverSweep;
+    let mut s = busy_state();
+    let failed = |secs: i64| {
+        let at = NOW + time::Duration::seconds(secs);
+        let timeout = answer(
+            DOMAIN,
+            RecordKind::Mx,
+            AnswerStatus::Error("timeout".into()),
+            &[],
+        );
+        ["ns1.contoso.example", "1.1.1.1:53"]
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ResolverSweep {
+                resolver: (*r).into(),
+                authoritative: i == 0,
+                at,
+                answers: vec![timeout.clone()],
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut good = failed(0);
+    good[1].answers[0] = answer(
+        DOMAIN,
+        RecordKind::Mx,
+        AnswerStatus::Answer,
+        &[("0 new.mail.protection.outlook.com", 300)],
+    );
+    // One resolver answered: DNS is not failing, even if the authoritative server timed out.
+    update(&mut s, Action::PropagationPolled(good));
+    assert!(
+        last_line(&draw(&s, 120, 40)).contains("dns: ok 12:00:00"),
+        "{}",
+        last_line(&draw(&s, 120, 40))
+    );
+    update(&mut s, Action::PropagationPolled(failed(60)));
+    update(&mut s, Action::PropagationPolled(failed(120)));
+    let screen = draw(&s, 120, 40);
+    let line = last_line(&screen);
+    assert!(
+        line.contains("dns: failing (no resolver answered since 12:00:00)"),
+        "{line}"
+    );
 }

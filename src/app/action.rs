@@ -4,7 +4,6 @@
 use time::OffsetDateTime;
 
 use crate::audit::{Event, Record};
-use crate::dns::RecordAnswer;
 use crate::graph::model::{DirectoryObjectRef, Domain, Group, Organization, User};
 
 use super::state::{Pane, TenantId};
@@ -92,11 +91,8 @@ pub enum Action {
         at: OffsetDateTime,
         result: Result<Box<TenantSnapshot>, PollFailure>,
     },
-    DnsPolled {
-        at: OffsetDateTime,
-        result: Result<Vec<RecordAnswer>, String>,
-    },
-    /// One propagation sweep: the authoritative servers first, then each resolver.
+    /// One sweep of every resolver at one tick: the zone's authoritative servers (marked; their
+    /// answers are the records and TTLs) and the recursive ones (propagation).
     PropagationPolled(Vec<crate::dns::propagation::ResolverSweep>),
     /// A tenant's serviceConfigurationRecords for the domain (the expected DNS records).
     ExpectedPolled {
@@ -170,7 +166,6 @@ impl Action {
             | Action::ToggleHelp
             | Action::Quit
             | Action::TenantPolled { .. }
-            | Action::DnsPolled { .. }
             | Action::PropagationPolled(_)
             | Action::ExpectedPolled { .. }
             | Action::BlocklistsPolled(_)

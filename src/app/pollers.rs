@@ -87,10 +87,12 @@ pub fn spawn_tenant_poller(
     })
 }
 
-/// Sweep the authoritative servers and every resolver at the same tick, so the propagation
-/// matrix compares answers of one moment. Each resolver has its own client (cache off).
+/// Sweep the authoritative servers and every resolver at the same tick, so the records (the
+/// authoritative answers) and the propagation matrix are of one moment. Each resolver has its
+/// own client (cache off). Blocklists are asked through the first recursive resolver: the MX
+/// hosts and the lists lie outside the zone, where an authoritative server refuses.
 pub fn spawn_propagation_poller(
-    resolvers: Vec<(String, Arc<DnsClient>)>,
+    resolvers: Vec<crate::dns::monitor::Target>,
     dnsbl: Vec<String>,
     names: Vec<(String, crate::dns::RecordKind)>,
     every: Duration,
@@ -100,23 +102,11 @@ pub fn spawn_propagation_poller(
     spawn_every(every, tx, move || {
         let (resolvers, dnsbl, names) = (resolvers.clone(), dnsbl.clone(), names.clone());
         async move {
-            let sweeps = futures_util::future::join_all(resolvers.iter().map(|(label, client)| {
-                let names = &names;
-                async move {
-                    let at = OffsetDateTime::now_utc();
-                    crate::dns::propagation::ResolverSweep {
-                        resolver: label.clone(),
-                        at,
-                        answers: client.sweep_names(names).await,
-                    }
-                }
-            }))
-            .await;
-            // Blocklists are asked through the first (authoritative) resolver for the MX hosts
-            // it answered with.
-            let blocklists = match (resolvers.first(), sweeps.first()) {
-                (Some((_, client)), Some(sweep)) if !dnsbl.is_empty() => {
-                    crate::dns::monitor::check_blocklists(client, &sweep.answers, &dnsbl).await
+            let sweeps = crate::dns::monitor::sweep_all(&resolvers, &names).await;
+            let reference = crate::dns::monitor::reference(&names, &sweeps);
+            let blocklists = match crate::dns::targets::recursive(&resolvers) {
+                Some(r) if !dnsbl.is_empty() => {
+                    crate::dns::monitor::check_blocklists(&r.client, &reference, &dnsbl).await
                 }
                 _ => Vec::new(),
             };
@@ -128,7 +118,9 @@ pub fn spawn_propagation_poller(
     })
 }
 
-/// Fetch the expected DNS records (serviceConfigurationRecords) from one tenant.
+/// Fetch the expected DNS records from one tenant: its serviceConfigurationRecords, plus the
+/// verification TXT while the domain is unverified there (`dns::expected::tenant_records`, as
+/// `cutover dns` reads them). A tenant without the domain expects nothing.
 pub fn spawn_expected_poller(
     tenant: TenantId,
     client: Arc<GraphClient>,
@@ -139,31 +131,11 @@ pub fn spawn_expected_poller(
     spawn_every(every, tx, move || {
         let (client, domain) = (client.clone(), domain.clone());
         async move {
-            let result = client
-                .service_configuration_records(&domain)
+            let result = crate::dns::expected::tenant_records(&client, &domain)
                 .await
+                .map(Option::unwrap_or_default)
                 .map_err(|e| e.to_string());
             vec![Action::ExpectedPolled { tenant, result }]
-        }
-    })
-}
-
-/// Sweep the record set (the Microsoft 365 names plus configured ones) with the main client.
-pub fn spawn_dns_poller(
-    client: Arc<DnsClient>,
-    names: Vec<(String, crate::dns::RecordKind)>,
-    every: Duration,
-    tx: UnboundedSender<Action>,
-) -> JoinHandle<()> {
-    let names = Arc::new(names);
-    spawn_every(every, tx, move || {
-        let (client, names) = (client.clone(), names.clone());
-        async move {
-            let answers = client.sweep_names(&names).await;
-            vec![Action::DnsPolled {
-                at: OffsetDateTime::now_utc(),
-                result: Ok(answers),
-            }]
         }
     })
 }

@@ -12,15 +12,14 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::audit::{Event, IncrementalVerifier, Journal, Kind};
-use crate::dns::DnsClient;
 use crate::graph::GraphClient;
 use crate::plan::Progress;
 
 use super::action::{Action, Command};
 use super::keys::map_key;
 use super::pollers::{
-    spawn_dns_poller, spawn_expected_poller, spawn_inventory_poller, spawn_outside_poller,
-    spawn_propagation_poller, spawn_snapshot, spawn_tenant_poller,
+    spawn_expected_poller, spawn_inventory_poller, spawn_outside_poller, spawn_propagation_poller,
+    spawn_snapshot, spawn_tenant_poller,
 };
 use super::state::{Integrity, State, TenantId};
 use super::supervise::{Ends, Supervisor, spawn_thread};
@@ -32,12 +31,11 @@ pub struct Services {
     pub source: Arc<GraphClient>,
     /// None when no destination tenant is configured: nothing polls it.
     pub destination: Option<Arc<GraphClient>>,
-    pub dns: Arc<DnsClient>,
     pub graph_every: Duration,
     pub dns_every: Duration,
-    /// Resolvers compared in the propagation view, the authoritative servers first (label,
-    /// client); empty means no propagation poller.
-    pub resolvers: Vec<(String, Arc<DnsClient>)>,
+    /// Every resolver asked, the zone's authoritative servers first (their answers are the
+    /// records and TTLs), then the recursive ones (propagation); empty means no DNS poller.
+    pub resolvers: Vec<crate::dns::monitor::Target>,
     /// The tenant whose serviceConfigurationRecords are the expected DNS records, if any.
     pub expect_from: Option<TenantId>,
     /// DNS blocklist zones the MX hosts' addresses are checked on.
@@ -121,16 +119,6 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             ),
         );
     }
-    tasks.watch(
-        "dns poller",
-        Ends::Never,
-        spawn_dns_poller(
-            services.dns.clone(),
-            names.clone(),
-            services.dns_every,
-            tx.clone(),
-        ),
-    );
     let client_of = |tenant| match tenant {
         TenantId::Source => Some(services.source.clone()),
         TenantId::Destination => services.destination.clone(),
@@ -151,12 +139,19 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             ),
         );
     }
-    if let Some((_, reference)) = services.resolvers.first() {
+    // The snapshot is of what the authoritative servers answer (else the first resolver's).
+    let reference = services
+        .resolvers
+        .iter()
+        .find(|t| t.authoritative)
+        .or(services.resolvers.first())
+        .map(|t| t.client.clone());
+    if let Some(reference) = reference {
         tasks.watch(
             "zone snapshot",
             Ends::Once,
             spawn_snapshot(
-                reference.clone(),
+                reference,
                 state.domain.clone(),
                 services.snapshots_dir.clone(),
                 tx.clone(),

@@ -84,9 +84,16 @@ pub struct TenantState {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DnsState {
+    /// What the zone's authoritative servers answer (records view, TTL plan, change
+    /// detection); empty when none was found or asked. Recursive resolvers' answers are only
+    /// in `sweeps`: their TTLs are what is left of a cached copy.
     pub answers: Vec<RecordAnswer>,
     pub last_poll: Option<OffsetDateTime>,
-    pub last_error: Option<String>,
+    /// When any query of any resolver last got an answer (a value, NXDOMAIN or NODATA).
+    pub last_answer_at: Option<OffsetDateTime>,
+    /// Set while every query of every resolver fails: since when nothing answered (the last
+    /// answer, else the first poll that failed).
+    pub failing_since: Option<OffsetDateTime>,
     /// (name, type) → when the pollers last saw it change; the pane highlights recent changes.
     pub changed_at: HashMap<(String, String), OffsetDateTime>,
     /// (name, type) → the last real answer seen for it, which the next poll is compared with.
@@ -94,7 +101,7 @@ pub struct DnsState {
     pub observed: HashMap<(String, String), ObservedAnswer>,
     /// Which sub-view the DNS pane shows (`v` cycles).
     pub view: DnsView,
-    /// The last propagation sweep: the authoritative servers first, then each resolver.
+    /// The last sweep of every resolver: the authoritative servers first, then the others.
     pub sweeps: Vec<crate::dns::propagation::ResolverSweep>,
     /// The snapshot taken before the first change (file name), if any.
     pub snapshot: Option<String>,
@@ -136,14 +143,11 @@ impl DnsView {
     }
 }
 
-/// The last answer for one (name, type) that was not a failed query.
+/// The last authoritative answer for one (name, type) that was not a failed query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservedAnswer {
     pub answer: RecordAnswer,
     pub at: OffsetDateTime,
-    /// The highest TTL seen since the last reported change: a caching resolver that refetches
-    /// returns to it, a real change does not (see the reducer).
-    pub ttl_peak: u32,
 }
 
 /// Scroll position and filter of a list pane.

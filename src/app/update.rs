@@ -4,7 +4,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::audit::{Event, Kind};
-use crate::dns::{AnswerStatus, RecordAnswer};
+use crate::dns::propagation::ResolverSweep;
+use crate::dns::{AnswerStatus, RecordAnswer, RecordKind};
 use crate::graph::model::Domain;
 use crate::ui::{layout, rows};
 
@@ -116,8 +117,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         Action::TenantPolled { tenant, at, result } => {
             return tenant_polled(state, tenant, at, result);
         }
-        Action::DnsPolled { at, result } => return dns_polled(state, at, result),
-        Action::PropagationPolled(sweeps) => state.dns.sweeps = sweeps,
+        Action::PropagationPolled(sweeps) => return dns_polled(state, sweeps),
         Action::DnsCycleView => {
             state.dns.view = state.dns.view.next();
             // Each view lists other rows; start at the top of the new one.
@@ -359,40 +359,39 @@ fn set_ttl(answer: &RecordAnswer) -> Option<u32> {
     answer.values.iter().map(|v| v.ttl).max()
 }
 
-/// Did the TTL really change, or is a caching resolver just counting it down?
-///
-/// A cache counts the TTL down between polls, so a drop by at most the elapsed seconds (+1 for
-/// rounding) is normal. A real change shows as a jump: a larger drop, or a rise. A cache that
-/// expired and refetched also rises, but back to the full TTL it served before (`peak`), or to
-/// slightly less when another client refetched it during the interval; only a rise above the
-/// peak, or one that stays clearly below it (e.g. the new, lowered TTL appearing after the old
-/// one expired), counts. The first time a partially expired TTL is refreshed it can be reported
-/// once; that is the price of not asking the authoritative server.
-fn ttl_changed(old: u32, new: u32, peak: u32, elapsed: u64) -> bool {
-    let slack = elapsed.saturating_add(1);
-    if new > old {
-        u64::from(new) > u64::from(peak) || u64::from(new) + slack < u64::from(peak)
-    } else {
-        u64::from(old - new) > slack
-    }
-}
-
-fn dns_polled(
-    state: &mut State,
-    at: OffsetDateTime,
-    result: Result<Vec<RecordAnswer>, String>,
-) -> Vec<Command> {
-    let answers = match result {
-        Ok(a) => a,
-        Err(e) => {
-            state.dns.last_error = Some(e);
-            return Vec::new();
-        }
+/// One sweep of every resolver. Only the authoritative servers' answers become the records
+/// and are compared for changes: a recursive resolver's TTL counts down in its cache and says
+/// nothing about the configured TTL.
+fn dns_polled(state: &mut State, sweeps: Vec<ResolverSweep>) -> Vec<Command> {
+    let Some(at) = sweeps.iter().map(|s| s.at).max() else {
+        state.dns.sweeps = sweeps;
+        return Vec::new();
     };
+    let names: Vec<(String, RecordKind)> = sweeps
+        .iter()
+        .flat_map(|s| s.answers.iter())
+        .map(|a| (a.name.clone(), a.kind))
+        .fold(Vec::new(), |mut names, pair| {
+            if !names.contains(&pair) {
+                names.push(pair);
+            }
+            names
+        });
+    let answered = sweeps
+        .iter()
+        .flat_map(|s| s.answers.iter())
+        .any(|a| !matches!(a.status, AnswerStatus::Error(_)));
+    let answers = crate::dns::monitor::authoritative_answers(&names, &sweeps).unwrap_or_default();
     let dns = &mut state.dns;
+    dns.sweeps = sweeps;
     dns.answers = answers;
     dns.last_poll = Some(at);
-    dns.last_error = None;
+    if answered {
+        dns.last_answer_at = Some(at);
+        dns.failing_since = None;
+    } else if dns.failing_since.is_none() {
+        dns.failing_since = Some(dns.last_answer_at.unwrap_or(at));
+    }
 
     let mut commands = Vec::new();
     for new in &dns.answers {
@@ -402,31 +401,21 @@ fn dns_polled(
             continue;
         }
         let key = (new.name.clone(), new.kind.as_str().to_string());
-        let new_ttl = set_ttl(new);
         let Some(prev) = dns.observed.get_mut(&key) else {
             // First sight of this record: the baseline, not a change.
             let first = ObservedAnswer {
                 answer: new.clone(),
                 at,
-                ttl_peak: new_ttl.unwrap_or(0),
             };
             dns.observed.insert(key, first);
             continue;
         };
-        let elapsed = (at - prev.at).whole_seconds().max(0).unsigned_abs();
         let mut action = None;
         if data_key(&prev.answer) != data_key(new) {
             action = Some("dns value changed");
-            prev.ttl_peak = new_ttl.unwrap_or(0);
-        } else if let (Some(old_ttl), Some(new_ttl)) = (set_ttl(&prev.answer), new_ttl) {
-            let peak = prev.ttl_peak.max(old_ttl);
-            if ttl_changed(old_ttl, new_ttl, peak, elapsed) {
-                action = Some("dns ttl changed");
-                // A real change resets the reference, so raising the TTL back is seen too.
-                prev.ttl_peak = new_ttl;
-            } else {
-                prev.ttl_peak = peak.max(new_ttl);
-            }
+        } else if set_ttl(&prev.answer) != set_ttl(new) {
+            // Authoritative answers carry the configured TTL, so any difference is a change.
+            action = Some("dns ttl changed");
         }
         if let Some(action) = action {
             commands.push(Command::Audit(
@@ -714,13 +703,25 @@ mod tests {
         vec![answer("contoso.example", RecordKind::Mx, &[(value, ttl)])]
     }
 
+    fn sweep(
+        label: &str,
+        authoritative: bool,
+        secs: i64,
+        answers: Vec<RecordAnswer>,
+    ) -> ResolverSweep {
+        ResolverSweep {
+            resolver: label.into(),
+            authoritative,
+            at: T0 + time::Duration::seconds(secs),
+            answers,
+        }
+    }
+
+    /// One sweep in which only the zone's authoritative server was asked.
     fn poll_dns(s: &mut State, secs: i64, answers: Vec<RecordAnswer>) -> Vec<Command> {
         update(
             s,
-            Action::DnsPolled {
-                at: T0 + time::Duration::seconds(secs),
-                result: Ok(answers),
-            },
+            Action::PropagationPolled(vec![sweep("ns1.contoso.example", true, secs, answers)]),
         )
     }
 
@@ -771,20 +772,6 @@ mod tests {
     }
 
     #[test]
-    fn dns_ttl_countdown_is_not_a_change() {
-        let mut s = state();
-        poll_dns(&mut s, 0, mx(OLD_MX, 3600));
-        assert!(poll_dns(&mut s, 30, mx(OLD_MX, 3570)).is_empty());
-        // Rounding: one second more than elapsed is still a countdown.
-        assert!(poll_dns(&mut s, 60, mx(OLD_MX, 3539)).is_empty());
-        // The cache expired and refetched: back to the TTL seen before.
-        assert!(poll_dns(&mut s, 90, mx(OLD_MX, 3600)).is_empty());
-        // Refetched by another client a little earlier.
-        assert!(poll_dns(&mut s, 120, mx(OLD_MX, 3590)).is_empty());
-        assert!(s.dns.changed_at.is_empty());
-    }
-
-    #[test]
     fn dns_ttl_jump_is_reported() {
         let mut s = state();
         poll_dns(&mut s, 0, mx(OLD_MX, 3600));
@@ -808,22 +795,6 @@ mod tests {
     }
 
     #[test]
-    fn dns_lowered_ttl_seen_through_a_cache_is_reported() {
-        let mut s = state();
-        poll_dns(&mut s, 0, mx(OLD_MX, 40));
-        poll_dns(&mut s, 30, mx(OLD_MX, 10));
-        // Peak was 40 (first seen); the refetch shows 300 — above the peak, so a change.
-        let cmds = poll_dns(&mut s, 60, mx(OLD_MX, 300));
-        assert_eq!(audit_events(&cmds).len(), 1);
-        // Counting down from 300, expiring, lowered at the source to 60: 5 → 60 is a rise that
-        // stays well under the 300 peak.
-        poll_dns(&mut s, 90, mx(OLD_MX, 270));
-        poll_dns(&mut s, 355, mx(OLD_MX, 5));
-        let cmds = poll_dns(&mut s, 385, mx(OLD_MX, 60));
-        assert_eq!(audit_events(&cmds).len(), 1);
-    }
-
-    #[test]
     fn dns_failed_query_is_not_a_change() {
         let mut s = state();
         poll_dns(&mut s, 0, mx(OLD_MX, 3600));
@@ -833,7 +804,7 @@ mod tests {
         assert!(poll_dns(&mut s, 30, failed.clone()).is_empty());
         // Shown as failing, but the comparison baseline is still the last real answer.
         assert_eq!(s.dns.answers, failed);
-        assert!(poll_dns(&mut s, 60, mx(OLD_MX, 3540)).is_empty());
+        assert!(poll_dns(&mut s, 60, mx(OLD_MX, 3600)).is_empty());
         // A change that happened while the query failed is still seen.
         poll_dns(&mut s, 90, failed);
         let cmds = poll_dns(&mut s, 120, mx(NEW_MX, 3600));
@@ -841,7 +812,7 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(
             events[0].before,
-            Some(json!([{"value": OLD_MX, "ttl": 3540}]))
+            Some(json!([{"value": OLD_MX, "ttl": 3600}]))
         );
     }
 
@@ -849,7 +820,7 @@ mod tests {
     fn dns_record_seen_first_later_is_a_baseline() {
         let mut s = state();
         poll_dns(&mut s, 0, mx(OLD_MX, 3600));
-        let mut more = mx(OLD_MX, 3570);
+        let mut more = mx(OLD_MX, 3600);
         more.push(answer(
             "_dmarc.contoso.example",
             RecordKind::Txt,
@@ -859,20 +830,86 @@ mod tests {
     }
 
     #[test]
-    fn dns_failure_keeps_answers() {
+    fn a_recursive_resolvers_countdown_is_neither_the_ttl_nor_a_change() {
+        let mut s = state();
+        s.cutover_at = Some(T0 + time::Duration::hours(48));
+        let poll = |s: &mut State, secs: i64, cached: u32| {
+            update(
+                s,
+                Action::PropagationPolled(vec![
+                    sweep("ns1.contoso.example", true, secs, mx(OLD_MX, 3600)),
+                    sweep("1.1.1.1:53", false, secs, mx(OLD_MX, cached)),
+                ]),
+            )
+        };
+        // The cache counts down, expires, refetches and is refetched by others: none of it is
+        // a TTL change, and the TTL plan reads the authoritative 3600 s throughout.
+        for (secs, cached) in [(0, 120), (30, 90), (60, 3600), (90, 40), (120, 3590)] {
+            let cmds = poll(&mut s, secs, cached);
+            assert!(audit_events(&cmds).is_empty(), "{secs}: {cmds:?}");
+            let lines = crate::ui::dns_views::plan_lines(&s);
+            let ttl = lines
+                .iter()
+                .find(|(label, _, _)| label == "MX TTL now")
+                .map(|(_, v, _)| v.clone());
+            assert_eq!(ttl.as_deref(), Some("3600 s (target 300 s)"), "{secs}");
+        }
+        assert!(s.dns.changed_at.is_empty());
+        assert_eq!(
+            s.dns.sweeps.len(),
+            2,
+            "the resolver stays in the propagation view"
+        );
+    }
+
+    #[test]
+    fn without_an_authoritative_answer_the_ttl_is_unknown() {
+        let mut s = state();
+        s.cutover_at = Some(T0 + time::Duration::hours(48));
+        let cmds = update(
+            &mut s,
+            Action::PropagationPolled(vec![sweep("1.1.1.1:53", false, 0, mx(OLD_MX, 300))]),
+        );
+        assert!(cmds.is_empty());
+        assert!(s.dns.answers.is_empty(), "{:?}", s.dns.answers);
+        let lines = crate::ui::dns_views::plan_lines(&s);
+        assert!(
+            lines
+                .iter()
+                .any(|(_, v, _)| v == "TTL unknown: no authoritative answer"),
+            "{lines:?}"
+        );
+        assert!(
+            !lines.iter().any(|(_, v, _)| v.contains("300 s")),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn dns_failing_since_the_last_answer() {
         let mut s = state();
         poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        assert_eq!(s.dns.last_answer_at, Some(T0));
+        assert_eq!(s.dns.failing_since, None);
+        let mut failed = mx(OLD_MX, 0);
+        failed[0].status = AnswerStatus::Error("timeout".into());
+        failed[0].values.clear();
         update(
             &mut s,
-            Action::DnsPolled {
-                at: T0,
-                result: Err("timeout".into()),
-            },
+            Action::PropagationPolled(vec![
+                sweep("ns1.contoso.example", true, 30, failed.clone()),
+                sweep("1.1.1.1:53", false, 30, failed.clone()),
+            ]),
         );
-        assert_eq!(s.dns.last_error.as_deref(), Some("timeout"));
-        assert_eq!(s.dns.answers.len(), 1);
-        poll_dns(&mut s, 30, mx(OLD_MX, 3570));
-        assert_eq!(s.dns.last_error, None);
+        poll_dns(&mut s, 60, failed);
+        assert_eq!(
+            s.dns.failing_since,
+            Some(T0),
+            "the last time anything answered"
+        );
+        assert_eq!(s.dns.last_poll, Some(T0 + time::Duration::seconds(60)));
+        poll_dns(&mut s, 90, mx(OLD_MX, 3600));
+        assert_eq!(s.dns.failing_since, None);
     }
 
     fn snapshot(domain: Option<Domain>, refs: usize) -> Box<TenantSnapshot> {
@@ -1102,6 +1139,7 @@ mod tests {
         let mut s = state();
         let sweep = |resolver: &str, ttl| crate::dns::propagation::ResolverSweep {
             resolver: resolver.into(),
+            authoritative: resolver == "authoritative",
             at: T0,
             answers: mx(if ttl == 300 { NEW_MX } else { OLD_MX }, ttl),
         };

@@ -295,9 +295,9 @@ pub struct ResolverArgs {
     /// Leave out the system's resolvers from /etc/resolv.conf
     #[arg(long)]
     pub no_system: bool,
-    /// Port the zone's authoritative servers (found through NS) are asked on
-    #[arg(long, default_value_t = 53, value_name = "PORT")]
-    pub auth_port: u16,
+    /// Port the zone's authoritative servers (found through NS) are asked on [default: dns.authoritative_port, else 53]
+    #[arg(long, value_name = "PORT")]
+    pub auth_port: Option<u16>,
     /// Per-query timeout in milliseconds
     #[arg(long = "timeout-ms", default_value = "2000", value_name = "MS", value_parser = millis)]
     pub timeout: Duration,

@@ -14,13 +14,11 @@ use super::{Failure, Globals, Outcome, runtime};
 use crate::dns::RecordKind;
 use crate::dns::blocklist::Listing;
 use crate::dns::model::AnswerStatus;
-use crate::dns::monitor::{
-    Report, Target, authoritative_targets, check_blocklists, follow_chains, record_set, sweep_all,
-    system_targets,
-};
+use crate::dns::monitor::{Report, Target, check_blocklists, follow_chains, record_set, sweep_all};
 use crate::dns::name::{DomainName, parse_domain};
 use crate::dns::propagation::Cell;
 use crate::dns::snapshot::{Snapshot, diff};
+use crate::dns::targets::{self, Plan, recursive};
 use crate::graph::model::DomainDnsRecord;
 
 pub use super::args::ResolverArgs;
@@ -66,93 +64,57 @@ pub fn parse_name(s: &str) -> Result<(String, RecordKind), Failure> {
     })
 }
 
-/// Build the targets: authoritative servers (found through NS), the system's, the named ones.
-async fn targets(
-    domain: &DomainName,
-    args: &ResolverArgs,
-) -> Result<(Vec<Target>, Vec<String>), Failure> {
-    let mut notes = Vec::new();
+/// What decides the resolvers, for `cutover dns` and the dashboard alike: the config's `[dns]`
+/// (`nameservers`, `system_resolvers`, `authoritative_port`) with the command-line flags laid
+/// over it when given (`--resolver` replaces the nameservers, `--no-system` leaves the
+/// system's out, `--auth-port` replaces the port).
+pub(crate) fn resolver_plan(
+    args: Option<&ResolverArgs>,
+    cfg: Option<&crate::config::Config>,
+) -> Result<Plan, Failure> {
     let mut named = Vec::new();
-    for r in &args.resolvers {
-        let addr = parse_resolver(r)?;
-        let t = Target::new(addr.to_string(), addr, args.timeout, false)
-            .map_err(|e| Failure::Input(e.to_string()))?;
-        named.push(t);
+    for r in args.map(|a| a.resolvers.as_slice()).unwrap_or_default() {
+        named.push(parse_resolver(r)?);
     }
-    let mut system = Vec::new();
-    if !args.no_system {
-        match system_targets(args.timeout) {
-            Ok(t) => system = t,
-            Err(e) => notes.push(format!("system resolver left out: {e}")),
-        }
+    if named.is_empty()
+        && let Some(cfg) = cfg
+    {
+        named = cfg.nameservers.clone();
     }
-    let bootstrap = named.first().or(system.first()).ok_or_else(|| {
-        Failure::Input(
-            "no resolver to ask: name one with --resolver ADDR[:PORT] or drop --no-system".into(),
-        )
-    })?;
-    let auth = authoritative_targets(
-        &bootstrap.client,
-        &domain.ascii,
-        args.auth_port,
-        args.timeout,
-    )
-    .await;
-    if auth.is_empty() {
-        notes.push(format!(
-            "no authoritative server found through NS of {}; the first resolver is the reference",
-            domain.ascii
-        ));
-    }
-    let mut all = auth;
-    all.extend(system);
-    all.extend(named);
-    Ok((all, notes))
+    let no_system = args.is_some_and(|a| a.no_system);
+    Ok(Plan {
+        nameservers: named,
+        system: !no_system && cfg.is_none_or(|c| c.system_resolvers),
+        authoritative_port: args
+            .and_then(|a| a.auth_port)
+            .or(cfg.map(|c| c.authoritative_port))
+            .unwrap_or(53),
+        timeout: args.map_or(Duration::from_secs(2), |a| a.timeout),
+    })
 }
 
-/// The propagation view's resolvers for the configured dashboard: the zone's authoritative
-/// servers (found through NS, asked without recursion on `authoritative_port`) first, as the
-/// reference, then the system's (unless turned off), then each configured nameserver. Found
-/// once at start.
+/// Build the targets: authoritative servers (found through NS), the system's, the named ones.
+async fn targets(plan: &Plan, domain: &DomainName) -> Result<targets::Planned, Failure> {
+    targets::plan(&domain.ascii, plan)
+        .await
+        .map_err(|e| Failure::Input(e.to_string()))
+}
+
+/// The propagation view's resolvers for the configured dashboard, from the same plan as
+/// `cutover dns`: the zone's authoritative servers (the reference for values and TTLs), then
+/// the system's (unless turned off), then each configured nameserver. Found once at start.
 pub(crate) async fn dashboard_resolvers(
-    domain: &str,
-    nameservers: &[SocketAddr],
-    authoritative_port: u16,
-    system: bool,
-    timeout: Duration,
-) -> Vec<(String, std::sync::Arc<crate::dns::DnsClient>)> {
-    let mut configured = Vec::new();
-    for addr in nameservers {
-        match Target::new(addr.to_string(), *addr, timeout, false) {
-            Ok(t) => configured.push(t),
-            Err(e) => tracing::warn!(resolver = %addr, error = %e, "resolver left out"),
-        }
+    domain: &DomainName,
+    cfg: &crate::config::Config,
+) -> Result<Vec<Target>, Failure> {
+    let plan = resolver_plan(None, Some(cfg))?;
+    let planned = targets::plan(&domain.ascii, &plan)
+        .await
+        .map_err(|e| Failure::Input(format!("dns: {e}")))?;
+    for note in &planned.notes {
+        tracing::warn!(domain = %domain.ascii, "{note}");
     }
-    let mut from_system = Vec::new();
-    if system {
-        match system_targets(timeout) {
-            Ok(found) => from_system = found,
-            Err(e) => tracing::warn!(error = %e, "system resolvers left out"),
-        }
-    }
-    // The nameservers the admin chose find the NS; the system's when none is configured.
-    let auth = match configured.first().or(from_system.first()) {
-        Some(bootstrap) => {
-            authoritative_targets(&bootstrap.client, domain, authoritative_port, timeout).await
-        }
-        None => Vec::new(),
-    };
-    if auth.is_empty() {
-        tracing::warn!(
-            domain,
-            "no authoritative server found through NS; the first resolver is the reference"
-        );
-    }
-    auth.into_iter()
-        .chain(from_system)
-        .chain(configured)
-        .map(|t| (t.label, std::sync::Arc::new(t.client)))
-        .collect()
+    Ok(planned.targets)
 }
 
 /// The configuration, when there is one to read: always when `--config`/`CUTOVER_CONFIG` names
@@ -191,7 +153,10 @@ async fn tenant_expected(
             side.name()
         )),
     };
-    let Some(found) = client.domain(domain).await.map_err(service)? else {
+    let Some(records) = crate::dns::expected::tenant_records(&client, domain)
+        .await
+        .map_err(service)?
+    else {
         return Ok((
             Vec::new(),
             vec![format!(
@@ -200,20 +165,6 @@ async fn tenant_expected(
             )],
         ));
     };
-    let mut records = client
-        .service_configuration_records(domain)
-        .await
-        .map_err(service)?;
-    if !found.is_verified {
-        records.extend(
-            client
-                .verification_dns_records(domain)
-                .await
-                .map_err(service)?
-                .into_iter()
-                .filter(|r| r.record_type.eq_ignore_ascii_case("txt")),
-        );
-    }
     Ok((records, Vec::new()))
 }
 
@@ -258,11 +209,12 @@ fn check_inner(globals: &Globals, args: &DnsArgs) -> Outcome {
     }
     // Expected records: the file when given, else the tenant's own lists when a config names
     // the tenants, else none (the table then shows what resolvers answer, nothing to compare).
-    let config = if args.expect_file.is_some() {
-        None
-    } else {
-        configured(globals, args.expect_from.is_some())?
-    };
+    // The config's [dns] decides the resolvers as it does for the dashboard, so it is read
+    // whenever there is one; --expect-from without --expect-file needs it.
+    let config = configured(
+        globals,
+        args.expect_from.is_some() && args.expect_file.is_none(),
+    )?;
     // The destination's records by default; the source's when no destination is configured
     // (a domain being freed), as the dashboard does.
     let expect_from = match (&args.expect_from, &config) {
@@ -270,6 +222,7 @@ fn check_inner(globals: &Globals, args: &DnsArgs) -> Outcome {
         (None, Some(c)) if c.cfg.destination.is_none() => "source".into(),
         (None, _) => "destination".into(),
     };
+    let plan = resolver_plan(Some(&args.resolvers), config.as_ref().map(|l| &l.cfg))?;
     let mut extra = extra;
     if let Some(Loaded { cfg, .. }) = &config {
         for pair in &cfg.names {
@@ -297,18 +250,21 @@ fn check_inner(globals: &Globals, args: &DnsArgs) -> Outcome {
         (None, None) => (Vec::new(), Vec::new()),
     };
     let (report, targets_meta, notes) = rt.block_on(async {
-        let (targets, mut notes) = targets(&domain, &args.resolvers).await?;
+        let planned = targets(&plan, &domain).await?;
+        let mut notes = planned.notes.clone();
         notes.append(&mut expect_notes);
+        let targets = &planned.targets;
         let names = record_set(&domain.ascii, &extra);
-        let sweeps = sweep_all(&targets, &names).await;
+        let sweeps = sweep_all(targets, &names).await;
         let meta: Vec<(String, bool)> = targets
             .iter()
             .map(|t| (t.label.clone(), t.authoritative))
             .collect();
-        let mut report = Report::build(&domain.ascii, &names, &targets, sweeps, &expected);
-        if let Some(first) = targets.first() {
-            report.chains = follow_chains(&first.client, &report.reference).await;
-            report.blocklists = check_blocklists(&first.client, &report.reference, &dnsbl).await;
+        let mut report = Report::build(&domain.ascii, &names, sweeps, &expected);
+        // Chains and blocklists leave the zone: only a recursive resolver answers those.
+        if let Some(r) = recursive(targets) {
+            report.chains = follow_chains(&r.client, &report.reference).await;
+            report.blocklists = check_blocklists(&r.client, &report.reference, &dnsbl).await;
         }
         Ok::<_, Failure>((report, meta, notes))
     })?;
@@ -502,12 +458,15 @@ fn report_text(
     }
     let _ = writeln!(out);
     for b in &report.blocklists {
+        let address = b
+            .address
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
-            "blocklist {}: {} ({}) {}",
+            "blocklist {}: {} ({address}) {}",
             b.zone,
             b.host,
-            b.address,
             listing_text(&b.listing)
         );
     }
@@ -525,7 +484,7 @@ fn listing_text(l: &Listing) -> String {
     match l {
         Listing::Clean => "clean".into(),
         Listing::Listed(reasons) => format!("LISTED: {}", reasons.join("; ")),
-        Listing::CouldNotCheck(why) => format!("could not check: {why}"),
+        Listing::CouldNotCheck(why) => format!("not checked: {why}"),
     }
 }
 
@@ -597,11 +556,11 @@ fn report_json(
         "propagation": propagation,
         "resolvers": resolvers,
         "blocklists": report.blocklists.iter().map(|b| json!({
-            "zone": b.zone, "host": b.host, "address": b.address.to_string(),
+            "zone": b.zone, "host": b.host, "address": b.address.map(|a| a.to_string()),
             "verdict": match b.listing {
                 Listing::Clean => "clean",
                 Listing::Listed(_) => "listed",
-                Listing::CouldNotCheck(_) => "could_not_check",
+                Listing::CouldNotCheck(_) => "not_checked",
             },
             "detail": listing_text(&b.listing),
         })).collect::<Vec<_>>(),
@@ -623,10 +582,10 @@ async fn reference_now(
         .iter()
         .map(|n| parse_name(n))
         .collect::<Result<Vec<_>, _>>()?;
-    let (targets, _) = targets(domain, args).await?;
+    let planned = targets(&resolver_plan(Some(args), None)?, domain).await?;
     let names = record_set(&domain.ascii, &extra);
-    let sweeps = sweep_all(&targets, &names).await;
-    let reference = crate::dns::monitor::reference(&names, &targets, &sweeps);
+    let sweeps = sweep_all(&planned.targets, &names).await;
+    let reference = crate::dns::monitor::reference(&names, &sweeps);
     if reference
         .iter()
         .all(|a| matches!(a.status, AnswerStatus::Error(_)))

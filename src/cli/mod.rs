@@ -21,7 +21,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::app::state::TenantId;
-use crate::dns::DnsClient;
+use crate::dns::monitor::Target;
 use crate::graph::GraphClient;
 use crate::graph::client::GLOBAL_GRAPH_SCOPE;
 use crate::logging::{self, LogGuard};
@@ -320,16 +320,7 @@ fn dashboard(globals: &Globals, cutover: Option<OffsetDateTime>) -> Outcome {
             )?),
             None => None,
         };
-        let dns = DnsClient::new(&cfg.nameservers, Duration::from_secs(2))
-            .map_err(|e| Failure::Input(format!("dns.nameservers: {e}")))?;
-        let resolvers = dns::dashboard_resolvers(
-            &domain.ascii,
-            &cfg.nameservers,
-            cfg.authoritative_port,
-            cfg.system_resolvers,
-            Duration::from_secs(2),
-        )
-        .await;
+        let resolvers = dns::dashboard_resolvers(&domain, cfg).await?;
         // The records the destination tenant asks for are the target state; with no
         // destination, the source's (where the domain still lives) are what should be live.
         let expect_from = if destination.is_some() {
@@ -351,7 +342,6 @@ fn dashboard(globals: &Globals, cutover: Option<OffsetDateTime>) -> Outcome {
                 domain,
                 source,
                 destination,
-                dns,
                 watch: start::DnsWatch {
                     resolvers,
                     expect_from: Some(expect_from),
@@ -433,8 +423,6 @@ fn demo(globals: &Globals, args: &args::DemoArgs, cutover: Option<OffsetDateTime
         } else {
             graph_client(&sim, "destination")?
         };
-        let dns = DnsClient::new(&[sim.dns_addr()], Duration::from_secs(2))
-            .map_err(|e| Failure::Service(e.to_string()))?;
         demo_relay(&sim, &domain.ascii);
         let (caches, resolvers) = demo_resolvers(&sim).await?;
 
@@ -448,7 +436,6 @@ fn demo(globals: &Globals, args: &args::DemoArgs, cutover: Option<OffsetDateTime
                 domain,
                 source,
                 destination: Some(destination),
-                dns,
                 watch: start::DnsWatch {
                     resolvers,
                     // Before the move the domain and its records live in the source tenant.
@@ -498,23 +485,22 @@ fn demo_relay(sim: &Sim, domain: &str) {
 }
 
 /// Two caching resolvers in front of the sim's zone, so the propagation view shows real
-/// staleness; the authoritative server comes first and is asked without recursion.
-async fn demo_resolvers(
-    sim: &Sim,
-) -> Result<(Vec<CachingResolver>, Vec<(String, Arc<DnsClient>)>), Failure> {
+/// staleness; the authoritative server comes first, is asked without recursion and is the
+/// only source of the records and TTLs. The caches are the recursive resolvers (propagation,
+/// blocklists).
+async fn demo_resolvers(sim: &Sim) -> Result<(Vec<CachingResolver>, Vec<Target>), Failure> {
     let timeout = Duration::from_secs(2);
-    let client = |addr, recursion| {
-        DnsClient::with_recursion(&[addr], timeout, recursion)
-            .map(Arc::new)
+    let target = |label: &str, addr, authoritative| {
+        Target::new(label, addr, timeout, authoritative)
             .map_err(|e| Failure::Service(e.to_string()))
     };
-    let mut resolvers = vec![("authoritative".to_string(), client(sim.dns_addr(), false)?)];
+    let mut resolvers = vec![target("authoritative", sim.dns_addr(), true)?];
     let mut caches = Vec::new();
     for label in ["cache-a", "cache-b"] {
-        let cache = CachingResolver::start(sim.dns_addr())
+        let cache = CachingResolver::start(sim.resolver_upstream())
             .await
             .map_err(|e| Failure::Service(format!("cannot start a caching resolver: {e}")))?;
-        resolvers.push((label.to_string(), client(cache.addr(), true)?));
+        resolvers.push(target(label, cache.addr(), false)?);
         caches.push(cache);
     }
     Ok((caches, resolvers))

@@ -13,7 +13,6 @@ use crate::app::State;
 use crate::app::run::{Dashboard, Services, run};
 use crate::audit::{Journal, read_records};
 use crate::config::{AuthMethod, Profile};
-use crate::dns::DnsClient;
 use crate::graph::auth::{AssertionAlg, Auth, ClientCertificate, DeviceCode, DevicePrompt, SignIn};
 use crate::graph::{GraphClient, GraphError};
 use crate::plan::{Progress, Runbook};
@@ -27,7 +26,6 @@ pub(crate) struct Session {
     pub source: GraphClient,
     /// None when the configuration names no destination tenant.
     pub destination: Option<GraphClient>,
-    pub dns: DnsClient,
     pub watch: DnsWatch,
     /// The sign-in host asked who holds the domain from outside (none: not asked).
     pub login_url: Option<String>,
@@ -67,8 +65,9 @@ pub(crate) fn dialog_prompt(
 /// What the DNS pane watches beyond the record table.
 #[derive(Default)]
 pub(crate) struct DnsWatch {
-    /// Resolvers of the propagation view, the reference (authoritative) first.
-    pub resolvers: Vec<(String, Arc<DnsClient>)>,
+    /// The resolvers (`dns::targets::plan`): the zone's authoritative servers first, whose
+    /// answers are the records and TTLs; the recursive ones show propagation.
+    pub resolvers: Vec<crate::dns::monitor::Target>,
     /// The tenant whose serviceConfigurationRecords are the expected records.
     pub expect_from: Option<crate::app::state::TenantId>,
     /// DNS blocklist zones the MX hosts' addresses are checked on.
@@ -218,7 +217,6 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
         domain,
         source,
         destination,
-        dns,
         watch,
         login_url,
         channel,
@@ -258,7 +256,6 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
         services: Services {
             source: Arc::new(source),
             destination: destination.map(Arc::new),
-            dns: Arc::new(dns),
             graph_every: Duration::from_secs(5),
             dns_every: Duration::from_secs(3),
             resolvers: watch.resolvers,

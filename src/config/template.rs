@@ -17,7 +17,7 @@ domain = "contoso.com"
 # [dns]
 # nameservers = ["192.0.2.53"]
 # DNS blocklist zones the MX hosts' addresses are checked on. Many lists refuse queries from
-# public resolvers; cutover reports those answers as "could not check".
+# public resolvers; cutover reports those answers as "not checked".
 # blocklists = ["zen.spamhaus.org", "bl.spamcop.net"]
 # Port the zone's authoritative servers (found through NS) listen on; 53 on the Internet.
 # authoritative_port = 53

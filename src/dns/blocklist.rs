@@ -1,7 +1,7 @@
 //! DNS blocklist (DNSBL) lookups of the mail hosts' addresses: the query name is the address
 //! reversed under the list's zone; the answer's 127.0.0.x code says why it is listed. Some
 //! codes mean the list refused to answer (queries through a public resolver, over a limit):
-//! those are "could not check", never "listed" and never "clean".
+//! those are "not checked", never "listed" and never "clean".
 
 use std::net::{IpAddr, Ipv4Addr};
 

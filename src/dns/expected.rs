@@ -8,6 +8,29 @@ use super::model::{AnswerStatus, RecordAnswer, RecordKind};
 use super::resolver::normalize_name;
 use super::spf::M365_INCLUDE;
 
+/// The records a tenant asks for, for `cutover dns` and the dashboard alike: its
+/// `serviceConfigurationRecords`, plus its verification TXT (`MS=ms…`) while the domain is not
+/// verified there yet. `None` when the tenant does not have the domain.
+pub async fn tenant_records(
+    client: &crate::graph::GraphClient,
+    domain: &str,
+) -> Result<Option<Vec<DomainDnsRecord>>, crate::graph::GraphError> {
+    let Some(found) = client.domain(domain).await? else {
+        return Ok(None);
+    };
+    let mut records = client.service_configuration_records(domain).await?;
+    if !found.is_verified {
+        records.extend(
+            client
+                .verification_dns_records(domain)
+                .await?
+                .into_iter()
+                .filter(|r| r.record_type.eq_ignore_ascii_case("txt")),
+        );
+    }
+    Ok(Some(records))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Ok,

@@ -12,4 +12,5 @@ pub mod name;
 pub mod propagation;
 pub mod snapshot;
 pub mod spf;
+pub mod targets;
 pub mod ttl_plan;

@@ -3,6 +3,7 @@
 //! (expected vs actual, propagation, SPF).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -17,10 +18,11 @@ use super::propagation::{Cell, ResolverSweep, Row, matrix};
 use super::resolver::{DnsClient, DnsClientError, m365_names, normalize_name};
 use super::spf::{SpfReport, check_spf};
 
-/// One resolver to compare: its own client (cache off), so answers are its own.
+/// One resolver to compare: its own client (cache off) for one server, so answers are its own.
+#[derive(Clone)]
 pub struct Target {
     pub label: String,
-    pub client: DnsClient,
+    pub client: Arc<DnsClient>,
     /// Asked without recursion as one of the zone's authoritative servers.
     pub authoritative: bool,
 }
@@ -34,7 +36,7 @@ impl Target {
     ) -> Result<Self, DnsClientError> {
         Ok(Target {
             label: label.into(),
-            client: DnsClient::with_recursion(&[addr], timeout, !authoritative)?,
+            client: Arc::new(DnsClient::with_recursion(&[addr], timeout, !authoritative)?),
             authoritative,
         })
     }
@@ -72,7 +74,8 @@ pub async fn authoritative_targets(
     let mut out: Vec<Target> = Vec::new();
     let mut seen: Vec<IpAddr> = Vec::new();
     for (host, ips) in hosts.iter().zip(addrs) {
-        for ip in ips {
+        // A NS host whose address cannot be found is simply not asked.
+        for ip in ips.unwrap_or_default() {
             if seen.contains(&ip) {
                 continue;
             }
@@ -103,6 +106,7 @@ pub async fn sweep_all(targets: &[Target], names: &[(String, RecordKind)]) -> Ve
         let at = OffsetDateTime::now_utc();
         ResolverSweep {
             resolver: t.label.clone(),
+            authoritative: t.authoritative,
             at,
             answers: t.client.sweep_names(names).await,
         }
@@ -111,22 +115,38 @@ pub async fn sweep_all(targets: &[Target], names: &[(String, RecordKind)]) -> Ve
 }
 
 /// The reference answer per record: the first authoritative server that answered it (value,
-/// NXDOMAIN or NODATA), else the first resolver that did.
-pub fn reference(
-    names: &[(String, RecordKind)],
-    targets: &[Target],
-    sweeps: &[ResolverSweep],
-) -> Vec<RecordAnswer> {
-    let order: Vec<usize> = (0..targets.len())
-        .filter(|&i| targets[i].authoritative)
-        .chain((0..targets.len()).filter(|&i| !targets[i].authoritative))
+/// NXDOMAIN or NODATA), else the first resolver that did. For display and comparison; TTL
+/// decisions use [`authoritative_answers`] only.
+pub fn reference(names: &[(String, RecordKind)], sweeps: &[ResolverSweep]) -> Vec<RecordAnswer> {
+    let order: Vec<&ResolverSweep> = sweeps
+        .iter()
+        .filter(|s| s.authoritative)
+        .chain(sweeps.iter().filter(|s| !s.authoritative))
         .collect();
+    pick(names, &order)
+}
+
+/// What the zone's authoritative servers answer, per record the first of them that answered
+/// (else its failure); `None` when no authoritative server was asked. A recursive resolver's
+/// TTL is what is left of its cached copy, never the configured TTL, so it is never used here.
+pub fn authoritative_answers(
+    names: &[(String, RecordKind)],
+    sweeps: &[ResolverSweep],
+) -> Option<Vec<RecordAnswer>> {
+    let auth: Vec<&ResolverSweep> = sweeps.iter().filter(|s| s.authoritative).collect();
+    if auth.is_empty() {
+        return None;
+    }
+    Some(pick(names, &auth))
+}
+
+fn pick(names: &[(String, RecordKind)], order: &[&ResolverSweep]) -> Vec<RecordAnswer> {
     names
         .iter()
         .map(|(name, kind)| {
             let mut first_error = None;
-            for &i in &order {
-                let Some(a) = sweeps[i]
+            for sweep in order {
+                let Some(a) = sweep
                     .answers
                     .iter()
                     .find(|a| &a.name == name && a.kind == *kind)
@@ -148,8 +168,9 @@ pub fn reference(
         .collect()
 }
 
-/// Follow each CNAME answer's chain (up to 8 hops) through `client`: the names after the
-/// first target, e.g. `[b.example, c.example]` for a → b → c. Answers without a CNAME, or
+/// Follow each CNAME answer's chain (up to 8 hops) through `client`, a recursive resolver
+/// (targets usually lie outside the zone, where an authoritative server refuses): the names
+/// after the first target, e.g. `[b.example, c.example]` for a → b → c. Answers without a CNAME, or
 /// whose target is not an alias, get no entry.
 pub async fn follow_chains(
     client: &DnsClient,
@@ -188,13 +209,16 @@ pub async fn follow_chains(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlocklistResult {
     pub host: String,
-    pub address: IpAddr,
+    /// `None` when the host's addresses could not be found: then the verdict is "not checked"
+    /// with the reason, never silence.
+    pub address: Option<IpAddr>,
     pub zone: String,
     pub listing: Listing,
 }
 
 /// Look up every address of every MX host in `reference` on each DNSBL `zones`, through
-/// `client`. Hosts without addresses are skipped (the records table already shows the MX).
+/// `client`, a recursive resolver: the hosts and the lists lie outside the zone. A host without
+/// an address, and a list that refuses or fails, give "not checked" with the reason.
 pub async fn check_blocklists(
     client: &DnsClient,
     reference: &[RecordAnswer],
@@ -203,34 +227,56 @@ pub async fn check_blocklists(
     if zones.is_empty() {
         return Vec::new();
     }
-    let hosts: Vec<String> = reference
+    let mut hosts: Vec<String> = Vec::new();
+    for h in reference
         .iter()
         .filter(|a| a.kind == RecordKind::Mx)
         .flat_map(|a| a.values.iter())
         .filter_map(|v| v.value.split_once(' ').map(|(_, h)| h.to_string()))
-        .collect();
+    {
+        if !hosts.contains(&h) {
+            hosts.push(h);
+        }
+    }
     let addrs = join_all(hosts.iter().map(|h| client.addresses(h))).await;
     let mut queries = Vec::new();
-    for (host, ips) in hosts.iter().zip(addrs) {
-        for ip in ips {
-            for zone in zones {
-                queries.push((host.clone(), ip, normalize_name(zone)));
+    let mut out = Vec::new();
+    for (host, found) in hosts.iter().zip(addrs) {
+        match found {
+            Ok(ips) => {
+                for ip in ips {
+                    for zone in zones {
+                        queries.push((host.clone(), ip, normalize_name(zone)));
+                    }
+                }
+            }
+            Err(why) => {
+                for zone in zones {
+                    out.push(BlocklistResult {
+                        host: host.clone(),
+                        address: None,
+                        zone: normalize_name(zone),
+                        listing: Listing::CouldNotCheck(format!("no address for {host}: {why}")),
+                    });
+                }
             }
         }
     }
-    join_all(queries.into_iter().map(|(host, address, zone)| async move {
+    let checked = join_all(queries.into_iter().map(|(host, address, zone)| async move {
         let listing = match client.lookup_v4(&query_name(address, &zone)).await {
             Ok(answers) => decode(&zone, &answers),
-            Err(e) => Listing::CouldNotCheck(e),
+            Err(e) => Listing::CouldNotCheck(format!("the list did not answer: {e}")),
         };
         BlocklistResult {
             host,
-            address,
+            address: Some(address),
             zone,
             listing,
         }
     }))
-    .await
+    .await;
+    out.extend(checked);
+    out
 }
 
 /// Everything one check found.
@@ -251,11 +297,10 @@ impl Report {
     pub fn build(
         domain: &str,
         names: &[(String, RecordKind)],
-        targets: &[Target],
         sweeps: Vec<ResolverSweep>,
         expected: &[DomainDnsRecord],
     ) -> Report {
-        let reference = reference(names, targets, &sweeps);
+        let reference = reference(names, &sweeps);
         let comparisons = compare(expected, &reference);
         let propagation = matrix(&reference, &sweeps);
         let domain = normalize_name(domain);
@@ -299,7 +344,7 @@ impl Report {
 
     /// True when every required expected record is ok (not stale), SPF has no finding when
     /// records were expected, no resolver answers differently from the reference, and every
-    /// blocklist checked says clean ("could not check" is not a match either).
+    /// blocklist checked says clean ("not checked" is not a match either).
     pub fn all_match(&self) -> bool {
         let records_ok = self
             .comparisons

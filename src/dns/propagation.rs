@@ -11,6 +11,9 @@ use super::model::{AnswerStatus, RecordAnswer, RecordKind};
 pub struct ResolverSweep {
     /// How the resolver is shown: "system", "ns1.contoso.example", "1.1.1.1".
     pub resolver: String,
+    /// One of the zone's authoritative servers (asked without recursion): its TTLs are the
+    /// configured ones. A recursive resolver's TTL is what is left of its cached copy.
+    pub authoritative: bool,
     pub at: OffsetDateTime,
     pub answers: Vec<RecordAnswer>,
 }
@@ -107,16 +110,19 @@ mod tests {
         let sweeps = vec![
             ResolverSweep {
                 resolver: "a".into(),
+                authoritative: false,
                 at,
                 answers: vec![mx("new.example", 120)],
             },
             ResolverSweep {
                 resolver: "b".into(),
+                authoritative: false,
                 at,
                 answers: vec![mx("old.example", 1800)],
             },
             ResolverSweep {
                 resolver: "c".into(),
+                authoritative: false,
                 at,
                 answers: vec![RecordAnswer {
                     status: AnswerStatus::Error("timeout".into()),

@@ -157,12 +157,22 @@ impl DnsClient {
         }
     }
 
-    /// The IPv4 and IPv6 addresses of a host (empty when it has none or the query fails).
-    pub async fn addresses(&self, host: &str) -> Vec<std::net::IpAddr> {
+    /// The IPv4 and IPv6 addresses of a host, or why there are none: `NXDOMAIN`, `no A or
+    /// AAAA record`, or the failure (REFUSED from a server that does not recurse, timeout, …).
+    pub async fn addresses(&self, host: &str) -> Result<Vec<std::net::IpAddr>, String> {
         let fqdn = format!("{}.", normalize_name(host));
-        match self.resolver.lookup_ip(fqdn.as_str()).await {
+        let found: Vec<std::net::IpAddr> = match self.resolver.lookup_ip(fqdn.as_str()).await {
             Ok(ips) => ips.iter().collect(),
-            Err(_) => Vec::new(),
+            Err(err) => match classify_error(&err) {
+                AnswerStatus::NxDomain => return Err("NXDOMAIN".into()),
+                AnswerStatus::Error(e) => return Err(e),
+                AnswerStatus::NoData | AnswerStatus::Answer => Vec::new(),
+            },
+        };
+        if found.is_empty() {
+            Err("no A or AAAA record".into())
+        } else {
+            Ok(found)
         }
     }
 }

@@ -82,22 +82,27 @@ async fn answer(query: &[u8], upstream: SocketAddr, cache: &Cache) -> Option<Vec
     }
     match forward(query, upstream).await {
         Some(bytes) => {
-            if let Ok(response) = Message::from_vec(&bytes) {
-                let ttl = cache_ttl(&response);
-                if ttl > 0
-                    && let Ok(mut c) = cache.lock()
-                {
-                    c.insert(
-                        key,
-                        Entry {
-                            response,
-                            stored: Instant::now(),
-                            ttl,
-                        },
-                    );
-                }
+            let Ok(mut response) = Message::from_vec(&bytes) else {
+                return Some(bytes);
+            };
+            // A recursive resolver's answer is never authoritative, and it offers recursion.
+            response.metadata.authoritative = false;
+            response.metadata.recursion_available = true;
+            let reply = response.to_vec().ok();
+            let ttl = cache_ttl(&response);
+            if ttl > 0
+                && let Ok(mut c) = cache.lock()
+            {
+                c.insert(
+                    key,
+                    Entry {
+                        response,
+                        stored: Instant::now(),
+                        ttl,
+                    },
+                );
             }
-            Some(bytes)
+            reply.or(Some(bytes))
         }
         None => {
             let mut fail = Message::error_msg(

@@ -32,8 +32,15 @@ pub(crate) struct Zone {
     serial: Mutex<u32>,
 }
 
-/// The blocklist zone the rehearsal environment serves beside the custom domain.
+/// The blocklist zone the rehearsal's outside world serves (not the domain's server).
 pub const DNSBL_ZONE: &str = "bl.sim.example";
+/// A blocklist that refuses every query as lists refuse queries through public resolvers
+/// (Spamhaus' 127.255.255.254).
+pub const REFUSING_DNSBL_ZONE: &str = "refusing.sim.example";
+/// The zone of Exchange Online's inbound hosts in the outside world.
+const MAIL_ZONE: &str = "mail.protection.outlook.com";
+/// The address the outside world gives the domain's Exchange Online MX host (not listed).
+pub const MX_HOST_ADDRESS: &str = "198.51.100.25";
 
 /// A running DNS server and the zone it serves.
 pub(crate) struct DnsServer {
@@ -126,6 +133,43 @@ impl Zone {
                     "25.2.0.192".to_string(),
                     RecordType::A,
                     "127.0.0.2".to_string(),
+                ),
+            ],
+        )
+    }
+
+    /// A blocklist that answers 127.255.255.254 for every address (a wildcard).
+    pub(crate) fn refusing_dnsbl() -> Result<Zone, SimError> {
+        Zone::from_records(
+            REFUSING_DNSBL_ZONE,
+            vec![
+                (
+                    "@".to_string(),
+                    RecordType::NS,
+                    format!("ns1.{REFUSING_DNSBL_ZONE}."),
+                ),
+                ("ns1".to_string(), RecordType::A, "127.0.0.1".to_string()),
+                (
+                    "*".to_string(),
+                    RecordType::A,
+                    "127.255.255.254".to_string(),
+                ),
+            ],
+        )
+    }
+
+    /// Exchange Online's inbound hosts: the address of the domain's MX host as the world
+    /// knows it. Other hosts there (a destination tenant's new MX, say) have none here.
+    pub(crate) fn mail_hosts(domain: &str) -> Result<Zone, SimError> {
+        Zone::from_records(
+            MAIL_ZONE,
+            vec![
+                ("@".to_string(), RecordType::NS, format!("ns1.{MAIL_ZONE}.")),
+                ("ns1".to_string(), RecordType::A, "127.0.0.1".to_string()),
+                (
+                    m365::dashes(domain),
+                    RecordType::A,
+                    MX_HOST_ADDRESS.to_string(),
                 ),
             ],
         )
@@ -406,17 +450,19 @@ fn txt_chunks(text: &str) -> Vec<String> {
 
 impl DnsServer {
     /// Bind UDP on an ephemeral loopback port and TCP on the same port (retrying with a new
-    /// port if another process holds the TCP side), then start serving `zone`.
-    pub(crate) async fn start(zone: Zone, extra: Vec<Zone>) -> Result<DnsServer, SimError> {
+    /// port if another process holds the TCP side), then start serving `zone` and `extra`.
+    /// Like a real authoritative server it never recurses: a name outside its zones is
+    /// REFUSED (hickory's Catalog), recursion desired or not.
+    pub(crate) async fn start(zone: Arc<Zone>, extra: Vec<Zone>) -> Result<DnsServer, SimError> {
         let (udp, tcp) = bind_pair().await?;
         let addr = udp
             .local_addr()
             .map_err(|e| SimError::Bind("DNS UDP socket", e))?;
-        let zone = Arc::new(zone);
         let mut catalog = Catalog::new();
         let handler: Arc<dyn ZoneHandler> = zone.handler.clone();
         catalog.upsert(LowerName::from(&zone.origin), vec![handler]);
-        // Further zones (the DNSBL) are served as they were built; they never change.
+        // Further zones (blocklists, mail hosts) are served as they were built; they never
+        // change.
         for z in extra {
             let handler: Arc<dyn ZoneHandler> = z.handler.clone();
             catalog.upsert(LowerName::from(&z.origin), vec![handler]);

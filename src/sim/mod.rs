@@ -26,7 +26,7 @@ mod directory;
 mod discovery;
 pub use directory::SHARED_MAILBOXES;
 pub use discovery::{OutsideFault, OutsideRoute};
-pub use dns::DNSBL_ZONE;
+pub use dns::{DNSBL_ZONE, MX_HOST_ADDRESS, REFUSING_DNSBL_ZONE};
 mod dns;
 mod exchange;
 mod exchange_addresses;
@@ -144,6 +144,10 @@ pub struct Sim {
     zone: Arc<Zone>,
     http: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
     dns: Option<DnsServer>,
+    /// The outside world's DNS: the domain's zone again, the blocklists and the mail hosts.
+    world: Option<DnsServer>,
+    /// A public resolver (caching, recursive) in front of the world.
+    resolver: Option<cache::CachingResolver>,
 }
 
 /// Lower-case, without the trailing dot, and a plausible registrable name.
@@ -256,7 +260,22 @@ impl Sim {
             }),
         });
 
-        let dns = DnsServer::start(zone, vec![Zone::dnsbl()?]).await?;
+        // The domain's authoritative server serves its zone only; everything else (blocklists,
+        // Exchange Online's hosts) is the world's, reached through a recursive resolver.
+        let zone = Arc::new(zone);
+        let dns = DnsServer::start(zone.clone(), Vec::new()).await?;
+        let world = DnsServer::start(
+            zone,
+            vec![
+                Zone::dnsbl()?,
+                Zone::refusing_dnsbl()?,
+                Zone::mail_hosts(&domain)?,
+            ],
+        )
+        .await?;
+        let resolver = cache::CachingResolver::start(world.addr)
+            .await
+            .map_err(|e| SimError::Bind("caching resolver", e))?;
         let router = http::router(state.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -278,6 +297,8 @@ impl Sim {
             zone: dns.zone.clone(),
             http: Some((stop_tx, task)),
             dns: Some(dns),
+            world: Some(world),
+            resolver: Some(resolver),
         })
     }
 
@@ -291,9 +312,25 @@ impl Sim {
         self.graph_url.clone()
     }
 
-    /// The authoritative server for [`Sim::domain`], UDP and TCP on the same port.
+    /// The authoritative server for [`Sim::domain`], UDP and TCP on the same port. It serves
+    /// that zone only and never recurses.
     pub fn dns_addr(&self) -> SocketAddr {
         self.dns_addr
+    }
+
+    /// A public recursive resolver (UDP): caches answers and counts their TTLs down, and
+    /// reaches the whole rehearsal world (the domain, the blocklists, the mail hosts).
+    pub fn resolver_addr(&self) -> SocketAddr {
+        self.resolver
+            .as_ref()
+            .map(|r| r.addr())
+            .unwrap_or(self.dns_addr)
+    }
+
+    /// What recursion reaches: a server for every zone of the rehearsal world, the domain's
+    /// included. Caching resolvers of one's own forward here.
+    pub fn resolver_upstream(&self) -> SocketAddr {
+        self.world.as_ref().map(|w| w.addr).unwrap_or(self.dns_addr)
     }
 
     pub fn domain(&self) -> &str {
@@ -311,13 +348,13 @@ impl Sim {
 
     /// A `config.toml` whose profiles point at this environment: cloud `custom`, client-secret
     /// sign-in with the generated secrets (throwaway values derived from the seed), the sim's
-    /// DNS server as nameserver and authoritative port, its blocklist zone, and no system
-    /// resolvers (they do not know the rehearsal's zone).
+    /// public (caching, recursive) resolver as nameserver, its authoritative server's port,
+    /// its blocklist zone, and no system resolvers (they do not know the rehearsal's zone).
     pub fn config_toml(&self) -> String {
         let mut out = format!(
             "domain = \"{}\"\n\n[dns]\nnameservers = [\"{}\"]\nblocklists = [\"{}\"]\nauthoritative_port = {}\nsystem_resolvers = false\n",
             self.domain(),
-            self.dns_addr(),
+            self.resolver_addr(),
             DNSBL_ZONE,
             self.dns_addr().port()
         );
@@ -562,8 +599,14 @@ impl Sim {
                 task.abort();
             }
         }
+        if let Some(r) = self.resolver.take() {
+            r.shutdown();
+        }
         if let Some(dns) = self.dns.take() {
             dns.shutdown().await;
+        }
+        if let Some(world) = self.world.take() {
+            world.shutdown().await;
         }
     }
 }
@@ -576,5 +619,7 @@ impl Drop for Sim {
         }
         // Dropping hickory's Server aborts its tasks and closes the sockets.
         self.dns.take();
+        self.world.take();
+        self.resolver.take();
     }
 }

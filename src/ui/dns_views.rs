@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Row};
 
 use crate::app::state::{Pane, State};
 use crate::dns::RecordKind;
-use crate::dns::propagation::{Cell as PropCell, matrix};
+use crate::dns::propagation::{Cell as PropCell, ResolverSweep, matrix};
 use crate::dns::ttl_plan::{TtlPlanStatus, format_countdown, ttl_plan};
 
 use super::theme;
@@ -21,14 +21,41 @@ fn view_line(state: &State) -> Line<'static> {
     ))
 }
 
-/// Short label for a resolver column: the sweep's label cut to fit.
+/// The propagation matrix and its columns: every resolver compared with the authoritative
+/// answers (the first authoritative server is the reference, not a column). Without an
+/// authoritative answer the resolvers are compared with each other's first answer.
+fn propagation(state: &State) -> (Vec<crate::dns::propagation::Row>, &[ResolverSweep]) {
+    let sweeps = state.dns.sweeps.as_slice();
+    let columns = match sweeps.split_first() {
+        Some((first, rest)) if first.authoritative => rest,
+        _ => sweeps,
+    };
+    let rows = if state.dns.answers.is_empty() {
+        let names: Vec<(String, RecordKind)> = sweeps
+            .first()
+            .map(|s| s.answers.iter().map(|a| (a.name.clone(), a.kind)).collect())
+            .unwrap_or_default();
+        matrix(&crate::dns::monitor::reference(&names, sweeps), columns)
+    } else {
+        matrix(&state.dns.answers, columns)
+    };
+    (rows, columns)
+}
+
+/// What is left of a resolver's cached copy, short enough for a column: `59m40s`, `3h05m`,
+/// `2d03h`.
+fn short_left(left: time::Duration) -> String {
+    let s = left.whole_seconds().max(0);
+    match s {
+        0..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86_400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
 pub fn render_propagation(frame: &mut Frame, area: Rect, state: &State) {
     let sweeps = &state.dns.sweeps;
-    let (reference, others) = match sweeps.split_first() {
-        Some((first, rest)) => (first.answers.as_slice(), rest),
-        None => (&[][..], &[][..]),
-    };
-    let rows = matrix(reference, others);
+    let (rows, others) = propagation(state);
     let height = widgets::list_height(area, 1);
     let window = Window::new(state, Pane::Dns, rows.len(), height);
     let visible = &rows[window.start..window.start + window.len];
@@ -50,7 +77,23 @@ pub fn render_propagation(frame: &mut Frame, area: Rect, state: &State) {
                 Cell::from(truncate(&r.name, usize::from(name_w))),
                 Cell::from(r.kind.as_str()),
             ];
-            cells.extend(r.cells.iter().map(|c| match c {
+            cells.extend(r.cells.iter().zip(others).map(|(c, sweep)| match c {
+                // A recursive resolver's TTL is what is left of its cached copy.
+                PropCell::Current if !sweep.authoritative => {
+                    let ttl = sweep
+                        .answers
+                        .iter()
+                        .find(|a| a.name == r.name && a.kind == r.kind)
+                        .and_then(|a| a.values.iter().map(|v| v.ttl).max());
+                    let text = match ttl {
+                        Some(ttl) => {
+                            let expires = sweep.at + time::Duration::seconds(i64::from(ttl));
+                            format!("ok {}", short_left(expires - state.now))
+                        }
+                        None => "ok".into(),
+                    };
+                    Cell::from(truncate(&text, usize::from(col_w))).style(theme::ok())
+                }
                 PropCell::Current => Cell::from("ok").style(theme::ok()),
                 PropCell::Stale { expires_at } => {
                     let left = (*expires_at - state.now).max(time::Duration::ZERO);
@@ -76,7 +119,13 @@ pub fn render_propagation(frame: &mut Frame, area: Rect, state: &State) {
         state,
         Pane::Dns,
         List {
-            top: vec![view_line(state)],
+            top: vec![Line::from(vec![
+                Span::styled(
+                    format!("view: {} (v: next)", state.dns.view.label()),
+                    theme::dim(),
+                ),
+                Span::styled(" · cached, expires in …", theme::dim()),
+            ])],
             header: Row::new(header),
             widths: &widths,
             rows: table_rows,
@@ -89,6 +138,7 @@ pub fn render_propagation(frame: &mut Frame, area: Rect, state: &State) {
 /// Label/value lines of the TTL plan.
 pub fn plan_lines(state: &State) -> Vec<(String, String, ratatui::style::Style)> {
     let mut out = Vec::new();
+    // Only the authoritative servers' TTL: a recursive resolver's is what is left of its cache.
     let mx_ttl = state
         .dns
         .answers
@@ -144,7 +194,14 @@ pub fn plan_lines(state: &State) -> Vec<(String, String, ratatui::style::Style)>
                 theme::dim(),
             ));
         }
-        (_, None) => out.push(("MX TTL now".into(), "no MX answer yet".into(), theme::dim())),
+        (_, None) if state.dns.last_poll.is_none() => {
+            out.push(("MX TTL now".into(), "no MX answer yet".into(), theme::dim()))
+        }
+        (_, None) => out.push((
+            "MX TTL now".into(),
+            "TTL unknown: no authoritative answer".into(),
+            theme::warn(),
+        )),
     }
     for b in &state.dns.blocklists {
         use crate::dns::blocklist::Listing;
@@ -156,11 +213,15 @@ pub fn plan_lines(state: &State) -> Vec<(String, String, ratatui::style::Style)>
                 format!(": {}", reasons.join("; ")),
                 theme::error(),
             ),
-            Listing::CouldNotCheck(why) => ("could not check", format!(": {why}"), theme::warn()),
+            Listing::CouldNotCheck(why) => ("not checked", format!(": {why}"), theme::warn()),
         };
+        let address = b
+            .address
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "-".into());
         out.push((
             "blocklist".into(),
-            format!("{verdict} {} ({}) on {}{why}", b.address, b.host, b.zone),
+            format!("{verdict} {address} ({}) on {}{why}", b.host, b.zone),
             style,
         ));
     }
@@ -267,9 +328,5 @@ pub fn record_context(
     Vec<crate::dns::propagation::Row>,
 ) {
     let comparisons = crate::dns::expected::compare(&state.dns.expected, &state.dns.answers);
-    let propagation = match state.dns.sweeps.split_first() {
-        Some((first, rest)) => matrix(&first.answers, rest),
-        None => Vec::new(),
-    };
-    (comparisons, propagation)
+    (comparisons, propagation(state).0)
 }

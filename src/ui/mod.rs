@@ -8,7 +8,7 @@ mod banner;
 pub mod clock;
 mod dns;
 mod dns_compare;
-mod dns_views;
+pub(crate) mod dns_views;
 mod domain;
 mod help;
 pub mod layout;

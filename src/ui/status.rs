@@ -62,13 +62,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::raw("  "));
     }
     spans.push(Span::raw("dns: "));
-    match (&state.dns.last_error, state.dns.last_poll) {
-        (Some(_), _) => spans.push(Span::styled("ERROR", theme::error())),
-        (None, Some(_)) => spans.push(Span::styled("ok", theme::ok())),
+    // Failing only when every query of every resolver failed; the time is the last answer.
+    match (state.dns.failing_since, state.dns.last_poll) {
+        (Some(since), _) => spans.push(Span::styled(
+            format!("failing (no resolver answered since {})", hms(since)),
+            theme::error(),
+        )),
+        (None, Some(at)) => {
+            spans.push(Span::styled("ok", theme::ok()));
+            spans.push(Span::styled(format!(" {}", hms(at)), theme::dim()));
+        }
         (None, None) => spans.push(Span::styled("connecting", theme::dim())),
-    }
-    if let Some(at) = state.dns.last_poll {
-        spans.push(Span::styled(format!(" {}", hms(at)), theme::dim()));
     }
     spans.push(Span::raw("  "));
 
@@ -85,7 +89,6 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let poll_errors = [
         ("source", state.source.last_error.as_ref()),
         ("destination", state.destination.last_error.as_ref()),
-        ("dns", state.dns.last_error.as_ref()),
     ];
     let failing: Vec<(&str, &String)> = poll_errors
         .iter()
