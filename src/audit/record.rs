@@ -234,7 +234,7 @@ impl Record {
 /// `None` if it does not end with a well-formed hash field.
 pub fn split_hash(line: &[u8]) -> Option<(&[u8], &str)> {
     let cut = line.len().checked_sub(HASH_SUFFIX_LEN)?;
-    let (prefix, tail) = line.split_at(cut);
+    let (prefix, tail) = line.split_at_checked(cut)?;
     let hex = tail.strip_prefix(HASH_KEY)?.strip_suffix(b"\"}")?;
     if !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
