@@ -79,8 +79,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let mut block = widgets::pane_block(state, Pane::Domain);
     // The domain's name sits on the right of the border, when it fits beside the title.
     let name = format!(" {} ", state.domain);
-    let title_w = format!(" 1 {} ", Pane::Domain.title()).chars().count();
-    if usize::from(area.width) >= title_w + name.chars().count() + 4 {
+    let title_w = widgets::width(&format!(" 1 {} ", Pane::Domain.title()));
+    if usize::from(area.width) >= title_w + widgets::width(&name) + 4 {
         block = block.title_top(Line::styled(name, theme::header()).right_aligned());
     }
     let table = Table::new(
