@@ -335,8 +335,19 @@ fn inventory_from_snapshot(s: &mut State) {
     );
 }
 
-/// Draw the state and return the screen as text, one line per row, trailing blanks trimmed.
+/// Draw the state and return the screen as text, one line per row, trailing blanks trimmed,
+/// as a terminal shows it (the cell a wide character spills into adds nothing).
 fn draw(state: &State, width: u16, height: u16) -> String {
+    let mut out = String::new();
+    for row in cell_grid(state, width, height) {
+        out.push_str(row.concat().trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The symbol of every cell, row by row; a cell a wide character spills into is `""`.
+fn cell_grid(state: &State, width: u16, height: u16) -> Vec<Vec<String>> {
     let mut terminal = match Terminal::new(TestBackend::new(width, height)) {
         Ok(t) => t,
         Err(e) => panic!("test terminal: {e}"),
@@ -345,15 +356,22 @@ fn draw(state: &State, width: u16, height: u16) -> String {
         panic!("draw: {e}");
     }
     let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    (0..buffer.area.height)
+        .map(|y| {
+            let mut spill = 0;
+            (0..buffer.area.width)
+                .map(|x| {
+                    if spill > 0 {
+                        spill -= 1;
+                        return String::new();
+                    }
+                    let symbol = buffer[(x, y)].symbol();
+                    spill = cutover::ui::width(symbol).saturating_sub(1);
+                    symbol.to_string()
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn last_line(screen: &str) -> &str {
@@ -1293,4 +1311,81 @@ fn status_bar_says_dns_is_failing_when_no_resolver_answers() {
         line.contains("dns: failing (no resolver answered since 12:00:00)"),
         "{line}"
     );
+}
+
+/// Real tenants' names: Greek, Japanese and EAI aliases in the Users pane. Wide (CJK)
+/// characters take two cells; a name cut to fit a column must end in `…` at the column's
+/// edge and never run into the next column.
+#[test]
+fn non_latin_names_are_shown_and_cut_in_cells() {
+    let mut s = busy_state();
+    if let Some(snapshot) = s.source.snapshot.as_mut() {
+        snapshot.users.push(user(
+            "tanaka.taro@contoso.example",
+            Some("tanaka.taro@contoso.example"),
+            &[
+                "SMTP:tanaka.taro@contoso.example",
+                "smtp:田中太郎@contoso.example",
+            ],
+            true,
+        ));
+        snapshot.groups.push(Group {
+            id: "g3".into(),
+            display_name: Some("Ελένη Παπαδοπούλου".into()),
+            mail: Some("eleni.papadopoulou@contoso.example".into()),
+            proxy_addresses: vec![
+                "SMTP:eleni.papadopoulou@contoso.example".into(),
+                "smtp:ελένη@contoso.example".into(),
+            ],
+            ..Group::default()
+        });
+        snapshot.groups.push(Group {
+            id: "g4".into(),
+            display_name: Some("東京営業部の全員と大阪支店の全員と名古屋支店の全員".into()),
+            mail: Some("tokyo-sales@contoso.example".into()),
+            proxy_addresses: vec!["SMTP:tokyo-sales@contoso.example".into()],
+            ..Group::default()
+        });
+    }
+    inventory_from_snapshot(&mut s);
+    s.focus = Pane::Users;
+    let screen = draw(&s, 120, 40);
+    insta::assert_snapshot!("users_non_latin_120x40", screen);
+    assert!(screen.contains("田中太郎@contoso.example"), "{screen}");
+    assert!(screen.contains("Ελένη Παπαδοπούλου"), "{screen}");
+    assert!(screen.contains("ελένη@contoso.example"), "{screen}");
+
+    // At 80 columns the long Japanese group name is cut with an ellipsis, and the aliases
+    // column after it starts where the header says it does.
+    let grid = cell_grid(&s, 80, 24);
+    let at = |needle: &str| {
+        grid.iter().enumerate().find_map(|(y, row)| {
+            (0..row.len()).find_map(|x| starts_at(row, x, needle).then_some((x, y)))
+        })
+    };
+    let Some((alias_x, _)) = at("Aliases in domain") else {
+        panic!("no aliases header:\n{}", draw(&s, 80, 24));
+    };
+    let Some((_, group_y)) = at("東京営業部") else {
+        panic!("no group row:\n{}", draw(&s, 80, 24));
+    };
+    let row = &grid[group_y];
+    let ellipsis = row.iter().position(|c| c == "…");
+    assert!(
+        ellipsis.is_some_and(|x| x < alias_x),
+        "name not cut with … before column {alias_x}: {row:?}"
+    );
+    let Some((tanaka_alias_x, _)) = at("田中太郎@") else {
+        panic!("no EAI alias:\n{}", draw(&s, 80, 24));
+    };
+    assert_eq!(tanaka_alias_x, alias_x, "alias not in its column");
+}
+
+/// Whether the text drawn from cell `x` on starts with `needle` (the cell a wide character
+/// spills into holds an empty symbol, so concatenating symbols gives the text).
+fn starts_at(row: &[String], x: usize, needle: &str) -> bool {
+    row.get(x).is_some_and(|c| !c.is_empty())
+        && row
+            .get(x..)
+            .is_some_and(|rest| rest.concat().starts_with(needle))
 }

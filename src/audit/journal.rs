@@ -563,7 +563,8 @@ mod tests {
         let hash = "b5de3c37d6231f7eddd066b0b8411436133aa4e3395d293817cfe144abe850dd";
         assert_eq!(crate::audit::sha256_hex(hashed.as_bytes()), hash);
         assert_eq!(r.hash, hash);
-        let stored = format!("{},\"hash\":\"{hash}\"}}", &hashed[..hashed.len() - 1]);
+        let open = hashed.strip_suffix('}').unwrap();
+        let stored = format!("{open},\"hash\":\"{hash}\"}}");
         assert_eq!(line, stored);
     }
 }

@@ -58,9 +58,19 @@ pub struct Event {
     pub target: Option<String>,
     /// Short verb phrase: "mx value changed", "step marked done".
     pub action: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A written `null` reads back as `Some(Null)` ("was empty"), not as `None` ("not
+    /// recorded"), so the record read is the record written.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub before: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub after: Option<serde_json::Value>,
     /// Free-form extra detail.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
@@ -71,6 +81,11 @@ pub struct Event {
     /// Microsoft's `request-id` of the call an intent/outcome is about. Since version 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+}
+
+/// A field that is present is `Some`, even when it is `null` (absent fields take `default`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 impl Event {
@@ -234,7 +249,7 @@ impl Record {
 /// `None` if it does not end with a well-formed hash field.
 pub fn split_hash(line: &[u8]) -> Option<(&[u8], &str)> {
     let cut = line.len().checked_sub(HASH_SUFFIX_LEN)?;
-    let (prefix, tail) = line.split_at(cut);
+    let (prefix, tail) = line.split_at_checked(cut)?;
     let hex = tail.strip_prefix(HASH_KEY)?.strip_suffix(b"\"}")?;
     if !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
@@ -251,4 +266,22 @@ pub fn line_hash_matches(line: &[u8]) -> bool {
 /// Recompute the hash of a stored line from its bytes, if it has a well-formed hash field.
 pub fn recompute_hash(line: &[u8]) -> Option<String> {
     split_hash(line).map(|(prefix, _)| hash_of_prefix(prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_change_from_null_reads_back_as_written() {
+        // Found by tests/properties.rs: `null` used to read back as "no before".
+        let e = Event::new(Kind::Intent, "set forwarding").change(json!(null), json!("a@b"));
+        let line = serde_json::to_string(&e).unwrap();
+        assert!(line.contains(r#""before":null"#), "{line}");
+        let back: Event = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, e);
+        let absent: Event = serde_json::from_str(r#"{"kind":"note","action":"x"}"#).unwrap();
+        assert_eq!((absent.before, absent.after), (None, None));
+    }
 }

@@ -37,7 +37,11 @@ pub fn is_secret_key(key: &str) -> bool {
 /// Whether a string value is itself a credential: an HTTP bearer header value or a JWT.
 pub fn looks_like_token(s: &str) -> bool {
     let t = s.trim_start();
-    if t.len() > 7 && t[..7].eq_ignore_ascii_case("bearer ") {
+    // `get` rather than `[..7]`: the 7th byte may fall inside a character ("Jean-Rémi").
+    if t.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
+        && t.len() > 7
+    {
         return true;
     }
     // JWTs are three base64url parts; the header always starts with `{"` = `eyJ`.
@@ -165,6 +169,23 @@ mod tests {
             v,
             json!({"note": "[redacted]", "h": "[redacted]", "domain": "contoso.com"})
         );
+    }
+
+    #[test]
+    fn multi_byte_text_at_the_bearer_cut_is_not_a_token() {
+        // The 7th byte falls inside "é": this used to panic the journal writer thread.
+        for s in [
+            "Jean-Rémi",
+            "Jean-Rémi Dupont",
+            "Bearér x",
+            "田中太郎",
+            "bearer\u{a0}x",
+        ] {
+            assert!(!looks_like_token(s), "{s}");
+        }
+        assert!(looks_like_token("Bearer é"));
+        let mut v = json!({"filter": "Jean-Rémi"});
+        assert_eq!(redact_value(&mut v), 0);
     }
 
     #[test]

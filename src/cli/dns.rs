@@ -488,14 +488,9 @@ fn listing_text(l: &Listing) -> String {
     }
 }
 
+/// At most `max` terminal cells: the dashboard's truncation, so wide characters count twice.
 fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
+    crate::ui::truncate(s, max)
 }
 
 fn report_json(

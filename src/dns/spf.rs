@@ -53,10 +53,15 @@ impl SpfReport {
 }
 
 fn is_spf(txt: &str) -> bool {
+    // TXT values come from the network: `get` instead of `[..6]`, which panics when the 6th
+    // byte falls inside a multi-byte character.
     let t = txt.trim_start();
-    t.len() >= 6
-        && t[..6].eq_ignore_ascii_case("v=spf1")
-        && (t.len() == 6 || t.as_bytes()[6] == b' ')
+    match (t.get(..6), t.get(6..)) {
+        (Some(version), Some(rest)) => {
+            version.eq_ignore_ascii_case("v=spf1") && (rest.is_empty() || rest.starts_with(' '))
+        }
+        _ => false,
+    }
 }
 
 /// Check the TXT values of a domain's apex (all of them; non-SPF TXT records are ignored).
@@ -133,8 +138,11 @@ fn parse_term(term: &str) -> Result<Term<'_>, String> {
         };
     }
     let body = term.strip_prefix(['+', '-', '~', '?']).unwrap_or(term);
-    let (name, arg) = match body.find([':', '/']) {
-        Some(i) => (&body[..i], Some(&body[i..])),
+    let (name, arg) = match body
+        .find([':', '/'])
+        .and_then(|i| body.get(..i).zip(body.get(i..)))
+    {
+        Some((name, arg)) => (name, Some(arg)),
         None => (body, None),
     };
     let value = arg.and_then(|a| a.strip_prefix(':'));
@@ -162,8 +170,11 @@ fn parse_term(term: &str) -> Result<Term<'_>, String> {
         "a" | "mx" => {
             if let Some(a) = arg {
                 let (domain, cidr) = match a.strip_prefix(':') {
-                    Some(rest) => match rest.find('/') {
-                        Some(i) => (Some(&rest[..i]), Some(&rest[i..])),
+                    Some(rest) => match rest
+                        .find('/')
+                        .and_then(|i| rest.get(..i).zip(rest.get(i..)))
+                    {
+                        Some((domain, cidr)) => (Some(domain), Some(cidr)),
                         None => (Some(rest), None),
                     },
                     None => (None, Some(a)),
@@ -238,10 +249,10 @@ fn prefix_len(term: &str, len: Option<&str>, max: u32) -> Result<(), String> {
 fn dual_cidr(term: &str, c: &str) -> Result<(), String> {
     // "/24", "//64" or "/24//64".
     let rest = c.strip_prefix('/').unwrap_or(c);
-    let (v4, v6) = match rest.split_once("//") {
-        Some((a, b)) => (a, Some(b)),
-        None if rest.starts_with('/') => ("", Some(&rest[1..])),
-        None => (rest, None),
+    let (v4, v6) = match (rest.split_once("//"), rest.strip_prefix('/')) {
+        (Some((a, b)), _) => (a, Some(b)),
+        (None, Some(b)) => ("", Some(b)),
+        (None, None) => (rest, None),
     };
     if !v4.is_empty() {
         prefix_len(term, Some(v4), 32)?;
@@ -292,6 +303,23 @@ mod tests {
         let r = check(&[many.as_str()]);
         assert_eq!(r.dns_terms, 11);
         assert_eq!(r.problems, vec![SpfProblem::TooManyLookups(11)]);
+    }
+
+    #[test]
+    fn multi_byte_characters_at_the_cut_points_do_not_panic() {
+        // The 6th byte inside "é" (the version check's cut), a multi-byte char right after the
+        // version, and multi-byte text around ':' and '/' in terms.
+        assert_eq!(check(&["v=spfé1 -all"]).problems, vec![SpfProblem::Missing]);
+        assert_eq!(check(&["v=spf1é -all"]).problems, vec![SpfProblem::Missing]);
+        assert_eq!(check(&["v=sé"]).problems, vec![SpfProblem::Missing]);
+        let r = check(&[
+            "v=spf1 include:spf.protection.outlook.com a:bücher.example/24 mx:例え.jp//64 é:x/é -all",
+        ]);
+        assert_eq!(r.dns_terms, 3);
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        assert!(r.problems[0].to_string().contains("'é:x/é'"));
+        let cidr = check(&["v=spf1 include:spf.protection.outlook.com a/é mx//ü -all"]);
+        assert_eq!(cidr.problems.len(), 2, "{:?}", cidr.problems);
     }
 
     #[test]

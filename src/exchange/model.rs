@@ -218,12 +218,17 @@ pub fn host_in_domain(value: &str, domain: &str) -> bool {
     let (_, rest) = split_prefix(value.trim());
     let host = rest.split(';').next().unwrap_or(rest);
     let host = host.trim_start_matches("*.").trim_end_matches('.');
-    let (host, domain) = (host.as_bytes(), domain.trim_end_matches('.').as_bytes());
-    // Bytes, not str slices: a multi-byte name must never split inside a character.
+    let domain = domain.trim_end_matches('.');
+    // `get` never splits inside a character of an internationalised host.
+    let split = host.len().checked_sub(domain.len());
     host.eq_ignore_ascii_case(domain)
-        || (host.len() > domain.len() + 1
-            && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
-            && host[host.len() - domain.len() - 1] == b'.')
+        || split.is_some_and(|i| {
+            host.get(i..)
+                .is_some_and(|t| t.eq_ignore_ascii_case(domain))
+                && host
+                    .get(..i)
+                    .is_some_and(|h| h.len() > 1 && h.ends_with('.'))
+        })
 }
 
 #[cfg(test)]
@@ -242,6 +247,10 @@ mod tests {
         assert!(!host_in_domain("notcontoso.example", "contoso.example"));
         // A multi-byte name never panics on slicing.
         assert!(!host_in_domain("é.example", "contoso.example"));
+        assert!(host_in_domain("mx.bücher.example", "bücher.example"));
+        assert!(!host_in_domain("xbücher.example", "bücher.example"));
+        assert!(!host_in_domain(".bücher.example", "bücher.example"));
+        assert!(host_in_domain("BÜCHER.example", "BÜCHER.example"));
     }
 }
 

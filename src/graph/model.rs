@@ -168,12 +168,16 @@ pub fn address_in_domain(address: &str, domain: &str) -> bool {
         .unwrap_or(address);
     match addr.rsplit_once('@') {
         Some((_, host)) => {
-            let host = host.trim_end_matches('.').as_bytes();
-            let domain = domain.trim_end_matches('.').as_bytes();
+            let host = host.trim_end_matches('.');
+            let domain = domain.trim_end_matches('.');
+            // `get` never splits inside a character of an internationalised host.
+            let split = host.len().checked_sub(domain.len());
             host.eq_ignore_ascii_case(domain)
-                || (host.len() > domain.len()
-                    && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
-                    && host[host.len() - domain.len() - 1] == b'.')
+                || split.is_some_and(|i| {
+                    host.get(i..)
+                        .is_some_and(|t| t.eq_ignore_ascii_case(domain))
+                        && host.get(..i).is_some_and(|h| h.ends_with('.'))
+                })
         }
         None => false,
     }
@@ -197,4 +201,28 @@ pub struct Application {
     pub app_id: Option<String>,
     pub display_name: Option<String>,
     pub identifier_uris: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_in_domain;
+
+    #[test]
+    fn addresses_in_a_domain_or_under_it() {
+        assert!(address_in_domain(
+            "SMTP:a@Contoso.Example",
+            "contoso.example"
+        ));
+        assert!(address_in_domain(
+            "a@mail.contoso.example.",
+            "contoso.example"
+        ));
+        assert!(!address_in_domain("a@xcontoso.example", "contoso.example"));
+        assert!(!address_in_domain("contoso.example", "contoso.example"));
+        // Internationalised hosts: compared without splitting a character.
+        assert!(address_in_domain("jürgen@bücher.example", "bücher.example"));
+        assert!(address_in_domain("a@é.bücher.example", "bücher.example"));
+        assert!(!address_in_domain("a@xbücher.example", "bücher.example"));
+        assert!(!address_in_domain("a@é", "contoso.example"));
+    }
 }

@@ -8,20 +8,17 @@ pub fn blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, String> {
     let end = format!("-----END {label}-----");
     let mut out = Vec::new();
     let mut rest = text;
-    while let Some(start) = rest.find(&begin) {
-        let body = &rest[start + begin.len()..];
-        let stop = body
-            .find(&end)
+    // split_once rather than index arithmetic: the file is input.
+    while let Some((_, body)) = rest.split_once(&begin) {
+        let (block, after) = body
+            .split_once(&end)
             .ok_or_else(|| format!("a {label} block has no END line"))?;
-        let b64: String = body[..stop]
-            .chars()
-            .filter(|c| !c.is_ascii_whitespace())
-            .collect();
+        let b64: String = block.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(b64)
             .map_err(|e| format!("a {label} block is not valid base64: {e}"))?;
         out.push(der);
-        rest = &body[stop + end.len()..];
+        rest = after;
     }
     Ok(out)
 }

@@ -67,8 +67,8 @@ impl Runbook {
         let runbook: Runbook = toml::from_str(text).map_err(|e| PlanError::Parse {
             // toml's Display spans several lines with a source excerpt; keep one line.
             line: e.span().map_or(0, |span| {
-                let before = &text.as_bytes()[..span.start.min(text.len())];
-                before.iter().filter(|b| **b == b'\n').count() + 1
+                let before = text.bytes().take(span.start);
+                before.filter(|b| *b == b'\n').count() + 1
             }),
             reason: e.message().trim().to_string(),
         })?;

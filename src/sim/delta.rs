@@ -42,10 +42,8 @@ fn decode(key: u64, token: &str, n: usize) -> Option<Vec<u64>> {
         .split('-')
         .map(|p| u64::from_str_radix(p, 16).ok())
         .collect::<Option<_>>()?;
-    if raw.len() != n + 1 {
-        return None;
-    }
-    (check(key, &raw[..n]) as u64 == raw[n]).then(|| raw[..n].to_vec())
+    let (last, parts) = raw.split_last()?;
+    (parts.len() == n && check(key, parts) as u64 == *last).then(|| parts.to_vec())
 }
 
 fn split_delta_token(query: RawQuery) -> (Option<String>, RawQuery) {

@@ -5,8 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::names::{
-    DEPARTMENTS, DESTINATION_COMPANIES, FIRST_NAMES, JOB_TITLES, LANGUAGES, LAST_NAMES, OFFICES,
-    SOURCE_COMPANIES,
+    self, DEPARTMENTS, DESTINATION_COMPANIES, JOB_TITLES, LANGUAGES, OFFICES, SOURCE_COMPANIES,
 };
 use super::rng::Rng;
 
@@ -191,8 +190,14 @@ fn squash(name: &str) -> String {
         .collect()
 }
 
-/// Hands out local parts that are unique in the tenant (Exchange refuses duplicate addresses),
-/// suffixing digits on collision: `anna.berg`, `anna.berg2`, …
+/// Longest local part (before the `@`) Entra ID and SMTP allow.
+pub(crate) const MAX_LOCAL_PART: usize = 64;
+/// Longest display name Entra ID allows.
+pub(crate) const MAX_DISPLAY_NAME: usize = 256;
+
+/// Hands out local parts that are unique in the tenant (Exchange refuses duplicate addresses,
+/// compared without regard to case), suffixing digits on collision: `anna.berg`,
+/// `anna.berg2`, … A suffix never pushes a local part past 64 characters.
 #[derive(Default)]
 struct LocalParts {
     taken: HashSet<String>,
@@ -201,22 +206,46 @@ struct LocalParts {
 
 impl LocalParts {
     fn reserve(&mut self, local: &str) {
-        self.taken.insert(local.to_string());
+        self.taken.insert(local.to_lowercase());
     }
 
     fn unique(&mut self, base: &str) -> String {
-        if self.taken.insert(base.to_string()) {
-            return base.to_string();
+        let base = cut_chars(base, MAX_LOCAL_PART);
+        if self.taken.insert(base.to_lowercase()) {
+            return base;
         }
-        let n = self.next_suffix.entry(base.to_string()).or_insert(1);
+        let n = self.next_suffix.entry(base.clone()).or_insert(1);
         loop {
             *n += 1;
-            let candidate = format!("{base}{n}");
-            if self.taken.insert(candidate.clone()) {
+            let suffix = n.to_string();
+            let head = cut_chars(&base, MAX_LOCAL_PART - suffix.len());
+            let candidate = format!("{}{suffix}", head.trim_end_matches(['.', '-']));
+            if self.taken.insert(candidate.to_lowercase()) {
                 return candidate;
             }
         }
     }
+}
+
+/// At most `max` characters of `text`, never ending in `.` or `-` (a local part cannot end in
+/// a dot) nor in a space.
+fn cut_chars(text: &str, max: usize) -> String {
+    let cut: String = text.chars().take(max).collect();
+    cut.trim_end_matches(['.', '-', ' ']).to_string()
+}
+
+/// Tags of the plus-addresses some people keep as aliases (`anna.berg+billing@…`).
+const PLUS_TAGS: &[&str] = &["billing", "newsletter", "jobs", "crm", "shop"];
+
+/// A display name at Entra's 256-character limit: a real name followed by the kind of
+/// description some tenants put in it.
+fn long_display_name(name: &str, department: &str, office: &str) -> String {
+    let mut text = format!("{name} (extern) – {department}, Standort {office} –");
+    let filler = " Übergangsprojekt Mandantenwechsel, Vertretung während der Umstellung";
+    while text.chars().count() < MAX_DISPLAY_NAME {
+        text.push_str(filler);
+    }
+    cut_chars(&text, MAX_DISPLAY_NAME)
 }
 
 /// The source tenant's shared mailboxes (local part, display name). They are user objects in
@@ -314,19 +343,34 @@ fn generate_source(seed: u64, scale: Scale, domain: &str, company: &str) -> Tena
 
     t.users.reserve(count + shared.len());
     for i in 0..count {
-        let first = *rng.pick(FIRST_NAMES);
-        let last = *rng.pick(LAST_NAMES);
-        let base = format!(
-            "{}.{}",
-            first.to_ascii_lowercase(),
-            last.to_ascii_lowercase()
-        );
+        let person = names::person(&mut rng);
+        let department = *rng.pick(DEPARTMENTS);
+        let office = *rng.pick(OFFICES);
+        // A few people at the limits: a 256-character display name and a 64-character
+        // local part (Entra's maxima).
+        let at_limits = i % 997 == 13;
+        let base = if at_limits {
+            let long = format!(
+                "{}.{}.{}.{}",
+                person.local,
+                squash(department),
+                squash(office),
+                "interim.project.transition.team"
+            );
+            let mut base = cut_chars(&long, MAX_LOCAL_PART);
+            while base.chars().count() < MAX_LOCAL_PART {
+                base.push('x');
+            }
+            base
+        } else {
+            person.local.clone()
+        };
         let local = locals.unique(&base);
-        let short_base = format!(
-            "{}{}",
-            first[..1].to_ascii_lowercase(),
-            last.to_ascii_lowercase()
-        );
+        let display_name = if at_limits {
+            long_display_name(&person.display, department, office)
+        } else {
+            person.display.clone()
+        };
 
         let has_mailbox = i % 25 != 24; // a few unlicensed accounts without a mailbox
         let upn_domain = if i % 10 == 9 {
@@ -339,8 +383,21 @@ fn generate_source(seed: u64, scale: Scale, domain: &str, company: &str) -> Tena
         if has_mailbox {
             proxies.push(format!("SMTP:{local}@{domain}"));
             if rng.chance(70) {
-                let short = locals.unique(&short_base);
+                let short = locals.unique(&person.short);
                 proxies.push(format!("smtp:{short}@{domain}"));
+            }
+            // Exchange Online keeps internationalised (EAI) addresses only as secondary
+            // aliases, never as the primary address or the UPN; a few people have one.
+            if let Some(native) = &person.native_local
+                && rng.chance(10)
+            {
+                let eai = locals.unique(native);
+                proxies.push(format!("smtp:{eai}@{domain}"));
+            }
+            if rng.chance(3) {
+                let tag = rng.pick(PLUS_TAGS);
+                let plus = locals.unique(&format!("{local}+{tag}"));
+                proxies.push(format!("smtp:{plus}@{domain}"));
             }
             proxies.push(format!("smtp:{local}@{initial}"));
             if rng.chance(20) {
@@ -356,9 +413,9 @@ fn generate_source(seed: u64, scale: Scale, domain: &str, company: &str) -> Tena
         };
         t.users.push(User {
             id: rng.guid(),
-            display_name: format!("{first} {last}"),
-            given_name: Some(first.to_string()),
-            surname: Some(last.to_string()),
+            display_name,
+            given_name: Some(person.given),
+            surname: Some(person.family),
             user_principal_name: format!("{local}@{upn_domain}"),
             mail,
             mail_nickname: local.clone(),
@@ -366,8 +423,8 @@ fn generate_source(seed: u64, scale: Scale, domain: &str, company: &str) -> Tena
             account_enabled: !rng.chance(3),
             on_premises_sync_enabled: (i % 20 == 7).then_some(true),
             job_title: Some(rng.pick(JOB_TITLES).to_string()),
-            department: Some(rng.pick(DEPARTMENTS).to_string()),
-            office_location: Some(rng.pick(OFFICES).to_string()),
+            department: Some(department.to_string()),
+            office_location: Some(office.to_string()),
             business_phones: if rng.chance(60) {
                 vec![format!("+49 30 5550 {:04}", rng.below(10_000))]
             } else {
@@ -624,17 +681,12 @@ fn generate_destination(seed: u64, custom_domain: &str, company: &str) -> Tenant
     let mut people: Vec<(String, Option<String>, Option<String>, String)> =
         vec![("Admin".into(), None, None, locals.unique("admin"))];
     for _ in 0..4 {
-        let first = *rng.pick(FIRST_NAMES);
-        let last = *rng.pick(LAST_NAMES);
-        let local = locals.unique(&format!(
-            "{}.{}",
-            first.to_ascii_lowercase(),
-            last.to_ascii_lowercase()
-        ));
+        let person = names::person(&mut rng);
+        let local = locals.unique(&person.local);
         people.push((
-            format!("{first} {last}"),
-            Some(first.to_string()),
-            Some(last.to_string()),
+            person.display,
+            Some(person.given),
+            Some(person.family),
             local,
         ));
     }
@@ -705,8 +757,10 @@ mod tests {
 
         let mut addrs = HashSet::new();
         for p in a.users.iter().flat_map(|u| u.proxy_addresses.iter()) {
-            if p.to_ascii_lowercase().starts_with("smtp:") {
-                assert!(addrs.insert(p[5..].to_ascii_lowercase()), "duplicate {p}");
+            if let Some((kind, address)) = p.split_once(':')
+                && kind.eq_ignore_ascii_case("smtp")
+            {
+                assert!(addrs.insert(address.to_lowercase()), "duplicate {p}");
             }
         }
         let upns: HashSet<_> = a.users.iter().map(|u| &u.user_principal_name).collect();
@@ -747,8 +801,10 @@ mod tests {
             .flat_map(|u| u.proxy_addresses.iter())
             .chain(a.groups.iter().flat_map(|g| g.proxy_addresses.iter()))
         {
-            if p.to_ascii_lowercase().starts_with("smtp:") {
-                assert!(addrs.insert(p[5..].to_ascii_lowercase()), "duplicate {p}");
+            if let Some((kind, address)) = p.split_once(':')
+                && kind.eq_ignore_ascii_case("smtp")
+            {
+                assert!(addrs.insert(address.to_lowercase()), "duplicate {p}");
             }
         }
         let ids: HashSet<_> = a.groups.iter().map(|g| &g.id).collect();
@@ -759,5 +815,93 @@ mod tests {
             .map(|u| u.user_principal_name.to_ascii_lowercase())
             .collect();
         assert_eq!(upns.len(), a.users.len());
+    }
+
+    /// Entra's rule for a UPN's local part: `A–Z a–z 0–9 ' . - _ ! # ^ ~`, at most 64
+    /// characters, no dot right before the `@` (nor at the start, nor two in a row).
+    fn entra_upn_local_part(local: &str) -> bool {
+        !local.is_empty()
+            && local.len() <= MAX_LOCAL_PART
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c))
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+    }
+
+    #[test]
+    fn names_look_like_a_real_tenant_and_obey_entra() {
+        let [a, b] = generate(1, Scale::users(2_000), "contoso.example");
+        let people: Vec<&User> = a.users.iter().chain(&b.users).collect();
+        for u in &people {
+            let (local, host) = u.user_principal_name.split_once('@').unwrap();
+            assert!(entra_upn_local_part(local), "UPN {}", u.user_principal_name);
+            assert!(host.len() <= 48 && u.user_principal_name.len() <= 113);
+            assert!(u.display_name.chars().count() <= MAX_DISPLAY_NAME);
+            assert!(u.mail.as_deref().is_none_or(str::is_ascii), "{:?}", u.mail);
+            for p in &u.proxy_addresses {
+                let (_, address) = p.split_once(':').unwrap();
+                let (local, _) = address.rsplit_once('@').unwrap();
+                assert!(local.chars().count() <= MAX_LOCAL_PART, "{p}");
+                // The primary address is always ASCII: EAI addresses are aliases only.
+                assert!(!p.starts_with("SMTP:") || p.is_ascii(), "{p}");
+            }
+        }
+        let any_user = |f: &dyn Fn(&User) -> bool| a.users.iter().any(f);
+        let any_proxy = |f: &dyn Fn(&str) -> bool| {
+            a.users
+                .iter()
+                .flat_map(|u| &u.proxy_addresses)
+                .any(|p| f(p))
+        };
+        assert!(any_user(&|u| u.display_name.contains(['ü', 'ö', 'ä', 'ß'])));
+        assert!(any_user(&|u| u
+            .display_name
+            .contains(['ø', 'å', 'é', 'ç', 'ł'])));
+        assert!(any_user(&|u| u
+            .display_name
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))));
+        assert!(any_user(&|u| u
+            .display_name
+            .chars()
+            .any(|c| ('\u{370}'..='\u{3ff}').contains(&c))));
+        assert!(any_user(&|u| u
+            .display_name
+            .chars()
+            .any(|c| ('\u{400}'..='\u{4ff}').contains(&c))));
+        assert!(any_user(&|u| u.user_principal_name.contains('\'')));
+        assert!(any_user(
+            &|u| u.display_name.chars().count() == MAX_DISPLAY_NAME
+        ));
+        assert!(any_user(&|u| {
+            u.user_principal_name.split_once('@').unwrap().0.len() == MAX_LOCAL_PART
+        }));
+        assert!(any_proxy(&|p| p.starts_with("smtp:") && !p.is_ascii()));
+        assert!(any_proxy(&|p| p.starts_with("smtp:") && p.contains('+')));
+        // Japanese, Chinese and Korean names are written family name first, without a space.
+        assert!(any_user(&|u| {
+            u.display_name
+                .starts_with(u.surname.as_deref().unwrap_or("-"))
+                && !u.display_name.contains(' ')
+        }));
+    }
+
+    #[test]
+    fn local_parts_stay_unique_and_within_64_characters() {
+        let mut l = LocalParts::default();
+        let long = "a".repeat(70);
+        let first = l.unique(&long);
+        assert_eq!(first.len(), MAX_LOCAL_PART);
+        for _ in 0..20 {
+            let next = l.unique(&long);
+            assert!(next.len() <= MAX_LOCAL_PART, "{next}");
+            assert_ne!(next, first);
+        }
+        assert_eq!(l.unique("Jürgen.Müller"), "Jürgen.Müller");
+        // Exchange compares addresses without regard to case.
+        assert_eq!(l.unique("jürgen.müller"), "jürgen.müller2");
+        assert_eq!(l.unique("ends.with.dot."), "ends.with.dot");
     }
 }

@@ -41,10 +41,13 @@ pub(crate) fn contacts(seed: u64, count: usize, domain: &str) -> Vec<Contact> {
             } else {
                 PARTNERS[i % PARTNERS.len()].to_string()
             };
-            let local = format!("contact{i}");
+            // Partners' people, named like the staff: any script, ASCII addresses.
+            let person = super::names::person(&mut rng);
+            // `.{i}`: no user or group local part ends that way, so addresses stay unique.
+            let local = format!("{}.{i}", person.local);
             Contact {
                 id: rng.guid(),
-                display_name: format!("Contact {i}"),
+                display_name: person.display,
                 mail: Some(format!("{local}@{host}")),
                 proxy_addresses: vec![format!("SMTP:{local}@{host}")],
             }

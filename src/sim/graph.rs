@@ -341,11 +341,10 @@ fn decode_skip_token(
     collection: Collection,
     tenant: usize,
 ) -> Option<usize> {
-    if token.len() != 24 || !token.is_ascii() {
-        return None;
-    }
-    let scrambled = u64::from_str_radix(&token[..16], 16).ok()?;
-    let check = u32::from_str_radix(&token[16..], 16).ok()?;
+    // The token comes back from the network: split_at_checked never splits a character.
+    let (scrambled, check) = token.split_at_checked(16).filter(|_| token.len() == 24)?;
+    let scrambled = u64::from_str_radix(scrambled, 16).ok()?;
+    let check = u32::from_str_radix(check, 16).ok()?;
     if Rng::new(scrambled).next_u64() as u32 != check {
         return None;
     }

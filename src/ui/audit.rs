@@ -70,7 +70,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
 /// The integrity badge, right-aligned on the pane's top border.
 fn render_badge(frame: &mut Frame, area: Rect, state: &State) {
     let (text, style) = badge(&state.audit_integrity);
-    let width = text.chars().count() as u16;
+    let width = widgets::width(&text) as u16;
     // Keep the left part of the title (number, name, filter) readable on narrow panes.
     if area.height == 0 || area.width < width + 24 {
         return;

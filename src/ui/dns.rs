@@ -58,7 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     // resolvers to compare), so the values keep their room otherwise.
     let status_need = statuses
         .iter()
-        .map(|(s, _)| s.chars().count() as u16)
+        .map(|(s, _)| widgets::width(s) as u16)
         .max()
         .unwrap_or(0);
     let status_w = if status_need == 0 {
@@ -66,7 +66,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     } else {
         status_need.max(6) + 1
     };
-    let name_need = widest(|r| r.name.chars().count(), 4);
+    let name_need = widest(|r| widgets::width(&r.name), 4);
     let type_w = widest(|r| r.answer.kind.as_str().len(), 4);
     let ttl_w = widest(|r| r.ttl.len(), 3);
     // Marker, type, TTL, four gaps, and the selection marker when focused; then the name gets

@@ -116,7 +116,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let visible = &rows[window.start..window.start + window.len];
     let status_w = visible
         .iter()
-        .map(|r| r.status.0.chars().count())
+        .map(|r| widgets::width(&r.status.0))
         .max()
         .unwrap_or(0)
         .max(6) as u16;
@@ -126,7 +126,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     // The name what it needs up to a fifth, the two values share the rest.
     let name_need = visible
         .iter()
-        .map(|r| r.name.chars().count())
+        .map(|r| widgets::width(&r.name))
         .max()
         .unwrap_or(0)
         .max(4) as u16;

@@ -73,9 +73,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let header = Row::new(["", "source", "destination"]).style(theme::header());
     let mut block = widgets::pane_block(state, Pane::Domain);
     // The domain's name sits on the right of the border, when it fits beside the title.
-    // Both forms of an IDN when they fit, else the A-label alone.
-    let title_w = format!(" 1 {} ", Pane::Domain.title()).chars().count();
-    let fits = |n: &String| usize::from(area.width) >= title_w + n.chars().count() + 4;
+    // Both forms of an IDN when they fit, else the A-label alone (widths in terminal cells).
+    let title_w = widgets::width(&format!(" 1 {} ", Pane::Domain.title()));
+    let fits = |n: &String| usize::from(area.width) >= title_w + widgets::width(n) + 4;
     if let Some(name) = [&state.domain_shown, &state.domain]
         .into_iter()
         .map(|d| format!(" {d} "))

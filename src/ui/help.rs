@@ -10,8 +10,16 @@ use crate::app::keys::KEY_HELP;
 use super::theme;
 
 pub fn render(frame: &mut Frame, area: Rect) {
-    let key_w = KEY_HELP.iter().map(|(k, _)| k.len()).max().unwrap_or(0) as u16;
-    let text_w = KEY_HELP.iter().map(|(_, t)| t.len()).max().unwrap_or(0) as u16;
+    let key_w = KEY_HELP
+        .iter()
+        .map(|(k, _)| super::widgets::width(k))
+        .max()
+        .unwrap_or(0) as u16;
+    let text_w = KEY_HELP
+        .iter()
+        .map(|(_, t)| super::widgets::width(t))
+        .max()
+        .unwrap_or(0) as u16;
     // Border (2) + padding (2) + gap (2).
     let width = (key_w + text_w + 6).min(area.width);
     let height = (KEY_HELP.len() as u16 + 2).min(area.height);

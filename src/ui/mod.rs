@@ -20,6 +20,9 @@ mod timeline;
 mod users;
 mod widgets;
 
+/// Text measured and cut in terminal cells; the CLI's tables use the same.
+pub use widgets::{pad, truncate, width};
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 

@@ -141,16 +141,18 @@ pub fn relative_name(name: &str, domain: &str) -> String {
     if name.eq_ignore_ascii_case(domain) {
         return "@".to_string();
     }
-    if name.len() > domain.len() + 1 {
-        let split = name.len() - domain.len();
-        if name.is_char_boundary(split - 1)
-            && name[split..].eq_ignore_ascii_case(domain)
-            && name.as_bytes()[split - 1] == b'.'
-        {
-            return name[..split - 1].to_string();
-        }
-    }
-    name.to_string()
+    // Names come from DNS answers: `get` never splits inside a character.
+    let label = name
+        .len()
+        .checked_sub(domain.len())
+        .filter(|&split| {
+            name.get(split..)
+                .is_some_and(|t| t.eq_ignore_ascii_case(domain))
+        })
+        .and_then(|split| name.get(..split))
+        .and_then(|head| head.strip_suffix('.'))
+        .filter(|label| !label.is_empty());
+    label.unwrap_or(name).to_string()
 }
 
 /// Every row of the DNS pane after its filter. The record set is small (tens of rows).
@@ -440,6 +442,23 @@ mod tests {
         assert_eq!(
             relative_name("xcontoso.example", "contoso.example"),
             "xcontoso.example"
+        );
+    }
+
+    #[test]
+    fn relative_names_never_split_a_character() {
+        // The cut falls inside "é" while the byte before it is a character boundary: this
+        // used to panic the render.
+        assert_eq!(relative_name("ab.cé", "z"), "ab.cé");
+        assert_eq!(relative_name("xé", "b"), "xé");
+        assert_eq!(
+            relative_name("büro.bücher.example", "bücher.example"),
+            "büro"
+        );
+        assert_eq!(relative_name("田中.例え.jp", "例え.jp"), "田中");
+        assert_eq!(
+            relative_name(".contoso.example", "contoso.example"),
+            ".contoso.example"
         );
     }
 

@@ -13,7 +13,7 @@ use crate::plan::{Phase, StepStatus};
 
 use super::rows::{self, StepRow};
 use super::theme;
-use super::widgets::{self, truncate};
+use super::widgets::{self, pad};
 
 /// The step title keeps at least this much room before owner and date columns are shown.
 const TITLE_MIN: usize = 20;
@@ -74,7 +74,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let owner_need = visible
         .iter()
         .filter_map(|e| match e {
-            Entry::Step(s) => Some(s.step.owner.chars().count()),
+            Entry::Step(s) => Some(widgets::width(&s.step.owner)),
             Entry::Phase(_) => None,
         })
         .max()
@@ -164,10 +164,6 @@ fn columns(inner: usize, prefix: usize, owner_need: usize, has_t: bool) -> Colum
         owner,
         due_at,
     }
-}
-
-fn pad(text: &str, width: usize) -> String {
-    format!("{:width$}", truncate(text, width))
 }
 
 fn header(cols: &Columns) -> Line<'static> {

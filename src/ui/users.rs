@@ -62,7 +62,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let widest = |f: fn(&TextRow) -> &str, header: &str| {
         let w = lines
             .iter()
-            .map(|l| f(l).chars().count())
+            .map(|l| widgets::width(f(l)))
             .max()
             .unwrap_or(0);
         w.max(header.len()).min(usize::from(u16::MAX)) as u16

@@ -5,6 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, HighlightSpacing, Paragraph, Row, Table, TableState};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::app::state::{Pane, State};
 
@@ -131,16 +132,40 @@ pub fn share_width(total: u16, a: u16, b: u16) -> [u16; 2] {
     }
 }
 
-/// At most `width` characters, with `…` when cut.
+/// Terminal cells `text` takes: a CJK character two, a combining mark none. Column widths
+/// are measured with this, never with a count of characters or bytes.
+pub fn width(text: &str) -> usize {
+    UnicodeWidthStr::width(text)
+}
+
+/// At most `width` terminal cells, with `…` when cut; never splits a character.
 pub fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
+    if self::width(text) <= width {
         return text.to_string();
     }
     if width == 0 {
         return String::new();
     }
-    let mut out: String = text.chars().take(width - 1).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
     out.push('…');
+    out
+}
+
+/// `text` cut to `width` cells and padded with spaces to exactly `width` cells (`format!`'s
+/// padding counts characters, which misaligns wide ones).
+pub fn pad(text: &str, width: usize) -> String {
+    let mut out = truncate(text, width);
+    let used = self::width(&out);
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
     out
 }
 
@@ -162,5 +187,21 @@ mod tests {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
         assert_eq!(truncate("abc", 0), "");
+    }
+
+    #[test]
+    fn wide_characters_are_measured_in_cells() {
+        // 田中太郎 takes eight cells: four characters would overflow a four-cell column.
+        assert_eq!(width("田中太郎"), 8);
+        assert_eq!(truncate("田中太郎", 8), "田中太郎");
+        assert_eq!(truncate("田中太郎", 7), "田中太…");
+        assert_eq!(truncate("田中太郎", 6), "田中…");
+        assert_eq!(truncate("田中太郎", 1), "…");
+        assert!(width(&truncate("Jürgen Müller 田中太郎", 12)) <= 12);
+        // A combining mark takes no cell of its own.
+        assert_eq!(width("प्रिया"), width(&truncate("प्रिया", 10)));
+        assert_eq!(pad("田中", 6), "田中  ");
+        assert_eq!(pad("Zoë", 5), "Zoë  ");
+        assert_eq!(width(&pad("田中太郎", 5)), 5);
     }
 }
