@@ -22,10 +22,10 @@ pub enum CutoverSource {
 impl CutoverSource {
     pub fn label(self) -> &'static str {
         match self {
-            CutoverSource::CommandLine => "from --cutover",
-            CutoverSource::Timeline => "set in the timeline",
-            CutoverSource::Config => "from the config",
-            CutoverSource::Demo => "set by the demo",
+            CutoverSource::CommandLine => "--cutover",
+            CutoverSource::Timeline => "timeline",
+            CutoverSource::Config => "config",
+            CutoverSource::Demo => "demo's own",
         }
     }
 }

@@ -116,7 +116,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 /// Title first; then the absolute due time (when T is set); then the owner, if room is left.
-/// ` T 2026-12-05 18:00 UTC (from the config) `, shortened to fit `room`; ` T not set · t sets
+/// ` T 2026-12-05 18:00 UTC (config) `, shortened to fit `room`; ` T not set · t sets
 /// it ` while the admin has not given one.
 fn cutover_label(state: &State, room: usize) -> (String, Style) {
     let (long, short, style) = match (state.cutover_at, state.cutover_from) {
