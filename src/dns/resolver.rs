@@ -83,8 +83,7 @@ impl DnsClient {
     /// Ask for one (name, type). Never fails: failures are an [`AnswerStatus::Error`].
     pub async fn lookup(&self, name: &str, kind: RecordKind) -> RecordAnswer {
         let name = normalize_name(name);
-        let fqdn = format!("{name}.");
-        let status_values = match self.resolver.lookup(fqdn.as_str(), record_type(kind)).await {
+        let status_values = match self.query(&name, record_type(kind)).await {
             Ok(lookup) => {
                 let mut values: Vec<RecordValue> = lookup
                     .answers()
@@ -109,6 +108,18 @@ impl DnsClient {
             kind,
             status: status_values.0,
             values: status_values.1,
+        }
+    }
+
+    /// One query for `name` (no trailing dot) as it goes on the wire.
+    async fn query(
+        &self,
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<hickory_resolver::lookup::Lookup, NetError> {
+        match wire_name(name) {
+            Ok(n) => self.resolver.lookup(n, rtype).await,
+            Err(e) => Err(NetError::from(e)),
         }
     }
 
@@ -139,8 +150,7 @@ impl DnsClient {
     /// The A records at `name`: `Ok(empty)` for NXDOMAIN or NODATA (a DNSBL's "not listed"),
     /// `Err` with the failure otherwise.
     pub async fn lookup_v4(&self, name: &str) -> Result<Vec<std::net::Ipv4Addr>, String> {
-        let fqdn = format!("{}.", normalize_name(name));
-        match self.resolver.lookup(fqdn.as_str(), RecordType::A).await {
+        match self.query(&normalize_name(name), RecordType::A).await {
             Ok(lookup) => Ok(lookup
                 .answers()
                 .iter()
@@ -160,8 +170,11 @@ impl DnsClient {
     /// The IPv4 and IPv6 addresses of a host, or why there are none: `NXDOMAIN`, `no A or
     /// AAAA record`, or the failure (REFUSED from a server that does not recurse, timeout, …).
     pub async fn addresses(&self, host: &str) -> Result<Vec<std::net::IpAddr>, String> {
-        let fqdn = format!("{}.", normalize_name(host));
-        let found: Vec<std::net::IpAddr> = match self.resolver.lookup_ip(fqdn.as_str()).await {
+        let name = match wire_name(&normalize_name(host)) {
+            Ok(name) => name,
+            Err(e) => return Err(e),
+        };
+        let found: Vec<std::net::IpAddr> = match self.resolver.lookup_ip(name).await {
             Ok(ips) => ips.iter().collect(),
             Err(err) => match classify_error(&err) {
                 AnswerStatus::NxDomain => return Err("NXDOMAIN".into()),
@@ -277,5 +290,41 @@ fn response_code_name(code: ResponseCode) -> String {
         ResponseCode::FormErr => "FORMERR".into(),
         ResponseCode::NotImp => "NOTIMP".into(),
         other => other.to_string(),
+    }
+}
+
+/// The name as it goes on the wire. An ASCII name is taken byte for byte: Microsoft's MX host
+/// for an IDN domain (`xn--mnchen-3ya-example.mail.protection.outlook.com`) starts with `xn--`
+/// without being valid punycode, and IDNA processing would refuse to ask for it at all. Only a
+/// Unicode name goes through IDNA.
+pub fn wire_name(name: &str) -> Result<hickory_resolver::proto::rr::Name, String> {
+    let fqdn = format!("{}.", name.trim_end_matches('.'));
+    let parsed = if fqdn.is_ascii() {
+        hickory_resolver::proto::rr::Name::from_ascii(&fqdn)
+    } else {
+        hickory_resolver::proto::rr::Name::from_utf8(&fqdn)
+    };
+    parsed.map_err(|e| format!("'{name}' is not a DNS name: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_names_go_on_the_wire_byte_for_byte() {
+        // Not valid punycode after the xn--, yet the name Microsoft gives an IDN domain's MX.
+        let mx = "xn--mnchen-3ya-example.mail.protection.outlook.com";
+        assert_eq!(wire_name(mx).map(|n| n.to_ascii()), Ok(format!("{mx}.")));
+        assert_eq!(
+            wire_name("_sip._tls.contoso.com.").map(|n| n.to_ascii()),
+            Ok("_sip._tls.contoso.com.".to_string())
+        );
+        // Unicode goes through IDNA.
+        assert_eq!(
+            wire_name("münchen.example").map(|n| n.to_ascii()),
+            Ok("xn--mnchen-3ya.example.".to_string())
+        );
+        assert!(wire_name("a..b").is_err());
     }
 }
