@@ -346,3 +346,12 @@ async fn sim_serve_json_then_token_then_domains() {
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn a_cutover_time_needs_its_zone_and_a_command_that_uses_it() {
+    let out = run(&["--cutover", "2026-12-05T18:00"]);
+    assert_one_line_error(&out, "no time zone");
+    assert_one_line_error(&run(&["--cutover", "next friday"]), "2026-12-05T18:00Z");
+    let out = run(&["--cutover", "2026-12-05T18:00Z", "audit", "verify"]);
+    assert_one_line_error(&out, "--cutover sets T for the dashboard");
+}

@@ -1070,6 +1070,7 @@ mod tests {
             Action::CycleStepStatus,
             Action::StartFilter,
             Action::CancelSignIn,
+            Action::StartCutoverInput,
         ] {
             s.notice = None;
             assert!(update(&mut s, action.clone()).is_empty(), "{action:?}");
@@ -1077,6 +1078,10 @@ mod tests {
         }
         assert!(s.step_status.is_empty());
         assert_eq!(s.input, InputMode::Normal);
+        // T typed before the journal stopped is not set after it.
+        s.input = InputMode::CutoverTime("2026-12-05T18:00Z".into());
+        assert!(update(&mut s, Action::CutoverApply).is_empty());
+        assert_eq!(s.cutover_at, None);
         // Looking around and quitting still work.
         update(&mut s, Action::Down);
         assert_eq!(s.view(Pane::Timeline).selected, 1);

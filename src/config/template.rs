@@ -11,6 +11,11 @@ pub const TEMPLATE: &str = r#"# cutover configuration. Check it with: cutover co
 # --domain on each command instead; --domain wins over this line.
 domain = "contoso.com"
 
+# The cutover time T, with its zone (Z for UTC, or an offset such as +01:00). Leave it out
+# until it is agreed: the timeline then shows offsets only and says "T not set". T set in
+# the timeline (t) wins over this line, and --cutover wins over both.
+# cutover_at = "2026-12-05T18:00Z"
+
 # Nameservers the DNS pane asks, "address" or "address:port". Leave out to use public
 # resolvers (1.1.1.1 and 8.8.8.8); name the domain's authoritative servers to see changes
 # without caches in the way.

@@ -286,3 +286,36 @@ fn pfx_password_comes_from_a_named_variable() {
         "{p:?}"
     );
 }
+
+#[test]
+fn cutover_at_is_the_admins_t_with_its_zone_or_a_problem_on_its_line() {
+    let cfg = parse(SOURCE_ONLY, &no_env).expect("valid");
+    assert_eq!(cfg.cutover_at, None, "no T unless the admin writes one");
+    for line in [
+        "cutover_at = \"2026-12-05T19:00+01:00\"\n",
+        "cutover_at = 2026-12-05T18:00:00Z\n",
+    ] {
+        let cfg = parse(&format!("{line}{SOURCE_ONLY}"), &no_env).expect(line);
+        assert_eq!(
+            cfg.cutover_at,
+            Some(time::macros::datetime!(2026-12-05 18:00 UTC)),
+            "{line}"
+        );
+    }
+    let found = problems(&format!(
+        "domain = \"contoso.example\"\ncutover_at = \"2026-12-05 18:00\"\n{SOURCE_ONLY}"
+    ));
+    assert!(
+        found.iter().any(|p| p.starts_with("line 2:")
+            && p.contains("cutover_at")
+            && p.contains("no time zone")),
+        "{found:?}"
+    );
+    let found = problems(&format!("cutover_at = 5\n{SOURCE_ONLY}"));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("cutover_at must be a time")),
+        "{found:?}"
+    );
+}

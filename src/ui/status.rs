@@ -109,7 +109,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     };
     for e in errors {
         let text = truncate(&e, share.saturating_sub(2));
-        room = room.saturating_sub(text.chars().count() + 2);
+        room = room.saturating_sub(super::widgets::width(&text) + 2);
         spans.push(Span::styled(text, theme::error()));
         spans.push(Span::raw("  "));
     }

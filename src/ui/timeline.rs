@@ -36,7 +36,7 @@ struct Columns {
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let mut block = widgets::pane_block(state, Pane::Timeline);
     // T and where it came from, on the right of the border; until the admin sets it, say so.
-    let title_w = format!(" ▶ 4 {} ", Pane::Timeline.title()).chars().count();
+    let title_w = widgets::width(&format!(" ▶ 4 {} ", Pane::Timeline.title()));
     let room = usize::from(area.width).saturating_sub(title_w + 3);
     let t_text = cutover_label(state, room);
     if !t_text.0.is_empty() {
@@ -137,7 +137,7 @@ fn cutover_label(state: &State, room: usize) -> (String, Style) {
             theme::warn(),
         ),
     };
-    let fits = |s: &String| s.chars().count() <= room;
+    let fits = |s: &String| widgets::width(s) <= room;
     if fits(&long) {
         (long, style)
     } else if fits(&short) {
