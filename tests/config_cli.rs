@@ -189,16 +189,7 @@ fn plain_cutover_opens_the_dashboard_against_the_configured_tenants() {
     let data = dir.path().join("data");
     let _served = serve_with_config(&config, dir.path());
 
-    let term = Terminal::start(
-        120,
-        40,
-        &[
-            "--config",
-            config.to_str().expect("utf8"),
-            "--data-dir",
-            data.to_str().expect("utf8"),
-        ],
-    );
+    let term = Terminal::dashboard(&config, &data);
     // The sim's source tenant has the domain verified; the dashboard shows users from it.
     term.wait_for("the dashboard", |s| {
         s.contains("Users and aliases") && s.contains("@contoso.example")

@@ -54,16 +54,7 @@ fn rehearsal_filter_in_a_non_latin_script_step_change_and_t_are_journaled_and_ve
         .take(2)
         .collect();
 
-    let tmux = Terminal::start(
-        120,
-        40,
-        &[
-            "--config",
-            config.to_str().expect("utf8"),
-            "--data-dir",
-            data.to_str().expect("utf8"),
-        ],
-    );
+    let tmux = Terminal::dashboard(&config, &data);
     tmux.wait_for("the Users pane listing the inventory", |s| {
         s.contains("objects hold") && s.contains("by kind:")
     });
@@ -121,16 +112,7 @@ fn rehearsal_filter_in_a_non_latin_script_step_change_and_t_are_journaled_and_ve
     assert_eq!(t["after"], "2026-12-05T18:00:00Z");
 
     // T set in the timeline is there again after a restart, said where it came from.
-    let again = Terminal::start(
-        120,
-        40,
-        &[
-            "--config",
-            config.to_str().expect("utf8"),
-            "--data-dir",
-            data_arg,
-        ],
-    );
+    let again = Terminal::dashboard(&config, &data);
     again.wait_for("the dashboard", |s| s.contains("objects hold"));
     // Focused, the timeline has room for where T came from.
     again.keys(&["4"]);

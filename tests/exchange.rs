@@ -34,21 +34,9 @@ fn quick() -> RetryPolicy {
 }
 
 fn exchange(sim: &Sim, label: &str) -> ExchangeClient {
-    let t = sim.tenant(label).expect("tenant");
-    ExchangeClient::new(
-        &sim.exchange_url(),
-        SignIn {
-            login_url: sim.login_url(),
-            tenant: t.id.clone(),
-            client_id: t.client_id.clone(),
-            scope: GLOBAL_EXCHANGE_SCOPE.into(),
-            auth: Auth::ClientSecret(t.client_secret.clone()),
-            cache: None,
-            warn: None,
-        },
-    )
-    .expect("client")
-    .with_retry(quick())
+    sim.exchange_client(label)
+        .expect("client")
+        .with_retry(quick())
 }
 
 fn graph(sim: &Sim, label: &str) -> GraphClient {

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use cutover::app::pollers::poll_tenant;
 use cutover::app::{Action, PollFailure, State, TenantId, update};
-use cutover::exchange::{ExchangeClient, ExchangeError, GLOBAL_EXCHANGE_SCOPE, Route};
+use cutover::exchange::{ExchangeClient, ExchangeError, Route};
 use cutover::graph::GraphError;
-use cutover::graph::auth::{Auth, SignIn};
 use cutover::graph::batch::BatchRequest;
 use cutover::graph::pem::{b64url, b64url_decode};
 use cutover::graph::permissions::Missing;
@@ -324,20 +323,7 @@ async fn device_code_tokens_carry_the_consented_scopes() {
 }
 
 fn exchange(sim: &Sim, label: &str) -> ExchangeClient {
-    let t = sim.tenant(label).expect("tenant");
-    ExchangeClient::new(
-        &sim.exchange_url(),
-        SignIn {
-            login_url: sim.login_url(),
-            tenant: t.id.clone(),
-            client_id: t.client_id.clone(),
-            scope: GLOBAL_EXCHANGE_SCOPE.into(),
-            auth: Auth::ClientSecret(t.client_secret.clone()),
-            cache: None,
-            warn: None,
-        },
-    )
-    .expect("client")
+    sim.exchange_client(label).expect("client")
 }
 
 #[tokio::test]

@@ -395,6 +395,30 @@ impl Sim {
         .map_err(|e| SimError::Client(e.to_string()))
     }
 
+    /// The product's Exchange Online client for one of the tenants, signed in with its client
+    /// secret, as the tests use it.
+    pub fn exchange_client(
+        &self,
+        label: &str,
+    ) -> Result<crate::exchange::ExchangeClient, SimError> {
+        let tenant = self
+            .tenant(label)
+            .ok_or_else(|| SimError::NoTenant(label.to_string()))?;
+        crate::exchange::ExchangeClient::new(
+            &self.exchange_url(),
+            crate::graph::auth::SignIn {
+                login_url: self.login_url(),
+                tenant: tenant.id.clone(),
+                client_id: tenant.client_id.clone(),
+                scope: crate::exchange::GLOBAL_EXCHANGE_SCOPE.into(),
+                auth: crate::graph::auth::Auth::ClientSecret(tenant.client_secret.clone()),
+                cache: None,
+                warn: None,
+            },
+        )
+        .map_err(|e| SimError::Client(e.to_string()))
+    }
+
     /// Scenario hook: replace all records of (name, type) in the zone, e.g. lower the MX TTL or
     /// point MX elsewhere. `name` is `@`, relative (`_dmarc`) or absolute inside the zone;
     /// `rtype` is MX, TXT, CNAME, SRV or NS; `values` are zone-file data (`0 host.example.`,

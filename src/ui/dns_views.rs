@@ -145,16 +145,7 @@ pub fn plan_lines(state: &State) -> Vec<(String, String, ratatui::style::Style)>
         .iter()
         .find(|a| a.kind == RecordKind::Mx && a.name == state.domain)
         .and_then(|a| a.values.iter().map(|v| v.ttl).max());
-    let fmt = |t: time::OffsetDateTime| {
-        format!(
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        )
-    };
+    let fmt = crate::plan::cutover_time::format_cutover;
     match (state.cutover_at, mx_ttl) {
         (Some(at), Some(ttl)) => {
             let plan = ttl_plan(at, ttl, state.now);

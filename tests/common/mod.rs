@@ -127,6 +127,20 @@ impl Terminal {
         term
     }
 
+    /// `cutover --config CONFIG --data-dir DATA` (the configured dashboard) at 120x40.
+    pub fn dashboard(config: &Path, data: &Path) -> Terminal {
+        Terminal::start(
+            120,
+            40,
+            &[
+                "--config",
+                config.to_str().expect("utf8"),
+                "--data-dir",
+                data.to_str().expect("utf8"),
+            ],
+        )
+    }
+
     /// A tmux command on this terminal's server.
     pub fn run(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux")
