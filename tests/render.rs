@@ -1389,3 +1389,33 @@ fn starts_at(row: &[String], x: usize, needle: &str) -> bool {
             .get(x..)
             .is_some_and(|rest| rest.concat().starts_with(needle))
 }
+
+/// T is never shown as a fact it is not: without one the timeline says so; the demo's own T
+/// always says it is the demo's, however narrow the pane.
+#[test]
+fn the_timeline_border_says_where_t_came_from() {
+    let mut s = busy_state();
+    s.cutover_at = None;
+    let screen = draw(&s, 120, 40);
+    assert!(screen.contains("T not set · t sets it"), "{screen}");
+    s.cutover_at = Some(datetime!(2025-03-08 18:00:00 UTC));
+    s.cutover_from = Some(cutover::plan::CutoverSource::Demo);
+    for (w, h) in [(120, 40), (100, 30)] {
+        let screen = draw(&s, w, h);
+        let border = screen
+            .lines()
+            .find(|l| l.contains("Migration timeline"))
+            .unwrap_or_default();
+        // Shown with its source, or (when nothing fits) not at all: never as a bare fact.
+        let labelled = border.contains("03-08 18:00 UTC (demo)");
+        assert!(labelled || !border.contains(" T "), "{w}x{h}: {border}");
+        assert!(labelled || w < 120, "{w}x{h}: {border}");
+    }
+    s.cutover_from = Some(cutover::plan::CutoverSource::Config);
+    s.focus = Pane::Timeline;
+    let screen = draw(&s, 120, 40);
+    assert!(
+        screen.contains("T 2025-03-08 18:00 UTC (config)"),
+        "{screen}"
+    );
+}

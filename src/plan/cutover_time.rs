@@ -25,7 +25,7 @@ impl CutoverSource {
             CutoverSource::CommandLine => "--cutover",
             CutoverSource::Timeline => "timeline",
             CutoverSource::Config => "config",
-            CutoverSource::Demo => "demo's own",
+            CutoverSource::Demo => "demo",
         }
     }
 }

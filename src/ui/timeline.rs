@@ -116,35 +116,37 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 /// Title first; then the absolute due time (when T is set); then the owner, if room is left.
-/// ` T 2026-12-05 18:00 UTC (config) `, shortened to fit `room`; ` T not set · t sets
+/// ` T 2026-12-05 18:00 UTC (config) `, without the year when that does not fit, then without
+/// where it came from (except for the demo's own T, which always says so); ` T not set · t sets
 /// it ` while the admin has not given one.
 fn cutover_label(state: &State, room: usize) -> (String, Style) {
-    let (long, short, style) = match (state.cutover_at, state.cutover_from) {
-        (Some(at), from) => {
-            let when = crate::plan::cutover_time::format_cutover(at);
-            let from = from
-                .map(|f| format!(" ({})", f.label()))
-                .unwrap_or_default();
-            (
-                format!(" T {when}{from} "),
-                format!(" T {when} "),
-                theme::header(),
-            )
-        }
-        (None, _) => (
-            " T not set · t sets it ".to_string(),
-            " T not set ".to_string(),
-            theme::warn(),
-        ),
-    };
+    use crate::plan::CutoverSource;
     let fits = |s: &String| widgets::width(s) <= room;
-    if fits(&long) {
-        (long, style)
-    } else if fits(&short) {
-        (short, style)
-    } else {
-        (String::new(), style)
+    let Some(at) = state.cutover_at else {
+        let style = theme::warn();
+        return [" T not set · t sets it ", " T not set "]
+            .into_iter()
+            .map(str::to_string)
+            .find(fits)
+            .map_or((String::new(), style), |s| (s, style));
+    };
+    let when = crate::plan::cutover_time::format_cutover(at);
+    // `2026-12-05 18:00 UTC` → `12-05 18:00 UTC`
+    let short_when = when.get(5..).unwrap_or(&when).to_string();
+    let from = state.cutover_from.map(|f| format!(" ({})", f.label()));
+    let from = from.as_deref().unwrap_or("");
+    let mut forms = vec![
+        format!(" T {when}{from} "),
+        format!(" T {short_when}{from} "),
+    ];
+    if state.cutover_from != Some(CutoverSource::Demo) {
+        forms.push(format!(" T {short_when} "));
     }
+    let style = theme::header();
+    forms
+        .into_iter()
+        .find(fits)
+        .map_or((String::new(), style), |s| (s, style))
 }
 
 fn columns(inner: usize, prefix: usize, owner_need: usize, has_t: bool) -> Columns {
