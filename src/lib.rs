@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod dns;
 pub mod exchange;
+pub mod executor;
 pub mod graph;
 pub mod inventory;
 pub mod logging;

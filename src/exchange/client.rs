@@ -124,7 +124,7 @@ impl ExchangeClient {
         let mut out = Invoked::default();
         let mut next = Some(self.url(route));
         while let Some(url) = next {
-            let (page, request_id) = self.post(&url, &body, cmdlet).await?;
+            let (page, request_id) = self.post(&url, &body, cmdlet, false).await?;
             if let Some(id) = request_id {
                 out.request_ids.push(id);
             }
@@ -154,13 +154,40 @@ impl ExchangeClient {
         Ok(out)
     }
 
+    /// Run one mutating cmdlet (one request, no paging). Unlike [`ExchangeClient::invoke`] it
+    /// retries only failures that prove the cmdlet did not run (429 with `Retry-After`, a
+    /// connection that was never made, an expired token): after a 5xx or a connection dropped
+    /// once the request was sent, the change may have been applied, so the error goes back to
+    /// the caller (cutover's executor re-reads the object instead of re-sending blindly).
+    pub async fn invoke_write(
+        &self,
+        route: Route<'_>,
+        cmdlet: &str,
+        parameters: Value,
+    ) -> Result<Invoked, ExchangeError> {
+        let body = json!({"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}});
+        let url = self.url(route);
+        let (page, request_id) = self.post(&url, &body, cmdlet, true).await?;
+        let mut out = Invoked::default();
+        out.request_ids.extend(request_id);
+        if let Some(Value::Array(values)) = page.get("value") {
+            out.values.extend(values.iter().cloned());
+        }
+        if let Some(Value::Array(w)) = page.get("@adminapi.warnings") {
+            out.warnings
+                .extend(w.iter().filter_map(|w| w.as_str()).map(str::to_string));
+        }
+        Ok(out)
+    }
+
     /// One page, retrying 429/5xx (honouring `Retry-After`), dropped connections and one
-    /// expired token.
+    /// expired token; for a write (`write`), only failures after which it surely did not run.
     async fn post(
         &self,
         url: &str,
         body: &Value,
         cmdlet: &str,
+        write: bool,
     ) -> Result<(Value, Option<String>), ExchangeError> {
         let mut attempt = 0u32;
         let mut token_refreshed = false;
@@ -186,7 +213,10 @@ impl ExchangeClient {
                 attempt -= 1;
                 continue;
             }
-            if !failure.retryable || attempt >= self.retry.max_attempts {
+            if !failure.retryable
+                || attempt >= self.retry.max_attempts
+                || (write && failure.may_have_run)
+            {
                 return Err(failure.error);
             }
             let delay = self.retry.delay(attempt, failure.retry_after);
@@ -203,7 +233,8 @@ impl ExchangeClient {
     ) -> Result<(String, Option<String>), Failure> {
         let token = self.tokens.access_token().await.map_err(|e| {
             let retryable = matches!(e, crate::graph::GraphError::Transport { .. });
-            Failure::new(ExchangeError::from(e), retryable)
+            // Only the token endpoint was asked: the cmdlet was not sent.
+            Failure::new(ExchangeError::from(e), retryable).not_sent()
         })?;
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::debug_span!("exchange_request", url, cmdlet, client_request_id = %client_request_id);
@@ -220,7 +251,12 @@ impl ExchangeClient {
             .send()
             .instrument(span)
             .await
-            .map_err(|e| Failure::new(transport(url, e), true))?;
+            .map_err(|e| {
+                // A connection never made cannot have carried the request.
+                let connect = e.is_connect();
+                let failure = Failure::new(transport(url, e), true);
+                if connect { failure.not_sent() } else { failure }
+            })?;
         let crate::graph::answer::Answer {
             status,
             request_id,
@@ -251,6 +287,8 @@ impl ExchangeClient {
             retryable: matches!(status, 429 | 500 | 502 | 503 | 504),
             retry_after,
             expired_token,
+            // Throttling and sign-in are refused before the cmdlet runs; a 5xx may come after.
+            may_have_run: status >= 500,
             error,
         })
     }
@@ -261,6 +299,9 @@ struct Failure {
     retryable: bool,
     retry_after: Option<Duration>,
     expired_token: bool,
+    /// Whether the service may have run the cmdlet before this failure (a write must then not
+    /// be re-sent blindly).
+    may_have_run: bool,
 }
 
 impl Failure {
@@ -270,7 +311,13 @@ impl Failure {
             retryable,
             retry_after: None,
             expired_token: false,
+            may_have_run: true,
         }
+    }
+
+    fn not_sent(mut self) -> Failure {
+        self.may_have_run = false;
+        self
     }
 }
 

@@ -1,0 +1,402 @@
+//! The one way cutover writes to a service. For each change: an `intent` line, fsynced,
+//! before the request; the request; an `outcome` line with Microsoft's `request-id` and the
+//! result. Before anything is sent, every change the journal shows intended but not finished is
+//! checked against the live state ([`reconcile`]); a write that fails ambiguously (5xx, a
+//! connection dropped after sending) is checked the same way instead of being re-sent blindly.
+//! Read-only mode is enforced here: no mutating request at all. See `docs/executor.md`.
+
+pub mod reconcile;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+use serde_json::json;
+
+use crate::audit::{AuditError, Event, Journal, Kind};
+use crate::exchange::{ExchangeClient, ExchangeError, Route as ExchangeRoute};
+use crate::plan::change::{Change, Route};
+use reconcile::{Live, Past};
+
+/// Default changes in flight at once.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Sends of one change at most, when each ambiguous failure is followed by a read showing it
+/// not applied.
+pub const MAX_SENDS: u32 = 3;
+
+/// What became of one change in this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Sent and answered (or confirmed by a read after an ambiguous failure).
+    Applied,
+    /// An unfinished intent from an earlier run, found already in effect: nothing sent.
+    Reconciled,
+    /// The journal already records it applied: nothing sent, nothing journaled.
+    AlreadyDone,
+    /// Not sent: read-only mode.
+    Refused,
+    /// Not sent: a prerequisite did not succeed.
+    Skipped(String),
+    /// Sent and refused, or its state is unknown (the journal says which).
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeResult {
+    pub id: String,
+    pub status: Status,
+    /// Microsoft's `request-id` of the answer the outcome rests on.
+    pub request_id: Option<String>,
+}
+
+/// Why a run could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The plan itself is unusable; nothing was sent.
+    #[error("{0}")]
+    Plan(String),
+    /// The journal could not be read or written; nothing more is sent.
+    #[error("{0}")]
+    Audit(#[from] AuditError),
+}
+
+/// The executor: a journal, the clients per tenant label, the mode.
+pub struct Executor {
+    journal: Arc<Mutex<Journal>>,
+    exchange: HashMap<String, Arc<ExchangeClient>>,
+    read_only: bool,
+    concurrency: usize,
+}
+
+impl Executor {
+    pub fn new(journal: Journal) -> Executor {
+        Executor {
+            journal: Arc::new(Mutex::new(journal)),
+            exchange: HashMap::new(),
+            read_only: false,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+
+    /// The Exchange client for changes whose `tenant` is `label`.
+    pub fn with_exchange(mut self, label: &str, client: ExchangeClient) -> Executor {
+        self.exchange.insert(label.to_string(), Arc::new(client));
+        self
+    }
+
+    /// No mutating request, whatever the plan says; each change is journaled as refused.
+    pub fn read_only(mut self, on: bool) -> Executor {
+        self.read_only = on;
+        self
+    }
+
+    /// Changes in flight at once (at least 1).
+    pub fn concurrency(mut self, n: usize) -> Executor {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Give the journal back (e.g. to append a session end).
+    pub fn into_journal(self) -> Option<Journal> {
+        Arc::try_unwrap(self.journal)
+            .ok()
+            .and_then(|m| m.into_inner().ok())
+    }
+
+    /// Apply `plan` in prerequisite order, reconciling what the journal left unfinished first.
+    /// Running the same plan again (`--resume`) sends only what is not yet done.
+    pub async fn run(&self, plan: &[Change]) -> Result<Vec<ChangeResult>, ExecError> {
+        self.validate(plan)?;
+        let path = self.lock()?.path().to_path_buf();
+        let past = reconcile::journal_state(&path)?;
+        let mut results: HashMap<String, ChangeResult> = HashMap::new();
+        let mut left: Vec<&Change> = plan.iter().collect();
+        while !left.is_empty() {
+            // A change runs once all its prerequisites have run; a failed prerequisite skips it.
+            let (ready, later): (Vec<&Change>, Vec<&Change>) = left
+                .into_iter()
+                .partition(|c| c.prerequisites.iter().all(|p| results.contains_key(p)));
+            left = later;
+            let wave: Vec<ChangeResult> = futures_util::stream::iter(ready)
+                .map(|c| {
+                    let blocked = c.prerequisites.iter().find(|p| {
+                        results.get(*p).is_some_and(|r| {
+                            !matches!(
+                                r.status,
+                                Status::Applied | Status::Reconciled | Status::AlreadyDone
+                            )
+                        })
+                    });
+                    let before = past.get(&c.id).copied().unwrap_or(Past::New);
+                    let blocked = blocked.cloned();
+                    async move {
+                        match blocked {
+                            Some(p) => Ok(ChangeResult {
+                                id: c.id.clone(),
+                                status: Status::Skipped(format!("prerequisite {p} not applied")),
+                                request_id: None,
+                            }),
+                            None => self.one(c, before).await,
+                        }
+                    }
+                })
+                .buffer_unordered(self.concurrency)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<_, _>>()?;
+            for r in wave {
+                results.insert(r.id.clone(), r);
+            }
+        }
+        Ok(plan.iter().filter_map(|c| results.remove(&c.id)).collect())
+    }
+
+    /// Everything that would stop the run half-way is refused before the first request.
+    fn validate(&self, plan: &[Change]) -> Result<(), ExecError> {
+        let mut ids = HashSet::new();
+        for c in plan {
+            if !ids.insert(c.id.as_str()) {
+                return Err(ExecError::Plan(format!(
+                    "the plan lists change {} twice; plan again",
+                    c.id
+                )));
+            }
+        }
+        for c in plan {
+            if let Some(p) = c.prerequisites.iter().find(|p| !ids.contains(p.as_str())) {
+                return Err(ExecError::Plan(format!(
+                    "change {} needs {p}, which the plan does not contain; plan again",
+                    c.id
+                )));
+            }
+            match &c.route {
+                Route::Exchange { .. } if !self.exchange.contains_key(&c.tenant) => {
+                    return Err(ExecError::Plan(format!(
+                        "change {} is for tenant '{}', which has no Exchange sign-in; configure it",
+                        c.id, c.tenant
+                    )));
+                }
+                Route::Exchange { .. } => {}
+                other => {
+                    return Err(ExecError::Plan(format!(
+                        "change {} goes through {}, which this executor cannot apply yet; remove it from the plan and make it by hand",
+                        c.id,
+                        other.kind()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Journal>, ExecError> {
+        self.journal.lock().map_err(|_| {
+            ExecError::Plan("the journal's writer panicked; nothing more is sent".into())
+        })
+    }
+
+    /// Append (and fsync, for intents and outcomes) off the async threads.
+    async fn journal(&self, event: Event) -> Result<(), ExecError> {
+        let journal = Arc::clone(&self.journal);
+        tokio::task::spawn_blocking(move || match journal.lock() {
+            Ok(mut j) => j.append(event).map(|_| ()).map_err(ExecError::from),
+            Err(_) => Err(ExecError::Plan(
+                "the journal's writer panicked; nothing more is sent".into(),
+            )),
+        })
+        .await
+        .map_err(|e| ExecError::Plan(format!("the journal's writer stopped: {e}")))?
+    }
+
+    fn client(&self, c: &Change) -> Result<&ExchangeClient, ExecError> {
+        self.exchange
+            .get(&c.tenant)
+            .map(|c| c.as_ref())
+            .ok_or_else(|| ExecError::Plan(format!("no Exchange client for '{}'", c.tenant)))
+    }
+
+    async fn outcome(
+        &self,
+        c: &Change,
+        action: &str,
+        result: &str,
+        request_id: Option<String>,
+        details: serde_json::Value,
+    ) -> Result<(), ExecError> {
+        let mut details = details;
+        details["change"] = json!(c.id);
+        let mut e = Event::new(Kind::Outcome, action)
+            .tenant(&c.tenant)
+            .target(&c.target.id)
+            .details(details)
+            .result(result);
+        if let Some(id) = request_id {
+            e = e.request_id(id);
+        }
+        self.journal(e).await
+    }
+
+    async fn one(&self, c: &Change, past: Past) -> Result<ChangeResult, ExecError> {
+        let done = |status, request_id| {
+            Ok(ChangeResult {
+                id: c.id.clone(),
+                status,
+                request_id,
+            })
+        };
+        if past == Past::Done {
+            return done(Status::AlreadyDone, None);
+        }
+        let client = self.client(c)?;
+        if past == Past::Pending {
+            // A read is not a write: read-only mode reconciles too.
+            match reconcile::check_exchange(client, c).await {
+                Ok(Live {
+                    holds: true,
+                    request_id,
+                }) => {
+                    self.outcome(
+                        c,
+                        "reconciled: already applied",
+                        "ok",
+                        request_id.clone(),
+                        json!({}),
+                    )
+                    .await?;
+                    return done(Status::Reconciled, request_id);
+                }
+                Ok(_) => {}
+                // Unknown: the intent stays open for the next run.
+                Err(why) => return done(Status::Failed(why), None),
+            }
+        }
+        if self.read_only {
+            self.outcome(
+                c,
+                "not applied: read-only mode",
+                "refused: read-only mode",
+                None,
+                json!({}),
+            )
+            .await?;
+            return done(Status::Refused, None);
+        }
+        let Route::Exchange { cmdlet, params } = &c.route else {
+            return Err(ExecError::Plan(format!(
+                "change {} has no route this executor applies",
+                c.id
+            )));
+        };
+        self.journal(
+            Event::new(Kind::Intent, format!("{} via {cmdlet}", c.field))
+                .tenant(&c.tenant)
+                .target(&c.target.id)
+                .change(c.before.clone(), c.after.clone())
+                .details(json!({
+                    "change": c.id,
+                    "display": c.target.display,
+                    "route": c.route,
+                    "rule": c.rule,
+                    "resumed": past == Past::Pending,
+                })),
+        )
+        .await?;
+        let mut failures = Vec::new();
+        for _ in 0..MAX_SENDS {
+            let sent = client
+                .invoke_write(ExchangeRoute::InvokeCommand, cmdlet, params.clone())
+                .await;
+            let error = match sent {
+                Ok(answer) => {
+                    let request_id = answer.request_ids.last().cloned();
+                    self.outcome(
+                        c,
+                        "applied",
+                        "ok",
+                        request_id.clone(),
+                        json!({"warnings": answer.warnings, "failures": failures}),
+                    )
+                    .await?;
+                    return done(Status::Applied, request_id);
+                }
+                Err(e) => e,
+            };
+            if !ambiguous(&error) {
+                let request_id = request_id_of(&error);
+                let result = format!("failed: {error}");
+                self.outcome(
+                    c,
+                    "not applied",
+                    &result,
+                    request_id.clone(),
+                    json!({"failures": failures}),
+                )
+                .await?;
+                return done(Status::Failed(result), request_id);
+            }
+            // It may have run: the live state says whether, not a blind re-send.
+            failures.push(error.to_string());
+            match reconcile::check_exchange(client, c).await {
+                Ok(Live {
+                    holds: true,
+                    request_id,
+                }) => {
+                    self.outcome(
+                        c,
+                        "applied (confirmed by reading it back after the answer was lost)",
+                        "ok",
+                        request_id.clone(),
+                        json!({"failures": failures}),
+                    )
+                    .await?;
+                    return done(Status::Applied, request_id);
+                }
+                Ok(_) => {}
+                Err(why) => {
+                    let result = format!("unknown: {error}; {why}");
+                    self.outcome(
+                        c,
+                        "unknown whether applied",
+                        &result,
+                        None,
+                        json!({"failures": failures}),
+                    )
+                    .await?;
+                    return done(Status::Failed(result), None);
+                }
+            }
+        }
+        let result = format!(
+            "failed: {MAX_SENDS} sends failed and reading back showed it not applied; last: {}",
+            failures.last().map(String::as_str).unwrap_or("")
+        );
+        self.outcome(
+            c,
+            "not applied",
+            &result,
+            None,
+            json!({"failures": failures}),
+        )
+        .await?;
+        done(Status::Failed(result), None)
+    }
+}
+
+/// Whether a failed write may nevertheless have been applied.
+fn ambiguous(e: &ExchangeError) -> bool {
+    match e {
+        ExchangeError::Transport { .. } | ExchangeError::Decode { .. } => true,
+        ExchangeError::Api { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
+
+fn request_id_of(e: &ExchangeError) -> Option<String> {
+    match e {
+        ExchangeError::Api { request_id, .. } | ExchangeError::Forbidden { request_id, .. } => {
+            request_id.clone()
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,85 @@
+//! What the journal says about each change, and whether the live state already shows it.
+//! Run before anything is sent: an intent without an `ok` outcome may have been applied (a
+//! crash, a dropped connection), so the object is read again instead of the change re-sent.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::audit::{AuditError, Kind, read_records};
+use crate::exchange::{ExchangeClient, ExchangeError, Recipient, Route as ExchangeRoute};
+use crate::plan::change::{Change, addresses_hold};
+
+/// A change's history in the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Past {
+    /// Never intended.
+    New,
+    /// An `ok` outcome is on record: applied (or found applied) already.
+    Done,
+    /// An intent whose last outcome is missing or not `ok`: the live state decides.
+    Pending,
+}
+
+/// The history of every change id the journal mentions (in `details.change`).
+pub fn journal_state(path: &Path) -> Result<HashMap<String, Past>, AuditError> {
+    let mut state = HashMap::new();
+    for record in read_records(path)? {
+        let Some(id) = record.event.details.get("change").and_then(Value::as_str) else {
+            continue;
+        };
+        let past = state.entry(id.to_string()).or_insert(Past::New);
+        match record.event.kind {
+            Kind::Intent if *past != Past::Done => *past = Past::Pending,
+            Kind::Outcome if record.event.result.as_deref() == Some("ok") => *past = Past::Done,
+            _ => {}
+        }
+    }
+    Ok(state)
+}
+
+/// The live answer to "is this change in effect?", with the request id of the read.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub holds: bool,
+    pub request_id: Option<String>,
+}
+
+/// Read the change's object (`Get-Recipient -Identity`) and tell whether `after` is true.
+pub async fn check_exchange(client: &ExchangeClient, change: &Change) -> Result<Live, String> {
+    let read = client
+        .invoke(
+            ExchangeRoute::InvokeCommand,
+            "Get-Recipient",
+            json!({"Identity": change.target.id}),
+        )
+        .await
+        .map_err(|e: ExchangeError| format!("cannot read {}: {e}", change.target.display))?;
+    let request_id = read.request_ids.last().cloned();
+    let recipient: Recipient = read
+        .values
+        .into_iter()
+        .next()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| format!("cannot read {}: {e}", change.target.display))?
+        .ok_or_else(|| {
+            format!(
+                "Get-Recipient returned nothing for {}",
+                change.target.display
+            )
+        })?;
+    let holds = addresses_hold(
+        change,
+        &recipient.email_addresses,
+        &recipient.primary_smtp_address,
+    )
+    .ok_or_else(|| {
+        format!(
+            "cutover cannot read field '{}' back through Exchange",
+            change.field
+        )
+    })?;
+    Ok(Live { holds, request_id })
+}

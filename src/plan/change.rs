@@ -1,0 +1,261 @@
+//! One planned change: what object, which field, from what to what, how it is applied, how it
+//! is undone (or that it cannot be, said before it is made), what must come first and which
+//! Microsoft rule it satisfies. Plans are JSON files of these (`docs/executor.md`).
+//!
+//! `before` and `after` describe only what the change touches, so the executor can tell from a
+//! fresh read of the object whether the change is already in effect:
+//! - field [`FIELD_ADDRESSES`] (Exchange `EmailAddresses`): `before` and `after` are lists of
+//!   proxy addresses (with prefix); the change holds when every address of `after` is present
+//!   and every address of `before` that is not in `after` is absent (a removal is
+//!   `["smtp:a@contoso.com"] → []`).
+//! - field [`FIELD_PRIMARY`] (primary SMTP address): strings; holds when the primary is `after`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Exchange proxy addresses (`-EmailAddresses`).
+pub const FIELD_ADDRESSES: &str = "EmailAddresses";
+/// Exchange primary SMTP address.
+pub const FIELD_PRIMARY: &str = "PrimarySmtpAddress";
+
+/// The object a change is made to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// What the route names it by (Entra object id, Exchange identity, DNS name).
+    pub id: String,
+    /// What a person reads (display name, address).
+    pub display: String,
+}
+
+/// How a change reaches the service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum Route {
+    /// A Microsoft Graph request (`PATCH /v1.0/users/{id}`, `DELETE /v1.0/domains/{id}`).
+    Graph {
+        method: String,
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<Value>,
+    },
+    /// An Exchange Online cmdlet over the admin endpoint (`Set-Mailbox -EmailAddresses @{…}`).
+    Exchange { cmdlet: String, params: Value },
+    /// A DNS record set replaced (RFC 2136 update or instructions for the DNS host).
+    Dns {
+        name: String,
+        rtype: String,
+        values: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl: Option<u32>,
+    },
+    /// Only a person can do it; the exact steps.
+    Manual { instructions: String },
+}
+
+impl Route {
+    /// Short name for journals and errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Route::Graph { .. } => "graph",
+            Route::Exchange { .. } => "exchange",
+            Route::Dns { .. } => "dns",
+            Route::Manual { .. } => "manual",
+        }
+    }
+}
+
+/// How a change is backed out, said up front.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "inverse", rename_all = "snake_case")]
+pub enum Inverse {
+    /// Apply `route` to bring the field back from `after` to `before`.
+    Apply { route: Route },
+    /// Cannot be undone, and why (e.g. a deleted domain's verification is lost).
+    None { why: String },
+}
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Stable id: [`change_id`] of tenant, target, field, before and after.
+    pub id: String,
+    /// "source" or "destination".
+    pub tenant: String,
+    pub target: Target,
+    pub field: String,
+    pub before: Value,
+    pub after: Value,
+    pub route: Route,
+    pub inverse: Inverse,
+    /// Ids of changes that must be applied first.
+    #[serde(default)]
+    pub prerequisites: Vec<String>,
+    /// The Microsoft rule this change satisfies, in words.
+    pub rule: String,
+}
+
+/// The first 16 hex digits of SHA-256 over tenant, target id, field, before and after (each
+/// followed by a NUL, values as compact JSON): the same change planned twice gets the same id,
+/// so a resumed run finds its journal lines. `before` is included because a removal's `after`
+/// alone (`[]`) does not say which address goes.
+pub fn change_id(
+    tenant: &str,
+    target_id: &str,
+    field: &str,
+    before: &Value,
+    after: &Value,
+) -> String {
+    let mut bytes = Vec::new();
+    for part in [
+        tenant.to_string(),
+        target_id.to_string(),
+        field.to_string(),
+        before.to_string(),
+        after.to_string(),
+    ] {
+        bytes.extend_from_slice(part.as_bytes());
+        bytes.push(0);
+    }
+    let hex = crate::audit::sha256_hex(&bytes);
+    hex.chars().take(16).collect()
+}
+
+impl Change {
+    /// Removing proxy addresses from one Exchange recipient with its `Set-…` cmdlet
+    /// (`Set-Mailbox`, `Set-DistributionGroup`, `Set-UnifiedGroup`); the inverse adds them back.
+    pub fn remove_addresses(
+        tenant: &str,
+        cmdlet: &str,
+        target: Target,
+        addresses: &[String],
+    ) -> Change {
+        let table = |add: &[String], remove: &[String]| serde_json::json!({"Identity": target.id, "EmailAddresses": crate::exchange::ops::hashtable(add, remove)});
+        let before = serde_json::json!(addresses);
+        let after = serde_json::json!([]);
+        Change {
+            id: change_id(tenant, &target.id, FIELD_ADDRESSES, &before, &after),
+            tenant: tenant.to_string(),
+            field: FIELD_ADDRESSES.to_string(),
+            route: Route::Exchange {
+                cmdlet: cmdlet.to_string(),
+                params: table(&[], addresses),
+            },
+            inverse: Inverse::Apply {
+                route: Route::Exchange {
+                    cmdlet: cmdlet.to_string(),
+                    params: table(addresses, &[]),
+                },
+            },
+            target,
+            before,
+            after,
+            prerequisites: Vec::new(),
+            rule: "A domain cannot be removed from a tenant while any proxy address uses it"
+                .to_string(),
+        }
+    }
+}
+
+/// Whether `live` proxy addresses show `change` in effect (see the module notes). `None` when
+/// the field is not one the addresses decide.
+pub fn addresses_hold(
+    change: &Change,
+    live_addresses: &[String],
+    live_primary: &str,
+) -> Option<bool> {
+    // Same address type (`SMTP` and `smtp` are one type, primary or not) and same address.
+    let key = |a: &str| {
+        let (prefix, addr) = crate::exchange::model::split_prefix(a);
+        (
+            prefix.unwrap_or("smtp").to_ascii_lowercase(),
+            addr.to_ascii_lowercase(),
+        )
+    };
+    let has = |a: &str| live_addresses.iter().any(|l| key(l) == key(a));
+    match change.field.as_str() {
+        FIELD_ADDRESSES => {
+            let list = |v: &Value| -> Vec<String> {
+                v.as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let before = list(&change.before);
+            let after = list(&change.after);
+            let gone = before
+                .iter()
+                .filter(|b| !after.contains(b))
+                .all(|b| !has(b));
+            Some(gone && after.iter().all(|a| has(a)))
+        }
+        FIELD_PRIMARY => Some(
+            change
+                .after
+                .as_str()
+                .is_some_and(|a| a.eq_ignore_ascii_case(live_primary)),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Change {
+        Change::remove_addresses(
+            "source",
+            "Set-Mailbox",
+            Target {
+                id: "anna@contoso.example".into(),
+                display: "Anna".into(),
+            },
+            &["smtp:ab@contoso.example".to_string()],
+        )
+    }
+
+    #[test]
+    fn json_round_trip_and_stable_id() {
+        let c = sample();
+        let text = serde_json::to_string_pretty(&vec![c.clone()]).unwrap();
+        let back: Vec<Change> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, vec![c.clone()]);
+        assert_eq!(c.id.len(), 16);
+        assert_eq!(sample().id, c.id, "same change, same id");
+        let other = Change::remove_addresses(
+            "source",
+            "Set-Mailbox",
+            c.target.clone(),
+            &["smtp:cd@contoso.example".to_string()],
+        );
+        assert_ne!(other.id, c.id, "another address on the same object");
+        assert!(text.contains(r#""via": "exchange""#), "{text}");
+        let manual: Route =
+            serde_json::from_str(r#"{"via":"manual","instructions":"call the partner"}"#).unwrap();
+        assert_eq!(manual.kind(), "manual");
+        let none: Inverse = serde_json::from_str(r#"{"inverse":"none","why":"gone"}"#).unwrap();
+        assert_eq!(none, Inverse::None { why: "gone".into() });
+    }
+
+    #[test]
+    fn addresses_decide_whether_a_removal_holds() {
+        let c = sample();
+        let live = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            addresses_hold(
+                &c,
+                &live(&["SMTP:anna@contoso.example", "smtp:AB@contoso.example"]),
+                ""
+            ),
+            Some(false)
+        );
+        assert_eq!(
+            addresses_hold(&c, &live(&["SMTP:anna@contoso.example"]), ""),
+            Some(true)
+        );
+    }
+}
