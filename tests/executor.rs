@@ -40,7 +40,7 @@ async fn relay(upstream: SocketAddr) -> Relay {
     let drop_next = Arc::new(AtomicU32::new(0));
     let in_flight = Arc::new(AtomicU32::new(0));
     let peak = Arc::new(AtomicU32::new(0));
-    let counters = [&writes, &drop_next, &in_flight, &peak].map(|c| Arc::clone(c));
+    let counters = [&writes, &drop_next, &in_flight, &peak].map(Arc::clone);
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             let Ok(up) = TcpStream::connect(upstream).await else {
@@ -113,8 +113,9 @@ async fn pump(client: TcpStream, up: TcpStream, counters: [Arc<AtomicU32>; 4]) {
                 Ok(n) => n,
             };
             // One connection carries one request at a time: this answers its write, if any.
-            if let Ok(_) =
-                answered.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| w.checked_sub(1))
+            if answered
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| w.checked_sub(1))
+                .is_ok()
             {
                 in_flight_too.fetch_sub(1, Ordering::SeqCst);
             }
