@@ -90,6 +90,19 @@ pub enum Command {
         #[command(subcommand)]
         command: ExchangeCommand,
     },
+    /// Write the snapshot taken before the first change: users, groups, contacts and
+    /// forwarding as CSV (the runbook's columns), the DNS zone, and a manifest with hashes
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// Which profile: source or destination
+    #[arg(long, value_name = "source|destination")]
+    pub tenant: Side,
+    /// The folder to create (must not exist) [default: <data dir>/snapshots/<UTC time>]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -19,7 +19,7 @@ use crate::store::Paths;
 
 /// The Exchange client a profile describes; tokens cached in `tokens/<side>-exchange.json`
 /// (apart from Graph's: a cache file holds one scope).
-fn exchange_client(profile: &Profile, paths: &Paths) -> Result<ExchangeClient, Failure> {
+pub(super) fn exchange_client(profile: &Profile, paths: &Paths) -> Result<ExchangeClient, Failure> {
     let side = profile.side.name();
     let auth = start::profile_auth(profile, Some(start::print_device_code()))?;
     let endpoints = profile.cloud.endpoints();

@@ -9,6 +9,7 @@ pub mod dns;
 mod exchange;
 mod inventory;
 mod owner;
+mod snapshot;
 mod start;
 
 pub use args::Globals;
@@ -113,6 +114,7 @@ pub fn run(cli: args::Cli) -> ExitCode {
                     ExchangeCommand::Connectors(a) => exchange::exchange_connectors(g, &a),
                     ExchangeCommand::Script(a) => exchange::exchange_script(g, &a),
                 },
+                Command::Snapshot(a) => snapshot::snapshot(g, &a),
                 Command::Audit { command } => match command {
                     AuditCommand::Verify { file, anchor } => {
                         audit::audit_verify(g, file.as_deref(), anchor.as_deref())
@@ -144,9 +146,11 @@ pub fn run(cli: args::Cli) -> ExitCode {
 fn domain_applies(globals: &Globals, command: &args::Command) -> Result<(), Failure> {
     use args::{Command, ConfigCommand};
     let used = match command {
-        Command::Dns(_) | Command::Inventory(_) | Command::Owner(_) | Command::Exchange { .. } => {
-            true
-        }
+        Command::Dns(_)
+        | Command::Inventory(_)
+        | Command::Owner(_)
+        | Command::Exchange { .. }
+        | Command::Snapshot(_) => true,
         Command::Config {
             command: ConfigCommand::Check { .. },
         } => true,

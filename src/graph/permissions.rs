@@ -92,7 +92,7 @@ pub const ROUTES: &[RoutePermission] = &[
             "Directory.Read.All",
             "Directory.ReadWrite.All",
         ],
-        "the dashboard's tenant poll (tenant name) and `cutover exchange script`",
+        "the dashboard's tenant poll (tenant name), `cutover exchange script` and `cutover snapshot`",
     ),
     graph(
         "/domains",
@@ -128,7 +128,7 @@ pub const ROUTES: &[RoutePermission] = &[
         "/users",
         USER_READ,
         USER_READ,
-        "the Users and aliases pane, `cutover inventory` and `cutover exchange script`",
+        "the Users and aliases pane, `cutover inventory`, `cutover exchange script` and `cutover snapshot`",
     ),
     graph(
         "/users/delta",
@@ -146,7 +146,7 @@ pub const ROUTES: &[RoutePermission] = &[
         "/groups",
         GROUP_READ,
         GROUP_READ,
-        "the Users and aliases pane, `cutover inventory` and `cutover exchange script`",
+        "the Users and aliases pane, `cutover inventory`, `cutover exchange script` and `cutover snapshot`",
     ),
     graph(
         "/groups/delta",
@@ -164,7 +164,7 @@ pub const ROUTES: &[RoutePermission] = &[
         "/contacts",
         CONTACT_READ,
         CONTACT_READ,
-        "the Users and aliases pane (contacts), `cutover inventory` and `cutover exchange script`",
+        "the Users and aliases pane (contacts), `cutover inventory`, `cutover exchange script` and `cutover snapshot`",
     ),
     graph(
         "/applications",
@@ -194,7 +194,7 @@ pub const ROUTES: &[RoutePermission] = &[
         route: "/adminapi/beta/{tenant}/InvokeCommand",
         application: &["Exchange.ManageAsApp"],
         delegated: &["Exchange.Manage"],
-        needed_by: "`cutover exchange …` (InvokeCommand)",
+        needed_by: "`cutover exchange …` (InvokeCommand) and `cutover snapshot` (forwarding)",
     },
     RoutePermission {
         api: Api::Exchange,

@@ -178,8 +178,28 @@ pub(super) fn render(t: &Tenant, target: Target) -> Value {
     if let Target::User(i) = target {
         v["UserPrincipalName"] = json!(t.users[i].user_principal_name);
         v["WindowsEmailAddress"] = json!(primary);
+        let (smtp, keep) = forwarding(&t.users[i]);
+        v["ForwardingAddress"] = Value::Null;
+        v["ForwardingSmtpAddress"] = json!(smtp);
+        v["DeliverToMailboxAndForward"] = json!(keep);
     }
     v
+}
+
+/// Some mailboxes forward outside (one in eight, fixed by the id), half of them keeping a
+/// copy: what a snapshot must carry over. Exchange prints the address with `smtp:`.
+fn forwarding(u: &User) -> (Option<String>, bool) {
+    let h = u.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    if h % 8 == 0 {
+        (
+            Some(format!("smtp:{}@fabrikam.example", u.mail_nickname)),
+            h % 16 == 0,
+        )
+    } else {
+        (None, false)
+    }
 }
 
 /// A refused change: the .NET exception Exchange would name and its text.

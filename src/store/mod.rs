@@ -2,6 +2,7 @@
 
 mod atomic;
 mod paths;
+pub mod snapshot;
 
 pub use atomic::write_atomic;
 pub(crate) use paths::create_private_dir;
