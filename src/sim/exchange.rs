@@ -483,6 +483,8 @@ fn mutating(cmdlet: &str) -> bool {
 }
 
 /// Run a cmdlet; a mutating one may be failed before it is applied or have its answer cut.
+/// (`run`'s arguments plus the two the answer needs; bundling them would only rename them.)
+#[allow(clippy::too_many_arguments)]
 fn run_counted(
     state: &Shared,
     tenant: usize,

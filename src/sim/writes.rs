@@ -457,7 +457,7 @@ pub(crate) async fn add_domain(
         federated: false,
         operation: None,
     });
-    count(&state, b.tenant, &[name.clone()]);
+    count(&state, b.tenant, std::slice::from_ref(&name));
     let resp = domain_answer(StatusCode::CREATED, t, &name);
     finish(b.fate, &extensions, resp)
 }
@@ -507,7 +507,7 @@ pub(crate) async fn verify_domain(
     if let Some(d) = t.domains.iter_mut().find(|d| d.name == name) {
         d.is_verified = true;
     }
-    count(&state, b.tenant, &[name.clone()]);
+    count(&state, b.tenant, std::slice::from_ref(&name));
     let resp = domain_answer(StatusCode::OK, t, &name);
     finish(b.fate, &extensions, resp)
 }
