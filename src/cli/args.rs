@@ -248,6 +248,19 @@ pub struct SimServeArgs {
     /// source:Domain.Read.All for one
     #[arg(long, value_name = "[TENANT:]PERMISSION")]
     pub deny_permission: Vec<String>,
+    /// Issue tokens with this permission too (repeatable), e.g. Domain.ReadWrite.All and
+    /// User.ReadWrite.All for the change engine; a denial wins
+    #[arg(long, value_name = "[TENANT:]PERMISSION")]
+    pub grant_permission: Vec<String>,
+    /// How long an accepted domain removal (DELETE or forceDelete) takes before the domain is gone
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub domain_removal_delay_ms: u64,
+    /// Fraction of mutating requests (Graph and Exchange) answered 503 before being applied
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub write_error_rate: f64,
+    /// Fraction of mutating requests applied and then left unanswered (connection cut)
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub apply_then_drop_rate: f64,
 }
 
 impl SimServeArgs {

@@ -594,6 +594,10 @@ fn sim_serve(globals: &Globals, args: &args::SimServeArgs) -> Outcome {
             faults: args.faults(),
             throttle: args.throttle(),
             deny_permissions: args.deny_permission.clone(),
+            grant_permissions: args.grant_permission.clone(),
+            domain_removal_delay: std::time::Duration::from_millis(args.domain_removal_delay_ms),
+            write_error_rate: args.write_error_rate,
+            apply_then_drop_rate: args.apply_then_drop_rate,
             ..SimOptions::default()
         })
         .await

@@ -394,8 +394,14 @@ fn issue(
         (Audience::Exchange, false) => permissions::EXCHANGE_GRANT,
         (Audience::Exchange, true) => permissions::EXCHANGE_DELEGATED_GRANT,
     };
+    // Extra grants (`--grant-permission`) are Graph's: Exchange's grant already writes.
+    let extra = match (audience, state.grants.lock()) {
+        (Audience::Graph, Ok(g)) => g.clone(),
+        (Audience::Exchange, Ok(_)) => Vec::new(),
+        (_, Err(_)) => return poisoned(ids),
+    };
     let granted = match state.denials.lock() {
-        Ok(d) => permissions::granted(grant, tenant_idx, &d),
+        Ok(d) => permissions::granted_with(grant, &extra, tenant_idx, &d),
         Err(_) => return poisoned(ids),
     };
     let now_unix = SystemTime::now()

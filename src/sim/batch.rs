@@ -1,4 +1,4 @@
-//! `POST /v1.0/$batch`: up to 20 GETs, each sent through the same router (so each is
+//! `POST /v1.0/$batch`: up to 20 requests (GET, and the write routes with their `body`), each sent through the same router (so each is
 //! authorized, counted by the throttling bucket and exposed to injected faults on its own),
 //! answered together with per-item status, headers and body.
 
@@ -24,6 +24,8 @@ struct Item {
     url: String,
     #[serde(default)]
     headers: HashMap<String, String>,
+    #[serde(default)]
+    body: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +39,11 @@ pub(crate) async fn batch(
     req: Request,
 ) -> Response {
     let ids = ids_of(req.extensions());
+    // An item whose write is answered by cutting the connection cuts the batch's.
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<super::conn::Peer>>()
+        .cloned();
     let bytes = match axum::body::to_bytes(req.into_body(), 4 << 20).await {
         Ok(b) => b,
         Err(_) => {
@@ -79,9 +86,10 @@ pub(crate) async fn batch(
     for item in batch.requests {
         let inner = inner.clone();
         let auth = auth.clone();
-        tasks.push(tokio::spawn(
-            async move { run_item(inner, auth, item).await },
-        ));
+        let peer = peer.clone();
+        tasks.push(tokio::spawn(async move {
+            run_item(inner, auth, peer, item).await
+        }));
     }
     let mut responses = Vec::new();
     for t in tasks {
@@ -100,7 +108,12 @@ pub(crate) async fn batch(
     Json(json!({ "responses": responses })).into_response()
 }
 
-async fn run_item(inner: axum::Router, auth: Option<axum::http::HeaderValue>, item: Item) -> Value {
+async fn run_item(
+    inner: axum::Router,
+    auth: Option<axum::http::HeaderValue>,
+    peer: Option<axum::extract::ConnectInfo<super::conn::Peer>>,
+    item: Item,
+) -> Value {
     let error = |status: u16, code: &str, message: &str| {
         json!({
             "id": item.id,
@@ -109,18 +122,36 @@ async fn run_item(inner: axum::Router, auth: Option<axum::http::HeaderValue>, it
             "body": {"error": {"code": code, "message": message}},
         })
     };
-    if !item.method.eq_ignore_ascii_case("GET") {
+    let method = match item.method.to_ascii_uppercase().as_str() {
+        "GET" => Method::GET,
+        "POST" => Method::POST,
+        "PATCH" => Method::PATCH,
+        "DELETE" => Method::DELETE,
+        _ => {
+            return error(
+                405,
+                "BadRequest",
+                "The rehearsal environment batches GET, POST, PATCH and DELETE requests.",
+            );
+        }
+    };
+    // Graph requires a Content-Type for an item with a body.
+    let has_type = item
+        .headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case("content-type"));
+    if item.body.is_some() && !has_type {
         return error(
-            405,
+            400,
             "BadRequest",
-            "The rehearsal environment batches GET requests only.",
+            "Content-Type header must be specified for a batch item with a body.",
         );
     }
     if !item.url.starts_with('/') || item.url.contains("$batch") {
         return error(400, "BadRequest", "Invalid request URI in the batch item.");
     }
     let mut builder = Request::builder()
-        .method(Method::GET)
+        .method(method)
         .uri(format!("/v1.0{}", item.url));
     if let Some(a) = auth {
         builder = builder.header("authorization", a);
@@ -128,9 +159,16 @@ async fn run_item(inner: axum::Router, auth: Option<axum::http::HeaderValue>, it
     for (k, v) in &item.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    let Ok(req) = builder.body(Body::empty()) else {
+    let body = match &item.body {
+        Some(v) => Body::from(v.to_string()),
+        None => Body::empty(),
+    };
+    let Ok(mut req) = builder.body(body) else {
         return error(400, "BadRequest", "Invalid batch item.");
     };
+    if let Some(p) = peer {
+        req.extensions_mut().insert(p);
+    }
     let Ok(resp) = inner.oneshot(req).await;
     let status = resp.status().as_u16();
     let mut headers = serde_json::Map::new();

@@ -23,6 +23,19 @@ pub(crate) struct Domain {
     pub is_default: bool,
     pub is_initial: bool,
     pub is_verified: bool,
+    /// `authenticationType` Federated (no forced deletion, no default).
+    pub federated: bool,
+    /// A removal under way (`DELETE` or `forceDelete`), shown in the domain's `state`.
+    pub operation: Option<DomainOperation>,
+}
+
+/// Graph's `domainState` while a removal runs.
+#[derive(Debug, Clone)]
+pub(crate) struct DomainOperation {
+    /// `ForceDelete`, or `Delete` (shown without a state, as Graph's enum has no such value).
+    pub operation: &'static str,
+    /// `lastActionDateTime`.
+    pub since: String,
 }
 
 #[derive(Debug, Clone)]
@@ -320,12 +333,16 @@ fn generate_source(seed: u64, scale: Scale, domain: &str, company: &str) -> Tena
             is_default: false,
             is_initial: true,
             is_verified: true,
+            federated: false,
+            operation: None,
         },
         Domain {
             name: domain.to_string(),
             is_default: true,
             is_initial: false,
             is_verified: true,
+            federated: false,
+            operation: None,
         },
     ];
 
@@ -667,6 +684,8 @@ fn generate_destination(seed: u64, custom_domain: &str, company: &str) -> Tenant
             is_default: true,
             is_initial: true,
             is_verified: true,
+            federated: false,
+            operation: None,
         },
         // Added a week before the cutover; verification waits until the source releases it.
         Domain {
@@ -674,6 +693,8 @@ fn generate_destination(seed: u64, custom_domain: &str, company: &str) -> Tenant
             is_default: false,
             is_initial: false,
             is_verified: false,
+            federated: false,
+            operation: None,
         },
     ];
     let mut rng = Rng::derive(seed, "destination/users");

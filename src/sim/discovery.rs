@@ -234,6 +234,8 @@ fn verify(state: &Shared, label: &str, domain: &str) -> Result<(), String> {
             is_default: false,
             is_initial: false,
             is_verified: true,
+            federated: false,
+            operation: None,
         }),
     }
     Ok(())

@@ -284,6 +284,33 @@ impl Zone {
         Ok(())
     }
 
+    /// The TXT strings the zone serves at `domain` (its apex) now, as a verifier asking the
+    /// authoritative server would see them; nothing for a name that is not this zone's.
+    pub(crate) fn apex_txt(&self, domain: &str) -> Result<Vec<String>, SimError> {
+        let Ok(name) = Name::from_ascii(format!("{}.", domain.trim_end_matches('.'))) else {
+            return Ok(Vec::new());
+        };
+        if LowerName::from(&name) != LowerName::from(&self.origin) {
+            return Ok(Vec::new());
+        }
+        let key = RrKey::new(LowerName::from(&self.origin), RecordType::TXT);
+        self.with_records(|records| {
+            records.get(&key).map_or_else(Vec::new, |set| {
+                set.records_without_rrsigs()
+                    .filter_map(|r| match &r.data {
+                        RData::TXT(txt) => Some(
+                            txt.txt_data
+                                .iter()
+                                .map(|b| String::from_utf8_lossy(b).into_owned())
+                                .collect::<String>(),
+                        ),
+                        _ => None,
+                    })
+                    .collect()
+            })
+        })
+    }
+
     #[cfg(test)]
     pub(crate) fn serial(&self) -> u32 {
         self.serial.lock().map(|s| *s).unwrap_or(0)

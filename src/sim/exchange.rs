@@ -348,10 +348,16 @@ pub(crate) async fn invoke_command(
         skip: skip_of(&uri),
         size: page_size(&headers),
     };
-    match run(&state, tenant, &cmdlet, &params, &ids, window) {
-        Ok(out) => respond(&state, &uri, window, out),
-        Err(resp) => *resp,
-    }
+    run_counted(
+        &state,
+        tenant,
+        &cmdlet,
+        &params,
+        &ids,
+        window,
+        &uri,
+        &extensions,
+    )
 }
 
 /// `POST /adminapi/v2.0/{tenant}/{endpoint}`: only the cmdlets Microsoft documents for the
@@ -406,10 +412,16 @@ pub(crate) async fn admin_api(
         skip: skip_of(&uri),
         size: page_size(&headers),
     };
-    match run(&state, tenant, &cmdlet, &params, &ids, window) {
-        Ok(out) => respond(&state, &uri, window, out),
-        Err(resp) => *resp,
-    }
+    run_counted(
+        &state,
+        tenant,
+        &cmdlet,
+        &params,
+        &ids,
+        window,
+        &uri,
+        &extensions,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -464,6 +476,46 @@ pub(super) fn poisoned() -> Refused {
 }
 
 const FIRST_1000: &str = "By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\".";
+
+/// Cmdlets that change state: subject to write faults and counted.
+fn mutating(cmdlet: &str) -> bool {
+    cmdlet.starts_with("Set-") || cmdlet.starts_with("Remove-")
+}
+
+/// Run a cmdlet; a mutating one may be failed before it is applied or have its answer cut.
+/// (`run`'s arguments plus the two the answer needs; bundling them would only rename them.)
+#[allow(clippy::too_many_arguments)]
+fn run_counted(
+    state: &Shared,
+    tenant: usize,
+    cmdlet: &str,
+    params: &Map<String, Value>,
+    ids: &RequestIds,
+    window: Window,
+    uri: &Uri,
+    extensions: &Extensions,
+) -> Response {
+    if !mutating(cmdlet) {
+        return match run(state, tenant, cmdlet, params, ids, window) {
+            Ok(out) => respond(state, uri, window, out),
+            Err(resp) => *resp,
+        };
+    }
+    let fate = super::writes::fate(state);
+    if fate == super::writes::Fate::Fail {
+        return *cmdlet_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Microsoft.Exchange.Admin.OData.Core.ServiceUnavailableException",
+            "The service is temporarily unavailable; the command was not run (injected by the rehearsal environment).",
+            ids,
+        );
+    }
+    let resp = match run(state, tenant, cmdlet, params, ids, window) {
+        Ok(out) => respond(state, uri, window, out),
+        Err(resp) => *resp,
+    };
+    super::writes::finish(fate, extensions, resp)
+}
 
 fn run(
     state: &Shared,
@@ -651,11 +703,13 @@ fn set_addresses(
             paged_total: None,
         });
     }
+    let object = addr::object_id(t, target);
     if let Some((users, id)) = addr::store(t, target, list) {
         // Recorded under the same write lock, so Graph's delta sees the change with the data.
         if let Ok(mut c) = state.changes.lock() {
             c.push(super::delta::Change { tenant, users, id });
         }
     }
+    super::writes::count(state, tenant, &[object]);
     Ok(Output::all(Vec::new()))
 }

@@ -368,6 +368,15 @@ fn demote(list: &mut [String]) {
     }
 }
 
+/// The directory id of a recipient (what the mutation counters key on).
+pub(super) fn object_id(t: &Tenant, target: Target) -> String {
+    match target {
+        Target::User(i) => t.users[i].id.clone(),
+        Target::Group(i) => t.groups[i].id.clone(),
+        Target::Contact(i) => t.contacts[i].id.clone(),
+    }
+}
+
 /// Store an accepted edit: proxies and `mail` (the primary) together, as Exchange syncs both
 /// to the directory Graph reads.
 pub(super) fn store(t: &mut Tenant, target: Target, list: Vec<String>) -> Option<(bool, String)> {

@@ -127,11 +127,17 @@ pub(super) fn connectors(
         let Some(identity) = identity.as_deref() else {
             return Err(missing_identity(ids));
         };
-        let before = list.len();
-        list.retain(|c| !matches(c));
-        if list.len() == before {
+        let removed: Vec<String> = list
+            .iter()
+            .filter(|c| matches(c))
+            .map(|c| c.id.clone())
+            .collect();
+        if removed.is_empty() {
             return Err(not_found(identity, ids));
         }
+        list.retain(|c| !matches(c));
+        drop(x);
+        super::writes::count(state, tenant, &removed);
         return Ok(Output::all(Vec::new()));
     }
     let values: Vec<Value> = list

@@ -25,6 +25,8 @@ pub(crate) struct Application {
     pub app_id: String,
     pub display_name: String,
     pub identifier_uris: Vec<String>,
+    /// `signInAudience` other than AzureADMyOrg: forced deletion refuses to rename it.
+    pub multitenant: bool,
 }
 
 const PARTNERS: &[&str] = &["fabrikam.example", "northwind.example", "adatum.example"];
@@ -64,6 +66,7 @@ pub(crate) fn applications(seed: u64, domain: &str, initial: &str) -> Vec<Applic
         app_id: rng.guid(),
         display_name: name.to_string(),
         identifier_uris: uris,
+        multitenant: false,
     };
     vec![
         app(

@@ -508,15 +508,24 @@ pub(super) fn render_group(g: &Group, select: Option<&Vec<&'static str>>, typed:
     render(g, select, GROUP_DEFAULT, group_property, t)
 }
 
-fn domain_json(t: &Tenant, name: &str) -> Option<Value> {
+pub(super) fn domain_json(t: &Tenant, name: &str) -> Option<Value> {
     let d = t.domain(name)?;
     let services: Vec<&str> = if d.is_verified {
         vec!["Email", "OfficeCommunicationsOnline"]
     } else {
         Vec::new()
     };
+    // Graph's domainState knows ForceDelete (and Verification); a plain DELETE shows none.
+    let state = match &d.operation {
+        Some(op) if op.operation == "ForceDelete" => json!({
+            "lastActionDateTime": op.since,
+            "operation": op.operation,
+            "status": "InProgress",
+        }),
+        _ => Value::Null,
+    };
     Some(json!({
-        "authenticationType": "Managed",
+        "authenticationType": if d.federated { "Federated" } else { "Managed" },
         "availabilityStatus": null,
         "id": d.name,
         "isAdminManaged": true,
@@ -527,7 +536,7 @@ fn domain_json(t: &Tenant, name: &str) -> Option<Value> {
         "supportedServices": services,
         "passwordValidityPeriodInDays": if d.is_verified { json!(2147483647) } else { Value::Null },
         "passwordNotificationWindowInDays": if d.is_verified { json!(14) } else { Value::Null },
-        "state": null,
+        "state": state,
     }))
 }
 

@@ -44,6 +44,12 @@ pub(crate) struct AppState {
     pub denials: Mutex<Vec<super::permissions::Denial>>,
     /// Signs the sim's JWT-shaped access tokens.
     pub token_key: u64,
+    /// Permissions granted on top of the default (`--grant-permission`), per tenant or all.
+    pub grants: Mutex<Vec<super::permissions::Denial>>,
+    /// Write faults, the removal delay and the mutation counters.
+    pub writes: Mutex<super::writes::WriteState>,
+    /// The domain's zone as its authoritative server serves it (domain verification reads it).
+    pub zone: std::sync::Arc<super::dns::Zone>,
 }
 
 pub(crate) type Shared = std::sync::Arc<AppState>;
@@ -79,8 +85,24 @@ pub(crate) fn router(state: Shared) -> Router {
             get(super::discovery::tenant_relationships),
         )
         .route("/v1.0/organization", get(graph::organization))
-        .route("/v1.0/domains", get(graph::domains))
-        .route("/v1.0/domains/{id}", get(graph::domain))
+        .route(
+            "/v1.0/domains",
+            get(graph::domains).post(super::writes::add_domain),
+        )
+        .route(
+            "/v1.0/domains/{id}",
+            get(graph::domain)
+                .patch(super::writes::patch_domain)
+                .delete(super::writes::delete_domain),
+        )
+        .route(
+            "/v1.0/domains/{id}/verify",
+            post(super::writes::verify_domain),
+        )
+        .route(
+            "/v1.0/domains/{id}/forceDelete",
+            post(super::writes::force_delete_domain),
+        )
         .route(
             "/v1.0/domains/{id}/serviceConfigurationRecords",
             get(graph::service_configuration_records),
@@ -99,7 +121,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/v1.0/contacts", get(super::extras::contacts_route))
         .route("/v1.0/applications", get(super::extras::applications_route))
         .route("/v1.0/users", get(graph::users))
-        .route("/v1.0/users/{id}", get(graph::user))
+        .route(
+            "/v1.0/users/{id}",
+            get(graph::user).patch(super::writes::patch_user),
+        )
         .route("/v1.0/groups", get(graph::groups))
         .route("/v1.0/groups/{id}", get(graph::group))
         .route(

@@ -21,6 +21,7 @@ macro_rules! begin_or_return {
 mod auth;
 mod batch;
 pub mod cache;
+mod conn;
 mod delta;
 mod directory;
 mod discovery;
@@ -39,10 +40,13 @@ mod http;
 mod m365;
 mod names;
 mod permissions;
+pub use permissions::WRITE_PERMISSIONS;
 mod rng;
 mod signin;
 #[cfg(test)]
 mod tests;
+mod writes;
+pub use writes::Mutations;
 mod x509;
 
 use std::collections::HashMap;
@@ -80,6 +84,18 @@ pub struct SimOptions {
     /// `Domain.Read.All` (both tenants) or `source:Domain.Read.All`. By default each app has
     /// the least privileged permission of every route the product reads.
     pub deny_permissions: Vec<String>,
+    /// Permissions granted on top of the default, same syntax as `deny_permissions`; the
+    /// change engine needs [`WRITE_PERMISSIONS`]. A denial wins over a grant.
+    pub grant_permissions: Vec<String>,
+    /// How long an accepted `DELETE /domains/{id}` or `forceDelete` takes before the domain
+    /// is gone (`GET` answers 404); Microsoft takes minutes to a day.
+    pub domain_removal_delay: Duration,
+    /// Fraction (0..=1) of mutating requests (Graph and Exchange) answered 503 before they
+    /// are applied.
+    pub write_error_rate: f64,
+    /// Fraction (0..=1) of mutating requests applied and then left without an answer: the
+    /// connection is cut before the response goes out.
+    pub apply_then_drop_rate: f64,
 }
 
 impl Default for SimOptions {
@@ -93,6 +109,10 @@ impl Default for SimOptions {
             faults: Faults::default(),
             throttle: None,
             deny_permissions: Vec::new(),
+            grant_permissions: Vec::new(),
+            domain_removal_delay: Duration::from_secs(2),
+            write_error_rate: 0.0,
+            apply_then_drop_rate: 0.0,
         }
     }
 }
@@ -208,13 +228,40 @@ impl Sim {
             .map(|v| permissions::parse_denial(v, &TENANT_LABELS))
             .collect::<Result<Vec<_>, _>>()
             .map_err(SimError::InvalidOptions)?;
+        let grants = opts
+            .grant_permissions
+            .iter()
+            .map(|v| permissions::parse_denial(v, &TENANT_LABELS))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                SimError::InvalidOptions(e.replace("deny-permission", "grant-permission"))
+            })?;
+        for (name, rate) in [
+            ("write error rate", opts.write_error_rate),
+            ("apply-then-drop rate", opts.apply_then_drop_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(SimError::InvalidOptions(format!(
+                    "the {name} is a fraction between 0 and 1, not {rate}"
+                )));
+            }
+        }
+        if opts.write_error_rate + opts.apply_then_drop_rate > 1.0 {
+            return Err(SimError::InvalidOptions(
+                "the write error rate and the apply-then-drop rate add up to more than 1".into(),
+            ));
+        }
         let scale = directory::Scale {
             users: opts.users,
             groups: opts.groups,
             contacts: opts.contacts,
         };
         let [source, destination] = directory::generate(opts.seed, scale, &domain);
-        let zone = Zone::build(&domain, &source.initial_domain, &source.verification_digits)?;
+        let zone = Arc::new(Zone::build(
+            &domain,
+            &source.initial_domain,
+            &source.verification_digits,
+        )?);
         let tenants: Vec<SimTenant> = [&source, &destination]
             .into_iter()
             .map(|t| SimTenant {
@@ -247,6 +294,15 @@ impl Sim {
             domain: domain.clone(),
             denials: Mutex::new(denials),
             token_key: rng::Rng::derive(opts.seed, "access-token").next_u64(),
+            grants: Mutex::new(grants),
+            writes: Mutex::new(writes::WriteState {
+                removal_delay: opts.domain_removal_delay,
+                error_rate: opts.write_error_rate,
+                drop_rate: opts.apply_then_drop_rate,
+                rng: rng::Rng::derive(opts.seed, "write-faults").next_u64(),
+                ..writes::WriteState::default()
+            }),
+            zone: zone.clone(),
             trouble: Mutex::new(faults::Trouble {
                 faults: opts.faults.clone(),
                 throttle: opts.throttle,
@@ -262,7 +318,6 @@ impl Sim {
 
         // The domain's authoritative server serves its zone only; everything else (blocklists,
         // Exchange Online's hosts) is the world's, reached through a recursive resolver.
-        let zone = Arc::new(zone);
         let dns = DnsServer::start(zone.clone(), Vec::new()).await?;
         let world = DnsServer::start(
             zone,
@@ -279,7 +334,10 @@ impl Sim {
         let router = http::router(state.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            // Each connection carries its `Cut`, so an applied write can go unanswered.
+            let listener = conn::CuttableListener(listener);
+            let service = router.into_make_service_with_connect_info::<conn::Peer>();
+            let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
                 let _ = stop_rx.await;
             });
             if let Err(e) = serve.await {

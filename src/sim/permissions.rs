@@ -123,6 +123,20 @@ pub(crate) const TENANT_INFORMATION: Required = Required {
     delegated: &["CrossTenantInformation.ReadBasic.All"],
 };
 
+/// `PATCH /users/{id}` (Microsoft's "Update user"; the UPN needs User.ReadWrite.All at least).
+pub(crate) const USER_WRITE: Required = Required {
+    application: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    delegated: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+};
+
+/// `POST /domains`, `POST /domains/{id}/verify`, `PATCH`/`DELETE /domains/{id}`,
+/// `POST /domains/{id}/forceDelete`: Microsoft lists Domain.ReadWrite.All only (delegated,
+/// also Directory.AccessAsUser.All, which app-only tokens never carry).
+pub(crate) const DOMAIN_WRITE: Required = Required {
+    application: &["Domain.ReadWrite.All"],
+    delegated: &["Domain.ReadWrite.All", "Directory.AccessAsUser.All"],
+};
+
 /// Exchange's `InvokeCommand` (the module's route).
 pub(crate) const EXCHANGE_INVOKE: Required = Required {
     application: &["Exchange.ManageAsApp"],
@@ -156,6 +170,10 @@ pub(crate) const GRAPH_DELEGATED_GRANT: &[&str] = &[
     "Application.Read.All",
     "CrossTenantInformation.ReadBasic.All",
 ];
+/// What the change engine needs on top of the read grant, granted with `--grant-permission`
+/// (not by default: a broader grant would hide a denied read permission).
+pub const WRITE_PERMISSIONS: &[&str] = &["User.ReadWrite.All", "Domain.ReadWrite.All"];
+
 pub(crate) const EXCHANGE_GRANT: &[&str] = &["Exchange.ManageAsApp", "Exchange.ManageAsAppV2"];
 pub(crate) const EXCHANGE_DELEGATED_GRANT: &[&str] = &["Exchange.Manage", "Exchange.ManageV2"];
 
@@ -242,15 +260,34 @@ pub(crate) fn parse_denial(value: &str, labels: &[&str]) -> Result<Denial, Strin
 
 /// The permissions a new token gets: the default grant for its audience and kind, less what
 /// is denied for its tenant.
+#[cfg(test)]
 pub(crate) fn granted(grant: &[&str], tenant: usize, denials: &[Denial]) -> Vec<String> {
-    grant
+    granted_with(grant, &[], tenant, denials)
+}
+
+/// As [`granted`], with extra grants (same shape as denials: a tenant or all) added first;
+/// a denial still wins.
+pub(crate) fn granted_with(
+    grant: &[&str],
+    extra: &[Denial],
+    tenant: usize,
+    denials: &[Denial],
+) -> Vec<String> {
+    let mut all: Vec<String> = grant.iter().map(|p| (*p).to_string()).collect();
+    for g in extra
         .iter()
+        .filter(|g| g.tenant.is_none_or(|t| t == tenant))
+    {
+        if !all.iter().any(|p| p.eq_ignore_ascii_case(&g.permission)) {
+            all.push(g.permission.clone());
+        }
+    }
+    all.into_iter()
         .filter(|p| {
             !denials.iter().any(|d| {
                 d.tenant.is_none_or(|t| t == tenant) && d.permission.eq_ignore_ascii_case(p)
             })
         })
-        .map(|p| (*p).to_string())
         .collect()
 }
 

@@ -1,0 +1,552 @@
+//! The rehearsal's write routes over real HTTP: each refusal in Microsoft's shape, domain
+//! removal completing after the configured delay, forceDelete's limits and
+//! `disableUserAccounts`, the per-object mutation counters, and both write faults (503 before
+//! applying; applied, then the connection cut without an answer).
+
+use std::time::Duration;
+
+use cutover::sim::{Sim, SimOptions, WRITE_PERMISSIONS};
+use serde_json::{Value, json};
+
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+async fn sim_with(users: usize, grant: bool) -> Sim {
+    Sim::start(SimOptions {
+        users,
+        grant_permissions: if grant {
+            WRITE_PERMISSIONS.iter().map(|p| p.to_string()).collect()
+        } else {
+            Vec::new()
+        },
+        domain_removal_delay: Duration::from_millis(400),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("sim")
+}
+
+async fn token(sim: &Sim, label: &str) -> String {
+    let t = sim.tenant(label).expect("tenant");
+    let resp: Value = http()
+        .post(format!("{}/{}/oauth2/v2.0/token", sim.login_url(), t.id))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", t.client_id.as_str()),
+            ("client_secret", t.client_secret.as_str()),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("token json");
+    resp["access_token"].as_str().expect("token").to_string()
+}
+
+/// Send one Graph request; `None` when the connection ended without an answer.
+async fn send(
+    sim: &Sim,
+    label: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Option<(u16, Value)> {
+    let tok = token(sim, label).await;
+    let mut req = http()
+        .request(method, format!("{}/v1.0{path}", sim.graph_url()))
+        .bearer_auth(tok);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.ok()?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.ok()?;
+    Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+async fn must(
+    sim: &Sim,
+    label: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    send(sim, label, method, path, body)
+        .await
+        .expect("an answer")
+}
+
+fn assert_refused(got: &(u16, Value), status: u16, code: &str, words: &str) {
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(got.1["error"]["code"], code, "{}", got.1);
+    let message = got.1["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(words), "{message}");
+    assert!(got.1["error"]["innerError"]["request-id"].is_string());
+}
+
+async fn user(sim: &Sim, label: &str, id: &str) -> Value {
+    must(
+        sim,
+        label,
+        reqwest::Method::GET,
+        &format!("/users/{id}?$select=userPrincipalName,mail,proxyAddresses,accountEnabled"),
+        None,
+    )
+    .await
+    .1
+}
+
+fn first_user(sim: &Sim) -> String {
+    sim.ids("source", "users").expect("ids")[0].clone()
+}
+
+use reqwest::Method as M;
+
+#[tokio::test]
+async fn writes_need_the_write_permission() {
+    let sim = sim_with(5, false).await;
+    let id = first_user(&sim);
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"displayName": "X"})),
+    )
+    .await;
+    assert_refused(
+        &got,
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges",
+    );
+    let got = must(
+        &sim,
+        "source",
+        M::DELETE,
+        &format!("/domains/{}", sim.domain()),
+        None,
+    )
+    .await;
+    assert_refused(
+        &got,
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges",
+    );
+    assert_eq!(sim.mutations().total, 0);
+}
+
+#[tokio::test]
+async fn upn_changes_are_checked_and_recalculate_addresses() {
+    let sim = sim_with(5, true).await;
+    let id = first_user(&sim);
+    let initial = sim.tenant("source").expect("source").initial_domain.clone();
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"userPrincipalName": "a@unverified.example"})),
+    )
+    .await;
+    assert_refused(&got, 400, "Request_BadRequest", "verified domain names");
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"proxyAddresses": []})),
+    )
+    .await;
+    assert_refused(&got, 400, "Request_BadRequest", "read-only");
+    assert_eq!(sim.mutations().total, 0, "refusals change nothing");
+
+    let before = user(&sim, "source", &id).await;
+    let old = before["userPrincipalName"]
+        .as_str()
+        .expect("upn")
+        .to_string();
+    let local = old.split_once('@').expect("@").0;
+    let new = format!("{local}@{initial}");
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"userPrincipalName": new})),
+    )
+    .await;
+    assert_eq!(got.0, 204, "{}", got.1);
+    let after = user(&sim, "source", &id).await;
+    assert_eq!(after["userPrincipalName"], new.as_str());
+    assert_eq!(after["mail"], new.as_str());
+    let proxies: Vec<&str> = after["proxyAddresses"]
+        .as_array()
+        .expect("proxies")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        proxies.contains(&format!("SMTP:{new}").as_str()),
+        "{proxies:?}"
+    );
+    assert!(
+        proxies.contains(&format!("smtp:{old}").as_str()),
+        "old primary stays as an alias: {proxies:?}"
+    );
+    assert_eq!(sim.mutations().of("source", &id), 1);
+    // The same value again changes nothing and is not counted.
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"userPrincipalName": new})),
+    )
+    .await;
+    assert_eq!(got.0, 204);
+    assert_eq!(sim.mutations().of("source", &id), 1);
+
+    let other = sim.ids("source", "users").expect("ids")[1].clone();
+    assert!(sim.set_user_synced("source", &other, true));
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/users/{other}"),
+        Some(json!({"accountEnabled": false})),
+    )
+    .await;
+    assert_refused(
+        &got,
+        400,
+        "Request_BadRequest",
+        "on-premises mastered Directory Sync objects",
+    );
+}
+
+#[tokio::test]
+async fn a_referenced_domain_is_not_removed_and_removal_completes_later() {
+    let sim = sim_with(5, true).await;
+    let domain = sim.domain().to_string();
+    let initial = sim.tenant("source").expect("source").initial_domain.clone();
+    let got = must(
+        &sim,
+        "source",
+        M::DELETE,
+        &format!("/domains/{domain}"),
+        None,
+    )
+    .await;
+    assert_refused(&got, 400, "Request_BadRequest", "default domain");
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/domains/{initial}"),
+        Some(json!({"isDefault": true})),
+    )
+    .await;
+    assert_eq!(got.0, 204, "{}", got.1);
+    let got = must(
+        &sim,
+        "source",
+        M::DELETE,
+        &format!("/domains/{domain}"),
+        None,
+    )
+    .await;
+    assert_refused(&got, 400, "Request_BadRequest", "still reference it");
+
+    // The destination's unverified copy references nothing: accepted, gone after the delay.
+    let got = must(
+        &sim,
+        "destination",
+        M::DELETE,
+        &format!("/domains/{domain}"),
+        None,
+    )
+    .await;
+    assert_eq!(got.0, 204, "{}", got.1);
+    let graph = sim.graph_client("destination").expect("client");
+    assert!(
+        graph.domain(&domain).await.expect("get").is_some(),
+        "still there while removal runs"
+    );
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(
+        graph.domain(&domain).await.expect("get").is_none(),
+        "404 once removed"
+    );
+    assert_eq!(sim.mutations().of("destination", &domain), 1);
+}
+
+#[tokio::test]
+async fn adding_and_verifying_follow_the_other_tenant_and_the_live_txt() {
+    let sim = sim_with(5, true).await;
+    let domain = sim.domain().to_string();
+    assert!(sim.release_domain("destination"));
+    let got = must(
+        &sim,
+        "destination",
+        M::POST,
+        "/domains",
+        Some(json!({"id": domain})),
+    )
+    .await;
+    assert_refused(
+        &got,
+        400,
+        "Request_BadRequest",
+        "already verified in another organization",
+    );
+    assert!(sim.release_domain("source"));
+    let got = must(
+        &sim,
+        "destination",
+        M::POST,
+        "/domains",
+        Some(json!({"id": domain})),
+    )
+    .await;
+    assert_eq!(got.0, 201, "{}", got.1);
+    assert_eq!(got.1["isVerified"], false);
+    // The zone still serves the source's MS=ms… value: verification fails.
+    let got = must(
+        &sim,
+        "destination",
+        M::POST,
+        &format!("/domains/{domain}/verify"),
+        None,
+    )
+    .await;
+    assert_refused(&got, 400, "Request_BadRequest", "was not found");
+    let graph = sim.graph_client("destination").expect("client");
+    let records = graph
+        .verification_dns_records(&domain)
+        .await
+        .expect("records");
+    let txt = records
+        .iter()
+        .find_map(|r| r.text.clone())
+        .expect("a TXT record");
+    sim.set_dns_records("@", "TXT", 300, &[txt.as_str()])
+        .expect("publish");
+    let got = must(
+        &sim,
+        "destination",
+        M::POST,
+        &format!("/domains/{domain}/verify"),
+        None,
+    )
+    .await;
+    assert_eq!(got.0, 200, "{}", got.1);
+    assert_eq!(got.1["isVerified"], true);
+    assert_eq!(
+        sim.mutations().of("destination", &domain),
+        2,
+        "added and verified"
+    );
+}
+
+#[tokio::test]
+async fn force_delete_renames_and_honours_disable_user_accounts() {
+    let sim = sim_with(5, true).await;
+    let domain = sim.domain().to_string();
+    let initial = sim.tenant("source").expect("source").initial_domain.clone();
+    let got = must(
+        &sim,
+        "source",
+        M::POST,
+        &format!("/domains/{domain}/forceDelete"),
+        Some(json!({"disableUserAccounts": false})),
+    )
+    .await;
+    assert_refused(&got, 400, "Request_BadRequest", "default domain");
+    must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/domains/{initial}"),
+        Some(json!({"isDefault": true})),
+    )
+    .await;
+    assert!(sim.set_domain_federated("source", &domain, true));
+    let got = must(
+        &sim,
+        "source",
+        M::POST,
+        &format!("/domains/{domain}/forceDelete"),
+        Some(json!({})),
+    )
+    .await;
+    assert_refused(&got, 400, "Request_BadRequest", "Federated");
+    assert!(sim.set_domain_federated("source", &domain, false));
+
+    let id = first_user(&sim);
+    let got = must(
+        &sim,
+        "source",
+        M::POST,
+        &format!("/domains/{domain}/forceDelete"),
+        Some(json!({"disableUserAccounts": false})),
+    )
+    .await;
+    assert_eq!(got.0, 204, "{}", got.1);
+    let d = must(&sim, "source", M::GET, &format!("/domains/{domain}"), None)
+        .await
+        .1;
+    assert_eq!(d["state"]["operation"], "ForceDelete", "{d}");
+    assert_eq!(d["state"]["status"], "InProgress");
+    let u = user(&sim, "source", &id).await;
+    assert!(
+        u["userPrincipalName"]
+            .as_str()
+            .expect("upn")
+            .ends_with(&format!("@{initial}")),
+        "{u}"
+    );
+    assert_eq!(
+        u["accountEnabled"], true,
+        "disableUserAccounts false keeps users enabled"
+    );
+    assert!(!u.to_string().contains(&format!("@{domain}")), "{u}");
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let got = must(&sim, "source", M::GET, &format!("/domains/{domain}"), None).await;
+    assert_eq!(got.0, 404);
+    assert_eq!(sim.mutations().of("source", &id), 1);
+}
+
+#[tokio::test]
+async fn force_delete_defaults_to_disabling_renamed_users() {
+    let sim = sim_with(5, true).await;
+    let domain = sim.domain().to_string();
+    let initial = sim.tenant("source").expect("source").initial_domain.clone();
+    must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/domains/{initial}"),
+        Some(json!({"isDefault": true})),
+    )
+    .await;
+    let got = must(
+        &sim,
+        "source",
+        M::POST,
+        &format!("/domains/{domain}/forceDelete"),
+        None,
+    )
+    .await;
+    assert_eq!(got.0, 204, "{}", got.1);
+    let u = user(&sim, "source", &first_user(&sim)).await;
+    assert_eq!(
+        u["accountEnabled"], false,
+        "Graph's default disables renamed users"
+    );
+}
+
+#[tokio::test]
+async fn force_delete_is_refused_beyond_a_thousand_objects() {
+    let sim = sim_with(1200, true).await;
+    let domain = sim.domain().to_string();
+    let initial = sim.tenant("source").expect("source").initial_domain.clone();
+    must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/domains/{initial}"),
+        Some(json!({"isDefault": true})),
+    )
+    .await;
+    let got = must(
+        &sim,
+        "source",
+        M::POST,
+        &format!("/domains/{domain}/forceDelete"),
+        Some(json!({"disableUserAccounts": false})),
+    )
+    .await;
+    assert_refused(&got, 400, "Request_BadRequest", "limit of 1000");
+}
+
+#[tokio::test]
+async fn write_faults_fail_before_or_cut_after_applying() {
+    let sim = sim_with(5, true).await;
+    let id = first_user(&sim);
+    sim.set_write_faults(1.0, 0.0);
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"displayName": "Failed"})),
+    )
+    .await;
+    assert_eq!(got.0, 503, "{}", got.1);
+    sim.set_write_faults(0.0, 0.0);
+    let u = must(
+        &sim,
+        "source",
+        M::GET,
+        &format!("/users/{id}?$select=displayName"),
+        None,
+    )
+    .await
+    .1;
+    assert_ne!(u["displayName"], "Failed", "not applied");
+    assert_eq!(sim.mutations().of("source", &id), 0);
+
+    sim.set_write_faults(0.0, 1.0);
+    let got = send(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"displayName": "Dropped"})),
+    )
+    .await;
+    assert!(got.is_none(), "no answer: {got:?}");
+    sim.set_write_faults(0.0, 0.0);
+    let u = must(
+        &sim,
+        "source",
+        M::GET,
+        &format!("/users/{id}?$select=displayName"),
+        None,
+    )
+    .await
+    .1;
+    assert_eq!(u["displayName"], "Dropped", "applied although unanswered");
+    let m = sim.mutations();
+    assert_eq!(m.of("source", &id), 1);
+    assert_eq!((m.failed, m.dropped), (1, 1));
+}
+
+#[tokio::test]
+async fn batch_items_go_through_the_write_routes() {
+    let sim = sim_with(5, true).await;
+    let ids = sim.ids("source", "users").expect("ids");
+    let body = json!({"requests": [
+        {"id": "1", "method": "PATCH", "url": format!("/users/{}", ids[0]), "headers": {"Content-Type": "application/json"}, "body": {"displayName": "One"}},
+        {"id": "2", "method": "PATCH", "url": format!("/users/{}", ids[1]), "headers": {"Content-Type": "application/json"}, "body": {"userPrincipalName": "x@unverified.example"}},
+    ]});
+    let got = must(&sim, "source", M::POST, "/$batch", Some(body)).await;
+    assert_eq!(got.0, 200, "{}", got.1);
+    let responses = got.1["responses"].as_array().expect("responses");
+    let status = |id: &str| {
+        responses
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["status"].clone())
+    };
+    assert_eq!(status("1"), Some(json!(204)));
+    assert_eq!(status("2"), Some(json!(400)));
+    assert_eq!(sim.mutations().of("source", &ids[0]), 1);
+    assert_eq!(sim.mutations().total, 1);
+}
