@@ -4,6 +4,7 @@ pub mod change;
 pub mod cutover_time;
 pub mod error;
 pub mod progress;
+pub mod release;
 pub mod runbook;
 
 pub use cutover_time::{CutoverSource, parse_cutover};

@@ -1,0 +1,581 @@
+//! The release plan: from the live inventory of the source tenant, the changes that free the
+//! domain there, and what cutover cannot change on its own (flags, each naming its rule).
+//!
+//! Today's changes are the Exchange alias removals (`Change::remove_addresses`): every
+//! non-primary proxy address in the domain on a mailbox, group or Microsoft 365 group. UPNs and
+//! primary addresses in the domain are listed as renames (`<local>@<initial domain>`, collisions
+//! resolved and shown) for the Graph routes to turn into changes; synced objects, contacts,
+//! application identifier URIs and the domain removal itself are flags. See `docs/executor.md`.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::{Directory, Entry, Kind};
+use crate::plan::change::{Change, Target};
+
+/// The plan file's format; `apply` refuses any other.
+pub const PLAN_VERSION: u32 = 1;
+
+/// Entra ID's limit on a UPN's local part.
+const MAX_LOCAL: usize = 64;
+
+/// What the plan needs to know about the tenant and the domain besides the inventory.
+#[derive(Debug, Clone)]
+pub struct TenantFacts {
+    /// "source" or "destination".
+    pub tenant: String,
+    /// The domain being released (A-label).
+    pub domain: String,
+    /// The tenant's `*.onmicrosoft.com` domain, where UPNs and primary addresses move.
+    pub initial_domain: String,
+    /// The domain is the tenant's default (it must not stay so before removal).
+    pub domain_is_default: bool,
+    /// The domain is federated (`authenticationType` `Federated`).
+    pub domain_federated: bool,
+}
+
+/// A planned release (or, later, adopt/backout): the changes cutover applies, the renames it
+/// will apply once their routes exist, and what only a person can do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    /// `release`.
+    pub kind: String,
+    pub tenant: String,
+    pub domain: String,
+    pub initial_domain: String,
+    pub changes: Vec<Change>,
+    #[serde(default)]
+    pub renames: Vec<Rename>,
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+}
+
+/// A UPN or primary SMTP address that must move to the initial domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rename {
+    pub target: Target,
+    /// `userPrincipalName` or `PrimarySmtpAddress`.
+    pub field: String,
+    pub from: String,
+    pub to: String,
+    /// Set when `<local>@<initial>` was taken, saying by what and which name was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collision: Option<String>,
+}
+
+/// Something the plan does not change: only a person can, or Microsoft would refuse it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    pub target: Target,
+    /// The inventory kind (`user`, `contact`, `application`, `domain`, …).
+    pub kind: String,
+    /// The rule that stops cutover from doing it.
+    pub rule: String,
+    /// What to do instead.
+    pub action: String,
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "user",
+        Kind::DistributionGroup => "distribution group",
+        Kind::Microsoft365Group => "Microsoft 365 group",
+        Kind::MailEnabledSecurityGroup => "mail-enabled security group",
+        Kind::SecurityGroup => "security group",
+        Kind::Contact => "contact",
+        Kind::Application => "application",
+        Kind::Other => "other",
+    }
+}
+
+/// The Exchange cmdlet that edits this kind's proxy addresses.
+fn cmdlet(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::User => Some("Set-Mailbox"),
+        Kind::DistributionGroup | Kind::MailEnabledSecurityGroup => Some("Set-DistributionGroup"),
+        Kind::Microsoft365Group => Some("Set-UnifiedGroup"),
+        _ => None,
+    }
+}
+
+fn local_part(address: &str) -> &str {
+    address.rsplit_once('@').map_or(address, |(l, _)| l)
+}
+
+/// Hands out `<local>@<initial>` names unique without regard to case, against everything the
+/// tenant already uses there and every name handed out before (address → owner's id).
+struct Names {
+    initial: String,
+    taken: HashMap<String, String>,
+}
+
+impl Names {
+    fn new(initial: &str, directory: &Directory) -> Names {
+        let mut taken = HashMap::new();
+        let mut add = |owner: &str, a: &str| {
+            let bare = a
+                .split_once(':')
+                .map_or(a, |(p, r)| if p.contains('@') { a } else { r });
+            taken
+                .entry(bare.to_ascii_lowercase())
+                .or_insert_with(|| owner.to_string());
+        };
+        for u in &directory.users {
+            add(&u.id, &u.user_principal_name);
+            u.mail.iter().for_each(|m| add(&u.id, m));
+            u.proxy_addresses.iter().for_each(|p| add(&u.id, p));
+        }
+        for g in &directory.groups {
+            g.mail.iter().for_each(|m| add(&g.id, m));
+            g.proxy_addresses.iter().for_each(|p| add(&g.id, p));
+        }
+        for c in &directory.contacts {
+            c.mail.iter().for_each(|m| add(&c.id, m));
+            c.proxy_addresses.iter().for_each(|p| add(&c.id, p));
+        }
+        Names {
+            initial: initial.to_ascii_lowercase(),
+            taken,
+        }
+    }
+
+    /// `local@initial`, or `local2@initial`, `local3@…` when taken (the local part cut, by
+    /// characters, so the suffix keeps it within 64). The object's own addresses (`owner`)
+    /// do not collide with it: Exchange gives most mailboxes `local@initial` already.
+    fn claim(&mut self, local: &str, owner: &str) -> (String, Option<String>) {
+        let free = |names: &Names, a: &str| {
+            names
+                .taken
+                .get(&a.to_ascii_lowercase())
+                .is_none_or(|o| o == owner)
+        };
+        let first = format!("{local}@{}", self.initial);
+        if free(self, &first) {
+            self.taken
+                .insert(first.to_ascii_lowercase(), owner.to_string());
+            return (first, None);
+        }
+        let mut n = 2u32;
+        loop {
+            let suffix = n.to_string();
+            let keep = MAX_LOCAL.saturating_sub(suffix.len());
+            let base: String = local.chars().take(keep).collect();
+            let candidate = format!("{base}{suffix}@{}", self.initial);
+            if free(self, &candidate) {
+                self.taken
+                    .insert(candidate.to_ascii_lowercase(), owner.to_string());
+                return (
+                    candidate.clone(),
+                    Some(format!("{first} is taken; {candidate} chosen")),
+                );
+            }
+            n += 1;
+        }
+    }
+}
+
+/// The release plan for `facts.domain`. Deterministic: objects in (kind, id) order, each
+/// object's addresses in their listed order, renames claimed in that order.
+pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Directory) -> Plan {
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    let mut names = Names::new(&facts.initial_domain, directory);
+    let mut changes = Vec::new();
+    let mut renames = Vec::new();
+    let mut flags = Vec::new();
+    for e in sorted {
+        let target = Target {
+            id: e.id.clone(),
+            display: if e.display_name.is_empty() {
+                e.id.clone()
+            } else {
+                e.display_name.clone()
+            },
+        };
+        let kind = kind_name(e.kind).to_string();
+        let flag = |rule: &str, action: String| Flag {
+            target: target.clone(),
+            kind: kind.clone(),
+            rule: rule.to_string(),
+            action,
+        };
+        let values = |how: &[&str]| -> Vec<String> {
+            e.references
+                .iter()
+                .filter(|r| how.contains(&r.how))
+                .map(|r| r.value.clone())
+                .collect()
+        };
+        let owned: Vec<String> = e.references.iter().map(|r| r.value.clone()).collect();
+        if e.synced == Some(true) {
+            flags.push(flag(
+                "Objects synchronised from on-premises Active Directory cannot be changed in the cloud",
+                format!(
+                    "change its UPN and addresses in {} on-premises (or stop syncing it) and let the sync carry it",
+                    facts.domain
+                ),
+            ));
+            continue;
+        }
+        match e.kind {
+            Kind::Contact => {
+                flags.push(flag(
+                    "A contact's address in the domain keeps the domain referenced; contacts are Exchange's, not Graph's",
+                    "remove or change the contact in Exchange (Remove-MailContact / Set-MailContact -ExternalEmailAddress)".into(),
+                ));
+                continue;
+            }
+            Kind::Application => {
+                let uris = values(&["identifierUri"]);
+                flags.push(flag(
+                    "A domain cannot be removed while an application's identifier URI uses it",
+                    format!(
+                        "change the application's identifier URIs ({}) to api://<appId> or another verified domain",
+                        uris.join(", ")
+                    ),
+                ));
+                continue;
+            }
+            Kind::SecurityGroup | Kind::Other => {
+                flags.push(flag(
+                    "A domain cannot be removed while anything references it",
+                    format!(
+                        "find out why this object references {} ({}) and remove the reference",
+                        facts.domain,
+                        owned.join(", ")
+                    ),
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        let aliases = values(&["smtpAddress", "otherAddress"]);
+        let unlicensed_person =
+            e.kind == Kind::User && e.licences == Some(0) && e.enabled == Some(true);
+        if unlicensed_person && !aliases.is_empty() {
+            // A signed-in user without a licence may have lost the mailbox Exchange edits
+            // addresses through; a shared mailbox (sign-in blocked) keeps one.
+            flags.push(flag(
+                "Exchange edits proxy addresses only through a mailbox; an unlicensed user may have none",
+                format!(
+                    "licence the user or remove {} from it by hand",
+                    aliases.join(", ")
+                ),
+            ));
+        } else if let Some(cmdlet) = cmdlet(e.kind).filter(|_| !aliases.is_empty()) {
+            changes.push(Change::remove_addresses(
+                &facts.tenant,
+                cmdlet,
+                target.clone(),
+                &aliases,
+            ));
+        }
+        if let Some(upn) = e.user_principal_name.as_deref().filter(|u| {
+            e.references
+                .iter()
+                .any(|r| r.how == "userPrincipalName" && r.value == **u)
+        }) {
+            let (to, collision) = names.claim(local_part(upn), &e.id);
+            renames.push(Rename {
+                target: target.clone(),
+                field: "userPrincipalName".into(),
+                from: upn.to_string(),
+                to,
+                collision,
+            });
+        } else if let Some(primary) = values(&["primarySmtpAddress"]).first() {
+            // Users' primary addresses follow their UPN (Exchange recalculates them); others
+            // move on their own.
+            let address = primary.split_once(':').map_or(primary.as_str(), |(_, r)| r);
+            let (to, collision) = names.claim(local_part(address), &e.id);
+            renames.push(Rename {
+                target: target.clone(),
+                field: "PrimarySmtpAddress".into(),
+                from: address.to_string(),
+                to,
+                collision,
+            });
+        }
+    }
+    let domain_target = Target {
+        id: facts.domain.clone(),
+        display: facts.domain.clone(),
+    };
+    let domain_flag = |rule: &str, action: String| Flag {
+        target: domain_target.clone(),
+        kind: "domain".into(),
+        rule: rule.to_string(),
+        action,
+    };
+    if facts.domain_federated {
+        flags.push(domain_flag(
+            "A federated domain cannot be removed or force-deleted",
+            "convert it to managed authentication first (Microsoft Graph PowerShell: Update-MgDomain -AuthenticationType Managed)".into(),
+        ));
+    }
+    if facts.domain_is_default {
+        flags.push(domain_flag(
+            "The default domain cannot be removed",
+            format!("make {} the default domain first", facts.initial_domain),
+        ));
+    }
+    flags.push(domain_flag(
+        "A domain cannot be removed while anything references it; removal completes asynchronously (GET /domains/{id} answers 404 when done)",
+        format!(
+            "after every change and rename above: remove {} (DELETE /v1.0/domains/{}), then wait until it is gone",
+            facts.domain, facts.domain
+        ),
+    ));
+    Plan {
+        version: PLAN_VERSION,
+        kind: "release".into(),
+        tenant: facts.tenant.clone(),
+        domain: facts.domain.clone(),
+        initial_domain: facts.initial_domain.clone(),
+        changes,
+        renames,
+        flags,
+    }
+}
+
+/// The plan as a change board reads it: one line per change, rename and flag.
+pub fn render_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let line = |out: &mut String, s: String| {
+        out.push_str(&s);
+        out.push('\n');
+    };
+    line(
+        &mut out,
+        format!(
+            "{} plan for {} in the {} tenant (initial domain {}): {} changes, {} renames, {} flags",
+            plan.kind,
+            plan.domain,
+            plan.tenant,
+            plan.initial_domain,
+            plan.changes.len(),
+            plan.renames.len(),
+            plan.flags.len()
+        ),
+    );
+    if !plan.changes.is_empty() {
+        line(&mut out, String::new());
+        line(&mut out, "Changes cutover applies (cutover apply):".into());
+    }
+    for c in &plan.changes {
+        let route = match &c.route {
+            crate::plan::change::Route::Exchange { cmdlet, .. } => cmdlet.clone(),
+            other => other.kind().to_string(),
+        };
+        let before = c
+            .before
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_else(|| c.before.to_string());
+        line(
+            &mut out,
+            format!(
+                "  {}  {}  remove {} via {route}; undo: add them back",
+                c.id, c.target.display, before
+            ),
+        );
+    }
+    if !plan.renames.is_empty() {
+        line(&mut out, String::new());
+        line(
+            &mut out,
+            "Needs UPN / primary address change to the initial domain (not applied yet):".into(),
+        );
+    }
+    for r in &plan.renames {
+        let what = if r.field == "userPrincipalName" {
+            "UPN"
+        } else {
+            "primary address"
+        };
+        let collision = r
+            .collision
+            .as_deref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        line(
+            &mut out,
+            format!(
+                "  {}  {what} {} needs UPN change to {}{collision}",
+                r.target.display, r.from, r.to
+            ),
+        );
+    }
+    if !plan.flags.is_empty() {
+        line(&mut out, String::new());
+        line(
+            &mut out,
+            "Flags: only a person can do these, or Microsoft would refuse them:".into(),
+        );
+    }
+    for f in &plan.flags {
+        line(
+            &mut out,
+            format!(
+                "  {} {}: {}. Rule: {}",
+                f.kind, f.target.display, f.action, f.rule
+            ),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::model::User;
+    use crate::inventory::Reference;
+
+    fn user(id: &str, upn: &str, refs: &[(&'static str, &str)]) -> Entry {
+        Entry {
+            id: id.into(),
+            kind: Kind::User,
+            display_name: format!("User {id}"),
+            user_principal_name: Some(upn.into()),
+            enabled: Some(true),
+            synced: Some(false),
+            licences: Some(1),
+            references: refs
+                .iter()
+                .map(|(how, value)| Reference {
+                    how,
+                    value: value.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn facts() -> TenantFacts {
+        TenantFacts {
+            tenant: "source".into(),
+            domain: "contoso.example".into(),
+            initial_domain: "contoso.onmicrosoft.com".into(),
+            domain_is_default: false,
+            domain_federated: false,
+        }
+    }
+
+    #[test]
+    fn aliases_become_exchange_removals_and_upns_renames_with_collisions_shown() {
+        let entries = vec![
+            user(
+                "b",
+                "anna@contoso.example",
+                &[
+                    ("userPrincipalName", "anna@contoso.example"),
+                    ("primarySmtpAddress", "SMTP:anna@contoso.example"),
+                    ("smtpAddress", "smtp:a.b@contoso.example"),
+                ],
+            ),
+            user(
+                "a",
+                "Anna@contoso.example",
+                &[("userPrincipalName", "Anna@contoso.example")],
+            ),
+        ];
+        let mut synced = user(
+            "c",
+            "s@contoso.example",
+            &[("smtpAddress", "smtp:s2@contoso.example")],
+        );
+        synced.synced = Some(true);
+        let mut all = entries.clone();
+        all.push(synced);
+        let directory = Directory {
+            users: vec![
+                User {
+                    id: "z".into(),
+                    user_principal_name: "anna2@contoso.onmicrosoft.com".into(),
+                    ..User::default()
+                },
+                // An object's own address in the initial domain is no collision.
+                User {
+                    id: "a".into(),
+                    user_principal_name: "Anna@contoso.example".into(),
+                    proxy_addresses: vec!["smtp:anna@contoso.onmicrosoft.com".into()],
+                    ..User::default()
+                },
+            ],
+            ..Directory::default()
+        };
+        let plan = release_plan(&facts(), &all, &directory);
+        assert_eq!(plan.changes.len(), 1, "{plan:#?}");
+        let c = &plan.changes[0];
+        assert_eq!(c.target.id, "b");
+        assert_eq!(c.before, serde_json::json!(["smtp:a.b@contoso.example"]));
+        // Ordered by id: "a" claims anna@, "b" finds anna@ and anna2@ taken.
+        let to: Vec<(&str, &str, bool)> = plan
+            .renames
+            .iter()
+            .map(|r| (r.target.id.as_str(), r.to.as_str(), r.collision.is_some()))
+            .collect();
+        assert_eq!(
+            to,
+            [
+                ("a", "Anna@contoso.onmicrosoft.com", false),
+                ("b", "anna3@contoso.onmicrosoft.com", true)
+            ]
+        );
+        assert!(
+            plan.flags
+                .iter()
+                .any(|f| f.target.id == "c" && f.rule.contains("on-premises"))
+        );
+        assert_eq!(
+            plan.flags.last().map(|f| f.kind.as_str()),
+            Some("domain"),
+            "the domain removal comes last"
+        );
+        // Same input, same plan (ids and order).
+        assert_eq!(release_plan(&facts(), &all, &directory), plan);
+        let json = serde_json::to_string(&plan).unwrap();
+        let back: Plan = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, plan);
+        assert!(json.contains("\"version\":1"));
+        assert!(render_text(&plan).contains("needs UPN change to anna3@contoso.onmicrosoft.com"));
+    }
+
+    #[test]
+    fn long_local_parts_stay_within_64_after_a_suffix() {
+        let local = "é".repeat(64);
+        let directory = Directory::default();
+        let mut names = Names::new("t.onmicrosoft.com", &directory);
+        let (first, _) = names.claim(&local, "x");
+        let (second, why) = names.claim(&local, "y");
+        assert_ne!(first, second);
+        assert!(why.is_some());
+        assert_eq!(local_part(&second).chars().count(), 64);
+    }
+
+    #[test]
+    fn contacts_apps_and_federated_default_domains_are_flagged_not_changed() {
+        let mut contact = user("k", "", &[("smtpAddress", "smtp:k@contoso.example")]);
+        contact.kind = Kind::Contact;
+        contact.user_principal_name = None;
+        let mut app = user("p", "", &[("identifierUri", "https://app.contoso.example")]);
+        app.kind = Kind::Application;
+        app.user_principal_name = None;
+        let mut f = facts();
+        f.domain_federated = true;
+        f.domain_is_default = true;
+        let plan = release_plan(&f, &[contact, app], &Directory::default());
+        assert!(plan.changes.is_empty());
+        let kinds: Vec<&str> = plan.flags.iter().map(|f| f.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["contact", "application", "domain", "domain", "domain"]
+        );
+    }
+}
