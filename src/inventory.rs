@@ -170,6 +170,12 @@ fn uri_in_domain(uri: &str, domain: &str) -> bool {
 /// Collect the inventory: users, groups, contacts and applications are fetched concurrently,
 /// then `domainNameReferences` adds what those did not show.
 pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, GraphError> {
+    Ok(classify(domain, read(client, domain).await?))
+}
+
+/// The directory as Graph lists it, fetched concurrently (plans need more than the entries:
+/// every address in use, to resolve name collisions).
+pub async fn read(client: &GraphClient, domain: &str) -> Result<Directory, GraphError> {
     let (users, groups, contacts, applications, references) = tokio::try_join!(
         client.users(),
         client.groups(),
@@ -177,16 +183,13 @@ pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, G
         client.applications(),
         client.domain_name_references(domain),
     )?;
-    Ok(classify(
-        domain,
-        Directory {
-            users,
-            groups,
-            contacts,
-            applications,
-            references,
-        },
-    ))
+    Ok(Directory {
+        users,
+        groups,
+        contacts,
+        applications,
+        references,
+    })
 }
 
 /// What a tenant's directory holds, as Graph listed it.

@@ -93,6 +93,55 @@ pub enum Command {
     /// Write the snapshot taken before the first change: users, groups, contacts and
     /// forwarding as CSV (the runbook's columns), the DNS zone, and a manifest with hashes
     Snapshot(SnapshotArgs),
+    /// Plan the changes that free (release) the domain, from the live inventory: text for a
+    /// change board, or JSON for `cutover apply`
+    Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
+    /// Apply a plan file through the journaling executor (exit 0 all applied, 1 some failed or
+    /// refused, 2 bad input or no snapshot, 3 service error)
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Free the domain in a tenant: alias removals cutover applies, renames and flags for the rest
+    Release(PlanReleaseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanReleaseArgs {
+    /// Which profile: source or destination
+    #[arg(long, value_name = "source|destination", default_value = "source")]
+    pub tenant: Side,
+    /// Print the plan as JSON (for `cutover apply`) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// The plan file (`cutover plan release --json > plan.json`)
+    #[arg(
+        value_name = "PLAN.json",
+        required_unless_present = "resume",
+        conflicts_with = "resume"
+    )]
+    pub plan: Option<PathBuf>,
+    /// Apply the plan file last applied for this domain again: finishes an interrupted run
+    /// (the journal says what is done)
+    #[arg(long)]
+    pub resume: bool,
+    /// Do not ask for the domain to be typed
+    #[arg(long)]
+    pub yes: bool,
+    /// Send no mutating request; every change is journaled as refused
+    #[arg(long)]
+    pub read_only: bool,
+    /// Changes in flight at once (1 to 64)
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
 }
 
 #[derive(Debug, clap::Args)]

@@ -2,6 +2,7 @@
 //! command once and every handler returns an [`Outcome`]. Every failure ends as one line on
 //! stderr and an exit code: 0 ok, 1 check failed, 2 bad input or configuration, 3 service error.
 
+mod apply;
 pub mod args;
 mod audit;
 mod config;
@@ -9,6 +10,7 @@ pub mod dns;
 mod exchange;
 mod inventory;
 mod owner;
+mod plan;
 mod snapshot;
 mod start;
 
@@ -115,6 +117,10 @@ pub fn run(cli: args::Cli) -> ExitCode {
                     ExchangeCommand::Script(a) => exchange::exchange_script(g, &a),
                 },
                 Command::Snapshot(a) => snapshot::snapshot(g, &a),
+                Command::Plan {
+                    command: args::PlanCommand::Release(a),
+                } => plan::plan_release(g, &a),
+                Command::Apply(a) => apply::apply(g, &a),
                 Command::Audit { command } => match command {
                     AuditCommand::Verify { file, anchor } => {
                         audit::audit_verify(g, file.as_deref(), anchor.as_deref())
@@ -150,7 +156,9 @@ fn domain_applies(globals: &Globals, command: &args::Command) -> Result<(), Fail
         | Command::Inventory(_)
         | Command::Owner(_)
         | Command::Exchange { .. }
-        | Command::Snapshot(_) => true,
+        | Command::Snapshot(_)
+        | Command::Plan { .. }
+        | Command::Apply(_) => true,
         Command::Config {
             command: ConfigCommand::Check { .. },
         } => true,

@@ -1,0 +1,218 @@
+//! `cutover apply PLAN.json [--yes] [--read-only] [--concurrency N]` and `cutover apply
+//! --resume`: a plan file through the one journaling executor ([`crate::executor::Executor`]),
+//! into the session's journal `<data dir>/audit/<cutover id>.jsonl`. Refused without a snapshot
+//! of the tenant and domain (`cutover snapshot`), and, without `--yes`, until the domain is
+//! typed on the terminal.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde::{Deserialize, Serialize};
+
+use super::args::ApplyArgs;
+use super::{Failure, Globals, Outcome, config, exchange, prepare, runtime};
+use crate::audit::Journal;
+use crate::config::Side;
+use crate::executor::{ExecError, Executor, Status};
+use crate::plan::release::{PLAN_VERSION, Plan};
+use crate::store::Paths;
+
+/// What `--resume` reads: the plan file last applied for a cutover id.
+#[derive(Debug, Serialize, Deserialize)]
+struct LastApplied {
+    plan: PathBuf,
+}
+
+fn last_applied_file(paths: &Paths, cutover_id: &str) -> PathBuf {
+    paths.state_file(&format!("{cutover_id}.apply"))
+}
+
+fn read_plan(path: &Path) -> Result<Plan, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::Input(format!(
+            "cannot read the plan {}: {e}; write one with 'cutover plan release --json > plan.json'",
+            path.display()
+        ))
+    })?;
+    // The version first, so an old or future file is named as such rather than as bad JSON.
+    let version = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("version").and_then(serde_json::Value::as_u64));
+    if version.is_some_and(|v| v != u64::from(PLAN_VERSION)) {
+        return Err(Failure::Input(format!(
+            "{} is a plan of format {}, this cutover reads format {PLAN_VERSION}; plan again",
+            path.display(),
+            version.unwrap_or_default()
+        )));
+    }
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::Input(format!(
+            "{} is not a cutover plan ({e}); write one with 'cutover plan release --json > plan.json'",
+            path.display()
+        ))
+    })
+}
+
+pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
+    let loaded = config::load_config(globals)?;
+    let paths =
+        Paths::resolve(globals.data_dir.as_deref()).map_err(|e| Failure::Input(e.to_string()))?;
+    let plan_path = match (&args.plan, args.resume) {
+        (Some(p), _) => std::path::absolute(p).unwrap_or_else(|_| p.clone()),
+        (None, _) => {
+            let domain = loaded.domain(globals)?;
+            let state = last_applied_file(&paths, &domain.ascii);
+            let text = std::fs::read_to_string(&state).map_err(|_| {
+                Failure::Input(format!(
+                    "no plan was applied for {} from this data dir; run 'cutover apply PLAN.json' first",
+                    domain.display_both()
+                ))
+            })?;
+            let last: LastApplied = serde_json::from_str(&text).map_err(|e| {
+                Failure::Input(format!(
+                    "{} is unreadable ({e}); run 'cutover apply PLAN.json' instead",
+                    state.display()
+                ))
+            })?;
+            last.plan
+        }
+    };
+    let plan = read_plan(&plan_path)?;
+    if let Some(d) = &globals.domain
+        && !d.ascii.eq_ignore_ascii_case(&plan.domain)
+    {
+        return Err(Failure::Input(format!(
+            "the plan is for {}, not --domain {}; plan again for this domain",
+            plan.domain,
+            d.display_both()
+        )));
+    }
+    let side: Side = plan.tenant.parse().map_err(|_| {
+        Failure::Input(format!(
+            "the plan names tenant '{}'; it must be source or destination",
+            plan.tenant
+        ))
+    })?;
+    let profile = loaded.profile(side)?;
+    let (paths, _log) = prepare(globals)?;
+    // No snapshot, no apply: the snapshot is what a backout or a person restores from.
+    let snapshot = crate::store::snapshot::latest(&paths.data_dir, side.name(), &plan.domain)
+        .ok_or_else(|| {
+            Failure::Input(format!(
+                "no snapshot of {} in the {} tenant; take one first with 'cutover snapshot --tenant {}'",
+                plan.domain,
+                side.name(),
+                side.name()
+            ))
+        })?;
+    crate::store::snapshot::verify(&snapshot).map_err(|why| {
+        Failure::Input(format!(
+            "the snapshot {} was changed since it was taken ({why}); take a new one with 'cutover snapshot --tenant {}'",
+            snapshot.path.display(),
+            side.name()
+        ))
+    })?;
+    if !args.yes && !args.read_only {
+        confirm(&plan)?;
+    }
+    let cutover_id = plan.domain.clone();
+    let last = serde_json::to_vec(&LastApplied {
+        plan: plan_path.clone(),
+    })
+    .map_err(|e| Failure::Service(format!("cannot record the plan applied: {e}")))?;
+    let state = last_applied_file(&paths, &cutover_id);
+    crate::store::write_atomic(&state, &last)
+        .map_err(|e| Failure::Service(format!("cannot write {}: {e}", state.display())))?;
+    let journal_path = paths.audit_log(&cutover_id);
+    let journal =
+        Journal::open(&journal_path, &cutover_id).map_err(|e| Failure::Input(e.to_string()))?;
+    let client = exchange::exchange_client(profile, &paths)?;
+    let executor = Executor::new(journal)
+        .with_exchange(side.name(), client)
+        .read_only(args.read_only)
+        .concurrency(args.concurrency as usize);
+    let rt = runtime()?;
+    let results = rt
+        .block_on(executor.run(&plan.changes))
+        .map_err(|e| match e {
+            ExecError::Plan(m) => Failure::Input(m),
+            ExecError::Audit(a) => Failure::Service(format!(
+                "the journal {}: {a}; nothing more was sent",
+                journal_path.display()
+            )),
+        })?;
+    let mut out = std::io::stdout().lock();
+    let mut lines = Vec::new();
+    let (mut good, mut bad) = (0usize, 0usize);
+    for (r, c) in results.iter().zip(&plan.changes) {
+        let said = match &r.status {
+            Status::Applied => "applied".to_string(),
+            Status::Reconciled => "already applied (reconciled)".to_string(),
+            Status::AlreadyDone => "done in an earlier run".to_string(),
+            Status::Refused => "not applied: read-only mode".to_string(),
+            Status::Skipped(why) => format!("skipped: {why}"),
+            Status::Failed(why) => why.clone(),
+        };
+        match r.status {
+            Status::Applied | Status::Reconciled | Status::AlreadyDone => good += 1,
+            _ => bad += 1,
+        }
+        lines.push(format!("{}  {}  {said}", r.id, c.target.display));
+    }
+    let not_applied = plan.renames.len() + plan.flags.len();
+    lines.push(format!(
+        "{good} of {} changes in effect, {bad} not; journal {}{}",
+        plan.changes.len(),
+        journal_path.display(),
+        if not_applied > 0 {
+            format!("; the plan's {not_applied} renames and flags are not applied by cutover apply")
+        } else {
+            String::new()
+        }
+    ));
+    lines
+        .iter()
+        .try_for_each(|l| writeln!(out, "{l}"))
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))?;
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The domain typed on the terminal, or nothing is applied.
+fn confirm(plan: &Plan) -> Result<(), Failure> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Failure::Input(
+            "apply asks for the domain to be typed and stdin is not a terminal; pass --yes to apply without asking".into(),
+        ));
+    }
+    eprint!(
+        "cutover: {} changes to {} in the {} tenant. Type the domain to apply them: ",
+        plan.changes.len(),
+        plan.domain,
+        plan.tenant
+    );
+    let _ = std::io::stderr().flush();
+    let mut typed = String::new();
+    stdin
+        .lock()
+        .read_line(&mut typed)
+        .map_err(|e| Failure::Input(format!("cannot read the confirmation: {e}")))?;
+    let typed = typed.trim();
+    let matches = typed.eq_ignore_ascii_case(&plan.domain)
+        || crate::dns::name::parse_domain(typed)
+            .is_ok_and(|d| d.ascii.eq_ignore_ascii_case(&plan.domain));
+    if matches {
+        Ok(())
+    } else {
+        Err(Failure::Input(format!(
+            "'{typed}' is not {}; nothing applied",
+            plan.domain
+        )))
+    }
+}
