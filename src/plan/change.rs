@@ -391,4 +391,51 @@ mod tests {
             Some(true)
         );
     }
+
+    #[test]
+    fn graph_changes_say_their_route_inverse_and_read_back_field() {
+        let upn = Change::set_upn(
+            "source",
+            "u1",
+            "Anna",
+            "anna@contoso.example",
+            "anna@contoso.onmicrosoft.com",
+        );
+        assert_eq!(upn.field, FIELD_UPN);
+        let Route::Graph { method, path, body } = &upn.route else {
+            panic!("graph");
+        };
+        assert_eq!(
+            (method.as_str(), path.as_str()),
+            ("PATCH", "/v1.0/users/u1")
+        );
+        assert_eq!(
+            body.as_ref().unwrap()["userPrincipalName"],
+            "anna@contoso.onmicrosoft.com"
+        );
+        let Inverse::Apply {
+            route: Route::Graph { body, .. },
+        } = &upn.inverse
+        else {
+            panic!("inverse");
+        };
+        assert_eq!(
+            body.as_ref().unwrap()["userPrincipalName"],
+            "anna@contoso.example"
+        );
+
+        let remove = Change::remove_domain("source", "contoso.example");
+        let force = Change::force_delete_domain("source", "contoso.example", false);
+        assert!(matches!(remove.inverse, Inverse::None { .. }));
+        assert!(matches!(force.inverse, Inverse::None { .. }));
+        assert_ne!(remove.id, force.id, "two routes, two changes");
+        let Route::Graph { path, body, .. } = &force.route else {
+            panic!("graph");
+        };
+        assert!(path.ends_with("/forceDelete"));
+        assert_eq!(body.as_ref().unwrap()["disableUserAccounts"], false);
+        let text = serde_json::to_string(&vec![upn.clone(), remove, force]).unwrap();
+        let back: Vec<Change> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back[0], upn);
+    }
 }
