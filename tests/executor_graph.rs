@@ -230,9 +230,22 @@ async fn lost_answers_and_failed_writes_are_settled_by_reading_not_resending() {
         .with_graph("source", client)
         .concurrency(4);
     let results = exec.run(&plan).await.expect("run");
+    // A change refused with 503 on each of its 3 sends (about one run in thirty) is left
+    // failed, saying so; the resume below applies it.
     assert!(
-        results.iter().all(|r| r.status == Status::Applied),
+        results.iter().all(|r| match &r.status {
+            Status::Applied => true,
+            Status::Failed(why) => why.contains("reading back showed it not applied"),
+            _ => false,
+        }),
         "{results:?}"
+    );
+    let resumed = exec.run(&plan).await.expect("resume");
+    assert!(
+        resumed
+            .iter()
+            .all(|r| matches!(r.status, Status::AlreadyDone | Status::Applied)),
+        "{resumed:?}"
     );
     let m = sim.mutations();
     // A lost answer is settled by a read; only a write refused with 503 before it ran is
@@ -265,8 +278,15 @@ async fn lost_answers_and_failed_writes_are_settled_by_reading_not_resending() {
     assert_eq!(confirmed, m.dropped, "{m:?}");
     for c in &plan {
         let outcomes = lines(&records, Kind::Outcome, &c.id);
-        assert_eq!(outcomes.len(), 1, "{}", c.id);
-        assert_eq!(outcomes[0].event.result.as_deref(), Some("ok"));
+        let ok = outcomes
+            .iter()
+            .filter(|o| o.event.result.as_deref() == Some("ok"))
+            .count();
+        assert_eq!(ok, 1, "{}: one ok outcome", c.id);
+        assert_eq!(
+            outcomes.last().and_then(|o| o.event.result.as_deref()),
+            Some("ok")
+        );
     }
     assert!(verify_file(&path).expect("verify").is_ok());
 }
