@@ -15,6 +15,8 @@ use serde_json::json;
 
 use crate::audit::{AuditError, Event, Journal, Kind};
 use crate::exchange::{ExchangeClient, ExchangeError, Route as ExchangeRoute};
+use crate::graph::GraphClient;
+use crate::graph::write as graph_write;
 use crate::plan::change::{Change, Route};
 use reconcile::{Live, Past};
 
@@ -64,6 +66,7 @@ pub enum ExecError {
 pub struct Executor {
     journal: Arc<Mutex<Journal>>,
     exchange: HashMap<String, Arc<ExchangeClient>>,
+    graph: HashMap<String, Arc<GraphClient>>,
     read_only: bool,
     concurrency: usize,
 }
@@ -73,6 +76,7 @@ impl Executor {
         Executor {
             journal: Arc::new(Mutex::new(journal)),
             exchange: HashMap::new(),
+            graph: HashMap::new(),
             read_only: false,
             concurrency: DEFAULT_CONCURRENCY,
         }
@@ -81,6 +85,12 @@ impl Executor {
     /// The Exchange client for changes whose `tenant` is `label`.
     pub fn with_exchange(mut self, label: &str, client: ExchangeClient) -> Executor {
         self.exchange.insert(label.to_string(), Arc::new(client));
+        self
+    }
+
+    /// The Graph client for changes whose `tenant` is `label`.
+    pub fn with_graph(mut self, label: &str, client: GraphClient) -> Executor {
+        self.graph.insert(label.to_string(), Arc::new(client));
         self
     }
 
@@ -178,6 +188,15 @@ impl Executor {
                     )));
                 }
                 Route::Exchange { .. } => {}
+                Route::Graph { .. } if !self.graph.contains_key(&c.tenant) => {
+                    return Err(ExecError::Plan(format!(
+                        "change {} is for tenant '{}', which has no Graph sign-in; configure it",
+                        c.id, c.tenant
+                    )));
+                }
+                Route::Graph { method, path, body } => {
+                    graph_route_usable(c, method, path, body.as_ref())?
+                }
                 other => {
                     return Err(ExecError::Plan(format!(
                         "change {} goes through {}, which this executor cannot apply yet; remove it from the plan and make it by hand",
@@ -237,6 +256,66 @@ impl Executor {
         self.journal(e).await
     }
 
+    /// Is the change in effect? Read through the change's own route's service.
+    async fn check(&self, c: &Change) -> Result<Live, String> {
+        match &c.route {
+            Route::Graph { .. } => match self.graph.get(&c.tenant) {
+                Some(g) => reconcile::check_graph(g, c).await,
+                None => Err(format!("no Graph client for '{}'", c.tenant)),
+            },
+            _ => match self.exchange.get(&c.tenant) {
+                Some(x) => reconcile::check_exchange(x, c).await,
+                None => Err(format!("no Exchange client for '{}'", c.tenant)),
+            },
+        }
+    }
+
+    /// Send the change once through its route.
+    async fn send(&self, c: &Change) -> Result<Result<Sent, Unsent>, ExecError> {
+        match &c.route {
+            Route::Exchange { cmdlet, params } => {
+                let client = self.client(c)?;
+                Ok(
+                    match client
+                        .invoke_write(ExchangeRoute::InvokeCommand, cmdlet, params.clone())
+                        .await
+                    {
+                        Ok(answer) => Ok(Sent {
+                            request_id: answer.request_ids.last().cloned(),
+                            warnings: answer.warnings,
+                        }),
+                        Err(e) => Err(Unsent {
+                            ambiguous: ambiguous(&e),
+                            request_id: request_id_of(&e),
+                            error: e.to_string(),
+                        }),
+                    },
+                )
+            }
+            Route::Graph { method, path, body } => {
+                let client = self.graph.get(&c.tenant).ok_or_else(|| {
+                    ExecError::Plan(format!("no Graph client for '{}'", c.tenant))
+                })?;
+                Ok(match client.write(method, path, body.as_ref()).await {
+                    Ok(w) => Ok(Sent {
+                        request_id: w.request_id,
+                        warnings: Vec::new(),
+                    }),
+                    Err(e) => Err(Unsent {
+                        ambiguous: graph_write::ambiguous(&e),
+                        request_id: graph_write::request_id_of(&e),
+                        error: e.to_string(),
+                    }),
+                })
+            }
+            other => Err(ExecError::Plan(format!(
+                "change {} goes through {}, which this executor cannot apply yet",
+                c.id,
+                other.kind()
+            ))),
+        }
+    }
+
     async fn one(&self, c: &Change, past: Past) -> Result<ChangeResult, ExecError> {
         let done = |status, request_id| {
             Ok(ChangeResult {
@@ -248,10 +327,9 @@ impl Executor {
         if past == Past::Done {
             return done(Status::AlreadyDone, None);
         }
-        let client = self.client(c)?;
         if past == Past::Pending {
             // A read is not a write: read-only mode reconciles too.
-            match reconcile::check_exchange(client, c).await {
+            match self.check(c).await {
                 Ok(Live {
                     holds: true,
                     request_id,
@@ -282,14 +360,13 @@ impl Executor {
             .await?;
             return done(Status::Refused, None);
         }
-        let Route::Exchange { cmdlet, params } = &c.route else {
-            return Err(ExecError::Plan(format!(
-                "change {} has no route this executor applies",
-                c.id
-            )));
+        let via = match &c.route {
+            Route::Exchange { cmdlet, .. } => cmdlet.clone(),
+            Route::Graph { method, path, .. } => format!("{method} {path}"),
+            other => other.kind().to_string(),
         };
         self.journal(
-            Event::new(Kind::Intent, format!("{} via {cmdlet}", c.field))
+            Event::new(Kind::Intent, format!("{} via {via}", c.field))
                 .tenant(&c.tenant)
                 .target(&c.target.id)
                 .change(c.before.clone(), c.after.clone())
@@ -304,40 +381,36 @@ impl Executor {
         .await?;
         let mut failures = Vec::new();
         for _ in 0..MAX_SENDS {
-            let sent = client
-                .invoke_write(ExchangeRoute::InvokeCommand, cmdlet, params.clone())
-                .await;
-            let error = match sent {
-                Ok(answer) => {
-                    let request_id = answer.request_ids.last().cloned();
+            let error = match self.send(c).await? {
+                Ok(sent) => {
                     self.outcome(
                         c,
                         "applied",
                         "ok",
-                        request_id.clone(),
-                        json!({"warnings": answer.warnings, "failures": failures}),
+                        sent.request_id.clone(),
+                        json!({"warnings": sent.warnings, "failures": failures}),
                     )
                     .await?;
-                    return done(Status::Applied, request_id);
+                    return done(Status::Applied, sent.request_id);
                 }
                 Err(e) => e,
             };
-            if !ambiguous(&error) {
-                let request_id = request_id_of(&error);
-                let result = format!("failed: {error}");
+            if !error.ambiguous {
+                // Refused: Microsoft's words go into the outcome.
+                let result = format!("failed: {}", error.error);
                 self.outcome(
                     c,
                     "not applied",
                     &result,
-                    request_id.clone(),
+                    error.request_id.clone(),
                     json!({"failures": failures}),
                 )
                 .await?;
-                return done(Status::Failed(result), request_id);
+                return done(Status::Failed(result), error.request_id);
             }
             // It may have run: the live state says whether, not a blind re-send.
-            failures.push(error.to_string());
-            match reconcile::check_exchange(client, c).await {
+            failures.push(error.error.clone());
+            match self.check(c).await {
                 Ok(Live {
                     holds: true,
                     request_id,
@@ -354,7 +427,7 @@ impl Executor {
                 }
                 Ok(_) => {}
                 Err(why) => {
-                    let result = format!("unknown: {error}; {why}");
+                    let result = format!("unknown: {}; {why}", error.error);
                     self.outcome(
                         c,
                         "unknown whether applied",
@@ -381,6 +454,58 @@ impl Executor {
         .await?;
         done(Status::Failed(result), None)
     }
+}
+
+/// A write answered.
+struct Sent {
+    request_id: Option<String>,
+    warnings: Vec<String>,
+}
+
+/// A write that failed, and whether it may nevertheless have been applied.
+struct Unsent {
+    error: String,
+    ambiguous: bool,
+    request_id: Option<String>,
+}
+
+/// A Graph change the executor can send and read back, or why not (before any request).
+fn graph_route_usable(
+    c: &Change,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<(), ExecError> {
+    let refuse = |why: String| {
+        Err(ExecError::Plan(format!(
+            "change {}: {why}; plan again",
+            c.id
+        )))
+    };
+    if !graph_write::WRITE_METHODS.contains(&method) {
+        return refuse(format!("'{method}' is not a Graph write method"));
+    }
+    if !path.starts_with("/v1.0/") {
+        return refuse(format!("Graph path '{path}' does not start with /v1.0/"));
+    }
+    if !reconcile::GRAPH_FIELDS.contains(&c.field.as_str()) {
+        // Without a read-back, an ambiguous failure could not be settled without re-sending.
+        return refuse(format!(
+            "cutover cannot read field '{}' back through Graph",
+            c.field
+        ));
+    }
+    let force = path.ends_with("/forceDelete");
+    let says_disable = body
+        .and_then(|b| b.get("disableUserAccounts"))
+        .is_some_and(serde_json::Value::is_boolean);
+    if force && !says_disable {
+        // Graph's default is true: every renamed user would be disabled.
+        return refuse(
+            "forceDelete must say disableUserAccounts (true or false) explicitly".to_string(),
+        );
+    }
+    Ok(())
 }
 
 /// Whether a failed write may nevertheless have been applied.

@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 
 use crate::audit::{AuditError, Kind, read_records};
 use crate::exchange::{ExchangeClient, ExchangeError, Recipient, Route as ExchangeRoute};
-use crate::plan::change::{Change, addresses_hold};
+use crate::graph::GraphClient;
+use crate::plan::change::{Change, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_UPN, addresses_hold};
+
+/// Fields [`check_graph`] can read back.
+pub const GRAPH_FIELDS: [&str; 3] = [FIELD_UPN, FIELD_DOMAIN, FIELD_DEFAULT_DOMAIN];
 
 /// A change's history in the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,4 +86,46 @@ pub async fn check_exchange(client: &ExchangeClient, change: &Change) -> Result<
         )
     })?;
     Ok(Live { holds, request_id })
+}
+
+/// Read the change's object through Graph and tell whether `after` is true: the user's UPN
+/// (`GET /users/{id}`), or the domain (`GET /domains/{id}`: 404 or a removal under way means
+/// removed; `isDefault` for a default-domain change).
+pub async fn check_graph(client: &GraphClient, change: &Change) -> Result<Live, String> {
+    let cannot =
+        |e: crate::graph::GraphError| format!("cannot read {}: {e}", change.target.display);
+    match change.field.as_str() {
+        FIELD_UPN => {
+            let (upn, request_id) = client
+                .user_principal_name(&change.target.id)
+                .await
+                .map_err(cannot)?;
+            let holds = change
+                .after
+                .as_str()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&upn));
+            Ok(Live { holds, request_id })
+        }
+        FIELD_DOMAIN => {
+            let (domain, request_id) = client
+                .domain_state(&change.target.id)
+                .await
+                .map_err(cannot)?;
+            let holds = domain.is_none_or(|d| d.removal_in_progress());
+            Ok(Live { holds, request_id })
+        }
+        FIELD_DEFAULT_DOMAIN => {
+            let (domain, request_id) = client
+                .domain_state(&change.target.id)
+                .await
+                .map_err(cannot)?;
+            Ok(Live {
+                holds: domain.is_some_and(|d| d.is_default),
+                request_id,
+            })
+        }
+        other => Err(format!(
+            "cutover cannot read field '{other}' back through Graph"
+        )),
+    }
 }

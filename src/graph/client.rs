@@ -92,11 +92,11 @@ pub(crate) const GROUP_SELECT: &str =
 
 pub struct GraphClient {
     http: reqwest::Client,
-    endpoints: Endpoints,
-    tokens: Arc<TokenProvider>,
-    retry: RetryPolicy,
+    pub(super) endpoints: Endpoints,
+    pub(super) tokens: Arc<TokenProvider>,
+    pub(super) retry: RetryPolicy,
     /// Requests in flight to this tenant at most (Graph throttles per app and tenant).
-    limit: Arc<tokio::sync::Semaphore>,
+    pub(super) limit: Arc<tokio::sync::Semaphore>,
 }
 
 /// Default requests in flight per tenant.
@@ -227,7 +227,12 @@ impl GraphClient {
                     .acquire()
                     .await
                     .map_err(|_| GraphError::Config("the request limiter was closed".into()))?;
-                self.send_once(&url, body, headers).await
+                let method = if body.is_some() {
+                    reqwest::Method::POST
+                } else {
+                    reqwest::Method::GET
+                };
+                self.send_once(method, &url, body, headers).await
             };
             let failure = match sent {
                 Ok((text, request_id)) => {
@@ -256,8 +261,9 @@ impl GraphClient {
     }
 
     /// One try: the body text and `request-id`, or a classified failure.
-    async fn send_once(
+    pub(super) async fn send_once(
         &self,
+        method: reqwest::Method,
         url: &str,
         body: Option<&serde_json::Value>,
         headers: &[(&str, &str)],
@@ -267,13 +273,15 @@ impl GraphClient {
             error,
             retry_after: None,
             expired_token: false,
+            // Only the token endpoint was asked.
+            may_have_run: false,
         })?;
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::debug_span!("graph_request", url = %url, client_request_id = %client_request_id);
-        let mut builder = match body {
-            Some(b) => self.http.post(url).json(b),
-            None => self.http.get(url),
-        };
+        let mut builder = self.http.request(method.clone(), url);
+        if let Some(b) = body {
+            builder = builder.json(b);
+        }
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
@@ -284,7 +292,11 @@ impl GraphClient {
             .send()
             .instrument(span)
             .await
-            .map_err(|e| Failure::transport(url, e))?;
+            .map_err(|e| {
+                // A connection never made cannot have carried the request.
+                let sent = !e.is_connect();
+                Failure::transport(url, e, sent)
+            })?;
         let super::answer::Answer {
             status,
             request_id,
@@ -292,7 +304,7 @@ impl GraphClient {
             text,
         } = super::answer::read(response)
             .await
-            .map_err(|e| Failure::transport(url, e))?;
+            .map_err(|e| Failure::transport(url, e, true))?;
         if status.is_success() {
             return Ok((text, request_id));
         }
@@ -307,13 +319,17 @@ impl GraphClient {
         let status = status.as_u16();
         if status == 403 {
             // Final: a missing permission does not come back by retrying.
-            let method = if body.is_some() { "POST" } else { "GET" };
             return Err(Failure {
                 retryable: false,
                 expired_token: false,
                 retry_after: None,
+                may_have_run: false,
                 error: GraphError::Forbidden {
-                    refusal: Box::new(super::permissions::Refusal::explain(method, url, &token)),
+                    refusal: Box::new(super::permissions::Refusal::explain(
+                        method.as_str(),
+                        url,
+                        &token,
+                    )),
                     code,
                     request_id,
                 },
@@ -324,6 +340,9 @@ impl GraphClient {
                 || (status == 409 && code == "Directory_ConcurrencyViolation"),
             expired_token: status == 401 && code == "InvalidAuthenticationToken",
             retry_after,
+            // Throttling, sign-in and refusals come before the request runs; a 5xx may come
+            // after it ran.
+            may_have_run: status >= 500,
             error: GraphError::Api {
                 status,
                 code,
@@ -427,20 +446,24 @@ impl GraphClient {
 }
 
 /// A failed try and whether trying again can help.
-struct Failure {
-    error: GraphError,
-    retryable: bool,
-    retry_after: Option<Duration>,
-    expired_token: bool,
+pub(super) struct Failure {
+    pub(super) error: GraphError,
+    pub(super) retryable: bool,
+    pub(super) retry_after: Option<Duration>,
+    pub(super) expired_token: bool,
+    /// Whether Graph may have carried out the request before this failure: a write must then
+    /// not be re-sent blindly (`graph::write`).
+    pub(super) may_have_run: bool,
 }
 
 impl Failure {
-    fn transport(url: &str, err: reqwest::Error) -> Failure {
+    fn transport(url: &str, err: reqwest::Error, sent: bool) -> Failure {
         Failure {
             error: transport(url, err),
             retryable: true,
             retry_after: None,
             expired_token: false,
+            may_have_run: sent,
         }
     }
 }

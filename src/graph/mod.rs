@@ -11,6 +11,7 @@ pub mod model;
 pub mod pem;
 pub mod permissions;
 pub mod pfx;
+pub mod write;
 
 pub use client::{Credentials, Endpoints, GraphClient, Response, RetryPolicy};
 pub use error::GraphError;

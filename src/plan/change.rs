@@ -9,6 +9,12 @@
 //!   and every address of `before` that is not in `after` is absent (a removal is
 //!   `["smtp:a@contoso.com"] → []`).
 //! - field [`FIELD_PRIMARY`] (primary SMTP address): strings; holds when the primary is `after`.
+//! - field [`FIELD_UPN`] (Graph `userPrincipalName`, target = the user's object id): strings;
+//!   holds when the user's UPN is `after` (compared without case).
+//! - field [`FIELD_DOMAIN`] (target = the domain name): `before` the name, `after` `null`
+//!   (removed); holds when `GET /domains/{id}` answers 404 or shows a removal under way.
+//! - field [`FIELD_DEFAULT_DOMAIN`] (target = the domain to make default): `before` the old
+//!   default, `after` this domain; holds when this domain is the default.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,6 +23,15 @@ use serde_json::Value;
 pub const FIELD_ADDRESSES: &str = "EmailAddresses";
 /// Exchange primary SMTP address.
 pub const FIELD_PRIMARY: &str = "PrimarySmtpAddress";
+/// Graph `userPrincipalName` of a user.
+pub const FIELD_UPN: &str = "userPrincipalName";
+/// A domain's presence in the tenant (removal).
+pub const FIELD_DOMAIN: &str = "domain";
+/// Which domain is the tenant's default.
+pub const FIELD_DEFAULT_DOMAIN: &str = "defaultDomain";
+
+/// Why a domain removal has no inverse.
+pub const NO_INVERSE_DOMAIN_REMOVAL: &str = "a removed domain must be added and verified again (a new TXT record in its DNS), which is an adopt, not an undo";
 
 /// The object a change is made to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +171,124 @@ impl Change {
     }
 }
 
+impl Change {
+    fn graph(
+        tenant: &str,
+        target: Target,
+        field: &str,
+        (before, after): (Value, Value),
+        route: Route,
+        inverse: Inverse,
+        rule: &str,
+    ) -> Change {
+        Change {
+            id: change_id(tenant, &target.id, field, &before, &after),
+            tenant: tenant.to_string(),
+            target,
+            field: field.to_string(),
+            before,
+            after,
+            route,
+            inverse,
+            prerequisites: Vec::new(),
+            rule: rule.to_string(),
+        }
+    }
+
+    /// A user's UPN from `old` to `new` (`PATCH /v1.0/users/{id}`); the inverse sets `old`
+    /// back. `user` is the Entra object id, `display` what a person reads.
+    pub fn set_upn(tenant: &str, user: &str, display: &str, old: &str, new: &str) -> Change {
+        let patch = |upn: &str| Route::Graph {
+            method: "PATCH".into(),
+            path: format!("/v1.0/users/{}", crate::graph::client::encode(user)),
+            body: Some(serde_json::json!({ "userPrincipalName": upn })),
+        };
+        Change::graph(
+            tenant,
+            Target {
+                id: user.to_string(),
+                display: display.to_string(),
+            },
+            FIELD_UPN,
+            (Value::from(old), Value::from(new)),
+            patch(new),
+            Inverse::Apply { route: patch(old) },
+            "A domain cannot be removed while a user's sign-in name (UPN) is in it",
+        )
+    }
+
+    /// Remove an unreferenced domain (`DELETE /v1.0/domains/{id}`). No inverse.
+    pub fn remove_domain(tenant: &str, domain: &str) -> Change {
+        Change::graph(
+            tenant,
+            Target {
+                id: domain.to_string(),
+                display: domain.to_string(),
+            },
+            FIELD_DOMAIN,
+            (Value::from(domain), Value::Null),
+            Route::Graph {
+                method: "DELETE".into(),
+                path: format!("/v1.0/domains/{}", crate::graph::client::encode(domain)),
+                body: None,
+            },
+            Inverse::None {
+                why: NO_INVERSE_DOMAIN_REMOVAL.into(),
+            },
+            "A domain can be verified in one tenant only: the source must release it before the destination can add it",
+        )
+    }
+
+    /// Force-remove a domain (`POST /v1.0/domains/{id}/forceDelete`), renaming what references
+    /// it to the initial domain. `disableUserAccounts` is always said explicitly: Graph's
+    /// default (`true`) would disable every renamed user. No inverse.
+    pub fn force_delete_domain(tenant: &str, domain: &str, disable_user_accounts: bool) -> Change {
+        let mut c = Change::remove_domain(tenant, domain);
+        c.route = Route::Graph {
+            method: "POST".into(),
+            path: format!(
+                "/v1.0/domains/{}/forceDelete",
+                crate::graph::client::encode(domain)
+            ),
+            body: Some(serde_json::json!({ "disableUserAccounts": disable_user_accounts })),
+        };
+        // Another route, another change: the id must not match a plain removal's.
+        c.id = change_id(
+            tenant,
+            &format!("{domain}/forceDelete"),
+            FIELD_DOMAIN,
+            &c.before,
+            &c.after,
+        );
+        c
+    }
+
+    /// Make `domain` the tenant's default instead of `previous`
+    /// (`PATCH /v1.0/domains/{id}` `{"isDefault": true}`); the inverse makes `previous` default
+    /// again.
+    pub fn set_default_domain(tenant: &str, domain: &str, previous: &str) -> Change {
+        let make = |d: &str| Route::Graph {
+            method: "PATCH".into(),
+            path: format!("/v1.0/domains/{}", crate::graph::client::encode(d)),
+            body: Some(serde_json::json!({ "isDefault": true })),
+        };
+        Change::graph(
+            tenant,
+            Target {
+                id: domain.to_string(),
+                display: domain.to_string(),
+            },
+            FIELD_DEFAULT_DOMAIN,
+            (Value::from(previous), Value::from(domain)),
+            make(domain),
+            Inverse::Apply {
+                route: make(previous),
+            },
+            "The default domain cannot be removed: another domain must be the default first",
+        )
+    }
+}
+
 /// Whether `live` proxy addresses show `change` in effect (see the module notes). `None` when
 /// the field is not one the addresses decide.
 pub fn addresses_hold(
@@ -257,5 +390,52 @@ mod tests {
             addresses_hold(&c, &live(&["SMTP:anna@contoso.example"]), ""),
             Some(true)
         );
+    }
+
+    #[test]
+    fn graph_changes_say_their_route_inverse_and_read_back_field() {
+        let upn = Change::set_upn(
+            "source",
+            "u1",
+            "Anna",
+            "anna@contoso.example",
+            "anna@contoso.onmicrosoft.com",
+        );
+        assert_eq!(upn.field, FIELD_UPN);
+        let Route::Graph { method, path, body } = &upn.route else {
+            panic!("graph");
+        };
+        assert_eq!(
+            (method.as_str(), path.as_str()),
+            ("PATCH", "/v1.0/users/u1")
+        );
+        assert_eq!(
+            body.as_ref().unwrap()["userPrincipalName"],
+            "anna@contoso.onmicrosoft.com"
+        );
+        let Inverse::Apply {
+            route: Route::Graph { body, .. },
+        } = &upn.inverse
+        else {
+            panic!("inverse");
+        };
+        assert_eq!(
+            body.as_ref().unwrap()["userPrincipalName"],
+            "anna@contoso.example"
+        );
+
+        let remove = Change::remove_domain("source", "contoso.example");
+        let force = Change::force_delete_domain("source", "contoso.example", false);
+        assert!(matches!(remove.inverse, Inverse::None { .. }));
+        assert!(matches!(force.inverse, Inverse::None { .. }));
+        assert_ne!(remove.id, force.id, "two routes, two changes");
+        let Route::Graph { path, body, .. } = &force.route else {
+            panic!("graph");
+        };
+        assert!(path.ends_with("/forceDelete"));
+        assert_eq!(body.as_ref().unwrap()["disableUserAccounts"], false);
+        let text = serde_json::to_string(&vec![upn.clone(), remove, force]).unwrap();
+        let back: Vec<Change> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back[0], upn);
     }
 }
