@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use serde::{Deserialize, Serialize};
 
 use super::args::ApplyArgs;
-use super::{Failure, Globals, Outcome, config, exchange, prepare, runtime};
+use super::{Failure, Globals, Outcome, config, exchange, prepare, runtime, start};
 use crate::audit::Journal;
 use crate::config::Side;
 use crate::executor::{ExecError, Executor, Status};
@@ -128,8 +128,11 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
     let journal =
         Journal::open(&journal_path, &cutover_id).map_err(|e| Failure::Input(e.to_string()))?;
     let client = exchange::exchange_client(profile, &paths)?;
+    // The same tenant's Graph client for the UPN changes (and, later, the domain's own).
+    let graph = start::client_for(profile, &paths, Some(start::print_device_code()))?;
     let executor = Executor::new(journal)
         .with_exchange(side.name(), client)
+        .with_graph(side.name(), graph)
         .read_only(args.read_only)
         .concurrency(args.concurrency as usize);
     let rt = runtime()?;

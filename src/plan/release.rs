@@ -1,11 +1,13 @@
 //! The release plan: from the live inventory of the source tenant, the changes that free the
 //! domain there, and what cutover cannot change on its own (flags, each naming its rule).
 //!
-//! Today's changes are the Exchange alias removals (`Change::remove_addresses`): every
-//! non-primary proxy address in the domain on a mailbox, group or Microsoft 365 group. UPNs and
-//! primary addresses in the domain are listed as renames (`<local>@<initial domain>`, collisions
-//! resolved and shown) for the Graph routes to turn into changes; synced objects, contacts,
-//! application identifier URIs and the domain removal itself are flags. See `docs/executor.md`.
+//! Today's changes are the users' UPN changes to `<local>@<initial domain>` (Graph,
+//! `Change::set_upn`, collisions resolved and shown in `renames`) and the Exchange alias
+//! removals (`Change::remove_addresses`): every non-primary proxy address in the domain on a
+//! mailbox, group or Microsoft 365 group, plus a user's old primary address that Exchange keeps
+//! as an alias after the UPN change (so that removal waits for it). Groups' primary addresses in
+//! the domain are renames not applied yet; synced objects, contacts, application identifier URIs
+//! and the domain removal itself are flags. See `docs/executor.md`.
 
 use std::collections::HashMap;
 
@@ -63,6 +65,9 @@ pub struct Rename {
     /// Set when `<local>@<initial>` was taken, saying by what and which name was chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collision: Option<String>,
+    /// The id of the change in `changes` that applies it (a user's UPN); none: not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
 }
 
 /// Something the plan does not change: only a person can, or Microsoft would refuse it.
@@ -251,7 +256,53 @@ pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Director
             }
             _ => {}
         }
-        let aliases = values(&["smtpAddress", "otherAddress"]);
+        // A user's UPN moves through Graph, before anything else on the object: Exchange then
+        // makes the new UPN primary and keeps the old primary as an smtp: alias, which the
+        // alias removal below must take too, so that removal waits for the UPN change.
+        let mut aliases = values(&["smtpAddress", "otherAddress"]);
+        let mut prerequisites = Vec::new();
+        if let Some(upn) = e.user_principal_name.as_deref().filter(|u| {
+            e.references
+                .iter()
+                .any(|r| r.how == "userPrincipalName" && r.value == **u)
+        }) {
+            let (to, collision) = names.claim(local_part(upn), &e.id);
+            let mut change = None;
+            if e.kind == Kind::User {
+                let set = Change::set_upn(&facts.tenant, &e.id, &target.display, upn, &to);
+                change = Some(set.id.clone());
+                prerequisites.push(set.id.clone());
+                changes.push(set);
+                let old_primary = values(&["primarySmtpAddress"])
+                    .into_iter()
+                    .filter_map(|p| p.split_once(':').map(|(_, r)| r.to_string()))
+                    .find(|p| p.eq_ignore_ascii_case(upn));
+                if let Some(old) = old_primary {
+                    aliases.push(format!("smtp:{old}"));
+                }
+            }
+            renames.push(Rename {
+                target: target.clone(),
+                field: "userPrincipalName".into(),
+                from: upn.to_string(),
+                to,
+                collision,
+                change,
+            });
+        } else if let Some(primary) = values(&["primarySmtpAddress"]).first() {
+            // Users' primary addresses follow their UPN (Exchange recalculates them); others
+            // move on their own.
+            let address = primary.split_once(':').map_or(primary.as_str(), |(_, r)| r);
+            let (to, collision) = names.claim(local_part(address), &e.id);
+            renames.push(Rename {
+                target: target.clone(),
+                field: "PrimarySmtpAddress".into(),
+                from: address.to_string(),
+                to,
+                collision,
+                change: None,
+            });
+        }
         let unlicensed_person =
             e.kind == Kind::User && e.licences == Some(0) && e.enabled == Some(true);
         if unlicensed_person && !aliases.is_empty() {
@@ -265,38 +316,10 @@ pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Director
                 ),
             ));
         } else if let Some(cmdlet) = cmdlet(e.kind).filter(|_| !aliases.is_empty()) {
-            changes.push(Change::remove_addresses(
-                &facts.tenant,
-                cmdlet,
-                target.clone(),
-                &aliases,
-            ));
-        }
-        if let Some(upn) = e.user_principal_name.as_deref().filter(|u| {
-            e.references
-                .iter()
-                .any(|r| r.how == "userPrincipalName" && r.value == **u)
-        }) {
-            let (to, collision) = names.claim(local_part(upn), &e.id);
-            renames.push(Rename {
-                target: target.clone(),
-                field: "userPrincipalName".into(),
-                from: upn.to_string(),
-                to,
-                collision,
-            });
-        } else if let Some(primary) = values(&["primarySmtpAddress"]).first() {
-            // Users' primary addresses follow their UPN (Exchange recalculates them); others
-            // move on their own.
-            let address = primary.split_once(':').map_or(primary.as_str(), |(_, r)| r);
-            let (to, collision) = names.claim(local_part(address), &e.id);
-            renames.push(Rename {
-                target: target.clone(),
-                field: "PrimarySmtpAddress".into(),
-                from: address.to_string(),
-                to,
-                collision,
-            });
+            let mut removal =
+                Change::remove_addresses(&facts.tenant, cmdlet, target.clone(), &aliases);
+            removal.prerequisites = prerequisites;
+            changes.push(removal);
         }
     }
     let domain_target = Target {
@@ -379,19 +402,27 @@ pub fn render_text(plan: &Plan) -> String {
                     .join(", ")
             })
             .unwrap_or_else(|| c.before.to_string());
+        let after = c.after.as_str().unwrap_or_default();
+        let what = if c.field == crate::plan::change::FIELD_UPN {
+            format!("UPN {before} to {after} via PATCH /users; undo: set {before} back")
+        } else {
+            format!("remove {before} via {route}; undo: add them back")
+        };
+        let after_these = if c.prerequisites.is_empty() {
+            String::new()
+        } else {
+            format!(" (after {})", c.prerequisites.join(", "))
+        };
         line(
             &mut out,
-            format!(
-                "  {}  {}  remove {} via {route}; undo: add them back",
-                c.id, c.target.display, before
-            ),
+            format!("  {}  {}  {what}{after_these}", c.id, c.target.display),
         );
     }
     if !plan.renames.is_empty() {
         line(&mut out, String::new());
         line(
             &mut out,
-            "Needs UPN / primary address change to the initial domain (not applied yet):".into(),
+            "UPN / primary address changes to the initial domain:".into(),
         );
     }
     for r in &plan.renames {
@@ -405,10 +436,16 @@ pub fn render_text(plan: &Plan) -> String {
             .as_deref()
             .map(|c| format!(" ({c})"))
             .unwrap_or_default();
+        let how = r
+            .change
+            .as_deref()
+            .map_or(" (not applied yet)".to_string(), |id| {
+                format!(" (change {id})")
+            });
         line(
             &mut out,
             format!(
-                "  {}  {what} {} needs UPN change to {}{collision}",
+                "  {}  {what} {} needs UPN change to {}{collision}{how}",
                 r.target.display, r.from, r.to
             ),
         );
@@ -511,10 +548,54 @@ mod tests {
             ..Directory::default()
         };
         let plan = release_plan(&facts(), &all, &directory);
-        assert_eq!(plan.changes.len(), 1, "{plan:#?}");
-        let c = &plan.changes[0];
-        assert_eq!(c.target.id, "b");
-        assert_eq!(c.before, serde_json::json!(["smtp:a.b@contoso.example"]));
+        // Per object in id order: the UPN change first, then the alias removal, which also
+        // takes the old primary Exchange keeps as an alias and so waits for the UPN change.
+        let seen: Vec<(&str, &str, serde_json::Value, serde_json::Value)> = plan
+            .changes
+            .iter()
+            .map(|c| {
+                let field = c.field.as_str();
+                (
+                    c.target.id.as_str(),
+                    field,
+                    c.before.clone(),
+                    c.after.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "a",
+                    "userPrincipalName",
+                    serde_json::json!("Anna@contoso.example"),
+                    serde_json::json!("Anna@contoso.onmicrosoft.com")
+                ),
+                (
+                    "b",
+                    "userPrincipalName",
+                    serde_json::json!("anna@contoso.example"),
+                    serde_json::json!("anna3@contoso.onmicrosoft.com")
+                ),
+                (
+                    "b",
+                    "EmailAddresses",
+                    serde_json::json!(["smtp:a.b@contoso.example", "smtp:anna@contoso.example"]),
+                    serde_json::json!([])
+                ),
+            ],
+            "{plan:#?}"
+        );
+        assert_eq!(plan.changes[2].prerequisites, [plan.changes[1].id.clone()]);
+        assert!(plan.changes[..2].iter().all(|c| c.prerequisites.is_empty()));
+        assert!(
+            matches!(&plan.changes[1].route, crate::plan::change::Route::Graph { method, path, .. } if method == "PATCH" && path == "/v1.0/users/b")
+        );
+        assert!(
+            plan.changes.iter().all(|c| c.target.id != "c"),
+            "nothing changed on the synced user"
+        );
         // Ordered by id: "a" claims anna@, "b" finds anna@ and anna2@ taken.
         let to: Vec<(&str, &str, bool)> = plan
             .renames
@@ -526,6 +607,15 @@ mod tests {
             [
                 ("a", "Anna@contoso.onmicrosoft.com", false),
                 ("b", "anna3@contoso.onmicrosoft.com", true)
+            ]
+        );
+        let applied_by: Vec<Option<&str>> =
+            plan.renames.iter().map(|r| r.change.as_deref()).collect();
+        assert_eq!(
+            applied_by,
+            [
+                Some(plan.changes[0].id.as_str()),
+                Some(plan.changes[1].id.as_str())
             ]
         );
         assert!(
@@ -557,6 +647,59 @@ mod tests {
         assert_ne!(first, second);
         assert!(why.is_some());
         assert_eq!(local_part(&second).chars().count(), 64);
+    }
+
+    #[test]
+    fn group_primaries_stay_renames_and_unlicensed_users_old_primary_is_flagged() {
+        let mut group = user(
+            "g",
+            "",
+            &[("primarySmtpAddress", "SMTP:team@contoso.example")],
+        );
+        group.kind = Kind::DistributionGroup;
+        group.user_principal_name = None;
+        let mut person = user(
+            "u",
+            "ola@contoso.example",
+            &[
+                ("userPrincipalName", "ola@contoso.example"),
+                ("primarySmtpAddress", "SMTP:Ola@contoso.example"),
+            ],
+        );
+        person.licences = Some(0);
+        let plan = release_plan(&facts(), &[group, person], &Directory::default());
+        // The UPN moves through Graph, mailbox or not; no Exchange change for either.
+        let fields: Vec<(&str, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.target.id.as_str(), c.field.as_str()))
+            .collect();
+        assert_eq!(fields, [("u", "userPrincipalName")]);
+        let renames: Vec<(&str, &str, bool)> = plan
+            .renames
+            .iter()
+            .map(|r| (r.target.id.as_str(), r.field.as_str(), r.change.is_some()))
+            .collect();
+        assert_eq!(
+            renames,
+            [
+                ("u", "userPrincipalName", true),
+                ("g", "PrimarySmtpAddress", false)
+            ]
+        );
+        assert!(
+            plan.flags
+                .iter()
+                .any(|f| f.target.id == "u" && f.action.contains("smtp:Ola@contoso.example")),
+            "{:#?}",
+            plan.flags
+        );
+        let text = render_text(&plan);
+        assert!(
+            text.contains("team@contoso.onmicrosoft.com (not applied yet)"),
+            "{text}"
+        );
+        assert!(text.contains("via PATCH /users"), "{text}");
     }
 
     #[test]
