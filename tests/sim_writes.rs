@@ -100,6 +100,20 @@ async fn user(sim: &Sim, label: &str, id: &str) -> Value {
     .1
 }
 
+/// Make the source tenant's `domain` its default (so the custom domain can be removed), and
+/// check Graph said yes.
+async fn make_default(sim: &Sim, domain: &str) {
+    let got = must(
+        sim,
+        "source",
+        M::PATCH,
+        &format!("/domains/{domain}"),
+        Some(json!({"isDefault": true})),
+    )
+    .await;
+    assert_eq!(got.0, 204, "{}", got.1);
+}
+
 fn first_user(sim: &Sim) -> String {
     sim.ids("source", "users").expect("ids")[0].clone()
 }
@@ -244,15 +258,7 @@ async fn a_referenced_domain_is_not_removed_and_removal_completes_later() {
     )
     .await;
     assert_refused(&got, 400, "Request_BadRequest", "default domain");
-    let got = must(
-        &sim,
-        "source",
-        M::PATCH,
-        &format!("/domains/{initial}"),
-        Some(json!({"isDefault": true})),
-    )
-    .await;
-    assert_eq!(got.0, 204, "{}", got.1);
+    make_default(&sim, &initial).await;
     let got = must(
         &sim,
         "source",
@@ -368,14 +374,7 @@ async fn force_delete_renames_and_honours_disable_user_accounts() {
     )
     .await;
     assert_refused(&got, 400, "Request_BadRequest", "default domain");
-    must(
-        &sim,
-        "source",
-        M::PATCH,
-        &format!("/domains/{initial}"),
-        Some(json!({"isDefault": true})),
-    )
-    .await;
+    make_default(&sim, &initial).await;
     assert!(sim.set_domain_federated("source", &domain, true));
     let got = must(
         &sim,
@@ -427,14 +426,7 @@ async fn force_delete_defaults_to_disabling_renamed_users() {
     let sim = sim_with(5, true).await;
     let domain = sim.domain().to_string();
     let initial = sim.tenant("source").expect("source").initial_domain.clone();
-    must(
-        &sim,
-        "source",
-        M::PATCH,
-        &format!("/domains/{initial}"),
-        Some(json!({"isDefault": true})),
-    )
-    .await;
+    make_default(&sim, &initial).await;
     let got = must(
         &sim,
         "source",
@@ -456,14 +448,7 @@ async fn force_delete_is_refused_beyond_a_thousand_objects() {
     let sim = sim_with(1200, true).await;
     let domain = sim.domain().to_string();
     let initial = sim.tenant("source").expect("source").initial_domain.clone();
-    must(
-        &sim,
-        "source",
-        M::PATCH,
-        &format!("/domains/{initial}"),
-        Some(json!({"isDefault": true})),
-    )
-    .await;
+    make_default(&sim, &initial).await;
     let got = must(
         &sim,
         "source",
