@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use cutover::audit::{Event, Journal, Kind, Record, read_records, verify_file};
+use cutover::audit::{Journal, Kind, Record, read_records, verify_file};
 use cutover::exchange::{ExchangeClient, GLOBAL_EXCHANGE_SCOPE, Recipient};
 use cutover::executor::{Executor, Status};
 use cutover::graph::RetryPolicy;
@@ -18,6 +18,8 @@ use cutover::plan::change::{Change, Target};
 use cutover::sim::{Sim, SimOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+mod common;
 
 const DOMAIN: &str = "contoso.example";
 
@@ -353,19 +355,7 @@ async fn unfinished_intents_are_reconciled_before_anything_is_sent() {
     let path = tmp.path().join("c.jsonl");
 
     // An earlier run journaled both intents and died: the first change had reached the sim.
-    {
-        let mut j = Journal::open(&path, "c").expect("journal");
-        for c in &plan {
-            j.append(
-                Event::new(Kind::Intent, "EmailAddresses via Set-Mailbox")
-                    .tenant("source")
-                    .target(&c.target.id)
-                    .change(c.before.clone(), c.after.clone())
-                    .details(serde_json::json!({"change": c.id})),
-            )
-            .expect("intent");
-        }
-    }
+    common::interrupted_run(&path, &plan, "EmailAddresses via Set-Mailbox");
     let cutover::plan::change::Route::Exchange { cmdlet, params } = &applied.route else {
         panic!("an Exchange route");
     };

@@ -13,12 +13,14 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use cutover::audit::{Event, Journal, Kind, Record, read_records, verify_file};
+use cutover::audit::{Journal, Kind, Record, read_records, verify_file};
 use cutover::executor::{Executor, Status};
 use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
 use cutover::graph::{Credentials, Endpoints, GraphClient, RetryPolicy};
 use cutover::plan::change::{Change, Inverse, Route};
 use cutover::sim::{Sim, SimOptions, WRITE_PERMISSIONS};
+
+mod common;
 
 async fn sim() -> Sim {
     Sim::start(SimOptions {
@@ -369,19 +371,7 @@ async fn an_unfinished_upn_intent_is_reconciled_by_reading_the_user() {
     let tmp = tempfile::tempdir().expect("tmp");
     let path = tmp.path().join("c.jsonl");
     // An earlier run journaled both intents and died after the first write reached Graph.
-    {
-        let mut j = Journal::open(&path, "c").expect("journal");
-        for c in &plan {
-            j.append(
-                Event::new(Kind::Intent, "userPrincipalName via PATCH")
-                    .tenant("source")
-                    .target(&c.target.id)
-                    .change(c.before.clone(), c.after.clone())
-                    .details(serde_json::json!({"change": c.id})),
-            )
-            .expect("intent");
-        }
-    }
+    common::interrupted_run(&path, &plan, "userPrincipalName via PATCH");
     graph(&sim)
         .patch_user(
             &applied.target.id,

@@ -588,7 +588,12 @@ mod tests {
             "{plan:#?}"
         );
         assert_eq!(plan.changes[2].prerequisites, [plan.changes[1].id.clone()]);
-        assert!(plan.changes[..2].iter().all(|c| c.prerequisites.is_empty()));
+        assert!(
+            plan.changes
+                .iter()
+                .take(2)
+                .all(|c| c.prerequisites.is_empty())
+        );
         assert!(
             matches!(&plan.changes[1].route, crate::plan::change::Route::Graph { method, path, .. } if method == "PATCH" && path == "/v1.0/users/b")
         );

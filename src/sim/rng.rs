@@ -87,6 +87,17 @@ impl Rng {
     }
 }
 
+/// A uniform fraction in [0, 1) from a xorshift stream kept in `state` (seeded, so a run of
+/// injected faults can be replayed).
+pub(crate) fn fraction(state: &mut u64) -> f64 {
+    let mut x = *state | 1;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
 pub(crate) fn format_guid(hi: u64, lo: u64) -> String {
     // Version 4 and RFC 4122 variant bits, as real tenant and object ids have.
     let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
@@ -117,11 +128,11 @@ mod tests {
         assert_eq!(a.guid(), b.guid());
         let g = Rng::derive(2, "x").guid();
         assert_eq!(g.len(), 36);
-        assert_eq!(&g[14..15], "4");
-        assert!(matches!(&g[19..20], "8" | "9" | "a" | "b"));
+        assert_eq!(g.get(14..15), Some("4"));
+        assert!(matches!(g.get(19..20), Some("8" | "9" | "a" | "b")));
         let s = Rng::new(5).client_secret();
         assert_eq!(s.len(), 40);
-        assert_eq!(&s[4..6], "Q~");
+        assert_eq!(s.get(4..6), Some("Q~"));
         let d = Rng::new(5).digits(8);
         assert_eq!(d.len(), 8);
         assert!(d.bytes().all(|c| c.is_ascii_digit()) && !d.starts_with('0'));

@@ -44,12 +44,7 @@ pub(crate) struct WriteState {
 
 impl WriteState {
     fn roll(&mut self) -> f64 {
-        let mut x = self.rng | 1;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        (x >> 11) as f64 / (1u64 << 53) as f64
+        super::rng::fraction(&mut self.rng)
     }
 }
 

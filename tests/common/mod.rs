@@ -49,6 +49,22 @@ pub fn sim_serve(config: &Path, data: &Path, extra: &[&str]) -> Served {
     Served { child, info }
 }
 
+/// The journal an interrupted run leaves: an intent for each change, no outcome.
+pub fn interrupted_run(path: &Path, plan: &[cutover::plan::change::Change], action: &str) {
+    use cutover::audit::{Event, Journal, Kind};
+    let mut j = Journal::open(path, "c").expect("journal");
+    for c in plan {
+        j.append(
+            Event::new(Kind::Intent, action)
+                .tenant("source")
+                .target(&c.target.id)
+                .change(c.before.clone(), c.after.clone())
+                .details(serde_json::json!({"change": c.id})),
+        )
+        .expect("intent");
+    }
+}
+
 /// Every file below `dir`, however deep.
 pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
