@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn a_change_from_null_reads_back_as_written() {
-        // Found by tests/properties.rs: `null` used to read back as "no before".
+        // Found by tests/suite/properties.rs: `null` used to read back as "no before".
         let e = Event::new(Kind::Intent, "set forwarding").change(json!(null), json!("a@b"));
         let line = serde_json::to_string(&e).unwrap();
         assert!(line.contains(r#""before":null"#), "{line}");

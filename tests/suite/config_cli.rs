@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-mod common;
+use crate::common;
 use common::{BIN, Served, Terminal, device_code_config, files_under, sim_serve};
 
 fn fixture(name: &str) -> PathBuf {

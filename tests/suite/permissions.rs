@@ -4,7 +4,7 @@
 //! 403 with the missing permission and who needs it — in the client, the CLI and the status
 //! bar.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use sha2::Digest;
 
-mod common;
+use crate::common;
 use common::{BIN, Served, sim_serve};
 
 use cutover::store::snapshot::{

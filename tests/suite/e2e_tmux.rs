@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use cutover::sim::{Sim, SimOptions};
 
-mod common;
+use crate::common;
 use common::{BIN, SESSION, Terminal};
 
 const TITLES: [&str; 5] = [

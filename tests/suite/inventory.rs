@@ -8,7 +8,7 @@ use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
 use cutover::graph::model::address_in_domain;
 use cutover::graph::{Credentials, Endpoints, GraphClient};
 
-mod common;
+use crate::common;
 use common::{BIN, sim_serve};
 
 #[test]

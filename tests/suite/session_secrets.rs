@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-mod common;
+use crate::common;
 use common::{BIN, Served, Terminal, device_code_config, files_under, sim_serve};
 
 fn text(b: &[u8]) -> String {

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-mod common;
+use crate::common;
 use common::{BIN, Terminal, sim_serve};
 
 /// A user of the rehearsal directory whose display name is not in the Latin script, read

@@ -20,7 +20,7 @@ use cutover::graph::{Credentials, Endpoints, GraphClient, RetryPolicy};
 use cutover::plan::change::{Change, Inverse, Route};
 use cutover::sim::{Sim, SimOptions, WRITE_PERMISSIONS};
 
-mod common;
+use crate::common;
 
 async fn sim() -> Sim {
     Sim::start(SimOptions {

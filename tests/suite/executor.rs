@@ -19,7 +19,7 @@ use cutover::sim::{Sim, SimOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-mod common;
+use crate::common;
 
 const DOMAIN: &str = "contoso.example";
 

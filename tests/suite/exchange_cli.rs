@@ -8,7 +8,7 @@ use cutover::exchange::RecipientKind;
 use cutover::exchange::plan::AddressChange;
 use cutover::exchange::script::{ScriptInput, generate};
 
-mod common;
+use crate::common;
 use common::{BIN, Served, sim_serve};
 
 fn serve(dir: &std::path::Path) -> Served {

@@ -2,7 +2,7 @@
 //! own process, the way a person rehearses, stopped when the test is done; files under a folder;
 //! `cutover` in a real terminal (tmux on a private server).
 
-// Each test crate includes this module and uses only part of it.
+// Some helpers serve only tests that are not always built together.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};

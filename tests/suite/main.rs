@@ -1,0 +1,37 @@
+//! The integration tests, one binary: each module is one area, run against the real binary, the
+//! rehearsal environment on loopback, real terminals (tmux) and a real BIND `named`. One binary
+//! instead of one per file keeps the build small: each test binary links the whole product.
+
+mod common;
+
+mod apply_cli;
+mod audit;
+mod audit_cli;
+mod cli;
+mod clients;
+mod config_cli;
+mod discovery;
+mod dns_bind;
+mod dns_cli;
+mod docs;
+mod e2e_rehearsal;
+mod e2e_tmux;
+mod exchange;
+mod exchange_cli;
+mod executor;
+mod executor_graph;
+mod graph_delta;
+mod graph_resilience;
+mod graph_retry;
+mod graph_scale;
+mod inventory;
+mod owner_cli;
+mod permissions;
+mod pfx;
+mod properties;
+mod render;
+mod session_secrets;
+mod sign_in_cancel;
+mod signin;
+mod sim_writes;
+mod snapshot_cli;
