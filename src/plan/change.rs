@@ -15,6 +15,10 @@
 //!   (removed); holds when `GET /domains/{id}` answers 404 or shows a removal under way.
 //! - field [`FIELD_DEFAULT_DOMAIN`] (target = the domain to make default): `before` the old
 //!   default, `after` this domain; holds when this domain is the default.
+//! - field [`FIELD_RRSET`] (target = the owner name, tenant [`DNS_TENANT`]): `before` and
+//!   `after` are [`RrSet`]s (`{"ttl": …, "values": […]}`, values in presentation format, TXT
+//!   values unquoted); holds when the zone's authoritative servers answer exactly `after`'s
+//!   values (in any order) with `after`'s TTL; `after.values == []` means the set is deleted.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -29,6 +33,11 @@ pub const FIELD_UPN: &str = "userPrincipalName";
 pub const FIELD_DOMAIN: &str = "domain";
 /// Which domain is the tenant's default.
 pub const FIELD_DEFAULT_DOMAIN: &str = "defaultDomain";
+
+/// A DNS record set, replaced whole (RFC 2136 update or instructions for the DNS host).
+pub const FIELD_RRSET: &str = "rrset";
+/// The `tenant` label of DNS changes: the zone belongs to neither tenant.
+pub const DNS_TENANT: &str = "dns";
 
 /// Why a domain removal has no inverse.
 pub const NO_INVERSE_DOMAIN_REMOVAL: &str = "a removed domain must be added and verified again (a new TXT record in its DNS), which is an adopt, not an undo";
@@ -55,8 +64,10 @@ pub enum Route {
     },
     /// An Exchange Online cmdlet over the admin endpoint (`Set-Mailbox -EmailAddresses @{…}`).
     Exchange { cmdlet: String, params: Value },
-    /// A DNS record set replaced (RFC 2136 update or instructions for the DNS host).
+    /// A DNS record set replaced (RFC 2136 update or instructions for the DNS host): the set
+    /// `name`/`rtype` in `zone` becomes exactly `values` with `ttl` (no values: deleted).
     Dns {
+        zone: String,
         name: String,
         rtype: String,
         values: Vec<String>,
@@ -286,6 +297,56 @@ impl Change {
             },
             "The default domain cannot be removed: another domain must be the default first",
         )
+    }
+}
+
+/// One DNS record set: what a [`FIELD_RRSET`] change's `before` and `after` hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RrSet {
+    pub ttl: u32,
+    /// Presentation format (`0 contoso-example.mail.protection.outlook.com.`); TXT unquoted.
+    pub values: Vec<String>,
+}
+
+impl Change {
+    /// Replace the record set `name`/`rtype` in `zone` (`before` as read from the authoritative
+    /// servers when planned) by `after`; the inverse puts `before` back. `rule` says why.
+    pub fn set_rrset(
+        zone: &str,
+        name: &str,
+        rtype: &str,
+        before: &RrSet,
+        after: &RrSet,
+        rule: &str,
+    ) -> Change {
+        let route = |set: &RrSet| Route::Dns {
+            zone: zone.to_string(),
+            name: name.to_string(),
+            rtype: rtype.to_string(),
+            values: set.values.clone(),
+            ttl: Some(set.ttl),
+        };
+        let (b, a) = (
+            serde_json::to_value(before).unwrap_or(Value::Null),
+            serde_json::to_value(after).unwrap_or(Value::Null),
+        );
+        Change {
+            id: change_id(DNS_TENANT, &format!("{name} {rtype}"), FIELD_RRSET, &b, &a),
+            tenant: DNS_TENANT.to_string(),
+            target: Target {
+                id: format!("{name} {rtype}"),
+                display: format!("{name} {rtype}"),
+            },
+            field: FIELD_RRSET.to_string(),
+            before: b,
+            after: a,
+            route: route(after),
+            inverse: Inverse::Apply {
+                route: route(before),
+            },
+            prerequisites: Vec::new(),
+            rule: rule.to_string(),
+        }
     }
 }
 
