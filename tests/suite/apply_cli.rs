@@ -411,3 +411,101 @@ fn release_plan_applied_once_after_a_snapshot() {
     assert_eq!(intents(dir), sent + 1);
     ok(&run(dir, &["audit", "verify"]));
 }
+
+/// The whole release, every write's answer lost: `plan release --force-delete` and `apply`
+/// move UPNs, primaries (groups' included) and aliases, make the initial domain the default
+/// and force-delete the domain, each settled by reading it back; with no wait the removal is
+/// recorded under way (exit 1) while nothing references the domain any more; `apply --resume`
+/// waits until `GET /domains/{id}` answers 404, and the tenant no longer has the domain.
+#[test]
+fn release_completes_with_every_answer_lost_and_the_domain_gone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let _sim = sim_serve(
+        &dir.join("sim.toml"),
+        dir,
+        &[
+            "--users",
+            "7",
+            "--contacts",
+            "0",
+            "--grant-permission",
+            "User.ReadWrite.All",
+            "--grant-permission",
+            "Domain.ReadWrite.All",
+            "--apply-then-drop-rate",
+            "1",
+            "--domain-removal-delay-ms",
+            "2500",
+        ],
+    );
+    // Refused where Microsoft would refuse it: --disable-user-accounts needs --force-delete.
+    let out = run(dir, &["plan", "release", "--disable-user-accounts"]);
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+
+    let json = ok(&run(dir, &["plan", "release", "--json", "--force-delete"]));
+    let plan: Plan = serde_json::from_str(&json).expect("plan json");
+    let last = plan.changes.last().expect("a removal");
+    let cutover::plan::change::Route::Graph { path, body, .. } = &last.route else {
+        panic!("graph route: {last:?}");
+    };
+    assert!(path.ends_with("/forceDelete"), "{path}");
+    assert_eq!(
+        body.as_ref().map(|b| b["disableUserAccounts"].clone()),
+        Some(serde_json::json!(false))
+    );
+    let group_moves = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            matches!(&c.route, cutover::plan::change::Route::Exchange { cmdlet, .. }
+                if cmdlet != "Set-Mailbox")
+                && c.field == "PrimarySmtpAddress"
+        })
+        .count();
+    assert!(group_moves >= 3, "groups' primaries move: {plan:#?}");
+    assert!(plan.changes.iter().any(|c| c.field == "defaultDomain"));
+    let plan_file = dir.join("plan.json");
+    std::fs::write(&plan_file, &json).expect("write plan");
+    let plan_arg = plan_file.to_str().expect("utf-8 path");
+    ok(&run(dir, &["snapshot", "--tenant", "source"]));
+
+    let out = run(dir, &["apply", plan_arg, "--yes", "--removal-wait", "0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let n = plan.changes.len();
+    assert!(
+        text.contains(&format!("{n} of {n} changes in effect")),
+        "{text}"
+    );
+    assert!(text.contains("contoso.example removal under way"), "{text}");
+    // Every answer was lost; every change was confirmed by reading, none sent twice.
+    let log =
+        std::fs::read_to_string(dir.join("data/audit/contoso.example.jsonl")).expect("journal");
+    assert_eq!(
+        log.matches("confirmed by reading it back").count(),
+        n,
+        "{log}"
+    );
+    assert_eq!(log.matches("\"kind\":\"intent\"").count(), n);
+    // While the removal runs, nothing in the tenant references the domain any more.
+    let left = inventory(dir, &[]);
+    assert!(left.is_empty(), "still referencing: {left:#?}");
+
+    let out = run(dir, &["apply", "--resume", "--yes", "--removal-wait", "60"]);
+    let text = ok(&out);
+    assert!(
+        text.contains("contoso.example released: GET /domains/contoso.example answers 404"),
+        "{text}"
+    );
+    assert_eq!(text.matches("done in an earlier run").count(), n, "{text}");
+    // Read independently: Graph answers 404 for the domain (planning again cannot start).
+    let out = run(dir, &["plan", "release"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{}", said(&out));
+    assert!(
+        err.contains("404") && err.contains("'contoso.example' does not exist"),
+        "{err}"
+    );
+    ok(&run(dir, &["audit", "verify"]));
+}
