@@ -103,7 +103,7 @@ fn to_remove(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
 fn primaries_in_domain(dir: &Path) -> BTreeMap<String, String> {
     inventory(dir, &[])
         .into_iter()
-        .filter(|e| removable(e))
+        .filter(removable)
         .filter_map(|e| {
             let refs = e["references"].as_array()?;
             let p = refs.iter().find(|r| r["how"] == "primarySmtpAddress")?;
