@@ -252,7 +252,7 @@ async fn wait_released(
             &plan.tenant,
             &plan.domain,
             action,
-            serde_json::json!({"domain": plan.domain, "waited_s": bound_secs}),
+            serde_json::json!({"domain": plan.domain, "bound_s": bound_secs}),
         )
         .await?;
     Ok(gone)
