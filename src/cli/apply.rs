@@ -134,7 +134,8 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
         .with_exchange(side.name(), client)
         .with_graph(side.name(), graph)
         .read_only(args.read_only)
-        .concurrency(args.concurrency as usize);
+        .concurrency(args.concurrency as usize)
+        .removal_settle(std::time::Duration::from_secs(args.removal_wait));
     let rt = runtime()?;
     let results = rt
         .block_on(executor.run(&plan.changes))
@@ -163,13 +164,43 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
         }
         lines.push(format!("{}  {}  {said}", r.id, c.target.display));
     }
-    let not_applied = plan.renames.len() + plan.flags.len();
+    // An accepted removal is not a released domain: only a 404 from GET /domains/{id} is.
+    let removal_accepted = results.iter().zip(&plan.changes).any(|(r, c)| {
+        c.field == crate::plan::change::FIELD_DOMAIN
+            && matches!(
+                r.status,
+                Status::Applied | Status::Reconciled | Status::AlreadyDone
+            )
+    });
+    if removal_accepted {
+        let released = rt
+            .block_on(wait_released(&executor, &plan, args.removal_wait))
+            .map_err(|e| match e {
+                ExecError::Plan(m) => Failure::Service(m),
+                ExecError::Audit(a) => {
+                    Failure::Service(format!("the journal {}: {a}", journal_path.display()))
+                }
+            })?;
+        if released {
+            lines.push(format!(
+                "{} released: GET /domains/{} answers 404",
+                plan.domain, plan.domain
+            ));
+        } else {
+            bad += 1;
+            lines.push(format!(
+                "{} removal under way: still listed after {}s; run 'cutover apply --resume' to wait again",
+                plan.domain, args.removal_wait
+            ));
+        }
+    }
+    let by_hand = plan.renames.iter().filter(|r| r.change.is_none()).count() + plan.flags.len();
     lines.push(format!(
         "{good} of {} changes in effect, {bad} not; journal {}{}",
         plan.changes.len(),
         journal_path.display(),
-        if not_applied > 0 {
-            format!("; the plan's {not_applied} renames and flags are not applied by cutover apply")
+        if by_hand > 0 {
+            format!("; the plan's {by_hand} flags and renames without a change are for a person")
         } else {
             String::new()
         }
@@ -184,6 +215,47 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Wait (bounded, with progress on stderr) until Graph answers 404 for the plan's domain, and
+/// journal what was seen. `Ok(false)`: still listed, the removal under way.
+async fn wait_released(
+    executor: &Executor,
+    plan: &Plan,
+    bound_secs: u64,
+) -> Result<bool, ExecError> {
+    use crate::executor::reconcile::{self, Released};
+    let client = executor
+        .graph_client(&plan.tenant)
+        .ok_or_else(|| ExecError::Plan(format!("no Graph client for '{}'", plan.tenant)))?;
+    let mut said = 0u64;
+    let bound = std::time::Duration::from_secs(bound_secs);
+    let seen = reconcile::wait_released(&client, &plan.domain, bound, |waited| {
+        // One progress line every ten seconds or so, not one per read.
+        let secs = waited.as_secs();
+        if secs >= said {
+            eprintln!(
+                "cutover: waiting for Microsoft to finish removing {} ({secs}s of at most {bound_secs}s)",
+                plan.domain
+            );
+            said = secs + 10;
+        }
+    })
+    .await
+    .map_err(ExecError::Plan)?;
+    let (action, gone) = match seen {
+        Released::Gone => ("domain released: GET /domains/{id} answers 404", true),
+        Released::Listed => ("domain removal under way: still listed", false),
+    };
+    executor
+        .observed(
+            &plan.tenant,
+            &plan.domain,
+            action,
+            serde_json::json!({"domain": plan.domain, "bound_s": bound_secs}),
+        )
+        .await?;
+    Ok(gone)
 }
 
 /// The domain typed on the terminal, or nothing is applied.

@@ -118,6 +118,15 @@ pub struct PlanReleaseArgs {
     /// Print the plan as JSON (for `cutover apply`) instead of text
     #[arg(long)]
     pub json: bool,
+    /// Remove the domain with Graph's forceDelete (Microsoft renames what still references it
+    /// to the initial domain) instead of DELETE; refused for a federated domain or more than
+    /// 1,000 referencing objects
+    #[arg(long)]
+    pub force_delete: bool,
+    /// With --force-delete: let Microsoft disable every user it renames (default: keep them
+    /// enabled, disableUserAccounts false)
+    #[arg(long, requires = "force_delete")]
+    pub disable_user_accounts: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -142,6 +151,10 @@ pub struct ApplyArgs {
     /// Changes in flight at once (1 to 64)
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
+    /// After a domain removal is accepted, how long to wait for GET /domains/{id} to answer
+    /// 404 (seconds; 0: do not wait, `apply --resume` waits again)
+    #[arg(long, default_value_t = 300, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub removal_wait: u64,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,4 +1,4 @@
-//! `cutover plan release [--tenant T] [--domain D] [--json]`: the release plan from the live
+//! `cutover plan release [--tenant T] [--domain D] [--json] [--force-delete [--disable-user-accounts]]`: the release plan from the live
 //! inventory ([`crate::plan::release::release_plan`]), as text for a change board or as the
 //! JSON file `cutover apply` takes.
 
@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use super::args::PlanReleaseArgs;
 use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
 use crate::inventory;
-use crate::plan::release::{TenantFacts, release_plan, render_text};
+use crate::plan::release::{
+    ReleaseOptions, TenantFacts, force_delete_refusal, release_plan_with, render_text,
+};
 
 pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome {
     let loaded = config::load_config(globals)?;
@@ -51,7 +53,14 @@ pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome
                 .is_some_and(|t| t.eq_ignore_ascii_case("federated")),
         };
         let entries = inventory::classify(&domain.ascii, directory.clone());
-        Ok::<_, Failure>(release_plan(&facts, &entries, &directory))
+        let mut options = ReleaseOptions::default();
+        if args.force_delete {
+            if let Some(why) = force_delete_refusal(&facts, &entries) {
+                return Err(Failure::Input(format!("--force-delete: {why}")));
+            }
+            options.force_delete = Some(args.disable_user_accounts);
+        }
+        Ok::<_, Failure>(release_plan_with(&facts, &entries, &directory, options))
     })?;
     let text = if args.json {
         let mut t = serde_json::to_string_pretty(&plan)

@@ -69,7 +69,13 @@ pub struct Executor {
     graph: HashMap<String, Arc<GraphClient>>,
     read_only: bool,
     concurrency: usize,
+    /// How long a domain removal whose answer was lost is read again before it counts as not
+    /// applied (a plain DELETE under way shows nothing until the domain is gone).
+    removal_settle: std::time::Duration,
 }
+
+/// Default of [`Executor::removal_settle`].
+pub const DEFAULT_REMOVAL_SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Executor {
     pub fn new(journal: Journal) -> Executor {
@@ -79,6 +85,7 @@ impl Executor {
             graph: HashMap::new(),
             read_only: false,
             concurrency: DEFAULT_CONCURRENCY,
+            removal_settle: DEFAULT_REMOVAL_SETTLE,
         }
     }
 
@@ -104,6 +111,36 @@ impl Executor {
     pub fn concurrency(mut self, n: usize) -> Executor {
         self.concurrency = n.max(1);
         self
+    }
+
+    /// How long to keep reading a domain whose removal's answer was lost, for it to be gone,
+    /// before sending the removal again.
+    pub fn removal_settle(mut self, bound: std::time::Duration) -> Executor {
+        self.removal_settle = bound;
+        self
+    }
+
+    /// The Graph client of a tenant label (for reads after a run, e.g. waiting for a removed
+    /// domain to be gone).
+    pub fn graph_client(&self, label: &str) -> Option<Arc<GraphClient>> {
+        self.graph.get(label).cloned()
+    }
+
+    /// Journal what a read saw (an `observed` line, e.g. a domain released), fsynced.
+    pub async fn observed(
+        &self,
+        tenant: &str,
+        target: &str,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<(), ExecError> {
+        self.journal(
+            Event::new(Kind::Observed, action)
+                .tenant(tenant)
+                .target(target)
+                .details(details),
+        )
+        .await
     }
 
     /// Give the journal back (e.g. to append a session end).
@@ -270,6 +307,23 @@ impl Executor {
         }
     }
 
+    /// [`Executor::check`] after an ambiguous failure. A domain removal accepted by a plain
+    /// DELETE shows nothing in Graph until the domain is gone, so the domain is read again
+    /// (bounded by `removal_settle`) before the removal counts as not applied: re-sending it
+    /// would only be refused as "already in progress".
+    async fn settle(&self, c: &Change) -> Result<Live, String> {
+        let first = self.check(c).await?;
+        if first.holds || c.field != crate::plan::change::FIELD_DOMAIN {
+            return Ok(first);
+        }
+        let Some(client) = self.graph.get(&c.tenant) else {
+            return Ok(first);
+        };
+        // Gone or still listed, the read after the wait decides (with its request id).
+        reconcile::wait_released(client, &c.target.id, self.removal_settle, |_| {}).await?;
+        self.check(c).await
+    }
+
     /// Send the change once through its route.
     async fn send(&self, c: &Change) -> Result<Result<Sent, Unsent>, ExecError> {
         match &c.route {
@@ -410,7 +464,7 @@ impl Executor {
             }
             // It may have run: the live state says whether, not a blind re-send.
             failures.push(error.error.clone());
-            match self.check(c).await {
+            match self.settle(c).await {
                 Ok(Live {
                     holds: true,
                     request_id,

@@ -129,3 +129,44 @@ pub async fn check_graph(client: &GraphClient, change: &Change) -> Result<Live, 
         )),
     }
 }
+
+/// Whether a domain is released: only `GET /domains/{id}` answering 404 says so (a removal
+/// under way still holds the name; a plain `DELETE` in progress shows no `state` at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Released {
+    /// 404: the domain is free for another tenant.
+    Gone,
+    /// Still listed (removal accepted and under way, or not removed).
+    Listed,
+}
+
+/// Read the domain until Graph answers 404 or `bound` has passed, calling `progress` with the
+/// time waited after each read that still finds it. Reads only; the interval grows from a
+/// quarter second to five seconds (Microsoft takes minutes to a day).
+pub async fn wait_released(
+    client: &GraphClient,
+    domain: &str,
+    bound: std::time::Duration,
+    mut progress: impl FnMut(std::time::Duration),
+) -> Result<Released, String> {
+    let start = std::time::Instant::now();
+    loop {
+        let (state, _) = client
+            .domain_state(domain)
+            .await
+            .map_err(|e| format!("cannot read {domain}: {e}"))?;
+        if state.is_none() {
+            return Ok(Released::Gone);
+        }
+        let waited = start.elapsed();
+        if waited >= bound {
+            return Ok(Released::Listed);
+        }
+        progress(waited);
+        let step = (waited / 10).clamp(
+            std::time::Duration::from_millis(250),
+            std::time::Duration::from_secs(5),
+        );
+        tokio::time::sleep(step.min(bound.saturating_sub(waited))).await;
+    }
+}

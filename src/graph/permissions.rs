@@ -75,6 +75,32 @@ const fn graph(
     }
 }
 
+/// A Graph write (`PATCH`, `POST`, `DELETE`).
+const fn graph_write(
+    method: &'static str,
+    route: &'static str,
+    application: &'static [&'static str],
+    delegated: &'static [&'static str],
+    needed_by: &'static str,
+) -> RoutePermission {
+    RoutePermission {
+        api: Api::Graph,
+        method,
+        route,
+        application,
+        delegated,
+        needed_by,
+    }
+}
+
+/// Microsoft's "Update user" for `userPrincipalName`: User.ReadWrite.All at least (the
+/// narrower User-PasswordProfile/User-Mail permissions do not cover the UPN).
+const USER_WRITE: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
+/// Create, verify, update, delete and forceDelete domain: Domain.ReadWrite.All is the only
+/// application permission; delegated also Directory.AccessAsUser.All.
+const DOMAIN_WRITE_APP: &[&str] = &["Domain.ReadWrite.All"];
+const DOMAIN_WRITE_DELEGATED: &[&str] = &["Domain.ReadWrite.All", "Directory.AccessAsUser.All"];
+
 /// Every Microsoft route cutover calls with a token, and what it needs. Checked against
 /// Microsoft's API pages; see `docs/permissions.md`.
 pub const ROUTES: &[RoutePermission] = &[
@@ -187,6 +213,55 @@ pub const ROUTES: &[RoutePermission] = &[
         &["CrossTenantInformation.ReadBasic.All"],
         &["CrossTenantInformation.ReadBasic.All"],
         "`cutover owner` and the dashboard's owner line",
+    ),
+    graph_write(
+        "PATCH",
+        "/users/{id}",
+        USER_WRITE,
+        USER_WRITE,
+        "`apply` (a release plan's UPN changes)",
+    ),
+    graph_write(
+        "POST",
+        "/domains",
+        DOMAIN_WRITE_APP,
+        DOMAIN_WRITE_DELEGATED,
+        "`apply` (adding the domain to the destination)",
+    ),
+    graph_write(
+        "POST",
+        "/domains/{id}/verify",
+        DOMAIN_WRITE_APP,
+        DOMAIN_WRITE_DELEGATED,
+        "`apply` (verifying the domain in the destination)",
+    ),
+    graph_write(
+        "POST",
+        "/domains/{id}/forceDelete",
+        DOMAIN_WRITE_APP,
+        DOMAIN_WRITE_DELEGATED,
+        "`apply` (a release plan made with --force-delete)",
+    ),
+    graph_write(
+        "PATCH",
+        "/domains/{id}",
+        DOMAIN_WRITE_APP,
+        DOMAIN_WRITE_DELEGATED,
+        "`apply` (making the initial domain the default before the removal)",
+    ),
+    graph_write(
+        "DELETE",
+        "/domains/{id}",
+        DOMAIN_WRITE_APP,
+        DOMAIN_WRITE_DELEGATED,
+        "`apply` (a release plan's domain removal)",
+    ),
+    graph_write(
+        "PATCH",
+        "/applications/{id}",
+        &["Application.ReadWrite.OwnedBy", "Application.ReadWrite.All"],
+        &["Application.ReadWrite.All"],
+        "changing an application's identifier URIs (flagged for a person today)",
     ),
     RoutePermission {
         api: Api::Exchange,
@@ -427,7 +502,49 @@ mod tests {
         .unwrap();
         assert_eq!(r.application, &["Exchange.ManageAsApp"]);
         assert!(route_of("GET", "/v1.0/sites").is_none());
-        assert!(route_of("DELETE", "/v1.0/domains/x").is_none());
+        assert!(route_of("DELETE", "/v1.0/users/x").is_none());
+    }
+
+    #[test]
+    fn a_write_refused_names_its_write_permission() {
+        let t = token(serde_json::json!({"appid": "a", "roles": ["Domain.Read.All"]}));
+        for (method, url, missing) in [
+            (
+                "DELETE",
+                "/v1.0/domains/contoso.com",
+                "Domain.ReadWrite.All",
+            ),
+            ("PATCH", "/v1.0/domains/contoso.com", "Domain.ReadWrite.All"),
+            ("POST", "/v1.0/domains", "Domain.ReadWrite.All"),
+            (
+                "POST",
+                "/v1.0/domains/contoso.com/verify",
+                "Domain.ReadWrite.All",
+            ),
+            (
+                "POST",
+                "/v1.0/domains/contoso.com/forceDelete",
+                "Domain.ReadWrite.All",
+            ),
+            ("PATCH", "/v1.0/users/u1", "User.ReadWrite.All"),
+            (
+                "PATCH",
+                "/v1.0/applications/a1",
+                "Application.ReadWrite.OwnedBy",
+            ),
+        ] {
+            let r = Refusal::explain(method, url, &t);
+            assert_eq!(
+                r.missing,
+                Missing::Permission(missing.into()),
+                "{method} {url}"
+            );
+        }
+        // The forceDelete action is not mistaken for verify, nor a read for a write.
+        let r = Refusal::explain("POST", "/v1.0/domains/x/forceDelete", &t);
+        assert_eq!(r.route, "POST /domains/{id}/forceDelete");
+        let r = Refusal::explain("GET", "/v1.0/domains/x", &t);
+        assert_eq!(r.missing, Missing::Role("Domain.Read.All".into()));
     }
 
     #[test]

@@ -183,6 +183,38 @@ impl Change {
 }
 
 impl Change {
+    /// Move an Exchange recipient's primary SMTP address from `old` to `new` with its `Set-…`
+    /// cmdlet: `Set-Mailbox -WindowsEmailAddress` (Exchange Online's way for a mailbox),
+    /// `Set-DistributionGroup` / `Set-UnifiedGroup -PrimarySmtpAddress`. Exchange keeps `old`
+    /// as an `smtp:` alias. The inverse makes `old` primary again.
+    pub fn set_primary(tenant: &str, cmdlet: &str, target: Target, old: &str, new: &str) -> Change {
+        let param = if cmdlet.eq_ignore_ascii_case("Set-Mailbox") {
+            "WindowsEmailAddress"
+        } else {
+            "PrimarySmtpAddress"
+        };
+        let route = |address: &str| Route::Exchange {
+            cmdlet: cmdlet.to_string(),
+            params: serde_json::json!({"Identity": target.id, param: address}),
+        };
+        let (before, after) = (Value::from(old), Value::from(new));
+        Change {
+            id: change_id(tenant, &target.id, FIELD_PRIMARY, &before, &after),
+            tenant: tenant.to_string(),
+            field: FIELD_PRIMARY.to_string(),
+            route: route(new),
+            inverse: Inverse::Apply { route: route(old) },
+            target,
+            before,
+            after,
+            prerequisites: Vec::new(),
+            rule: "A domain cannot be removed from a tenant while any primary SMTP address uses it"
+                .to_string(),
+        }
+    }
+}
+
+impl Change {
     fn graph(
         tenant: &str,
         target: Target,

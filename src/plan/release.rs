@@ -1,13 +1,14 @@
 //! The release plan: from the live inventory of the source tenant, the changes that free the
 //! domain there, and what cutover cannot change on its own (flags, each naming its rule).
 //!
-//! Today's changes are the users' UPN changes to `<local>@<initial domain>` (Graph,
-//! `Change::set_upn`, collisions resolved and shown in `renames`) and the Exchange alias
-//! removals (`Change::remove_addresses`): every non-primary proxy address in the domain on a
-//! mailbox, group or Microsoft 365 group, plus a user's old primary address that Exchange keeps
-//! as an alias after the UPN change (so that removal waits for it). Groups' primary addresses in
-//! the domain are renames not applied yet; synced objects, contacts, application identifier URIs
-//! and the domain removal itself are flags. See `docs/executor.md`.
+//! The changes, per object: a user's UPN change to `<local>@<initial domain>` (Graph,
+//! `Change::set_upn`); a primary SMTP address in the domain that does not follow a UPN moved
+//! there through Exchange (`Change::set_primary`); then the removal of every proxy address in
+//! the domain (`Change::remove_addresses`), with the old primary Exchange keeps as an alias.
+//! Then the default domain moved to the initial domain when needed, and last the domain's
+//! removal (`DELETE`, or `forceDelete` when asked) after everything else. Collisions are
+//! resolved and shown in `renames`; synced objects, contacts, application identifier URIs and a
+//! federated domain are flags. See `docs/executor.md`.
 
 use std::collections::HashMap;
 
@@ -181,9 +182,49 @@ impl Names {
     }
 }
 
+/// What the admin asked of the release beyond the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReleaseOptions {
+    /// Remove the domain with `forceDelete` (`Some(disableUserAccounts)`) instead of `DELETE`.
+    pub force_delete: Option<bool>,
+}
+
+/// Microsoft's limit on the objects `forceDelete` renames.
+pub const FORCE_DELETE_LIMIT: usize = 1000;
+
+/// Why `forceDelete` would be refused for this domain, if it would (checked before planning
+/// it): federated, or more than [`FORCE_DELETE_LIMIT`] users, groups and applications
+/// referencing it. (A default domain is made non-default by the plan first.)
+pub fn force_delete_refusal(facts: &TenantFacts, entries: &[Entry]) -> Option<String> {
+    if facts.domain_federated {
+        return Some(format!(
+            "{} is federated and Microsoft refuses to force-delete a federated domain; convert it to managed first or plan without --force-delete",
+            facts.domain
+        ));
+    }
+    // Contacts are Exchange's: forceDelete does not rename them, so they do not count.
+    let renamed = entries.iter().filter(|e| e.kind != Kind::Contact).count();
+    (renamed > FORCE_DELETE_LIMIT).then(|| {
+        format!(
+            "{renamed} objects reference {}, more than the {FORCE_DELETE_LIMIT} forceDelete renames; plan without --force-delete",
+            facts.domain
+        )
+    })
+}
+
 /// The release plan for `facts.domain`. Deterministic: objects in (kind, id) order, each
 /// object's addresses in their listed order, renames claimed in that order.
 pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Directory) -> Plan {
+    release_plan_with(facts, entries, directory, ReleaseOptions::default())
+}
+
+/// [`release_plan`] with the admin's options (`--force-delete`).
+pub fn release_plan_with(
+    facts: &TenantFacts,
+    entries: &[Entry],
+    directory: &Directory,
+    options: ReleaseOptions,
+) -> Plan {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
     let mut names = Names::new(&facts.initial_domain, directory);
@@ -259,8 +300,12 @@ pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Director
         // A user's UPN moves through Graph, before anything else on the object: Exchange then
         // makes the new UPN primary and keeps the old primary as an smtp: alias, which the
         // alias removal below must take too, so that removal waits for the UPN change.
+        let unlicensed_person =
+            e.kind == Kind::User && e.licences == Some(0) && e.enabled == Some(true);
+        let editable = cmdlet(e.kind).filter(|_| !unlicensed_person);
         let mut aliases = values(&["smtpAddress", "otherAddress"]);
         let mut prerequisites = Vec::new();
+        let mut primary_follows_upn = false;
         if let Some(upn) = e.user_principal_name.as_deref().filter(|u| {
             e.references
                 .iter()
@@ -278,6 +323,7 @@ pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Director
                     .filter_map(|p| p.split_once(':').map(|(_, r)| r.to_string()))
                     .find(|p| p.eq_ignore_ascii_case(upn));
                 if let Some(old) = old_primary {
+                    primary_follows_upn = true;
                     aliases.push(format!("smtp:{old}"));
                 }
             }
@@ -289,22 +335,35 @@ pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Director
                 collision,
                 change,
             });
-        } else if let Some(primary) = values(&["primarySmtpAddress"]).first() {
-            // Users' primary addresses follow their UPN (Exchange recalculates them); others
-            // move on their own.
+        }
+        if let Some(primary) = values(&["primarySmtpAddress"])
+            .first()
+            .filter(|_| !primary_follows_upn)
+        {
+            // A primary that does not follow a UPN moves on its own, through Exchange (Graph's
+            // `mail` is Exchange's to set); Exchange keeps the old one as an alias, which the
+            // removal below then takes, after the move.
             let address = primary.split_once(':').map_or(primary.as_str(), |(_, r)| r);
             let (to, collision) = names.claim(local_part(address), &e.id);
+            let mut change = None;
+            if let Some(cmdlet) = editable {
+                let mut set =
+                    Change::set_primary(&facts.tenant, cmdlet, target.clone(), address, &to);
+                set.prerequisites = prerequisites.clone();
+                change = Some(set.id.clone());
+                prerequisites.push(set.id.clone());
+                changes.push(set);
+            }
+            aliases.push(format!("smtp:{address}"));
             renames.push(Rename {
                 target: target.clone(),
                 field: "PrimarySmtpAddress".into(),
                 from: address.to_string(),
                 to,
                 collision,
-                change: None,
+                change,
             });
         }
-        let unlicensed_person =
-            e.kind == Kind::User && e.licences == Some(0) && e.enabled == Some(true);
         if unlicensed_person && !aliases.is_empty() {
             // A signed-in user without a licence may have lost the mailbox Exchange edits
             // addresses through; a shared mailbox (sign-in blocked) keeps one.
@@ -315,7 +374,7 @@ pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Director
                     aliases.join(", ")
                 ),
             ));
-        } else if let Some(cmdlet) = cmdlet(e.kind).filter(|_| !aliases.is_empty()) {
+        } else if let Some(cmdlet) = editable.filter(|_| !aliases.is_empty()) {
             let mut removal =
                 Change::remove_addresses(&facts.tenant, cmdlet, target.clone(), &aliases);
             removal.prerequisites = prerequisites;
@@ -326,31 +385,31 @@ pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Director
         id: facts.domain.clone(),
         display: facts.domain.clone(),
     };
-    let domain_flag = |rule: &str, action: String| Flag {
-        target: domain_target.clone(),
-        kind: "domain".into(),
-        rule: rule.to_string(),
-        action,
-    };
     if facts.domain_federated {
-        flags.push(domain_flag(
-            "A federated domain cannot be removed or force-deleted",
-            "convert it to managed authentication first (Microsoft Graph PowerShell: Update-MgDomain -AuthenticationType Managed)".into(),
-        ));
+        flags.push(Flag {
+            target: domain_target,
+            kind: "domain".into(),
+            rule: "A federated domain cannot be removed or force-deleted".into(),
+            action: "convert it to managed authentication first (Microsoft Graph PowerShell: Update-MgDomain -AuthenticationType Managed), then apply again".into(),
+        });
     }
+    // The default domain cannot be removed: the initial domain (always verified, never
+    // federated) becomes the default first.
     if facts.domain_is_default {
-        flags.push(domain_flag(
-            "The default domain cannot be removed",
-            format!("make {} the default domain first", facts.initial_domain),
+        changes.push(Change::set_default_domain(
+            &facts.tenant,
+            &facts.initial_domain,
+            &facts.domain,
         ));
     }
-    flags.push(domain_flag(
-        "A domain cannot be removed while anything references it; removal completes asynchronously (GET /domains/{id} answers 404 when done)",
-        format!(
-            "after every change and rename above: remove {} (DELETE /v1.0/domains/{}), then wait until it is gone",
-            facts.domain, facts.domain
-        ),
-    ));
+    // Last, the removal itself, after every other change: Graph refuses it while anything
+    // references the domain (the flags say what a person must clear first).
+    let mut removal = match options.force_delete {
+        Some(disable) => Change::force_delete_domain(&facts.tenant, &facts.domain, disable),
+        None => Change::remove_domain(&facts.tenant, &facts.domain),
+    };
+    removal.prerequisites = changes.iter().map(|c| c.id.clone()).collect();
+    changes.push(removal);
     Plan {
         version: PLAN_VERSION,
         kind: "release".into(),
@@ -401,14 +460,44 @@ pub fn render_text(plan: &Plan) -> String {
                     .collect::<Vec<_>>()
                     .join(", ")
             })
+            .or_else(|| c.before.as_str().map(str::to_string))
             .unwrap_or_else(|| c.before.to_string());
         let after = c.after.as_str().unwrap_or_default();
-        let what = if c.field == crate::plan::change::FIELD_UPN {
-            format!("UPN {before} to {after} via PATCH /users; undo: set {before} back")
-        } else {
-            format!("remove {before} via {route}; undo: add them back")
+        use crate::plan::change::{FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_PRIMARY, FIELD_UPN};
+        let what = match c.field.as_str() {
+            FIELD_UPN => {
+                format!("UPN {before} to {after} via PATCH /users; undo: set {before} back")
+            }
+            FIELD_PRIMARY => format!(
+                "primary address {before} to {after} via {route}; undo: make {before} primary again"
+            ),
+            FIELD_DEFAULT_DOMAIN => format!(
+                "make {after} the default domain instead of {before} via PATCH /domains; undo: make {before} default again"
+            ),
+            FIELD_DOMAIN => {
+                let how = match &c.route {
+                    crate::plan::change::Route::Graph { path, body, .. }
+                        if path.ends_with("/forceDelete") =>
+                    {
+                        format!(
+                            "force-delete {before} via POST /domains/{{id}}/forceDelete (disableUserAccounts {}; Microsoft renames what still references it)",
+                            body.as_ref()
+                                .and_then(|b| b.get("disableUserAccounts"))
+                                .map_or("?".to_string(), ToString::to_string)
+                        )
+                    }
+                    _ => format!("remove {before} via DELETE /domains"),
+                };
+                format!(
+                    "{how}; released when GET /domains answers 404; no undo: {}",
+                    crate::plan::change::NO_INVERSE_DOMAIN_REMOVAL
+                )
+            }
+            _ => format!("remove {before} via {route}; undo: add them back"),
         };
-        let after_these = if c.prerequisites.is_empty() {
+        let after_these = if c.field == FIELD_DOMAIN && c.prerequisites.len() > 3 {
+            format!(" (after the {} changes above)", c.prerequisites.len())
+        } else if c.prerequisites.is_empty() {
             String::new()
         } else {
             format!(" (after {})", c.prerequisites.join(", "))
@@ -426,10 +515,10 @@ pub fn render_text(plan: &Plan) -> String {
         );
     }
     for r in &plan.renames {
-        let what = if r.field == "userPrincipalName" {
-            "UPN"
+        let (what, needs) = if r.field == "userPrincipalName" {
+            ("UPN", "needs UPN change to")
         } else {
-            "primary address"
+            ("primary address", "moves to")
         };
         let collision = r
             .collision
@@ -445,7 +534,7 @@ pub fn render_text(plan: &Plan) -> String {
         line(
             &mut out,
             format!(
-                "  {}  {what} {} needs UPN change to {}{collision}{how}",
+                "  {}  {what} {} {needs} {}{collision}{how}",
                 r.target.display, r.from, r.to
             ),
         );
@@ -474,6 +563,7 @@ mod tests {
     use super::*;
     use crate::graph::model::User;
     use crate::inventory::Reference;
+    use crate::plan::change::Route;
 
     fn user(id: &str, upn: &str, refs: &[(&'static str, &str)]) -> Entry {
         Entry {
@@ -584,8 +674,27 @@ mod tests {
                     serde_json::json!(["smtp:a.b@contoso.example", "smtp:anna@contoso.example"]),
                     serde_json::json!([])
                 ),
+                (
+                    "contoso.example",
+                    "domain",
+                    serde_json::json!("contoso.example"),
+                    serde_json::Value::Null
+                ),
             ],
             "{plan:#?}"
+        );
+        // The removal comes last, after every other change, as a plain DELETE.
+        let removal = plan.changes.last().unwrap();
+        assert_eq!(
+            removal.prerequisites,
+            plan.changes
+                .iter()
+                .take(3)
+                .map(|c| c.id.clone())
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            matches!(&removal.route, crate::plan::change::Route::Graph { method, .. } if method == "DELETE")
         );
         assert_eq!(plan.changes[2].prerequisites, [plan.changes[1].id.clone()]);
         assert!(
@@ -628,10 +737,10 @@ mod tests {
                 .iter()
                 .any(|f| f.target.id == "c" && f.rule.contains("on-premises"))
         );
-        assert_eq!(
-            plan.flags.last().map(|f| f.kind.as_str()),
-            Some("domain"),
-            "the domain removal comes last"
+        assert!(
+            plan.flags.iter().all(|f| f.kind != "domain"),
+            "a managed, non-default domain needs no person: {:#?}",
+            plan.flags
         );
         // Same input, same plan (ids and order).
         assert_eq!(release_plan(&facts(), &all, &directory), plan);
@@ -655,7 +764,7 @@ mod tests {
     }
 
     #[test]
-    fn group_primaries_stay_renames_and_unlicensed_users_old_primary_is_flagged() {
+    fn group_primaries_move_through_exchange_and_unlicensed_users_old_primary_is_flagged() {
         let mut group = user(
             "g",
             "",
@@ -673,13 +782,36 @@ mod tests {
         );
         person.licences = Some(0);
         let plan = release_plan(&facts(), &[group, person], &Directory::default());
-        // The UPN moves through Graph, mailbox or not; no Exchange change for either.
+        // The UPN moves through Graph, mailbox or not; the group's primary through
+        // Set-DistributionGroup, then its old primary (now an alias) goes; the user's Exchange
+        // side is flagged.
         let fields: Vec<(&str, &str)> = plan
             .changes
             .iter()
             .map(|c| (c.target.id.as_str(), c.field.as_str()))
             .collect();
-        assert_eq!(fields, [("u", "userPrincipalName")]);
+        assert_eq!(
+            fields,
+            [
+                ("u", "userPrincipalName"),
+                ("g", "PrimarySmtpAddress"),
+                ("g", "EmailAddresses"),
+                ("contoso.example", "domain")
+            ]
+        );
+        let Route::Exchange { cmdlet, params } = &plan.changes[1].route else {
+            panic!("exchange");
+        };
+        assert_eq!(cmdlet, "Set-DistributionGroup");
+        assert_eq!(
+            params,
+            &serde_json::json!({"Identity": "g", "PrimarySmtpAddress": "team@contoso.onmicrosoft.com"})
+        );
+        assert_eq!(
+            plan.changes[2].before,
+            serde_json::json!(["smtp:team@contoso.example"])
+        );
+        assert_eq!(plan.changes[2].prerequisites, [plan.changes[1].id.clone()]);
         let renames: Vec<(&str, &str, bool)> = plan
             .renames
             .iter()
@@ -689,7 +821,7 @@ mod tests {
             renames,
             [
                 ("u", "userPrincipalName", true),
-                ("g", "PrimarySmtpAddress", false)
+                ("g", "PrimarySmtpAddress", true)
             ]
         );
         assert!(
@@ -701,7 +833,10 @@ mod tests {
         );
         let text = render_text(&plan);
         assert!(
-            text.contains("team@contoso.onmicrosoft.com (not applied yet)"),
+            text.contains(&format!(
+                "primary address team@contoso.example moves to team@contoso.onmicrosoft.com (change {})",
+                plan.changes[1].id
+            )),
             "{text}"
         );
         assert!(text.contains("via PATCH /users"), "{text}");
@@ -718,12 +853,66 @@ mod tests {
         let mut f = facts();
         f.domain_federated = true;
         f.domain_is_default = true;
-        let plan = release_plan(&f, &[contact, app], &Directory::default());
-        assert!(plan.changes.is_empty());
+        let entries = [contact, app];
+        let plan = release_plan(&f, &entries, &Directory::default());
+        // The default moves to the initial domain first; the removal waits for it.
+        let fields: Vec<&str> = plan.changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["defaultDomain", "domain"]);
+        assert_eq!(plan.changes[0].target.id, "contoso.onmicrosoft.com");
+        assert_eq!(plan.changes[0].before, "contoso.example");
+        assert_eq!(plan.changes[1].prerequisites, [plan.changes[0].id.clone()]);
         let kinds: Vec<&str> = plan.flags.iter().map(|f| f.kind.as_str()).collect();
+        assert_eq!(kinds, ["contact", "application", "domain"]);
+        // A federated domain cannot be force-deleted: refused before planning.
+        assert!(
+            force_delete_refusal(&f, &entries).is_some_and(|w| w.contains("federated")),
+            "{:?}",
+            force_delete_refusal(&f, &entries)
+        );
+    }
+
+    #[test]
+    fn force_delete_only_when_asked_allowed_and_saying_disable_user_accounts() {
+        let entries: Vec<Entry> = (0..=FORCE_DELETE_LIMIT)
+            .map(|i| {
+                user(
+                    &format!("u{i:04}"),
+                    "",
+                    &[("smtpAddress", "smtp:x@contoso.example")],
+                )
+            })
+            .collect();
+        let refusal = force_delete_refusal(&facts(), &entries);
+        assert!(
+            refusal
+                .as_deref()
+                .is_some_and(|r| r.contains("1001 objects")),
+            "{refusal:?}"
+        );
+        let few = &entries[..3];
+        assert_eq!(force_delete_refusal(&facts(), few), None);
+        let asked = ReleaseOptions {
+            force_delete: Some(false),
+        };
+        let plan = release_plan_with(&facts(), few, &Directory::default(), asked);
+        let last = plan.changes.last().unwrap();
+        let Route::Graph { method, path, body } = &last.route else {
+            panic!("graph");
+        };
         assert_eq!(
-            kinds,
-            ["contact", "application", "domain", "domain", "domain"]
+            (method.as_str(), path.as_str()),
+            ("POST", "/v1.0/domains/contoso.example/forceDelete")
+        );
+        assert_eq!(
+            body,
+            &Some(serde_json::json!({"disableUserAccounts": false}))
+        );
+        assert_eq!(last.prerequisites.len(), plan.changes.len() - 1);
+        assert!(render_text(&plan).contains("disableUserAccounts false"));
+        // Not asked: a plain DELETE.
+        let plain = release_plan(&facts(), few, &Directory::default());
+        assert!(
+            matches!(&plain.changes.last().unwrap().route, Route::Graph { method, .. } if method == "DELETE")
         );
     }
 }

@@ -76,31 +76,43 @@ fn cloud_upns_in_domain(dir: &Path) -> BTreeMap<String, String> {
 }
 
 /// What the release must remove through Exchange: object id → its non-primary proxy addresses
-/// in the domain, plus, for a user signing in with the domain whose primary address is its
-/// UPN, that address as the alias Exchange keeps after the UPN change.
+/// in the domain, plus its primary address in the domain, which Exchange keeps as an alias once
+/// the UPN change (when the primary followed the UPN) or the primary move has run.
 fn to_remove(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut out = removable_aliases(dir);
     for e in inventory(dir, &[]) {
-        if !removable(&e) || e["kind"] != "user" {
+        if !removable(&e) {
             continue;
         }
-        let refs = e["references"].as_array().cloned().unwrap_or_default();
-        let value = |how: &str| {
-            refs.iter()
-                .find(|r| r["how"] == how)
-                .and_then(|r| r["value"].as_str())
-                .map(str::to_string)
-        };
-        if let (Some(upn), Some(primary)) =
-            (value("userPrincipalName"), value("primarySmtpAddress"))
-            && let Some(address) = primary.strip_prefix("SMTP:")
-            && address.eq_ignore_ascii_case(&upn)
-        {
+        let primary = e["references"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["how"] == "primarySmtpAddress")
+            .and_then(|r| r["value"].as_str())
+            .and_then(|v| v.strip_prefix("SMTP:"));
+        if let Some(address) = primary {
             let id = e["id"].as_str().unwrap_or_default().to_string();
             out.entry(id).or_default().insert(format!("smtp:{address}"));
         }
     }
     out
+}
+
+/// Object id → its primary address, for objects whose primary is in the domain.
+fn primaries_in_domain(dir: &Path) -> BTreeMap<String, String> {
+    inventory(dir, &[])
+        .into_iter()
+        .filter(removable)
+        .filter_map(|e| {
+            let refs = e["references"].as_array()?;
+            let p = refs.iter().find(|r| r["how"] == "primarySmtpAddress")?;
+            Some((
+                e["id"].as_str()?.to_string(),
+                p["value"].as_str()?.trim_start_matches("SMTP:").to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// The objects cutover may edit through Exchange: cloud-only mailboxes and mail-enabled groups;
@@ -172,10 +184,10 @@ fn release_plan_applied_once_after_a_snapshot() {
     let json = ok(&run(dir, &["plan", "release", "--json"]));
     let plan: Plan = serde_json::from_str(&json).expect("plan json");
     assert_eq!(plan.version, 1);
-    let (upn_changes, removals): (Vec<_>, Vec<_>) = plan
-        .changes
-        .iter()
-        .partition(|c| c.field == "userPrincipalName");
+    let of = |field: &str| -> Vec<&cutover::plan::change::Change> {
+        plan.changes.iter().filter(|c| c.field == field).collect()
+    };
+    let (upn_changes, removals) = (of("userPrincipalName"), of("EmailAddresses"));
     let planned_upns: BTreeMap<String, String> = upn_changes
         .iter()
         .map(|c| {
@@ -200,7 +212,7 @@ fn release_plan_applied_once_after_a_snapshot() {
     let renamed: BTreeMap<String, String> = plan
         .renames
         .iter()
-        .filter(|r| r.change.is_some())
+        .filter(|r| r.change.is_some() && r.field == "userPrincipalName")
         .map(|r| (r.target.id.clone(), r.to.clone()))
         .collect();
     assert_eq!(
@@ -217,11 +229,50 @@ fn release_plan_applied_once_after_a_snapshot() {
         .collect();
     assert_eq!(planned, expected_removals);
     assert_eq!(planned.len(), removals.len(), "one removal per object");
+    // Primaries in the domain that do not follow a UPN move through Exchange, to the
+    // initial domain; the domain is the sim's default, so the initial domain becomes the default
+    // first, and the removal comes last, after everything.
+    let primaries_before = primaries_in_domain(dir);
+    let moving: BTreeMap<String, String> = primaries_before
+        .iter()
+        .filter(|(id, p)| !upns.get(*id).is_some_and(|u| u.eq_ignore_ascii_case(p)))
+        .map(|(id, p)| (id.clone(), p.clone()))
+        .collect();
+    let planned_primaries: BTreeMap<String, String> = of("PrimarySmtpAddress")
+        .iter()
+        .map(|c| {
+            (
+                c.target.id.clone(),
+                c.before.as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(planned_primaries, moving);
+    let groups_moving = inventory(dir, &[])
+        .iter()
+        .filter(|e| e["kind"] != "user" && moving.contains_key(e["id"].as_str().unwrap_or("")))
+        .count();
+    assert!(groups_moving >= 3, "groups' primaries move: {moving:?}");
+    let n = plan.changes.len();
+    let fields: Vec<&str> = plan
+        .changes
+        .iter()
+        .skip(n - 2)
+        .map(|c| c.field.as_str())
+        .collect();
+    assert_eq!(fields, ["defaultDomain", "domain"]);
+    assert_eq!(plan.changes[n - 2].target.id, plan.initial_domain);
+    let all_before: Vec<String> = plan
+        .changes
+        .iter()
+        .take(n - 1)
+        .map(|c| c.id.clone())
+        .collect();
+    assert_eq!(plan.changes[n - 1].prerequisites, all_before);
     assert!(
         plan.flags.iter().any(|f| f.rule.contains("on-premises")),
         "synced objects flagged"
     );
-    assert_eq!(plan.flags.last().map(|f| f.kind.as_str()), Some("domain"));
     // Deterministic: planned again, the same file.
     assert_eq!(ok(&run(dir, &["plan", "release", "--json"])), json);
     let text = ok(&run(dir, &["plan", "release"]));
@@ -247,18 +298,39 @@ fn release_plan_applied_once_after_a_snapshot() {
     assert_eq!(removable_aliases(dir), before);
     assert_eq!(cloud_upns_in_domain(dir), upns);
 
-    // Applied: no alias in the domain left on those objects.
-    let applied = ok(&run(
-        dir,
-        &["apply", plan_arg, "--yes", "--concurrency", "3"],
-    ));
+    // Applied: no alias in the domain left on those objects. The app holds no
+    // Domain.ReadWrite.All, so making the initial domain default is refused, naming it, and
+    // the removal waiting for it is skipped: exit 1.
+    let out = run(dir, &["apply", plan_arg, "--yes", "--concurrency", "3"]);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    let applied = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        applied.contains(&format!(
-            "{n} of {n} changes in effect",
-            n = plan.changes.len()
-        )),
+        applied.contains(&format!("{} of {n} changes in effect, 2 not", n - 2)),
         "{applied}"
     );
+    let refused = applied
+        .lines()
+        .find(|l| l.starts_with(&plan.changes[n - 2].id))
+        .unwrap_or_default();
+    assert!(
+        refused.contains("missing Domain.ReadWrite.All (PATCH /domains/{id})"),
+        "{applied}"
+    );
+    assert!(!refused.contains("eyJ"), "no token in the error: {refused}");
+    let skipped = applied
+        .lines()
+        .find(|l| l.starts_with(&plan.changes[n - 1].id))
+        .unwrap_or_default();
+    assert!(skipped.contains("skipped: prerequisite"), "{applied}");
+    // Every primary that was to move is out of the domain.
+    let primaries_after = primaries_in_domain(dir);
+    for id in moving.keys() {
+        assert!(
+            !primaries_after.contains_key(id),
+            "{id} primary still {:?}",
+            primaries_after.get(id)
+        );
+    }
     let after = removable_aliases(dir);
     for id in before.keys() {
         assert!(
@@ -290,6 +362,29 @@ fn release_plan_applied_once_after_a_snapshot() {
     for (id, to) in &renamed {
         assert_eq!(now.get(id), Some(to), "{id}");
     }
+    // Each group (and mailbox) whose primary moved has its planned primary in the initial
+    // domain, read back through Graph.
+    let primaries_now: BTreeMap<String, String> = inventory(dir, &["--domain", initial])
+        .into_iter()
+        .filter_map(|e| {
+            let p = e["references"]
+                .as_array()?
+                .iter()
+                .find(|r| r["how"] == "primarySmtpAddress")?["value"]
+                .as_str()?
+                .trim_start_matches("SMTP:")
+                .to_string();
+            Some((e["id"].as_str()?.to_string(), p))
+        })
+        .collect();
+    for c in of("PrimarySmtpAddress") {
+        assert_eq!(
+            primaries_now.get(&c.target.id).map(String::as_str),
+            c.after.as_str(),
+            "{}",
+            c.target.display
+        );
+    }
     ok(&run(dir, &["audit", "verify"]));
 
     // Again, from the state file: nothing sent, nothing new journaled but the session lines.
@@ -302,13 +397,115 @@ fn release_plan_applied_once_after_a_snapshot() {
             .count()
     };
     let sent = intents(dir);
-    assert_eq!(sent, plan.changes.len());
-    let again = ok(&run(dir, &["apply", "--resume", "--yes"]));
+    assert_eq!(sent, n - 1, "no intent for the skipped removal");
+    // Resumed: what is done is not sent again; the refused default-domain change is read,
+    // found not in effect and tried again (one new intent), and refused again.
+    let resumed = run(dir, &["apply", "--resume", "--yes"]);
+    assert_eq!(resumed.status.code(), Some(1), "{}", said(&resumed));
+    let again = String::from_utf8_lossy(&resumed.stdout);
     assert_eq!(
         again.matches("done in an earlier run").count(),
-        plan.changes.len(),
+        n - 2,
         "{again}"
     );
-    assert_eq!(intents(dir), sent);
+    assert_eq!(intents(dir), sent + 1);
+    ok(&run(dir, &["audit", "verify"]));
+}
+
+/// The whole release, every write's answer lost: `plan release --force-delete` and `apply`
+/// move UPNs, primaries (groups' included) and aliases, make the initial domain the default
+/// and force-delete the domain, each settled by reading it back; with no wait the removal is
+/// recorded under way (exit 1) while nothing references the domain any more; `apply --resume`
+/// waits until `GET /domains/{id}` answers 404, and the tenant no longer has the domain.
+#[test]
+fn release_completes_with_every_answer_lost_and_the_domain_gone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let _sim = sim_serve(
+        &dir.join("sim.toml"),
+        dir,
+        &[
+            "--users",
+            "7",
+            "--contacts",
+            "0",
+            "--grant-permission",
+            "User.ReadWrite.All",
+            "--grant-permission",
+            "Domain.ReadWrite.All",
+            "--apply-then-drop-rate",
+            "1",
+            "--domain-removal-delay-ms",
+            "2500",
+        ],
+    );
+    // Refused where Microsoft would refuse it: --disable-user-accounts needs --force-delete.
+    let out = run(dir, &["plan", "release", "--disable-user-accounts"]);
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+
+    let json = ok(&run(dir, &["plan", "release", "--json", "--force-delete"]));
+    let plan: Plan = serde_json::from_str(&json).expect("plan json");
+    let last = plan.changes.last().expect("a removal");
+    let cutover::plan::change::Route::Graph { path, body, .. } = &last.route else {
+        panic!("graph route: {last:?}");
+    };
+    assert!(path.ends_with("/forceDelete"), "{path}");
+    assert_eq!(
+        body.as_ref().map(|b| b["disableUserAccounts"].clone()),
+        Some(serde_json::json!(false))
+    );
+    let group_moves = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            matches!(&c.route, cutover::plan::change::Route::Exchange { cmdlet, .. }
+                if cmdlet != "Set-Mailbox")
+                && c.field == "PrimarySmtpAddress"
+        })
+        .count();
+    assert!(group_moves >= 3, "groups' primaries move: {plan:#?}");
+    assert!(plan.changes.iter().any(|c| c.field == "defaultDomain"));
+    let plan_file = dir.join("plan.json");
+    std::fs::write(&plan_file, &json).expect("write plan");
+    let plan_arg = plan_file.to_str().expect("utf-8 path");
+    ok(&run(dir, &["snapshot", "--tenant", "source"]));
+
+    let out = run(dir, &["apply", plan_arg, "--yes", "--removal-wait", "0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let n = plan.changes.len();
+    assert!(
+        text.contains(&format!("{n} of {n} changes in effect")),
+        "{text}"
+    );
+    assert!(text.contains("contoso.example removal under way"), "{text}");
+    // Every answer was lost; every change was confirmed by reading, none sent twice.
+    let log =
+        std::fs::read_to_string(dir.join("data/audit/contoso.example.jsonl")).expect("journal");
+    assert_eq!(
+        log.matches("confirmed by reading it back").count(),
+        n,
+        "{log}"
+    );
+    assert_eq!(log.matches("\"kind\":\"intent\"").count(), n);
+    // While the removal runs, nothing in the tenant references the domain any more.
+    let left = inventory(dir, &[]);
+    assert!(left.is_empty(), "still referencing: {left:#?}");
+
+    let out = run(dir, &["apply", "--resume", "--yes", "--removal-wait", "60"]);
+    let text = ok(&out);
+    assert!(
+        text.contains("contoso.example released: GET /domains/contoso.example answers 404"),
+        "{text}"
+    );
+    assert_eq!(text.matches("done in an earlier run").count(), n, "{text}");
+    // Read independently: Graph answers 404 for the domain (planning again cannot start).
+    let out = run(dir, &["plan", "release"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{}", said(&out));
+    assert!(
+        err.contains("404") && err.contains("'contoso.example' does not exist"),
+        "{err}"
+    );
     ok(&run(dir, &["audit", "verify"]));
 }
