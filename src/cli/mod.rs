@@ -120,6 +120,9 @@ pub fn run(cli: args::Cli) -> ExitCode {
                 Command::Plan {
                     command: args::PlanCommand::Release(a),
                 } => plan::plan_release(g, &a),
+                Command::Plan {
+                    command: args::PlanCommand::Adopt(a),
+                } => plan::plan_adopt(g, &a),
                 Command::Apply(a) => apply::apply(g, &a),
                 Command::Audit { command } => match command {
                     AuditCommand::Verify { file, anchor } => {
