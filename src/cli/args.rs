@@ -327,6 +327,10 @@ pub struct SimServeArgs {
     /// Fraction of mutating requests applied and then left unanswered (connection cut)
     #[arg(long, default_value_t = 0.0, value_parser = fraction)]
     pub apply_then_drop_rate: f64,
+    /// Give the destination a migrated copy of every source mailbox and mail-enabled group
+    /// (addresses in its initial domain): what `cutover plan adopt` maps to
+    #[arg(long)]
+    pub migrated_mailboxes: bool,
 }
 
 impl SimServeArgs {
