@@ -4,6 +4,7 @@
 
 mod common;
 
+mod adopt_cli;
 mod apply_cli;
 mod audit;
 mod audit_cli;
