@@ -31,6 +31,7 @@ mod permissions;
 mod pfx;
 mod properties;
 mod render;
+mod roundtrip;
 mod session_secrets;
 mod sign_in_cancel;
 mod signin;
