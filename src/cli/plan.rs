@@ -94,10 +94,7 @@ pub(crate) fn plan_adopt(globals: &Globals, args: &PlanAdoptArgs) -> Outcome {
                     path.display()
                 ))
             })?;
-            Some(
-                mapping::from_csv(&text, &path.display().to_string())
-                    .map_err(Failure::Input)?,
-            )
+            Some(mapping::from_csv(&text, &path.display().to_string()).map_err(Failure::Input)?)
         }
         None => None,
     };
@@ -202,10 +199,7 @@ async fn zone_now(
     domain: &crate::dns::name::DomainName,
     cfg: &crate::config::Config,
     service: &[crate::graph::model::DomainDnsRecord],
-) -> Result<
-    std::collections::HashMap<(String, String), crate::plan::change::RrSet>,
-    Failure,
-> {
+) -> Result<std::collections::HashMap<(String, String), crate::plan::change::RrSet>, Failure> {
     use crate::dns::{AnswerStatus, RecordKind};
     let targets = super::dns::dashboard_resolvers(domain, cfg).await?;
     let auth = targets.iter().find(|t| t.authoritative).ok_or_else(|| {
@@ -224,7 +218,11 @@ async fn zone_now(
             _ => continue,
         };
         let label = r.label.trim().trim_end_matches('.').to_ascii_lowercase();
-        let name = if label.is_empty() || label == "@" { d.clone() } else { label };
+        let name = if label.is_empty() || label == "@" {
+            d.clone()
+        } else {
+            label
+        };
         if !names.contains(&(name.clone(), kind)) {
             names.push((name, kind));
         }

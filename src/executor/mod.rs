@@ -560,7 +560,9 @@ fn graph_route_usable(
         return if method == "GET" && path.starts_with("/v1.0/domains/") {
             Ok(())
         } else {
-            refuse(format!("a release wait is GET /v1.0/domains/{{id}}, not {method} {path}"))
+            refuse(format!(
+                "a release wait is GET /v1.0/domains/{{id}}, not {method} {path}"
+            ))
         };
     }
     if !graph_write::WRITE_METHODS.contains(&method) {

@@ -10,8 +10,7 @@ use serde_json::Value;
 
 use crate::graph::model::DomainDnsRecord;
 use crate::plan::change::{
-    Change, FIELD_ADDRESSES, FIELD_DOMAIN_VERIFIED, FIELD_PRIMARY, FIELD_UPN, Route, RrSet,
-    Target,
+    Change, FIELD_ADDRESSES, FIELD_DOMAIN_VERIFIED, FIELD_PRIMARY, FIELD_UPN, Route, RrSet, Target,
 };
 use crate::plan::mapping::{DestObject, MapEntry, SourceObject, in_domain};
 use crate::plan::release::{Flag, PLAN_VERSION, Plan};
@@ -92,7 +91,14 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn set(&mut self, name: &str, rtype: &str, after: RrSet, rule: &str, prereq: &[String]) -> Option<String> {
+    fn set(
+        &mut self,
+        name: &str,
+        rtype: &str,
+        after: RrSet,
+        rule: &str,
+        prereq: &[String],
+    ) -> Option<String> {
         let key = (name.to_string(), rtype.to_string());
         let before = self.zone.get(&key).cloned().unwrap_or(RrSet {
             ttl: after.ttl,
@@ -198,7 +204,14 @@ pub fn adopt_plan(
     if facts.present || facts.verified {
         service_records(&mut b, &after_verify);
     }
-    objects(&mut b, sources, mapping, dest, &after_verify, facts.present || facts.verified)?;
+    objects(
+        &mut b,
+        sources,
+        mapping,
+        dest,
+        &after_verify,
+        facts.present || facts.verified,
+    )?;
     mx_ttl(&mut b, &after_verify);
     let plan = Plan {
         version: PLAN_VERSION,
@@ -333,7 +346,10 @@ fn objects(
         mapping.iter().map(|m| (m.source_id.as_str(), m)).collect();
     let by_dest: HashMap<&str, &DestObject> = dest.iter().map(|o| (o.id.as_str(), o)).collect();
     let known: HashSet<&str> = sources.iter().map(|s| s.id.as_str()).collect();
-    if let Some(m) = mapping.iter().find(|m| !known.contains(m.source_id.as_str())) {
+    if let Some(m) = mapping
+        .iter()
+        .find(|m| !known.contains(m.source_id.as_str()))
+    {
         return Err(format!(
             "the mapping names source object {} ({}), which the release snapshot does not hold with the domain; fix the mapping or write a new one with --write-mapping",
             m.source_id, m.source
@@ -343,9 +359,16 @@ fn objects(
     for s in sources {
         let source_target = Target {
             id: s.id.clone(),
-            display: if s.display.is_empty() { s.id.clone() } else { s.display.clone() },
+            display: if s.display.is_empty() {
+                s.id.clone()
+            } else {
+                s.display.clone()
+            },
         };
-        let Some(m) = by_source.get(s.id.as_str()).filter(|m| !m.destination_id.is_empty()) else {
+        let Some(m) = by_source
+            .get(s.id.as_str())
+            .filter(|m| !m.destination_id.is_empty())
+        else {
             let why = by_source
                 .get(s.id.as_str())
                 .map(|m| m.how.clone())
@@ -354,7 +377,10 @@ fn objects(
                 source_target,
                 "not restored",
                 "Only objects mapped to a destination object get the source's names",
-                format!("{why}; set its DestinationId in the mapping file to restore {}", s.primary),
+                format!(
+                    "{why}; set its DestinationId in the mapping file to restore {}",
+                    s.primary
+                ),
             );
             continue;
         };
@@ -367,7 +393,10 @@ fn objects(
         if o.kind != s.kind {
             return Err(format!(
                 "the mapping maps {} {} to {} {}; map a user to a user and a group to a group",
-                s.kind.as_str(), s.display, o.kind.as_str(), o.display
+                s.kind.as_str(),
+                s.display,
+                o.kind.as_str(),
+                o.display
             ));
         }
         if let Some(other) = used.insert(o.id.as_str(), s.id.as_str()) {
@@ -394,9 +423,11 @@ fn objects(
         }
         let has = |a: &str| {
             let bare = crate::exchange::model::split_prefix(a).1;
-            o.addresses
-                .iter()
-                .any(|x| crate::exchange::model::split_prefix(x).1.eq_ignore_ascii_case(bare))
+            o.addresses.iter().any(|x| {
+                crate::exchange::model::split_prefix(x)
+                    .1
+                    .eq_ignore_ascii_case(bare)
+            })
         };
         let adds: Vec<String> = s
             .addresses
@@ -423,7 +454,13 @@ fn objects(
             b.changes.push(c);
         }
         if in_domain(&s.primary, &d) && !o.primary.eq_ignore_ascii_case(&s.primary) {
-            let mut c = Change::set_primary(DESTINATION, o.cmdlet, target.clone(), &o.primary, &s.primary);
+            let mut c = Change::set_primary(
+                DESTINATION,
+                o.cmdlet,
+                target.clone(),
+                &o.primary,
+                &s.primary,
+            );
             c.prerequisites = last.clone();
             last = vec![c.id.clone()];
             b.changes.push(c);
@@ -466,7 +503,10 @@ pub fn check_rules(plan: &Plan, verified: bool) -> Result<(), String> {
     };
     let touches = |v: &Value| match v {
         Value::String(s) => in_domain(s, &plan.domain),
-        Value::Array(a) => a.iter().filter_map(Value::as_str).any(|s| in_domain(s, &plan.domain)),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|s| in_domain(s, &plan.domain)),
         _ => false,
     };
     for c in &plan.changes {
@@ -498,7 +538,11 @@ pub fn render_text(plan: &Plan) -> String {
         Value::Null => "-".into(),
         Value::Array(a) => a
             .iter()
-            .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
             .collect::<Vec<_>>()
             .join(", "),
         Value::Object(o) => {

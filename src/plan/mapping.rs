@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::inventory::Directory;
 use crate::graph::model::GroupKind;
+use crate::inventory::Directory;
 
 /// The mapping file's columns, in order.
 pub const COLUMNS: [&str; 7] = [
@@ -240,8 +240,17 @@ pub fn default_mapping(sources: &[SourceObject], dest: &[DestObject]) -> Vec<Map
             };
             let tries: Vec<(&str, Option<&Vec<&DestObject>>)> = match s.kind {
                 ObjectKind::User => vec![
-                    ("upn", s.upn.as_deref().and_then(local_part).and_then(|l| by_upn.get(&l))),
-                    ("primary", local_part(&s.primary).and_then(|l| user_by_primary.get(&l))),
+                    (
+                        "upn",
+                        s.upn
+                            .as_deref()
+                            .and_then(local_part)
+                            .and_then(|l| by_upn.get(&l)),
+                    ),
+                    (
+                        "primary",
+                        local_part(&s.primary).and_then(|l| user_by_primary.get(&l)),
+                    ),
                 ],
                 ObjectKind::Group => vec![(
                     "primary",
@@ -379,10 +388,30 @@ mod tests {
             src(Contact, "c1", None, "x@elsewhere.example"),
         ];
         let dest = vec![
-            dst(User, "d1", Some("ANNA@n.onmicrosoft.com"), "anna@n.onmicrosoft.com"),
-            dst(User, "d2", Some("rob@n.onmicrosoft.com"), "robert@n.onmicrosoft.com"),
-            dst(User, "d3", Some("carl@n.onmicrosoft.com"), "c1@n.onmicrosoft.com"),
-            dst(User, "d4", Some("carl2@n.onmicrosoft.com"), "carl@n.onmicrosoft.com"),
+            dst(
+                User,
+                "d1",
+                Some("ANNA@n.onmicrosoft.com"),
+                "anna@n.onmicrosoft.com",
+            ),
+            dst(
+                User,
+                "d2",
+                Some("rob@n.onmicrosoft.com"),
+                "robert@n.onmicrosoft.com",
+            ),
+            dst(
+                User,
+                "d3",
+                Some("carl@n.onmicrosoft.com"),
+                "c1@n.onmicrosoft.com",
+            ),
+            dst(
+                User,
+                "d4",
+                Some("carl2@n.onmicrosoft.com"),
+                "carl@n.onmicrosoft.com",
+            ),
             dst(Group, "dg", None, "sales@n.onmicrosoft.com"),
         ];
         let m = default_mapping(&sources, &dest);
@@ -399,8 +428,18 @@ mod tests {
         assert!(pick[4].1.starts_with("unmatched"));
 
         let two = vec![
-            dst(User, "d1", Some("anna@n.onmicrosoft.com"), "a@n.onmicrosoft.com"),
-            dst(User, "d2", Some("Anna@n2.onmicrosoft.com"), "b@n.onmicrosoft.com"),
+            dst(
+                User,
+                "d1",
+                Some("anna@n.onmicrosoft.com"),
+                "a@n.onmicrosoft.com",
+            ),
+            dst(
+                User,
+                "d2",
+                Some("Anna@n2.onmicrosoft.com"),
+                "b@n.onmicrosoft.com",
+            ),
         ];
         let m = default_mapping(&sources[..1], &two);
         assert_eq!(m[0].destination_id, "");
@@ -410,14 +449,22 @@ mod tests {
     #[test]
     fn csv_round_trips_and_names_bad_lines() {
         let m = default_mapping(
-            &[src(ObjectKind::User, "s1", Some("a,b@c.example"), "a@c.example")],
+            &[src(
+                ObjectKind::User,
+                "s1",
+                Some("a,b@c.example"),
+                "a@c.example",
+            )],
             &[],
         );
         let text = String::from_utf8(to_csv(&m).unwrap()).unwrap();
         assert_eq!(from_csv(&text, "m.csv").unwrap(), m);
         let bad = text.replace("\nuser,", "\nperson,");
         let err = from_csv(&bad, "m.csv").unwrap_err();
-        assert!(err.contains("m.csv line 2") && err.contains("person"), "{err}");
+        assert!(
+            err.contains("m.csv line 2") && err.contains("person"),
+            "{err}"
+        );
         let err = from_csv("Kind,SourceId\n", "m.csv").unwrap_err();
         assert!(err.contains("no column Source"), "{err}");
     }

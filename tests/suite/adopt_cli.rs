@@ -93,7 +93,10 @@ fn adopt_plan_steps_mapping_and_flags() {
     ok(&run(dir, &["snapshot", "--tenant", "source"]));
 
     let p = plan(dir, &[]);
-    assert_eq!((p.kind.as_str(), p.tenant.as_str()), ("adopt", "destination"));
+    assert_eq!(
+        (p.kind.as_str(), p.tenant.as_str()),
+        ("adopt", "destination")
+    );
     let index: HashMap<&str, usize> = p
         .changes
         .iter()
@@ -155,13 +158,22 @@ fn adopt_plan_steps_mapping_and_flags() {
     assert_eq!(plan(dir, &[]), p);
     let text = ok(&run(dir, &["plan", "adopt"]));
     assert!(text.starts_with("adopt plan for contoso.example"), "{text}");
-    assert!(text.contains(&format!("after {}, {}", wait.id, txt.id)), "{text}");
+    assert!(
+        text.contains(&format!("after {}, {}", wait.id, txt.id)),
+        "{text}"
+    );
 
     // The default mapping, written for editing, plans the same.
     let map = dir.join("map.csv");
-    ok(&run(dir, &["plan", "adopt", "--write-mapping", map.to_str().unwrap()]));
+    ok(&run(
+        dir,
+        &["plan", "adopt", "--write-mapping", map.to_str().unwrap()],
+    ));
     one_line_exit_2(
-        &run(dir, &["plan", "adopt", "--write-mapping", map.to_str().unwrap()]),
+        &run(
+            dir,
+            &["plan", "adopt", "--write-mapping", map.to_str().unwrap()],
+        ),
         "exists already",
     );
     let m = map.to_str().unwrap();
@@ -172,7 +184,7 @@ fn adopt_plan_steps_mapping_and_flags() {
         .map(Result::unwrap)
         .collect();
     // Every unmatched object is flagged, with nothing planned for it.
-    let unmatched: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[4] == "").collect();
+    let unmatched: Vec<&csv::StringRecord> = rows.iter().filter(|r| r[4].is_empty()).collect();
     assert!(!unmatched.is_empty(), "the sim has objects without a match");
     for r in &unmatched {
         assert!(
@@ -231,7 +243,13 @@ fn adopt_plan_steps_mapping_and_flags() {
         row[4]
             .split(';')
             .filter(|a| a.to_ascii_lowercase().ends_with("@contoso.example"))
-            .map(|a| a.to_ascii_lowercase().split_once(':').unwrap().1.to_string())
+            .map(|a| {
+                a.to_ascii_lowercase()
+                    .split_once(':')
+                    .unwrap()
+                    .1
+                    .to_string()
+            })
             .collect()
     };
     let planned_for = |plan: &Plan| -> Vec<String> {
@@ -239,7 +257,13 @@ fn adopt_plan_steps_mapping_and_flags() {
             .iter()
             .filter(|c| c.target.id == dest_id && c.field == FIELD_ADDRESSES)
             .flat_map(|c| serde_json::from_value::<Vec<String>>(c.after.clone()).unwrap())
-            .map(|a| a.to_ascii_lowercase().split_once(':').unwrap().1.to_string())
+            .map(|a| {
+                a.to_ascii_lowercase()
+                    .split_once(':')
+                    .unwrap()
+                    .1
+                    .to_string()
+            })
             .collect()
     };
     let mut want = snapshot_addresses(&moved_to);
@@ -266,7 +290,10 @@ fn adopt_plan_steps_mapping_and_flags() {
     let bad_path = dir.join("bad.csv");
     std::fs::write(&bad_path, bad).unwrap();
     one_line_exit_2(
-        &run(dir, &["plan", "adopt", "--mapping", bad_path.to_str().unwrap()]),
+        &run(
+            dir,
+            &["plan", "adopt", "--mapping", bad_path.to_str().unwrap()],
+        ),
         "which the destination tenant does not have",
     );
 }

@@ -70,10 +70,19 @@ fn state(dir: &Path, tenant: &str, name: &str) -> State {
     let out = dir.join(name);
     ok(&run(
         dir,
-        &["snapshot", "--tenant", tenant, "--out", out.to_str().unwrap()],
+        &[
+            "snapshot",
+            "--tenant",
+            tenant,
+            "--out",
+            out.to_str().unwrap(),
+        ],
     ));
     let mut objects = BTreeMap::new();
-    for (file, upn_col) in [("users.csv", Some("UserPrincipalName")), ("groups.csv", None)] {
+    for (file, upn_col) in [
+        ("users.csv", Some("UserPrincipalName")),
+        ("groups.csv", None),
+    ] {
         let mut r = csv::Reader::from_path(out.join(file)).unwrap();
         let h = r.headers().unwrap().clone();
         let col = |n: &str| h.iter().position(|x| x == n).unwrap();
@@ -81,7 +90,9 @@ fn state(dir: &Path, tenant: &str, name: &str) -> State {
             objects.insert(
                 row[col("ExternalDirectoryObjectId")].to_string(),
                 Obj {
-                    upn: upn_col.map(|c| row[col(c)].to_ascii_lowercase()).unwrap_or_default(),
+                    upn: upn_col
+                        .map(|c| row[col(c)].to_ascii_lowercase())
+                        .unwrap_or_default(),
                     primary: row[col("PrimarySmtpAddress")].to_ascii_lowercase(),
                     addresses: row[col("EmailAddresses")]
                         .split(';')
@@ -165,7 +176,13 @@ fn release_adopt_backout_round_trip_at_1000_users() {
     ok(&run(dir, &["snapshot", "--tenant", "destination"]));
     let adopt_text = ok(&run(
         dir,
-        &["plan", "adopt", "--json", "--mapping", map.to_str().unwrap()],
+        &[
+            "plan",
+            "adopt",
+            "--json",
+            "--mapping",
+            map.to_str().unwrap(),
+        ],
     ));
     let adopt = apply(dir, &adopt_text, "adopt.json");
 
@@ -204,7 +221,11 @@ fn release_adopt_backout_round_trip_at_1000_users() {
         .filter(|c| c.field == cutover::plan::change::FIELD_RRSET)
     {
         for v in c.after["values"].as_array().unwrap() {
-            let v = v.as_str().unwrap().trim_end_matches('.').to_ascii_lowercase();
+            let v = v
+                .as_str()
+                .unwrap()
+                .trim_end_matches('.')
+                .to_ascii_lowercase();
             assert!(
                 d1.zone.iter().any(|r| r.to_ascii_lowercase().contains(&v)),
                 "{v} not served"
