@@ -130,9 +130,18 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
     let client = exchange::exchange_client(profile, &paths)?;
     // The same tenant's Graph client for the UPN changes (and, later, the domain's own).
     let graph = start::client_for(profile, &paths, Some(start::print_device_code()))?;
-    let executor = Executor::new(journal)
+    let mut executor = Executor::new(journal)
         .with_exchange(side.name(), client)
-        .with_graph(side.name(), graph)
+        .with_graph(side.name(), graph);
+    // An adopt plan reads the other tenant too (the wait for its release of the domain).
+    for other in [Side::Source, Side::Destination] {
+        if other != side && plan.changes.iter().any(|c| c.tenant == other.name()) {
+            let profile = loaded.profile(other)?;
+            let client = start::client_for(profile, &paths, Some(start::print_device_code()))?;
+            executor = executor.with_graph(other.name(), client);
+        }
+    }
+    let executor = executor
         .read_only(args.read_only)
         .concurrency(args.concurrency as usize)
         .removal_settle(std::time::Duration::from_secs(args.removal_wait));

@@ -108,6 +108,23 @@ pub enum Command {
 pub enum PlanCommand {
     /// Free the domain in a tenant: alias removals cutover applies, renames and flags for the rest
     Release(PlanReleaseArgs),
+    /// Take up the domain in the destination: wait for the source's release, add, TXT, verify,
+    /// service records, the source's addresses through the mapping file, the MX TTL last
+    Adopt(PlanAdoptArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanAdoptArgs {
+    /// The mapping file (source object -> destination object) to plan from; default: match by
+    /// UPN / primary address local part
+    #[arg(long, value_name = "FILE", conflicts_with = "write_mapping")]
+    pub mapping: Option<PathBuf>,
+    /// Write the default mapping to FILE (which must not exist) for editing, instead of the plan
+    #[arg(long, value_name = "FILE")]
+    pub write_mapping: Option<PathBuf>,
+    /// Print the plan as JSON (for `cutover apply`) instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -323,6 +340,10 @@ pub struct SimServeArgs {
     /// Fraction of mutating requests applied and then left unanswered (connection cut)
     #[arg(long, default_value_t = 0.0, value_parser = fraction)]
     pub apply_then_drop_rate: f64,
+    /// Give the destination a migrated copy of every source mailbox and mail-enabled group
+    /// (addresses in its initial domain): what `cutover plan adopt` maps to
+    #[arg(long)]
+    pub migrated_mailboxes: bool,
 }
 
 impl SimServeArgs {

@@ -120,6 +120,9 @@ pub fn run(cli: args::Cli) -> ExitCode {
                 Command::Plan {
                     command: args::PlanCommand::Release(a),
                 } => plan::plan_release(g, &a),
+                Command::Plan {
+                    command: args::PlanCommand::Adopt(a),
+                } => plan::plan_adopt(g, &a),
                 Command::Apply(a) => apply::apply(g, &a),
                 Command::Audit { command } => match command {
                     AuditCommand::Verify { file, anchor } => {
@@ -606,6 +609,7 @@ fn sim_serve(globals: &Globals, args: &args::SimServeArgs) -> Outcome {
             domain_removal_delay: std::time::Duration::from_millis(args.domain_removal_delay_ms),
             write_error_rate: args.write_error_rate,
             apply_then_drop_rate: args.apply_then_drop_rate,
+            migrated_mailboxes: args.migrated_mailboxes,
             ..SimOptions::default()
         })
         .await

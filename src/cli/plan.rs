@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::args::PlanReleaseArgs;
+use super::args::{PlanAdoptArgs, PlanReleaseArgs};
 use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
 use crate::inventory;
 use crate::plan::release::{
@@ -75,4 +75,191 @@ pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome
         .and_then(|()| out.flush())
         .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `cutover plan adopt [--mapping FILE | --write-mapping FILE] [--json]`: the destination's
+/// adopt plan ([`crate::plan::adopt::adopt_plan`]) from its live state, the zone's
+/// authoritative answers and the source's latest snapshot through the mapping.
+pub(crate) fn plan_adopt(globals: &Globals, args: &PlanAdoptArgs) -> Outcome {
+    use crate::config::Side;
+    use crate::plan::{adopt, mapping};
+    let loaded = config::load_config(globals)?;
+    let profile = loaded.profile(Side::Destination)?;
+    let domain = loaded.domain(globals)?;
+    let d = domain.ascii.clone();
+    if let Some(out) = &args.write_mapping
+        && out.exists()
+    {
+        return Err(Failure::Input(format!(
+            "{} exists already; name a new file for --write-mapping (an edited mapping is never overwritten)",
+            out.display()
+        )));
+    }
+    let edited = match &args.mapping {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::Input(format!(
+                    "cannot read the mapping {}: {e}; write one with 'cutover plan adopt --write-mapping FILE'",
+                    path.display()
+                ))
+            })?;
+            Some(mapping::from_csv(&text, &path.display().to_string()).map_err(Failure::Input)?)
+        }
+        None => None,
+    };
+    let (paths, _log) = prepare(globals)?;
+    // The names to restore are the source's as they were before the release.
+    let snapshot = crate::store::snapshot::latest(&paths.data_dir, "source", &d).ok_or_else(
+        || {
+            Failure::Input(format!(
+                "no snapshot of {d} in the source tenant; the adopt plan restores the source's addresses from it: take one with 'cutover snapshot --tenant source' before the release"
+            ))
+        },
+    )?;
+    crate::store::snapshot::verify(&snapshot).map_err(|why| {
+        Failure::Input(format!(
+            "the snapshot {} was changed since it was taken ({why}); the adopt plan cannot trust it",
+            snapshot.path.display()
+        ))
+    })?;
+    let sources = mapping::read_snapshot(&snapshot.path, &d).map_err(Failure::Input)?;
+    let rt = runtime()?;
+    let (facts, dest) = rt.block_on(async {
+        let client = start::client_for(profile, &paths, None)?;
+        let (domains, users, groups) =
+            tokio::try_join!(client.domains(), client.users(), client.groups())
+                .map_err(start::sign_in_failure)?;
+        let this = domains.iter().find(|x| x.id.eq_ignore_ascii_case(&d));
+        let initial = domains
+            .iter()
+            .find(|x| x.is_initial)
+            .map(|x| x.id.clone())
+            .ok_or_else(|| {
+                Failure::Service(
+                    "Graph listed no initial (onmicrosoft) domain for the destination tenant"
+                        .into(),
+                )
+            })?;
+        let (verification, service) = match this {
+            Some(_) => tokio::try_join!(
+                client.verification_dns_records(&d),
+                client.service_configuration_records(&d)
+            )
+            .map_err(start::sign_in_failure)?,
+            None => (Vec::new(), Vec::new()),
+        };
+        let zone_now = zone_now(&domain, &loaded.cfg, &service).await?;
+        let directory = inventory::Directory {
+            users,
+            groups,
+            ..Default::default()
+        };
+        let facts = adopt::AdoptFacts {
+            domain: d.clone(),
+            initial_domain: initial,
+            present: this.is_some(),
+            verified: this.is_some_and(|x| x.is_verified),
+            verification,
+            service,
+            zone_now,
+        };
+        Ok::<_, Failure>((facts, mapping::destination_objects(&directory)))
+    })?;
+    let map = edited.unwrap_or_else(|| mapping::default_mapping(&sources, &dest));
+    if let Some(out) = &args.write_mapping {
+        let bytes = mapping::to_csv(&map).map_err(Failure::Service)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(out)
+            .map_err(|e| Failure::Input(format!("cannot create {}: {e}", out.display())))?;
+        file.write_all(&bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Failure::Service(format!("cannot write {}: {e}", out.display())))?;
+        let open = map.iter().filter(|m| m.destination_id.is_empty()).count();
+        eprintln!(
+            "cutover: wrote {} ({} source objects, {} mapped, {open} unmatched or ambiguous: edit DestinationId, then 'cutover plan adopt --mapping {}')",
+            out.display(),
+            map.len(),
+            map.len() - open,
+            out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let plan = adopt::adopt_plan(&facts, &sources, &map, &dest).map_err(Failure::Input)?;
+    let text = if args.json {
+        let mut t = serde_json::to_string_pretty(&plan)
+            .map_err(|e| Failure::Service(format!("cannot write the plan as JSON: {e}")))?;
+        t.push('\n');
+        t
+    } else {
+        adopt::render_text(&plan)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The record sets the adopt plan changes, as the zone's authoritative server answers now
+/// (the changes' `before`): the apex TXT and MX and every name of Microsoft's records.
+async fn zone_now(
+    domain: &crate::dns::name::DomainName,
+    cfg: &crate::config::Config,
+    service: &[crate::graph::model::DomainDnsRecord],
+) -> Result<std::collections::HashMap<(String, String), crate::plan::change::RrSet>, Failure> {
+    use crate::dns::{AnswerStatus, RecordKind};
+    let targets = super::dns::dashboard_resolvers(domain, cfg).await?;
+    let auth = targets.iter().find(|t| t.authoritative).ok_or_else(|| {
+        Failure::Service(format!(
+            "no authoritative server of {} was found through NS; the adopt plan's DNS changes start from the zone's current records",
+            domain.ascii
+        ))
+    })?;
+    let d = domain.ascii.to_ascii_lowercase();
+    let mut names = vec![(d.clone(), RecordKind::Txt), (d.clone(), RecordKind::Mx)];
+    for r in service {
+        let kind = match r.record_type.to_ascii_lowercase().as_str() {
+            "mx" => RecordKind::Mx,
+            "txt" => RecordKind::Txt,
+            "cname" => RecordKind::Cname,
+            _ => continue,
+        };
+        let label = r.label.trim().trim_end_matches('.').to_ascii_lowercase();
+        let name = if label.is_empty() || label == "@" {
+            d.clone()
+        } else {
+            label
+        };
+        if !names.contains(&(name.clone(), kind)) {
+            names.push((name, kind));
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    for (name, kind) in names {
+        let a = auth.client.lookup(&name, kind).await;
+        if let AnswerStatus::Error(e) = &a.status {
+            return Err(Failure::Service(format!(
+                "the authoritative server did not answer {name} {kind}: {e}"
+            )));
+        }
+        let Some(ttl) = a.values.first().map(|v| v.ttl) else {
+            continue;
+        };
+        let values = a
+            .values
+            .iter()
+            .map(|v| match kind {
+                // Host names fully qualified, as the plan's record sets hold them.
+                RecordKind::Mx | RecordKind::Cname => format!("{}.", v.value.trim_end_matches('.')),
+                _ => v.value.clone(),
+            })
+            .collect();
+        out.insert(
+            (name, kind.as_str().to_string()),
+            crate::plan::change::RrSet { ttl, values },
+        );
+    }
+    Ok(out)
 }

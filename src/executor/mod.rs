@@ -17,7 +17,7 @@ use crate::audit::{AuditError, Event, Journal, Kind};
 use crate::exchange::{ExchangeClient, ExchangeError, Route as ExchangeRoute};
 use crate::graph::GraphClient;
 use crate::graph::write as graph_write;
-use crate::plan::change::{Change, Route};
+use crate::plan::change::{Change, FIELD_DOMAIN_RELEASED, Route};
 use reconcile::{Live, Past};
 
 /// Default changes in flight at once.
@@ -72,10 +72,18 @@ pub struct Executor {
     /// How long a domain removal whose answer was lost is read again before it counts as not
     /// applied (a plain DELETE under way shows nothing until the domain is gone).
     removal_settle: std::time::Duration,
+    /// How long a wait for another tenant's release polls, and how often.
+    release_wait: (std::time::Duration, std::time::Duration),
 }
 
 /// Default of [`Executor::removal_settle`].
 pub const DEFAULT_REMOVAL_SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Default wait for the source's release (`Change::await_release`) in one run: a later
+/// `cutover apply --resume` waits again. Microsoft takes minutes to a day.
+pub const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// How often the release is polled.
+pub const RELEASE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Executor {
     pub fn new(journal: Journal) -> Executor {
@@ -86,6 +94,7 @@ impl Executor {
             read_only: false,
             concurrency: DEFAULT_CONCURRENCY,
             removal_settle: DEFAULT_REMOVAL_SETTLE,
+            release_wait: (RELEASE_WAIT, RELEASE_POLL),
         }
     }
 
@@ -98,6 +107,16 @@ impl Executor {
     /// The Graph client for changes whose `tenant` is `label`.
     pub fn with_graph(mut self, label: &str, client: GraphClient) -> Executor {
         self.graph.insert(label.to_string(), Arc::new(client));
+        self
+    }
+
+    /// How long to wait for another tenant's release of a domain, polling every `every`.
+    pub fn release_wait(
+        mut self,
+        deadline: std::time::Duration,
+        every: std::time::Duration,
+    ) -> Executor {
+        self.release_wait = (deadline, every.max(std::time::Duration::from_millis(10)));
         self
     }
 
@@ -381,6 +400,9 @@ impl Executor {
         if past == Past::Done {
             return done(Status::AlreadyDone, None);
         }
+        if c.field == FIELD_DOMAIN_RELEASED {
+            return self.await_release(c).await;
+        }
         if past == Past::Pending {
             // A read is not a write: read-only mode reconciles too.
             match self.check(c).await {
@@ -510,6 +532,57 @@ impl Executor {
     }
 }
 
+impl Executor {
+    /// A wait for another tenant's release (`Change::await_release`): read, not write, so no
+    /// intent and read-only mode reads too (once). Polls until the read holds or the deadline
+    /// passes; the outcome records what was seen, with the request id of the last read.
+    async fn await_release(&self, c: &Change) -> Result<ChangeResult, ExecError> {
+        let (deadline, every) = self.release_wait;
+        let started = tokio::time::Instant::now();
+        let last_error = loop {
+            let error = match self.check(c).await {
+                Ok(Live {
+                    holds: true,
+                    request_id,
+                }) => {
+                    self.outcome(
+                        c,
+                        "released: the releasing tenant answers 404",
+                        "ok",
+                        request_id.clone(),
+                        json!({"waited_ms": started.elapsed().as_millis() as u64}),
+                    )
+                    .await?;
+                    return Ok(ChangeResult {
+                        id: c.id.clone(),
+                        status: Status::Applied,
+                        request_id,
+                    });
+                }
+                Ok(_) => None,
+                Err(why) => Some(why),
+            };
+            if self.read_only || started.elapsed() + every > deadline {
+                break error;
+            }
+            tokio::time::sleep(every).await;
+        };
+        let seen = last_error.unwrap_or_else(|| format!("the {} tenant still has it", c.tenant));
+        let result = format!(
+            "failed: {} not released after {} s ({seen}); run 'cutover apply --resume' later: removal takes minutes to a day",
+            c.target.display,
+            started.elapsed().as_secs()
+        );
+        self.outcome(c, "not released yet", &result, None, json!({}))
+            .await?;
+        Ok(ChangeResult {
+            id: c.id.clone(),
+            status: Status::Failed(result),
+            request_id: None,
+        })
+    }
+}
+
 /// A write answered.
 struct Sent {
     request_id: Option<String>,
@@ -536,6 +609,16 @@ fn graph_route_usable(
             c.id
         )))
     };
+    if c.field == FIELD_DOMAIN_RELEASED {
+        // A wait: the one read the executor polls instead of sending.
+        return if method == "GET" && path.starts_with("/v1.0/domains/") {
+            Ok(())
+        } else {
+            refuse(format!(
+                "a release wait is GET /v1.0/domains/{{id}}, not {method} {path}"
+            ))
+        };
+    }
     if !graph_write::WRITE_METHODS.contains(&method) {
         return refuse(format!("'{method}' is not a Graph write method"));
     }

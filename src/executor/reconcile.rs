@@ -10,10 +10,20 @@ use serde_json::{Value, json};
 use crate::audit::{AuditError, Kind, read_records};
 use crate::exchange::{ExchangeClient, ExchangeError, Recipient, Route as ExchangeRoute};
 use crate::graph::GraphClient;
-use crate::plan::change::{Change, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_UPN, addresses_hold};
+use crate::plan::change::{
+    Change, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_DOMAIN_ADDED, FIELD_DOMAIN_RELEASED,
+    FIELD_DOMAIN_VERIFIED, FIELD_UPN, addresses_hold,
+};
 
 /// Fields [`check_graph`] can read back.
-pub const GRAPH_FIELDS: [&str; 3] = [FIELD_UPN, FIELD_DOMAIN, FIELD_DEFAULT_DOMAIN];
+pub const GRAPH_FIELDS: [&str; 6] = [
+    FIELD_UPN,
+    FIELD_DOMAIN,
+    FIELD_DEFAULT_DOMAIN,
+    FIELD_DOMAIN_ADDED,
+    FIELD_DOMAIN_VERIFIED,
+    FIELD_DOMAIN_RELEASED,
+];
 
 /// A change's history in the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +133,19 @@ pub async fn check_graph(client: &GraphClient, change: &Change) -> Result<Live, 
                 holds: domain.is_some_and(|d| d.is_default),
                 request_id,
             })
+        }
+        FIELD_DOMAIN_ADDED | FIELD_DOMAIN_VERIFIED | FIELD_DOMAIN_RELEASED => {
+            let (domain, request_id) = client
+                .domain_state(&change.target.id)
+                .await
+                .map_err(cannot)?;
+            let holds = match change.field.as_str() {
+                FIELD_DOMAIN_ADDED => domain.is_some(),
+                FIELD_DOMAIN_VERIFIED => domain.is_some_and(|d| d.is_verified),
+                // Released means gone: a removal still under way keeps the name taken.
+                _ => domain.is_none(),
+            };
+            Ok(Live { holds, request_id })
         }
         other => Err(format!(
             "cutover cannot read field '{other}' back through Graph"

@@ -34,6 +34,16 @@ pub const FIELD_DOMAIN: &str = "domain";
 /// Which domain is the tenant's default.
 pub const FIELD_DEFAULT_DOMAIN: &str = "defaultDomain";
 
+/// A domain's presence in the tenant (adding): `before` `null`, `after` the name; holds when
+/// `GET /domains/{id}` answers.
+pub const FIELD_DOMAIN_ADDED: &str = "domainAdded";
+/// A domain's verification: `before` `false`, `after` `true`; holds when `isVerified`.
+pub const FIELD_DOMAIN_VERIFIED: &str = "domainVerified";
+/// Another tenant's release of the domain, waited for: `before` the name, `after` `null`;
+/// holds only when `GET /domains/{id}` answers 404 there (a removal under way is not enough:
+/// Microsoft refuses the add until it is done). Not a write: the executor polls it.
+pub const FIELD_DOMAIN_RELEASED: &str = "domainReleased";
+
 /// A DNS record set, replaced whole (RFC 2136 update or instructions for the DNS host).
 pub const FIELD_RRSET: &str = "rrset";
 /// The `tenant` label of DNS changes: the zone belongs to neither tenant.
@@ -329,6 +339,117 @@ impl Change {
             },
             "The default domain cannot be removed: another domain must be the default first",
         )
+    }
+}
+
+impl Change {
+    /// Add `domain` to the tenant, unverified (`POST /v1.0/domains` `{"id": domain}`);
+    /// Microsoft refuses while another tenant has it verified. The inverse deletes it again.
+    pub fn add_domain(tenant: &str, domain: &str) -> Change {
+        Change::graph(
+            tenant,
+            Target {
+                id: domain.to_string(),
+                display: domain.to_string(),
+            },
+            FIELD_DOMAIN_ADDED,
+            (Value::Null, Value::from(domain)),
+            Route::Graph {
+                method: "POST".into(),
+                path: "/v1.0/domains".into(),
+                body: Some(serde_json::json!({ "id": domain })),
+            },
+            Inverse::Apply {
+                route: Route::Graph {
+                    method: "DELETE".into(),
+                    path: format!("/v1.0/domains/{}", crate::graph::client::encode(domain)),
+                    body: None,
+                },
+            },
+            "A domain is added to a tenant before it can be verified, and only once no other tenant has it verified",
+        )
+    }
+
+    /// Verify `domain` (`POST /v1.0/domains/{id}/verify`); Microsoft checks its `MS=ms…` TXT
+    /// at the domain's DNS. No inverse of its own: the add's inverse removes the domain.
+    pub fn verify_domain(tenant: &str, domain: &str) -> Change {
+        Change::graph(
+            tenant,
+            Target {
+                id: domain.to_string(),
+                display: domain.to_string(),
+            },
+            FIELD_DOMAIN_VERIFIED,
+            (Value::Bool(false), Value::Bool(true)),
+            Route::Graph {
+                method: "POST".into(),
+                path: format!(
+                    "/v1.0/domains/{}/verify",
+                    crate::graph::client::encode(domain)
+                ),
+                body: None,
+            },
+            Inverse::None {
+                why: "verification is undone by removing the domain (the inverse of adding it)"
+                    .into(),
+            },
+            "A domain is verified by the TXT record Microsoft names, served by the domain's own DNS; UPNs and addresses can only use a verified domain",
+        )
+    }
+
+    /// Wait until `tenant` (the one releasing it) no longer has `domain`: a read
+    /// (`GET /v1.0/domains/{id}` answering 404) the executor polls, not a write. No inverse.
+    pub fn await_release(tenant: &str, domain: &str) -> Change {
+        Change::graph(
+            tenant,
+            Target {
+                id: domain.to_string(),
+                display: domain.to_string(),
+            },
+            FIELD_DOMAIN_RELEASED,
+            (Value::from(domain), Value::Null),
+            Route::Graph {
+                method: "GET".into(),
+                path: format!("/v1.0/domains/{}", crate::graph::client::encode(domain)),
+                body: None,
+            },
+            Inverse::None {
+                why: "waiting changes nothing".into(),
+            },
+            "Domain removal is asynchronous (minutes to a day): the destination can add the domain only once the source answers 404 for it",
+        )
+    }
+
+    /// Add proxy addresses (with prefix) to one Exchange recipient with its `Set-…` cmdlet;
+    /// the inverse removes them ([`Change::remove_addresses`] the other way round).
+    pub fn add_addresses(
+        tenant: &str,
+        cmdlet: &str,
+        target: Target,
+        addresses: &[String],
+        rule: &str,
+    ) -> Change {
+        let table = |add: &[String], remove: &[String]| serde_json::json!({"Identity": target.id, "EmailAddresses": crate::exchange::ops::hashtable(add, remove)});
+        let route = |params| Route::Exchange {
+            cmdlet: cmdlet.to_string(),
+            params,
+        };
+        let before = serde_json::json!([]);
+        let after = serde_json::json!(addresses);
+        Change {
+            id: change_id(tenant, &target.id, FIELD_ADDRESSES, &before, &after),
+            tenant: tenant.to_string(),
+            field: FIELD_ADDRESSES.to_string(),
+            route: route(table(addresses, &[])),
+            inverse: Inverse::Apply {
+                route: route(table(&[], addresses)),
+            },
+            target,
+            before,
+            after,
+            prerequisites: Vec::new(),
+            rule: rule.to_string(),
+        }
     }
 }
 

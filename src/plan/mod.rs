@@ -1,8 +1,10 @@
 //! The cutover model: runbook, steps and their status.
 
+pub mod adopt;
 pub mod change;
 pub mod cutover_time;
 pub mod error;
+pub mod mapping;
 pub mod progress;
 pub mod release;
 pub mod runbook;

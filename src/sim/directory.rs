@@ -752,6 +752,49 @@ fn generate_destination(seed: u64, custom_domain: &str, company: &str) -> Tenant
     t
 }
 
+/// Copy every source mailbox (people and shared) and mail-enabled group into `dest` the way a
+/// tenant-to-tenant migration leaves them before the cutover: new ids, the same display name
+/// and local part, every address in the destination's initial domain. Local parts already
+/// taken in the destination (its own admin, …) get the next free one, so some objects do not
+/// match by name: the adopt plan must flag them, not guess.
+pub(crate) fn migrate_mailboxes(seed: u64, source: &Tenant, dest: &mut Tenant) {
+    let mut rng = Rng::derive(seed, "destination/migrated");
+    let initial = dest.initial_domain.clone();
+    let mut locals = LocalParts::default();
+    for u in &dest.users {
+        locals.unique(&u.mail_nickname);
+    }
+    for g in &dest.groups {
+        locals.unique(&g.mail_nickname);
+    }
+    for u in source.users.iter().filter(|u| u.mail.is_some()) {
+        let local = locals.unique(&u.mail_nickname);
+        let address = format!("{local}@{initial}");
+        dest.users.push(User {
+            id: rng.guid(),
+            user_principal_name: address.clone(),
+            mail: Some(address.clone()),
+            mail_nickname: local,
+            proxy_addresses: vec![format!("SMTP:{address}")],
+            on_premises_sync_enabled: None,
+            ..u.clone()
+        });
+    }
+    for g in source.groups.iter().filter(|g| g.mail.is_some()) {
+        let local = locals.unique(&g.mail_nickname);
+        let address = format!("{local}@{initial}");
+        dest.groups.push(Group {
+            id: rng.guid(),
+            mail: Some(address.clone()),
+            mail_nickname: local,
+            proxy_addresses: vec![format!("SMTP:{address}")],
+            on_premises_sync_enabled: None,
+            ..g.clone()
+        });
+    }
+    dest.reindex();
+}
+
 pub(crate) fn created_date_time() -> &'static str {
     CREATED
 }

@@ -96,6 +96,10 @@ pub struct SimOptions {
     /// Fraction (0..=1) of mutating requests applied and then left without an answer: the
     /// connection is cut before the response goes out.
     pub apply_then_drop_rate: f64,
+    /// The destination holds a migrated copy of every source mailbox and mail-enabled group
+    /// (same display name and local part, addresses in the destination's initial domain), as a
+    /// tenant-to-tenant migration leaves it before the cutover: what the adopt plan maps to.
+    pub migrated_mailboxes: bool,
 }
 
 impl Default for SimOptions {
@@ -113,6 +117,7 @@ impl Default for SimOptions {
             domain_removal_delay: Duration::from_secs(2),
             write_error_rate: 0.0,
             apply_then_drop_rate: 0.0,
+            migrated_mailboxes: false,
         }
     }
 }
@@ -256,7 +261,10 @@ impl Sim {
             groups: opts.groups,
             contacts: opts.contacts,
         };
-        let [source, destination] = directory::generate(opts.seed, scale, &domain);
+        let [source, mut destination] = directory::generate(opts.seed, scale, &domain);
+        if opts.migrated_mailboxes {
+            directory::migrate_mailboxes(opts.seed, &source, &mut destination);
+        }
         let zone = Arc::new(Zone::build(
             &domain,
             &source.initial_domain,

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod adopt_cli;
 mod apply_cli;
 mod audit;
 mod audit_cli;
@@ -30,6 +31,7 @@ mod permissions;
 mod pfx;
 mod properties;
 mod render;
+mod roundtrip;
 mod session_secrets;
 mod sign_in_cancel;
 mod signin;

@@ -1,0 +1,241 @@
+//! The full round trip against `sim serve --users 1000 --migrated-mailboxes` in its own
+//! process, with the write permissions granted: read both tenants and the zone (through
+//! `cutover snapshot --out`, every user and group with every address, and the zone as its
+//! authoritative server answers), apply the release, apply the adopt plan, compare with the
+//! intended state (the source holds nothing of the domain; each mapped destination object holds
+//! its source object's addresses, primary and UPN; the zone serves the destination's TXT),
+//! apply the backout and compare with the start.
+//!
+//! Needs the DNS route (the adopt plan's TXT change) and `cutover plan backout`, which land
+//! with the other parts of the change engine.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::common;
+use common::{BIN, sim_serve};
+
+use cutover::plan::release::Plan;
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--config")
+        .arg(dir.join("sim.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env_remove("CUTOVER_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cutover")
+}
+
+fn ok(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "exit {:?} stdout {} stderr {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One object as the snapshot shows it: UPN (users), primary, every address (type lower
+/// case, address lower case; the primary is `primary`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Obj {
+    upn: String,
+    primary: String,
+    addresses: BTreeSet<String>,
+}
+
+fn key(a: &str) -> String {
+    match a.split_once(':') {
+        Some((p, rest)) => format!("{}:{}", p.to_ascii_lowercase(), rest.to_ascii_lowercase()),
+        None => format!("smtp:{}", a.to_ascii_lowercase()),
+    }
+}
+
+/// Both files' objects by Entra id, and the zone's records.
+#[derive(Debug, PartialEq)]
+struct State {
+    objects: BTreeMap<String, Obj>,
+    zone: BTreeSet<String>,
+}
+
+fn state(dir: &Path, tenant: &str, name: &str) -> State {
+    let out = dir.join(name);
+    ok(&run(
+        dir,
+        &[
+            "snapshot",
+            "--tenant",
+            tenant,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    let mut objects = BTreeMap::new();
+    for (file, upn_col) in [
+        ("users.csv", Some("UserPrincipalName")),
+        ("groups.csv", None),
+    ] {
+        let mut r = csv::Reader::from_path(out.join(file)).unwrap();
+        let h = r.headers().unwrap().clone();
+        let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+        for row in r.records().map(Result::unwrap) {
+            objects.insert(
+                row[col("ExternalDirectoryObjectId")].to_string(),
+                Obj {
+                    upn: upn_col
+                        .map(|c| row[col(c)].to_ascii_lowercase())
+                        .unwrap_or_default(),
+                    primary: row[col("PrimarySmtpAddress")].to_ascii_lowercase(),
+                    addresses: row[col("EmailAddresses")]
+                        .split(';')
+                        .filter(|a| !a.is_empty())
+                        .map(key)
+                        .collect(),
+                },
+            );
+        }
+    }
+    let zone_json = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".zone.json"))
+        .expect("the zone in the snapshot");
+    let z: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(zone_json).unwrap()).unwrap();
+    let zone = z["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {} {}", r["name"], r["kind"], r["values"]))
+        .collect();
+    State { objects, zone }
+}
+
+fn in_domain(a: &str) -> bool {
+    a.ends_with("@contoso.example")
+}
+
+fn apply(dir: &Path, plan_text: &str, name: &str) -> Plan {
+    let path = dir.join(name);
+    std::fs::write(&path, plan_text).unwrap();
+    ok(&run(dir, &["apply", path.to_str().unwrap(), "--yes"]));
+    serde_json::from_str(plan_text).unwrap()
+}
+
+#[test]
+fn release_adopt_backout_round_trip_at_1000_users() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let _sim = sim_serve(
+        &dir.join("sim.toml"),
+        &dir.join("data"),
+        &[
+            "--users",
+            "1000",
+            "--migrated-mailboxes",
+            "--grant-permission",
+            "Domain.ReadWrite.All",
+            "--grant-permission",
+            "User.ReadWrite.All",
+            "--domain-removal-delay-ms",
+            "500",
+        ],
+    );
+    let s0 = state(dir, "source", "s0");
+    let d0 = state(dir, "destination", "d0");
+    assert_eq!(s0.zone, d0.zone, "one zone, read twice");
+    assert!(s0.objects.len() > 1000);
+
+    // Release.
+    ok(&run(dir, &["snapshot", "--tenant", "source"]));
+    let release = ok(&run(dir, &["plan", "release", "--json"]));
+    apply(dir, &release, "release.json");
+
+    // Adopt, through the default mapping (written out to know the pairs).
+    let map = dir.join("map.csv");
+    ok(&run(
+        dir,
+        &["plan", "adopt", "--write-mapping", map.to_str().unwrap()],
+    ));
+    let pairs: Vec<(String, String)> = csv::Reader::from_path(&map)
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| !r[4].is_empty())
+        .map(|r| (r[1].to_string(), r[4].to_string()))
+        .collect();
+    assert!(pairs.len() > 900, "{}", pairs.len());
+    ok(&run(dir, &["snapshot", "--tenant", "destination"]));
+    let adopt_text = ok(&run(
+        dir,
+        &[
+            "plan",
+            "adopt",
+            "--json",
+            "--mapping",
+            map.to_str().unwrap(),
+        ],
+    ));
+    let adopt = apply(dir, &adopt_text, "adopt.json");
+
+    // The intended state: the source holds nothing of the domain …
+    let s1 = state(dir, "source", "s1");
+    for (id, o) in &s1.objects {
+        assert!(
+            !in_domain(&o.upn) && !in_domain(&o.primary),
+            "{id} still holds the domain: {o:?}"
+        );
+        assert!(!o.addresses.iter().any(|a| in_domain(a)), "{id}: {o:?}");
+    }
+    // … each mapped destination object holds its source object's names, the rest is as it was …
+    let mut want = d0.objects.clone();
+    for (src, dst) in &pairs {
+        let s = &s0.objects[src];
+        let d = want.get_mut(dst).unwrap();
+        d.addresses
+            .extend(s.addresses.iter().filter(|a| in_domain(a)).cloned());
+        if in_domain(&s.primary) {
+            d.primary = s.primary.clone();
+        }
+        if in_domain(&s.upn) {
+            d.upn = s.upn.clone();
+        }
+    }
+    let d1 = state(dir, "destination", "d1");
+    for (id, w) in &want {
+        assert_eq!(d1.objects.get(id), Some(w), "destination object {id}");
+    }
+    assert_eq!(d1.objects.len(), want.len());
+    // … and the zone serves every record set the plan published.
+    for c in adopt
+        .changes
+        .iter()
+        .filter(|c| c.field == cutover::plan::change::FIELD_RRSET)
+    {
+        for v in c.after["values"].as_array().unwrap() {
+            let v = v
+                .as_str()
+                .unwrap()
+                .trim_end_matches('.')
+                .to_ascii_lowercase();
+            assert!(
+                d1.zone.iter().any(|r| r.to_ascii_lowercase().contains(&v)),
+                "{v} not served"
+            );
+        }
+    }
+
+    // Back out everything the journal says was applied, newest first: the start again.
+    let backout = ok(&run(dir, &["plan", "backout", "--json"]));
+    apply(dir, &backout, "backout.json");
+    assert_eq!(state(dir, "source", "s2"), s0);
+    assert_eq!(state(dir, "destination", "d2"), d0);
+}
