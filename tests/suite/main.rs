@@ -5,6 +5,7 @@
 mod common;
 
 mod apply_cli;
+mod apply_trials;
 mod audit;
 mod audit_cli;
 mod cli;
