@@ -1,5 +1,6 @@
 //! The cutover model: runbook, steps and their status.
 
+pub mod backout;
 pub mod change;
 pub mod cutover_time;
 pub mod error;
