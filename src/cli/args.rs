@@ -102,12 +102,38 @@ pub enum Command {
     /// Apply a plan file through the journaling executor (exit 0 all applied, 1 some failed or
     /// refused, 2 bad input or no snapshot, 3 service error)
     Apply(ApplyArgs),
+    /// Undo applied changes by id, from the before-values the journal recorded, through the
+    /// same executor, snapshot rule and confirmation as `apply`
+    Undo(UndoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UndoArgs {
+    /// Ids of applied changes (from `cutover plan backout` or `cutover audit show`)
+    #[arg(value_name = "CHANGE_ID", required = true)]
+    pub changes: Vec<String>,
+    /// Do not ask for the domain to be typed
+    #[arg(long)]
+    pub yes: bool,
+    /// Send no mutating request; every change is journaled as refused
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
     /// Free the domain in a tenant: alias removals cutover applies, renames and flags for the rest
     Release(PlanReleaseArgs),
+    /// Back out what the journal says was applied: the inverses, newest first, and flags for
+    /// what has no inverse (a removed domain)
+    Backout(PlanBackoutArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanBackoutArgs {
+    /// Print the plan as JSON (for `cutover apply`) instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -285,7 +285,53 @@ fn domain_wide(field: &str) -> bool {
 /// The backout plan for `domain` from the journal's records.
 pub fn backout_plan(domain: &str, records: &[Record]) -> Plan {
     let History { applied, unsettled } = history(records);
-    let net = in_effect(&applied);
+    inverses(domain, KIND, &in_effect(&applied), &unsettled)
+}
+
+/// `cutover undo`: the inverses of the changes `ids` from the journal's recorded
+/// before-values, newest first, as a plan of kind `undo`. Refused, with a one-line reason,
+/// for an id the journal does not have, one never applied, one already undone, or one with no
+/// inverse (the reason recorded for it).
+pub fn undo_plan(domain: &str, records: &[Record], ids: &[String]) -> Result<Plan, String> {
+    let History { applied, unsettled } = history(records);
+    let mut chosen: Vec<Applied> = Vec::new();
+    for id in ids {
+        let id = id.trim();
+        // Its last application, unless a later change put its before-value back.
+        let last = applied.iter().rposition(|a| a.id == id);
+        match last {
+            Some(i) => {
+                let a = &applied[i];
+                if applied.iter().skip(i + 1).any(|later| a.undone_by(later)) {
+                    return Err(format!(
+                        "change {id} was already undone (a later change put its before-value back); see 'cutover audit show'"
+                    ));
+                }
+                inverse_of(a).map_err(|f| {
+                    format!("change {id} cannot be undone: {}; {}", f.rule, f.action)
+                })?;
+                if !chosen.iter().any(|c| c.id == id) {
+                    chosen.push(a.clone());
+                }
+            }
+            None if unsettled.iter().any(|a| a.id == id) => {
+                return Err(format!(
+                    "change {id} has no ok outcome in the journal, so it is not known to be applied; run 'cutover apply --resume' to settle it first"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "no change {id} was applied for {domain} (not in the journal); take ids from 'cutover plan backout' or 'cutover audit show'"
+                ));
+            }
+        }
+    }
+    // The journal's order, so prerequisites come out as in a backout.
+    chosen.sort_by_key(|a| a.seq);
+    Ok(inverses(domain, "undo", &chosen, &[]))
+}
+
+fn inverses(domain: &str, kind: &str, net: &[Applied], unsettled: &[Applied]) -> Plan {
     let mut changes: Vec<Change> = Vec::new();
     let mut flags: Vec<Flag> = Vec::new();
     // Newest first; `made[j]` is the inverse's index in `changes` for `net[j]`.
@@ -312,7 +358,7 @@ pub fn backout_plan(domain: &str, records: &[Record]) -> Plan {
             Err(flag) => flags.push(flag),
         }
     }
-    for u in unsettled {
+    for u in unsettled.iter() {
         flags.push(Flag {
             target: u.target.clone(),
             kind: u.field.clone(),
@@ -330,7 +376,7 @@ pub fn backout_plan(domain: &str, records: &[Record]) -> Plan {
         .unwrap_or_else(|| "source".to_string());
     Plan {
         version: PLAN_VERSION,
-        kind: KIND.to_string(),
+        kind: kind.to_string(),
         tenant,
         domain: domain.to_string(),
         initial_domain: String::new(),
@@ -544,6 +590,54 @@ mod tests {
         assert!(
             again.changes.is_empty() && again.flags.is_empty(),
             "{again:?}"
+        );
+    }
+
+    #[test]
+    fn undo_refuses_unknown_unsettled_and_uninvertible_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut j = Journal::open(&path, "contoso.example").unwrap();
+        let upn = Change::set_upn(
+            "source",
+            "u1",
+            "Anna",
+            "anna@contoso.example",
+            "anna@contoso.onmicrosoft.com",
+        );
+        let removal = Change::remove_domain("source", "contoso.example");
+        let open = Change::set_upn(
+            "source",
+            "u2",
+            "Ben",
+            "ben@contoso.example",
+            "ben@contoso.onmicrosoft.com",
+        );
+        for c in [&upn, &removal] {
+            intent(&mut j, c);
+            outcome(&mut j, c, "ok");
+        }
+        intent(&mut j, &open);
+        drop(j);
+        let records = crate::audit::read_records(&path).unwrap();
+        let undo = |ids: &[&str]| {
+            undo_plan(
+                "contoso.example",
+                &records,
+                &ids.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        let plan = undo(&[&upn.id]).unwrap();
+        assert_eq!(plan.kind, "undo");
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].after, json!("anna@contoso.example"));
+        let err = undo(&[&removal.id]).unwrap_err();
+        assert!(err.contains(NO_INVERSE_DOMAIN_REMOVAL), "{err}");
+        assert!(undo(&[&open.id]).unwrap_err().contains("--resume"));
+        assert!(
+            undo(&["ffffffffffffffff"])
+                .unwrap_err()
+                .contains("no change ffffffffffffffff")
         );
     }
 }

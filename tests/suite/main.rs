@@ -8,6 +8,7 @@ mod apply_cli;
 mod apply_trials;
 mod audit;
 mod audit_cli;
+mod backout_cli;
 mod cli;
 mod clients;
 mod config_cli;
