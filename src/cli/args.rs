@@ -102,7 +102,26 @@ pub enum Command {
     /// Apply a plan file through the journaling executor (exit 0 all applied, 1 some failed or
     /// refused, 2 bad input or no snapshot, 3 service error)
     Apply(ApplyArgs),
+    /// Undo applied changes by id, from the before-values the journal recorded, through the
+    /// same executor, snapshot rule and confirmation as `apply`
+    Undo(UndoArgs),
 }
+
+#[derive(Debug, clap::Args)]
+pub struct UndoArgs {
+    /// Ids of applied changes (from `cutover plan backout` or `cutover audit show`)
+    #[arg(value_name = "CHANGE_ID", required = true)]
+    pub changes: Vec<String>,
+    /// Do not ask for the domain to be typed
+    #[arg(long)]
+    pub yes: bool,
+    /// Send no mutating request; every change is journaled as refused
+    #[arg(long)]
+    pub read_only: bool,
+}
+
+/// `apply --removal-wait` default, also what `undo` uses.
+pub const DEFAULT_REMOVAL_WAIT: u64 = 300;
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
@@ -111,6 +130,16 @@ pub enum PlanCommand {
     /// Take up the domain in the destination: wait for the source's release, add, TXT, verify,
     /// service records, the source's addresses through the mapping file, the MX TTL last
     Adopt(PlanAdoptArgs),
+    /// Back out what the journal says was applied: the inverses, newest first, and flags for
+    /// what has no inverse (a removed domain)
+    Backout(PlanBackoutArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanBackoutArgs {
+    /// Print the plan as JSON (for `cutover apply`) instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -170,7 +199,7 @@ pub struct ApplyArgs {
     pub concurrency: u32,
     /// After a domain removal is accepted, how long to wait for GET /domains/{id} to answer
     /// 404 (seconds; 0: do not wait, `apply --resume` waits again)
-    #[arg(long, default_value_t = 300, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    #[arg(long, default_value_t = DEFAULT_REMOVAL_WAIT, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub removal_wait: u64,
 }
 

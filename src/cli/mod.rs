@@ -13,6 +13,7 @@ mod owner;
 mod plan;
 mod snapshot;
 mod start;
+mod undo;
 
 pub use args::Globals;
 
@@ -124,6 +125,10 @@ pub fn run(cli: args::Cli) -> ExitCode {
                     command: args::PlanCommand::Adopt(a),
                 } => plan::plan_adopt(g, &a),
                 Command::Apply(a) => apply::apply(g, &a),
+                Command::Plan {
+                    command: args::PlanCommand::Backout(a),
+                } => plan::plan_backout(g, &a),
+                Command::Undo(a) => undo::undo(g, &a),
                 Command::Audit { command } => match command {
                     AuditCommand::Verify { file, anchor } => {
                         audit::audit_verify(g, file.as_deref(), anchor.as_deref())
@@ -161,7 +166,8 @@ fn domain_applies(globals: &Globals, command: &args::Command) -> Result<(), Fail
         | Command::Exchange { .. }
         | Command::Snapshot(_)
         | Command::Plan { .. }
-        | Command::Apply(_) => true,
+        | Command::Apply(_)
+        | Command::Undo(_) => true,
         Command::Config {
             command: ConfigCommand::Check { .. },
         } => true,

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::args::{PlanAdoptArgs, PlanReleaseArgs};
+use super::args::{PlanAdoptArgs, PlanBackoutArgs, PlanReleaseArgs};
 use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
 use crate::inventory;
 use crate::plan::release::{
@@ -262,4 +262,47 @@ async fn zone_now(
         );
     }
     Ok(out)
+}
+
+/// `cutover plan backout [--domain D] [--json]`: the inverses of what the session journal
+/// says was applied, newest first ([`crate::plan::backout::backout_plan`]); no service is read.
+pub(crate) fn plan_backout(globals: &Globals, args: &PlanBackoutArgs) -> Outcome {
+    let loaded = config::load_config(globals)?;
+    let domain = loaded.domain(globals)?;
+    let (paths, _log) = prepare(globals)?;
+    let records = journal_records(&paths, &domain.ascii)?;
+    let plan = crate::plan::backout::backout_plan(&domain.ascii, &records);
+    let text = if args.json {
+        let mut t = serde_json::to_string_pretty(&plan)
+            .map_err(|e| Failure::Service(format!("cannot write the plan as JSON: {e}")))?;
+        t.push('\n');
+        t
+    } else {
+        crate::plan::backout::render_text(&plan)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The session journal's records for `domain`; none yet means nothing was applied.
+pub(crate) fn journal_records(
+    paths: &crate::store::Paths,
+    domain: &str,
+) -> Result<Vec<crate::audit::Record>, Failure> {
+    let path = paths.audit_log(domain);
+    if !path.exists() {
+        return Err(Failure::Input(format!(
+            "nothing was applied for {domain} from this data dir (no journal at {}); check --domain and --data-dir",
+            path.display()
+        )));
+    }
+    crate::audit::read_records(&path).map_err(|e| {
+        Failure::Input(format!(
+            "cannot read the journal {}: {e}; check it with 'cutover audit verify'",
+            path.display()
+        ))
+    })
 }

@@ -1,6 +1,7 @@
 //! The cutover model: runbook, steps and their status.
 
 pub mod adopt;
+pub mod backout;
 pub mod change;
 pub mod cutover_time;
 pub mod error;

@@ -40,6 +40,9 @@ pub(crate) struct WriteState {
     /// Writes failed before applying, and writes applied whose answer was dropped.
     pub failed: u64,
     pub dropped: u64,
+    /// Mutating requests received (authorized), whatever became of them: read-only mode
+    /// must leave this at 0.
+    pub received: u64,
 }
 
 impl WriteState {
@@ -63,6 +66,7 @@ pub(crate) fn fate(state: &Shared) -> Fate {
     let Ok(mut w) = state.writes.lock() else {
         return Fate::Apply;
     };
+    w.received += 1;
     let roll = w.roll();
     if roll < w.error_rate {
         w.failed += 1;
@@ -844,6 +848,8 @@ pub struct Mutations {
     /// Writes answered 503 before being applied, and writes applied whose answer was cut.
     pub failed: u64,
     pub dropped: u64,
+    /// Mutating requests received, including those that changed nothing or failed.
+    pub received: u64,
 }
 
 impl Mutations {
@@ -859,24 +865,7 @@ impl Mutations {
 impl super::Sim {
     /// The mutation counters so far (Graph and Exchange writes).
     pub fn mutations(&self) -> Mutations {
-        let Ok(w) = self.state.writes.lock() else {
-            return Mutations::default();
-        };
-        let label = |i: usize| {
-            self.tenants
-                .get(i)
-                .map_or_else(|| i.to_string(), |t| t.label.clone())
-        };
-        Mutations {
-            per_object: w
-                .mutations
-                .iter()
-                .map(|((t, id), n)| ((label(*t), id.clone()), *n))
-                .collect(),
-            total: w.total,
-            failed: w.failed,
-            dropped: w.dropped,
-        }
+        mutations_of(&self.state)
     }
 
     /// Change the write faults from now on (fractions 0..=1).
@@ -941,4 +930,52 @@ impl super::Sim {
             Err(_) => false,
         }
     }
+}
+
+/// The counters, with tenants by label.
+fn mutations_of(state: &Shared) -> Mutations {
+    let labels: Vec<&'static str> = state
+        .tenants
+        .read()
+        .map(|t| t.iter().map(|t| t.label).collect())
+        .unwrap_or_default();
+    let Ok(w) = state.writes.lock() else {
+        return Mutations::default();
+    };
+    let label = |i: usize| {
+        labels
+            .get(i)
+            .map_or_else(|| i.to_string(), |l| l.to_string())
+    };
+    Mutations {
+        per_object: w
+            .mutations
+            .iter()
+            .map(|((t, id), n)| ((label(*t), id.clone()), *n))
+            .collect(),
+        total: w.total,
+        failed: w.failed,
+        dropped: w.dropped,
+        received: w.received,
+    }
+}
+
+/// `GET /sim/mutations` (rehearsal only, reads nothing secret, changes nothing): the mutation
+/// counters as JSON, so tests driving `cutover sim serve` in another process can check that
+/// every change was applied exactly once. `per_object` is a list of `{tenant, id, count}`.
+pub(crate) async fn mutations_route(State(state): State<Shared>) -> Response {
+    let m = mutations_of(&state);
+    let per_object: Vec<Value> = m
+        .per_object
+        .iter()
+        .map(|((tenant, id), n)| json!({"tenant": tenant, "id": id, "count": n}))
+        .collect();
+    axum::Json(json!({
+        "total": m.total,
+        "failed": m.failed,
+        "dropped": m.dropped,
+        "received": m.received,
+        "per_object": per_object,
+    }))
+    .into_response()
 }

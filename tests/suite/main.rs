@@ -6,8 +6,10 @@ mod common;
 
 mod adopt_cli;
 mod apply_cli;
+mod apply_trials;
 mod audit;
 mod audit_cli;
+mod backout_cli;
 mod cli;
 mod clients;
 mod config_cli;
