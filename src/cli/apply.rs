@@ -133,6 +133,7 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
     let executor = Executor::new(journal)
         .with_exchange(side.name(), client)
         .with_graph(side.name(), graph)
+        .with_dns(dns_writer(&loaded, &plan.domain, args)?)
         .read_only(args.read_only)
         .concurrency(args.concurrency as usize);
     let rt = runtime()?;
@@ -184,6 +185,30 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// DNS changes: RFC 2136 updates for the zone `[dns.update]` names (its secret read now, so a
+/// missing key file stops the run before anything is sent), instructions printed at once and
+/// a watch of the authoritative servers (found as `cutover dns` finds them) for the others.
+fn dns_writer(
+    loaded: &config::Loaded,
+    domain: &str,
+    args: &ApplyArgs,
+) -> Result<crate::executor::dns::DnsWriter, Failure> {
+    let resolvers = super::dns::resolver_plan(None, Some(&loaded.cfg))?;
+    let say: crate::executor::dns::Say = std::sync::Arc::new(|text: &str| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+    });
+    let mut writer =
+        crate::executor::dns::DnsWriter::new(resolvers, say).watch(args.dns_poll, args.dns_wait);
+    if let Some(update) = &loaded.cfg.dns_update {
+        let secret = crate::dns::update::read_secret(&update.key).map_err(Failure::Input)?;
+        let updater = crate::dns::update::Updater::new(update, domain, secret)
+            .map_err(|e| Failure::Input(format!("dns.update: {e}")))?;
+        writer = writer.with_updater(updater);
+    }
+    Ok(writer)
 }
 
 /// The domain typed on the terminal, or nothing is applied.

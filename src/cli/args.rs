@@ -142,6 +142,36 @@ pub struct ApplyArgs {
     /// Changes in flight at once (1 to 64)
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
+    /// How long a DNS change made by hand (no [dns.update] for its zone) is watched for on
+    /// the zone's authoritative servers: 90s, 30m, 2h
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = wait)]
+    pub dns_wait: Duration,
+    /// Pause between two reads of the authoritative servers while watching
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = wait)]
+    pub dns_poll: Duration,
+}
+
+/// `500ms`, `90s`, `30m`, `2h`, or plain seconds; at most a day.
+fn wait(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration; give e.g. 90s, 30m or 2h"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("'{s}' is not a duration; give e.g. 90s, 30m or 2h")),
+    };
+    if d > Duration::from_secs(86_400) {
+        return Err(format!("'{s}' is longer than a day"));
+    }
+    Ok(d)
 }
 
 #[derive(Debug, clap::Args)]
