@@ -113,7 +113,7 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
             side.name()
         ))
     })?;
-    if !args.yes && !args.read_only {
+    if !args.run.yes && !args.run.read_only {
         confirm(&plan)?;
     }
     let cutover_id = plan.domain.clone();
@@ -132,7 +132,8 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
     let graph = start::client_for(profile, &paths, Some(start::print_device_code()))?;
     let mut executor = Executor::new(journal)
         .with_exchange(side.name(), client)
-        .with_graph(side.name(), graph);
+        .with_graph(side.name(), graph)
+        .with_dns(dns_writer(&loaded, &plan.domain, args)?);
     // An adopt plan reads the other tenant too (the wait for its release of the domain).
     for other in [Side::Source, Side::Destination] {
         if other != side && plan.changes.iter().any(|c| c.tenant == other.name()) {
@@ -142,9 +143,9 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
         }
     }
     let executor = executor
-        .read_only(args.read_only)
-        .concurrency(args.concurrency as usize)
-        .removal_settle(std::time::Duration::from_secs(args.removal_wait));
+        .read_only(args.run.read_only)
+        .concurrency(args.run.concurrency as usize)
+        .removal_settle(std::time::Duration::from_secs(args.run.removal_wait));
     let rt = runtime()?;
     let results = rt
         .block_on(executor.run(&plan.changes))
@@ -183,7 +184,7 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
     });
     if removal_accepted {
         let released = rt
-            .block_on(wait_released(&executor, &plan, args.removal_wait))
+            .block_on(wait_released(&executor, &plan, args.run.removal_wait))
             .map_err(|e| match e {
                 ExecError::Plan(m) => Failure::Service(m),
                 ExecError::Audit(a) => {
@@ -199,7 +200,7 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
             bad += 1;
             lines.push(format!(
                 "{} removal under way: still listed after {}s; run 'cutover apply --resume' to wait again",
-                plan.domain, args.removal_wait
+                plan.domain, args.run.removal_wait
             ));
         }
     }
@@ -265,6 +266,30 @@ async fn wait_released(
         )
         .await?;
     Ok(gone)
+}
+
+/// DNS changes: RFC 2136 updates for the zone `[dns.update]` names (its secret read now, so a
+/// missing key file stops the run before anything is sent), instructions printed at once and
+/// a watch of the authoritative servers (found as `cutover dns` finds them) for the others.
+fn dns_writer(
+    loaded: &config::Loaded,
+    domain: &str,
+    args: &ApplyArgs,
+) -> Result<crate::executor::dns::DnsWriter, Failure> {
+    let resolvers = super::dns::resolver_plan(None, Some(&loaded.cfg))?;
+    let say: crate::executor::dns::Say = std::sync::Arc::new(|text: &str| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+    });
+    let mut writer = crate::executor::dns::DnsWriter::new(resolvers, say)
+        .watch(args.run.dns_poll, args.run.dns_wait);
+    if let Some(update) = &loaded.cfg.dns_update {
+        let secret = crate::dns::update::read_secret(&update.key).map_err(Failure::Input)?;
+        let updater = crate::dns::update::Updater::new(update, domain, secret)
+            .map_err(|e| Failure::Input(format!("dns.update: {e}")))?;
+        writer = writer.with_updater(updater);
+    }
+    Ok(writer)
 }
 
 /// The domain typed on the terminal, or nothing is applied.

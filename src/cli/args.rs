@@ -112,15 +112,11 @@ pub struct UndoArgs {
     /// Ids of applied changes (from `cutover plan backout` or `cutover audit show`)
     #[arg(value_name = "CHANGE_ID", required = true)]
     pub changes: Vec<String>,
-    /// Do not ask for the domain to be typed
-    #[arg(long)]
-    pub yes: bool,
-    /// Send no mutating request; every change is journaled as refused
-    #[arg(long)]
-    pub read_only: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
-/// `apply --removal-wait` default, also what `undo` uses.
+/// `apply --removal-wait` default.
 pub const DEFAULT_REMOVAL_WAIT: u64 = 300;
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +184,13 @@ pub struct ApplyArgs {
     /// (the journal says what is done)
     #[arg(long)]
     pub resume: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// How a plan is run: shared by `apply` and `undo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
     /// Do not ask for the domain to be typed
     #[arg(long)]
     pub yes: bool,
@@ -201,6 +204,36 @@ pub struct ApplyArgs {
     /// 404 (seconds; 0: do not wait, `apply --resume` waits again)
     #[arg(long, default_value_t = DEFAULT_REMOVAL_WAIT, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub removal_wait: u64,
+    /// How long a DNS change made by hand (no [dns.update] for its zone) is watched for on
+    /// the zone's authoritative servers: 90s, 30m, 2h
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = wait)]
+    pub dns_wait: Duration,
+    /// Pause between two reads of the authoritative servers while watching
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = wait)]
+    pub dns_poll: Duration,
+}
+
+/// `500ms`, `90s`, `30m`, `2h`, or plain seconds; at most a day.
+fn wait(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration; give e.g. 90s, 30m or 2h"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("'{s}' is not a duration; give e.g. 90s, 30m or 2h")),
+    };
+    if d > Duration::from_secs(86_400) {
+        return Err(format!("'{s}' is longer than a day"));
+    }
+    Ok(d)
 }
 
 #[derive(Debug, clap::Args)]

@@ -179,6 +179,24 @@ pub(crate) fn sim_config(sim: &crate::sim::Sim) -> String {
     )
 }
 
+/// Write the sim's TSIG key file (mode 0600), replacing only a key file of the sim's own key
+/// (its secret changes with the seed).
+pub(crate) fn write_sim_key(path: &Path, text: &str) -> Result<(), Failure> {
+    let ours = format!("key \"{}\"", crate::sim::UPDATE_KEY_NAME);
+    match std::fs::read_to_string(path) {
+        Ok(old) if old.starts_with(&ours) => std::fs::remove_file(path)
+            .map_err(|e| Failure::Input(format!("cannot replace {}: {e}", path.display())))?,
+        Ok(_) => {
+            return Err(Failure::Input(format!(
+                "{} exists and is not the rehearsal's key file; choose another config path",
+                path.display()
+            )));
+        }
+        Err(_) => {}
+    }
+    write_new_private(path, text.as_bytes())
+}
+
 /// Write the sim's config to `path`, replacing only a file this command wrote before.
 pub(crate) fn write_sim_config(path: &Path, text: &str) -> Result<(), Failure> {
     match std::fs::read_to_string(path) {

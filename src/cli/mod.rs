@@ -624,7 +624,18 @@ fn sim_serve(globals: &Globals, args: &args::SimServeArgs) -> Outcome {
             e => Failure::Service(format!("cannot start the rehearsal environment: {e}")),
         })?;
         if let Some(path) = &args.write_config {
-            config::write_sim_config(path, &config::sim_config(&sim))?;
+            // The TSIG secret goes in a file of its own (0600), never in the config's text.
+            let key_file = crate::dns::update::key_file_beside(path);
+            let key = sim.dns_update_key();
+            config::write_sim_key(
+                &key_file,
+                &crate::dns::update::key_file_text(&key.name, &key.algorithm, &key.secret),
+            )?;
+            let key_file = std::path::absolute(&key_file).unwrap_or(key_file);
+            config::write_sim_config(
+                path,
+                &format!("{}{}", config::sim_config(&sim), sim.dns_update_toml(&key_file)),
+            )?;
             tracing::info!(path = %path.display(), "wrote a configuration for the rehearsal environment");
         }
         let mut out = std::io::stdout().lock();

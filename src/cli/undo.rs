@@ -23,10 +23,7 @@ pub(crate) fn undo(globals: &Globals, args: &UndoArgs) -> Outcome {
         &ApplyArgs {
             plan: Some(file),
             resume: false,
-            yes: args.yes,
-            read_only: args.read_only,
-            concurrency: crate::executor::DEFAULT_CONCURRENCY as u32,
-            removal_wait: super::args::DEFAULT_REMOVAL_WAIT,
+            run: args.run.clone(),
         },
     )
 }

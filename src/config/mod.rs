@@ -167,6 +167,9 @@ pub struct Config {
     pub names: Vec<(String, crate::dns::RecordKind)>,
     /// Whether the system's resolvers (/etc/resolv.conf) join the propagation view.
     pub system_resolvers: bool,
+    /// `[dns.update]`: RFC 2136 updates of the zone through its primary; none: DNS changes
+    /// are printed as instructions for the DNS host and watched.
+    pub dns_update: Option<crate::dns::update::UpdateConfig>,
     pub source: Profile,
     /// None when there is no destination tenant, e.g. a domain freed after cancelling a
     /// hoster's Microsoft 365 (IONOS, TelekomCLOUD): only the source is watched.
@@ -397,6 +400,7 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
     let mut authoritative_port = 53;
     let mut names = Vec::new();
     let mut system_resolvers = true;
+    let mut dns_update = None;
     let mut tenants = None;
     let mut cutover_at = None;
     for (key, value) in c.keys(root, "", &["domain", "cutover_at", "dns", "tenants"]) {
@@ -410,6 +414,7 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
                 authoritative_port = dns.authoritative_port;
                 names = dns.names;
                 system_resolvers = dns.system_resolvers;
+                dns_update = dns.update;
             }
             _ => tenants = Some(value),
         }
@@ -464,6 +469,7 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
             authoritative_port,
             names,
             system_resolvers,
+            dns_update,
             source,
             destination,
         }),
@@ -521,6 +527,7 @@ struct DnsSection {
     authoritative_port: u16,
     names: Vec<(String, crate::dns::RecordKind)>,
     system_resolvers: bool,
+    update: Option<crate::dns::update::UpdateConfig>,
 }
 
 fn check_dns(c: &mut Checker<'_>, value: &Spanned<DeValue<'_>>) -> DnsSection {
@@ -530,6 +537,7 @@ fn check_dns(c: &mut Checker<'_>, value: &Spanned<DeValue<'_>>) -> DnsSection {
         authoritative_port: 53,
         names: Vec::new(),
         system_resolvers: true,
+        update: None,
     };
     let DeValue::Table(t) = value.get_ref() else {
         c.at(
@@ -544,8 +552,13 @@ fn check_dns(c: &mut Checker<'_>, value: &Spanned<DeValue<'_>>) -> DnsSection {
         "authoritative_port",
         "names",
         "system_resolvers",
+        "update",
     ];
     for (key, v) in c.keys(t, "dns", &allowed) {
+        if key == "update" {
+            section.update = check_dns_update(c, v);
+            continue;
+        }
         if key == "system_resolvers" {
             match v.get_ref() {
                 DeValue::Boolean(b) => section.system_resolvers = *b,
@@ -643,6 +656,140 @@ fn check_dns(c: &mut Checker<'_>, value: &Spanned<DeValue<'_>>) -> DnsSection {
         section.nameservers = Some(addrs);
     }
     section
+}
+
+const DNS_UPDATE_KEYS: &[&str] = &[
+    "server",
+    "zone",
+    "key_name",
+    "algorithm",
+    "key_file",
+    "key_env",
+    "secret",
+];
+
+/// `[dns.update]`: the zone's primary, the zone, the TSIG key's name and algorithm, and where
+/// its secret is (`key_file` or `key_env`, exactly one). The secret itself is never accepted
+/// in the file's text.
+fn check_dns_update(
+    c: &mut Checker<'_>,
+    value: &Spanned<DeValue<'_>>,
+) -> Option<crate::dns::update::UpdateConfig> {
+    use crate::dns::update::{KeySource, UpdateConfig};
+    let DeValue::Table(t) = value.get_ref() else {
+        c.at(
+            value.span().start,
+            format!(
+                "dns.update must be a table, not {}",
+                value.get_ref().type_str()
+            ),
+        );
+        return None;
+    };
+    let mut fields: std::collections::HashMap<&str, Field> = std::collections::HashMap::new();
+    let start = c.problems.len();
+    for (key, v) in c.keys(t, "dns.update", DNS_UPDATE_KEYS) {
+        if key == "secret" {
+            // Not even read: a secret in the config would end up in backups and screenshots.
+            c.at(
+                v.span().start,
+                "dns.update.secret: the TSIG secret is not read from the config; put it in a file (key_file, mode 0600) or a variable (key_env)".into(),
+            );
+            continue;
+        }
+        if let Some(f) = c.string(v, &format!("dns.update.{key}")) {
+            fields.insert(key, f);
+        }
+    }
+    let at = Field {
+        value: String::new(),
+        line: Some(c.lines.of(value.span().start)),
+    };
+    let server = match fields.get("server") {
+        Some(f) => match parse_nameserver(&f.value) {
+            Some(a) => Some(a),
+            None => {
+                c.problem(
+                    f,
+                    format!(
+                        "dns.update.server: '{}' is not an IP address with an optional port, e.g. \"192.0.2.53:53\" (the zone's primary)",
+                        f.value
+                    ),
+                );
+                None
+            }
+        },
+        None => {
+            c.problem(
+                &at,
+                "dns.update.server is missing: give the zone's primary server, e.g. \"192.0.2.53:53\"".into(),
+            );
+            None
+        }
+    };
+    let zone = fields.get("zone").and_then(|f| {
+        crate::dns::name::parse_domain(&f.value)
+            .map(|d| d.ascii)
+            .map_err(|e| c.problem(f, format!("dns.update.zone: {e}")))
+            .ok()
+    });
+    let key_name = match fields.get("key_name") {
+        Some(f) if !f.value.trim().is_empty() => Some(f.value.trim().to_string()),
+        Some(f) => {
+            c.problem(f, "dns.update.key_name is empty".into());
+            None
+        }
+        None => {
+            c.problem(
+                &at,
+                "dns.update.key_name is missing: give the TSIG key's name as the server knows it"
+                    .into(),
+            );
+            None
+        }
+    };
+    let algorithm = match fields.get("algorithm") {
+        Some(f) => match crate::dns::update::algorithm(&f.value) {
+            Ok(_) => f.value.trim().to_ascii_lowercase(),
+            Err(e) => {
+                c.problem(f, format!("dns.update.algorithm: {e}"));
+                String::new()
+            }
+        },
+        None => "hmac-sha256".to_string(),
+    };
+    let key = match (fields.get("key_file"), fields.get("key_env")) {
+        (Some(f), None) => Some(KeySource::File(PathBuf::from(&f.value))),
+        (None, Some(f)) if env_name(&f.value) => Some(KeySource::Env(f.value.clone())),
+        (None, Some(f)) => {
+            c.problem(
+                f,
+                format!("dns.update.key_env: '{}' is not a variable name", f.value),
+            );
+            None
+        }
+        (Some(f), Some(_)) => {
+            c.problem(f, "dns.update: give key_file or key_env, not both".into());
+            None
+        }
+        (None, None) => {
+            c.problem(
+                &at,
+                "dns.update needs the TSIG secret's place: key_file (a file, mode 0600) or key_env (a variable)".into(),
+            );
+            None
+        }
+    };
+    if c.problems.len() > start {
+        return None;
+    }
+    Some(UpdateConfig {
+        server: server?,
+        zone,
+        key_name: key_name?,
+        algorithm,
+        key: key?,
+    })
 }
 
 fn parse_nameserver(s: &str) -> Option<SocketAddr> {

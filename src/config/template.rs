@@ -30,6 +30,14 @@ domain = "contoso.com"
 # names = ["mail.contoso.com/CNAME", "_mta-sts.contoso.com/TXT"]
 # Whether this machine's own resolvers (/etc/resolv.conf) join the propagation view.
 # system_resolvers = true
+# DNS changes of 'cutover apply' sent as RFC 2136 updates signed with TSIG to the zone's primary;
+# without this section cutover prints instructions for the DNS host and watches the zone.
+# [dns.update]
+# server = "192.0.2.53:53"
+# key_name = "cutover-update"
+# algorithm = "hmac-sha256"
+# The secret: a file (mode 0600; tsig-keygen's output or the base64 secret) or a variable.
+# key_file = "/etc/cutover/cutover-update.key"
 
 [tenants.source]
 # Tenant id (GUID) or any verified domain of the tenant, e.g. contoso.onmicrosoft.com.

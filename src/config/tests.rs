@@ -319,3 +319,38 @@ fn cutover_at_is_the_admins_t_with_its_zone_or_a_problem_on_its_line() {
         "{found:?}"
     );
 }
+
+#[test]
+fn dns_update_section_is_checked_and_never_holds_the_secret() {
+    let base = fixture("valid-secret-env.toml");
+    let with = |section: &str| format!("{base}\n{section}");
+    let cfg = parse(
+        &with(
+            "[dns.update]\nserver = \"192.0.2.53\"\nkey_name = \"k\"\nkey_env = \"TSIG_SECRET\"\n",
+        ),
+        &no_env,
+    )
+    .expect("valid");
+    let u = cfg.dns_update.expect("section");
+    assert_eq!(u.server.port(), 53);
+    assert_eq!(u.algorithm, "hmac-sha256");
+    assert_eq!(u.zone, None);
+    assert_eq!(
+        u.key,
+        crate::dns::update::KeySource::Env("TSIG_SECRET".into())
+    );
+    let p = problems(&with(
+        "[dns.update]\nserver = \"192.0.2.53\"\nkey_name = \"k\"\nsecret = \"c2VjcmV0\"\n",
+    ));
+    assert!(
+        p.iter().any(|m| m.contains("not read from the config")),
+        "{p:?}"
+    );
+    assert!(p.iter().all(|m| !m.contains("c2VjcmV0")), "{p:?}");
+    let p = problems(&with(
+        "[dns.update]\nserver = \"nowhere\"\nkey_name = \"k\"\nkey_file = \"a\"\nkey_env = \"B\"\nalgorithm = \"hmac-md5\"\n",
+    ));
+    assert!(p.iter().any(|m| m.contains("dns.update.server")), "{p:?}");
+    assert!(p.iter().any(|m| m.contains("not both")), "{p:?}");
+    assert!(p.iter().any(|m| m.contains("hmac-md5")), "{p:?}");
+}

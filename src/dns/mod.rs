@@ -14,3 +14,4 @@ pub mod snapshot;
 pub mod spf;
 pub mod targets;
 pub mod ttl_plan;
+pub mod update;

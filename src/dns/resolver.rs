@@ -236,7 +236,7 @@ fn host(name: &hickory_resolver::proto::rr::Name) -> String {
 
 /// Zone-file form with normalised host names; TXT character-strings are joined (a record split
 /// into 255-byte chunks is one value).
-fn format_rdata(data: &RData) -> String {
+pub(crate) fn format_rdata(data: &RData) -> String {
     match data {
         RData::MX(mx) => format!("{} {}", mx.preference, host(&mx.exchange)),
         RData::TXT(txt) => txt

@@ -5,6 +5,7 @@
 //! connection dropped after sending) is checked the same way instead of being re-sent blindly.
 //! Read-only mode is enforced here: no mutating request at all. See `docs/executor.md`.
 
+pub mod dns;
 pub mod reconcile;
 
 use std::collections::{HashMap, HashSet};
@@ -67,6 +68,7 @@ pub struct Executor {
     journal: Arc<Mutex<Journal>>,
     exchange: HashMap<String, Arc<ExchangeClient>>,
     graph: HashMap<String, Arc<GraphClient>>,
+    dns: Option<Arc<dns::DnsWriter>>,
     read_only: bool,
     concurrency: usize,
     /// How long a domain removal whose answer was lost is read again before it counts as not
@@ -91,6 +93,7 @@ impl Executor {
             journal: Arc::new(Mutex::new(journal)),
             exchange: HashMap::new(),
             graph: HashMap::new(),
+            dns: None,
             read_only: false,
             concurrency: DEFAULT_CONCURRENCY,
             removal_settle: DEFAULT_REMOVAL_SETTLE,
@@ -117,6 +120,13 @@ impl Executor {
         every: std::time::Duration,
     ) -> Executor {
         self.release_wait = (deadline, every.max(std::time::Duration::from_millis(10)));
+        self
+    }
+
+    /// How DNS changes (`Route::Dns`) are applied: RFC 2136 updates for configured zones,
+    /// instructions and a watch for the others.
+    pub fn with_dns(mut self, writer: dns::DnsWriter) -> Executor {
+        self.dns = Some(Arc::new(writer));
         self
     }
 
@@ -253,6 +263,15 @@ impl Executor {
                 Route::Graph { method, path, body } => {
                     graph_route_usable(c, method, path, body.as_ref())?
                 }
+                Route::Dns { .. } if self.dns.is_none() => {
+                    return Err(ExecError::Plan(format!(
+                        "change {} is a DNS change and this run has no DNS settings; apply it with 'cutover apply'",
+                        c.id
+                    )));
+                }
+                Route::Dns { .. } => dns::usable(c).map_err(|why| {
+                    ExecError::Plan(format!("change {}: {why}; plan again", c.id))
+                })?,
                 other => {
                     return Err(ExecError::Plan(format!(
                         "change {} goes through {}, which this executor cannot apply yet; remove it from the plan and make it by hand",
@@ -319,6 +338,10 @@ impl Executor {
                 Some(g) => reconcile::check_graph(g, c).await,
                 None => Err(format!("no Graph client for '{}'", c.tenant)),
             },
+            Route::Dns { .. } => match &self.dns {
+                Some(d) => d.check(c).await,
+                None => Err("no DNS settings in this run".to_string()),
+            },
             _ => match self.exchange.get(&c.tenant) {
                 Some(x) => reconcile::check_exchange(x, c).await,
                 None => Err(format!("no Exchange client for '{}'", c.tenant)),
@@ -356,6 +379,7 @@ impl Executor {
                         Ok(answer) => Ok(Sent {
                             request_id: answer.request_ids.last().cloned(),
                             warnings: answer.warnings,
+                            action: None,
                         }),
                         Err(e) => Err(Unsent {
                             ambiguous: ambiguous(&e),
@@ -373,11 +397,30 @@ impl Executor {
                     Ok(w) => Ok(Sent {
                         request_id: w.request_id,
                         warnings: Vec::new(),
+                        action: None,
                     }),
                     Err(e) => Err(Unsent {
                         ambiguous: graph_write::ambiguous(&e),
                         request_id: graph_write::request_id_of(&e),
                         error: e.to_string(),
+                    }),
+                })
+            }
+            Route::Dns { .. } => {
+                let writer = self
+                    .dns
+                    .as_ref()
+                    .ok_or_else(|| ExecError::Plan("no DNS settings in this run".into()))?;
+                Ok(match writer.send(c).await {
+                    Ok(done) => Ok(Sent {
+                        request_id: done.request_id,
+                        warnings: Vec::new(),
+                        action: Some(done.action),
+                    }),
+                    Err(e) => Err(Unsent {
+                        error: e.error,
+                        ambiguous: e.ambiguous,
+                        request_id: None,
                     }),
                 })
             }
@@ -439,6 +482,10 @@ impl Executor {
         let via = match &c.route {
             Route::Exchange { cmdlet, .. } => cmdlet.clone(),
             Route::Graph { method, path, .. } => format!("{method} {path}"),
+            Route::Dns { zone, rtype, .. } => match &self.dns {
+                Some(d) => format!("DNS {rtype} ({})", d.mode(zone)),
+                None => format!("DNS {rtype}"),
+            },
             other => other.kind().to_string(),
         };
         self.journal(
@@ -461,7 +508,7 @@ impl Executor {
                 Ok(sent) => {
                     self.outcome(
                         c,
-                        "applied",
+                        sent.action.as_deref().unwrap_or("applied"),
                         "ok",
                         sent.request_id.clone(),
                         json!({"warnings": sent.warnings, "failures": failures}),
@@ -587,6 +634,8 @@ impl Executor {
 struct Sent {
     request_id: Option<String>,
     warnings: Vec<String>,
+    /// The outcome's words when not plain "applied" (a DNS change seen on N servers).
+    action: Option<String>,
 }
 
 /// A write that failed, and whether it may nevertheless have been applied.

@@ -1,18 +1,31 @@
 //! The authoritative DNS server for the custom domain's zone (hickory-server's Catalog and
 //! InMemoryZoneHandler on one loopback port, UDP and TCP), and the scenario hook that replaces
-//! records while it runs.
+//! records while it runs. The domain's zone accepts RFC 2136 updates signed with the sim's TSIG
+//! key and answers the rest as BIND does: unsigned → REFUSED, an unknown key → NOTAUTH/BADKEY,
+//! a wrong secret → NOTAUTH/BADSIG, a stale time → NOTAUTH/BADTIME ([`ZoneFront`]).
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use hickory_proto::rr::rdata::{A, CNAME, MX, NS, SOA, SRV, TXT};
-use hickory_proto::rr::{LowerName, Name, RData, Record, RecordSet, RecordType, RrKey};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::rdata::SOA;
+use hickory_proto::rr::rdata::tsig::TsigError;
+use hickory_proto::rr::{
+    DNSClass, LowerName, Name, RData, Record, RecordSet, RecordType, RrKey, TSigResponseContext,
+    TSigner,
+};
 use hickory_server::Server;
+use hickory_server::dnssec::NxProofKind;
+use hickory_server::server::{Request, RequestInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
-use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
+use hickory_server::zone_handler::{
+    AuthLookup, AxfrPolicy, Catalog, LookupControlFlow, LookupError, LookupOptions, Nsec3QueryInfo,
+    UpdateRequest, ZoneHandler, ZoneTransfer, ZoneType,
+};
 use tokio::net::{TcpListener, UdpSocket};
 
 use super::SimError;
@@ -30,6 +43,8 @@ pub(crate) struct Zone {
     origin: Name,
     handler: Arc<InMemoryZoneHandler>,
     serial: Mutex<u32>,
+    /// UPDATE messages that reached this zone, signed or not, applied or refused.
+    updates: AtomicU64,
 }
 
 /// The blocklist zone the rehearsal's outside world serves (not the domain's server).
@@ -182,7 +197,7 @@ impl Zone {
         let origin = Name::from_ascii(format!("{domain}."))
             .map_err(|e| SimError::InvalidOptions(format!("domain {domain:?}: {e}")))?;
         let mut handler: InMemoryZoneHandler =
-            InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
+            InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny, None);
         // Group values by (owner, type): each group is one RRset.
         let mut sets: Vec<(Name, RecordType, Vec<RData>)> = Vec::new();
         for (owner, rtype, value) in initial {
@@ -209,6 +224,7 @@ impl Zone {
             origin,
             handler: Arc::new(handler),
             serial: Mutex::new(INITIAL_SERIAL),
+            updates: AtomicU64::new(0),
         })
     }
 
@@ -398,81 +414,298 @@ fn put_rrset(
     records.insert(key, Arc::new(set));
 }
 
-/// A host name in record data; always absolute, with or without the trailing dot.
-fn host(value: &str) -> Result<Name, SimError> {
-    let mut name = Name::from_ascii(value.trim())
-        .map_err(|e| SimError::InvalidRecord(format!("host name {value:?}: {e}")))?;
-    name.set_fqdn(true);
-    Ok(name)
-}
-
-fn number<T: std::str::FromStr>(
-    field: Option<&str>,
-    what: &str,
-    value: &str,
-) -> Result<T, SimError> {
-    field
-        .and_then(|f| f.parse().ok())
-        .ok_or_else(|| SimError::InvalidRecord(format!("{what} missing or invalid in {value:?}")))
-}
-
-/// Record data in zone-file form: `0 host.` (MX), text (TXT, quotes optional), `host.` (CNAME,
-/// NS), `100 1 443 host.` (SRV), an IPv4 address (A).
+/// Record data in zone-file form, parsed as the update client parses it (one place).
 fn parse_rdata(rtype: RecordType, value: &str) -> Result<RData, SimError> {
-    let mut fields = value.split_whitespace();
-    let rdata = match rtype {
-        RecordType::MX => {
-            let preference = number(fields.next(), "MX preference", value)?;
-            let exchange = host(fields.next().unwrap_or(""))?;
-            RData::MX(MX::new(preference, exchange))
-        }
-        RecordType::SRV => {
-            let priority = number(fields.next(), "SRV priority", value)?;
-            let weight = number(fields.next(), "SRV weight", value)?;
-            let port = number(fields.next(), "SRV port", value)?;
-            let target = host(fields.next().unwrap_or(""))?;
-            RData::SRV(SRV::new(priority, weight, port, target))
-        }
-        RecordType::CNAME => RData::CNAME(CNAME(host(value)?)),
-        RecordType::NS => RData::NS(NS(host(value)?)),
-        RecordType::A => RData::A(A(value
-            .trim()
-            .parse::<Ipv4Addr>()
-            .map_err(|e| SimError::InvalidRecord(format!("address {value:?}: {e}")))?)),
-        RecordType::TXT => {
-            let text = value.trim();
-            let text = text
-                .strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .unwrap_or(text);
-            RData::TXT(TXT::new(txt_chunks(text)))
-        }
-        other => {
-            return Err(SimError::InvalidRecord(format!(
-                "record type {other} is not supported"
-            )));
-        }
-    };
-    if matches!(rtype, RecordType::MX | RecordType::SRV) && fields.next().is_some() {
-        return Err(SimError::InvalidRecord(format!(
-            "unexpected data after the target in {value:?}"
-        )));
-    }
-    Ok(rdata)
+    crate::dns::update::rdata(rtype, value).map_err(SimError::InvalidRecord)
 }
 
-/// A TXT string longer than 255 bytes travels as several character-strings.
-fn txt_chunks(text: &str) -> Vec<String> {
-    let mut chunks = Vec::new();
-    let mut current = String::new();
-    for c in text.chars() {
-        if current.len() + c.len_utf8() > 255 {
-            chunks.push(std::mem::take(&mut current));
-        }
-        current.push(c);
+impl Zone {
+    /// UPDATE messages that reached the zone so far.
+    pub(crate) fn updates_received(&self) -> u64 {
+        self.updates.load(Ordering::Relaxed)
     }
-    chunks.push(current);
-    chunks
+
+    /// Apply an update section (RFC 2136 §3.4) as one step: every record checked first, then
+    /// all applied or none, and the serial bumped once when anything changed.
+    fn apply_update(&self, updates: &[Record]) -> Result<bool, ResponseCode> {
+        let origin = LowerName::from(&self.origin);
+        // 3.4.1 Prescan: inside the zone, known classes, well-formed deletions.
+        for r in updates {
+            if !origin.zone_of(&LowerName::from(&r.name)) {
+                return Err(ResponseCode::NotZone);
+            }
+            let rtype = r.record_type();
+            match r.dns_class {
+                DNSClass::IN if matches!(rtype, RecordType::ANY | RecordType::AXFR) => {
+                    return Err(ResponseCode::FormErr);
+                }
+                DNSClass::IN => {}
+                DNSClass::ANY | DNSClass::NONE if r.ttl != 0 => {
+                    return Err(ResponseCode::FormErr);
+                }
+                DNSClass::ANY if !matches!(r.data, RData::Update0(_)) => {
+                    return Err(ResponseCode::FormErr);
+                }
+                DNSClass::ANY | DNSClass::NONE => {}
+                _ => return Err(ResponseCode::FormErr),
+            }
+        }
+        let mut serial = self.serial.lock().map_err(|_| ResponseCode::ServFail)?;
+        let next = serial.wrapping_add(1);
+        let origin_name = self.origin.clone();
+        let changed = self
+            .with_records(|records| {
+                let mut work = records.clone();
+                let mut changed = false;
+                for r in updates {
+                    changed |= apply_one(&mut work, &origin_name, r, next);
+                }
+                if changed {
+                    put_rrset(
+                        &mut work,
+                        &origin_name,
+                        RecordType::SOA,
+                        TTL,
+                        vec![soa(&origin_name, next)],
+                        next,
+                    );
+                    *records = work;
+                }
+                changed
+            })
+            .map_err(|_| ResponseCode::ServFail)?;
+        if changed {
+            *serial = next;
+        }
+        Ok(changed)
+    }
+}
+
+/// The values and TTL of one RRset now.
+fn rrset_values(records: &Records, key: &RrKey) -> (u32, Vec<RData>) {
+    records.get(key).map_or((0, Vec::new()), |set| {
+        (
+            set.ttl(),
+            set.records_without_rrsigs()
+                .map(|r| r.data.clone())
+                .collect(),
+        )
+    })
+}
+
+/// One update record (RFC 2136 §3.4.2). The SOA and the apex NS set are not touched by
+/// deletions; a CNAME and other data never share a name (the add is ignored, as BIND does).
+fn apply_one(records: &mut Records, origin: &Name, r: &Record, serial: u32) -> bool {
+    let name = LowerName::from(&r.name);
+    let apex = name == LowerName::from(origin);
+    let rtype = r.record_type();
+    let protected = |t: RecordType| t == RecordType::SOA || (apex && t == RecordType::NS);
+    match r.dns_class {
+        DNSClass::ANY if rtype == RecordType::ANY => {
+            let keys: Vec<RrKey> = records
+                .keys()
+                .filter(|k| k.name == name && !protected(k.record_type))
+                .cloned()
+                .collect();
+            for k in &keys {
+                records.remove(k);
+            }
+            !keys.is_empty()
+        }
+        DNSClass::ANY => {
+            if protected(rtype) {
+                return false;
+            }
+            records.remove(&RrKey::new(name, rtype)).is_some()
+        }
+        DNSClass::NONE => {
+            if rtype == RecordType::SOA {
+                return false;
+            }
+            let key = RrKey::new(name, rtype);
+            let (ttl, mut values) = rrset_values(records, &key);
+            let before = values.len();
+            values.retain(|v| *v != r.data);
+            if values.len() == before || (apex && rtype == RecordType::NS && values.is_empty()) {
+                return false;
+            }
+            put_rrset(records, &r.name, rtype, ttl, values, serial);
+            true
+        }
+        _ => {
+            if rtype == RecordType::SOA {
+                return false;
+            }
+            let clash = records.keys().any(|k| {
+                k.name == name
+                    && k.record_type != rtype
+                    && (rtype == RecordType::CNAME || k.record_type == RecordType::CNAME)
+            });
+            if clash {
+                return false;
+            }
+            let key = RrKey::new(name, rtype);
+            let (_, mut values) = rrset_values(records, &key);
+            if rtype == RecordType::CNAME {
+                values.clear();
+            }
+            if !values.contains(&r.data) {
+                values.push(r.data.clone());
+            }
+            // The RRset takes the TTL of the record added last, as BIND's does.
+            put_rrset(records, &r.name, rtype, r.ttl, values, serial);
+            true
+        }
+    }
+}
+
+/// The domain's zone as the server sees it: lookups go to the in-memory handler; UPDATE
+/// messages are authorised by TSIG against `keys` and applied through [`Zone::apply_update`].
+pub(crate) struct ZoneFront {
+    zone: Arc<Zone>,
+    keys: Vec<TSigner>,
+}
+
+impl ZoneFront {
+    /// RFC 8945 §5.2 as BIND applies it: no signature → REFUSED (no `allow-update` matches);
+    /// unknown key or algorithm → NOTAUTH/BADKEY (unsigned); wrong MAC → NOTAUTH/BADSIG
+    /// (unsigned); outside the fudge → NOTAUTH/BADTIME (signed).
+    fn authorise(
+        &self,
+        request: &Request,
+        now: u64,
+    ) -> (Result<(), ResponseCode>, Option<TSigResponseContext>) {
+        let id = UpdateRequest::id(&**request);
+        let Some(tsig) = request.signature() else {
+            return (Err(ResponseCode::Refused), None);
+        };
+        let Some(signer) = self
+            .keys
+            .iter()
+            .find(|k| k.signer_name() == &tsig.name && *k.algorithm() == tsig.data.algorithm)
+        else {
+            return (
+                Err(ResponseCode::NotAuth),
+                Some(TSigResponseContext::unknown_key(id, now, tsig.name.clone())),
+            );
+        };
+        let Ok((_, _, range)) = signer.verify_message_byte(request.as_slice(), None, true) else {
+            return (
+                Err(ResponseCode::NotAuth),
+                Some(TSigResponseContext::bad_signature(id, now, signer.clone())),
+            );
+        };
+        let (result, error) = if range.contains(&now) {
+            (Ok(()), None)
+        } else {
+            (Err(ResponseCode::NotAuth), Some(TsigError::BadTime))
+        };
+        (
+            result,
+            Some(TSigResponseContext::new(
+                id,
+                now,
+                signer.clone(),
+                tsig.data.mac.clone(),
+                error,
+            )),
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl ZoneHandler for ZoneFront {
+    fn zone_type(&self) -> ZoneType {
+        self.zone.handler.zone_type()
+    }
+
+    fn axfr_policy(&self) -> AxfrPolicy {
+        self.zone.handler.axfr_policy()
+    }
+
+    async fn update(
+        &self,
+        request: &Request,
+        now: u64,
+    ) -> (Result<bool, ResponseCode>, Option<TSigResponseContext>) {
+        self.zone.updates.fetch_add(1, Ordering::Relaxed);
+        let (authorised, signer) = self.authorise(request, now);
+        if let Err(code) = authorised {
+            return (Err(code), signer);
+        }
+        // The zone section names this zone's apex, nothing below it.
+        let apex = request
+            .zone()
+            .is_ok_and(|q| *q.name() == LowerName::from(&self.zone.origin));
+        if !apex {
+            return (Err(ResponseCode::NotAuth), signer);
+        }
+        // Prerequisites (RFC 2136 §2.4) are not rehearsed; refused rather than ignored.
+        if !request.prerequisites().is_empty() {
+            return (Err(ResponseCode::NotImp), signer);
+        }
+        (self.zone.apply_update(request.updates()), signer)
+    }
+
+    fn origin(&self) -> &LowerName {
+        self.zone.handler.origin()
+    }
+
+    async fn lookup(
+        &self,
+        name: &LowerName,
+        rtype: RecordType,
+        request_info: Option<&RequestInfo<'_>>,
+        lookup_options: LookupOptions,
+    ) -> LookupControlFlow<AuthLookup> {
+        self.zone
+            .handler
+            .lookup(name, rtype, request_info, lookup_options)
+            .await
+    }
+
+    async fn search(
+        &self,
+        request: &Request,
+        lookup_options: LookupOptions,
+    ) -> (LookupControlFlow<AuthLookup>, Option<TSigResponseContext>) {
+        self.zone.handler.search(request, lookup_options).await
+    }
+
+    async fn zone_transfer(
+        &self,
+        request: &Request,
+        lookup_options: LookupOptions,
+        now: u64,
+    ) -> Option<(
+        Result<ZoneTransfer, LookupError>,
+        Option<TSigResponseContext>,
+    )> {
+        self.zone
+            .handler
+            .zone_transfer(request, lookup_options, now)
+            .await
+    }
+
+    async fn nsec_records(
+        &self,
+        name: &LowerName,
+        lookup_options: LookupOptions,
+    ) -> LookupControlFlow<AuthLookup> {
+        self.zone.handler.nsec_records(name, lookup_options).await
+    }
+
+    async fn nsec3_records(
+        &self,
+        info: Nsec3QueryInfo<'_>,
+        lookup_options: LookupOptions,
+    ) -> LookupControlFlow<AuthLookup> {
+        self.zone.handler.nsec3_records(info, lookup_options).await
+    }
+
+    fn nx_proof_kind(&self) -> Option<&NxProofKind> {
+        self.zone.handler.nx_proof_kind()
+    }
 }
 
 impl DnsServer {
@@ -480,13 +713,21 @@ impl DnsServer {
     /// port if another process holds the TCP side), then start serving `zone` and `extra`.
     /// Like a real authoritative server it never recurses: a name outside its zones is
     /// REFUSED (hickory's Catalog), recursion desired or not.
-    pub(crate) async fn start(zone: Arc<Zone>, extra: Vec<Zone>) -> Result<DnsServer, SimError> {
+    /// `keys` may sign updates of `zone` (none: every update is refused).
+    pub(crate) async fn start(
+        zone: Arc<Zone>,
+        extra: Vec<Zone>,
+        keys: Vec<TSigner>,
+    ) -> Result<DnsServer, SimError> {
         let (udp, tcp) = bind_pair().await?;
         let addr = udp
             .local_addr()
             .map_err(|e| SimError::Bind("DNS UDP socket", e))?;
         let mut catalog = Catalog::new();
-        let handler: Arc<dyn ZoneHandler> = zone.handler.clone();
+        let handler: Arc<dyn ZoneHandler> = Arc::new(ZoneFront {
+            zone: zone.clone(),
+            keys,
+        });
         catalog.upsert(LowerName::from(&zone.origin), vec![handler]);
         // Further zones (blocklists, mail hosts) are served as they were built; they never
         // change.
@@ -545,7 +786,7 @@ mod tests {
         assert!(parse_rdata(RecordType::MX, "x host.").is_err());
         assert!(parse_rdata(RecordType::SRV, "1 2 host.").is_err());
         assert!(parse_rdata(RecordType::MX, "0 a. b.").is_err());
-        assert_eq!(txt_chunks(&"a".repeat(300)).len(), 2);
+        assert_eq!(crate::dns::update::txt_chunks(&"a".repeat(300)).len(), 2);
     }
 
     #[test]

@@ -173,6 +173,48 @@ pub struct Sim {
     world: Option<DnsServer>,
     /// A public resolver (caching, recursive) in front of the world.
     resolver: Option<cache::CachingResolver>,
+    /// The TSIG key the domain's server accepts updates signed with.
+    update_key: SimTsigKey,
+}
+
+/// The TSIG key of the sim's DNS server (a throwaway derived from the seed).
+#[derive(Clone)]
+pub struct SimTsigKey {
+    pub name: String,
+    pub algorithm: String,
+    pub secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for SimTsigKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimTsigKey")
+            .field("name", &self.name)
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sim's TSIG key name, as `named.conf` would spell it.
+pub const UPDATE_KEY_NAME: &str = "cutover-sim-update";
+
+impl SimTsigKey {
+    fn derive(seed: u64) -> SimTsigKey {
+        let mut rng = rng::Rng::derive(seed, "tsig-update-key");
+        let secret = (0..4).flat_map(|_| rng.next_u64().to_be_bytes()).collect();
+        SimTsigKey {
+            name: UPDATE_KEY_NAME.to_string(),
+            algorithm: "hmac-sha256".to_string(),
+            secret,
+        }
+    }
+
+    fn signer(&self) -> Result<hickory_proto::rr::TSigner, SimError> {
+        let name = hickory_proto::rr::Name::from_ascii(format!("{}.", self.name))
+            .map_err(|e| SimError::Dns(format!("TSIG key name: {e}")))?;
+        let alg = crate::dns::update::algorithm(&self.algorithm).map_err(SimError::Dns)?;
+        hickory_proto::rr::TSigner::new(self.secret.clone(), alg, name, crate::dns::update::FUDGE)
+            .map_err(|e| SimError::Dns(format!("TSIG key: {e}")))
+    }
 }
 
 /// Lower-case, without the trailing dot, and a plausible registrable name.
@@ -326,7 +368,8 @@ impl Sim {
 
         // The domain's authoritative server serves its zone only; everything else (blocklists,
         // Exchange Online's hosts) is the world's, reached through a recursive resolver.
-        let dns = DnsServer::start(zone.clone(), Vec::new()).await?;
+        let update_key = SimTsigKey::derive(opts.seed);
+        let dns = DnsServer::start(zone.clone(), Vec::new(), vec![update_key.signer()?]).await?;
         let world = DnsServer::start(
             zone,
             vec![
@@ -334,6 +377,8 @@ impl Sim {
                 Zone::refusing_dnsbl()?,
                 Zone::mail_hosts(&domain)?,
             ],
+            // The world's copy is not the primary: updates go to the domain's server.
+            Vec::new(),
         )
         .await?;
         let resolver = cache::CachingResolver::start(world.addr)
@@ -365,6 +410,7 @@ impl Sim {
             dns: Some(dns),
             world: Some(world),
             resolver: Some(resolver),
+            update_key,
         })
     }
 
@@ -498,6 +544,34 @@ impl Sim {
         values: &[&str],
     ) -> Result<(), SimError> {
         self.zone.set_records(name, rtype, ttl, values)
+    }
+
+    /// The TSIG key the domain's DNS server accepts RFC 2136 updates signed with.
+    pub fn dns_update_key(&self) -> &SimTsigKey {
+        &self.update_key
+    }
+
+    /// UPDATE messages that reached the domain's DNS server (signed or not, applied or
+    /// refused): what a read-only run must leave at zero.
+    pub fn dns_updates_received(&self) -> u64 {
+        self.zone.updates_received()
+    }
+
+    /// The `[dns.update]` section pointing at the sim's server, the secret in `key_file`
+    /// (written by the caller with [`crate::dns::update::key_file_text`]).
+    pub fn dns_update_toml(&self, key_file: &std::path::Path) -> String {
+        format!(
+            "\n[dns.update]\nserver = \"{}\"\nzone = \"{}\"\nkey_name = \"{}\"\nalgorithm = \"{}\"\nkey_file = \"{}\"\n",
+            self.dns_addr(),
+            self.domain(),
+            self.update_key.name,
+            self.update_key.algorithm,
+            key_file
+                .display()
+                .to_string()
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+        )
     }
 
     /// Lifetime of tokens issued from now on (default 3599 s); rehearses expiry.

@@ -229,3 +229,164 @@ async fn cutover_dns_against_bind() {
     );
     assert!(json["spf"]["problems"].as_array().expect("spf").is_empty());
 }
+
+const UPDATE_ZONE: &str = "update.example";
+const UPDATE_KEY: &str = "cutover-test";
+
+/// named serving `update.example` with `allow-update { key "cutover-test"; }`, the key file
+/// written as cutover reads it (BIND's own key clause, included by named.conf).
+fn start_named_updatable(dir: &Path, port: u16, secret: &[u8]) -> Named {
+    std::fs::write(
+        dir.join("update.db"),
+        format!(
+            "$ORIGIN {UPDATE_ZONE}.
+$TTL 3600
+@ IN SOA ns1 hostmaster 1 3600 600 1209600 300
+@ IN NS ns1
+ns1 IN A 127.0.0.1
+@ IN MX 0 update-example.mail.protection.outlook.com.
+"
+        ),
+    )
+    .expect("zone");
+    let key = dir.join("update.key");
+    std::fs::write(
+        &key,
+        cutover::dns::update::key_file_text(UPDATE_KEY, "hmac-sha256", secret),
+    )
+    .expect("key");
+    let d = dir.display();
+    let conf = format!(
+        "options {{
+  directory \"{d}\";
+  pid-file \"{d}/named.pid\";
+  session-keyfile \"{d}/session.key\";
+  managed-keys-directory \"{d}\";
+  listen-on port {port} {{ 127.0.0.1; }};
+  listen-on-v6 {{ none; }};
+  recursion no;
+  dnssec-validation no;
+}};
+controls {{ }};
+include \"{d}/update.key\";
+zone \"{UPDATE_ZONE}\" {{ type primary; file \"{d}/update.db\"; allow-update {{ key \"{UPDATE_KEY}\"; }}; }};
+"
+    );
+    let conf_path = dir.join("named.conf");
+    std::fs::write(&conf_path, conf).expect("conf");
+    let child = Command::new(named_binary())
+        .args(["-g", "-4", "-c"])
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join("named.log")).expect("log"),
+        ))
+        .spawn()
+        .expect("start named");
+    Named(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_updates_against_bind() {
+    use cutover::audit::Journal;
+    use cutover::dns::update::{KeySource, UpdateConfig, UpdateError, Updater};
+    use cutover::executor::dns::DnsWriter;
+    use cutover::executor::{Executor, Status};
+    use cutover::plan::change::{Change, RrSet};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let secret = b"a secret only named and cutover know".to_vec();
+    let _named = start_named_updatable(dir.path(), port, &secret);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let auth =
+        DnsClient::with_recursion(&[addr], Duration::from_millis(500), false).expect("client");
+    let started = Instant::now();
+    while auth.lookup(UPDATE_ZONE, RecordKind::Soa).await.status != AnswerStatus::Answer {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "named did not come up: {}",
+            std::fs::read_to_string(dir.path().join("named.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let config = |key: &Path| UpdateConfig {
+        server: addr,
+        zone: Some(UPDATE_ZONE.into()),
+        key_name: UPDATE_KEY.into(),
+        algorithm: "hmac-sha256".into(),
+        key: KeySource::File(key.to_path_buf()),
+    };
+    let key = dir.path().join("update.key");
+    let writer = || {
+        let cfg = config(&key);
+        let secret = cutover::dns::update::read_secret(&cfg.key).expect("secret");
+        DnsWriter::new(
+            cutover::dns::targets::Plan {
+                nameservers: vec![addr],
+                system: false,
+                authoritative_port: port,
+                timeout: Duration::from_secs(2),
+            },
+            std::sync::Arc::new(|_: &str| {}),
+        )
+        .with_updater(Updater::new(&cfg, UPDATE_ZONE, secret).expect("updater"))
+    };
+    let mx = "0 update-example.mail.protection.outlook.com.";
+    let set = |ttl| RrSet {
+        ttl,
+        values: vec![mx.to_string()],
+    };
+    let down = Change::set_rrset(
+        UPDATE_ZONE,
+        UPDATE_ZONE,
+        "MX",
+        &set(3600),
+        &set(300),
+        "TTL down",
+    );
+    let back = Change::set_rrset(
+        UPDATE_ZONE,
+        UPDATE_ZONE,
+        "MX",
+        &set(300),
+        &set(3600),
+        "TTL back",
+    );
+    let journal = dir.path().join("audit.jsonl");
+    let ttl_now = || async {
+        let a = auth.lookup(UPDATE_ZONE, RecordKind::Mx).await;
+        assert_eq!(a.values.len(), 1, "{a:?}");
+        a.values[0].ttl
+    };
+    for (change, ttl) in [(&down, 300), (&back, 3600)] {
+        let exec = Executor::new(Journal::open(&journal, "c").expect("journal")).with_dns(writer());
+        let r = exec.run(std::slice::from_ref(change)).await.expect("run");
+        assert_eq!(r[0].status, Status::Applied, "{r:?}");
+        assert_eq!(ttl_now().await, ttl, "named serves the change");
+    }
+    cutover::audit::verify_file(&journal).expect("journal verifies");
+
+    // A wrong secret under the right key name: named answers NOTAUTH/BADSIG.
+    let wrong = dir.path().join("wrong.key");
+    std::fs::write(
+        &wrong,
+        cutover::dns::update::key_file_text(UPDATE_KEY, "hmac-sha256", b"not the secret"),
+    )
+    .expect("wrong key");
+    let cfg = config(&wrong);
+    let e = Updater::new(
+        &cfg,
+        UPDATE_ZONE,
+        cutover::dns::update::read_secret(&cfg.key).expect("s"),
+    )
+    .expect("updater")
+    .replace_rrset(UPDATE_ZONE, "MX", 60, &[mx.to_string()])
+    .await
+    .expect_err("refused");
+    assert!(
+        matches!(&e, UpdateError::Refused(m) if m.contains("BADSIG")),
+        "{e:?}"
+    );
+    assert_eq!(ttl_now().await, 3600, "nothing changed");
+}

@@ -16,6 +16,7 @@ mod config_cli;
 mod discovery;
 mod dns_bind;
 mod dns_cli;
+mod dns_update;
 mod docs;
 mod e2e_rehearsal;
 mod e2e_tmux;
