@@ -44,7 +44,14 @@ impl Trial {
     /// A fresh rehearsal, its release plan written to a file, and a snapshot taken.
     fn new(extra: &[&str]) -> Trial {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut args = vec!["--users", USERS, "--grant-permission", "User.ReadWrite.All"];
+        let mut args = vec![
+            "--users",
+            USERS,
+            "--grant-permission",
+            "User.ReadWrite.All",
+            "--grant-permission",
+            "Domain.ReadWrite.All",
+        ];
         args.extend_from_slice(extra);
         let sim = sim_serve(&dir.path().join("sim.toml"), dir.path(), &args);
         let plan_file = dir.path().join("plan.json");

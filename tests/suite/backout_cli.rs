@@ -80,7 +80,14 @@ fn backout_puts_back_what_apply_changed_and_undo_one_change() {
     let _sim = sim_serve(
         &dir.join("sim.toml"),
         dir,
-        &["--users", "40", "--grant-permission", "User.ReadWrite.All"],
+        &[
+            "--users",
+            "40",
+            "--grant-permission",
+            "User.ReadWrite.All",
+            "--grant-permission",
+            "Domain.ReadWrite.All",
+        ],
     );
     // Nothing applied yet: no journal, nothing to back out.
     one_line_exit_2(&run(dir, &["plan", "backout"]), "nothing was applied");
