@@ -7,51 +7,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use crate::common;
-use common::{BIN, sim_serve};
+use crate::common::cli::{ok, one_line_exit_2, run};
+use common::sim_serve;
 
 use cutover::plan::change::{
     FIELD_ADDRESSES, FIELD_DOMAIN_RELEASED, FIELD_DOMAIN_VERIFIED, FIELD_PRIMARY, FIELD_RRSET,
     FIELD_UPN,
 };
 use cutover::plan::release::Plan;
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--config")
-        .arg(dir.join("sim.toml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .env_remove("CUTOVER_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cutover")
-}
-
-fn said(out: &Output) -> String {
-    format!(
-        "exit {:?} stdout {} stderr {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "{}", said(out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn one_line_exit_2(out: &Output, says: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{}", said(out));
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains(says), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
 
 fn plan(dir: &Path, extra: &[&str]) -> Plan {
     let mut args = vec!["plan", "adopt", "--json"];

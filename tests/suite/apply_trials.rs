@@ -15,11 +15,12 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{BIN, Served, sim_serve};
+use crate::common::cli::{command, ok, said};
+use crate::common::{Served, sim_serve};
 
 use cutover::audit::{Kind, read_records};
 use cutover::exchange::{ExchangeClient, GLOBAL_EXCHANGE_SCOPE};
@@ -265,33 +266,6 @@ struct Figures {
     received: u64,
     failed: u64,
     dropped: u64,
-}
-
-/// `cutover ARGS --config DIR/sim.toml --data-dir DIR/data`, stdin closed.
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .arg("--config")
-        .arg(dir.join("sim.toml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .env_remove("CUTOVER_LOG")
-        .stdin(Stdio::null());
-    c
-}
-
-fn said(out: &Output) -> String {
-    format!(
-        "exit {:?} stdout {} stderr {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "{}", said(out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Where a kill landed, told from the journal it left.

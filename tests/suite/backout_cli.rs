@@ -6,45 +6,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-use crate::common::{BIN, sim_serve};
+use crate::common::cli::{ok, one_line_exit_2, run};
+use crate::common::sim_serve;
 
 use cutover::plan::release::Plan;
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--config")
-        .arg(dir.join("sim.toml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .env_remove("CUTOVER_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cutover")
-}
-
-fn said(out: &Output) -> String {
-    format!(
-        "exit {:?} stdout {} stderr {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "{}", said(out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn one_line_exit_2(out: &Output, says: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{}", said(out));
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains(says), "{err}");
-}
 
 /// Object id → (its UPN if in the domain, its addresses in the domain), from a fresh
 /// inventory of the source tenant.

@@ -21,6 +21,7 @@ use cutover::executor::{Executor, Status};
 use cutover::plan::change::{Change, RrSet};
 use cutover::sim::{Sim, SimOptions};
 
+use crate::common::cli::{command_with, said};
 use crate::common::{self, BIN};
 
 const DOMAIN: &str = "contoso.example";
@@ -268,25 +269,9 @@ async fn read_only_sends_no_update() {
 // ---- cutover apply against `cutover sim serve` in its own process ----
 
 fn run(dir: &Path, config: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--config")
-        .arg(dir.join(config))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .env_remove("CUTOVER_LOG")
-        .stdin(Stdio::null())
+    command_with(dir, config, args)
         .output()
         .expect("run cutover")
-}
-
-fn said(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn write_plan(path: &Path, changes: &[Change]) {

@@ -5,12 +5,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use sha2::Digest;
 
 use crate::common;
-use common::{BIN, Served, sim_serve};
+use crate::common::cli::{ok, one_line_exit_2, run};
+use common::{Served, sim_serve};
 
 use cutover::store::snapshot::{
     CONTACT_COLUMNS, FORWARDING_COLUMNS, GROUP_COLUMNS, USER_COLUMNS, latest, read, verify,
@@ -22,37 +22,6 @@ fn serve(dir: &Path, extra: &[&str]) -> Served {
     let mut args = vec!["--users", "60"];
     args.extend_from_slice(extra);
     sim_serve(&dir.join("sim.toml"), dir, &args)
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--config")
-        .arg(dir.join("sim.toml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .env_remove("CUTOVER_LOG")
-        .output()
-        .expect("run cutover")
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout {} stderr {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn one_line_exit_2(out: &Output, says: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains(says), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
 }
 
 /// The header and the rows of a CSV file, each row as column → value.

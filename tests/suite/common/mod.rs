@@ -5,6 +5,8 @@
 // Some helpers serve only tests that are not always built together.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
