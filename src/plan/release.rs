@@ -231,6 +231,10 @@ pub fn release_plan_with(
     let mut changes = Vec::new();
     let mut renames = Vec::new();
     let mut flags = Vec::new();
+    // What only a person can change and still references the domain after this plan, by
+    // kind: Microsoft refuses the removal while any of it is left (counted for the flag).
+    let mut blocking: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut block = |what: String| *blocking.entry(what).or_insert(0) += 1;
     for e in sorted {
         let target = Target {
             id: e.id.clone(),
@@ -256,6 +260,7 @@ pub fn release_plan_with(
         };
         let owned: Vec<String> = e.references.iter().map(|r| r.value.clone()).collect();
         if e.synced == Some(true) {
+            block(format!("synced {kind}"));
             flags.push(flag(
                 "Objects synchronised from on-premises Active Directory cannot be changed in the cloud",
                 format!(
@@ -267,6 +272,7 @@ pub fn release_plan_with(
         }
         match e.kind {
             Kind::Contact => {
+                block(kind.clone());
                 flags.push(flag(
                     "A contact's address in the domain keeps the domain referenced; contacts are Exchange's, not Graph's",
                     "remove or change the contact in Exchange (Remove-MailContact / Set-MailContact -ExternalEmailAddress)".into(),
@@ -275,6 +281,7 @@ pub fn release_plan_with(
             }
             Kind::Application => {
                 let uris = values(&["identifierUri"]);
+                block(kind.clone());
                 flags.push(flag(
                     "A domain cannot be removed while an application's identifier URI uses it",
                     format!(
@@ -285,6 +292,7 @@ pub fn release_plan_with(
                 continue;
             }
             Kind::SecurityGroup | Kind::Other => {
+                block(kind.clone());
                 flags.push(flag(
                     "A domain cannot be removed while anything references it",
                     format!(
@@ -367,6 +375,7 @@ pub fn release_plan_with(
         if unlicensed_person && !aliases.is_empty() {
             // A signed-in user without a licence may have lost the mailbox Exchange edits
             // addresses through; a shared mailbox (sign-in blocked) keeps one.
+            block(format!("unlicensed {kind}"));
             flags.push(flag(
                 "Exchange edits proxy addresses only through a mailbox; an unlicensed user may have none",
                 format!(
@@ -402,14 +411,29 @@ pub fn release_plan_with(
             &facts.domain,
         ));
     }
-    // Last, the removal itself, after every other change: Graph refuses it while anything
-    // references the domain (the flags say what a person must clear first).
-    let mut removal = match options.force_delete {
-        Some(disable) => Change::force_delete_domain(&facts.tenant, &facts.domain, disable),
-        None => Change::remove_domain(&facts.tenant, &facts.domain),
-    };
-    removal.prerequisites = changes.iter().map(|c| c.id.clone()).collect();
-    changes.push(removal);
+    // Last, the removal itself, after every other change. Microsoft refuses a DELETE while
+    // anything references the domain, so when objects only a person can change are left the
+    // plan says so instead of planning a removal bound to fail; forceDelete renames users,
+    // groups and applications, but not Exchange's contacts ("update or remove any references
+    // to Exchange as the provisioning service" first).
+    let left: Vec<(String, usize)> = blocking
+        .into_iter()
+        .filter(|(what, _)| options.force_delete.is_none() || what == "contact")
+        .collect();
+    if left.is_empty() {
+        let mut removal = match options.force_delete {
+            Some(disable) => Change::force_delete_domain(&facts.tenant, &facts.domain, disable),
+            None => Change::remove_domain(&facts.tenant, &facts.domain),
+        };
+        removal.prerequisites = changes.iter().map(|c| c.id.clone()).collect();
+        changes.push(removal);
+    } else {
+        flags.push(removal_blocked(
+            facts,
+            &left,
+            options.force_delete.is_some(),
+        ));
+    }
     Plan {
         version: PLAN_VERSION,
         kind: "release".into(),
@@ -419,6 +443,40 @@ pub fn release_plan_with(
         changes,
         renames,
         flags,
+    }
+}
+
+/// Rule of the flag that stands in for a removal Microsoft would refuse.
+pub const REMOVAL_BLOCKED: &str = "Microsoft refuses to remove a domain while any object references it (DELETE /domains/{id} answers 400 with the count), and these references only a person can change";
+
+/// The flag in place of the removal: how many objects of which kinds are left, and what to do.
+fn removal_blocked(facts: &TenantFacts, left: &[(String, usize)], forced: bool) -> Flag {
+    let total: usize = left.iter().map(|(_, n)| n).sum();
+    let kinds = left
+        .iter()
+        .map(|(what, n)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let action = if forced {
+        format!(
+            "{total} object(s) still reference {d} that forceDelete does not rename ({kinds}): remove or change them in Exchange (Remove-MailContact / Set-MailContact), then run 'cutover plan release --force-delete' again, which then ends with the removal",
+            d = facts.domain
+        )
+    } else {
+        format!(
+            "{total} object(s) still reference {d} after this plan ({kinds}): change them on-premises or by hand as the flags above say, then run 'cutover plan release' again, which then ends with the removal; or plan with --force-delete, which renames what is left to {i} (users, groups, applications; not contacts) where Microsoft allows it",
+            d = facts.domain,
+            i = facts.initial_domain
+        )
+    };
+    Flag {
+        target: Target {
+            id: facts.domain.clone(),
+            display: facts.domain.clone(),
+        },
+        kind: "domain".into(),
+        rule: REMOVAL_BLOCKED.into(),
+        action,
     }
 }
 
@@ -637,7 +695,17 @@ mod tests {
             ],
             ..Directory::default()
         };
-        let plan = release_plan(&facts(), &all, &directory);
+        // The synced user only gets a flag (and, being left referencing the domain, keeps the
+        // removal out: see `removal_left_out_while_only_a_person_can_clear_the_domain`).
+        let with_synced = release_plan(&facts(), &all, &directory);
+        assert!(with_synced.changes.iter().all(|c| c.target.id != "c"));
+        assert!(
+            with_synced
+                .flags
+                .iter()
+                .any(|f| f.target.id == "c" && f.rule.contains("on-premises"))
+        );
+        let plan = release_plan(&facts(), &entries, &directory);
         // Per object in id order: the UPN change first, then the alias removal, which also
         // takes the old primary Exchange keeps as an alias and so waits for the UPN change.
         let seen: Vec<(&str, &str, serde_json::Value, serde_json::Value)> = plan
@@ -706,10 +774,6 @@ mod tests {
         assert!(
             matches!(&plan.changes[1].route, crate::plan::change::Route::Graph { method, path, .. } if method == "PATCH" && path == "/v1.0/users/b")
         );
-        assert!(
-            plan.changes.iter().all(|c| c.target.id != "c"),
-            "nothing changed on the synced user"
-        );
         // Ordered by id: "a" claims anna@, "b" finds anna@ and anna2@ taken.
         let to: Vec<(&str, &str, bool)> = plan
             .renames
@@ -733,17 +797,12 @@ mod tests {
             ]
         );
         assert!(
-            plan.flags
-                .iter()
-                .any(|f| f.target.id == "c" && f.rule.contains("on-premises"))
-        );
-        assert!(
             plan.flags.iter().all(|f| f.kind != "domain"),
             "a managed, non-default domain needs no person: {:#?}",
             plan.flags
         );
         // Same input, same plan (ids and order).
-        assert_eq!(release_plan(&facts(), &all, &directory), plan);
+        assert_eq!(release_plan(&facts(), &entries, &directory), plan);
         let json = serde_json::to_string(&plan).unwrap();
         let back: Plan = serde_json::from_str(&json).unwrap();
         assert_eq!(back, plan);
@@ -796,8 +855,15 @@ mod tests {
                 ("u", "userPrincipalName"),
                 ("g", "PrimarySmtpAddress"),
                 ("g", "EmailAddresses"),
-                ("contoso.example", "domain")
             ]
+        );
+        // The unlicensed user's aliases stay, so no removal Microsoft would refuse: a flag.
+        assert!(
+            plan.flags
+                .iter()
+                .any(|f| f.kind == "domain" && f.action.contains("1 unlicensed user")),
+            "{:#?}",
+            plan.flags
         );
         let Route::Exchange { cmdlet, params } = &plan.changes[1].route else {
             panic!("exchange");
@@ -856,13 +922,13 @@ mod tests {
         let entries = [contact, app];
         let plan = release_plan(&f, &entries, &Directory::default());
         // The default moves to the initial domain first; the removal waits for it.
+        // The contact keeps the domain referenced: no removal, a flag instead.
         let fields: Vec<&str> = plan.changes.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(fields, ["defaultDomain", "domain"]);
+        assert_eq!(fields, ["defaultDomain"]);
         assert_eq!(plan.changes[0].target.id, "contoso.onmicrosoft.com");
         assert_eq!(plan.changes[0].before, "contoso.example");
-        assert_eq!(plan.changes[1].prerequisites, [plan.changes[0].id.clone()]);
         let kinds: Vec<&str> = plan.flags.iter().map(|f| f.kind.as_str()).collect();
-        assert_eq!(kinds, ["contact", "application", "domain"]);
+        assert_eq!(kinds, ["contact", "application", "domain", "domain"]);
         // A federated domain cannot be force-deleted: refused before planning.
         assert!(
             force_delete_refusal(&f, &entries).is_some_and(|w| w.contains("federated")),
@@ -914,5 +980,56 @@ mod tests {
         assert!(
             matches!(&plain.changes.last().unwrap().route, Route::Graph { method, .. } if method == "DELETE")
         );
+    }
+
+    #[test]
+    fn removal_left_out_while_only_a_person_can_clear_the_domain() {
+        let alias = |id: &str| user(id, "", &[("smtpAddress", "smtp:x@contoso.example")]);
+        let mut synced = alias("s1");
+        synced.synced = Some(true);
+        let mut synced2 = alias("s2");
+        synced2.synced = Some(true);
+        let mut contact = alias("k");
+        contact.kind = Kind::Contact;
+        let entries = [alias("a"), synced, synced2, contact];
+        let plan = release_plan(&facts(), &entries, &Directory::default());
+        // Everything cutover can change is still planned; the removal is not.
+        let fields: Vec<(&str, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.target.id.as_str(), c.field.as_str()))
+            .collect();
+        assert_eq!(fields, [("a", "EmailAddresses")]);
+        let blocked: Vec<&Flag> = plan.flags.iter().filter(|f| f.kind == "domain").collect();
+        assert_eq!(blocked.len(), 1, "{:#?}", plan.flags);
+        assert_eq!(blocked[0].rule, REMOVAL_BLOCKED);
+        assert!(
+            blocked[0]
+                .action
+                .starts_with("3 object(s) still reference contoso.example after this plan (1 contact, 2 synced users)"),
+            "{}",
+            blocked[0].action
+        );
+        assert!(blocked[0].action.contains("'cutover plan release' again"));
+        assert!(blocked[0].action.contains("--force-delete"));
+        // forceDelete renames the synced users but not the contact: still no removal.
+        let forced = ReleaseOptions {
+            force_delete: Some(false),
+        };
+        let plan = release_plan_with(&facts(), &entries, &Directory::default(), forced);
+        assert!(plan.changes.iter().all(|c| c.field != "domain"));
+        assert!(
+            plan.flags
+                .iter()
+                .any(|f| f.kind == "domain" && f.action.starts_with("1 object(s) still reference contoso.example that forceDelete does not rename (1 contact)")),
+            "{:#?}",
+            plan.flags
+        );
+        // Without the contact, forceDelete is planned; without --force-delete still a flag.
+        let no_contact = &entries[..3];
+        let plan = release_plan_with(&facts(), no_contact, &Directory::default(), forced);
+        assert!(plan.changes.last().is_some_and(|c| c.field == "domain"));
+        let plain = release_plan(&facts(), no_contact, &Directory::default());
+        assert!(plain.changes.iter().all(|c| c.field != "domain"));
     }
 }
