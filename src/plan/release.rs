@@ -182,6 +182,25 @@ impl Names {
     }
 }
 
+/// An application's identifier URIs without those in `domain`: each one in the domain is
+/// replaced by `api://<appId>` (once, where the first stood), Microsoft's default format,
+/// which needs no domain and which the tenant's identifier-URI restrictions always allow
+/// (removing the URIs alone could leave an API with none); the others are kept in their
+/// order. Clients that ask for tokens with an old URI must switch to the new one or the appId.
+pub fn without_domain_uris(uris: &[String], domain: &str, app_id: &str) -> Vec<String> {
+    let default = format!("api://{app_id}");
+    let mut out: Vec<String> = Vec::new();
+    let has_default = uris.iter().any(|u| u.eq_ignore_ascii_case(&default));
+    for u in uris {
+        if !crate::inventory::uri_in_domain(u, domain) {
+            out.push(u.clone());
+        } else if !has_default && !out.iter().any(|o| o.eq_ignore_ascii_case(&default)) {
+            out.push(default.clone());
+        }
+    }
+    out
+}
+
 /// What the admin asked of the release beyond the default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReleaseOptions {
@@ -280,15 +299,36 @@ pub fn release_plan_with(
                 continue;
             }
             Kind::Application => {
-                let uris = values(&["identifierUri"]);
-                block(kind.clone());
-                flags.push(flag(
-                    "A domain cannot be removed while an application's identifier URI uses it",
-                    format!(
-                        "change the application's identifier URIs ({}) to api://<appId> or another verified domain",
-                        uris.join(", ")
-                    ),
-                ));
+                // The whole list is needed (the PATCH replaces it) and the appId names the
+                // replacement; an application the listing did not show stays a flag.
+                let listed = directory
+                    .applications
+                    .iter()
+                    .find(|a| a.id.eq_ignore_ascii_case(&e.id))
+                    .and_then(|a| a.app_id.as_deref().map(|app_id| (a, app_id)));
+                match listed {
+                    Some((a, app_id)) => {
+                        let new = without_domain_uris(&a.identifier_uris, &facts.domain, app_id);
+                        changes.push(Change::set_identifier_uris(
+                            &facts.tenant,
+                            &e.id,
+                            &target.display,
+                            &a.identifier_uris,
+                            &new,
+                        ));
+                    }
+                    None => {
+                        let uris = values(&["identifierUri"]);
+                        block(kind.clone());
+                        flags.push(flag(
+                            "A domain cannot be removed while an application's identifier URI uses it",
+                            format!(
+                                "change the application's identifier URIs ({}) to api://<appId> or another verified domain",
+                                uris.join(", ")
+                            ),
+                        ));
+                    }
+                }
                 continue;
             }
             Kind::SecurityGroup | Kind::Other => {
@@ -521,8 +561,28 @@ pub fn render_text(plan: &Plan) -> String {
             .or_else(|| c.before.as_str().map(str::to_string))
             .unwrap_or_else(|| c.before.to_string());
         let after = c.after.as_str().unwrap_or_default();
-        use crate::plan::change::{FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_PRIMARY, FIELD_UPN};
+        use crate::plan::change::{
+            FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_UPN,
+        };
         let what = match c.field.as_str() {
+            FIELD_IDENTIFIER_URIS => {
+                let list = |v: &serde_json::Value| {
+                    v.as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(serde_json::Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default()
+                };
+                format!(
+                    "identifier URIs [{}] to [{}] via PATCH /applications; undo: set [{}] back",
+                    list(&c.before),
+                    list(&c.after),
+                    list(&c.before)
+                )
+            }
             FIELD_UPN => {
                 format!("UPN {before} to {after} via PATCH /users; undo: set {before} back")
             }
@@ -1031,5 +1091,73 @@ mod tests {
         assert!(plan.changes.last().is_some_and(|c| c.field == "domain"));
         let plain = release_plan(&facts(), no_contact, &Directory::default());
         assert!(plain.changes.iter().all(|c| c.field != "domain"));
+    }
+
+    #[test]
+    fn application_uris_in_the_domain_become_api_app_id() {
+        use crate::graph::model::Application;
+        let uris = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // Each URI in the domain (host or under it) goes; one api://<appId> takes the place of
+        // the first; others stay in order; an existing api://<appId> is not doubled.
+        assert_eq!(
+            without_domain_uris(
+                &uris(&[
+                    "https://intranet.contoso.example",
+                    "https://x.contoso.onmicrosoft.com/a",
+                    "api://contoso.example/intranet",
+                ]),
+                "contoso.example",
+                "A1"
+            ),
+            uris(&["api://A1", "https://x.contoso.onmicrosoft.com/a"])
+        );
+        assert_eq!(
+            without_domain_uris(
+                &uris(&["api://A1", "https://contoso.example/api"]),
+                "contoso.example",
+                "A1"
+            ),
+            uris(&["api://A1"])
+        );
+        let mut app = user("p", "", &[("identifierUri", "https://app.contoso.example")]);
+        app.kind = Kind::Application;
+        app.user_principal_name = None;
+        let directory = Directory {
+            applications: vec![Application {
+                id: "p".into(),
+                app_id: Some("A1".into()),
+                display_name: Some("App".into()),
+                identifier_uris: uris(&["https://app.contoso.example", "api://other/A1"]),
+            }],
+            ..Directory::default()
+        };
+        let plan = release_plan(&facts(), &[app], &directory);
+        let c = &plan.changes[0];
+        assert_eq!(c.field, "identifierUris");
+        assert_eq!(
+            c.before,
+            serde_json::json!(["https://app.contoso.example", "api://other/A1"])
+        );
+        assert_eq!(c.after, serde_json::json!(["api://A1", "api://other/A1"]));
+        let Route::Graph { method, path, body } = &c.route else {
+            panic!("graph");
+        };
+        assert_eq!(
+            (method.as_str(), path.as_str()),
+            ("PATCH", "/v1.0/applications/p")
+        );
+        assert_eq!(body, &Some(serde_json::json!({"identifierUris": c.after})));
+        let crate::plan::change::Inverse::Apply {
+            route: Route::Graph { body: undo, .. },
+        } = &c.inverse
+        else {
+            panic!("inverse");
+        };
+        assert_eq!(undo, &Some(serde_json::json!({"identifierUris": c.before})));
+        // Not a flag any more, so the removal follows, after it.
+        assert!(plan.flags.is_empty(), "{:#?}", plan.flags);
+        assert_eq!(plan.changes[1].field, "domain");
+        assert_eq!(plan.changes[1].prerequisites, [c.id.clone()]);
+        assert!(render_text(&plan).contains("identifier URIs [https://app.contoso.example"));
     }
 }
