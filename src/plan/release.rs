@@ -1157,7 +1157,7 @@ mod tests {
         // Not a flag any more, so the removal follows, after it.
         assert!(plan.flags.is_empty(), "{:#?}", plan.flags);
         assert_eq!(plan.changes[1].field, "domain");
-        assert_eq!(plan.changes[1].prerequisites, [c.id.clone()]);
+        assert_eq!(plan.changes[1].prerequisites, std::slice::from_ref(&c.id));
         assert!(render_text(&plan).contains("identifier URIs [https://app.contoso.example"));
     }
 }
