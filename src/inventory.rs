@@ -160,7 +160,9 @@ fn address_refs(
 }
 
 /// Whether a URI's host is the domain or under it.
-fn uri_in_domain(uri: &str, domain: &str) -> bool {
+/// An identifier URI whose host is the domain or under it (`https://app.contoso.com/x`,
+/// `api://contoso.com/app`).
+pub fn uri_in_domain(uri: &str, domain: &str) -> bool {
     let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
     let host = rest.split(['/', ':', '?', '#']).next().unwrap_or_default();
     let (h, d) = (host.to_ascii_lowercase(), domain.to_ascii_lowercase());

@@ -134,12 +134,21 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
         .with_exchange(side.name(), client)
         .with_graph(side.name(), graph)
         .with_dns(dns_writer(&loaded, &plan.domain, args)?);
-    // An adopt plan reads the other tenant too (the wait for its release of the domain).
+    // An adopt plan reads the other tenant too (the wait for its release of the domain); a
+    // backout writes to both.
     for other in [Side::Source, Side::Destination] {
         if other != side && plan.changes.iter().any(|c| c.tenant == other.name()) {
             let profile = loaded.profile(other)?;
             let client = start::client_for(profile, &paths, Some(start::print_device_code()))?;
             executor = executor.with_graph(other.name(), client);
+            // A backout spans both tenants: the other one's Exchange changes too.
+            if plan.changes.iter().any(|c| {
+                c.tenant == other.name()
+                    && matches!(c.route, crate::plan::change::Route::Exchange { .. })
+            }) {
+                executor = executor
+                    .with_exchange(other.name(), exchange::exchange_client(profile, &paths)?);
+            }
         }
     }
     let executor = executor

@@ -406,6 +406,9 @@ pub struct SimServeArgs {
     /// (addresses in its initial domain): what `cutover plan adopt` maps to
     #[arg(long)]
     pub migrated_mailboxes: bool,
+    /// No directory-synced users or groups in either tenant (a tenant without Entra Connect)
+    #[arg(long)]
+    pub cloud_only: bool,
 }
 
 impl SimServeArgs {

@@ -616,6 +616,7 @@ fn sim_serve(globals: &Globals, args: &args::SimServeArgs) -> Outcome {
             write_error_rate: args.write_error_rate,
             apply_then_drop_rate: args.apply_then_drop_rate,
             migrated_mailboxes: args.migrated_mailboxes,
+            cloud_only: args.cloud_only,
             ..SimOptions::default()
         })
         .await

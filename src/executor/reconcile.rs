@@ -12,12 +12,13 @@ use crate::exchange::{ExchangeClient, ExchangeError, Recipient, Route as Exchang
 use crate::graph::GraphClient;
 use crate::plan::change::{
     Change, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_DOMAIN_ADDED, FIELD_DOMAIN_RELEASED,
-    FIELD_DOMAIN_VERIFIED, FIELD_UPN, addresses_hold,
+    FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_UPN, addresses_hold, identifier_uris_hold,
 };
 
 /// Fields [`check_graph`] can read back.
-pub const GRAPH_FIELDS: [&str; 6] = [
+pub const GRAPH_FIELDS: [&str; 7] = [
     FIELD_UPN,
+    FIELD_IDENTIFIER_URIS,
     FIELD_DOMAIN,
     FIELD_DEFAULT_DOMAIN,
     FIELD_DOMAIN_ADDED,
@@ -116,6 +117,15 @@ pub async fn check_graph(client: &GraphClient, change: &Change) -> Result<Live, 
                 .is_some_and(|a| a.eq_ignore_ascii_case(&upn));
             Ok(Live { holds, request_id })
         }
+        FIELD_IDENTIFIER_URIS => {
+            let (uris, request_id) = identifier_uris(client, &change.target.id)
+                .await
+                .map_err(cannot)?;
+            Ok(Live {
+                holds: identifier_uris_hold(change, &uris),
+                request_id,
+            })
+        }
         FIELD_DOMAIN => {
             let (domain, request_id) = client
                 .domain_state(&change.target.id)
@@ -151,6 +161,26 @@ pub async fn check_graph(client: &GraphClient, change: &Change) -> Result<Live, 
             "cutover cannot read field '{other}' back through Graph"
         )),
     }
+}
+
+/// An application's identifier URIs (by object id) and the read's `request-id`:
+/// `GET /v1.0/applications/{id}?$select=id,identifierUris`.
+pub async fn identifier_uris(
+    client: &GraphClient,
+    app: &str,
+) -> Result<(Vec<String>, Option<String>), crate::graph::GraphError> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Uris {
+        #[serde(default)]
+        identifier_uris: Vec<String>,
+    }
+    let path = format!(
+        "/v1.0/applications/{}?$select=id,identifierUris",
+        crate::graph::client::encode(app)
+    );
+    let r = client.get::<Uris>(&path).await?;
+    Ok((r.body.identifier_uris, r.request_id))
 }
 
 /// Whether a domain is released: only `GET /domains/{id}` answering 404 says so (a removal

@@ -209,6 +209,22 @@ pub const ROUTES: &[RoutePermission] = &[
         "the Users and aliases pane (applications) and `cutover inventory`",
     ),
     graph(
+        "/applications/{id}",
+        &[
+            "Application.Read.All",
+            "Application.ReadWrite.OwnedBy",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+        ],
+        &[
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        "`apply` (reading an application's identifier URIs back)",
+    ),
+    graph(
         "/tenantRelationships/findTenantInformationByDomainName(domainName='{domain}')",
         &["CrossTenantInformation.ReadBasic.All"],
         &["CrossTenantInformation.ReadBasic.All"],
@@ -261,7 +277,7 @@ pub const ROUTES: &[RoutePermission] = &[
         "/applications/{id}",
         &["Application.ReadWrite.OwnedBy", "Application.ReadWrite.All"],
         &["Application.ReadWrite.All"],
-        "changing an application's identifier URIs (flagged for a person today)",
+        "`apply` (a release plan's identifier URI changes, and their backout)",
     ),
     RoutePermission {
         api: Api::Exchange,

@@ -16,7 +16,8 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 
 use super::change::{
-    Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_RRSET, FIELD_UPN, Inverse,
+    Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_DOMAIN_ADDED,
+    FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_RRSET, FIELD_UPN, Inverse,
     NO_INVERSE_DOMAIN_REMOVAL, Route, RrSet, Target, change_id,
 };
 use super::release::{Flag, PLAN_VERSION, Plan};
@@ -142,6 +143,33 @@ fn from_intent(r: &Record, id: &str) -> Option<Applied> {
 pub fn in_effect(applied: &[Applied]) -> Vec<Applied> {
     let mut net: Vec<Applied> = Vec::new();
     for a in applied {
+        // A domain's presence moves through three fields: removed (`domain`), added
+        // (`domainAdded`), verified (`domainVerified`). A removal cancels the add and
+        // verification before it (the tenant is as before them); an add after a removal waits
+        // for its verification, which cancels the removal (the domain is back as it was).
+        let same_domain = |n: &Applied, field: &str| {
+            n.field == field
+                && n.tenant == a.tenant
+                && n.target.id.eq_ignore_ascii_case(&a.target.id)
+        };
+        match a.field.as_str() {
+            FIELD_DOMAIN => {
+                let before = net.len();
+                net.retain(|n| {
+                    !same_domain(n, FIELD_DOMAIN_ADDED) && !same_domain(n, FIELD_DOMAIN_VERIFIED)
+                });
+                if net.len() == before {
+                    net.push(a.clone());
+                }
+                continue;
+            }
+            FIELD_DOMAIN_ADDED if net.iter().any(|n| same_domain(n, FIELD_DOMAIN)) => continue,
+            FIELD_DOMAIN_VERIFIED if net.iter().any(|n| same_domain(n, FIELD_DOMAIN)) => {
+                net.retain(|n| !same_domain(n, FIELD_DOMAIN));
+                continue;
+            }
+            _ => {}
+        }
         match net.iter().rposition(|n| n.undone_by(a)) {
             Some(pos) => {
                 net.remove(pos);
@@ -217,6 +245,22 @@ pub fn inverse_of(a: &Applied) -> Result<Change, Flag> {
             }
             _ => return Err(no("the journal's UPN values are not text", by_hand(a))),
         },
+        (FIELD_PRIMARY, Route::Exchange { cmdlet, .. }) => {
+            match (text(&a.before), text(&a.after)) {
+                (Some(old), Some(new)) => {
+                    Change::set_primary(&a.tenant, cmdlet, a.target.clone(), &new, &old)
+                }
+                _ => return Err(no("the journal's addresses are not text", by_hand(a))),
+            }
+        }
+        (FIELD_IDENTIFIER_URIS, Route::Graph { .. }) => {
+            let (old, new) = (strings(&a.before), strings(&a.after));
+            Change::set_identifier_uris(&a.tenant, &a.target.id, &a.target.display, &new, &old)
+        }
+        // Verification is undone only by removing the domain (an add, by removing it too).
+        (FIELD_DOMAIN_ADDED | FIELD_DOMAIN_VERIFIED, Route::Graph { .. }) => {
+            Change::remove_domain(&a.tenant, &a.target.id)
+        }
         (FIELD_DEFAULT_DOMAIN, Route::Graph { .. }) => match (text(&a.before), text(&a.after)) {
             (Some(previous), Some(domain)) => {
                 Change::set_default_domain(&a.tenant, &previous, &domain)
@@ -257,17 +301,22 @@ pub fn inverse_of(a: &Applied) -> Result<Change, Flag> {
     // A new id: the same inverse may have been applied in an earlier backout (release,
     // backout, release again), and the executor would take that as done. Stable for this
     // journal, so a resumed backout finds its own lines.
+    salt(&mut c, a);
+    c.rule = format!(
+        "Backs out change {} (journal line {}): {}",
+        a.id, a.seq, a.rule
+    );
+    Ok(c)
+}
+
+/// A new id for a change made to back out `a`: salted with `a`'s id and journal line.
+fn salt(c: &mut Change, a: &Applied) {
     let base = change_id(&c.tenant, &c.target.id, &c.field, &c.before, &c.after);
     let salted = format!("backout\0{}\0{}\0{base}", a.id, a.seq);
     c.id = crate::audit::sha256_hex(salted.as_bytes())
         .chars()
         .take(16)
         .collect();
-    c.rule = format!(
-        "Backs out change {} (journal line {}): {}",
-        a.id, a.seq, a.rule
-    );
-    Ok(c)
 }
 
 fn by_hand(a: &Applied) -> String {
@@ -279,7 +328,47 @@ fn by_hand(a: &Applied) -> String {
 
 /// Changes whose inverse must wait for the inverses of everything applied after them.
 fn domain_wide(field: &str) -> bool {
-    field == FIELD_DOMAIN || field == FIELD_DEFAULT_DOMAIN
+    [
+        FIELD_DOMAIN,
+        FIELD_DEFAULT_DOMAIN,
+        FIELD_DOMAIN_ADDED,
+        FIELD_DOMAIN_VERIFIED,
+    ]
+    .contains(&field)
+}
+
+/// The way back from a domain removal `a`, in its tenant, after `later` (the inverses of
+/// everything applied after it): wait until every other tenant this plan removes the domain
+/// from has released it (Microsoft refuses the add while another tenant has it), add it,
+/// verify it. The verification TXT is the one the tenant was verified with: the inverses of
+/// the zone's changes (`later`) put the apex TXT set back as it was, and Microsoft names the
+/// same `MS=ms…` value for the same tenant and domain again (if it names another, the verify
+/// fails naming it: publish it and `cutover apply --resume`).
+fn domain_back(a: &Applied, changes: &[Change], later: &[String]) -> Vec<Change> {
+    let domain = &a.target.id;
+    let mut out = Vec::new();
+    let mut add_after: Vec<String> = later.to_vec();
+    for other in changes.iter().filter(|c| {
+        c.field == FIELD_DOMAIN && c.tenant != a.tenant && c.target.id.eq_ignore_ascii_case(domain)
+    }) {
+        let mut wait = Change::await_release(&other.tenant, domain);
+        salt(&mut wait, a);
+        wait.prerequisites = vec![other.id.clone()];
+        add_after.push(wait.id.clone());
+        out.push(wait);
+    }
+    let rule = |what: &str| format!("Backs out change {} (journal line {}): {what}", a.id, a.seq);
+    let mut add = Change::add_domain(&a.tenant, domain);
+    salt(&mut add, a);
+    add.rule = rule(&add.rule);
+    add.prerequisites = add_after;
+    let mut verify = Change::verify_domain(&a.tenant, domain);
+    salt(&mut verify, a);
+    verify.rule = rule(&verify.rule);
+    verify.prerequisites = vec![add.id.clone()];
+    out.push(add);
+    out.push(verify);
+    out
 }
 
 /// The backout plan for `domain` from the journal's records.
@@ -336,7 +425,32 @@ fn inverses(domain: &str, kind: &str, net: &[Applied], unsettled: &[Applied]) ->
     let mut flags: Vec<Flag> = Vec::new();
     // Newest first; `made[j]` is the inverse's index in `changes` for `net[j]`.
     let mut made: HashMap<usize, usize> = HashMap::new();
+    // Per tenant, the verification that brings back a domain removed after the change being
+    // backed out: what was applied before the removal used the domain, so its inverse waits.
+    let mut verified_again: HashMap<String, String> = HashMap::new();
     for (j, a) in net.iter().enumerate().rev() {
+        if a.field == FIELD_DOMAIN_VERIFIED
+            && net.iter().any(|n| {
+                n.field == FIELD_DOMAIN_ADDED
+                    && n.tenant == a.tenant
+                    && n.target.id.eq_ignore_ascii_case(&a.target.id)
+            })
+        {
+            // Removing the added domain (the add's inverse) undoes its verification.
+            continue;
+        }
+        if a.field == FIELD_DOMAIN && kind == KIND {
+            let later: Vec<String> = (j + 1..net.len())
+                .filter_map(|k| made.get(&k).map(|&i| changes[i].id.clone()))
+                .collect();
+            let back = domain_back(a, &changes, &later);
+            if let Some(v) = back.last() {
+                verified_again.insert(a.tenant.clone(), v.id.clone());
+                made.insert(j, changes.len() + back.len() - 1);
+            }
+            changes.extend(back);
+            continue;
+        }
         match inverse_of(a) {
             Ok(mut c) => {
                 let mut prereqs: Vec<String> = Vec::new();
@@ -348,6 +462,9 @@ fn inverses(domain: &str, kind: &str, net: &[Applied], unsettled: &[Applied]) ->
                     .find(|(k, _)| net[*k].object() == a.object())
                 {
                     prereqs.push(changes[i].id.clone());
+                }
+                if let Some(v) = verified_again.get(&a.tenant) {
+                    prereqs.push(v.clone());
                 }
                 let mut seen = HashSet::new();
                 prereqs.retain(|p| seen.insert(p.clone()));
@@ -507,12 +624,11 @@ mod tests {
         let records = crate::audit::read_records(&path).unwrap();
         let plan = backout_plan("contoso.example", &records);
         assert_eq!(plan.kind, "backout");
-        // The removal has no inverse: a flag with the steps; the failed change: nothing done,
-        // but its intent has no ok outcome, so it is flagged to be settled first.
-        assert_eq!(plan.flags.len(), 2, "{:?}", plan.flags);
-        assert_eq!(plan.flags[0].rule, NO_INVERSE_DOMAIN_REMOVAL);
-        assert!(plan.flags[0].action.contains("/verify"));
-        assert!(plan.flags[1].action.contains("--resume"));
+        // The removal is undone first (newest): the domain added and verified again; the
+        // failed change: nothing done, but its intent has no ok outcome, so it is flagged to
+        // be settled first.
+        assert_eq!(plan.flags.len(), 1, "{:?}", plan.flags);
+        assert!(plan.flags[0].action.contains("--resume"));
         let fields: Vec<(&str, &str)> = plan
             .changes
             .iter()
@@ -521,15 +637,22 @@ mod tests {
         assert_eq!(
             fields,
             [
+                ("contoso.example", FIELD_DOMAIN_ADDED),
+                ("contoso.example", FIELD_DOMAIN_VERIFIED),
                 ("u2", FIELD_ADDRESSES),
                 ("u1", FIELD_ADDRESSES),
                 ("u1", FIELD_UPN),
                 ("contoso.example", FIELD_DEFAULT_DOMAIN)
             ]
         );
-        let [back_other, back_alias, back_upn, back_default] = &plan.changes[..] else {
+        let [add, verify, back_other, back_alias, back_upn, back_default] = &plan.changes[..]
+        else {
             panic!()
         };
+        // Nothing else of another tenant to wait for: the add first, the verify after it.
+        assert!(add.prerequisites.is_empty(), "{:?}", add.prerequisites);
+        assert_eq!(verify.prerequisites, vec![add.id.clone()]);
+        assert!(matches!(&add.route, Route::Graph { method, .. } if method == "POST"));
         assert_eq!(back_alias.after, alias.before);
         assert_eq!(back_alias.before, alias.after);
         let Route::Exchange { params, .. } = &back_alias.route else {
@@ -540,10 +663,15 @@ mod tests {
             json!(["smtp:anna@contoso.example"])
         );
         assert_eq!(back_upn.after, json!("anna@contoso.example"));
+        // Everything applied before the removal used the domain: it waits for the verify.
         // The UPN goes back after the alias (applied after it) is back; the default after all.
-        assert_eq!(back_upn.prerequisites, vec![back_alias.id.clone()]);
-        assert!(back_alias.prerequisites.is_empty() && back_other.prerequisites.is_empty());
-        let mut all: Vec<_> = [back_other, back_alias, back_upn]
+        assert_eq!(
+            back_upn.prerequisites,
+            vec![back_alias.id.clone(), verify.id.clone()]
+        );
+        assert_eq!(back_alias.prerequisites, vec![verify.id.clone()]);
+        assert_eq!(back_other.prerequisites, vec![verify.id.clone()]);
+        let mut all: Vec<_> = [verify, back_other, back_alias, back_upn]
             .iter()
             .map(|c| c.id.clone())
             .collect();

@@ -44,6 +44,11 @@ pub const FIELD_DOMAIN_VERIFIED: &str = "domainVerified";
 /// Microsoft refuses the add until it is done). Not a write: the executor polls it.
 pub const FIELD_DOMAIN_RELEASED: &str = "domainReleased";
 
+/// An application's identifier URIs (Graph, target = the application's object id): `before`
+/// and `after` are the whole lists; holds when the live list has the same URIs as `after`
+/// (in any order, without case).
+pub const FIELD_IDENTIFIER_URIS: &str = "identifierUris";
+
 /// A DNS record set, replaced whole (RFC 2136 update or instructions for the DNS host).
 pub const FIELD_RRSET: &str = "rrset";
 /// The `tenant` label of DNS changes: the zone belongs to neither tenant.
@@ -451,6 +456,51 @@ impl Change {
             rule: rule.to_string(),
         }
     }
+}
+
+impl Change {
+    /// Replace an application's identifier URIs `old` by `new`
+    /// (`PATCH /v1.0/applications/{id}` `{"identifierUris": new}`, Application.ReadWrite.All);
+    /// the inverse puts `old` back (which needs its domains verified in the tenant again).
+    /// `app` is the application's object id, not its appId.
+    pub fn set_identifier_uris(
+        tenant: &str,
+        app: &str,
+        display: &str,
+        old: &[String],
+        new: &[String],
+    ) -> Change {
+        let patch = |uris: &[String]| Route::Graph {
+            method: "PATCH".into(),
+            path: format!("/v1.0/applications/{}", crate::graph::client::encode(app)),
+            body: Some(serde_json::json!({ "identifierUris": uris })),
+        };
+        Change::graph(
+            tenant,
+            Target {
+                id: app.to_string(),
+                display: display.to_string(),
+            },
+            FIELD_IDENTIFIER_URIS,
+            (serde_json::json!(old), serde_json::json!(new)),
+            patch(new),
+            Inverse::Apply { route: patch(old) },
+            "A domain cannot be removed while an application's identifier URI uses it",
+        )
+    }
+}
+
+/// Whether the live identifier URIs are `after`'s (same URIs, any order, without case).
+pub fn identifier_uris_hold(change: &Change, live: &[String]) -> bool {
+    let set = |v: &mut dyn Iterator<Item = &str>| {
+        v.map(str::to_ascii_lowercase)
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let want = change
+        .after
+        .as_array()
+        .map(|a| set(&mut a.iter().filter_map(Value::as_str)));
+    want.is_some_and(|w| w == set(&mut live.iter().map(String::as_str)))
 }
 
 /// One DNS record set: what a [`FIELD_RRSET`] change's `before` and `after` hold.

@@ -182,6 +182,25 @@ impl Names {
     }
 }
 
+/// An application's identifier URIs without those in `domain`: each one in the domain is
+/// replaced by `api://<appId>` (once, where the first stood), Microsoft's default format,
+/// which needs no domain and which the tenant's identifier-URI restrictions always allow
+/// (removing the URIs alone could leave an API with none); the others are kept in their
+/// order. Clients that ask for tokens with an old URI must switch to the new one or the appId.
+pub fn without_domain_uris(uris: &[String], domain: &str, app_id: &str) -> Vec<String> {
+    let default = format!("api://{app_id}");
+    let mut out: Vec<String> = Vec::new();
+    let has_default = uris.iter().any(|u| u.eq_ignore_ascii_case(&default));
+    for u in uris {
+        if !crate::inventory::uri_in_domain(u, domain) {
+            out.push(u.clone());
+        } else if !has_default && !out.iter().any(|o| o.eq_ignore_ascii_case(&default)) {
+            out.push(default.clone());
+        }
+    }
+    out
+}
+
 /// What the admin asked of the release beyond the default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReleaseOptions {
@@ -231,6 +250,10 @@ pub fn release_plan_with(
     let mut changes = Vec::new();
     let mut renames = Vec::new();
     let mut flags = Vec::new();
+    // What only a person can change and still references the domain after this plan, by
+    // kind: Microsoft refuses the removal while any of it is left (counted for the flag).
+    let mut blocking: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut block = |what: String| *blocking.entry(what).or_insert(0) += 1;
     for e in sorted {
         let target = Target {
             id: e.id.clone(),
@@ -256,6 +279,7 @@ pub fn release_plan_with(
         };
         let owned: Vec<String> = e.references.iter().map(|r| r.value.clone()).collect();
         if e.synced == Some(true) {
+            block(format!("synced {kind}"));
             flags.push(flag(
                 "Objects synchronised from on-premises Active Directory cannot be changed in the cloud",
                 format!(
@@ -267,6 +291,7 @@ pub fn release_plan_with(
         }
         match e.kind {
             Kind::Contact => {
+                block(kind.clone());
                 flags.push(flag(
                     "A contact's address in the domain keeps the domain referenced; contacts are Exchange's, not Graph's",
                     "remove or change the contact in Exchange (Remove-MailContact / Set-MailContact -ExternalEmailAddress)".into(),
@@ -274,17 +299,40 @@ pub fn release_plan_with(
                 continue;
             }
             Kind::Application => {
-                let uris = values(&["identifierUri"]);
-                flags.push(flag(
-                    "A domain cannot be removed while an application's identifier URI uses it",
-                    format!(
-                        "change the application's identifier URIs ({}) to api://<appId> or another verified domain",
-                        uris.join(", ")
-                    ),
-                ));
+                // The whole list is needed (the PATCH replaces it) and the appId names the
+                // replacement; an application the listing did not show stays a flag.
+                let listed = directory
+                    .applications
+                    .iter()
+                    .find(|a| a.id.eq_ignore_ascii_case(&e.id))
+                    .and_then(|a| a.app_id.as_deref().map(|app_id| (a, app_id)));
+                match listed {
+                    Some((a, app_id)) => {
+                        let new = without_domain_uris(&a.identifier_uris, &facts.domain, app_id);
+                        changes.push(Change::set_identifier_uris(
+                            &facts.tenant,
+                            &e.id,
+                            &target.display,
+                            &a.identifier_uris,
+                            &new,
+                        ));
+                    }
+                    None => {
+                        let uris = values(&["identifierUri"]);
+                        block(kind.clone());
+                        flags.push(flag(
+                            "A domain cannot be removed while an application's identifier URI uses it",
+                            format!(
+                                "change the application's identifier URIs ({}) to api://<appId> or another verified domain",
+                                uris.join(", ")
+                            ),
+                        ));
+                    }
+                }
                 continue;
             }
             Kind::SecurityGroup | Kind::Other => {
+                block(kind.clone());
                 flags.push(flag(
                     "A domain cannot be removed while anything references it",
                     format!(
@@ -367,6 +415,7 @@ pub fn release_plan_with(
         if unlicensed_person && !aliases.is_empty() {
             // A signed-in user without a licence may have lost the mailbox Exchange edits
             // addresses through; a shared mailbox (sign-in blocked) keeps one.
+            block(format!("unlicensed {kind}"));
             flags.push(flag(
                 "Exchange edits proxy addresses only through a mailbox; an unlicensed user may have none",
                 format!(
@@ -402,14 +451,29 @@ pub fn release_plan_with(
             &facts.domain,
         ));
     }
-    // Last, the removal itself, after every other change: Graph refuses it while anything
-    // references the domain (the flags say what a person must clear first).
-    let mut removal = match options.force_delete {
-        Some(disable) => Change::force_delete_domain(&facts.tenant, &facts.domain, disable),
-        None => Change::remove_domain(&facts.tenant, &facts.domain),
-    };
-    removal.prerequisites = changes.iter().map(|c| c.id.clone()).collect();
-    changes.push(removal);
+    // Last, the removal itself, after every other change. Microsoft refuses a DELETE while
+    // anything references the domain, so when objects only a person can change are left the
+    // plan says so instead of planning a removal bound to fail; forceDelete renames users,
+    // groups and applications, but not Exchange's contacts ("update or remove any references
+    // to Exchange as the provisioning service" first).
+    let left: Vec<(String, usize)> = blocking
+        .into_iter()
+        .filter(|(what, _)| options.force_delete.is_none() || what == "contact")
+        .collect();
+    if left.is_empty() {
+        let mut removal = match options.force_delete {
+            Some(disable) => Change::force_delete_domain(&facts.tenant, &facts.domain, disable),
+            None => Change::remove_domain(&facts.tenant, &facts.domain),
+        };
+        removal.prerequisites = changes.iter().map(|c| c.id.clone()).collect();
+        changes.push(removal);
+    } else {
+        flags.push(removal_blocked(
+            facts,
+            &left,
+            options.force_delete.is_some(),
+        ));
+    }
     Plan {
         version: PLAN_VERSION,
         kind: "release".into(),
@@ -419,6 +483,40 @@ pub fn release_plan_with(
         changes,
         renames,
         flags,
+    }
+}
+
+/// Rule of the flag that stands in for a removal Microsoft would refuse.
+pub const REMOVAL_BLOCKED: &str = "Microsoft refuses to remove a domain while any object references it (DELETE /domains/{id} answers 400 with the count), and these references only a person can change";
+
+/// The flag in place of the removal: how many objects of which kinds are left, and what to do.
+fn removal_blocked(facts: &TenantFacts, left: &[(String, usize)], forced: bool) -> Flag {
+    let total: usize = left.iter().map(|(_, n)| n).sum();
+    let kinds = left
+        .iter()
+        .map(|(what, n)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let action = if forced {
+        format!(
+            "{total} object(s) still reference {d} that forceDelete does not rename ({kinds}): remove or change them in Exchange (Remove-MailContact / Set-MailContact), then run 'cutover plan release --force-delete' again, which then ends with the removal",
+            d = facts.domain
+        )
+    } else {
+        format!(
+            "{total} object(s) still reference {d} after this plan ({kinds}): change them on-premises or by hand as the flags above say, then run 'cutover plan release' again, which then ends with the removal; or plan with --force-delete, which renames what is left to {i} (users, groups, applications; not contacts) where Microsoft allows it",
+            d = facts.domain,
+            i = facts.initial_domain
+        )
+    };
+    Flag {
+        target: Target {
+            id: facts.domain.clone(),
+            display: facts.domain.clone(),
+        },
+        kind: "domain".into(),
+        rule: REMOVAL_BLOCKED.into(),
+        action,
     }
 }
 
@@ -463,8 +561,28 @@ pub fn render_text(plan: &Plan) -> String {
             .or_else(|| c.before.as_str().map(str::to_string))
             .unwrap_or_else(|| c.before.to_string());
         let after = c.after.as_str().unwrap_or_default();
-        use crate::plan::change::{FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_PRIMARY, FIELD_UPN};
+        use crate::plan::change::{
+            FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_UPN,
+        };
         let what = match c.field.as_str() {
+            FIELD_IDENTIFIER_URIS => {
+                let list = |v: &serde_json::Value| {
+                    v.as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(serde_json::Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default()
+                };
+                format!(
+                    "identifier URIs [{}] to [{}] via PATCH /applications; undo: set [{}] back",
+                    list(&c.before),
+                    list(&c.after),
+                    list(&c.before)
+                )
+            }
             FIELD_UPN => {
                 format!("UPN {before} to {after} via PATCH /users; undo: set {before} back")
             }
@@ -637,7 +755,17 @@ mod tests {
             ],
             ..Directory::default()
         };
-        let plan = release_plan(&facts(), &all, &directory);
+        // The synced user only gets a flag (and, being left referencing the domain, keeps the
+        // removal out: see `removal_left_out_while_only_a_person_can_clear_the_domain`).
+        let with_synced = release_plan(&facts(), &all, &directory);
+        assert!(with_synced.changes.iter().all(|c| c.target.id != "c"));
+        assert!(
+            with_synced
+                .flags
+                .iter()
+                .any(|f| f.target.id == "c" && f.rule.contains("on-premises"))
+        );
+        let plan = release_plan(&facts(), &entries, &directory);
         // Per object in id order: the UPN change first, then the alias removal, which also
         // takes the old primary Exchange keeps as an alias and so waits for the UPN change.
         let seen: Vec<(&str, &str, serde_json::Value, serde_json::Value)> = plan
@@ -706,10 +834,6 @@ mod tests {
         assert!(
             matches!(&plan.changes[1].route, crate::plan::change::Route::Graph { method, path, .. } if method == "PATCH" && path == "/v1.0/users/b")
         );
-        assert!(
-            plan.changes.iter().all(|c| c.target.id != "c"),
-            "nothing changed on the synced user"
-        );
         // Ordered by id: "a" claims anna@, "b" finds anna@ and anna2@ taken.
         let to: Vec<(&str, &str, bool)> = plan
             .renames
@@ -733,17 +857,12 @@ mod tests {
             ]
         );
         assert!(
-            plan.flags
-                .iter()
-                .any(|f| f.target.id == "c" && f.rule.contains("on-premises"))
-        );
-        assert!(
             plan.flags.iter().all(|f| f.kind != "domain"),
             "a managed, non-default domain needs no person: {:#?}",
             plan.flags
         );
         // Same input, same plan (ids and order).
-        assert_eq!(release_plan(&facts(), &all, &directory), plan);
+        assert_eq!(release_plan(&facts(), &entries, &directory), plan);
         let json = serde_json::to_string(&plan).unwrap();
         let back: Plan = serde_json::from_str(&json).unwrap();
         assert_eq!(back, plan);
@@ -796,8 +915,15 @@ mod tests {
                 ("u", "userPrincipalName"),
                 ("g", "PrimarySmtpAddress"),
                 ("g", "EmailAddresses"),
-                ("contoso.example", "domain")
             ]
+        );
+        // The unlicensed user's aliases stay, so no removal Microsoft would refuse: a flag.
+        assert!(
+            plan.flags
+                .iter()
+                .any(|f| f.kind == "domain" && f.action.contains("1 unlicensed user")),
+            "{:#?}",
+            plan.flags
         );
         let Route::Exchange { cmdlet, params } = &plan.changes[1].route else {
             panic!("exchange");
@@ -856,13 +982,13 @@ mod tests {
         let entries = [contact, app];
         let plan = release_plan(&f, &entries, &Directory::default());
         // The default moves to the initial domain first; the removal waits for it.
+        // The contact keeps the domain referenced: no removal, a flag instead.
         let fields: Vec<&str> = plan.changes.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(fields, ["defaultDomain", "domain"]);
+        assert_eq!(fields, ["defaultDomain"]);
         assert_eq!(plan.changes[0].target.id, "contoso.onmicrosoft.com");
         assert_eq!(plan.changes[0].before, "contoso.example");
-        assert_eq!(plan.changes[1].prerequisites, [plan.changes[0].id.clone()]);
         let kinds: Vec<&str> = plan.flags.iter().map(|f| f.kind.as_str()).collect();
-        assert_eq!(kinds, ["contact", "application", "domain"]);
+        assert_eq!(kinds, ["contact", "application", "domain", "domain"]);
         // A federated domain cannot be force-deleted: refused before planning.
         assert!(
             force_delete_refusal(&f, &entries).is_some_and(|w| w.contains("federated")),
@@ -914,5 +1040,124 @@ mod tests {
         assert!(
             matches!(&plain.changes.last().unwrap().route, Route::Graph { method, .. } if method == "DELETE")
         );
+    }
+
+    #[test]
+    fn removal_left_out_while_only_a_person_can_clear_the_domain() {
+        let alias = |id: &str| user(id, "", &[("smtpAddress", "smtp:x@contoso.example")]);
+        let mut synced = alias("s1");
+        synced.synced = Some(true);
+        let mut synced2 = alias("s2");
+        synced2.synced = Some(true);
+        let mut contact = alias("k");
+        contact.kind = Kind::Contact;
+        let entries = [alias("a"), synced, synced2, contact];
+        let plan = release_plan(&facts(), &entries, &Directory::default());
+        // Everything cutover can change is still planned; the removal is not.
+        let fields: Vec<(&str, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.target.id.as_str(), c.field.as_str()))
+            .collect();
+        assert_eq!(fields, [("a", "EmailAddresses")]);
+        let blocked: Vec<&Flag> = plan.flags.iter().filter(|f| f.kind == "domain").collect();
+        assert_eq!(blocked.len(), 1, "{:#?}", plan.flags);
+        assert_eq!(blocked[0].rule, REMOVAL_BLOCKED);
+        assert!(
+            blocked[0]
+                .action
+                .starts_with("3 object(s) still reference contoso.example after this plan (1 contact, 2 synced users)"),
+            "{}",
+            blocked[0].action
+        );
+        assert!(blocked[0].action.contains("'cutover plan release' again"));
+        assert!(blocked[0].action.contains("--force-delete"));
+        // forceDelete renames the synced users but not the contact: still no removal.
+        let forced = ReleaseOptions {
+            force_delete: Some(false),
+        };
+        let plan = release_plan_with(&facts(), &entries, &Directory::default(), forced);
+        assert!(plan.changes.iter().all(|c| c.field != "domain"));
+        assert!(
+            plan.flags
+                .iter()
+                .any(|f| f.kind == "domain" && f.action.starts_with("1 object(s) still reference contoso.example that forceDelete does not rename (1 contact)")),
+            "{:#?}",
+            plan.flags
+        );
+        // Without the contact, forceDelete is planned; without --force-delete still a flag.
+        let no_contact = &entries[..3];
+        let plan = release_plan_with(&facts(), no_contact, &Directory::default(), forced);
+        assert!(plan.changes.last().is_some_and(|c| c.field == "domain"));
+        let plain = release_plan(&facts(), no_contact, &Directory::default());
+        assert!(plain.changes.iter().all(|c| c.field != "domain"));
+    }
+
+    #[test]
+    fn application_uris_in_the_domain_become_api_app_id() {
+        use crate::graph::model::Application;
+        let uris = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // Each URI in the domain (host or under it) goes; one api://<appId> takes the place of
+        // the first; others stay in order; an existing api://<appId> is not doubled.
+        assert_eq!(
+            without_domain_uris(
+                &uris(&[
+                    "https://intranet.contoso.example",
+                    "https://x.contoso.onmicrosoft.com/a",
+                    "api://contoso.example/intranet",
+                ]),
+                "contoso.example",
+                "A1"
+            ),
+            uris(&["api://A1", "https://x.contoso.onmicrosoft.com/a"])
+        );
+        assert_eq!(
+            without_domain_uris(
+                &uris(&["api://A1", "https://contoso.example/api"]),
+                "contoso.example",
+                "A1"
+            ),
+            uris(&["api://A1"])
+        );
+        let mut app = user("p", "", &[("identifierUri", "https://app.contoso.example")]);
+        app.kind = Kind::Application;
+        app.user_principal_name = None;
+        let directory = Directory {
+            applications: vec![Application {
+                id: "p".into(),
+                app_id: Some("A1".into()),
+                display_name: Some("App".into()),
+                identifier_uris: uris(&["https://app.contoso.example", "api://other/A1"]),
+            }],
+            ..Directory::default()
+        };
+        let plan = release_plan(&facts(), &[app], &directory);
+        let c = &plan.changes[0];
+        assert_eq!(c.field, "identifierUris");
+        assert_eq!(
+            c.before,
+            serde_json::json!(["https://app.contoso.example", "api://other/A1"])
+        );
+        assert_eq!(c.after, serde_json::json!(["api://A1", "api://other/A1"]));
+        let Route::Graph { method, path, body } = &c.route else {
+            panic!("graph");
+        };
+        assert_eq!(
+            (method.as_str(), path.as_str()),
+            ("PATCH", "/v1.0/applications/p")
+        );
+        assert_eq!(body, &Some(serde_json::json!({"identifierUris": c.after})));
+        let crate::plan::change::Inverse::Apply {
+            route: Route::Graph { body: undo, .. },
+        } = &c.inverse
+        else {
+            panic!("inverse");
+        };
+        assert_eq!(undo, &Some(serde_json::json!({"identifierUris": c.before})));
+        // Not a flag any more, so the removal follows, after it.
+        assert!(plan.flags.is_empty(), "{:#?}", plan.flags);
+        assert_eq!(plan.changes[1].field, "domain");
+        assert_eq!(plan.changes[1].prerequisites, std::slice::from_ref(&c.id));
+        assert!(render_text(&plan).contains("identifier URIs [https://app.contoso.example"));
     }
 }

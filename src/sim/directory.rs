@@ -752,6 +752,17 @@ fn generate_destination(seed: u64, custom_domain: &str, company: &str) -> Tenant
     t
 }
 
+/// No object synced from on-premises (a tenant without Entra Connect). A pass over the
+/// generated tenant, so names and ids stay those of the same seed with sync.
+pub(crate) fn cloud_only(t: &mut Tenant) {
+    t.users
+        .iter_mut()
+        .for_each(|u| u.on_premises_sync_enabled = None);
+    t.groups
+        .iter_mut()
+        .for_each(|g| g.on_premises_sync_enabled = None);
+}
+
 /// Copy every source mailbox (people and shared) and mail-enabled group into `dest` the way a
 /// tenant-to-tenant migration leaves them before the cutover: new ids, the same display name
 /// and local part, every address in the destination's initial domain. Local parts already

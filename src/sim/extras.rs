@@ -147,3 +147,49 @@ pub(crate) async fn applications_route(
     };
     list_route(&state, &headers, &extensions, query, &listing)
 }
+
+/// `GET /v1.0/applications/{id}` (by object id), with `$select`.
+pub(crate) async fn application_route(
+    State(state): State<Shared>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    query: RawQuery,
+) -> Response {
+    let ctx = begin_or_return!(state, headers, extensions, super::permissions::APPLICATIONS);
+    let opts = match super::graph::parse_options(
+        query,
+        &[APPLICATION_PROPS],
+        "microsoft.graph.application",
+        &ctx.ids,
+    ) {
+        Ok(o) => o,
+        Err(r) => return *r,
+    };
+    let Some(a) = ctx
+        .tenant()
+        .applications
+        .iter()
+        .find(|a| a.id.eq_ignore_ascii_case(&id))
+    else {
+        return super::http::graph_error(
+            axum::http::StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!(
+                "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+            ),
+            &ctx.ids,
+        );
+    };
+    let mut v = render_application(a, opts.select.as_ref(), false);
+    if let Value::Object(obj) = &mut v {
+        obj.insert(
+            "@odata.context".into(),
+            json!(format!(
+                "{}/$entity",
+                super::graph::context("applications", opts.select.as_ref())
+            )),
+        );
+    }
+    super::graph::ok(v)
+}

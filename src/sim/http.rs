@@ -121,6 +121,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/v1.0/groups/delta", get(super::delta::groups_delta))
         .route("/v1.0/contacts", get(super::extras::contacts_route))
         .route("/v1.0/applications", get(super::extras::applications_route))
+        .route(
+            "/v1.0/applications/{id}",
+            get(super::extras::application_route).patch(super::writes::patch_application),
+        )
         .route("/v1.0/users", get(graph::users))
         .route(
             "/v1.0/users/{id}",

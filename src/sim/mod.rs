@@ -100,6 +100,9 @@ pub struct SimOptions {
     /// (same display name and local part, addresses in the destination's initial domain), as a
     /// tenant-to-tenant migration leaves it before the cutover: what the adopt plan maps to.
     pub migrated_mailboxes: bool,
+    /// No directory-synced object in either tenant: a tenant without Entra Connect, as most
+    /// small tenants that move a domain are. By default some users and groups are synced.
+    pub cloud_only: bool,
 }
 
 impl Default for SimOptions {
@@ -118,6 +121,7 @@ impl Default for SimOptions {
             write_error_rate: 0.0,
             apply_then_drop_rate: 0.0,
             migrated_mailboxes: false,
+            cloud_only: false,
         }
     }
 }
@@ -303,7 +307,11 @@ impl Sim {
             groups: opts.groups,
             contacts: opts.contacts,
         };
-        let [source, mut destination] = directory::generate(opts.seed, scale, &domain);
+        let [mut source, mut destination] = directory::generate(opts.seed, scale, &domain);
+        if opts.cloud_only {
+            directory::cloud_only(&mut source);
+            directory::cloud_only(&mut destination);
+        }
         if opts.migrated_mailboxes {
             directory::migrate_mailboxes(opts.seed, &source, &mut destination);
         }

@@ -137,6 +137,14 @@ pub(crate) const DOMAIN_WRITE: Required = Required {
     delegated: &["Domain.ReadWrite.All", "Directory.AccessAsUser.All"],
 };
 
+/// `PATCH /applications/{id}` (Microsoft's "Update application"). Microsoft also accepts
+/// Application.ReadWrite.OwnedBy for an app that owns the registration; the sim models no
+/// owners, so it refuses that one (stricter).
+pub(crate) const APPLICATION_WRITE: Required = Required {
+    application: &["Application.ReadWrite.All"],
+    delegated: &["Application.ReadWrite.All"],
+};
+
 /// Exchange's `InvokeCommand` (the module's route).
 pub(crate) const EXCHANGE_INVOKE: Required = Required {
     application: &["Exchange.ManageAsApp"],
@@ -172,7 +180,11 @@ pub(crate) const GRAPH_DELEGATED_GRANT: &[&str] = &[
 ];
 /// What the change engine needs on top of the read grant, granted with `--grant-permission`
 /// (not by default: a broader grant would hide a denied read permission).
-pub const WRITE_PERMISSIONS: &[&str] = &["User.ReadWrite.All", "Domain.ReadWrite.All"];
+pub const WRITE_PERMISSIONS: &[&str] = &[
+    "User.ReadWrite.All",
+    "Domain.ReadWrite.All",
+    "Application.ReadWrite.All",
+];
 
 pub(crate) const EXCHANGE_GRANT: &[&str] = &["Exchange.ManageAsApp", "Exchange.ManageAsAppV2"];
 pub(crate) const EXCHANGE_DELEGATED_GRANT: &[&str] = &["Exchange.Manage", "Exchange.ManageV2"];

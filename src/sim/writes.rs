@@ -578,6 +578,142 @@ pub(crate) async fn patch_domain(
     finish(b.fate, &extensions, StatusCode::NO_CONTENT.into_response())
 }
 
+/// `PATCH /v1.0/applications/{id}` `{"identifierUris": [...]}` → 204. Microsoft's rules: each
+/// URI absolute; its host a verified domain of this tenant (or under one), unless it is an
+/// `api://` URI named by the app's own appId or the tenant id (`api://<appId>`, the default);
+/// no URI used by another application of the tenant. Other properties are refused.
+pub(crate) async fn patch_application(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    body: Bytes,
+) -> Response {
+    let b = try_resp!(begin(
+        &state,
+        &headers,
+        &extensions,
+        &permissions::APPLICATION_WRITE
+    ));
+    let ids = &b.ids;
+    let fields = try_resp!(body_object(&body, ids));
+    let mut uris: Option<Vec<String>> = None;
+    for (key, value) in &fields {
+        match key.as_str() {
+            "identifierUris" => {
+                let list = value.as_array().and_then(|a| {
+                    a.iter()
+                        .map(|v| v.as_str().map(|s| s.trim().to_string()))
+                        .collect::<Option<Vec<String>>>()
+                });
+                match list {
+                    Some(l) => uris = Some(l),
+                    None => {
+                        return bad(
+                            "Invalid value specified for property 'identifierUris' of resource 'Application'.",
+                            ids,
+                        );
+                    }
+                }
+            }
+            other => {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    &format!(
+                        "Property '{other}' does not exist on type 'microsoft.graph.application' or cannot be written by the rehearsal environment."
+                    ),
+                    ids,
+                );
+            }
+        }
+    }
+    let mut tenants = try_resp!(lock_tenants(&state, ids));
+    let Some(t) = tenants.get_mut(b.tenant) else {
+        return poisoned(ids);
+    };
+    let Some(i) = t
+        .applications
+        .iter()
+        .position(|a| a.id.eq_ignore_ascii_case(&id))
+    else {
+        return not_found(&id, ids);
+    };
+    let Some(new) = uris else {
+        return finish(b.fate, &extensions, StatusCode::NO_CONTENT.into_response());
+    };
+    if let Some(message) = identifier_uris_refusal(t, i, &new) {
+        let resp = if message.starts_with("Values of identifierUris") {
+            graph_error(
+                StatusCode::BAD_REQUEST,
+                "HostNameNotOnVerifiedDomain",
+                &message,
+                ids,
+            )
+        } else {
+            bad(&message, ids)
+        };
+        return finish(b.fate, &extensions, resp);
+    }
+    let app = &mut t.applications[i];
+    if app.identifier_uris != new {
+        app.identifier_uris = new;
+        let app_id = app.id.clone();
+        count(&state, b.tenant, &[app_id]);
+    }
+    finish(b.fate, &extensions, StatusCode::NO_CONTENT.into_response())
+}
+
+/// Why Microsoft would refuse `uris` as application `i`'s identifier URIs, if it would.
+fn identifier_uris_refusal(t: &Tenant, i: usize, uris: &[String]) -> Option<String> {
+    let app = &t.applications[i];
+    let verified = |host: &str| {
+        t.domains.iter().any(|d| {
+            d.is_verified
+                && d.operation.is_none()
+                && (host.eq_ignore_ascii_case(&d.name)
+                    || host
+                        .to_ascii_lowercase()
+                        .ends_with(&format!(".{}", d.name.to_ascii_lowercase())))
+        })
+    };
+    for (n, uri) in uris.iter().enumerate() {
+        let Some((scheme, rest)) = uri.split_once("://") else {
+            return Some(format!(
+                "Invalid value specified for property 'identifierUris' of resource 'Application': '{uri}' is not an absolute URI."
+            ));
+        };
+        let host = rest.split(['/', ':', '?', '#']).next().unwrap_or_default();
+        if scheme.is_empty() || host.is_empty() {
+            return Some(format!(
+                "Invalid value specified for property 'identifierUris' of resource 'Application': '{uri}' is not an absolute URI."
+            ));
+        }
+        let own_id = scheme.eq_ignore_ascii_case("api")
+            && (host.eq_ignore_ascii_case(&app.app_id) || host.eq_ignore_ascii_case(&t.id));
+        if !own_id && !verified(host) {
+            return Some(format!(
+                "Values of identifierUris property must use a verified domain of the organization or its subdomain: '{uri}'"
+            ));
+        }
+        let taken = uris.iter().take(n).any(|u| u.eq_ignore_ascii_case(uri))
+            || t.applications.iter().enumerate().any(|(j, other)| {
+                j != i
+                    && other
+                        .identifier_uris
+                        .iter()
+                        .any(|u| u.eq_ignore_ascii_case(uri))
+            });
+        if taken {
+            return Some(
+                "Another object with the same value for property identifierUris already exists."
+                    .to_string(),
+            );
+        }
+    }
+    None
+}
+
 /// What references a domain: users, groups and contacts by address, applications by
 /// identifier URI.
 struct References {

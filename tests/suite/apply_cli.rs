@@ -195,8 +195,9 @@ fn release_plan_applied_once_after_a_snapshot() {
     assert_eq!(planned, expected_removals);
     assert_eq!(planned.len(), removals.len(), "one removal per object");
     // Primaries in the domain that do not follow a UPN move through Exchange, to the
-    // initial domain; the domain is the sim's default, so the initial domain becomes the default
-    // first, and the removal comes last, after everything.
+    // initial domain; the domain is the sim's default, so the initial domain becomes the default,
+    // last. The sim's synced users and contacts keep the domain referenced, which only a person
+    // can change, so there is no removal (Microsoft would refuse it) but a flag saying so.
     let primaries_before = primaries_in_domain(dir);
     let moving: BTreeMap<String, String> = primaries_before
         .iter()
@@ -219,24 +220,20 @@ fn release_plan_applied_once_after_a_snapshot() {
         .count();
     assert!(groups_moving >= 3, "groups' primaries move: {moving:?}");
     let n = plan.changes.len();
-    let fields: Vec<&str> = plan
-        .changes
-        .iter()
-        .skip(n - 2)
-        .map(|c| c.field.as_str())
-        .collect();
-    assert_eq!(fields, ["defaultDomain", "domain"]);
-    assert_eq!(plan.changes[n - 2].target.id, plan.initial_domain);
-    let all_before: Vec<String> = plan
-        .changes
-        .iter()
-        .take(n - 1)
-        .map(|c| c.id.clone())
-        .collect();
-    assert_eq!(plan.changes[n - 1].prerequisites, all_before);
+    assert_eq!(plan.changes[n - 1].field, "defaultDomain");
+    assert_eq!(plan.changes[n - 1].target.id, plan.initial_domain);
+    assert!(plan.changes.iter().all(|c| c.field != "domain"));
     assert!(
         plan.flags.iter().any(|f| f.rule.contains("on-premises")),
         "synced objects flagged"
+    );
+    let blocked: Vec<&cutover::plan::release::Flag> =
+        plan.flags.iter().filter(|f| f.kind == "domain").collect();
+    assert_eq!(blocked.len(), 1, "{:#?}", plan.flags);
+    assert!(
+        blocked[0].action.contains("synced user") && blocked[0].action.contains("contact"),
+        "{}",
+        blocked[0].action
     );
     // Deterministic: planned again, the same file.
     assert_eq!(ok(&run(dir, &["plan", "release", "--json"])), json);
@@ -264,29 +261,23 @@ fn release_plan_applied_once_after_a_snapshot() {
     assert_eq!(cloud_upns_in_domain(dir), upns);
 
     // Applied: no alias in the domain left on those objects. The app holds no
-    // Domain.ReadWrite.All, so making the initial domain default is refused, naming it, and
-    // the removal waiting for it is skipped: exit 1.
+    // Domain.ReadWrite.All, so making the initial domain default is refused, naming it: exit 1.
     let out = run(dir, &["apply", plan_arg, "--yes", "--concurrency", "3"]);
     assert_eq!(out.status.code(), Some(1), "{}", said(&out));
     let applied = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        applied.contains(&format!("{} of {n} changes in effect, 2 not", n - 2)),
+        applied.contains(&format!("{} of {n} changes in effect, 1 not", n - 1)),
         "{applied}"
     );
     let refused = applied
         .lines()
-        .find(|l| l.starts_with(&plan.changes[n - 2].id))
+        .find(|l| l.starts_with(&plan.changes[n - 1].id))
         .unwrap_or_default();
     assert!(
         refused.contains("missing Domain.ReadWrite.All (PATCH /domains/{id})"),
         "{applied}"
     );
     assert!(!refused.contains("eyJ"), "no token in the error: {refused}");
-    let skipped = applied
-        .lines()
-        .find(|l| l.starts_with(&plan.changes[n - 1].id))
-        .unwrap_or_default();
-    assert!(skipped.contains("skipped: prerequisite"), "{applied}");
     // Every primary that was to move is out of the domain.
     let primaries_after = primaries_in_domain(dir);
     for id in moving.keys() {
@@ -362,7 +353,7 @@ fn release_plan_applied_once_after_a_snapshot() {
             .count()
     };
     let sent = intents(dir);
-    assert_eq!(sent, n - 1, "no intent for the skipped removal");
+    assert_eq!(sent, n, "one intent per change");
     // Resumed: what is done is not sent again; the refused default-domain change is read,
     // found not in effect and tried again (one new intent), and refused again.
     let resumed = run(dir, &["apply", "--resume", "--yes"]);
@@ -370,7 +361,7 @@ fn release_plan_applied_once_after_a_snapshot() {
     let again = String::from_utf8_lossy(&resumed.stdout);
     assert_eq!(
         again.matches("done in an earlier run").count(),
-        n - 2,
+        n - 1,
         "{again}"
     );
     assert_eq!(intents(dir), sent + 1);

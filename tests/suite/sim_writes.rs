@@ -535,3 +535,152 @@ async fn batch_items_go_through_the_write_routes() {
     assert_eq!(sim.mutations().of("source", &ids[0]), 1);
     assert_eq!(sim.mutations().total, 1);
 }
+
+/// `PATCH /applications/{id}` `identifierUris`: Application.ReadWrite.All needed; a host not
+/// verified in the tenant, another application's URI, another app's `api://<appId>` and other
+/// properties refused in Microsoft's shape; `api://<own appId>` accepted, read back through
+/// `GET /applications/{id}`, counted once.
+#[tokio::test]
+async fn application_identifier_uris_follow_microsofts_rules() {
+    let sim = sim_with(5, false).await;
+    let apps = must(
+        &sim,
+        "source",
+        M::GET,
+        "/applications?$select=id,appId,displayName,identifierUris",
+        None,
+    )
+    .await
+    .1;
+    let app = |name: &str| {
+        apps["value"]
+            .as_array()
+            .expect("apps")
+            .iter()
+            .find(|a| a["displayName"] == name)
+            .cloned()
+            .expect("app")
+    };
+    let (intranet, payroll) = (app("Intranet"), app("Payroll"));
+    let id = intranet["id"].as_str().expect("id").to_string();
+    let app_id = intranet["appId"].as_str().expect("appId").to_string();
+    let path = format!("/applications/{id}");
+    let set = |uris: Value| Some(json!({ "identifierUris": uris }));
+    let got = must(&sim, "source", M::PATCH, &path, set(json!([]))).await;
+    assert_refused(
+        &got,
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges",
+    );
+
+    let sim = sim_with(5, true).await;
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &path,
+        set(json!(["https://app.fabrikam.example/x"])),
+    )
+    .await;
+    assert_refused(
+        &got,
+        400,
+        "HostNameNotOnVerifiedDomain",
+        "must use a verified domain",
+    );
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &path,
+        set(payroll["identifierUris"].clone()),
+    )
+    .await;
+    assert_refused(
+        &got,
+        400,
+        "Request_BadRequest",
+        "same value for property identifierUris",
+    );
+    let other = format!("api://{}", payroll["appId"].as_str().expect("appId"));
+    let got = must(&sim, "source", M::PATCH, &path, set(json!([other]))).await;
+    assert_refused(&got, 400, "HostNameNotOnVerifiedDomain", &other);
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &path,
+        Some(json!({"displayName": "X"})),
+    )
+    .await;
+    assert_refused(&got, 400, "BadRequest", "displayName");
+    let got = must(
+        &sim,
+        "source",
+        M::PATCH,
+        "/applications/nope",
+        set(json!([])),
+    )
+    .await;
+    assert_refused(&got, 404, "Request_ResourceNotFound", "nope");
+    assert_eq!(sim.mutations().total, 0, "nothing refused was applied");
+
+    let own = format!("api://{app_id}");
+    let got = must(&sim, "source", M::PATCH, &path, set(json!([own]))).await;
+    assert_eq!(got.0, 204, "{}", got.1);
+    let read = must(
+        &sim,
+        "source",
+        M::GET,
+        &format!("{path}?$select=id,identifierUris"),
+        None,
+    )
+    .await;
+    assert_eq!(read.0, 200, "{}", read.1);
+    assert_eq!(read.1["identifierUris"], json!([own]));
+    assert_eq!(sim.mutations().of("source", &id), 1);
+    // The same list again changes nothing and counts nothing.
+    let got = must(&sim, "source", M::PATCH, &path, set(json!([own]))).await;
+    assert_eq!(got.0, 204, "{}", got.1);
+    assert_eq!(sim.mutations().of("source", &id), 1);
+}
+
+/// `cloud_only`: no synced user or group in either tenant; by default some are.
+#[tokio::test]
+async fn cloud_only_tenants_have_no_synced_objects() {
+    for cloud_only in [false, true] {
+        let sim = Sim::start(SimOptions {
+            users: 60,
+            cloud_only,
+            ..SimOptions::default()
+        })
+        .await
+        .expect("sim");
+        let mut synced = 0;
+        for label in ["source", "destination"] {
+            for collection in ["users", "groups"] {
+                let got = must(
+                    &sim,
+                    label,
+                    M::GET,
+                    &format!("/{collection}?$select=id,onPremisesSyncEnabled&$top=999"),
+                    None,
+                )
+                .await;
+                assert_eq!(got.0, 200, "{}", got.1);
+                synced += got.1["value"]
+                    .as_array()
+                    .expect("value")
+                    .iter()
+                    .filter(|o| o["onPremisesSyncEnabled"] == json!(true))
+                    .count();
+            }
+        }
+        assert_eq!(
+            synced == 0,
+            cloud_only,
+            "{synced} synced, cloud_only {cloud_only}"
+        );
+    }
+}
