@@ -49,8 +49,12 @@ impl Applied {
 
     /// `later` puts back exactly what `self` changed.
     fn undone_by(&self, later: &Applied) -> bool {
+        // A default-domain change targets the domain made default, so its inverse targets the
+        // other one: the tenant's one default is the object, not the target.
+        let same_object = self.field == FIELD_DEFAULT_DOMAIN
+            || self.target.id.eq_ignore_ascii_case(&later.target.id);
         self.tenant == later.tenant
-            && self.target.id.eq_ignore_ascii_case(&later.target.id)
+            && same_object
             && self.field == later.field
             && self.before == later.after
             && self.after == later.before

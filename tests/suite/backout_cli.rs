@@ -53,6 +53,8 @@ fn backout_puts_back_what_apply_changed_and_undo_one_change() {
             "User.ReadWrite.All",
             "--grant-permission",
             "Domain.ReadWrite.All",
+            "--grant-permission",
+            "Application.ReadWrite.All",
         ],
     );
     // Nothing applied yet: no journal, nothing to back out.
