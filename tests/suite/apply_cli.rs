@@ -126,7 +126,14 @@ fn release_plan_applied_once_after_a_snapshot() {
     let _sim = sim_serve(
         &dir.join("sim.toml"),
         dir,
-        &["--users", "60", "--grant-permission", "User.ReadWrite.All"],
+        &[
+            "--users",
+            "60",
+            "--grant-permission",
+            "User.ReadWrite.All",
+            "--grant-permission",
+            "Application.ReadWrite.All",
+        ],
     );
 
     let before = removable_aliases(dir);
@@ -389,6 +396,8 @@ fn release_completes_with_every_answer_lost_and_the_domain_gone() {
             "User.ReadWrite.All",
             "--grant-permission",
             "Domain.ReadWrite.All",
+            "--grant-permission",
+            "Application.ReadWrite.All",
             "--apply-then-drop-rate",
             "1",
             "--domain-removal-delay-ms",
