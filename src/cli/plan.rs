@@ -9,7 +9,7 @@ use super::args::{PlanAdoptArgs, PlanBackoutArgs, PlanReleaseArgs};
 use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
 use crate::inventory;
 use crate::plan::release::{
-    ReleaseOptions, TenantFacts, force_delete_refusal, release_plan_with, render_text,
+    ReleaseOptions, TenantFacts, force_delete_refusal, lower_mx_ttl, release_plan_with, render_text,
 };
 
 pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome {
@@ -60,7 +60,29 @@ pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome
             }
             options.force_delete = Some(args.disable_user_accounts);
         }
-        Ok::<_, Failure>(release_plan_with(&facts, &entries, &directory, options))
+        let mut plan = release_plan_with(&facts, &entries, &directory, options);
+        // The MX TTL as the zone's authoritative servers serve it: lowered first, if needed.
+        // Unreadable DNS does not stop the directory's release: the plan says so instead.
+        match zone_now(&domain, &loaded.cfg, &[]).await {
+            Ok(zone) => {
+                if let Some(c) = zone
+                    .get(&(domain.ascii.to_ascii_lowercase(), "MX".to_string()))
+                    .and_then(|mx| lower_mx_ttl(&domain.ascii, mx))
+                {
+                    plan.changes.insert(0, c);
+                }
+            }
+            Err(Failure::Check(e) | Failure::Input(e) | Failure::Service(e)) => plan.flags.push(crate::plan::release::Flag {
+                target: crate::plan::change::Target {
+                    id: format!("{} MX", domain.ascii),
+                    display: format!("{} MX", domain.ascii),
+                },
+                kind: "dns".into(),
+                rule: "The MX TTL is lowered ahead of the cutover, read from the zone's authoritative servers".into(),
+                action: format!("{e}; check 'cutover dns', lower the MX TTL by hand or plan again"),
+            }),
+        }
+        Ok::<_, Failure>(plan)
     })?;
     let text = if args.json {
         let mut t = serde_json::to_string_pretty(&plan)

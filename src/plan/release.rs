@@ -238,6 +238,34 @@ pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Director
 }
 
 /// [`release_plan`] with the admin's options (`--force-delete`).
+/// Lowering the domain's MX TTL to [`TARGET_TTL`](crate::dns::ttl_plan::TARGET_TTL), as the
+/// zone's authoritative servers serve it now (`mx_now`); `None` when it is low already. A
+/// resolver may keep the old MX for the old TTL, so the adopt plan's MX switch is only quick
+/// once this change is older than the old TTL (the timeline's TTL plan says when).
+pub fn lower_mx_ttl(domain: &str, mx_now: &crate::plan::change::RrSet) -> Option<Change> {
+    use crate::dns::ttl_plan::{MIN_LEAD, TARGET_TTL};
+    if mx_now.ttl <= TARGET_TTL || mx_now.values.is_empty() {
+        return None;
+    }
+    let after = crate::plan::change::RrSet {
+        ttl: TARGET_TTL,
+        values: mx_now.values.clone(),
+    };
+    Some(Change::set_rrset(
+        domain,
+        domain,
+        "MX",
+        mx_now,
+        &after,
+        &format!(
+            "Lower the MX TTL from {}s to {TARGET_TTL}s ahead of the cutover: resolvers may keep the old MX for the old TTL, so switch MX no sooner than {}s (the runbook asks for {} hours) after this change",
+            mx_now.ttl,
+            mx_now.ttl,
+            MIN_LEAD.whole_hours()
+        ),
+    ))
+}
+
 pub fn release_plan_with(
     facts: &TenantFacts,
     entries: &[Entry],
@@ -682,6 +710,41 @@ mod tests {
     use crate::graph::model::User;
     use crate::inventory::Reference;
     use crate::plan::change::Route;
+
+    #[test]
+    fn the_mx_ttl_is_lowered_only_when_above_the_target() {
+        use crate::plan::change::{Inverse, RrSet};
+        let mx = |ttl| RrSet {
+            ttl,
+            values: vec!["0 contoso-example.mail.protection.outlook.com.".into()],
+        };
+        assert!(lower_mx_ttl("contoso.example", &mx(300)).is_none());
+        assert!(lower_mx_ttl("contoso.example", &mx(60)).is_none());
+        let c = lower_mx_ttl("contoso.example", &mx(3600)).expect("lowered");
+        let Route::Dns {
+            zone,
+            rtype,
+            values,
+            ttl,
+            ..
+        } = &c.route
+        else {
+            panic!("a DNS change: {c:?}");
+        };
+        assert_eq!(
+            (zone.as_str(), rtype.as_str(), *ttl),
+            ("contoso.example", "MX", Some(300))
+        );
+        assert_eq!(values, &mx(3600).values, "the MX hosts stay");
+        let Inverse::Apply {
+            route: Route::Dns { ttl: back, .. },
+        } = &c.inverse
+        else {
+            panic!("an inverse: {c:?}");
+        };
+        assert_eq!(*back, Some(3600));
+        assert!(c.rule.contains("3600s"), "{}", c.rule);
+    }
 
     fn user(id: &str, upn: &str, refs: &[(&'static str, &str)]) -> Entry {
         Entry {

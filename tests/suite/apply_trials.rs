@@ -60,8 +60,13 @@ impl Trial {
         let plan_file = dir.path().join("plan.json");
         let run = |args: &[&str]| command(dir.path(), args).output().expect("run cutover");
         let json = ok(&run(&["plan", "release", "--json"]));
-        let plan: Plan = serde_json::from_str(&json).expect("plan json");
+        let mut plan: Plan = serde_json::from_str(&json).expect("plan json");
+        // The trials count HTTP writes per object; the plan's DNS change (the MX TTL, through
+        // the sim's TSIG-signed updates) is exercised by tests/suite/dns_update.rs instead.
+        plan.changes
+            .retain(|c| c.tenant != cutover::plan::change::DNS_TENANT);
         assert!(plan.changes.len() > 300, "{}", plan.changes.len());
+        let json = serde_json::to_string_pretty(&plan).expect("plan json");
         std::fs::write(&plan_file, &json).expect("write plan");
         ok(&run(&["snapshot", "--tenant", "source"]));
         Trial {
