@@ -6,6 +6,7 @@
 pub mod action;
 pub mod keys;
 pub mod observe;
+pub mod place;
 pub mod state;
 pub mod update;
 

@@ -215,6 +215,9 @@ pub struct State {
     pub audit_stopped: Option<String>,
     /// Background tasks that ended unexpectedly (name, reason), shown in red.
     pub stopped_tasks: Vec<(String, String)>,
+    /// The domain's place in the cutover state machine and what blocks the next step
+    /// (`app::place`, recomputed when a reading it depends on arrives).
+    pub place: super::place::PlaceView,
 }
 
 /// The last outside lookup and the baseline changes are compared with.
@@ -278,6 +281,7 @@ impl State {
             notice: None,
             audit_stopped: None,
             stopped_tasks: Vec::new(),
+            place: super::place::PlaceView::default(),
         }
     }
 

@@ -14,6 +14,15 @@ use super::state::{Health, InputMode, ObservedAnswer, Pane, State, TenantId};
 
 /// Apply one action to the state and return the effects the loop must carry out.
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
+    let moves_place = super::place::feeds(&action);
+    let commands = reduce(state, action);
+    if moves_place {
+        super::place::refresh(state);
+    }
+    commands
+}
+
+fn reduce(state: &mut State, action: Action) -> Vec<Command> {
     if !state.audit_alive() && action.changes_cutover() {
         refuse(state, &action);
         return Vec::new();

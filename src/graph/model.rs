@@ -35,6 +35,20 @@ pub struct Domain {
     pub is_verified: bool,
     pub is_admin_managed: bool,
     pub supported_services: Vec<String>,
+    /// Graph's `domainState` (`{operation: "ForceDelete", status: "InProgress", …}` while a
+    /// forced removal runs; `null` otherwise).
+    pub state: Option<serde_json::Value>,
+}
+
+impl Domain {
+    /// Whether Graph says a removal of this domain is under way.
+    pub fn removal_in_progress(&self) -> bool {
+        self.state
+            .as_ref()
+            .and_then(|s| s.get("operation"))
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|op| op.eq_ignore_ascii_case("ForceDelete") || op == "Delete")
+    }
 }
 
 /// One `domainDnsRecord` subtype (`serviceConfigurationRecords`, `verificationDnsRecords`).

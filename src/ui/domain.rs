@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use crate::app::state::{Health, Pane, State, TenantId, TenantState};
+use crate::plan::machine::Stage;
 
 use super::theme;
 use super::widgets::{self, truncate};
@@ -36,9 +37,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         destination.push(health(&state.destination));
     }
 
-    // When the pane is short, the least telling rows give way first (owner line and header
-    // take two lines).
-    let room = usize::from(area.height.saturating_sub(4));
+    // The domain's place in the cutover and what blocks the next step come right after the
+    // owner line: they say what to do next.
+    let place = &state.place.place;
+    let top = 2 + usize::from(place.blocker.is_some());
+    // When the pane is short, the least telling rows give way first (the top lines and the
+    // header take their lines).
+    let room = usize::from(area.height.saturating_sub(2)).saturating_sub(top + 1);
     for drop in ["services", "default", "auth"] {
         if labels.len() <= room {
             break;
@@ -58,6 +63,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     );
     let fit =
         |s: Span<'static>, w: u16| Span::styled(truncate(&s.content, usize::from(w)), s.style);
+    let table_rows = labels.len();
     let rows: Vec<Row> = labels
         .iter()
         .zip(source.into_iter().zip(destination))
@@ -114,12 +120,137 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled(truncate(&s.content, left), s.style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), owner_area);
-    let rest = Rect {
+    let text_w = usize::from(inner.width.saturating_sub(LABEL_WIDTH + 1));
+    let mut top_lines = vec![labelled("stage", stage_line(place.stage), text_w)];
+    if let Some(why) = &place.blocker {
+        top_lines.push(labelled(
+            "blocked",
+            vec![Span::styled(why.clone(), theme::warn())],
+            text_w,
+        ));
+    }
+    let top_area = Rect {
         y: inner.y + 1,
-        height: inner.height - 1,
+        height: inner.height.saturating_sub(1).min(top_lines.len() as u16),
+        ..inner
+    };
+    let used = 1 + top_area.height;
+    frame.render_widget(Paragraph::new(top_lines), top_area);
+    let table_h = (table_rows + 1).min(usize::from(inner.height.saturating_sub(used))) as u16;
+    let rest = Rect {
+        y: inner.y + used,
+        height: table_h,
         ..inner
     };
     frame.render_widget(table, rest);
+    // Room to spare (120x40): the whole path, and the blocker unshortened.
+    let spare = Rect {
+        y: rest.y + rest.height + 1,
+        height: inner.height.saturating_sub(used + table_h + 1),
+        ..inner
+    };
+    let mut lines = pack("path", path_items(place.stage), text_w);
+    if let Some(why) = &place.blocker
+        && widgets::width(why) > text_w
+    {
+        let words = why
+            .split_whitespace()
+            .map(|w| Span::styled(w.to_string(), theme::warn()))
+            .collect();
+        lines.extend(pack("blocked", words, text_w));
+    }
+    if spare.height > 0 && lines.len() <= usize::from(spare.height) {
+        frame.render_widget(Paragraph::new(lines), spare);
+    }
+}
+
+/// `label` in the label column, then the spans cut to `width`.
+fn labelled(label: &str, spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
+    let mut out = vec![Span::styled(
+        format!("{label:<w$} ", w = usize::from(LABEL_WIDTH)),
+        theme::dim(),
+    )];
+    for s in spans {
+        let used: usize = out.iter().skip(1).map(Span::width).sum();
+        let left = width.saturating_sub(used);
+        if left == 0 {
+            break;
+        }
+        out.push(Span::styled(truncate(&s.content, left), s.style));
+    }
+    Line::from(out)
+}
+
+/// The short form of the place: how far along its path, the current stage, the next one.
+fn stage_line(stage: Stage) -> Vec<Span<'static>> {
+    let path = stage.path();
+    let Some(at) = path.iter().position(|s| *s == stage) else {
+        return vec![Span::styled(stage.label(), theme::dim())];
+    };
+    let current = if stage.next().is_none() {
+        theme::ok()
+    } else {
+        theme::header()
+    };
+    let mut out = vec![
+        Span::styled(format!("{}/{} ", at + 1, path.len()), theme::dim()),
+        Span::styled(stage.label(), current),
+    ];
+    if let Some(next) = stage.next() {
+        out.push(Span::styled(format!(" → {}", next.label()), theme::dim()));
+    }
+    out
+}
+
+/// Every stage of the path, marked done (✓), current (▶) or to come (·).
+fn path_items(stage: Stage) -> Vec<Span<'static>> {
+    let path = stage.path();
+    let at = path.iter().position(|s| *s == stage).unwrap_or(0);
+    path.iter()
+        .enumerate()
+        .map(|(i, s)| match i.cmp(&at) {
+            std::cmp::Ordering::Less => Span::styled(format!("✓ {}", s.label()), theme::ok()),
+            std::cmp::Ordering::Equal => Span::styled(format!("▶ {}", s.label()), theme::header()),
+            std::cmp::Ordering::Greater => Span::styled(format!("· {}", s.label()), theme::dim()),
+        })
+        .collect()
+}
+
+/// Items laid out in lines of `width` cells after the label column (the label on the first
+/// line), each item whole on one line unless it alone is wider.
+fn pack(label: &str, items: Vec<Span<'static>>, width: usize) -> Vec<Line<'static>> {
+    let mut lines: Vec<Vec<Span<'static>>> = Vec::new();
+    let mut used = 0;
+    for item in items {
+        let w = item.width();
+        match lines.last_mut() {
+            Some(line) if used + 1 + w <= width => {
+                line.push(Span::raw(" "));
+                line.push(item);
+                used += 1 + w;
+            }
+            _ => {
+                used = w.min(width);
+                lines.push(vec![Span::styled(
+                    truncate(&item.content, width),
+                    item.style,
+                )]);
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, spans)| {
+            let head = if i == 0 { label } else { "" };
+            let mut out = vec![Span::styled(
+                format!("{head:<w$} ", w = usize::from(LABEL_WIDTH)),
+                theme::dim(),
+            )];
+            out.extend(spans);
+            Line::from(out)
+        })
+        .collect()
 }
 
 /// Who holds the domain seen from outside: which configured tenant (or another), the

@@ -1,0 +1,121 @@
+//! The reducer's part for the domain's place in the cutover state machine
+//! ([`crate::plan::machine`]): which readings of [`State`] feed it, and recomputing it when one
+//! of them arrives, so a frame only draws it.
+
+use crate::audit::Kind;
+use crate::dns::{AnswerStatus, RecordKind};
+use crate::plan::machine::{self, JournalReading, Place, Presence, Readings};
+
+use super::action::Action;
+use super::state::{State, TenantId, TenantState};
+
+/// The place as the Domain pane shows it, and the journal's reading it was computed from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlaceView {
+    pub place: Place,
+    /// The journal reduced to what the machine needs; re-read only when the journal gains an
+    /// intent or an outcome (a long journal is not rescanned for every poll).
+    journal: JournalReading,
+    /// How many of `State::audit`'s lines `journal` has read.
+    read: usize,
+}
+
+/// Whether `action` brings a reading the place depends on.
+pub fn feeds(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::TenantPolled { .. }
+            | Action::PropagationPolled(_)
+            | Action::ExpectedPolled { .. }
+            | Action::InventoryPolled { .. }
+            | Action::AuditAppended(_)
+    )
+}
+
+/// Recompute the place from the state's readings.
+pub fn refresh(state: &mut State) {
+    let view = &state.place;
+    let fresh = state.audit.get(view.read..).unwrap_or_default();
+    let journal = if view.read == 0 && !state.audit.is_empty()
+        || fresh
+            .iter()
+            .any(|r| matches!(r.event.kind, Kind::Intent | Kind::Outcome))
+    {
+        JournalReading::from_records(&state.audit)
+    } else {
+        view.journal.clone()
+    };
+    let place = machine::place(&readings(state, journal.clone()));
+    state.place = PlaceView {
+        place,
+        journal,
+        read: state.audit.len(),
+    };
+}
+
+fn presence(t: &TenantState) -> Presence {
+    match t.snapshot.as_ref() {
+        None => Presence::Unknown,
+        Some(s) => match &s.domain {
+            None => Presence::Absent,
+            Some(d) => Presence::Present {
+                verified: d.is_verified,
+                default: d.is_default,
+                removing: d.removal_in_progress(),
+            },
+        },
+    }
+}
+
+/// What the machine reads, taken from the state (the same readings the panes show).
+pub fn readings(state: &State, journal: JournalReading) -> Readings {
+    let apex = |kind: RecordKind| {
+        state
+            .dns
+            .answers
+            .iter()
+            .find(|a| a.kind == kind && a.name.eq_ignore_ascii_case(&state.domain))
+            .and_then(|a| match a.status {
+                AnswerStatus::Answer => Some(a.values.iter().map(|v| v.value.clone()).collect()),
+                AnswerStatus::NoData | AnswerStatus::NxDomain => Some(Vec::new()),
+                AnswerStatus::Error(_) => None,
+            })
+    };
+    let zone_mx = apex(RecordKind::Mx).map(|values: Vec<String>| {
+        values
+            .iter()
+            .filter_map(|v| v.split_whitespace().nth(1))
+            .map(host)
+            .collect()
+    });
+    let expected =
+        (state.dns.expected_from == Some(TenantId::Destination)).then_some(&state.dns.expected);
+    let destination_txt = expected.and_then(|e| {
+        e.iter()
+            .filter(|r| r.record_type.eq_ignore_ascii_case("txt"))
+            .filter_map(|r| r.text.clone())
+            .find(|t| t.starts_with("MS="))
+    });
+    let destination_mx = expected.map(|e| {
+        e.iter()
+            .filter_map(|r| r.mail_exchange.as_deref())
+            .map(host)
+            .collect::<Vec<_>>()
+    });
+    Readings {
+        source: presence(&state.source),
+        destination: presence(&state.destination),
+        destination_configured: !state.destination.unconfigured,
+        holding: state.inventory.holding.as_ref().map(|h| h.total),
+        zone_txt: apex(RecordKind::Txt),
+        zone_mx,
+        destination_txt,
+        // Until the destination has answered with an MX, there is nothing to compare with.
+        destination_mx: destination_mx.filter(|m| !m.is_empty()),
+        journal,
+    }
+}
+
+fn host(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}

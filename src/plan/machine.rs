@@ -1,0 +1,435 @@
+//! The domain's place in the cutover state machine, from what the dashboard already reads:
+//! both tenants' `GET /domains/{id}`, the zone's TXT and MX as its authoritative servers answer
+//! them, the destination's expected records, the inventory's count and the journal.
+//!
+//! Forward: in source → releasing → released → added to destination → verified → services
+//! configured → done. Back-out: backing out → back in source. Each place comes with what blocks
+//! the next transition, in words. Pure: no I/O, no clock.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::backout::Applied;
+use super::change::{
+    FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_DOMAIN_ADDED, FIELD_DOMAIN_VERIFIED,
+    FIELD_PRIMARY, FIELD_UPN,
+};
+use crate::audit::Record;
+
+/// A place in the state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Not enough read yet to say (the source tenant has not answered).
+    Unknown,
+    InSource,
+    Releasing,
+    Released,
+    AddedToDestination,
+    Verified,
+    ServicesConfigured,
+    Done,
+    BackingOut,
+    BackInSource,
+}
+
+impl Stage {
+    /// The forward path, in order.
+    pub const FORWARD: [Stage; 7] = [
+        Stage::InSource,
+        Stage::Releasing,
+        Stage::Released,
+        Stage::AddedToDestination,
+        Stage::Verified,
+        Stage::ServicesConfigured,
+        Stage::Done,
+    ];
+    /// The back-out path, in order.
+    pub const BACK: [Stage; 2] = [Stage::BackingOut, Stage::BackInSource];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Unknown => "unknown",
+            Stage::InSource => "in source",
+            Stage::Releasing => "releasing",
+            Stage::Released => "released",
+            Stage::AddedToDestination => "added to destination",
+            Stage::Verified => "verified",
+            Stage::ServicesConfigured => "services configured",
+            Stage::Done => "done",
+            Stage::BackingOut => "backing out",
+            Stage::BackInSource => "back in source",
+        }
+    }
+
+    /// The path this stage is on (forward or back-out); empty for [`Stage::Unknown`].
+    pub fn path(self) -> &'static [Stage] {
+        match self {
+            Stage::Unknown => &[],
+            Stage::BackingOut | Stage::BackInSource => &Stage::BACK,
+            _ => &Stage::FORWARD,
+        }
+    }
+
+    /// The stage after this one on its path, if any.
+    pub fn next(self) -> Option<Stage> {
+        let path = self.path();
+        let at = path.iter().position(|s| *s == self)?;
+        path.get(at + 1).copied()
+    }
+}
+
+/// The domain's place and what keeps it from the next one (`None` at the end of a path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub stage: Stage,
+    pub blocker: Option<String>,
+}
+
+impl Default for Place {
+    fn default() -> Self {
+        Place {
+            stage: Stage::Unknown,
+            blocker: Some("waiting for the source tenant's first poll".into()),
+        }
+    }
+}
+
+/// One tenant's `GET /domains/{id}` as last read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Presence {
+    /// Not read yet (or the tenant has never answered).
+    #[default]
+    Unknown,
+    /// 404: the tenant does not have it.
+    Absent,
+    Present {
+        verified: bool,
+        default: bool,
+        /// Graph's `state.operation` says a removal runs.
+        removing: bool,
+    },
+}
+
+impl Presence {
+    fn present(self) -> bool {
+        matches!(self, Presence::Present { .. })
+    }
+}
+
+/// What the journal says was applied, reduced to what the state machine needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JournalReading {
+    /// Changes to the source tenant still in effect (aliases, UPNs, URIs, default, removal).
+    pub source_in_effect: usize,
+    /// The source's removal of the domain is applied and not undone.
+    pub source_removal: bool,
+    /// Changes to destination objects' names (addresses, primaries, UPNs) still in effect.
+    pub names_restored: usize,
+    /// Every change still in effect (any tenant, DNS included): what a backout would undo.
+    pub in_effect: usize,
+    /// The newest applied change undid an earlier one, after the domain changed hands (the
+    /// source removed it or the destination added it): the cutover is going back.
+    pub backing_out: bool,
+    /// Intents with no `ok` outcome yet (settled by `cutover apply --resume`).
+    pub unsettled: usize,
+}
+
+impl JournalReading {
+    pub fn from_records(records: &[Record]) -> JournalReading {
+        let history = super::backout::history(records);
+        let mut reading = net_effect(&history.applied);
+        reading.unsettled = history.unsettled.len();
+        reading
+    }
+}
+
+/// What changed and was not undone, as `backout::in_effect` reckons it (same rules: an exact
+/// inverse of the same object and field cancels, a domain's removal cancels its add and
+/// verification in that tenant, an add and verification after a removal cancel the removal),
+/// but in one pass keyed by object and field: the reducer runs this whenever the journal
+/// gains a change, and a release can hold 100,000 of them.
+fn net_effect(applied: &[Applied]) -> JournalReading {
+    type Key = (String, String, String);
+    let key = |a: &Applied| -> Key {
+        // A tenant has one default: the inverse of a default change targets the other domain.
+        let target = if a.field == FIELD_DEFAULT_DOMAIN {
+            String::new()
+        } else {
+            a.target.id.to_ascii_lowercase()
+        };
+        (a.tenant.clone(), target, a.field.clone())
+    };
+    let mut net: HashMap<Key, Vec<(Value, Value)>> = HashMap::new();
+    let mut handed_over = false;
+    let mut last_undid = false;
+    let count = |net: &HashMap<Key, Vec<(Value, Value)>>, k: &Key| net.get(k).map_or(0, Vec::len);
+    for a in applied {
+        let k = key(a);
+        let same = |field: &str| (k.0.clone(), k.1.clone(), field.to_string());
+        match a.field.as_str() {
+            FIELD_DOMAIN => {
+                let undone = count(&net, &same(FIELD_DOMAIN_ADDED))
+                    + count(&net, &same(FIELD_DOMAIN_VERIFIED));
+                net.remove(&same(FIELD_DOMAIN_ADDED));
+                net.remove(&same(FIELD_DOMAIN_VERIFIED));
+                last_undid = undone > 0;
+                if !last_undid {
+                    net.entry(k)
+                        .or_default()
+                        .push((a.before.clone(), a.after.clone()));
+                    handed_over |= a.tenant == "source";
+                }
+                continue;
+            }
+            FIELD_DOMAIN_ADDED if count(&net, &same(FIELD_DOMAIN)) > 0 => {
+                last_undid = true;
+                continue;
+            }
+            FIELD_DOMAIN_VERIFIED if count(&net, &same(FIELD_DOMAIN)) > 0 => {
+                net.remove(&same(FIELD_DOMAIN));
+                last_undid = true;
+                continue;
+            }
+            FIELD_DOMAIN_ADDED => handed_over |= a.tenant == "destination",
+            _ => {}
+        }
+        let stack = net.entry(k).or_default();
+        match stack
+            .iter()
+            .rposition(|(before, after)| *before == a.after && *after == a.before)
+        {
+            Some(at) => {
+                stack.remove(at);
+                last_undid = true;
+            }
+            None => {
+                stack.push((a.before.clone(), a.after.clone()));
+                last_undid = false;
+            }
+        }
+    }
+    let mut reading = JournalReading {
+        backing_out: handed_over && last_undid,
+        ..JournalReading::default()
+    };
+    for ((tenant, _, field), stack) in &net {
+        let n = stack.len();
+        reading.in_effect += n;
+        if tenant == "source" {
+            reading.source_in_effect += n;
+            reading.source_removal |= field == FIELD_DOMAIN && n > 0;
+        }
+        if tenant == "destination"
+            && [FIELD_ADDRESSES, FIELD_PRIMARY, FIELD_UPN].contains(&&**field)
+        {
+            reading.names_restored += n;
+        }
+    }
+    reading
+}
+
+/// Everything the state machine reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Readings {
+    pub source: Presence,
+    pub destination: Presence,
+    /// `false`: the configuration names no destination tenant.
+    pub destination_configured: bool,
+    /// Objects in the source that still hold the domain (the inventory's total).
+    pub holding: Option<usize>,
+    /// The zone's apex TXT values (authoritative); `None` until answered.
+    pub zone_txt: Option<Vec<String>>,
+    /// The zone's apex MX hosts (authoritative, lower case, no trailing dot).
+    pub zone_mx: Option<Vec<String>>,
+    /// The destination's verification TXT (`MS=ms…`), while it expects one.
+    pub destination_txt: Option<String>,
+    /// The MX hosts the destination's serviceConfigurationRecords ask for.
+    pub destination_mx: Option<Vec<String>>,
+    pub journal: JournalReading,
+}
+
+/// The domain's place, and what blocks the next transition.
+pub fn place(r: &Readings) -> Place {
+    let at = |stage: Stage, blocker: Option<String>| Place { stage, blocker };
+    let blocked = |stage: Stage, why: &str| at(stage, Some(why.to_string()));
+    let j = &r.journal;
+    if r.source == Presence::Unknown {
+        return Place::default();
+    }
+    if j.backing_out {
+        return backing_out(r);
+    }
+    match r.destination {
+        Presence::Present { verified: true, .. } => return verified(r),
+        Presence::Present {
+            verified: false, ..
+        } if !r.source.present() || j.source_removal || removing(r.source) => {
+            return added(r);
+        }
+        _ => {}
+    }
+    if !r.source.present() || j.source_removal || removing(r.source) {
+        return released(r);
+    }
+    let holding = r.holding.unwrap_or(0);
+    if j.source_in_effect == 0 {
+        let why = match r.holding {
+            Some(n) if n > 0 => format!(
+                "no release applied yet; {n} {} still reference the domain (cutover plan release)",
+                objects(n)
+            ),
+            _ => "no release applied yet (cutover plan release, then cutover apply)".into(),
+        };
+        return at(Stage::InSource, Some(why));
+    }
+    if r.holding.is_none() {
+        return blocked(
+            Stage::Releasing,
+            "counting the objects that reference the domain",
+        );
+    }
+    if holding > 0 {
+        return at(
+            Stage::Releasing,
+            Some(format!(
+                "{holding} {} still reference the domain",
+                objects(holding)
+            )),
+        );
+    }
+    if matches!(r.source, Presence::Present { default: true, .. }) {
+        return blocked(Stage::Releasing, "it is still the source's default domain");
+    }
+    blocked(
+        Stage::Releasing,
+        "its removal is not applied yet (DELETE /domains in the release plan)",
+    )
+}
+
+fn objects(n: usize) -> &'static str {
+    if n == 1 { "object" } else { "objects" }
+}
+
+fn removing(p: Presence) -> bool {
+    matches!(p, Presence::Present { removing: true, .. })
+}
+
+fn released(r: &Readings) -> Place {
+    let why = if r.source.present() {
+        "waiting for Microsoft to finish removing it (GET /domains answers 200)"
+    } else if !r.destination_configured {
+        "no destination tenant configured"
+    } else if r.destination == Presence::Unknown {
+        "waiting for the destination tenant's first poll"
+    } else {
+        "not added to the destination yet (cutover plan adopt)"
+    };
+    Place {
+        stage: Stage::Released,
+        blocker: Some(why.into()),
+    }
+}
+
+fn added(r: &Readings) -> Place {
+    let why = if r.source.present() {
+        "the source still has it (GET /domains answers 200 there): Microsoft refuses verifying"
+            .to_string()
+    } else {
+        match (&r.destination_txt, &r.zone_txt) {
+            (Some(ms), Some(txt)) if !txt.iter().any(|v| v == ms) => {
+                format!("the destination's {ms} TXT is not in the zone")
+            }
+            (_, None) => "waiting for the zone's TXT answer".into(),
+            _ => "not verified yet (POST /domains/{id}/verify)".into(),
+        }
+    };
+    Place {
+        stage: Stage::AddedToDestination,
+        blocker: Some(why),
+    }
+}
+
+fn verified(r: &Readings) -> Place {
+    let at = |stage: Stage, why: String| Place {
+        stage,
+        blocker: Some(why),
+    };
+    let (Some(want), Some(zone)) = (&r.destination_mx, &r.zone_mx) else {
+        let why = if r.destination_mx.is_none() {
+            "the destination's expected MX not read yet"
+        } else {
+            "waiting for the zone's MX answer"
+        };
+        return at(Stage::Verified, why.into());
+    };
+    let first = |hosts: &[String]| hosts.first().cloned().unwrap_or_else(|| "nothing".into());
+    if want.is_empty() || !want.iter().any(|h| zone.iter().any(|z| z == h)) {
+        return at(
+            Stage::Verified,
+            format!(
+                "MX points to {}, not the destination's {}",
+                first(zone),
+                first(want)
+            ),
+        );
+    }
+    let j = &r.journal;
+    if j.unsettled > 0 {
+        return at(
+            Stage::ServicesConfigured,
+            format!(
+                "{} {} unsettled in the journal (cutover apply --resume)",
+                j.unsettled,
+                if j.unsettled == 1 {
+                    "change"
+                } else {
+                    "changes"
+                }
+            ),
+        );
+    }
+    if j.names_restored == 0 {
+        return at(
+            Stage::ServicesConfigured,
+            "no names restored in the destination yet (cutover plan adopt)".into(),
+        );
+    }
+    Place {
+        stage: Stage::Done,
+        blocker: None,
+    }
+}
+
+fn backing_out(r: &Readings) -> Place {
+    let j = &r.journal;
+    let why = match r.source {
+        _ if r.destination.present() && !r.source.present() => {
+            Some("the destination still has the domain (GET /domains answers 200 there)".into())
+        }
+        Presence::Absent | Presence::Unknown => Some("not added back to the source yet".into()),
+        Presence::Present {
+            verified: false, ..
+        } => Some("not verified in the source again yet".into()),
+        Presence::Present { .. } if j.in_effect > 0 => Some(format!(
+            "{} applied {} still to undo (cutover plan backout)",
+            j.in_effect,
+            if j.in_effect == 1 {
+                "change"
+            } else {
+                "changes"
+            }
+        )),
+        Presence::Present { .. } => None,
+    };
+    match why {
+        Some(why) => Place {
+            stage: Stage::BackingOut,
+            blocker: Some(why),
+        },
+        None => Place {
+            stage: Stage::BackInSource,
+            blocker: None,
+        },
+    }
+}
