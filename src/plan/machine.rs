@@ -272,16 +272,12 @@ pub fn place(r: &Readings) -> Place {
     if !r.source.present() || j.source_removal || removing(r.source) {
         return released(r);
     }
-    let holding = r.holding.unwrap_or(0);
     if j.source_in_effect == 0 {
-        let why = match r.holding {
-            Some(n) if n > 0 => format!(
-                "no release applied yet; {n} {} still reference the domain (cutover plan release)",
-                objects(n)
-            ),
-            _ => "no release applied yet (cutover plan release, then cutover apply)".into(),
-        };
-        return at(Stage::InSource, Some(why));
+        // The holding count is in the pane's own row; the next step is to start the release.
+        return blocked(
+            Stage::InSource,
+            "no release applied yet (cutover plan release, then cutover apply)",
+        );
     }
     if r.holding.is_none() {
         return blocked(
@@ -289,6 +285,7 @@ pub fn place(r: &Readings) -> Place {
             "counting the objects that reference the domain",
         );
     }
+    let holding = r.holding.unwrap_or(0);
     if holding > 0 {
         return at(
             Stage::Releasing,

@@ -44,7 +44,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     // When the pane is short, the least telling rows give way first (the top lines and the
     // header take their lines).
     let room = usize::from(area.height.saturating_sub(2)).saturating_sub(top + 1);
-    for drop in ["services", "default", "auth"] {
+    for drop in ["services", "default", "auth", "org", "verified"] {
         if labels.len() <= room {
             break;
         }
