@@ -262,9 +262,11 @@ pub fn place(r: &Readings) -> Place {
     }
     match r.destination {
         Presence::Present { verified: true, .. } => return verified(r),
+        // Listed unverified in the destination counts once the source no longer answers: the
+        // rehearsal (and a tenant that tried early) lists it there from the start.
         Presence::Present {
             verified: false, ..
-        } if !r.source.present() || j.source_removal || removing(r.source) => {
+        } if !r.source.present() => {
             return added(r);
         }
         _ => {}
@@ -289,10 +291,11 @@ pub fn place(r: &Readings) -> Place {
     if holding > 0 {
         return at(
             Stage::Releasing,
-            Some(format!(
-                "{holding} {} still reference the domain",
-                objects(holding)
-            )),
+            Some(if holding == 1 {
+                "1 object still references the domain".to_string()
+            } else {
+                format!("{holding} objects still reference the domain")
+            }),
         );
     }
     if matches!(r.source, Presence::Present { default: true, .. }) {
@@ -302,10 +305,6 @@ pub fn place(r: &Readings) -> Place {
         Stage::Releasing,
         "its removal is not applied yet (DELETE /domains in the release plan)",
     )
-}
-
-fn objects(n: usize) -> &'static str {
-    if n == 1 { "object" } else { "objects" }
 }
 
 fn removing(p: Presence) -> bool {
@@ -329,17 +328,12 @@ fn released(r: &Readings) -> Place {
 }
 
 fn added(r: &Readings) -> Place {
-    let why = if r.source.present() {
-        "the source still has it (GET /domains answers 200 there): Microsoft refuses verifying"
-            .to_string()
-    } else {
-        match (&r.destination_txt, &r.zone_txt) {
-            (Some(ms), Some(txt)) if !txt.iter().any(|v| v == ms) => {
-                format!("the destination's {ms} TXT is not in the zone")
-            }
-            (_, None) => "waiting for the zone's TXT answer".into(),
-            _ => "not verified yet (POST /domains/{id}/verify)".into(),
+    let why = match (&r.destination_txt, &r.zone_txt) {
+        (Some(ms), Some(txt)) if !txt.iter().any(|v| v == ms) => {
+            format!("the destination's {ms} TXT is not in the zone")
         }
+        (_, None) => "waiting for the zone's TXT answer".into(),
+        _ => "not verified yet (POST /domains/{id}/verify)".into(),
     };
     Place {
         stage: Stage::AddedToDestination,
@@ -428,5 +422,362 @@ fn backing_out(r: &Readings) -> Place {
             stage: Stage::BackInSource,
             blocker: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::change::{Route, Target};
+
+    const D: &str = "contoso.example";
+
+    fn change(tenant: &str, target: &str, field: &str, before: Value, after: Value) -> Applied {
+        Applied {
+            id: format!("{tenant}-{target}-{field}-{before}-{after}"),
+            tenant: tenant.into(),
+            target: Target {
+                id: target.into(),
+                display: target.into(),
+            },
+            field: field.into(),
+            before,
+            after,
+            route: Route::Graph {
+                method: "PATCH".into(),
+                path: format!("/v1.0/{target}"),
+                body: None,
+            },
+            rule: String::new(),
+            seq: 0,
+        }
+    }
+    fn alias_removed(who: &str) -> Applied {
+        let a = json!([format!("smtp:{who}@{D}")]);
+        change("source", who, FIELD_ADDRESSES, a, json!([]))
+    }
+    fn alias_back(who: &str) -> Applied {
+        let a = json!([format!("smtp:{who}@{D}")]);
+        change("source", who, FIELD_ADDRESSES, json!([]), a)
+    }
+    fn removal() -> Applied {
+        change("source", D, FIELD_DOMAIN, json!(D), Value::Null)
+    }
+    fn added(tenant: &str) -> Applied {
+        change(tenant, D, FIELD_DOMAIN_ADDED, Value::Null, json!(D))
+    }
+    fn verify(tenant: &str) -> Applied {
+        change(tenant, D, FIELD_DOMAIN_VERIFIED, json!(false), json!(true))
+    }
+    fn removed_from(tenant: &str) -> Applied {
+        change(tenant, D, FIELD_DOMAIN, json!(D), Value::Null)
+    }
+    fn name_restored(who: &str) -> Applied {
+        let a = json!([format!("smtp:{who}@{D}")]);
+        change("destination", who, FIELD_ADDRESSES, json!([]), a)
+    }
+
+    fn present(verified: bool) -> Presence {
+        Presence::Present {
+            verified,
+            default: false,
+            removing: false,
+        }
+    }
+    const MX: &str = "contoso-example.mail.protection.outlook.com";
+
+    /// The start: the source holds the domain, the destination has it unverified (as the
+    /// rehearsal starts), nothing applied.
+    fn start() -> Readings {
+        Readings {
+            source: Presence::Present {
+                verified: true,
+                default: true,
+                removing: false,
+            },
+            destination: present(false),
+            destination_configured: true,
+            holding: Some(12),
+            zone_txt: Some(vec!["MS=ms11111111".into(), "v=spf1 -all".into()]),
+            zone_mx: Some(vec!["old.mail.example".into()]),
+            destination_txt: Some("MS=ms22222222".into()),
+            destination_mx: Some(vec![MX.into()]),
+            journal: JournalReading::default(),
+        }
+    }
+    fn with(r: Readings, applied: &[Applied]) -> Readings {
+        Readings {
+            journal: net_effect(applied),
+            ..r
+        }
+    }
+    fn blocker(p: &Place) -> &str {
+        p.blocker.as_deref().unwrap_or("")
+    }
+
+    #[test]
+    fn nothing_read_is_unknown() {
+        let r = Readings::default();
+        assert_eq!(place(&r).stage, Stage::Unknown);
+        assert!(blocker(&place(&r)).contains("source tenant's first poll"));
+    }
+
+    #[test]
+    fn the_start_is_in_source_even_with_the_destination_holding_it_unverified() {
+        let p = place(&start());
+        assert_eq!(p.stage, Stage::InSource);
+        assert!(blocker(&p).contains("no release applied"), "{p:?}");
+    }
+
+    #[test]
+    fn releasing_names_what_still_holds_it_then_the_default_then_the_removal() {
+        let r = with(start(), &[alias_removed("anna")]);
+        let p = place(&r);
+        assert_eq!(p.stage, Stage::Releasing);
+        assert_eq!(blocker(&p), "12 objects still reference the domain");
+        let one = place(&Readings {
+            holding: Some(1),
+            ..r.clone()
+        });
+        assert_eq!(blocker(&one), "1 object still references the domain");
+        let counting = place(&Readings {
+            holding: None,
+            ..r.clone()
+        });
+        assert!(blocker(&counting).contains("counting"));
+        let freed = Readings {
+            holding: Some(0),
+            ..r.clone()
+        };
+        assert!(blocker(&place(&freed)).contains("still the source's default"));
+        let not_default = Readings {
+            source: present(true),
+            ..freed
+        };
+        assert!(blocker(&place(&not_default)).contains("removal is not applied"));
+    }
+
+    #[test]
+    fn an_undo_before_the_removal_stays_on_the_forward_path() {
+        let all_undone = with(start(), &[alias_removed("anna"), alias_back("anna")]);
+        assert_eq!(place(&all_undone).stage, Stage::InSource);
+        let partly = with(
+            start(),
+            &[
+                alias_removed("anna"),
+                alias_removed("bo"),
+                alias_back("anna"),
+            ],
+        );
+        assert_eq!(place(&partly).stage, Stage::Releasing);
+    }
+
+    #[test]
+    fn released_waits_for_microsoft_while_get_domains_answers_200() {
+        let r = Readings {
+            holding: Some(0),
+            ..with(start(), &[alias_removed("anna"), removal()])
+        };
+        let p = place(&r);
+        assert_eq!(p.stage, Stage::Released);
+        assert_eq!(
+            blocker(&p),
+            "waiting for Microsoft to finish removing it (GET /domains answers 200)"
+        );
+        // Graph's own word on a forced removal, without the journal.
+        let forced = Readings {
+            source: Presence::Present {
+                verified: true,
+                default: false,
+                removing: true,
+            },
+            ..start()
+        };
+        let p = place(&forced);
+        assert_eq!(p.stage, Stage::Released);
+        assert!(blocker(&p).contains("GET /domains answers 200"), "{p:?}");
+        let gone = Readings {
+            source: Presence::Absent,
+            destination: Presence::Absent,
+            ..r
+        };
+        let p = place(&gone);
+        assert_eq!(p.stage, Stage::Released);
+        assert!(
+            blocker(&p).contains("not added to the destination"),
+            "{p:?}"
+        );
+        let alone = Readings {
+            destination_configured: false,
+            destination: Presence::Unknown,
+            ..gone
+        };
+        assert!(blocker(&place(&alone)).contains("no destination tenant"));
+    }
+
+    #[test]
+    fn added_to_destination_names_the_missing_txt_then_the_verification() {
+        let r = Readings {
+            source: Presence::Absent,
+            holding: Some(0),
+            ..with(start(), &[removal(), added("destination")])
+        };
+        let p = place(&r);
+        assert_eq!(p.stage, Stage::AddedToDestination);
+        assert_eq!(
+            blocker(&p),
+            "the destination's MS=ms22222222 TXT is not in the zone"
+        );
+        let published = Readings {
+            zone_txt: Some(vec!["MS=ms22222222".into()]),
+            ..r
+        };
+        assert!(blocker(&place(&published)).contains("not verified yet"));
+    }
+
+    #[test]
+    fn verified_until_the_mx_points_to_the_destination() {
+        let r = Readings {
+            source: Presence::Absent,
+            destination: present(true),
+            holding: Some(0),
+            ..with(
+                start(),
+                &[removal(), added("destination"), verify("destination")],
+            )
+        };
+        let p = place(&r);
+        assert_eq!(p.stage, Stage::Verified);
+        assert_eq!(
+            blocker(&p),
+            format!("MX points to old.mail.example, not the destination's {MX}")
+        );
+        let unread = Readings {
+            destination_mx: None,
+            ..r.clone()
+        };
+        assert!(blocker(&place(&unread)).contains("expected MX not read"));
+        let moved = Readings {
+            zone_mx: Some(vec![MX.into()]),
+            ..r
+        };
+        let p = place(&moved);
+        assert_eq!(p.stage, Stage::ServicesConfigured);
+        assert!(blocker(&p).contains("no names restored"), "{p:?}");
+        let done = with(
+            moved.clone(),
+            &[
+                removal(),
+                added("destination"),
+                verify("destination"),
+                name_restored("anna"),
+            ],
+        );
+        assert_eq!(
+            place(&done),
+            Place {
+                stage: Stage::Done,
+                blocker: None
+            }
+        );
+        let unsettled = Readings {
+            journal: JournalReading {
+                unsettled: 2,
+                ..done.journal.clone()
+            },
+            ..done
+        };
+        assert!(blocker(&place(&unsettled)).contains("2 changes unsettled"));
+    }
+
+    #[test]
+    fn backing_out_until_the_source_has_it_again_and_nothing_is_left_to_undo() {
+        let forward = [
+            alias_removed("anna"),
+            removal(),
+            added("destination"),
+            verify("destination"),
+            name_restored("anna"),
+        ];
+        // The backout's first step: the destination's name undone.
+        let mut applied = forward.to_vec();
+        applied.push(change(
+            "destination",
+            "anna",
+            FIELD_ADDRESSES,
+            json!([format!("smtp:anna@{D}")]),
+            json!([]),
+        ));
+        let r = Readings {
+            source: Presence::Absent,
+            destination: present(true),
+            ..with(start(), &applied)
+        };
+        let p = place(&r);
+        assert_eq!(p.stage, Stage::BackingOut);
+        assert!(blocker(&p).contains("destination still has"), "{p:?}");
+        // The domain removed from the destination, added back and verified in the source.
+        applied.extend([
+            removed_from("destination"),
+            added("source"),
+            verify("source"),
+        ]);
+        let r = Readings {
+            source: present(true),
+            destination: Presence::Absent,
+            ..with(start(), &applied)
+        };
+        let p = place(&r);
+        assert_eq!(p.stage, Stage::BackingOut);
+        assert_eq!(
+            blocker(&p),
+            "1 applied change still to undo (cutover plan backout)"
+        );
+        applied.push(alias_back("anna"));
+        let r = with(r, &applied);
+        assert_eq!(
+            place(&r),
+            Place {
+                stage: Stage::BackInSource,
+                blocker: None
+            }
+        );
+        // A new release after the back-out is on the forward path again.
+        applied.push(alias_removed("bo"));
+        assert_eq!(place(&with(r, &applied)).stage, Stage::Releasing);
+    }
+
+    /// The one-pass net effect agrees with `backout::in_effect`, which plans the backout.
+    #[test]
+    fn net_effect_counts_what_backout_would_undo() {
+        let journals: Vec<Vec<Applied>> = vec![
+            vec![alias_removed("a"), alias_removed("b"), alias_back("a")],
+            vec![
+                alias_removed("a"),
+                removal(),
+                added("destination"),
+                verify("destination"),
+            ],
+            vec![
+                alias_removed("a"),
+                removal(),
+                added("destination"),
+                verify("destination"),
+                removed_from("destination"),
+                added("source"),
+                verify("source"),
+                alias_back("a"),
+            ],
+            vec![alias_removed("a"), alias_back("a"), alias_removed("a")],
+        ];
+        for j in journals {
+            assert_eq!(
+                net_effect(&j).in_effect,
+                crate::plan::backout::in_effect(&j).len(),
+                "{j:#?}"
+            );
+        }
     }
 }
