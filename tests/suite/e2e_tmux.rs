@@ -67,6 +67,14 @@ fn drive_demo(width: u16, height: u16) -> PathBuf {
         s.lines()
             .any(|l| l.contains("owner") && l.contains("source · Managed"))
     });
+    // The domain's place in the cutover: at start the source holds it and nothing is applied
+    // (what blocks the next step says so), computed from the tenants' and the journal's state.
+    tmux.wait_for("the domain in source", |s| {
+        s.lines()
+            .any(|l| l.contains("stage") && l.contains("1/7 in source → releasing"))
+            && s.lines()
+                .any(|l| l.contains("blocked") && l.contains("no release applied"))
+    });
     tmux.wait_for("the inventory counts", |s| {
         s.contains("by kind: ") && s.contains(" user")
     });
