@@ -119,3 +119,107 @@ pub fn readings(state: &State, journal: JournalReading) -> Readings {
 fn host(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::app::action::TenantSnapshot;
+    use crate::app::update;
+    use crate::audit::{Event, Record};
+    use crate::graph::model::Domain;
+    use crate::plan::machine::Stage;
+
+    const D: &str = "contoso.example";
+
+    fn polled(s: &mut State, tenant: TenantId, domain: Option<Domain>) {
+        update(
+            s,
+            Action::TenantPolled {
+                tenant,
+                at: datetime!(2025-03-01 12:00:00 UTC),
+                result: Ok(Box::new(TenantSnapshot {
+                    domain,
+                    ..TenantSnapshot::default()
+                })),
+            },
+        );
+    }
+
+    fn appended(s: &mut State, seq: u64, event: Event) {
+        let record = Record {
+            v: 2,
+            seq,
+            ts: "2025-03-01T12:00:00.000Z".into(),
+            cutover: "c".into(),
+            operator: "admin".into(),
+            event,
+            upn: None,
+            prev: String::new(),
+            hash: String::new(),
+        };
+        update(s, Action::AuditAppended(Box::new(record)));
+    }
+
+    /// The reducer keeps the place current: a poll puts the domain in source, the journal's
+    /// removal (intent, then its `ok` outcome) moves it to released while Graph still lists it,
+    /// and the source's 404 leaves "not added to the destination".
+    #[test]
+    fn the_reducer_follows_polls_and_journal_lines() {
+        let mut s = State::new(
+            "c".into(),
+            D.into(),
+            crate::plan::Runbook { phases: vec![] },
+            datetime!(2025-03-01 12:00:00 UTC),
+        );
+        assert_eq!(s.place.place.stage, Stage::Unknown);
+        let held = Domain {
+            id: D.into(),
+            is_verified: true,
+            ..Domain::default()
+        };
+        polled(&mut s, TenantId::Source, Some(held));
+        polled(&mut s, TenantId::Destination, None);
+        assert_eq!(s.place.place.stage, Stage::InSource);
+
+        let route =
+            json!({"via": "graph", "method": "DELETE", "path": format!("/v1.0/domains/{D}")});
+        appended(
+            &mut s,
+            1,
+            Event::new(Kind::Intent, "domain via DELETE")
+                .tenant("source")
+                .target(D)
+                .change(json!(D), serde_json::Value::Null)
+                .details(json!({"change": "r1", "route": route, "display": D})),
+        );
+        // An intent alone is not applied.
+        assert_eq!(s.place.place.stage, Stage::InSource);
+        appended(
+            &mut s,
+            2,
+            Event::new(Kind::Outcome, "applied")
+                .tenant("source")
+                .target(D)
+                .details(json!({"change": "r1"}))
+                .result("ok"),
+        );
+        assert_eq!(s.place.place.stage, Stage::Released);
+        assert!(
+            s.place
+                .place
+                .blocker
+                .as_deref()
+                .is_some_and(|b| b.contains("GET /domains answers 200")),
+            "{:?}",
+            s.place.place
+        );
+        polled(&mut s, TenantId::Source, None);
+        assert_eq!(
+            s.place.place.blocker.as_deref(),
+            Some("not added to the destination yet (cutover plan adopt)")
+        );
+    }
+}
