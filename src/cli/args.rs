@@ -310,6 +310,20 @@ pub struct SimServeArgs {
     /// Fraction of mutating requests applied and then left unanswered (connection cut)
     #[arg(long, default_value_t = 0.0, value_parser = fraction)]
     pub apply_then_drop_rate: f64,
+    /// Writes per second per tenant (Graph writes and Exchange Set-/Add-/Remove-/New- cmdlets
+    /// together); beyond it 429 with Retry-After, as Microsoft throttles
+    #[arg(long, value_name = "R", value_parser = write_rate)]
+    pub write_rate: Option<f64>,
+}
+
+/// A write rate: a positive number of writes per second.
+fn write_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 1_000_000.0 => Ok(r),
+        _ => Err(format!(
+            "'{s}' is not a write rate; give writes per second, e.g. 100"
+        )),
+    }
 }
 
 impl SimServeArgs {

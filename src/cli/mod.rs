@@ -606,6 +606,7 @@ fn sim_serve(globals: &Globals, args: &args::SimServeArgs) -> Outcome {
             domain_removal_delay: std::time::Duration::from_millis(args.domain_removal_delay_ms),
             write_error_rate: args.write_error_rate,
             apply_then_drop_rate: args.apply_then_drop_rate,
+            write_rate: args.write_rate,
             ..SimOptions::default()
         })
         .await

@@ -5,10 +5,12 @@
 //! connection dropped after sending) is checked the same way instead of being re-sent blindly.
 //! Read-only mode is enforced here: no mutating request at all. See `docs/executor.md`.
 
+pub mod pace;
 pub mod reconcile;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::json;
@@ -25,6 +27,10 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// Sends of one change at most, when each ambiguous failure is followed by a read showing it
 /// not applied.
 pub const MAX_SENDS: u32 = 3;
+/// 429s reaching the executor (after the client waited out its own) that one change may wait
+/// out before it is recorded as failed; a throttled send was not applied, so it is not one of
+/// the `MAX_SENDS`.
+pub const MAX_THROTTLED_WAITS: u32 = 20;
 
 /// What became of one change in this run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +75,9 @@ pub struct Executor {
     graph: HashMap<String, Arc<GraphClient>>,
     read_only: bool,
     concurrency: usize,
+    /// One pacer per tenant and service ("exchange:source", "graph:source").
+    pacers: HashMap<String, Arc<pace::Pacer>>,
+    pacing: bool,
 }
 
 impl Executor {
@@ -79,18 +88,42 @@ impl Executor {
             graph: HashMap::new(),
             read_only: false,
             concurrency: DEFAULT_CONCURRENCY,
+            pacers: HashMap::new(),
+            pacing: true,
         }
+    }
+
+    /// Space writes from what the services say about the rate (on by default); off, only
+    /// 429s slow the run down.
+    pub fn pacing(mut self, on: bool) -> Executor {
+        self.pacing = on;
+        self
+    }
+
+    /// The pacer of a change's tenant and service.
+    fn pacer(&self, c: &Change) -> Option<&pace::Pacer> {
+        let service = match c.route {
+            Route::Graph { .. } => "graph",
+            _ => "exchange",
+        };
+        self.pacers
+            .get(&format!("{service}:{}", c.tenant))
+            .map(Arc::as_ref)
     }
 
     /// The Exchange client for changes whose `tenant` is `label`.
     pub fn with_exchange(mut self, label: &str, client: ExchangeClient) -> Executor {
         self.exchange.insert(label.to_string(), Arc::new(client));
+        self.pacers
+            .insert(format!("exchange:{label}"), Arc::new(pace::Pacer::new()));
         self
     }
 
     /// The Graph client for changes whose `tenant` is `label`.
     pub fn with_graph(mut self, label: &str, client: GraphClient) -> Executor {
         self.graph.insert(label.to_string(), Arc::new(client));
+        self.pacers
+            .insert(format!("graph:{label}"), Arc::new(pace::Pacer::new()));
         self
     }
 
@@ -270,6 +303,24 @@ impl Executor {
         }
     }
 
+    /// Send the change once, in its slot of its tenant's and service's pacer, and tell the
+    /// pacer what the answer said about the rate.
+    async fn paced_send(&self, c: &Change) -> Result<Result<Sent, Unsent>, ExecError> {
+        let pacer = self.pacer(c).filter(|_| self.pacing);
+        if let Some(p) = pacer {
+            p.wait().await;
+        }
+        let sent = self.send(c).await?;
+        if let Some(p) = pacer {
+            match &sent {
+                Ok(s) => p.answered(&s.pace, s.throttled),
+                Err(e) if e.throttled => p.hold(Duration::ZERO),
+                Err(_) => {}
+            }
+        }
+        Ok(sent)
+    }
+
     /// Send the change once through its route.
     async fn send(&self, c: &Change) -> Result<Result<Sent, Unsent>, ExecError> {
         match &c.route {
@@ -283,8 +334,11 @@ impl Executor {
                         Ok(answer) => Ok(Sent {
                             request_id: answer.request_ids.last().cloned(),
                             warnings: answer.warnings,
+                            pace: answer.pace,
+                            throttled: answer.throttled,
                         }),
                         Err(e) => Err(Unsent {
+                            throttled: e.status() == Some(429),
                             ambiguous: ambiguous(&e),
                             request_id: request_id_of(&e),
                             error: e.to_string(),
@@ -300,8 +354,11 @@ impl Executor {
                     Ok(w) => Ok(Sent {
                         request_id: w.request_id,
                         warnings: Vec::new(),
+                        pace: w.pace,
+                        throttled: w.throttled,
                     }),
                     Err(e) => Err(Unsent {
+                        throttled: e.status() == Some(429),
                         ambiguous: graph_write::ambiguous(&e),
                         request_id: graph_write::request_id_of(&e),
                         error: e.to_string(),
@@ -380,21 +437,40 @@ impl Executor {
         )
         .await?;
         let mut failures = Vec::new();
-        for _ in 0..MAX_SENDS {
-            let error = match self.send(c).await? {
+        // 429s answered to this change: none applied it, so they are waited out and sent
+        // again, not counted as failures (the outcome says how many).
+        let mut throttled = 0u32;
+        let mut waits = 0u32;
+        let mut sends = 0u32;
+        while sends < MAX_SENDS {
+            let error = match self.paced_send(c).await? {
                 Ok(sent) => {
+                    throttled += sent.throttled;
                     self.outcome(
                         c,
                         "applied",
                         "ok",
                         sent.request_id.clone(),
-                        json!({"warnings": sent.warnings, "failures": failures}),
+                        json!({"warnings": sent.warnings, "failures": failures, "throttled": throttled}),
                     )
                     .await?;
                     return done(Status::Applied, sent.request_id);
                 }
                 Err(e) => e,
             };
+            if error.throttled && waits < MAX_THROTTLED_WAITS {
+                // The client waited out its Retry-Afters already; wait longer each time.
+                throttled += 1;
+                waits += 1;
+                let wait = Duration::from_secs(1 << waits.min(5));
+                tracing::warn!(change = %c.id, wait_s = wait.as_secs(), "still throttled; waiting before sending again");
+                if let Some(p) = self.pacer(c) {
+                    p.hold(wait);
+                }
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            sends += 1;
             if !error.ambiguous {
                 // Refused: Microsoft's words go into the outcome.
                 let result = format!("failed: {}", error.error);
@@ -403,7 +479,7 @@ impl Executor {
                     "not applied",
                     &result,
                     error.request_id.clone(),
-                    json!({"failures": failures}),
+                    json!({"failures": failures, "throttled": throttled}),
                 )
                 .await?;
                 return done(Status::Failed(result), error.request_id);
@@ -420,7 +496,7 @@ impl Executor {
                         "applied (confirmed by reading it back after the answer was lost)",
                         "ok",
                         request_id.clone(),
-                        json!({"failures": failures}),
+                        json!({"failures": failures, "throttled": throttled}),
                     )
                     .await?;
                     return done(Status::Applied, request_id);
@@ -460,12 +536,18 @@ impl Executor {
 struct Sent {
     request_id: Option<String>,
     warnings: Vec<String>,
+    /// What the answer said about the rate.
+    pace: crate::graph::Pace,
+    /// 429s the client waited out before this answer.
+    throttled: u32,
 }
 
 /// A write that failed, and whether it may nevertheless have been applied.
 struct Unsent {
     error: String,
     ambiguous: bool,
+    /// Still 429 after the client's own waits: not applied, to be sent again after a wait.
+    throttled: bool,
     request_id: Option<String>,
 }
 

@@ -17,6 +17,10 @@ use super::client::{GraphClient, encode};
 pub struct Written {
     pub request_id: Option<String>,
     pub body: Value,
+    /// `x-ms-throttle-limit-percentage` of the answer, if Graph sent it.
+    pub pace: super::Pace,
+    /// 429s waited out (`Retry-After`) before the answer: none of them ran the write.
+    pub throttled: u32,
 }
 
 /// A domain as the change engine reads it back: `None` from [`GraphClient::domain_state`]
@@ -75,6 +79,7 @@ impl GraphClient {
         let url = format!("{}{}", self.endpoints.graph_url, path);
         let mut attempt = 0u32;
         let mut token_refreshed = false;
+        let mut throttled = 0u32;
         loop {
             attempt += 1;
             let sent = {
@@ -86,13 +91,21 @@ impl GraphClient {
                 self.send_once(method.clone(), &url, body, &[]).await
             };
             let failure = match sent {
-                Ok((text, request_id)) => {
+                Ok((text, request_id, pace)) => {
                     // The write happened; an odd body does not undo it.
                     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-                    return Ok(Written { request_id, body });
+                    return Ok(Written {
+                        request_id,
+                        body,
+                        pace,
+                        throttled,
+                    });
                 }
                 Err(f) => f,
             };
+            if failure.error.status() == Some(429) {
+                throttled += 1;
+            }
             if failure.expired_token && !token_refreshed {
                 token_refreshed = true;
                 self.tokens.invalidate().await;
