@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::audit::{AuditError, Event, Journal, Kind};
 use crate::exchange::{ExchangeClient, ExchangeError, Route as ExchangeRoute};
 use crate::graph::GraphClient;
+use crate::graph::batch as graph_batch;
 use crate::graph::write as graph_write;
 use crate::plan::change::{Change, Route};
 use reconcile::{Live, Past};
@@ -78,6 +79,7 @@ pub struct Executor {
     /// One pacer per tenant and service ("exchange:source", "graph:source").
     pacers: HashMap<String, Arc<pace::Pacer>>,
     pacing: bool,
+    batching: bool,
 }
 
 impl Executor {
@@ -90,7 +92,14 @@ impl Executor {
             concurrency: DEFAULT_CONCURRENCY,
             pacers: HashMap::new(),
             pacing: true,
+            batching: true,
         }
+    }
+
+    /// Send Graph user PATCHes in `$batch`es of up to 20 (on by default).
+    pub fn batching(mut self, on: bool) -> Executor {
+        self.batching = on;
+        self
     }
 
     /// Space writes from what the services say about the rate (on by default); off, only
@@ -160,39 +169,154 @@ impl Executor {
                 .into_iter()
                 .partition(|c| c.prerequisites.iter().all(|p| results.contains_key(p)));
             left = later;
-            let wave: Vec<ChangeResult> = futures_util::stream::iter(ready)
-                .map(|c| {
-                    let blocked = c.prerequisites.iter().find(|p| {
+            let blocked_by = |c: &Change| {
+                c.prerequisites
+                    .iter()
+                    .find(|p| {
                         results.get(*p).is_some_and(|r| {
                             !matches!(
                                 r.status,
                                 Status::Applied | Status::Reconciled | Status::AlreadyDone
                             )
                         })
-                    });
-                    let before = past.get(&c.id).copied().unwrap_or(Past::New);
-                    let blocked = blocked.cloned();
-                    async move {
-                        match blocked {
-                            Some(p) => Ok(ChangeResult {
-                                id: c.id.clone(),
-                                status: Status::Skipped(format!("prerequisite {p} not applied")),
-                                request_id: None,
-                            }),
-                            None => self.one(c, before).await,
-                        }
-                    }
+                    })
+                    .cloned()
+            };
+            let units: Vec<Vec<Job>> = self
+                .units(ready)
+                .into_iter()
+                .map(|unit| {
+                    unit.into_iter()
+                        .map(|c| Job {
+                            change: c,
+                            blocked: blocked_by(c),
+                            past: past.get(&c.id).copied().unwrap_or(Past::New),
+                        })
+                        .collect()
                 })
+                .collect();
+            let wave: Vec<ChangeResult> = futures_util::stream::iter(units)
+                .map(|unit| self.unit(unit))
                 .buffer_unordered(self.concurrency)
                 .collect::<Vec<_>>()
                 .await
                 .into_iter()
-                .collect::<Result<_, _>>()?;
+                .collect::<Result<Vec<Vec<_>>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect();
             for r in wave {
                 results.insert(r.id.clone(), r);
             }
         }
         Ok(plan.iter().filter_map(|c| results.remove(&c.id)).collect())
+    }
+
+    /// The wave's changes as units of work: Graph user PATCHes of one tenant in `$batch`es of
+    /// up to 20 (when batching is on), everything else one by one.
+    fn units<'c>(&self, ready: Vec<&'c Change>) -> Vec<Vec<&'c Change>> {
+        let mut units = Vec::new();
+        let mut open: Vec<(String, Vec<&'c Change>)> = Vec::new();
+        for c in ready {
+            if !(self.batching && batchable(c)) {
+                units.push(vec![c]);
+                continue;
+            }
+            let at = match open.iter().position(|(t, _)| *t == c.tenant) {
+                Some(at) => at,
+                None => {
+                    open.push((c.tenant.clone(), Vec::new()));
+                    open.len() - 1
+                }
+            };
+            if let Some((_, group)) = open.get_mut(at) {
+                group.push(c);
+                if group.len() == graph_batch::MAX_BATCH {
+                    units.push(std::mem::take(group));
+                }
+            }
+        }
+        units.extend(open.into_iter().map(|(_, g)| g).filter(|g| !g.is_empty()));
+        units
+    }
+
+    /// Run one unit: a single change, or a `$batch` of Graph writes.
+    async fn unit(&self, unit: Vec<Job<'_>>) -> Result<Vec<ChangeResult>, ExecError> {
+        let mut out = Vec::new();
+        let mut to_send = Vec::new();
+        let batch = unit.len() > 1;
+        for job in unit {
+            let c = job.change;
+            if let Some(p) = job.blocked {
+                out.push(ChangeResult {
+                    id: c.id.clone(),
+                    status: Status::Skipped(format!("prerequisite {p} not applied")),
+                    request_id: None,
+                });
+            } else if !batch {
+                out.push(self.one(c, job.past).await?);
+            } else if let Some(settled) = self.prepare(c, job.past).await? {
+                out.push(settled);
+            } else {
+                // Intent journaled and fsynced: only now may it go out in the batch.
+                to_send.push(c);
+            }
+        }
+        if to_send.len() < 2 {
+            for c in to_send {
+                out.push(self.deliver(c, Attempts::default(), None).await?);
+            }
+            return Ok(out);
+        }
+        let Some(client) = to_send.first().and_then(|c| self.graph.get(&c.tenant)) else {
+            return Err(ExecError::Plan("no Graph client for a batch".into()));
+        };
+        let writes: Vec<graph_write::BatchWrite> = to_send
+            .iter()
+            .filter_map(|c| match &c.route {
+                Route::Graph { method, path, body } => Some(graph_write::BatchWrite {
+                    method,
+                    path,
+                    body: body.as_ref(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let pacer = to_send
+            .first()
+            .and_then(|c| self.pacer(c))
+            .filter(|_| self.pacing);
+        if let Some(p) = pacer {
+            p.wait_n(writes.len() as u32).await;
+        }
+        let answers = client.write_batch(&writes).await;
+        for (c, answer) in to_send.into_iter().zip(answers) {
+            let answer = match answer {
+                Ok(w) => {
+                    if let Some(p) = pacer {
+                        p.answered(&w.pace, w.throttled);
+                    }
+                    Ok(Sent {
+                        request_id: w.request_id,
+                        warnings: Vec::new(),
+                        pace: w.pace,
+                        throttled: w.throttled,
+                    })
+                }
+                Err(e) => Err(Unsent {
+                    throttled: e.status() == Some(429),
+                    ambiguous: graph_write::ambiguous(&e),
+                    request_id: graph_write::request_id_of(&e),
+                    error: e.to_string(),
+                }),
+            };
+            let attempts = Attempts {
+                batched: true,
+                ..Attempts::default()
+            };
+            out.push(self.deliver(c, attempts, Some(answer)).await?);
+        }
+        Ok(out)
     }
 
     /// Everything that would stop the run half-way is refused before the first request.
@@ -374,12 +498,22 @@ impl Executor {
     }
 
     async fn one(&self, c: &Change, past: Past) -> Result<ChangeResult, ExecError> {
+        if let Some(settled) = self.prepare(c, past).await? {
+            return Ok(settled);
+        }
+        self.deliver(c, Attempts::default(), None).await
+    }
+
+    /// Everything before the first send: a change already done, reconciled from the live
+    /// state, or refused (read-only) is settled here; otherwise its intent is journaled
+    /// (fsynced) and `None` says it is to be sent.
+    async fn prepare(&self, c: &Change, past: Past) -> Result<Option<ChangeResult>, ExecError> {
         let done = |status, request_id| {
-            Ok(ChangeResult {
+            Ok(Some(ChangeResult {
                 id: c.id.clone(),
                 status,
                 request_id,
-            })
+            }))
         };
         if past == Past::Done {
             return done(Status::AlreadyDone, None);
@@ -436,14 +570,38 @@ impl Executor {
                 })),
         )
         .await?;
-        let mut failures = Vec::new();
-        // 429s answered to this change: none applied it, so they are waited out and sent
-        // again, not counted as failures (the outcome says how many).
-        let mut throttled = 0u32;
-        let mut waits = 0u32;
-        let mut sends = 0u32;
+        Ok(None)
+    }
+
+    /// Send until the change is settled. `first` is the answer of a send already made (its
+    /// item in a `$batch`), handled like any other send's answer.
+    async fn deliver(
+        &self,
+        c: &Change,
+        attempts: Attempts,
+        first: Option<Result<Sent, Unsent>>,
+    ) -> Result<ChangeResult, ExecError> {
+        let done = |status, request_id| {
+            Ok(ChangeResult {
+                id: c.id.clone(),
+                status,
+                request_id,
+            })
+        };
+        let Attempts {
+            mut failures,
+            mut throttled,
+            mut waits,
+            mut sends,
+            batched,
+        } = attempts;
+        let mut first = first;
         while sends < MAX_SENDS {
-            let error = match self.paced_send(c).await? {
+            let answer = match first.take() {
+                Some(answer) => answer,
+                None => self.paced_send(c).await?,
+            };
+            let error = match answer {
                 Ok(sent) => {
                     throttled += sent.throttled;
                     self.outcome(
@@ -451,7 +609,7 @@ impl Executor {
                         "applied",
                         "ok",
                         sent.request_id.clone(),
-                        json!({"warnings": sent.warnings, "failures": failures, "throttled": throttled}),
+                        json!({"warnings": sent.warnings, "failures": failures, "throttled": throttled, "batched": batched}),
                     )
                     .await?;
                     return done(Status::Applied, sent.request_id);
@@ -459,10 +617,11 @@ impl Executor {
                 Err(e) => e,
             };
             if error.throttled && waits < MAX_THROTTLED_WAITS {
-                // The client waited out its Retry-Afters already; wait longer each time.
+                // The client waited out its Retry-Afters already; wait a little longer each
+                // time (1 s, 2 s, … 5 s: Microsoft's Retry-After is seconds).
                 throttled += 1;
                 waits += 1;
-                let wait = Duration::from_secs(1 << waits.min(5));
+                let wait = Duration::from_secs(u64::from(waits.min(5)));
                 tracing::warn!(change = %c.id, wait_s = wait.as_secs(), "still throttled; waiting before sending again");
                 if let Some(p) = self.pacer(c) {
                     p.hold(wait);
@@ -530,6 +689,35 @@ impl Executor {
         .await?;
         done(Status::Failed(result), None)
     }
+}
+
+/// A change of a wave, with what stops it and what the journal says of it.
+struct Job<'c> {
+    change: &'c Change,
+    blocked: Option<String>,
+    past: Past,
+}
+
+/// Graph lets these go in a `$batch`: a user's PATCH (the UPN). Domain add, verify, default
+/// and removal stay single requests.
+fn batchable(c: &Change) -> bool {
+    matches!(&c.route, Route::Graph { method, path, .. }
+        if method.eq_ignore_ascii_case("PATCH") && path.starts_with("/v1.0/users/"))
+}
+
+/// What the sends of one change so far came to.
+#[derive(Default)]
+struct Attempts {
+    /// Ambiguous failures, each settled by reading the object back.
+    failures: Vec<String>,
+    /// 429s answered: none applied the change.
+    throttled: u32,
+    /// 429s the executor itself waited out.
+    waits: u32,
+    /// Sends that may have reached the service (at most [`MAX_SENDS`]).
+    sends: u32,
+    /// The first send went in a `$batch`.
+    batched: bool,
 }
 
 /// A write answered.

@@ -61,13 +61,18 @@ impl Pacer {
 
     /// Wait for this task's slot.
     pub async fn wait(&self) {
+        self.wait_n(1).await
+    }
+
+    /// Wait for `n` slots at once (a `$batch` of `n` writes, each drawn from the bucket).
+    pub async fn wait_n(&self, n: u32) {
         let at = {
             let Ok(mut s) = self.state.lock() else {
                 return;
             };
             let now = Instant::now();
             let at = now.max(s.next).max(s.hold_until);
-            s.next = at + s.interval;
+            s.next = at + s.interval * n.max(1);
             at
         };
         tokio::time::sleep_until(at).await;
