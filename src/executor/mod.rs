@@ -290,19 +290,28 @@ impl Executor {
             p.wait_n(writes.len() as u32).await;
         }
         let answers = client.write_batch(&writes).await;
+        if let Some(p) = pacer {
+            // One adjustment per batch (its items were one burst): the highest use of the
+            // limit any item reported, and whether any item was throttled.
+            let mut pace = crate::graph::Pace::default();
+            let mut throttled = 0;
+            for w in answers.iter().flatten() {
+                pace.limit_used = match (pace.limit_used, w.pace.limit_used) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                throttled += w.throttled;
+            }
+            p.answered_n(&pace, throttled, answers.len() as u32);
+        }
         for (c, answer) in to_send.into_iter().zip(answers) {
             let answer = match answer {
-                Ok(w) => {
-                    if let Some(p) = pacer {
-                        p.answered(&w.pace, w.throttled);
-                    }
-                    Ok(Sent {
-                        request_id: w.request_id,
-                        warnings: Vec::new(),
-                        pace: w.pace,
-                        throttled: w.throttled,
-                    })
-                }
+                Ok(w) => Ok(Sent {
+                    request_id: w.request_id,
+                    warnings: Vec::new(),
+                    pace: w.pace,
+                    throttled: w.throttled,
+                }),
                 Err(e) => Err(Unsent {
                     throttled: e.status() == Some(429),
                     ambiguous: graph_write::ambiguous(&e),
