@@ -527,4 +527,14 @@ mod tests {
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn a_write_rate_is_a_positive_number() {
+        assert_eq!(write_rate("100"), Ok(100.0));
+        assert_eq!(write_rate(" 2.5 "), Ok(2.5));
+        for bad in ["0", "-1", "NaN", "inf", "fast", ""] {
+            let e = write_rate(bad).expect_err(bad);
+            assert!(e.contains("writes per second"), "{e}");
+        }
+    }
 }
