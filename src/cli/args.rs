@@ -409,6 +409,20 @@ pub struct SimServeArgs {
     /// No directory-synced users or groups in either tenant (a tenant without Entra Connect)
     #[arg(long)]
     pub cloud_only: bool,
+    /// Writes per second per tenant (Graph writes and Exchange Set-/Add-/Remove-/New- cmdlets
+    /// together); beyond it 429 with Retry-After, as Microsoft throttles
+    #[arg(long, value_name = "R", value_parser = write_rate)]
+    pub write_rate: Option<f64>,
+}
+
+/// A write rate: a positive number of writes per second.
+fn write_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 1_000_000.0 => Ok(r),
+        _ => Err(format!(
+            "'{s}' is not a write rate; give writes per second, e.g. 100"
+        )),
+    }
 }
 
 impl SimServeArgs {
@@ -611,5 +625,15 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_write_rate_is_a_positive_number() {
+        assert_eq!(write_rate("100"), Ok(100.0));
+        assert_eq!(write_rate(" 2.5 "), Ok(2.5));
+        for bad in ["0", "-1", "NaN", "inf", "fast", ""] {
+            let e = write_rate(bad).expect_err(bad);
+            assert!(e.contains("writes per second"), "{e}");
+        }
     }
 }

@@ -617,6 +617,7 @@ fn sim_serve(globals: &Globals, args: &args::SimServeArgs) -> Outcome {
             apply_then_drop_rate: args.apply_then_drop_rate,
             migrated_mailboxes: args.migrated_mailboxes,
             cloud_only: args.cloud_only,
+            write_rate: args.write_rate,
             ..SimOptions::default()
         })
         .await

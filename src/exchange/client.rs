@@ -44,6 +44,10 @@ pub struct Invoked {
     pub warnings: Vec<String>,
     /// The `request-id` of each page's answer (the audit log cites them).
     pub request_ids: Vec<String>,
+    /// `Rate-Limit-Remaining` / `Rate-Limit-Reset` of the last answer.
+    pub pace: crate::graph::Pace,
+    /// 429s waited out (`Retry-After`) before the answer: none of them ran the cmdlet.
+    pub throttled: u32,
 }
 
 /// Default objects per page (`Prefer: odata.maxpagesize`); the module asks for up to 1000.
@@ -124,7 +128,9 @@ impl ExchangeClient {
         let mut out = Invoked::default();
         let mut next = Some(self.url(route));
         while let Some(url) = next {
-            let (page, request_id) = self.post(&url, &body, cmdlet, false).await?;
+            let (page, request_id, pace, throttled) = self.post(&url, &body, cmdlet, false).await?;
+            out.pace = pace;
+            out.throttled += throttled;
             if let Some(id) = request_id {
                 out.request_ids.push(id);
             }
@@ -167,8 +173,12 @@ impl ExchangeClient {
     ) -> Result<Invoked, ExchangeError> {
         let body = json!({"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}});
         let url = self.url(route);
-        let (page, request_id) = self.post(&url, &body, cmdlet, true).await?;
-        let mut out = Invoked::default();
+        let (page, request_id, pace, throttled) = self.post(&url, &body, cmdlet, true).await?;
+        let mut out = Invoked {
+            pace,
+            throttled,
+            ..Invoked::default()
+        };
         out.request_ids.extend(request_id);
         if let Some(Value::Array(values)) = page.get("value") {
             out.values.extend(values.iter().cloned());
@@ -188,13 +198,14 @@ impl ExchangeClient {
         body: &Value,
         cmdlet: &str,
         write: bool,
-    ) -> Result<(Value, Option<String>), ExchangeError> {
+    ) -> Result<(Value, Option<String>, crate::graph::Pace, u32), ExchangeError> {
         let mut attempt = 0u32;
         let mut token_refreshed = false;
+        let mut throttled = 0u32;
         loop {
             attempt += 1;
             let failure = match self.send_once(url, body, cmdlet).await {
-                Ok((text, request_id)) => {
+                Ok((text, request_id, pace)) => {
                     let page = if text.trim().is_empty() {
                         Value::Object(Default::default())
                     } else {
@@ -203,10 +214,13 @@ impl ExchangeClient {
                             message: e.to_string(),
                         })?
                     };
-                    return Ok((page, request_id));
+                    return Ok((page, request_id, pace, throttled));
                 }
                 Err(f) => f,
             };
+            if failure.error.status() == Some(429) {
+                throttled += 1;
+            }
             if failure.expired_token && !token_refreshed {
                 token_refreshed = true;
                 self.tokens.invalidate().await;
@@ -230,7 +244,7 @@ impl ExchangeClient {
         url: &str,
         body: &Value,
         cmdlet: &str,
-    ) -> Result<(String, Option<String>), Failure> {
+    ) -> Result<(String, Option<String>, crate::graph::Pace), Failure> {
         let token = self.tokens.access_token().await.map_err(|e| {
             let retryable = matches!(e, crate::graph::GraphError::Transport { .. });
             // Only the token endpoint was asked: the cmdlet was not sent.
@@ -261,12 +275,13 @@ impl ExchangeClient {
             status,
             request_id,
             retry_after,
+            pace,
             text,
         } = crate::graph::answer::read(response)
             .await
             .map_err(|e| Failure::new(transport(url, e), true))?;
         if status.is_success() {
-            return Ok((text, request_id));
+            return Ok((text, request_id, pace));
         }
         let status = status.as_u16();
         if status == 403 {

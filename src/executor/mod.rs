@@ -6,10 +6,12 @@
 //! Read-only mode is enforced here: no mutating request at all. See `docs/executor.md`.
 
 pub mod dns;
+pub mod pace;
 pub mod reconcile;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::json;
@@ -17,6 +19,7 @@ use serde_json::json;
 use crate::audit::{AuditError, Event, Journal, Kind};
 use crate::exchange::{ExchangeClient, ExchangeError, Route as ExchangeRoute};
 use crate::graph::GraphClient;
+use crate::graph::batch as graph_batch;
 use crate::graph::write as graph_write;
 use crate::plan::change::{Change, FIELD_DOMAIN_RELEASED, Route};
 use reconcile::{Live, Past};
@@ -26,6 +29,10 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// Sends of one change at most, when each ambiguous failure is followed by a read showing it
 /// not applied.
 pub const MAX_SENDS: u32 = 3;
+/// 429s reaching the executor (after the client waited out its own) that one change may wait
+/// out before it is recorded as failed; a throttled send was not applied, so it is not one of
+/// the `MAX_SENDS`.
+pub const MAX_THROTTLED_WAITS: u32 = 20;
 
 /// What became of one change in this run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +83,10 @@ pub struct Executor {
     removal_settle: std::time::Duration,
     /// How long a wait for another tenant's release polls, and how often.
     release_wait: (std::time::Duration, std::time::Duration),
+    /// One pacer per tenant and service ("exchange:source", "graph:source").
+    pacers: HashMap<String, Arc<pace::Pacer>>,
+    pacing: bool,
+    batching: bool,
 }
 
 /// Default of [`Executor::removal_settle`].
@@ -98,18 +109,49 @@ impl Executor {
             concurrency: DEFAULT_CONCURRENCY,
             removal_settle: DEFAULT_REMOVAL_SETTLE,
             release_wait: (RELEASE_WAIT, RELEASE_POLL),
+            pacers: HashMap::new(),
+            pacing: true,
+            batching: true,
         }
+    }
+
+    /// Send Graph user PATCHes in `$batch`es of up to 20 (on by default).
+    pub fn batching(mut self, on: bool) -> Executor {
+        self.batching = on;
+        self
+    }
+
+    /// Space writes from what the services say about the rate (on by default); off, only
+    /// 429s slow the run down.
+    pub fn pacing(mut self, on: bool) -> Executor {
+        self.pacing = on;
+        self
+    }
+
+    /// The pacer of a change's tenant and service.
+    fn pacer(&self, c: &Change) -> Option<&pace::Pacer> {
+        let service = match c.route {
+            Route::Graph { .. } => "graph",
+            _ => "exchange",
+        };
+        self.pacers
+            .get(&format!("{service}:{}", c.tenant))
+            .map(Arc::as_ref)
     }
 
     /// The Exchange client for changes whose `tenant` is `label`.
     pub fn with_exchange(mut self, label: &str, client: ExchangeClient) -> Executor {
         self.exchange.insert(label.to_string(), Arc::new(client));
+        self.pacers
+            .insert(format!("exchange:{label}"), Arc::new(pace::Pacer::new()));
         self
     }
 
     /// The Graph client for changes whose `tenant` is `label`.
     pub fn with_graph(mut self, label: &str, client: GraphClient) -> Executor {
         self.graph.insert(label.to_string(), Arc::new(client));
+        self.pacers
+            .insert(format!("graph:{label}"), Arc::new(pace::Pacer::new()));
         self
     }
 
@@ -193,39 +235,164 @@ impl Executor {
                 .into_iter()
                 .partition(|c| c.prerequisites.iter().all(|p| results.contains_key(p)));
             left = later;
-            let wave: Vec<ChangeResult> = futures_util::stream::iter(ready)
-                .map(|c| {
-                    let blocked = c.prerequisites.iter().find(|p| {
+            let blocked_by = |c: &Change| {
+                c.prerequisites
+                    .iter()
+                    .find(|p| {
                         results.get(*p).is_some_and(|r| {
                             !matches!(
                                 r.status,
                                 Status::Applied | Status::Reconciled | Status::AlreadyDone
                             )
                         })
-                    });
-                    let before = past.get(&c.id).copied().unwrap_or(Past::New);
-                    let blocked = blocked.cloned();
-                    async move {
-                        match blocked {
-                            Some(p) => Ok(ChangeResult {
-                                id: c.id.clone(),
-                                status: Status::Skipped(format!("prerequisite {p} not applied")),
-                                request_id: None,
-                            }),
-                            None => self.one(c, before).await,
-                        }
-                    }
+                    })
+                    .cloned()
+            };
+            let units: Vec<Vec<Job>> = self
+                .units(ready)
+                .into_iter()
+                .map(|unit| {
+                    unit.into_iter()
+                        .map(|c| Job {
+                            change: c,
+                            blocked: blocked_by(c),
+                            past: past.get(&c.id).copied().unwrap_or(Past::New),
+                        })
+                        .collect()
                 })
+                .collect();
+            let wave: Vec<ChangeResult> = futures_util::stream::iter(units)
+                .map(|unit| self.unit(unit))
                 .buffer_unordered(self.concurrency)
                 .collect::<Vec<_>>()
                 .await
                 .into_iter()
-                .collect::<Result<_, _>>()?;
+                .collect::<Result<Vec<Vec<_>>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect();
             for r in wave {
                 results.insert(r.id.clone(), r);
             }
         }
         Ok(plan.iter().filter_map(|c| results.remove(&c.id)).collect())
+    }
+
+    /// The wave's changes as units of work: Graph user PATCHes of one tenant in `$batch`es of
+    /// up to 20 (when batching is on), everything else one by one.
+    fn units<'c>(&self, ready: Vec<&'c Change>) -> Vec<Vec<&'c Change>> {
+        let mut units = Vec::new();
+        let mut open: Vec<(String, Vec<&'c Change>)> = Vec::new();
+        for c in ready {
+            if !(self.batching && batchable(c)) {
+                units.push(vec![c]);
+                continue;
+            }
+            let at = match open.iter().position(|(t, _)| *t == c.tenant) {
+                Some(at) => at,
+                None => {
+                    open.push((c.tenant.clone(), Vec::new()));
+                    open.len() - 1
+                }
+            };
+            if let Some((_, group)) = open.get_mut(at) {
+                group.push(c);
+                if group.len() == graph_batch::MAX_BATCH {
+                    units.push(std::mem::take(group));
+                }
+            }
+        }
+        units.extend(open.into_iter().map(|(_, g)| g).filter(|g| !g.is_empty()));
+        units
+    }
+
+    /// Run one unit: a single change, or a `$batch` of Graph writes.
+    async fn unit(&self, unit: Vec<Job<'_>>) -> Result<Vec<ChangeResult>, ExecError> {
+        let mut out = Vec::new();
+        let mut to_send = Vec::new();
+        let batch = unit.len() > 1;
+        for job in unit {
+            let c = job.change;
+            if let Some(p) = job.blocked {
+                out.push(ChangeResult {
+                    id: c.id.clone(),
+                    status: Status::Skipped(format!("prerequisite {p} not applied")),
+                    request_id: None,
+                });
+            } else if !batch {
+                out.push(self.one(c, job.past).await?);
+            } else if let Some(settled) = self.prepare(c, job.past).await? {
+                out.push(settled);
+            } else {
+                // Intent journaled and fsynced: only now may it go out in the batch.
+                to_send.push(c);
+            }
+        }
+        if to_send.len() < 2 {
+            for c in to_send {
+                out.push(self.deliver(c, Attempts::default(), None).await?);
+            }
+            return Ok(out);
+        }
+        let Some(client) = to_send.first().and_then(|c| self.graph.get(&c.tenant)) else {
+            return Err(ExecError::Plan("no Graph client for a batch".into()));
+        };
+        let writes: Vec<graph_write::BatchWrite> = to_send
+            .iter()
+            .filter_map(|c| match &c.route {
+                Route::Graph { method, path, body } => Some(graph_write::BatchWrite {
+                    method,
+                    path,
+                    body: body.as_ref(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let pacer = to_send
+            .first()
+            .and_then(|c| self.pacer(c))
+            .filter(|_| self.pacing);
+        if let Some(p) = pacer {
+            p.wait_n(writes.len() as u32).await;
+        }
+        let answers = client.write_batch(&writes).await;
+        if let Some(p) = pacer {
+            // One adjustment per batch (its items were one burst): the highest use of the
+            // limit any item reported, and whether any item was throttled.
+            let mut pace = crate::graph::Pace::default();
+            let mut throttled = 0;
+            for w in answers.iter().flatten() {
+                pace.limit_used = match (pace.limit_used, w.pace.limit_used) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                throttled += w.throttled;
+            }
+            p.answered_n(&pace, throttled, answers.len() as u32);
+        }
+        for (c, answer) in to_send.into_iter().zip(answers) {
+            let answer = match answer {
+                Ok(w) => Ok(Sent {
+                    request_id: w.request_id,
+                    warnings: Vec::new(),
+                    action: None,
+                    pace: w.pace,
+                    throttled: w.throttled,
+                }),
+                Err(e) => Err(Unsent {
+                    throttled: e.status() == Some(429),
+                    ambiguous: graph_write::ambiguous(&e),
+                    request_id: graph_write::request_id_of(&e),
+                    error: e.to_string(),
+                }),
+            };
+            let attempts = Attempts {
+                batched: true,
+                ..Attempts::default()
+            };
+            out.push(self.deliver(c, attempts, Some(answer)).await?);
+        }
+        Ok(out)
     }
 
     /// Everything that would stop the run half-way is refused before the first request.
@@ -366,6 +533,24 @@ impl Executor {
         self.check(c).await
     }
 
+    /// Send the change once, in its slot of its tenant's and service's pacer, and tell the
+    /// pacer what the answer said about the rate.
+    async fn paced_send(&self, c: &Change) -> Result<Result<Sent, Unsent>, ExecError> {
+        let pacer = self.pacer(c).filter(|_| self.pacing);
+        if let Some(p) = pacer {
+            p.wait().await;
+        }
+        let sent = self.send(c).await?;
+        if let Some(p) = pacer {
+            match &sent {
+                Ok(s) => p.answered(&s.pace, s.throttled),
+                Err(e) if e.throttled => p.hold(Duration::ZERO),
+                Err(_) => {}
+            }
+        }
+        Ok(sent)
+    }
+
     /// Send the change once through its route.
     async fn send(&self, c: &Change) -> Result<Result<Sent, Unsent>, ExecError> {
         match &c.route {
@@ -380,8 +565,11 @@ impl Executor {
                             request_id: answer.request_ids.last().cloned(),
                             warnings: answer.warnings,
                             action: None,
+                            pace: answer.pace,
+                            throttled: answer.throttled,
                         }),
                         Err(e) => Err(Unsent {
+                            throttled: e.status() == Some(429),
                             ambiguous: ambiguous(&e),
                             request_id: request_id_of(&e),
                             error: e.to_string(),
@@ -398,8 +586,11 @@ impl Executor {
                         request_id: w.request_id,
                         warnings: Vec::new(),
                         action: None,
+                        pace: w.pace,
+                        throttled: w.throttled,
                     }),
                     Err(e) => Err(Unsent {
+                        throttled: e.status() == Some(429),
                         ambiguous: graph_write::ambiguous(&e),
                         request_id: graph_write::request_id_of(&e),
                         error: e.to_string(),
@@ -416,11 +607,15 @@ impl Executor {
                         request_id: done.request_id,
                         warnings: Vec::new(),
                         action: Some(done.action),
+                        // DNS updates go to the zone's primary, which Microsoft does not pace.
+                        pace: crate::graph::Pace::default(),
+                        throttled: 0,
                     }),
                     Err(e) => Err(Unsent {
                         error: e.error,
                         ambiguous: e.ambiguous,
                         request_id: None,
+                        throttled: false,
                     }),
                 })
             }
@@ -433,18 +628,28 @@ impl Executor {
     }
 
     async fn one(&self, c: &Change, past: Past) -> Result<ChangeResult, ExecError> {
+        if let Some(settled) = self.prepare(c, past).await? {
+            return Ok(settled);
+        }
+        self.deliver(c, Attempts::default(), None).await
+    }
+
+    /// Everything before the first send: a change already done, reconciled from the live
+    /// state, or refused (read-only) is settled here; otherwise its intent is journaled
+    /// (fsynced) and `None` says it is to be sent.
+    async fn prepare(&self, c: &Change, past: Past) -> Result<Option<ChangeResult>, ExecError> {
         let done = |status, request_id| {
-            Ok(ChangeResult {
+            Ok(Some(ChangeResult {
                 id: c.id.clone(),
                 status,
                 request_id,
-            })
+            }))
         };
         if past == Past::Done {
             return done(Status::AlreadyDone, None);
         }
         if c.field == FIELD_DOMAIN_RELEASED {
-            return self.await_release(c).await;
+            return self.await_release(c).await.map(Some);
         }
         if past == Past::Pending {
             // A read is not a write: read-only mode reconciles too.
@@ -502,22 +707,66 @@ impl Executor {
                 })),
         )
         .await?;
-        let mut failures = Vec::new();
-        for _ in 0..MAX_SENDS {
-            let error = match self.send(c).await? {
+        Ok(None)
+    }
+
+    /// Send until the change is settled. `first` is the answer of a send already made (its
+    /// item in a `$batch`), handled like any other send's answer.
+    async fn deliver(
+        &self,
+        c: &Change,
+        attempts: Attempts,
+        first: Option<Result<Sent, Unsent>>,
+    ) -> Result<ChangeResult, ExecError> {
+        let done = |status, request_id| {
+            Ok(ChangeResult {
+                id: c.id.clone(),
+                status,
+                request_id,
+            })
+        };
+        let Attempts {
+            mut failures,
+            mut throttled,
+            mut waits,
+            mut sends,
+            batched,
+        } = attempts;
+        let mut first = first;
+        while sends < MAX_SENDS {
+            let answer = match first.take() {
+                Some(answer) => answer,
+                None => self.paced_send(c).await?,
+            };
+            let error = match answer {
                 Ok(sent) => {
+                    throttled += sent.throttled;
                     self.outcome(
                         c,
                         sent.action.as_deref().unwrap_or("applied"),
                         "ok",
                         sent.request_id.clone(),
-                        json!({"warnings": sent.warnings, "failures": failures}),
+                        json!({"warnings": sent.warnings, "failures": failures, "throttled": throttled, "batched": batched}),
                     )
                     .await?;
                     return done(Status::Applied, sent.request_id);
                 }
                 Err(e) => e,
             };
+            if error.throttled && waits < MAX_THROTTLED_WAITS {
+                // The client waited out its Retry-Afters already; wait a little longer each
+                // time (1 s, 2 s, … 5 s: Microsoft's Retry-After is seconds).
+                throttled += 1;
+                waits += 1;
+                let wait = Duration::from_secs(u64::from(waits.min(5)));
+                tracing::warn!(change = %c.id, wait_s = wait.as_secs(), "still throttled; waiting before sending again");
+                if let Some(p) = self.pacer(c) {
+                    p.hold(wait);
+                }
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            sends += 1;
             if !error.ambiguous {
                 // Refused: Microsoft's words go into the outcome.
                 let result = format!("failed: {}", error.error);
@@ -526,7 +775,7 @@ impl Executor {
                     "not applied",
                     &result,
                     error.request_id.clone(),
-                    json!({"failures": failures}),
+                    json!({"failures": failures, "throttled": throttled}),
                 )
                 .await?;
                 return done(Status::Failed(result), error.request_id);
@@ -543,7 +792,7 @@ impl Executor {
                         "applied (confirmed by reading it back after the answer was lost)",
                         "ok",
                         request_id.clone(),
-                        json!({"failures": failures}),
+                        json!({"failures": failures, "throttled": throttled}),
                     )
                     .await?;
                     return done(Status::Applied, request_id);
@@ -630,18 +879,53 @@ impl Executor {
     }
 }
 
+/// A change of a wave, with what stops it and what the journal says of it.
+struct Job<'c> {
+    change: &'c Change,
+    blocked: Option<String>,
+    past: Past,
+}
+
+/// Graph lets these go in a `$batch`: a user's PATCH (the UPN). Domain add, verify, default
+/// and removal stay single requests.
+fn batchable(c: &Change) -> bool {
+    matches!(&c.route, Route::Graph { method, path, .. }
+        if method.eq_ignore_ascii_case("PATCH") && path.starts_with("/v1.0/users/"))
+}
+
+/// What the sends of one change so far came to.
+#[derive(Default)]
+struct Attempts {
+    /// Ambiguous failures, each settled by reading the object back.
+    failures: Vec<String>,
+    /// 429s answered: none applied the change.
+    throttled: u32,
+    /// 429s the executor itself waited out.
+    waits: u32,
+    /// Sends that may have reached the service (at most [`MAX_SENDS`]).
+    sends: u32,
+    /// The first send went in a `$batch`.
+    batched: bool,
+}
+
 /// A write answered.
 struct Sent {
     request_id: Option<String>,
     warnings: Vec<String>,
     /// The outcome's words when not plain "applied" (a DNS change seen on N servers).
     action: Option<String>,
+    /// What the answer said about the rate.
+    pace: crate::graph::Pace,
+    /// 429s the client waited out before this answer.
+    throttled: u32,
 }
 
 /// A write that failed, and whether it may nevertheless have been applied.
 struct Unsent {
     error: String,
     ambiguous: bool,
+    /// Still 429 after the client's own waits: not applied, to be sent again after a wait.
+    throttled: bool,
     request_id: Option<String>,
 }
 

@@ -45,7 +45,15 @@ pub struct BatchItem {
 }
 
 impl BatchItem {
-    fn retry_after(&self) -> Option<Duration> {
+    /// A header of the item's answer, whatever its case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))

@@ -235,7 +235,7 @@ impl GraphClient {
                 self.send_once(method, &url, body, headers).await
             };
             let failure = match sent {
-                Ok((text, request_id)) => {
+                Ok((text, request_id, _)) => {
                     let body = serde_json::from_str(&text).map_err(|e| GraphError::Decode {
                         url: url.clone(),
                         message: e.to_string(),
@@ -267,7 +267,7 @@ impl GraphClient {
         url: &str,
         body: Option<&serde_json::Value>,
         headers: &[(&str, &str)],
-    ) -> Result<(String, Option<String>), Failure> {
+    ) -> Result<(String, Option<String>, super::Pace), Failure> {
         let token = self.tokens.access_token().await.map_err(|error| Failure {
             retryable: matches!(error, GraphError::Transport { .. }),
             error,
@@ -301,12 +301,13 @@ impl GraphClient {
             status,
             request_id,
             retry_after,
+            pace,
             text,
         } = super::answer::read(response)
             .await
             .map_err(|e| Failure::transport(url, e, true))?;
         if status.is_success() {
-            return Ok((text, request_id));
+            return Ok((text, request_id, pace));
         }
         let (code, message) = match serde_json::from_str::<ErrorEnvelope>(&text) {
             Ok(env) => (env.error.code, env.error.message),

@@ -1,6 +1,7 @@
 //! Microsoft Graph client: sign-in, HTTP with paging, typed models.
 
 pub(crate) mod answer;
+pub use answer::Pace;
 pub mod auth;
 pub mod batch;
 pub mod client;

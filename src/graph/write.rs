@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::GraphError;
+use super::batch::{BatchItem, MAX_BATCH};
 use super::client::{GraphClient, encode};
 
 /// A write's answer: Microsoft's `request-id` and the body, if any (204s have none).
@@ -17,6 +18,10 @@ use super::client::{GraphClient, encode};
 pub struct Written {
     pub request_id: Option<String>,
     pub body: Value,
+    /// `x-ms-throttle-limit-percentage` of the answer, if Graph sent it.
+    pub pace: super::Pace,
+    /// 429s waited out (`Retry-After`) before the answer: none of them ran the write.
+    pub throttled: u32,
 }
 
 /// A domain as the change engine reads it back: `None` from [`GraphClient::domain_state`]
@@ -44,6 +49,15 @@ impl DomainState {
             .and_then(Value::as_str)
             .is_some_and(|op| op.eq_ignore_ascii_case("ForceDelete") || op == "Delete")
     }
+}
+
+/// One write of a `$batch` ([`GraphClient::write_batch`]).
+#[derive(Debug, Clone, Copy)]
+pub struct BatchWrite<'a> {
+    pub method: &'a str,
+    /// A Graph path under `/v1.0/`.
+    pub path: &'a str,
+    pub body: Option<&'a Value>,
 }
 
 /// The mutating methods the change engine may send.
@@ -75,6 +89,7 @@ impl GraphClient {
         let url = format!("{}{}", self.endpoints.graph_url, path);
         let mut attempt = 0u32;
         let mut token_refreshed = false;
+        let mut throttled = 0u32;
         loop {
             attempt += 1;
             let sent = {
@@ -86,13 +101,21 @@ impl GraphClient {
                 self.send_once(method.clone(), &url, body, &[]).await
             };
             let failure = match sent {
-                Ok((text, request_id)) => {
+                Ok((text, request_id, pace)) => {
                     // The write happened; an odd body does not undo it.
                     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-                    return Ok(Written { request_id, body });
+                    return Ok(Written {
+                        request_id,
+                        body,
+                        pace,
+                        throttled,
+                    });
                 }
                 Err(f) => f,
             };
+            if failure.error.status() == Some(429) {
+                throttled += 1;
+            }
             if failure.expired_token && !token_refreshed {
                 token_refreshed = true;
                 self.tokens.invalidate().await;
@@ -106,6 +129,173 @@ impl GraphClient {
             tracing::warn!(url = %url, attempt, delay_ms = delay.as_millis() as u64, error = %failure.error, "retrying Graph write that did not run");
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// Up to [`MAX_BATCH`] writes in one `POST /v1.0/$batch`, one answer per write in the
+    /// same order, each with its own `request-id` (the item's answer headers). The batch
+    /// request itself is sent as a write ([`GraphClient::write`]: retried only when it surely
+    /// did not run); if it fails, every write still open gets that error (ambiguous when the
+    /// batch may have run). Items answered 429 (or `Directory_ConcurrencyViolation`) did not
+    /// run: they go again in a new batch after their `Retry-After`, up to the retry policy's
+    /// attempts. Every other item status is final: a 5xx item may have run, and the caller
+    /// reads it back rather than re-sending.
+    pub async fn write_batch(&self, writes: &[BatchWrite<'_>]) -> Vec<Result<Written, GraphError>> {
+        let refuse = |why: String| vec![Err(GraphError::Config(why)); writes.len()];
+        if writes.len() > MAX_BATCH {
+            return refuse(format!(
+                "{} writes in one batch; Graph takes at most {MAX_BATCH}",
+                writes.len()
+            ));
+        }
+        if let Some(w) = writes.iter().find(|w| {
+            !WRITE_METHODS.contains(&w.method.to_ascii_uppercase().as_str())
+                || !w.path.starts_with("/v1.0/")
+        }) {
+            return refuse(format!(
+                "'{} {}' is not a Graph write under /v1.0/",
+                w.method, w.path
+            ));
+        }
+        let mut results: Vec<Option<Result<Written, GraphError>>> = vec![None; writes.len()];
+        let mut throttled = vec![0u32; writes.len()];
+        let mut pending: Vec<usize> = (0..writes.len()).collect();
+        let mut round = 0u32;
+        while !pending.is_empty() {
+            round += 1;
+            let requests: Vec<Value> = pending
+                .iter()
+                .filter_map(|&i| {
+                    let w = writes.get(i)?;
+                    let mut r = json!({
+                        "id": (i + 1).to_string(),
+                        "method": w.method.to_ascii_uppercase(),
+                        "url": w.path.strip_prefix("/v1.0").unwrap_or(w.path),
+                    });
+                    if let Some(body) = w.body {
+                        r["body"] = body.clone();
+                        r["headers"] = json!({"Content-Type": "application/json"});
+                    }
+                    Some(r)
+                })
+                .collect();
+            let body = json!({ "requests": requests });
+            let answer = match self.write("POST", "/v1.0/$batch", Some(&body)).await {
+                Ok(a) => a,
+                Err(e) => {
+                    for &i in &pending {
+                        if let Some(slot) = results.get_mut(i) {
+                            *slot = Some(Err(e.clone()));
+                        }
+                    }
+                    break;
+                }
+            };
+            let items: Vec<BatchItem> = answer
+                .body
+                .get("responses")
+                .cloned()
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            let mut again = Vec::new();
+            let mut wait: Option<std::time::Duration> = None;
+            for &i in &pending {
+                let id = (i + 1).to_string();
+                let Some(item) = items.iter().find(|it| it.id == id) else {
+                    // The batch ran but this item's answer is missing: it may have run.
+                    if let Some(slot) = results.get_mut(i) {
+                        *slot = Some(Err(GraphError::Decode {
+                            url: "/v1.0/$batch".into(),
+                            message: format!("no answer for batch item {id}"),
+                        }));
+                    }
+                    continue;
+                };
+                let request_id = item.header("request-id").map(str::to_string);
+                let code = item.body["error"]["code"].as_str().unwrap_or_default();
+                let not_run = item.status == 429
+                    || (item.status == 409 && code == "Directory_ConcurrencyViolation");
+                if not_run {
+                    if let Some(t) = throttled.get_mut(i) {
+                        *t += u32::from(item.status == 429);
+                    }
+                    if round < self.retry.max_attempts {
+                        let after = self.retry.delay(round, item.retry_after());
+                        wait = Some(wait.map_or(after, |w| w.max(after)));
+                        again.push(i);
+                        continue;
+                    }
+                }
+                let result = if (200..300).contains(&item.status) {
+                    Ok(Written {
+                        request_id,
+                        body: item.body.clone(),
+                        pace: super::Pace {
+                            limit_used: item
+                                .header("x-ms-throttle-limit-percentage")
+                                .and_then(|v| v.trim().parse().ok()),
+                            ..super::Pace::default()
+                        },
+                        throttled: throttled.get(i).copied().unwrap_or(0),
+                    })
+                } else if item.status == 403 {
+                    let w = writes.get(i);
+                    let req = super::batch::BatchRequest {
+                        id: id.clone(),
+                        method: w.map(|w| w.method.to_string()).unwrap_or_default(),
+                        url: w
+                            .map(|w| w.path.strip_prefix("/v1.0").unwrap_or(w.path).to_string())
+                            .unwrap_or_default(),
+                        headers: Default::default(),
+                    };
+                    Err(self
+                        .batch_item_refusal(&req, item)
+                        .await
+                        .unwrap_or(GraphError::Api {
+                            status: 403,
+                            code: code.to_string(),
+                            message: String::new(),
+                            request_id,
+                        }))
+                } else {
+                    Err(GraphError::Api {
+                        status: item.status,
+                        code: if code.is_empty() {
+                            format!("HTTP{}", item.status)
+                        } else {
+                            code.to_string()
+                        },
+                        message: item.body["error"]["message"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                        request_id,
+                    })
+                };
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(result);
+                }
+            }
+            if let Some(w) = wait {
+                tracing::warn!(
+                    items = again.len(),
+                    delay_ms = w.as_millis() as u64,
+                    "sending throttled batch writes again"
+                );
+                tokio::time::sleep(w).await;
+            }
+            pending = again;
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(GraphError::Decode {
+                        url: "/v1.0/$batch".into(),
+                        message: "no answer for a batch item".into(),
+                    })
+                })
+            })
+            .collect()
     }
 
     /// `PATCH /v1.0/users/{id}` with `body` (e.g. `{"userPrincipalName": …}`).

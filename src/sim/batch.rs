@@ -172,7 +172,13 @@ async fn run_item(
     let Ok(resp) = inner.oneshot(req).await;
     let status = resp.status().as_u16();
     let mut headers = serde_json::Map::new();
-    for name in ["retry-after", "content-type", "request-id"] {
+    for name in [
+        "retry-after",
+        "content-type",
+        "request-id",
+        "x-ms-throttle-limit-percentage",
+        "x-ms-throttle-scope",
+    ] {
         if let Some(v) = resp.headers().get(name).and_then(|v| v.to_str().ok()) {
             headers.insert(name.to_string(), json!(v));
         }

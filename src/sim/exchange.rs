@@ -218,6 +218,15 @@ fn admit(state: &Shared, tenant_key: &str, headers: &HeaderMap) -> Result<Issued
     Ok(issued)
 }
 
+/// Exchange's 429 (the write bucket adds `Retry-After` and the rate-limit headers).
+fn throttled() -> Response {
+    *plain_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequests",
+        "The request was throttled; retry after the time in the Retry-After header.",
+    )
+}
+
 /// `{"CmdletInput":{"CmdletName":…,"Parameters":{…}}}`.
 /// The start of both routes: the caller is admitted to the tenant, the body is read, and the
 /// token must carry the route's Exchange permission (`required`).
@@ -344,11 +353,16 @@ pub(crate) async fn invoke_command(
             Ok(x) => x,
             Err(resp) => return *resp,
         };
+    // Writes draw from the tenant's write bucket; every answer says where it stands.
+    let limit = match super::throttle::exchange_cmdlet(&state, tenant, &cmdlet, throttled) {
+        Ok(limit) => limit,
+        Err(resp) => return *resp,
+    };
     let window = Window {
         skip: skip_of(&uri),
         size: page_size(&headers),
     };
-    run_counted(
+    let mut resp = run_counted(
         &state,
         tenant,
         &cmdlet,
@@ -357,7 +371,9 @@ pub(crate) async fn invoke_command(
         window,
         &uri,
         &extensions,
-    )
+    );
+    super::throttle::stamp_exchange(&mut resp, limit);
+    resp
 }
 
 /// `POST /adminapi/v2.0/{tenant}/{endpoint}`: only the cmdlets Microsoft documents for the
@@ -408,11 +424,16 @@ pub(crate) async fn admin_api(
             ),
         );
     }
+    // Writes draw from the tenant's write bucket; every answer says where it stands.
+    let limit = match super::throttle::exchange_cmdlet(&state, tenant, &cmdlet, throttled) {
+        Ok(limit) => limit,
+        Err(resp) => return *resp,
+    };
     let window = Window {
         skip: skip_of(&uri),
         size: page_size(&headers),
     };
-    run_counted(
+    let mut resp = run_counted(
         &state,
         tenant,
         &cmdlet,
@@ -421,7 +442,9 @@ pub(crate) async fn admin_api(
         window,
         &uri,
         &extensions,
-    )
+    );
+    super::throttle::stamp_exchange(&mut resp, limit);
+    resp
 }
 
 // ---------------------------------------------------------------------------------------------

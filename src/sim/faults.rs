@@ -2,7 +2,7 @@
 //! bucket answering 429 with `Retry-After`, fixed latency, and injected faults (5xx, a
 //! connection dropped mid-body, slow responses) at configurable rates.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::http::{Shared, graph_error, ids_of};
+use super::throttle::{Bucket, Draw, WriteThrottle};
 
 /// Faults injected into Graph responses; rates are fractions in 0..=1.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,18 +34,14 @@ pub struct Throttle {
     pub per_second: f64,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
 /// Live settings and per-tenant buckets.
 #[derive(Debug, Default)]
 pub(crate) struct Trouble {
     pub faults: Faults,
     pub throttle: Option<Throttle>,
     pub buckets: Vec<Option<Bucket>>,
+    /// Writes per second per tenant (`sim::throttle`), on top of `throttle`.
+    pub writes: WriteThrottle,
     pub rng: u64,
     /// Graph requests being served now, and the most ever at once.
     pub in_flight: usize,
@@ -69,20 +66,9 @@ impl Trouble {
         if self.buckets.len() <= tenant {
             self.buckets.resize(tenant + 1, None);
         }
-        let now = Instant::now();
-        let b = self.buckets[tenant].get_or_insert(Bucket {
-            tokens: t.capacity as f64,
-            last: now,
-        });
-        let refill = now.duration_since(b.last).as_secs_f64() * t.per_second;
-        b.tokens = (b.tokens + refill).min(t.capacity as f64);
-        b.last = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = (1.0 - b.tokens) / t.per_second.max(0.001);
-            Err(wait.ceil().max(1.0) as u64)
+        match super::throttle::draw(&mut self.buckets[tenant], t) {
+            Draw::Taken { .. } => Ok(()),
+            Draw::Empty { retry_after } => Err(retry_after),
         }
     }
 }
@@ -114,6 +100,7 @@ pub(crate) async fn trouble(State(state): State<Shared>, req: Request, next: Nex
 async fn troubled(state: &Shared, path: &str, req: Request, next: Next) -> Response {
     let ids = ids_of(req.extensions());
     let tenant = super::auth::authorize(state, req.headers(), &ids).ok();
+    let write = req.method() != axum::http::Method::GET && path != "/v1.0/$batch";
     let (latency, fate, throttled) = {
         let Ok(mut t) = state.trouble.lock() else {
             return next.run(req).await;
@@ -162,7 +149,17 @@ async fn troubled(state: &Shared, path: &str, req: Request, next: Next) -> Respo
         }
         return resp;
     }
-    serve(fate, req, next, &ids).await
+    // Writes draw from the write bucket too; a throttled write is refused before it runs.
+    let used = match tenant {
+        Some(tenant) if write => match super::throttle::graph_write(state, tenant, &ids) {
+            Ok(used) => used,
+            Err(resp) => return *resp,
+        },
+        _ => None,
+    };
+    let mut resp = serve(fate, req, next, &ids).await;
+    super::throttle::stamp_graph(&mut resp, used);
+    resp
 }
 
 async fn serve(fate: Fate, req: Request, next: Next, ids: &super::http::RequestIds) -> Response {

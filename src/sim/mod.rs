@@ -45,6 +45,7 @@ mod rng;
 mod signin;
 #[cfg(test)]
 mod tests;
+mod throttle;
 mod writes;
 pub use writes::Mutations;
 mod x509;
@@ -80,6 +81,9 @@ pub struct SimOptions {
     pub faults: Faults,
     /// A per-tenant token bucket answering 429 (off by default).
     pub throttle: Option<Throttle>,
+    /// Writes per second per tenant, Graph and Exchange together (`sim::throttle`): beyond
+    /// it 429s; off by default.
+    pub write_rate: Option<f64>,
     /// Permissions the app registrations are not granted, so tokens come without them:
     /// `Domain.Read.All` (both tenants) or `source:Domain.Read.All`. By default each app has
     /// the least privileged permission of every route the product reads.
@@ -115,6 +119,7 @@ impl Default for SimOptions {
             domain: "contoso.example".to_string(),
             faults: Faults::default(),
             throttle: None,
+            write_rate: None,
             deny_permissions: Vec::new(),
             grant_permissions: Vec::new(),
             domain_removal_delay: Duration::from_secs(2),
@@ -365,6 +370,7 @@ impl Sim {
                 faults: opts.faults.clone(),
                 throttle: opts.throttle,
                 buckets: Vec::new(),
+                writes: throttle::WriteThrottle::new(opts.write_rate),
                 in_flight: 0,
                 peak_in_flight: 0,
                 requests: 0,
@@ -700,6 +706,21 @@ impl Sim {
         if let Ok(mut t) = self.state.trouble.lock() {
             t.throttle = throttle;
             t.buckets.clear();
+        }
+    }
+
+    /// Writes per second per tenant from now on (full buckets), or no write throttling.
+    pub fn set_write_rate(&self, rate: Option<f64>) {
+        if let Ok(mut t) = self.state.trouble.lock() {
+            t.writes = throttle::WriteThrottle::new(rate);
+        }
+    }
+
+    /// Writes answered 429 by the write bucket so far: (Graph, items included; Exchange).
+    pub fn write_throttled(&self) -> (u64, u64) {
+        match self.state.trouble.lock() {
+            Ok(t) => (t.writes.graph_throttled, t.writes.exchange_throttled),
+            Err(_) => (0, 0),
         }
     }
 

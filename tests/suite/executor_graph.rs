@@ -173,9 +173,11 @@ async fn thirty_upn_changes_at_concurrency_four_are_each_applied_once() {
     let tmp = tempfile::tempdir().expect("tmp");
     let path = tmp.path().join("c.jsonl");
     let (client, patches) = relayed(&sim).await;
+    // Single PATCHes, which the relay counts ($batch writes: tests/suite/pacing.rs).
     let exec = Executor::new(Journal::open(&path, "c").expect("journal"))
         .with_graph("source", client)
-        .concurrency(4);
+        .concurrency(4)
+        .batching(false);
     let results = exec.run(&plan).await.expect("run");
     assert!(
         results.iter().all(|r| r.status == Status::Applied),
@@ -228,9 +230,11 @@ async fn lost_answers_and_failed_writes_are_settled_by_reading_not_resending() {
     let tmp = tempfile::tempdir().expect("tmp");
     let path = tmp.path().join("c.jsonl");
     let (client, patches) = relayed(&sim).await;
+    // Single PATCHes, which the relay counts ($batch writes: tests/suite/pacing.rs).
     let exec = Executor::new(Journal::open(&path, "c").expect("journal"))
         .with_graph("source", client)
-        .concurrency(4);
+        .concurrency(4)
+        .batching(false);
     let results = exec.run(&plan).await.expect("run");
     // A change refused with 503 on each of its 3 sends (about one run in thirty) is left
     // failed, saying so; the resume below applies it.

@@ -30,6 +30,7 @@ mod graph_retry;
 mod graph_scale;
 mod inventory;
 mod owner_cli;
+mod pacing;
 mod permissions;
 mod pfx;
 mod properties;
