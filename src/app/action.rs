@@ -66,6 +66,8 @@ pub enum Action {
     PageDown,
     Top,
     Bottom,
+    /// A click on the focused list: select its n-th visible row (0: the first row shown).
+    SelectVisible(usize),
     /// `/`: start typing a filter for the focused pane.
     StartFilter,
     FilterInput(char),
@@ -160,6 +162,7 @@ impl Action {
             | Action::PageDown
             | Action::Top
             | Action::Bottom
+            | Action::SelectVisible(_)
             | Action::FilterInput(_)
             | Action::FilterBackspace
             | Action::FilterCancel

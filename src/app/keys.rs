@@ -1,141 +1,788 @@
-//! Key presses → actions. The mapping depends on the mode (help shown, typing a filter, normal);
-//! [`KEY_HELP`] is the human-readable version of it.
+//! Key presses → actions. The bindings are data: the defaults in `assets/keys.toml`, a user's
+//! partial overrides in `keys.toml` beside `config.toml`. The help overlay and README's key
+//! table are generated from the same [`Keymap`] ([`Keymap::help_rows`]), so neither can drift
+//! from what the keys do.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use toml::de::{DeTable, DeValue};
 
 use super::action::Action;
 use super::state::{InputMode, Pane, State};
 
-/// Every key and what it does; the help overlay shows it and the README copies it.
-pub const KEY_HELP: &[(&str, &str)] = &[
-    ("q, Ctrl-C", "quit"),
-    ("?", "show / hide this help (Esc also closes it)"),
-    ("Tab, Shift-Tab", "next / previous pane"),
-    ("1 .. 5", "jump to pane 1 to 5"),
-    ("Up/k, Down/j", "move the selection"),
-    ("PgUp, PgDn", "move a page"),
-    ("Home/g, End/G", "first / last row"),
-    ("/", "filter the focused list (DNS, users, timeline, audit)"),
-    (
-        "/ on Audit",
-        "words, kind:K[,K] tenant:T object:X since:T until:T",
+/// The default bindings, compiled in.
+pub const DEFAULT_KEYS: &str = include_str!("../../assets/keys.toml");
+
+/// Where a binding applies. The sections of `keys.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    Global,
+    Normal,
+    Timeline,
+    Dns,
+    Audit,
+    Filter,
+    CutoverTime,
+    Help,
+    AuditDetails,
+    SignIn,
+}
+
+impl Context {
+    const ALL: [Context; 10] = [
+        Context::Global,
+        Context::Normal,
+        Context::Timeline,
+        Context::Dns,
+        Context::Audit,
+        Context::Filter,
+        Context::CutoverTime,
+        Context::Help,
+        Context::AuditDetails,
+        Context::SignIn,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Global => "global",
+            Context::Normal => "normal",
+            Context::Timeline => "timeline",
+            Context::Dns => "dns",
+            Context::Audit => "audit",
+            Context::Filter => "filter",
+            Context::CutoverTime => "cutover_time",
+            Context::Help => "help",
+            Context::AuditDetails => "audit_details",
+            Context::SignIn => "sign_in",
+        }
+    }
+
+    /// How the help table marks a key of this context (the normal one is unmarked).
+    fn suffix(self) -> &'static str {
+        match self {
+            Context::Global => " (anywhere)",
+            Context::Normal => "",
+            Context::Timeline => " (timeline)",
+            Context::Dns => " (DNS)",
+            Context::Audit => " (audit)",
+            Context::Filter => " (filter)",
+            Context::CutoverTime => " (T)",
+            Context::Help => " (help)",
+            Context::AuditDetails => " (details)",
+            Context::SignIn => " (sign-in dialog)",
+        }
+    }
+
+    /// Contexts where unbound characters are typed: a plain character bound there could not
+    /// be typed any more.
+    fn types_text(self) -> bool {
+        matches!(self, Context::Filter | Context::CutoverTime)
+    }
+}
+
+/// One action a key can be bound to, and what the help says it does. `with_prev`: shown on
+/// the help row of the action before it (`Up, k / Down, j`), so the overlay fits 80x24.
+struct Def {
+    context: Context,
+    name: &'static str,
+    help: &'static str,
+    with_prev: bool,
+}
+
+const fn def(context: Context, name: &'static str, help: &'static str) -> Def {
+    Def {
+        context,
+        name,
+        help,
+        with_prev: false,
+    }
+}
+
+const fn and(context: Context, name: &'static str) -> Def {
+    Def {
+        context,
+        name,
+        help: "",
+        with_prev: true,
+    }
+}
+
+/// A help line with no key of its own (continues the line above).
+const fn note(context: Context, help: &'static str) -> Def {
+    def(context, "", help)
+}
+
+use Context as C;
+
+/// Every action, in help order. A new action needs a line here, a line in [`action_of`] and a
+/// default in `assets/keys.toml` (the tests check all three agree).
+const DEFS: &[Def] = &[
+    def(C::Normal, "quit", "quit"),
+    and(C::Global, "quit"),
+    def(
+        C::Normal,
+        "help",
+        "show / hide this help (Esc also closes it)",
     ),
-    (
-        "",
+    def(C::Normal, "focus_next", "next / previous pane"),
+    and(C::Normal, "focus_prev"),
+    def(C::Normal, "focus_domain", "jump to pane 1 to 5"),
+    and(C::Normal, "focus_dns"),
+    and(C::Normal, "focus_users"),
+    and(C::Normal, "focus_timeline"),
+    and(C::Normal, "focus_audit"),
+    def(C::Normal, "up", "move the selection"),
+    and(C::Normal, "down"),
+    def(C::Normal, "page_up", "move a page"),
+    and(C::Normal, "page_down"),
+    def(C::Normal, "top", "first / last row"),
+    and(C::Normal, "bottom"),
+    def(
+        C::Normal,
+        "filter",
+        "filter the focused list (DNS, users, timeline, audit)",
+    ),
+    note(
+        C::Normal,
+        "on Audit: words, kind:K[,K] tenant:T object:X since:T until:T",
+    ),
+    note(
+        C::Normal,
         "T: HH:MM (UTC, day of the newest line) or YYYY-MM-DD[THH:MM]",
     ),
-    ("Enter, Esc (filter)", "keep / drop the filter being typed"),
-    ("Backspace (filter)", "delete the last character"),
-    ("Esc", "clear the focused pane's filter"),
-    ("Space, Enter", "timeline: next status of the selected step"),
-    (
-        "t",
-        "timeline: set the cutover time T (e.g. 2026-12-05T18:00Z)",
+    def(C::Filter, "apply", "keep / drop the filter being typed"),
+    and(C::Filter, "cancel"),
+    def(C::Filter, "backspace", "delete the last character"),
+    and(C::CutoverTime, "backspace"),
+    def(C::Normal, "clear_filter", "clear the focused pane's filter"),
+    def(
+        C::Timeline,
+        "step_status",
+        "next status of the selected step",
     ),
-    ("Enter, Esc (T)", "set T / leave it as it was"),
-    (
-        "v",
-        "DNS: records / expected vs actual / propagation / TTL plan",
+    def(
+        C::Timeline,
+        "set_time",
+        "set the cutover time T (e.g. 2026-12-05T18:00Z)",
     ),
-    (
-        "Enter (audit)",
+    def(C::CutoverTime, "apply", "set T / leave it as it was"),
+    and(C::CutoverTime, "cancel"),
+    def(
+        C::Dns,
+        "view",
+        "records / expected vs actual / propagation / TTL plan",
+    ),
+    def(
+        C::Audit,
+        "details",
         "details of the selected entry: before/after diff",
     ),
-    (
-        "Esc, Enter (details)",
-        "close the details; Up/Down show the next entry",
+    def(
+        C::AuditDetails,
+        "close",
+        "close the details; the next two show the next entry",
     ),
-    ("Esc (sign-in dialog)", "cancel that device-code sign-in"),
+    and(C::AuditDetails, "up"),
+    and(C::AuditDetails, "down"),
+    def(C::Help, "close", "close this help"),
+    def(C::SignIn, "cancel", "cancel that device-code sign-in"),
+    def(
+        C::Help,
+        "quit",
+        "quit from the help, the details or a dialog",
+    ),
+    and(C::AuditDetails, "quit"),
+    and(C::SignIn, "quit"),
 ];
 
-/// Map one key event to an action, or `None` when the key means nothing here.
-pub fn map_key(state: &State, key: KeyEvent) -> Option<Action> {
-    // Terminals that report releases and repeats (Windows) would otherwise act twice.
-    if key.kind != KeyEventKind::Press {
-        return None;
-    }
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if ctrl && matches!(key.code, KeyCode::Char('c' | 'C')) {
-        return Some(Action::Quit);
-    }
-    if let InputMode::Filter(_) = state.input {
-        return match key.code {
-            KeyCode::Enter => Some(Action::FilterApply),
-            KeyCode::Esc => Some(Action::FilterCancel),
-            KeyCode::Backspace => Some(Action::FilterBackspace),
-            KeyCode::Char(c) if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) => {
-                Some(Action::FilterInput(c))
-            }
-            _ => None,
-        };
-    }
-    if let InputMode::CutoverTime(_) = state.input {
-        return match key.code {
-            KeyCode::Enter => Some(Action::CutoverApply),
-            KeyCode::Esc => Some(Action::CutoverCancel),
-            KeyCode::Backspace => Some(Action::CutoverBackspace),
-            KeyCode::Char(c) if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) => {
-                Some(Action::CutoverInput(c))
-            }
-            _ => None,
-        };
-    }
-    // Other Ctrl/Alt chords are not ours (the terminal or multiplexer may use them).
-    if ctrl || key.modifiers.contains(KeyModifiers::ALT) {
-        return None;
-    }
-    if !state.sign_in.is_empty() {
-        // The sign-in dialog is modal: cancel it, or quit; other keys do nothing.
-        return match key.code {
-            KeyCode::Esc => Some(Action::CancelSignIn),
-            KeyCode::Char('q') => Some(Action::Quit),
-            _ => None,
-        };
-    }
-    if state.show_help {
-        // The overlay is modal: it closes, or the program quits; other keys do nothing.
-        return match key.code {
-            KeyCode::Esc | KeyCode::Char('?') => Some(Action::ToggleHelp),
-            KeyCode::Char('q') => Some(Action::Quit),
-            _ => None,
-        };
-    }
-    if state.audit_detail {
-        // The detail view is modal too; Up/Down walk the (filtered) list under it.
-        return match key.code {
-            KeyCode::Esc | KeyCode::Enter => Some(Action::ToggleAuditDetail),
-            KeyCode::Char('q') => Some(Action::Quit),
-            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
-            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
-            _ => None,
-        };
-    }
-    let action = match key.code {
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Char('?') => Action::ToggleHelp,
-        KeyCode::Tab => Action::FocusNext,
-        KeyCode::BackTab => Action::FocusPrev,
-        KeyCode::Char(c @ '1'..='5') => {
-            let i = usize::from(c as u8 - b'1');
-            Action::Focus(Pane::ALL[i])
-        }
-        KeyCode::Up | KeyCode::Char('k') => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::PageUp => Action::PageUp,
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::Home | KeyCode::Char('g') => Action::Top,
-        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-        KeyCode::Char('/') if state.focus != Pane::Domain => Action::StartFilter,
-        KeyCode::Char(' ') | KeyCode::Enter if state.focus == Pane::Timeline => {
-            Action::CycleStepStatus
-        }
-        KeyCode::Char('v') if state.focus == Pane::Dns => Action::DnsCycleView,
-        KeyCode::Char('t') if state.focus == Pane::Timeline => Action::StartCutoverInput,
-        KeyCode::Enter if state.focus == Pane::Audit => Action::ToggleAuditDetail,
-        KeyCode::Esc => Action::FilterCancel,
+/// The action a bound name stands for.
+fn action_of(context: Context, name: &str) -> Option<Action> {
+    let action = match (context, name) {
+        (_, "quit") => Action::Quit,
+        (C::Normal, "help") | (C::Help, "close") => Action::ToggleHelp,
+        (C::Normal, "focus_next") => Action::FocusNext,
+        (C::Normal, "focus_prev") => Action::FocusPrev,
+        (C::Normal, "focus_domain") => Action::Focus(Pane::Domain),
+        (C::Normal, "focus_dns") => Action::Focus(Pane::Dns),
+        (C::Normal, "focus_users") => Action::Focus(Pane::Users),
+        (C::Normal, "focus_timeline") => Action::Focus(Pane::Timeline),
+        (C::Normal, "focus_audit") => Action::Focus(Pane::Audit),
+        (C::Normal | C::AuditDetails, "up") => Action::Up,
+        (C::Normal | C::AuditDetails, "down") => Action::Down,
+        (C::Normal, "page_up") => Action::PageUp,
+        (C::Normal, "page_down") => Action::PageDown,
+        (C::Normal, "top") => Action::Top,
+        (C::Normal, "bottom") => Action::Bottom,
+        (C::Normal, "filter") => Action::StartFilter,
+        (C::Normal, "clear_filter") | (C::Filter, "cancel") => Action::FilterCancel,
+        (C::Filter, "apply") => Action::FilterApply,
+        (C::Filter, "backspace") => Action::FilterBackspace,
+        (C::CutoverTime, "apply") => Action::CutoverApply,
+        (C::CutoverTime, "cancel") => Action::CutoverCancel,
+        (C::CutoverTime, "backspace") => Action::CutoverBackspace,
+        (C::Timeline, "step_status") => Action::CycleStepStatus,
+        (C::Timeline, "set_time") => Action::StartCutoverInput,
+        (C::Dns, "view") => Action::DnsCycleView,
+        (C::Audit, "details") | (C::AuditDetails, "close") => Action::ToggleAuditDetail,
+        (C::SignIn, "cancel") => Action::CancelSignIn,
         _ => return None,
     };
     Some(action)
+}
+
+/// A key as bound: the key and whether Ctrl / Alt are held. Shift is part of the character
+/// (`G`) or of the key (`Shift-Tab` is crossterm's BackTab), never a flag of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    code: KeyCode,
+    ctrl: bool,
+    alt: bool,
+}
+
+impl Key {
+    fn of_event(event: &KeyEvent) -> Key {
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        let code = match event.code {
+            // Ctrl-C arrives as 'c' or 'C' depending on the terminal.
+            KeyCode::Char(c) if ctrl => KeyCode::Char(c.to_ascii_lowercase()),
+            other => other,
+        };
+        Key {
+            code,
+            ctrl,
+            alt: event.modifiers.contains(KeyModifiers::ALT),
+        }
+    }
+
+    /// Parse a key name as `keys.toml` writes it.
+    pub fn parse(text: &str) -> Result<Key, String> {
+        let mut rest = text;
+        let (mut ctrl, mut alt, mut shift) = (false, false, false);
+        // A lone "-" is the minus key, not a modifier separator.
+        while let Some((modifier, tail)) = rest.split_once('-').filter(|(_, t)| !t.is_empty()) {
+            match modifier.to_ascii_lowercase().as_str() {
+                "ctrl" => ctrl = true,
+                "alt" => alt = true,
+                "shift" => shift = true,
+                _ => break,
+            }
+            rest = tail;
+        }
+        let lower = rest.to_ascii_lowercase();
+        let code = match lower.as_str() {
+            "tab" if shift => KeyCode::BackTab,
+            "tab" => KeyCode::Tab,
+            "enter" => KeyCode::Enter,
+            "esc" => KeyCode::Esc,
+            "backspace" => KeyCode::Backspace,
+            "space" => KeyCode::Char(' '),
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "insert" => KeyCode::Insert,
+            "delete" | "del" => KeyCode::Delete,
+            _ => {
+                let mut chars = rest.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) if ctrl => KeyCode::Char(c.to_ascii_lowercase()),
+                    (Some(c), None) => KeyCode::Char(c),
+                    _ => match lower.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
+                        Some(n @ 1..=12) => KeyCode::F(n),
+                        _ => {
+                            return Err(format!(
+                                "unknown key name '{text}' (a character, Space, Tab, Shift-Tab, Enter, Esc, Backspace, Up, Down, Left, Right, PgUp, PgDn, Home, End, Insert, Delete, F1..F12, with Ctrl- or Alt- before)"
+                            ));
+                        }
+                    },
+                }
+            }
+        };
+        if shift && code != KeyCode::BackTab {
+            return Err(format!(
+                "'{text}': Shift- goes only with Tab; write the character itself (G, not Shift-g)"
+            ));
+        }
+        Ok(Key { code, ctrl, alt })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("Ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("Alt-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("Space"),
+            KeyCode::Char(c) if self.ctrl => write!(f, "{}", c.to_ascii_uppercase()),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::BackTab => f.write_str("Shift-Tab"),
+            KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Backspace => f.write_str("Backspace"),
+            KeyCode::Up => f.write_str("Up"),
+            KeyCode::Down => f.write_str("Down"),
+            KeyCode::Left => f.write_str("Left"),
+            KeyCode::Right => f.write_str("Right"),
+            KeyCode::PageUp => f.write_str("PgUp"),
+            KeyCode::PageDown => f.write_str("PgDn"),
+            KeyCode::Home => f.write_str("Home"),
+            KeyCode::End => f.write_str("End"),
+            KeyCode::Insert => f.write_str("Insert"),
+            KeyCode::Delete => f.write_str("Delete"),
+            KeyCode::F(n) => write!(f, "F{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// Something wrong in a keys file, at a line of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyProblem {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: line {}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// Why the keys could not be loaded: every problem found, the first shown in one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeysError(pub Vec<KeyProblem>);
+
+impl fmt::Display for KeysError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.split_first() {
+            None => f.write_str("the keys could not be loaded"),
+            Some((first, [])) => write!(f, "{first}; fix or remove that line"),
+            Some((first, rest)) => write!(
+                f,
+                "{first} (and {} more); fix or remove those lines",
+                rest.len()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for KeysError {}
+
+/// Where each binding came from, for naming the line of a conflict.
+#[derive(Debug, Clone)]
+struct Origin {
+    /// Which of the files read (0: the defaults); a conflict is reported at the later one.
+    index: usize,
+    file: String,
+    line: usize,
+}
+
+/// The bindings in effect: for each context, which keys each action has.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    /// (context, action name) → keys, with the line that gave them.
+    actions: HashMap<(Context, &'static str), (Vec<Key>, Origin)>,
+    /// (context, key) → action name; built once all files are read.
+    lookup: HashMap<(Context, Key), &'static str>,
+}
+
+fn def_name(context: Context, name: &str) -> Option<&'static str> {
+    DEFS.iter()
+        .find(|d| d.context == context && d.name == name && !name.is_empty())
+        .map(|d| d.name)
+}
+
+impl Keymap {
+    /// The compiled-in defaults.
+    pub fn defaults() -> Keymap {
+        // The defaults are checked by the tests; should they ever fail, an empty map with the
+        // defaults' problems is still no reason to panic at start: `load` reports them.
+        Keymap::load_texts(&[("assets/keys.toml", DEFAULT_KEYS)]).unwrap_or_else(|_| Keymap {
+            actions: HashMap::new(),
+            lookup: HashMap::new(),
+        })
+    }
+
+    /// The defaults with the user's `keys.toml` at `path` over them, if that file exists.
+    pub fn load(path: &Path) -> Result<Keymap, KeysError> {
+        let file = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Keymap::load_texts(&[("assets/keys.toml", DEFAULT_KEYS), (&file, &text)]),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Keymap::load_texts(&[("assets/keys.toml", DEFAULT_KEYS)])
+            }
+            Err(e) => Err(KeysError(vec![KeyProblem {
+                file,
+                line: 0,
+                message: format!("cannot read it: {}", crate::store::describe_io(&e)),
+            }])),
+        }
+    }
+
+    /// Read each (file name, text) in turn, later ones replacing the actions they name; then
+    /// check that no key means two things in one context.
+    pub fn load_texts(files: &[(&str, &str)]) -> Result<Keymap, KeysError> {
+        let mut actions = HashMap::new();
+        let mut problems = Vec::new();
+        for (index, (file, text)) in files.iter().enumerate() {
+            // In line order: the first problem is the one a person meets first in the file.
+            let mut found = Vec::new();
+            read_file(index, file, text, &mut actions, &mut found);
+            found.sort_by_key(|p| p.line);
+            problems.append(&mut found);
+        }
+        let mut lookup: HashMap<(Context, Key), &'static str> = HashMap::new();
+        // Sorted so the problem reported for a conflict is the same on every run.
+        let mut entries: Vec<_> = actions.iter().collect();
+        entries.sort_by_key(|((c, n), (_, o))| (*c, o.index, o.line, *n));
+        for ((context, name), (keys, origin)) in entries {
+            for key in keys {
+                if let Some(other) = lookup.insert((*context, *key), name)
+                    && other != *name
+                {
+                    problems.push(KeyProblem {
+                        file: origin.file.clone(),
+                        line: origin.line,
+                        message: format!(
+                            "{key} is bound to both {other} and {name} in [{}]",
+                            context.name()
+                        ),
+                    });
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(Keymap { actions, lookup })
+        } else {
+            Err(KeysError(problems))
+        }
+    }
+
+    /// The action bound to `key` in `context`.
+    fn get(&self, context: Context, key: &Key) -> Option<Action> {
+        let name = self.lookup.get(&(context, *key))?;
+        action_of(context, name)
+    }
+
+    /// The keys of one action, as the help shows them (`Up, k`).
+    pub fn keys_of(&self, context: Context, name: &str) -> String {
+        let keys = DEFS
+            .iter()
+            .find(|d| d.context == context && d.name == name)
+            .and_then(|d| self.actions.get(&(context, d.name)))
+            .map(|(keys, _)| keys.as_slice())
+            .unwrap_or_default();
+        keys.iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The help table: (keys, what they do), one row per line of help. The overlay and the
+    /// README's key table are both this.
+    pub fn help_rows(&self) -> Vec<(String, String)> {
+        // Each row: its keys per action (context, keys) and its text.
+        let mut rows: Vec<(Vec<(Context, String)>, &str)> = Vec::new();
+        for d in DEFS {
+            let mut keys = self.keys_of(d.context, d.name);
+            if keys.is_empty() && !d.name.is_empty() {
+                keys = "(none)".to_string();
+            }
+            match rows.last_mut() {
+                Some((prev, _)) if d.with_prev => prev.push((d.context, keys)),
+                _ if d.name.is_empty() => rows.push((Vec::new(), d.help)),
+                _ => rows.push((vec![(d.context, keys)], d.help)),
+            }
+        }
+        rows.into_iter()
+            .map(|(keys, help)| {
+                // `Enter / Esc (filter)`: a context is named once, after its last keys.
+                let mut text = String::new();
+                for (i, (context, k)) in keys.iter().enumerate() {
+                    if i > 0 {
+                        text.push_str(" / ");
+                    }
+                    text.push_str(k);
+                    if keys.get(i + 1).is_none_or(|(next, _)| next != context) {
+                        text.push_str(context.suffix());
+                    }
+                }
+                (text, help.to_string())
+            })
+            .collect()
+    }
+
+    /// The help table as Markdown, as README shows it.
+    pub fn markdown(&self) -> String {
+        let mut out = String::from("| key | what it does |\n| --- | --- |\n");
+        for (keys, what) in self.help_rows() {
+            if keys.is_empty() {
+                out.push_str(&format!("|  | {what} |\n"));
+            } else {
+                out.push_str(&format!("| `{keys}` | {what} |\n"));
+            }
+        }
+        out
+    }
+
+    /// Map one key event to an action, or `None` when the key means nothing here.
+    pub fn map(&self, state: &State, event: KeyEvent) -> Option<Action> {
+        // Terminals that report releases and repeats (Windows) would otherwise act twice.
+        if event.kind != KeyEventKind::Press {
+            return None;
+        }
+        let key = Key::of_event(&event);
+        if let Some(action) = self.get(Context::Global, &key) {
+            return Some(action);
+        }
+        let typed = match event.code {
+            KeyCode::Char(c) if !key.ctrl && !key.alt => Some(c),
+            _ => None,
+        };
+        match state.input {
+            InputMode::Filter(_) => {
+                return self
+                    .get(Context::Filter, &key)
+                    .or(typed.map(Action::FilterInput));
+            }
+            InputMode::CutoverTime(_) => {
+                return self
+                    .get(Context::CutoverTime, &key)
+                    .or(typed.map(Action::CutoverInput));
+            }
+            InputMode::Normal => {}
+        }
+        // The dialogs and overlays are modal: only their own keys work.
+        if !state.sign_in.is_empty() {
+            return self.get(Context::SignIn, &key);
+        }
+        if state.show_help {
+            return self.get(Context::Help, &key);
+        }
+        if state.audit_detail {
+            return self.get(Context::AuditDetails, &key);
+        }
+        let pane = match state.focus {
+            Pane::Timeline => Some(Context::Timeline),
+            Pane::Dns => Some(Context::Dns),
+            Pane::Audit => Some(Context::Audit),
+            Pane::Domain | Pane::Users => None,
+        };
+        if let Some(action) = pane.and_then(|c| self.get(c, &key)) {
+            return Some(action);
+        }
+        match self.get(Context::Normal, &key)? {
+            // The domain pane is not a list.
+            Action::StartFilter if state.focus == Pane::Domain => None,
+            action => Some(action),
+        }
+    }
+}
+
+/// One file's tables into `actions`, its problems into `problems`.
+fn read_file(
+    index: usize,
+    file: &str,
+    text: &str,
+    actions: &mut HashMap<(Context, &'static str), (Vec<Key>, Origin)>,
+    problems: &mut Vec<KeyProblem>,
+) {
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |offset: usize| starts.partition_point(|&s| s <= offset);
+    let mut problem = |offset: usize, message: String| {
+        problems.push(KeyProblem {
+            file: file.to_string(),
+            line: line_of(offset),
+            message,
+        })
+    };
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            let message = e.message().lines().next().unwrap_or("").to_string();
+            problem(
+                e.span().map_or(0, |s| s.start),
+                format!("not valid TOML: {message}"),
+            );
+            return;
+        }
+    };
+    let sections: Vec<&str> = Context::ALL.iter().map(|c| c.name()).collect();
+    for (section, table) in root.get_ref().iter() {
+        let Some(context) = Context::ALL
+            .into_iter()
+            .find(|c| c.name() == section.get_ref().as_ref())
+        else {
+            problem(
+                section.span().start,
+                format!(
+                    "unknown section '{}' (expected one of: {})",
+                    section.get_ref(),
+                    sections.join(", ")
+                ),
+            );
+            continue;
+        };
+        let DeValue::Table(table) = table.get_ref() else {
+            problem(
+                table.span().start,
+                format!("{} must be a table: [{}]", context.name(), context.name()),
+            );
+            continue;
+        };
+        for (name, value) in table.iter() {
+            let at = name.span().start;
+            let Some(name) = def_name(context, name.get_ref()) else {
+                let known: Vec<&str> = DEFS
+                    .iter()
+                    .filter(|d| d.context == context && !d.name.is_empty())
+                    .map(|d| d.name)
+                    .collect();
+                problem(
+                    at,
+                    format!(
+                        "unknown action '{}' in [{}] (expected one of: {})",
+                        name.get_ref(),
+                        context.name(),
+                        known.join(", ")
+                    ),
+                );
+                continue;
+            };
+            let DeValue::Array(items) = value.get_ref() else {
+                problem(
+                    value.span().start,
+                    format!("{name} must be a list of keys, e.g. {name} = [\"x\"]"),
+                );
+                continue;
+            };
+            let mut keys = Vec::new();
+            for item in items.iter() {
+                let parsed = match item.get_ref() {
+                    DeValue::String(s) => Key::parse(s),
+                    _ => Err(format!("{name}: each key is a string, e.g. \"x\"")),
+                };
+                let parsed = parsed.and_then(|k| {
+                    if context == Context::Global && !(k.ctrl || k.alt) {
+                        Err(format!(
+                            "[global] takes only Ctrl- or Alt- chords ('{k}' would stop you typing it)"
+                        ))
+                    } else if context.types_text()
+                        && !(k.ctrl || k.alt)
+                        && matches!(k.code, KeyCode::Char(_))
+                    {
+                        Err(format!(
+                            "[{}] cannot take the character '{k}': it is typed there",
+                            context.name()
+                        ))
+                    } else {
+                        Ok(k)
+                    }
+                });
+                match parsed {
+                    Ok(k) if !keys.contains(&k) => keys.push(k),
+                    Ok(_) => {}
+                    Err(message) => problem(item.span().start, message),
+                }
+            }
+            let origin = Origin {
+                index,
+                file: file.to_string(),
+                line: line_of(at),
+            };
+            actions.insert((context, name), (keys, origin));
+        }
+    }
+}
+
+/// The keymap of this process: set once at start ([`install`]) from the defaults and the
+/// user's file; the key mapper and the help overlay read it. It is not in [`State`] because it
+/// never changes while the dashboard runs.
+static ACTIVE: OnceLock<Keymap> = OnceLock::new();
+
+/// Use `keymap` for the rest of the process (the first call wins).
+pub fn install(keymap: Keymap) {
+    let _ = ACTIVE.set(keymap);
+}
+
+/// The keymap in effect: the installed one, else the defaults.
+pub fn active() -> &'static Keymap {
+    static DEFAULTS: OnceLock<Keymap> = OnceLock::new();
+    ACTIVE
+        .get()
+        .unwrap_or_else(|| DEFAULTS.get_or_init(Keymap::defaults))
+}
+
+/// The user's keys file: `keys.toml` beside the configuration file.
+pub fn user_file(config_file: &Path) -> PathBuf {
+    config_file.with_file_name("keys.toml")
+}
+
+/// Map one key event with the keymap in effect.
+pub fn map_key(state: &State, key: KeyEvent) -> Option<Action> {
+    active().map(state, key)
+}
+
+/// Map one mouse event: a click focuses the pane under it, or, on the focused pane, selects
+/// the row under it; the wheel focuses the pane under it and moves its selection. Nothing
+/// while a dialog, an overlay or a prompt is open (they are modal, as for keys).
+pub fn map_mouse(state: &State, event: MouseEvent) -> Vec<Action> {
+    let modal = state.input != InputMode::Normal
+        || state.show_help
+        || state.audit_detail
+        || !state.sign_in.is_empty();
+    if modal {
+        return Vec::new();
+    }
+    let areas = crate::ui::pane_areas(state);
+    let (x, y) = (event.column, event.row);
+    let Some(pane) = Pane::ALL.into_iter().find(|p| {
+        let r = areas.panes[p.index()];
+        x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height
+    }) else {
+        return Vec::new();
+    };
+    let mut actions = Vec::new();
+    if pane != state.focus {
+        actions.push(Action::Focus(pane));
+    }
+    match event.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            // The layout changes with the focus, so a click on another pane only focuses it.
+            if pane == state.focus && pane != Pane::Domain {
+                let area = areas.panes[pane.index()];
+                // Border, then the lines above the rows (counts, column header).
+                let first = usize::from(area.y) + 1 + crate::ui::layout::list_top(state, pane);
+                let last = usize::from(area.y + area.height).saturating_sub(1);
+                let y = usize::from(y);
+                if y >= first && y < last {
+                    actions.push(Action::SelectVisible(y - first));
+                }
+            }
+        }
+        MouseEventKind::ScrollUp => actions.push(Action::Up),
+        MouseEventKind::ScrollDown => actions.push(Action::Down),
+        _ => actions.clear(),
+    }
+    actions
 }
 
 #[cfg(test)]
@@ -292,18 +939,106 @@ mod tests {
         assert_eq!(map_key(&s, repeat), None);
     }
 
+    fn load(user: &str) -> Result<Keymap, KeysError> {
+        Keymap::load_texts(&[("assets/keys.toml", DEFAULT_KEYS), ("my/keys.toml", user)])
+    }
+
     #[test]
-    fn help_lists_every_mode() {
-        let keys: Vec<&str> = KEY_HELP.iter().map(|(k, _)| *k).collect();
-        for k in [
-            "q, Ctrl-C",
-            "?",
-            "Tab, Shift-Tab",
-            "/",
-            "Space, Enter",
-            "Esc",
-        ] {
-            assert!(keys.contains(&k), "{k}");
+    fn defaults_parse_and_cover_every_action() {
+        let map = Keymap::load_texts(&[("assets/keys.toml", DEFAULT_KEYS)]).unwrap();
+        for d in DEFS.iter().filter(|d| !d.name.is_empty()) {
+            assert!(
+                action_of(d.context, d.name).is_some(),
+                "{}.{} has no action",
+                d.context.name(),
+                d.name
+            );
+            assert!(
+                !map.keys_of(d.context, d.name).is_empty(),
+                "{}.{} has no default key",
+                d.context.name(),
+                d.name
+            );
         }
+        // And the help shows every key of the defaults.
+        let rows = map.help_rows();
+        assert!(
+            rows.iter()
+                .any(|(k, t)| k == "q / Ctrl-C (anywhere)" && t == "quit")
+        );
+        assert!(rows.iter().any(|(k, _)| k == "Up, k / Down, j"));
+        assert!(rows.iter().any(|(k, _)| k == "Space, Enter (timeline)"));
+        // It fits an 80x24 terminal (with its border).
+        assert!(rows.len() + 2 <= 24, "{} help rows", rows.len());
+    }
+
+    #[test]
+    fn an_override_replaces_only_the_actions_it_names() {
+        let map = load("[normal]\ndown = [\"Down\", \"n\"]\n").unwrap();
+        let s = state();
+        assert_eq!(map.map(&s, press(KeyCode::Char('n'))), Some(Action::Down));
+        // The action's old key is gone; the others stay.
+        assert_eq!(map.map(&s, press(KeyCode::Char('j'))), None);
+        assert_eq!(map.map(&s, press(KeyCode::Char('k'))), Some(Action::Up));
+        assert_eq!(map.keys_of(Context::Normal, "down"), "Down, n");
+        assert!(
+            map.markdown()
+                .contains("| `Up, k / Down, n` | move the selection |")
+        );
+    }
+
+    #[test]
+    fn a_conflict_is_reported_at_its_line() {
+        let err = load("# mine\n[normal]\n\nhelp = [\"h\"]\nup = [\"Up\", \"j\"]\n").unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        assert_eq!(err.0[0].file, "my/keys.toml");
+        assert_eq!(err.0[0].line, 5);
+        assert!(err.0[0].message.contains("j is bound to both"), "{err}");
+        assert!(
+            err.to_string().starts_with("my/keys.toml: line 5: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_names_are_reported_at_their_line() {
+        let err = load("[normal]\njump = [\"x\"]\n[timeline]\nset_time = [\"Hyper-t\"]\n[panes]\n")
+            .unwrap_err();
+        let lines: Vec<(usize, &str)> =
+            err.0.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].0 == 2 && lines[0].1.contains("unknown action 'jump'"));
+        assert!(lines[1].0 == 4 && lines[1].1.contains("unknown key name 'Hyper-t'"));
+        assert!(lines[2].0 == 5 && lines[2].1.contains("unknown section 'panes'"));
+        let err = load("[global]\nquit = [\"x\"]\n[filter]\napply = [\"a\"]\n").unwrap_err();
+        assert_eq!(err.0.len(), 2, "{err:?}");
+        assert!(err.0.iter().all(|p| p.message.contains("typ")), "{err:?}");
+        let err = load("[normal\n").unwrap_err();
+        assert!(err.0[0].message.starts_with("not valid TOML"), "{err:?}");
+    }
+
+    #[test]
+    fn key_names_round_trip() {
+        for name in [
+            "q",
+            "G",
+            "?",
+            "/",
+            "Space",
+            "Tab",
+            "Shift-Tab",
+            "Ctrl-C",
+            "Alt-x",
+            "PgUp",
+            "F5",
+            "Enter",
+            "-",
+        ] {
+            assert_eq!(Key::parse(name).unwrap().to_string(), name);
+        }
+        assert_eq!(Key::parse("ctrl-c"), Key::parse("Ctrl-C"));
+        assert!(Key::parse("Shift-g").is_err());
+        assert!(Key::parse("F13").is_err());
+        assert!(Key::parse("").is_err());
     }
 }

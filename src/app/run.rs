@@ -16,7 +16,7 @@ use crate::graph::GraphClient;
 use crate::plan::Progress;
 
 use super::action::{Action, Command};
-use super::keys::map_key;
+use super::keys::{map_key, map_mouse};
 use super::pollers::{
     spawn_expected_poller, spawn_inventory_poller, spawn_outside_poller, spawn_propagation_poller,
     spawn_snapshot, spawn_tenant_poller,
@@ -239,6 +239,8 @@ async fn event_loop(
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut signals = Signals::new();
     let mut dirty = true;
+    // Actions of one input event after its first (a mouse click that focuses and selects).
+    let mut pending = Vec::new();
 
     loop {
         if dirty {
@@ -251,6 +253,13 @@ async fn event_loop(
             event = events.next() => match event {
                 Some(Ok(TermEvent::Key(key))) => map_key(state, key),
                 Some(Ok(TermEvent::Resize(w, h))) => Some(Action::Resize(w, h)),
+                // A click may be two actions (focus, then select); they go in one batch.
+                Some(Ok(TermEvent::Mouse(mouse))) => {
+                    let mut actions = map_mouse(state, mouse);
+                    let first = (!actions.is_empty()).then(|| actions.remove(0));
+                    pending.extend(actions);
+                    first
+                }
                 Some(Ok(_)) => None,
                 Some(Err(e)) => return Err(RunError::Terminal(e)),
                 None => Some(Action::Quit),
@@ -263,6 +272,7 @@ async fn event_loop(
         let Some(first) = first else { continue };
         // Merge a burst (several poll results at once) into one redraw.
         let mut batch = vec![first];
+        batch.append(&mut pending);
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
         }

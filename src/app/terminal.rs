@@ -1,5 +1,5 @@
-//! Owning the terminal: raw mode and the alternate screen on entry, restored on every way out
-//! (normal return, error, a panic of the loop itself).
+//! Owning the terminal: raw mode, the alternate screen and mouse capture on entry, restored on
+//! every way out (normal return, error, a panic of the loop itself).
 //!
 //! A panic on a background thread or task (a poller, the journal writer) must not touch the
 //! screen while the loop lives: the supervisor reports it as an action and the dashboard goes
@@ -10,6 +10,7 @@ use std::io::{self, stdout};
 use std::sync::{Mutex, Once};
 use std::thread::ThreadId;
 
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
 use ratatui::DefaultTerminal;
@@ -47,6 +48,7 @@ fn install_panic_hook() {
                 }
                 Some(_) => {
                     // The loop itself: give the terminal back before the message is printed.
+                    let _ = execute!(stdout(), DisableMouseCapture);
                     ratatui::restore();
                     previous(info);
                 }
@@ -66,13 +68,14 @@ impl TerminalGuard {
         install_panic_hook();
         set_owner(Some(std::thread::current().id()));
         let terminal = enable_raw_mode()
-            .and_then(|()| execute!(stdout(), EnterAlternateScreen))
+            .and_then(|()| execute!(stdout(), EnterAlternateScreen, EnableMouseCapture))
             .and_then(|()| ratatui::Terminal::new(CrosstermBackend::new(stdout())));
         let terminal = match terminal {
             Ok(t) => t,
             Err(e) => {
                 // Raw mode may already be on when the alternate screen failed.
                 set_owner(None);
+                let _ = execute!(stdout(), DisableMouseCapture);
                 ratatui::restore();
                 return Err(e);
             }
@@ -87,6 +90,8 @@ impl TerminalGuard {
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         let _ = self.terminal.show_cursor();
+        // Mouse reporting off first, or the shell would receive the clicks as text.
+        let _ = execute!(stdout(), DisableMouseCapture);
         ratatui::restore();
         set_owner(None);
     }

@@ -45,6 +45,11 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
         Action::PageDown => move_selection(state, |sel, _, page| sel.saturating_add(page)),
         Action::Top => move_selection(state, |_, _, _| 0),
         Action::Bottom => move_selection(state, |_, count, _| count.saturating_sub(1)),
+        // The window shown is a function of the selection (`window_start`), so the clicked
+        // row is found from the selection before the click.
+        Action::SelectVisible(n) => move_selection(state, |sel, _, page| {
+            rows::window_start(sel, page).saturating_add(n)
+        }),
         Action::StartFilter => {
             if is_list(state.focus) {
                 state.input = InputMode::Filter(state.focus);

@@ -20,6 +20,11 @@ pub struct Cli {
     /// the timeline's and the config's `cutover_at`. For the dashboard and `demo`
     #[arg(long, value_name = "TIME", value_parser = cutover_time)]
     pub cutover: Option<time::OffsetDateTime>,
+    /// Colours of the dashboard and demo: standard, high-contrast or no-color; wins over
+    /// NO_COLOR and the config's `theme` [default: no-color when NO_COLOR is set, else the
+    /// config's theme, else standard]
+    #[arg(long, global = true, value_name = "NAME", value_parser = super::keys::theme_name)]
+    pub theme: Option<crate::ui::theme::Palette>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -102,6 +107,9 @@ pub enum Command {
     /// Apply a plan file through the journaling executor (exit 0 all applied, 1 some failed or
     /// refused, 2 bad input or no snapshot, 3 service error)
     Apply(ApplyArgs),
+    /// Print the dashboard's key table in effect (defaults, with keys.toml beside config.toml
+    /// over them) as Markdown
+    Keys,
     /// Undo applied changes by id, from the before-values the journal recorded, through the
     /// same executor, snapshot rule and confirmation as `apply`
     Undo(UndoArgs),

@@ -9,6 +9,7 @@ mod config;
 pub mod dns;
 mod exchange;
 mod inventory;
+mod keys;
 mod owner;
 mod plan;
 mod snapshot;
@@ -70,11 +71,17 @@ pub fn run(cli: args::Cli) -> ExitCode {
     let args::Cli {
         globals,
         cutover,
+        theme,
         command,
     } = cli;
     let g = &globals;
+    if theme.is_some() && !matches!(command, None | Some(Command::Demo(_))) {
+        return finish(Err(Failure::Input(
+            "--theme sets the colours of the dashboard (cutover with no command) or demo; leave it out here".into(),
+        )));
+    }
     finish(match command {
-        None => dashboard(g, cutover),
+        None => dashboard(g, cutover, theme),
         Some(command) => {
             if let Err(e) = domain_applies(g, &command) {
                 return finish(Err(e));
@@ -85,7 +92,8 @@ pub fn run(cli: args::Cli) -> ExitCode {
                 )));
             }
             match command {
-                Command::Demo(a) => demo(g, &a, cutover),
+                Command::Demo(a) => demo(g, &a, cutover, theme),
+                Command::Keys => keys::keys_command(g),
                 Command::Sim {
                     command: SimCommand::Serve(a),
                 } => sim_serve(g, &a),
@@ -175,6 +183,7 @@ fn domain_applies(globals: &Globals, command: &args::Command) -> Result<(), Fail
         | Command::Sim { .. }
         | Command::Audit { .. }
         | Command::Login(_)
+        | Command::Keys
         | Command::Config { .. } => false,
     };
     match &globals.domain {
@@ -318,10 +327,15 @@ fn prepare(globals: &Globals) -> Result<(Paths, LogGuard), Failure> {
 
 /// `cutover` with no subcommand: the dashboard against the configured tenants. Without a
 /// destination tenant (freeing a domain after cancelling a hoster) it watches the source alone.
-fn dashboard(globals: &Globals, cutover: Option<OffsetDateTime>) -> Outcome {
+fn dashboard(
+    globals: &Globals,
+    cutover: Option<OffsetDateTime>,
+    theme: Option<crate::ui::theme::Palette>,
+) -> Outcome {
     let loaded = config::load_config(globals)?;
     let domain = loaded.domain(globals)?;
     let cfg = &loaded.cfg;
+    keys::prepare_look(globals, theme, cfg.theme)?;
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -415,7 +429,14 @@ fn login(globals: &Globals, side: crate::config::Side) -> Outcome {
 const DEMO_CUTOVER_ID: &str = "demo";
 
 /// `cutover demo`: start the rehearsal environment and the dashboard against it.
-fn demo(globals: &Globals, args: &args::DemoArgs, cutover: Option<OffsetDateTime>) -> Outcome {
+fn demo(
+    globals: &Globals,
+    args: &args::DemoArgs,
+    cutover: Option<OffsetDateTime>,
+    theme: Option<crate::ui::theme::Palette>,
+) -> Outcome {
+    // The demo reads no configuration, but the keys beside it are the admin's own.
+    keys::prepare_look(globals, theme, None)?;
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {

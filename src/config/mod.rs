@@ -174,6 +174,8 @@ pub struct Config {
     /// None when there is no destination tenant, e.g. a domain freed after cancelling a
     /// hoster's Microsoft 365 (IONOS, TelekomCLOUD): only the source is watched.
     pub destination: Option<Profile>,
+    /// `theme = "high-contrast"`: the dashboard's colours (see [`crate::ui::theme::Palette`]).
+    pub theme: Option<crate::ui::theme::Palette>,
 }
 
 impl Config {
@@ -403,8 +405,21 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
     let mut dns_update = None;
     let mut tenants = None;
     let mut cutover_at = None;
-    for (key, value) in c.keys(root, "", &["domain", "cutover_at", "dns", "tenants"]) {
+    let mut theme = None;
+    for (key, value) in c.keys(
+        root,
+        "",
+        &["domain", "cutover_at", "dns", "tenants", "theme"],
+    ) {
         match key {
+            "theme" => {
+                if let Some(f) = c.string(value, "theme") {
+                    match crate::ui::theme::Palette::parse(&f.value) {
+                        Ok(p) => theme = Some(p),
+                        Err(e) => c.problem(&f, format!("theme: {e}")),
+                    }
+                }
+            }
             "domain" => domain = c.string(value, "domain"),
             "cutover_at" => cutover_at = check_cutover_at(&mut c, value),
             "dns" => {
@@ -472,6 +487,7 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
             dns_update,
             source,
             destination,
+            theme,
         }),
         _ => Err(c.problems),
     }

@@ -16,6 +16,11 @@ domain = "contoso.com"
 # the timeline (t) wins over this line, and --cutover wins over both.
 # cutover_at = "2026-12-05T18:00Z"
 
+# The dashboard's colours: "standard", "high-contrast" (bright, no grey) or "no-color".
+# NO_COLOR in the environment wins over this line, and --theme over both. Keys are changed in
+# keys.toml beside this file (see 'cutover keys').
+# theme = "high-contrast"
+
 # Nameservers the DNS pane asks, "address" or "address:port". Leave out to use public
 # resolvers (1.1.1.1 and 8.8.8.8); name the domain's authoritative servers to see changes
 # without caches in the way.

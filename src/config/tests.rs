@@ -354,3 +354,17 @@ fn dns_update_section_is_checked_and_never_holds_the_secret() {
     assert!(p.iter().any(|m| m.contains("not both")), "{p:?}");
     assert!(p.iter().any(|m| m.contains("hmac-md5")), "{p:?}");
 }
+
+#[test]
+fn theme_is_read_and_a_bad_one_named_with_its_line() {
+    let text = fixture("valid-secret-env.toml");
+    let cfg = parse(&format!("theme = \"high-contrast\"\n{text}"), &no_env).expect("valid");
+    assert_eq!(cfg.theme, Some(crate::ui::theme::Palette::HighContrast));
+    assert_eq!(parse(&text, &no_env).expect("valid").theme, None);
+    let found = problems(&format!("\ntheme = \"neon\"\n{text}"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("line 2: theme: unknown theme 'neon'"),
+        "{found:?}"
+    );
+}

@@ -3,7 +3,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
@@ -30,9 +29,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     } else {
         truncate(&format!("{HEAD}{reason}{TAIL}"), width)
     };
-    let style = Style::new()
-        .fg(Color::White)
-        .bg(Color::Red)
-        .add_modifier(Modifier::BOLD);
-    frame.render_widget(Paragraph::new(Line::from(text)).style(style), area);
+    frame.render_widget(
+        Paragraph::new(Line::from(text)).style(super::theme::alarm()),
+        area,
+    );
 }

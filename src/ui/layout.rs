@@ -129,15 +129,21 @@ pub fn inner_height(area: Rect) -> usize {
 pub fn page_size(state: &State) -> usize {
     let (w, h) = state.size;
     let area = areas(Rect::new(0, 0, w, h), state.focus).panes[state.focus.index()];
-    // Header lines above the list (count line, column header).
-    let chrome = match state.focus {
+    inner_height(area)
+        .saturating_sub(list_top(state, state.focus))
+        .max(1)
+}
+
+/// Lines inside a list pane's border above its first row (count line, column header); a
+/// mouse click finds its row with it.
+pub fn list_top(state: &State, pane: Pane) -> usize {
+    match pane {
         // Count line, inventory line, column header.
         Pane::Users => 3,
         Pane::Dns | Pane::Timeline => 1,
         Pane::Audit => 1 + usize::from(state.audit_error.is_some()),
         Pane::Domain => 0,
-    };
-    inner_height(area).saturating_sub(chrome).max(1)
+    }
 }
 
 #[cfg(test)]

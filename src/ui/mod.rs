@@ -29,6 +29,20 @@ use ratatui::layout::Rect;
 use crate::app::State;
 use crate::app::state::Pane;
 
+/// Where each pane is on a screen of `state.size` (the banner above them): what the mouse
+/// clicked is found with it.
+pub fn pane_areas(state: &State) -> layout::Areas {
+    let (w, h) = state.size;
+    let area = Rect::new(0, 0, w, h);
+    let top = banner::height(state, area);
+    let body = Rect {
+        y: area.y + top,
+        height: area.height - top,
+        ..area
+    };
+    layout::areas(body, state.focus)
+}
+
 /// Draw the whole dashboard.
 pub fn render(frame: &mut Frame, state: &State) {
     let area = frame.area();

@@ -29,6 +29,7 @@ mod graph_resilience;
 mod graph_retry;
 mod graph_scale;
 mod inventory;
+mod keys;
 mod owner_cli;
 mod pacing;
 mod permissions;
