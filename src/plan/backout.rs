@@ -145,43 +145,84 @@ fn from_intent(r: &Record, id: &str) -> Option<Applied> {
 
 /// What is still in effect: applied changes minus those a later exact inverse undid.
 pub fn in_effect(applied: &[Applied]) -> Vec<Applied> {
-    let mut net: Vec<Applied> = Vec::new();
-    for a in applied {
-        // A domain's presence moves through three fields: removed (`domain`), added
-        // (`domainAdded`), verified (`domainVerified`). A removal cancels the add and
-        // verification before it (the tenant is as before them); an add after a removal waits
-        // for its verification, which cancels the removal (the domain is back as it was).
-        let same_domain = |n: &Applied, field: &str| {
-            n.field == field
-                && n.tenant == a.tenant
-                && n.target.id.eq_ignore_ascii_case(&a.target.id)
+    net(applied).in_effect
+}
+
+/// What the journal's applied changes come to: those still in effect (in the order applied),
+/// whether the newest one undid an earlier one, and whether the domain changed hands (the
+/// source's removal or the destination's add applied, not undone at the time).
+#[derive(Debug, Default)]
+pub struct Net {
+    pub in_effect: Vec<Applied>,
+    pub last_undid: bool,
+    pub handed_over: bool,
+}
+
+/// One pass keyed by (tenant, object, field): an exact inverse of the same object and field
+/// cancels the newest change it reverses. A domain's presence moves through three fields:
+/// removed (`domain`), added (`domainAdded`), verified (`domainVerified`). A removal cancels the
+/// add and verification before it (the tenant is as before them); an add after a removal waits
+/// for its verification, which cancels the removal (the domain is back as it was). The
+/// dashboard runs this whenever the journal gains a change, and a release can hold 100,000.
+pub fn net(applied: &[Applied]) -> Net {
+    type Key = (String, String, String);
+    let key = |a: &Applied, field: &str| -> Key {
+        // A tenant has one default: the inverse of a default change targets the other domain.
+        let target = if field == FIELD_DEFAULT_DOMAIN {
+            String::new()
+        } else {
+            a.target.id.to_ascii_lowercase()
+        };
+        (a.tenant.clone(), target, field.to_string())
+    };
+    // Per key, the indices into `applied` still in effect, oldest first.
+    let mut live: HashMap<Key, Vec<usize>> = HashMap::new();
+    let mut out = Net::default();
+    for (i, a) in applied.iter().enumerate() {
+        let has = |live: &HashMap<Key, Vec<usize>>, field: &str| {
+            live.get(&key(a, field)).is_some_and(|v| !v.is_empty())
         };
         match a.field.as_str() {
             FIELD_DOMAIN => {
-                let before = net.len();
-                net.retain(|n| {
-                    !same_domain(n, FIELD_DOMAIN_ADDED) && !same_domain(n, FIELD_DOMAIN_VERIFIED)
-                });
-                if net.len() == before {
-                    net.push(a.clone());
+                let added = live.remove(&key(a, FIELD_DOMAIN_ADDED)).unwrap_or_default();
+                let verified = live
+                    .remove(&key(a, FIELD_DOMAIN_VERIFIED))
+                    .unwrap_or_default();
+                out.last_undid = !added.is_empty() || !verified.is_empty();
+                if !out.last_undid {
+                    live.entry(key(a, FIELD_DOMAIN)).or_default().push(i);
+                    out.handed_over |= a.tenant == "source";
                 }
                 continue;
             }
-            FIELD_DOMAIN_ADDED if net.iter().any(|n| same_domain(n, FIELD_DOMAIN)) => continue,
-            FIELD_DOMAIN_VERIFIED if net.iter().any(|n| same_domain(n, FIELD_DOMAIN)) => {
-                net.retain(|n| !same_domain(n, FIELD_DOMAIN));
+            FIELD_DOMAIN_ADDED if has(&live, FIELD_DOMAIN) => {
+                out.last_undid = true;
                 continue;
             }
+            FIELD_DOMAIN_VERIFIED if has(&live, FIELD_DOMAIN) => {
+                live.remove(&key(a, FIELD_DOMAIN));
+                out.last_undid = true;
+                continue;
+            }
+            FIELD_DOMAIN_ADDED => out.handed_over |= a.tenant == "destination",
             _ => {}
         }
-        match net.iter().rposition(|n| n.undone_by(a)) {
-            Some(pos) => {
-                net.remove(pos);
+        let stack = live.entry(key(a, &a.field)).or_default();
+        match stack.iter().rposition(|&j| applied[j].undone_by(a)) {
+            Some(at) => {
+                stack.remove(at);
+                out.last_undid = true;
             }
-            None => net.push(a.clone()),
+            None => {
+                stack.push(i);
+                out.last_undid = false;
+            }
         }
     }
-    net
+    let mut left: Vec<usize> = live.into_values().flatten().collect();
+    left.sort_unstable();
+    out.in_effect = left.into_iter().map(|i| applied[i].clone()).collect();
+    out
 }
 
 fn strings(v: &Value) -> Vec<String> {

@@ -6,15 +6,8 @@
 //! configured → done. Back-out: backing out → back in source. Each place comes with what blocks
 //! the next transition, in words. Pure: no I/O, no clock.
 
-use std::collections::HashMap;
-
-use serde_json::Value;
-
 use super::backout::Applied;
-use super::change::{
-    FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_DOMAIN_ADDED, FIELD_DOMAIN_VERIFIED,
-    FIELD_PRIMARY, FIELD_UPN,
-};
+use super::change::{FIELD_ADDRESSES, FIELD_DOMAIN, FIELD_PRIMARY, FIELD_UPN};
 use crate::audit::Record;
 
 /// A place in the state machine.
@@ -144,86 +137,24 @@ impl JournalReading {
     }
 }
 
-/// What changed and was not undone, as `backout::in_effect` reckons it (same rules: an exact
-/// inverse of the same object and field cancels, a domain's removal cancels its add and
-/// verification in that tenant, an add and verification after a removal cancel the removal),
-/// but in one pass keyed by object and field: the reducer runs this whenever the journal
-/// gains a change, and a release can hold 100,000 of them.
+/// What changed and was not undone ([`backout::net`](super::backout::net), the same reckoning
+/// that plans the backout), counted for the state machine.
 fn net_effect(applied: &[Applied]) -> JournalReading {
-    type Key = (String, String, String);
-    let key = |a: &Applied| -> Key {
-        // A tenant has one default: the inverse of a default change targets the other domain.
-        let target = if a.field == FIELD_DEFAULT_DOMAIN {
-            String::new()
-        } else {
-            a.target.id.to_ascii_lowercase()
-        };
-        (a.tenant.clone(), target, a.field.clone())
-    };
-    let mut net: HashMap<Key, Vec<(Value, Value)>> = HashMap::new();
-    let mut handed_over = false;
-    let mut last_undid = false;
-    let count = |net: &HashMap<Key, Vec<(Value, Value)>>, k: &Key| net.get(k).map_or(0, Vec::len);
-    for a in applied {
-        let k = key(a);
-        let same = |field: &str| (k.0.clone(), k.1.clone(), field.to_string());
-        match a.field.as_str() {
-            FIELD_DOMAIN => {
-                let undone = count(&net, &same(FIELD_DOMAIN_ADDED))
-                    + count(&net, &same(FIELD_DOMAIN_VERIFIED));
-                net.remove(&same(FIELD_DOMAIN_ADDED));
-                net.remove(&same(FIELD_DOMAIN_VERIFIED));
-                last_undid = undone > 0;
-                if !last_undid {
-                    net.entry(k)
-                        .or_default()
-                        .push((a.before.clone(), a.after.clone()));
-                    handed_over |= a.tenant == "source";
-                }
-                continue;
-            }
-            FIELD_DOMAIN_ADDED if count(&net, &same(FIELD_DOMAIN)) > 0 => {
-                last_undid = true;
-                continue;
-            }
-            FIELD_DOMAIN_VERIFIED if count(&net, &same(FIELD_DOMAIN)) > 0 => {
-                net.remove(&same(FIELD_DOMAIN));
-                last_undid = true;
-                continue;
-            }
-            FIELD_DOMAIN_ADDED => handed_over |= a.tenant == "destination",
-            _ => {}
-        }
-        let stack = net.entry(k).or_default();
-        match stack
-            .iter()
-            .rposition(|(before, after)| *before == a.after && *after == a.before)
-        {
-            Some(at) => {
-                stack.remove(at);
-                last_undid = true;
-            }
-            None => {
-                stack.push((a.before.clone(), a.after.clone()));
-                last_undid = false;
-            }
-        }
-    }
+    let net = super::backout::net(applied);
     let mut reading = JournalReading {
-        backing_out: handed_over && last_undid,
+        backing_out: net.handed_over && net.last_undid,
         ..JournalReading::default()
     };
-    for ((tenant, _, field), stack) in &net {
-        let n = stack.len();
-        reading.in_effect += n;
-        if tenant == "source" {
-            reading.source_in_effect += n;
-            reading.source_removal |= field == FIELD_DOMAIN && n > 0;
+    for a in &net.in_effect {
+        reading.in_effect += 1;
+        if a.tenant == "source" {
+            reading.source_in_effect += 1;
+            reading.source_removal |= a.field == FIELD_DOMAIN;
         }
-        if tenant == "destination"
-            && [FIELD_ADDRESSES, FIELD_PRIMARY, FIELD_UPN].contains(&&**field)
+        if a.tenant == "destination"
+            && [FIELD_ADDRESSES, FIELD_PRIMARY, FIELD_UPN].contains(&a.field.as_str())
         {
-            reading.names_restored += n;
+            reading.names_restored += 1;
         }
     }
     reading
@@ -427,10 +358,10 @@ fn backing_out(r: &Readings) -> Place {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
-    use crate::plan::change::{Route, Target};
+    use crate::plan::change::{FIELD_DOMAIN_ADDED, FIELD_DOMAIN_VERIFIED, Route, Target};
 
     const D: &str = "contoso.example";
 
@@ -749,33 +680,50 @@ mod tests {
         assert_eq!(place(&with(r, &applied)).stage, Stage::Releasing);
     }
 
-    /// The one-pass net effect agrees with `backout::in_effect`, which plans the backout.
+    /// What is still in effect, and whether the newest change backs out a hand-over.
     #[test]
     fn net_effect_counts_what_backout_would_undo() {
-        let journals: Vec<Vec<Applied>> = vec![
-            vec![alias_removed("a"), alias_removed("b"), alias_back("a")],
-            vec![
-                alias_removed("a"),
-                removal(),
-                added("destination"),
-                verify("destination"),
-            ],
-            vec![
-                alias_removed("a"),
-                removal(),
-                added("destination"),
-                verify("destination"),
-                removed_from("destination"),
-                added("source"),
-                verify("source"),
-                alias_back("a"),
-            ],
-            vec![alias_removed("a"), alias_back("a"), alias_removed("a")],
+        let journals: Vec<(Vec<Applied>, usize, bool)> = vec![
+            (
+                vec![alias_removed("a"), alias_removed("b"), alias_back("a")],
+                1,
+                false,
+            ),
+            (
+                vec![
+                    alias_removed("a"),
+                    removal(),
+                    added("destination"),
+                    verify("destination"),
+                ],
+                4,
+                false,
+            ),
+            (
+                vec![
+                    alias_removed("a"),
+                    removal(),
+                    added("destination"),
+                    verify("destination"),
+                    removed_from("destination"),
+                    added("source"),
+                    verify("source"),
+                    alias_back("a"),
+                ],
+                0,
+                true,
+            ),
+            (
+                vec![alias_removed("a"), alias_back("a"), alias_removed("a")],
+                1,
+                false,
+            ),
         ];
-        for j in journals {
+        for (j, in_effect, backing_out) in journals {
+            let r = net_effect(&j);
             assert_eq!(
-                net_effect(&j).in_effect,
-                crate::plan::backout::in_effect(&j).len(),
+                (r.in_effect, r.backing_out),
+                (in_effect, backing_out),
                 "{j:#?}"
             );
         }
