@@ -102,6 +102,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             TenantId::Source,
             services.source.clone(),
             state.domain.clone(),
+            true,
             services.graph_every,
             tx.clone(),
         ),
@@ -114,6 +115,8 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
                 TenantId::Destination,
                 destination.clone(),
                 state.domain.clone(),
+                // No pane shows the destination's users and groups: do not list them.
+                false,
                 services.graph_every,
                 tx.clone(),
             ),
