@@ -128,8 +128,9 @@ fn report(name: &str, after: &Figures, before: Option<&Figures>) {
     );
     match before {
         Some(b) => println!(
-            "{line}  before {:>10}  ratio {:.1}x",
+            "{line}  before {:>10} (worst {:>10})  ratio {:.1}x",
             ms(b.median()),
+            ms(b.worst()),
             b.median().as_secs_f64() / after.median().as_secs_f64().max(1e-9)
         ),
         None => println!("{line}"),
