@@ -201,7 +201,7 @@ pub enum Command {
     CancelSignIn(TenantId),
     /// Save timeline progress (on the saver thread, latest wins; never on the loop).
     SaveProgress(crate::plan::Progress),
-    /// A tick changed what is on screen (a countdown, a highlight expiring): redraw. Other
-    /// actions always redraw; a tick only when it says so.
+    /// Redraw even after a tick. Other actions always redraw; after a tick the loop redraws
+    /// when the clock-dependent face of the screen changed (`ui::clock::face`) or on this.
     Redraw,
 }

@@ -5,10 +5,12 @@
 
 pub mod action;
 pub mod keys;
+pub mod layout;
 pub mod observe;
 pub mod place;
 pub mod state;
 pub mod update;
+pub mod view;
 
 pub use action::{Action, Command, PollFailure, TenantSnapshot};
 pub use state::{Pane, State, TenantId};

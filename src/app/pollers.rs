@@ -2,6 +2,7 @@
 //! waits for its own request before the next tick (latest wins, no pile-up behind a slow
 //! service) and sends owned results to the loop as actions.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,19 +13,101 @@ use tokio::time::MissedTickBehavior;
 use tracing::Instrument;
 
 use crate::dns::DnsClient;
+use crate::graph::delta::Delta;
+use crate::graph::model::{Group, User};
 use crate::graph::{GraphClient, GraphError};
 
 use super::action::{Action, PollFailure, TenantSnapshot};
 use super::state::TenantId;
 
-/// Read everything the dashboard shows about one tenant.
-pub async fn poll_tenant(client: &GraphClient, domain: &str) -> Result<TenantSnapshot, GraphError> {
-    let (organization, found, users, groups) = tokio::try_join!(
-        client.organization(),
-        client.domain(domain),
-        client.users(),
-        client.groups(),
-    )?;
+/// A tenant's users and groups kept live through delta queries (`/users/delta`,
+/// `/groups/delta`): the first round lists them; each later poll asks only for what changed
+/// since, which is one request per collection when nothing did. Lives in the poller's task.
+#[derive(Debug, Default)]
+pub struct Directory {
+    users: BTreeMap<String, User>,
+    groups: BTreeMap<String, Group>,
+    users_link: Option<String>,
+    groups_link: Option<String>,
+}
+
+impl Directory {
+    /// Bring both collections up to date. A failed round changes nothing and keeps its link
+    /// (the next poll asks again from the same point); a link Graph no longer knows (410 Gone,
+    /// its sync state expired) is dropped, so the next poll lists that collection afresh.
+    pub async fn refresh(&mut self, client: &GraphClient) -> Result<(), GraphError> {
+        let (users, groups) = tokio::join!(
+            client.users_delta(self.users_link.as_deref()),
+            client.groups_delta(self.groups_link.as_deref()),
+        );
+        let users = settle(users, &mut self.users_link);
+        let groups = settle(groups, &mut self.groups_link);
+        let (users, groups) = (users?, groups?);
+        apply(&mut self.users, &mut self.users_link, users, |u| &u.id);
+        apply(&mut self.groups, &mut self.groups_link, groups, |g| &g.id);
+        Ok(())
+    }
+
+    pub fn users(&self) -> impl ExactSizeIterator<Item = &User> {
+        self.users.values()
+    }
+
+    pub fn groups(&self) -> impl ExactSizeIterator<Item = &Group> {
+        self.groups.values()
+    }
+}
+
+/// Forget a delta link that Graph answered 410 Gone for; pass the result on.
+fn settle<T>(
+    result: Result<Delta<T>, GraphError>,
+    link: &mut Option<String>,
+) -> Result<Delta<T>, GraphError> {
+    if let Err(GraphError::Api { status: 410, .. }) = &result {
+        *link = None;
+    }
+    result
+}
+
+/// One delta round into the kept objects: a first round (no link yet) replaces them all.
+fn apply<T>(
+    kept: &mut BTreeMap<String, T>,
+    link: &mut Option<String>,
+    delta: Delta<T>,
+    id: impl Fn(&T) -> &String,
+) {
+    if link.is_none() {
+        kept.clear();
+    }
+    for gone in &delta.removed {
+        kept.remove(gone);
+    }
+    for object in delta.changed {
+        kept.insert(id(&object).clone(), object);
+    }
+    *link = Some(delta.delta_link);
+}
+
+/// Read everything the dashboard shows about one tenant. The users and groups come from
+/// `directory` (kept up to date through delta queries) and only when it is given: a tenant
+/// whose directory no pane shows is not listed at all.
+pub async fn poll_tenant(
+    client: &GraphClient,
+    domain: &str,
+    directory: Option<&mut Directory>,
+) -> Result<TenantSnapshot, GraphError> {
+    let listing = async {
+        match directory {
+            Some(d) => d.refresh(client).await.map(|()| {
+                (
+                    d.users().cloned().collect::<Vec<_>>(),
+                    d.groups().cloned().collect::<Vec<_>>(),
+                )
+            }),
+            None => Ok((Vec::new(), Vec::new())),
+        }
+    };
+    let (organization, found, (users, groups)) =
+        tokio::try_join!(client.organization(), client.domain(domain), listing)?;
     let references = match &found {
         Some(d) => client.domain_name_references(&d.id).await?,
         None => Vec::new(),
@@ -63,18 +146,28 @@ where
     })
 }
 
+/// Poll one tenant every `every`; with `list_directory` its users and groups too, through
+/// delta queries (see [`Directory`]).
 pub fn spawn_tenant_poller(
     tenant: TenantId,
     client: Arc<GraphClient>,
     domain: String,
+    list_directory: bool,
     every: Duration,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
+    // One poll at a time (`spawn_every` awaits each), so the lock is never contended; it only
+    // lets the directory outlive each poll's future.
+    let directory = Arc::new(tokio::sync::Mutex::new(Directory::default()));
     spawn_every(every, tx, move || {
-        let (client, domain) = (client.clone(), domain.clone());
+        let (client, domain, directory) = (client.clone(), domain.clone(), directory.clone());
         async move {
             let span = tracing::info_span!("poll_tenant", tenant = tenant.as_str());
-            let result = poll_tenant(&client, &domain).instrument(span).await;
+            let mut directory = directory.lock().await;
+            let directory = list_directory.then_some(&mut *directory);
+            let result = poll_tenant(&client, &domain, directory)
+                .instrument(span)
+                .await;
             if let Err(e) = &result {
                 tracing::warn!(tenant = tenant.as_str(), error = %e, "tenant poll failed");
             }

@@ -102,6 +102,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             TenantId::Source,
             services.source.clone(),
             state.domain.clone(),
+            true,
             services.graph_every,
             tx.clone(),
         ),
@@ -114,6 +115,8 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
                 TenantId::Destination,
                 destination.clone(),
                 state.domain.clone(),
+                // No pane shows the destination's users and groups: do not list them.
+                false,
                 services.graph_every,
                 tx.clone(),
             ),
@@ -288,9 +291,12 @@ async fn event_loop(
 /// Run one action through the reducer and carry out its commands; true when the screen must
 /// be redrawn (every action but a tick that changed nothing visible).
 fn apply(state: &mut State, action: Action, channels: Channels<'_>, services: &Services) -> bool {
-    let mut redraw = !matches!(action, Action::Tick(_));
+    // A tick redraws only when it changed what the clock shows (an idle dashboard stays idle).
+    let face = matches!(action, Action::Tick(_)).then(|| crate::ui::clock::face(state));
+    let commands = update(state, action);
+    let mut redraw = face.is_none_or(|before| crate::ui::clock::face(state) != before);
     let mut follow_up = Vec::new();
-    for command in update(state, action) {
+    for command in commands {
         match command {
             Command::Audit(event) => {
                 // The writer's thread is gone: the receiver hung up.

@@ -202,6 +202,8 @@ pub struct State {
     pub audit_detail: bool,
     /// Per-pane list views, indexed by [`Pane::index`].
     pub views: [ListView; 5],
+    /// Rows and filter results the reducer keeps computed (see [`super::view`]).
+    pub model: super::view::ViewModel,
     /// Who holds the domain, seen from outside (the outside poller).
     pub outside: OutsideState,
     /// The source tenant's reference inventory (the slow inventory poller).
@@ -275,6 +277,7 @@ impl State {
             audit_integrity: Integrity::NotChecked,
             audit_detail: false,
             views: Default::default(),
+            model: Default::default(),
             outside: OutsideState::default(),
             inventory: InventoryState::default(),
             sign_in: Vec::new(),

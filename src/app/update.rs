@@ -7,15 +7,29 @@ use crate::audit::{Event, Kind};
 use crate::dns::propagation::ResolverSweep;
 use crate::dns::{AnswerStatus, RecordAnswer, RecordKind};
 use crate::graph::model::Domain;
-use crate::ui::{layout, rows};
 
 use super::action::{Action, Command, PollFailure, TenantSnapshot};
 use super::state::{Health, InputMode, ObservedAnswer, Pane, State, TenantId};
+use super::{layout, view};
 
-/// Apply one action to the state and return the effects the loop must carry out.
+/// Apply one action to the state and return the effects the loop must carry out. Whether a
+/// tick changed the screen is the loop's question (it compares `ui::clock::face`): the reducer
+/// knows nothing of drawing.
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     let moves_place = super::place::feeds(&action);
+    let inventory = matches!(action, Action::InventoryPolled { .. });
     let commands = reduce(state, action);
+    // The Users rows follow their data and their filter here, once, not in every frame.
+    if inventory {
+        let filter = &state.views[Pane::Users.index()].filter;
+        state
+            .model
+            .inventory_changed(state.inventory.entries.as_deref(), filter);
+    } else {
+        state
+            .model
+            .users_filter_changed(&state.views[Pane::Users.index()].filter);
+    }
     if moves_place {
         super::place::refresh(state);
     }
@@ -28,13 +42,7 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
         return Vec::new();
     }
     match action {
-        Action::Tick(now) => {
-            let before = crate::ui::clock::face(state);
-            state.now = now;
-            if crate::ui::clock::face(state) != before {
-                return vec![Command::Redraw];
-            }
-        }
+        Action::Tick(now) => state.now = now,
         Action::Resize(w, h) => state.size = (w, h),
         Action::FocusNext => state.focus = step_focus(state.focus, 1),
         Action::FocusPrev => state.focus = step_focus(state.focus, Pane::ALL.len() - 1),
@@ -48,7 +56,7 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
         // The window shown is a function of the selection (`window_start`), so the clicked
         // row is found from the selection before the click.
         Action::SelectVisible(n) => move_selection(state, |sel, _, page| {
-            rows::window_start(sel, page).saturating_add(n)
+            view::window_start(sel, page).saturating_add(n)
         }),
         Action::StartFilter => {
             if is_list(state.focus) {
@@ -220,7 +228,7 @@ fn is_list(pane: Pane) -> bool {
 /// `f(selected, row count, page size)` → new selection, clamped to the focused pane's rows.
 fn move_selection(state: &mut State, f: impl FnOnce(usize, usize, usize) -> usize) {
     let pane = state.focus;
-    let count = rows::row_count(state, pane);
+    let count = view::row_count(state, pane);
     let page = layout::page_size(state);
     let view = state.view_mut(pane);
     // The list may have shrunk since the last move (new poll, new filter).
@@ -233,7 +241,7 @@ fn cycle_step(state: &mut State) -> Vec<Command> {
         return Vec::new();
     }
     let selected = state.view(Pane::Timeline).selected;
-    let Some((id, old)) = rows::step_rows(state)
+    let Some((id, old)) = view::step_rows(state)
         .nth(selected)
         .map(|r| (r.step.id.clone(), r.status))
     else {
@@ -554,7 +562,7 @@ mod tests {
                 filter: "mx".into()
             }
         );
-        assert_eq!(rows::row_count(&s, Pane::Timeline), 1);
+        assert_eq!(view::row_count(&s, Pane::Timeline), 1);
 
         let cmds = update(&mut s, Action::FilterApply);
         assert_eq!(s.input, InputMode::Normal);
@@ -1134,12 +1142,15 @@ mod tests {
         assert_eq!(e.details, json!({"reason": "it panicked: boom"}));
     }
 
+    /// What the loop asks after a tick: did the screen's clock-dependent face change?
+    fn tick_redraws(s: &mut State, at: OffsetDateTime) -> bool {
+        let before = crate::ui::clock::face(s);
+        update(s, Action::Tick(at));
+        crate::ui::clock::face(s) != before
+    }
+
     fn redraws(s: &mut State, secs: i64) -> bool {
-        let cmds = update(
-            s,
-            Action::Tick(T0 + time::Duration::milliseconds(secs * 1000 + 250)),
-        );
-        cmds.contains(&Command::Redraw)
+        tick_redraws(s, T0 + time::Duration::milliseconds(secs * 1000 + 250))
     }
 
     #[test]
@@ -1173,10 +1184,8 @@ mod tests {
         assert_eq!(s.dns.view, crate::app::state::DnsView::Propagation);
         assert!(redraws(&mut s, 1));
         // Four ticks a second; the countdown moves once.
-        let quarter = |s: &mut State, ms: i64| {
-            update(s, Action::Tick(T0 + time::Duration::milliseconds(ms)))
-                .contains(&Command::Redraw)
-        };
+        let quarter =
+            |s: &mut State, ms: i64| tick_redraws(s, T0 + time::Duration::milliseconds(ms));
         let moved: Vec<bool> = [2100, 2350, 2600, 2850, 3100]
             .iter()
             .map(|ms| quarter(&mut s, *ms))
@@ -1191,5 +1200,190 @@ mod tests {
         poll_dns(&mut s, 1, mx(NEW_MX, 3600));
         let changes: Vec<i64> = (2..120).filter(|secs| redraws(&mut s, *secs)).collect();
         assert_eq!(changes, [62]);
+    }
+}
+
+#[cfg(test)]
+mod view_model_tests {
+    use super::*;
+    use crate::app::view::{self, DirObject, Filter};
+    use crate::inventory::{Entry, Kind as EntryKind, Reference};
+    use crate::plan::Runbook;
+    use time::macros::datetime;
+
+    fn entry(i: usize, name: &str, alias: &str) -> Entry {
+        Entry {
+            id: format!("id-{i}"),
+            kind: if i.is_multiple_of(3) {
+                EntryKind::Contact
+            } else {
+                EntryKind::User
+            },
+            display_name: name.to_string(),
+            user_principal_name: (!i.is_multiple_of(3)).then(|| format!("u{i}@contoso.example")),
+            enabled: Some(true),
+            synced: None,
+            licences: None,
+            references: vec![
+                Reference {
+                    how: "mail",
+                    value: format!("m{i}@contoso.example"),
+                },
+                Reference {
+                    how: "otherAddress",
+                    value: format!("smtp:{alias}@contoso.example"),
+                },
+            ],
+        }
+    }
+
+    fn inventory(s: &mut State, entries: Vec<Entry>) {
+        update(
+            s,
+            Action::InventoryPolled {
+                at: datetime!(2025-03-01 12:00 UTC),
+                result: Ok(entries),
+            },
+        );
+    }
+
+    /// The rows the Users filter should let through, read cell by cell from the inventory.
+    fn expected(s: &State) -> Vec<String> {
+        let filter = Filter::for_pane(s, Pane::Users);
+        view::directory_objects(s)
+            .filter(|o| filter.matches_any(o.search_cells()))
+            .map(|o| o.0.id.clone())
+            .collect()
+    }
+
+    fn shown(s: &State) -> Vec<String> {
+        view::directory_rows(s)
+            .map(|o: DirObject<'_>| o.0.id.clone())
+            .collect()
+    }
+
+    fn typed(s: &mut State, text: &str) {
+        for c in text.chars() {
+            update(s, Action::FilterInput(c));
+        }
+    }
+
+    #[test]
+    fn the_users_rows_follow_the_inventory_and_the_filter() {
+        let mut s = State::new(
+            "c1".into(),
+            "contoso.example".into(),
+            Runbook { phases: Vec::new() },
+            datetime!(2025-03-01 12:00 UTC),
+        );
+        update(&mut s, Action::Resize(120, 40));
+        let names = ["Jürgen Groß", "Ann Lee", "田中 太郎", "Bob", "ANNA"];
+        inventory(
+            &mut s,
+            (0..50)
+                .map(|i| entry(i, names[i % names.len()], &format!("alias{i}")))
+                .collect(),
+        );
+        assert_eq!(view::row_count(&s, Pane::Users), 50);
+        assert_eq!(shown(&s), expected(&s));
+
+        update(&mut s, Action::Focus(Pane::Users));
+        update(&mut s, Action::StartFilter);
+        // Growing, shrinking and replacing the needle; upper case and non-ASCII text; a needle
+        // that spans two cells must not match.
+        // `\u{8}` is a backspace, `\u{7f}` erases the whole filter.
+        let steps = [
+            "ann",
+            "\u{8}",
+            "\u{7f}",
+            "JÜR",
+            "\u{7f}",
+            "田中",
+            "\u{7f}",
+            "alias1",
+            "7",
+            "\u{8}",
+            "\u{7f}",
+            "user\u{1f}u",
+            "\u{7f}",
+            "contact",
+        ];
+        for step in steps {
+            for c in step.chars() {
+                match c {
+                    '\u{8}' => {
+                        update(&mut s, Action::FilterBackspace);
+                    }
+                    '\u{7f}' => {
+                        while !s.view(Pane::Users).filter.is_empty() {
+                            update(&mut s, Action::FilterBackspace);
+                        }
+                    }
+                    _ => typed(&mut s, &c.to_string()),
+                }
+            }
+            let filter = s.view(Pane::Users).filter.clone();
+            assert_eq!(shown(&s), expected(&s), "filter {filter:?}");
+            assert_eq!(view::row_count(&s, Pane::Users), shown(&s).len());
+        }
+        assert_eq!(s.view(Pane::Users).filter, "contact");
+        assert_eq!(shown(&s).len(), 17, "every third entry is a contact");
+
+        // Selection stays within the filtered rows.
+        update(&mut s, Action::FilterApply);
+        update(&mut s, Action::Bottom);
+        assert_eq!(s.view(Pane::Users).selected, 16);
+
+        // A new inventory is filtered by the filter in force.
+        inventory(&mut s, (0..6).map(|i| entry(i, "x", "y")).collect());
+        assert_eq!(shown(&s), ["id-0", "id-3"]);
+        update(&mut s, Action::Down);
+        assert_eq!(s.view(Pane::Users).selected, 1);
+
+        // Esc clears the filter: every object again.
+        update(&mut s, Action::FilterCancel);
+        assert_eq!(view::row_count(&s, Pane::Users), 6);
+        assert_eq!(
+            view::directory_window(&s, 4, 10)
+                .map(|o| o.0.id.as_str())
+                .collect::<Vec<_>>(),
+            ["id-4", "id-5"]
+        );
+    }
+
+    #[test]
+    fn the_plan_line_count_is_the_plan_views() {
+        use crate::dns::{AnswerStatus, RecordAnswer, RecordKind, RecordValue};
+        let mut s = State::new(
+            "c1".into(),
+            "contoso.example".into(),
+            Runbook { phases: Vec::new() },
+            datetime!(2025-03-01 12:00 UTC),
+        );
+        let lines = |s: &State| crate::ui::dns_views::plan_lines(s).len();
+        assert_eq!(view::plan_line_count(&s), lines(&s));
+        s.cutover_at = Some(datetime!(2025-03-03 12:00 UTC));
+        assert_eq!(view::plan_line_count(&s), lines(&s));
+        s.dns.last_poll = Some(datetime!(2025-03-01 12:00 UTC));
+        assert_eq!(view::plan_line_count(&s), lines(&s));
+        s.dns.answers = vec![RecordAnswer {
+            name: "contoso.example".into(),
+            kind: RecordKind::Mx,
+            status: AnswerStatus::Answer,
+            values: vec![RecordValue {
+                value: "0 mx.example".into(),
+                ttl: 3600,
+            }],
+        }];
+        assert_eq!(view::plan_line_count(&s), lines(&s));
+        s.dns.blocklists = vec![crate::dns::monitor::BlocklistResult {
+            host: "mx.example".into(),
+            address: None,
+            zone: "zen.example".into(),
+            listing: crate::dns::blocklist::Listing::Clean,
+        }];
+        assert_eq!(view::plan_line_count(&s), lines(&s));
+        s.cutover_at = None;
+        assert_eq!(view::plan_line_count(&s), lines(&s));
     }
 }

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Row};
 
 use crate::app::state::{Pane, State};
 use crate::dns::RecordKind;
-use crate::dns::propagation::{Cell as PropCell, ResolverSweep, matrix};
+use crate::dns::propagation::{Cell as PropCell, ResolverSweep};
 use crate::dns::ttl_plan::{TtlPlanStatus, format_countdown, ttl_plan};
 
 use super::theme;
@@ -21,25 +21,9 @@ fn view_line(state: &State) -> Line<'static> {
     ))
 }
 
-/// The propagation matrix and its columns: every resolver compared with the authoritative
-/// answers (the first authoritative server is the reference, not a column). Without an
-/// authoritative answer the resolvers are compared with each other's first answer.
+/// The matrix and its columns: the view model's, which the reducer counts rows by.
 fn propagation(state: &State) -> (Vec<crate::dns::propagation::Row>, &[ResolverSweep]) {
-    let sweeps = state.dns.sweeps.as_slice();
-    let columns = match sweeps.split_first() {
-        Some((first, rest)) if first.authoritative => rest,
-        _ => sweeps,
-    };
-    let rows = if state.dns.answers.is_empty() {
-        let names: Vec<(String, RecordKind)> = sweeps
-            .first()
-            .map(|s| s.answers.iter().map(|a| (a.name.clone(), a.kind)).collect())
-            .unwrap_or_default();
-        matrix(&crate::dns::monitor::reference(&names, sweeps), columns)
-    } else {
-        matrix(&state.dns.answers, columns)
-    };
-    (rows, columns)
+    crate::app::view::propagation(state)
 }
 
 /// What is left of a resolver's cached copy, short enough for a column: `59m40s`, `3h05m`,

@@ -11,7 +11,8 @@ mod dns_compare;
 pub(crate) mod dns_views;
 mod domain;
 mod help;
-pub mod layout;
+/// Geometry lives with the view model (the reducer needs the page height).
+pub use crate::app::layout;
 pub mod rows;
 mod sign_in;
 mod status;

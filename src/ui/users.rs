@@ -28,10 +28,8 @@ struct TextRow {
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let domain = state.domain.as_str();
     let filtered = !state.view(Pane::Users).filter.is_empty();
-    let count = match &state.inventory.holding {
-        Some(h) if !filtered => h.total,
-        _ => rows::directory_rows(state).count(),
-    };
+    // Computed by the reducer when the inventory or the filter changed, not here.
+    let count = state.model.users.len();
     let top = Line::from(match &state.inventory.holding {
         None => Span::styled("source tenant not yet inventoried", theme::dim()),
         Some(h) if filtered => Span::raw(format!("{count} of {} objects hold {domain}", h.total)),
@@ -43,9 +41,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let height = widgets::list_height(area, 2);
     let window = Window::new(state, Pane::Users, count, height);
     // Only the visible rows become text.
-    let lines: Vec<TextRow> = rows::directory_rows(state)
-        .skip(window.start)
-        .take(window.len)
+    let lines: Vec<TextRow> = rows::directory_window(state, window.start, window.len)
         .map(|o: DirObject<'_>| TextRow {
             kind: o.kind_label(),
             name: o.name().to_string(),

@@ -13,6 +13,7 @@ mod backout_cli;
 mod cli;
 mod clients;
 mod config_cli;
+mod dashboard_delta;
 mod discovery;
 mod dns_bind;
 mod dns_cli;

@@ -400,7 +400,8 @@ async fn the_status_bar_shows_the_tenant_is_forbidden() {
     let sim = sim().await;
     sim.deny_permission("source:Domain.Read.All").expect("deny");
     let client = sim.graph_client("source").expect("client");
-    let failure = poll_tenant(&client, sim.domain())
+    let mut directory = cutover::app::pollers::Directory::default();
+    let failure = poll_tenant(&client, sim.domain(), Some(&mut directory))
         .await
         .map(Box::new)
         .map_err(|e| PollFailure::from(&e));
