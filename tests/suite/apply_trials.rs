@@ -367,25 +367,50 @@ fn kill_9_and_write_faults_leave_every_change_applied_exactly_once() {
         .count();
     assert_eq!(intents, 0);
 
-    // Uninterrupted, on the same sim: the baseline, and how long a whole run takes.
+    // Uninterrupted, on the same sim: the baseline, how long a whole run takes, and when in it
+    // the writes happen (the journal's first intent and last outcome, from the spawn).
     let clock = Instant::now();
+    let spawned = time::OffsetDateTime::now_utc();
     let args = t.apply_args();
     ok(&t.run(&args.iter().map(String::as_str).collect::<Vec<_>>()));
     let whole = clock.elapsed();
+    let at = |r: &cutover::audit::Record| {
+        let ts = time::OffsetDateTime::parse(&r.ts, &time::format_description::well_known::Rfc3339)
+            .expect("journal ts");
+        Duration::try_from(ts - spawned).unwrap_or(Duration::ZERO)
+    };
+    let records = read_records(&t.journal()).expect("journal");
+    let first_intent = records
+        .iter()
+        .find(|r| r.event.kind == Kind::Intent)
+        .map(at)
+        .expect("an intent");
+    let last_outcome = records
+        .iter()
+        .rev()
+        .find(|r| r.event.kind == Kind::Outcome)
+        .map(at)
+        .expect("an outcome");
     let f = t.check_exactly_once();
     let n = t.plan.changes.len() as u64;
     assert_eq!(f.received, n, "one request per change");
     assert_eq!(f.reconciled, 0);
     drop(t);
 
-    // 10 kills, delays spread over 0 .. 1.5 × a whole run (one per tenth, random inside it).
+    // 10 kills, one in each tenth of a span from half-way to the first intent until a fifth
+    // past the last outcome (random inside its tenth): most land among the writes, some
+    // before the first and after the last.
+    let (from, to) = (
+        first_intent / 2,
+        last_outcome + (last_outcome.saturating_sub(first_intent)) / 5,
+    );
     let mut seed = 0x00C0_FFEE_u64;
     let mut landed = Vec::new();
     let mut reconciled = Vec::new();
     for i in 0..10u32 {
         let t = Trial::new(&[]);
-        let share = (f64::from(i) + next(&mut seed)) / 10.0 * 1.5;
-        let delay = whole.mul_f64(share);
+        let share = (f64::from(i) + next(&mut seed)) / 10.0;
+        let delay = from + (to - from).mul_f64(share);
         let where_ = killed_run(&t, delay);
         let runs = t.resume_until_done();
         let f = t.check_exactly_once();
@@ -394,7 +419,7 @@ fn kill_9_and_write_faults_leave_every_change_applied_exactly_once() {
         // applied change reaches the sim and changes nothing, so it would show here).
         assert_eq!(f.received, n, "{f:?}");
         eprintln!(
-            "trial {i}: kill after {delay:?} ({share:.2} of {whole:?}) landed {where_:?}; \
+            "trial {i}: kill after {delay:?} ({share:.2} of {from:?}..{to:?}; writes {first_intent:?}..{last_outcome:?}) landed {where_:?}; \
              {runs} resumed run(s); {} reconciled; {} requests for {n} changes",
             f.reconciled, f.received
         );
