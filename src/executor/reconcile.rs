@@ -11,8 +11,9 @@ use crate::audit::{AuditError, Kind, read_records};
 use crate::exchange::{ExchangeClient, ExchangeError, Recipient, Route as ExchangeRoute};
 use crate::graph::GraphClient;
 use crate::plan::change::{
-    Change, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_DOMAIN_ADDED, FIELD_DOMAIN_RELEASED,
-    FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_UPN, addresses_hold, identifier_uris_hold,
+    Change, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DOMAIN, FIELD_DOMAIN_ADDED,
+    FIELD_DOMAIN_RELEASED, FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_UPN, addresses_hold,
+    identifier_uris_hold,
 };
 
 /// Fields [`check_graph`] can read back.
@@ -63,6 +64,9 @@ pub struct Live {
 
 /// Read the change's object (`Get-Recipient -Identity`) and tell whether `after` is true.
 pub async fn check_exchange(client: &ExchangeClient, change: &Change) -> Result<Live, String> {
+    if change.field == FIELD_DKIM {
+        return check_dkim(client, change).await;
+    }
     let read = client
         .invoke(
             ExchangeRoute::InvokeCommand,
@@ -97,6 +101,36 @@ pub async fn check_exchange(client: &ExchangeClient, change: &Change) -> Result<
         )
     })?;
     Ok(Live { holds, request_id })
+}
+
+/// DKIM signing: `Get-DkimSigningConfig -Identity <domain>`, holds when `Enabled` is `after`.
+async fn check_dkim(client: &ExchangeClient, change: &Change) -> Result<Live, String> {
+    let read = client
+        .invoke(
+            ExchangeRoute::InvokeCommand,
+            "Get-DkimSigningConfig",
+            json!({"Identity": change.target.id}),
+        )
+        .await
+        .map_err(|e: ExchangeError| {
+            format!("cannot read DKIM of {}: {e}", change.target.display)
+        })?;
+    let request_id = read.request_ids.last().cloned();
+    let enabled = read
+        .values
+        .first()
+        .and_then(|v| v.get("Enabled"))
+        .and_then(Value::as_bool)
+        .ok_or_else(|| {
+            format!(
+                "Get-DkimSigningConfig returned no Enabled for {}",
+                change.target.display
+            )
+        })?;
+    Ok(Live {
+        holds: change.after.as_bool() == Some(enabled),
+        request_id,
+    })
 }
 
 /// Read the change's object through Graph and tell whether `after` is true: the user's UPN

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 
 use super::change::{
-    Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_DOMAIN_ADDED,
+    Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DOMAIN, FIELD_DOMAIN_ADDED,
     FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_RRSET, FIELD_UPN, Inverse,
     NO_INVERSE_DOMAIN_REMOVAL, Route, RrSet, Target, change_id,
 };
@@ -302,6 +302,10 @@ pub fn inverse_of(a: &Applied) -> Result<Change, Flag> {
             let (old, new) = (strings(&a.before), strings(&a.after));
             Change::set_identifier_uris(&a.tenant, &a.target.id, &a.target.display, &new, &old)
         }
+        (FIELD_DKIM, Route::Exchange { .. }) => match a.before.as_bool() {
+            Some(before) => Change::set_dkim(&a.tenant, &a.target.id, before),
+            None => return Err(no("the journal's DKIM state is not a boolean", by_hand(a))),
+        },
         // Verification is undone only by removing the domain (an add, by removing it too).
         (FIELD_DOMAIN_ADDED | FIELD_DOMAIN_VERIFIED, Route::Graph { .. }) => {
             Change::remove_domain(&a.tenant, &a.target.id)
@@ -812,5 +816,45 @@ mod tests {
                 .unwrap_err()
                 .contains("no change ffffffffffffffff")
         );
+    }
+}
+
+#[cfg(test)]
+mod dkim_tests {
+    use super::*;
+
+    #[test]
+    fn dkim_signing_turned_on_is_turned_off_again() {
+        let on = Change::set_dkim("destination", "contoso.example", true);
+        let applied = Applied {
+            id: on.id.clone(),
+            tenant: on.tenant.clone(),
+            target: on.target.clone(),
+            field: on.field.clone(),
+            before: on.before.clone(),
+            after: on.after.clone(),
+            route: on.route.clone(),
+            rule: on.rule.clone(),
+            seq: 1,
+        };
+        let back = inverse_of(&applied).expect("an inverse");
+        assert_eq!(back.field, FIELD_DKIM);
+        assert_eq!(
+            (back.before.clone(), back.after.clone()),
+            (json!(true), json!(false))
+        );
+        let Route::Exchange { cmdlet, params } = &back.route else {
+            panic!("an Exchange route: {:?}", back.route);
+        };
+        assert_eq!(cmdlet, "Set-DkimSigningConfig");
+        assert_eq!(
+            params,
+            &json!({"Identity": "contoso.example", "Enabled": false})
+        );
+        // The planned inverse and the journal's inverse agree.
+        let Inverse::Apply { route } = &on.inverse else {
+            panic!("set_dkim says its inverse");
+        };
+        assert_eq!(route, &back.route);
     }
 }

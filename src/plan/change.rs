@@ -49,6 +49,10 @@ pub const FIELD_DOMAIN_RELEASED: &str = "domainReleased";
 /// (in any order, without case).
 pub const FIELD_IDENTIFIER_URIS: &str = "identifierUris";
 
+/// Exchange's DKIM signing for a domain (target = the domain): `before`/`after` booleans;
+/// holds when `Get-DkimSigningConfig -Identity <domain>` shows `Enabled` = `after`.
+pub const FIELD_DKIM: &str = "dkimSigningEnabled";
+
 /// A DNS record set, replaced whole (RFC 2136 update or instructions for the DNS host).
 pub const FIELD_RRSET: &str = "rrset";
 /// The `tenant` label of DNS changes: the zone belongs to neither tenant.
@@ -230,6 +234,34 @@ impl Change {
 }
 
 impl Change {
+    /// Turn Exchange's DKIM signing for `domain` on or off (`Set-DkimSigningConfig -Enabled`);
+    /// the inverse sets it back. Exchange refuses turning it on before both selector CNAMEs
+    /// are published, so a plan orders it after them.
+    pub fn set_dkim(tenant: &str, domain: &str, enabled: bool) -> Change {
+        let route = |on: bool| Route::Exchange {
+            cmdlet: "Set-DkimSigningConfig".to_string(),
+            params: serde_json::json!({"Identity": domain, "Enabled": on}),
+        };
+        let (before, after) = (Value::from(!enabled), Value::from(enabled));
+        Change {
+            id: change_id(tenant, domain, FIELD_DKIM, &before, &after),
+            tenant: tenant.to_string(),
+            field: FIELD_DKIM.to_string(),
+            route: route(enabled),
+            inverse: Inverse::Apply {
+                route: route(!enabled),
+            },
+            target: Target {
+                id: domain.to_string(),
+                display: domain.to_string(),
+            },
+            before,
+            after,
+            prerequisites: Vec::new(),
+            rule: "Exchange signs a domain's mail with DKIM only once both selectorN._domainkey CNAMEs it names are published".to_string(),
+        }
+    }
+
     fn graph(
         tenant: &str,
         target: Target,

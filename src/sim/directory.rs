@@ -100,6 +100,23 @@ impl Group {
     }
 }
 
+/// One DKIM signing config: the domain it signs for and whether signing is on.
+#[derive(Debug, Clone)]
+pub(crate) struct Dkim {
+    pub domain: String,
+    pub enabled: bool,
+}
+
+impl Tenant {
+    /// The CNAME targets Exchange names for `domain`'s two selectors (without the final dot),
+    /// in the classic form: `selectorN-<domain with dashes>._domainkey.<initial domain>`.
+    pub(crate) fn dkim_targets(&self, domain: &str) -> [String; 2] {
+        let dashes = domain.to_ascii_lowercase().replace('.', "-");
+        ["selector1", "selector2"]
+            .map(|s| format!("{s}-{dashes}._domainkey.{}", self.initial_domain))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Tenant {
     /// "source" or "destination".
@@ -116,6 +133,8 @@ pub(crate) struct Tenant {
     pub groups: Vec<Group>,
     pub contacts: Vec<super::extras::Contact>,
     pub applications: Vec<super::extras::Application>,
+    /// Exchange's DKIM signing configs (`New-DkimSigningConfig`), one per domain at most.
+    pub dkim: Vec<Dkim>,
     /// Lower-cased id and UPN → index into `users`.
     user_index: HashMap<String, usize>,
     /// Lower-cased id → index into `groups`.
@@ -313,6 +332,7 @@ fn tenant_shell(seed: u64, label: &'static str, name: String, initial_domain: St
         groups: Vec::new(),
         contacts: Vec::new(),
         applications: Vec::new(),
+        dkim: Vec::new(),
         user_index: HashMap::new(),
         group_index: HashMap::new(),
     }
@@ -345,6 +365,11 @@ fn generate_source(seed: u64, scale: Scale, domain: &str, company: &str) -> Tena
             operation: None,
         },
     ];
+    // The zone serves the source's selector CNAMEs (sim::dns): its signing is on.
+    t.dkim = vec![Dkim {
+        domain: domain.to_string(),
+        enabled: true,
+    }];
 
     let mut rng = Rng::derive(seed, "source/users");
     let mut locals = LocalParts::default();

@@ -197,6 +197,7 @@ fn release(state: &Shared, label: &str, domain: &str) -> bool {
         return false;
     };
     let removed = t.domains.remove(pos);
+    t.dkim.retain(|k| !k.domain.eq_ignore_ascii_case(domain));
     if removed.is_default {
         for d in t.domains.iter_mut().filter(|d| d.is_initial) {
             d.is_default = true;

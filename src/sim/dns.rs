@@ -327,6 +327,27 @@ impl Zone {
         })
     }
 
+    /// The CNAME target the zone serves at `fqdn` now (without the final dot), as Exchange
+    /// checking a DKIM selector asks the authoritative server; `None` when there is none or
+    /// the name is not in this zone.
+    pub(crate) fn cname(&self, fqdn: &str) -> Result<Option<String>, SimError> {
+        let Ok(name) = Name::from_ascii(format!("{}.", fqdn.trim_end_matches('.'))) else {
+            return Ok(None);
+        };
+        if !self.origin.zone_of(&name) {
+            return Ok(None);
+        }
+        let key = RrKey::new(LowerName::from(&name), RecordType::CNAME);
+        self.with_records(|records| {
+            records.get(&key).and_then(|set| {
+                set.records_without_rrsigs().find_map(|r| match &r.data {
+                    RData::CNAME(c) => Some(c.0.to_ascii().trim_end_matches('.').to_string()),
+                    _ => None,
+                })
+            })
+        })
+    }
+
     #[cfg(test)]
     pub(crate) fn serial(&self) -> u32 {
         self.serial.lock().map(|s| *s).unwrap_or(0)

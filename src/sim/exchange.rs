@@ -299,6 +299,15 @@ pub(super) struct Output {
 }
 
 impl Output {
+    /// Nothing, with one warning (Exchange's "no settings have been modified").
+    pub(super) fn warning(text: String) -> Output {
+        Output {
+            values: Vec::new(),
+            warnings: vec![text],
+            paged_total: None,
+        }
+    }
+
     pub(super) fn all(values: Vec<Value>) -> Output {
         Output {
             values,
@@ -502,7 +511,7 @@ const FIRST_1000: &str = "By default, only the first 1000 items are returned. Us
 
 /// Cmdlets that change state: subject to write faults and counted.
 fn mutating(cmdlet: &str) -> bool {
-    cmdlet.starts_with("Set-") || cmdlet.starts_with("Remove-")
+    cmdlet.starts_with("Set-") || cmdlet.starts_with("Remove-") || cmdlet.starts_with("New-")
 }
 
 /// Run a cmdlet; a mutating one may be failed before it is applied or have its answer cut.
@@ -643,6 +652,9 @@ fn run(
         | "Get-OutboundConnector"
         | "Remove-InboundConnector"
         | "Remove-OutboundConnector" => connectors(state, tenant, cmdlet, params, ids),
+        "Get-DkimSigningConfig" | "New-DkimSigningConfig" | "Set-DkimSigningConfig" => {
+            super::exchange_dkim::dkim(state, tenant, cmdlet, params, ids)
+        }
         other => Err(cmdlet_error(
             StatusCode::BAD_REQUEST,
             "System.Management.Automation.CommandNotFoundException",

@@ -32,6 +32,7 @@ mod dns;
 mod exchange;
 mod exchange_addresses;
 mod exchange_connectors;
+mod exchange_dkim;
 mod extras;
 mod faults;
 pub use faults::{Faults, Throttle};

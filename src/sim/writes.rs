@@ -969,8 +969,13 @@ fn schedule_removal(
             return;
         };
         if let Some(t) = tenants.get_mut(tenant) {
+            let before = t.domains.len();
             t.domains
                 .retain(|d| !(d.name == name && d.operation.is_some()));
+            if t.domains.len() < before {
+                // The accepted domain goes, and its DKIM signing config with it.
+                t.dkim.retain(|k| !k.domain.eq_ignore_ascii_case(&name));
+            }
         }
     });
 }

@@ -41,5 +41,6 @@ mod roundtrip;
 mod session_secrets;
 mod sign_in_cancel;
 mod signin;
+mod sim_dkim;
 mod sim_writes;
 mod snapshot_cli;
