@@ -106,6 +106,9 @@ fn cmdlet(kind: Kind) -> Option<&'static str> {
     }
 }
 
+/// Exchange's cmdlet for a mail contact's addresses (`-EmailAddresses @{Remove=…}`).
+pub const CONTACT_CMDLET: &str = "Set-MailContact";
+
 fn local_part(address: &str) -> &str {
     address.rsplit_once('@').map_or(address, |(l, _)| l)
 }
@@ -319,11 +322,29 @@ pub fn release_plan_with(
         }
         match e.kind {
             Kind::Contact => {
-                block(kind.clone());
-                flags.push(flag(
-                    "A contact's address in the domain keeps the domain referenced; contacts are Exchange's, not Graph's",
-                    "remove or change the contact in Exchange (Remove-MailContact / Set-MailContact -ExternalEmailAddress)".into(),
-                ));
+                // A contact whose own address (mail, primary) is in the domain sends there:
+                // whether it goes or points elsewhere is a person's call (and Exchange refuses
+                // to drop its external address). Its other addresses in the domain are only
+                // aliases, which Set-MailContact removes like a mailbox's.
+                let own = values(&["mail", "primarySmtpAddress"]);
+                let aliases = values(&["smtpAddress", "otherAddress"]);
+                if !own.is_empty() {
+                    block(kind.clone());
+                    flags.push(flag(
+                        "A contact's address in the domain keeps the domain referenced; contacts are Exchange's, not Graph's, and its external address is a person's decision",
+                        format!(
+                            "remove the contact or point it elsewhere in Exchange (Remove-MailContact / Set-MailContact -ExternalEmailAddress) instead of {}",
+                            own.first().map_or("", String::as_str)
+                        ),
+                    ));
+                } else if !aliases.is_empty() {
+                    changes.push(Change::remove_addresses(
+                        &facts.tenant,
+                        CONTACT_CMDLET,
+                        target.clone(),
+                        &aliases,
+                    ));
+                }
                 continue;
             }
             Kind::Application => {
@@ -1033,7 +1054,14 @@ mod tests {
 
     #[test]
     fn contacts_apps_and_federated_default_domains_are_flagged_not_changed() {
-        let mut contact = user("k", "", &[("smtpAddress", "smtp:k@contoso.example")]);
+        let mut contact = user(
+            "k",
+            "",
+            &[
+                ("mail", "k@contoso.example"),
+                ("primarySmtpAddress", "SMTP:k@contoso.example"),
+            ],
+        );
         contact.kind = Kind::Contact;
         contact.user_principal_name = None;
         let mut app = user("p", "", &[("identifierUri", "https://app.contoso.example")]);
@@ -1058,6 +1086,79 @@ mod tests {
             "{:?}",
             force_delete_refusal(&f, &entries)
         );
+    }
+
+    /// A contact whose only addresses in the domain are aliases loses them through
+    /// Set-MailContact and no longer blocks the removal; one that sends into the domain stays
+    /// a flag (with its aliases: the person decides about the whole contact) and blocks it.
+    #[test]
+    fn contact_aliases_are_removed_and_contacts_sending_into_the_domain_flagged() {
+        let contact = |id: &str, refs: &[(&'static str, &str)]| {
+            let mut c = user(id, "", refs);
+            c.kind = Kind::Contact;
+            c.user_principal_name = None;
+            c
+        };
+        let alias_only = contact(
+            "k1",
+            &[
+                ("smtpAddress", "smtp:old@contoso.example"),
+                (
+                    "otherAddress",
+                    "X500:/o=contoso.example/cn=k1@contoso.example",
+                ),
+            ],
+        );
+        let entries = [alias_only.clone()];
+        let plan = release_plan(&facts(), &entries, &Directory::default());
+        let removal = &plan.changes[0];
+        assert_eq!(
+            (removal.target.id.as_str(), removal.field.as_str()),
+            ("k1", "EmailAddresses")
+        );
+        let Route::Exchange { cmdlet, params } = &removal.route else {
+            panic!("an Exchange change: {removal:?}");
+        };
+        assert_eq!(cmdlet, CONTACT_CMDLET);
+        assert_eq!(params["Identity"], "k1");
+        assert_eq!(
+            removal.before,
+            serde_json::json!([
+                "smtp:old@contoso.example",
+                "X500:/o=contoso.example/cn=k1@contoso.example"
+            ])
+        );
+        // Nothing left: the removal is planned, after the contact's change.
+        let last = plan.changes.last().expect("removal");
+        assert_eq!(last.field, "domain");
+        assert_eq!(last.prerequisites, [removal.id.clone()]);
+        assert!(plan.flags.is_empty(), "{:#?}", plan.flags);
+
+        let sending = contact(
+            "k2",
+            &[
+                ("mail", "fwd@contoso.example"),
+                ("primarySmtpAddress", "SMTP:fwd@contoso.example"),
+                ("smtpAddress", "smtp:fwd2@contoso.example"),
+            ],
+        );
+        let entries = [alias_only, sending];
+        let plan = release_plan(&facts(), &entries, &Directory::default());
+        let targets: Vec<&str> = plan.changes.iter().map(|c| c.target.id.as_str()).collect();
+        assert_eq!(targets, ["k1"], "no change to k2 and no removal");
+        let kinds: Vec<(&str, &str)> = plan
+            .flags
+            .iter()
+            .map(|f| (f.target.id.as_str(), f.kind.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("k2", "contact"), ("contoso.example", "domain")],
+            "{:#?}",
+            plan.flags
+        );
+        assert!(plan.flags[0].action.contains("fwd@contoso.example"));
+        assert!(plan.flags[1].action.contains("(1 contact)"));
     }
 
     #[test]
@@ -1112,7 +1213,7 @@ mod tests {
         synced.synced = Some(true);
         let mut synced2 = alias("s2");
         synced2.synced = Some(true);
-        let mut contact = alias("k");
+        let mut contact = user("k", "", &[("mail", "k@contoso.example")]);
         contact.kind = Kind::Contact;
         let entries = [alias("a"), synced, synced2, contact];
         let plan = release_plan(&facts(), &entries, &Directory::default());
