@@ -1131,7 +1131,7 @@ mod tests {
         // Nothing left: the removal is planned, after the contact's change.
         let last = plan.changes.last().expect("removal");
         assert_eq!(last.field, "domain");
-        assert_eq!(last.prerequisites, [removal.id.clone()]);
+        assert_eq!(last.prerequisites, std::slice::from_ref(&removal.id));
         assert!(plan.flags.is_empty(), "{:#?}", plan.flags);
 
         let sending = contact(
