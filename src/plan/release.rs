@@ -234,6 +234,38 @@ pub fn force_delete_refusal(facts: &TenantFacts, entries: &[Entry]) -> Option<St
     })
 }
 
+/// Why `forceDelete` would be refused for a multitenant application: Microsoft refuses it
+/// while a multitenant application references the domain. The plan moves a listed
+/// application's identifier URIs to `api://<appId>` before the removal, so only one whose
+/// URIs it cannot move (listed without an appId, or referencing the domain otherwise) is left
+/// referencing it when forceDelete runs.
+pub fn multitenant_refusal(
+    facts: &TenantFacts,
+    entries: &[Entry],
+    directory: &Directory,
+) -> Option<String> {
+    entries
+        .iter()
+        .filter(|e| e.kind == Kind::Application || e.kind == Kind::Other)
+        .filter_map(|e| {
+            directory
+                .applications
+                .iter()
+                .find(|a| a.id.eq_ignore_ascii_case(&e.id))
+                .map(|a| (e, a))
+        })
+        .find(|(e, a)| a.multitenant() && (e.kind == Kind::Other || a.app_id.is_none()))
+        .map(|(e, a)| {
+            format!(
+                "the multitenant application '{}' ({}, signInAudience {}) references {} and this plan cannot move it off; Microsoft refuses forceDelete while it does: change its identifier URIs by hand, or plan without --force-delete",
+                a.display_name.as_deref().unwrap_or(&e.id),
+                e.id,
+                a.sign_in_audience.as_deref().unwrap_or_default(),
+                facts.domain
+            )
+        })
+}
+
 /// The release plan for `facts.domain`. Deterministic: objects in (kind, id) order, each
 /// object's addresses in their listed order, renames claimed in that order.
 pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Directory) -> Plan {
@@ -357,6 +389,18 @@ pub fn release_plan_with(
                     .and_then(|a| a.app_id.as_deref().map(|app_id| (a, app_id)));
                 match listed {
                     Some((a, app_id)) => {
+                        if a.multitenant() {
+                            // Not blocking: api://<appId> is allowed for any audience, and the
+                            // change runs before the removal. But other organisations use it.
+                            flags.push(flag(
+                                "A multitenant application's identifier URIs must be on a verified domain of its tenant (or api://<appId>); Microsoft refuses forceDelete while one references the domain",
+                                format!(
+                                    "tell the organisations that sign in to it ({}) that tokens asked for with {} must use api://{app_id} or the appId once this plan has run",
+                                    a.sign_in_audience.as_deref().unwrap_or_default(),
+                                    values(&["identifierUri"]).join(", ")
+                                ),
+                            ));
+                        }
                         let new = without_domain_uris(&a.identifier_uris, &facts.domain, app_id);
                         changes.push(Change::set_identifier_uris(
                             &facts.tenant,
@@ -1292,6 +1336,7 @@ mod tests {
                 app_id: Some("A1".into()),
                 display_name: Some("App".into()),
                 identifier_uris: uris(&["https://app.contoso.example", "api://other/A1"]),
+                sign_in_audience: Some("AzureADMyOrg".into()),
             }],
             ..Directory::default()
         };
@@ -1323,5 +1368,56 @@ mod tests {
         assert_eq!(plan.changes[1].field, "domain");
         assert_eq!(plan.changes[1].prerequisites, std::slice::from_ref(&c.id));
         assert!(render_text(&plan).contains("identifier URIs [https://app.contoso.example"));
+    }
+
+    /// A multitenant application's URIs still move to api://<appId> (allowed for any
+    /// audience) before the removal, with a flag for the organisations using it; one whose
+    /// URIs the plan cannot move refuses --force-delete, naming it.
+    #[test]
+    fn multitenant_applications_are_flagged_and_refuse_force_delete_when_left() {
+        use crate::graph::model::Application;
+        let mut entry = user("p", "", &[("identifierUri", "https://app.contoso.example")]);
+        entry.kind = Kind::Application;
+        entry.user_principal_name = None;
+        let app = |audience: &str, app_id: Option<&str>| Application {
+            id: "p".into(),
+            app_id: app_id.map(str::to_string),
+            display_name: Some("Partner portal".into()),
+            identifier_uris: vec!["https://app.contoso.example".into()],
+            sign_in_audience: Some(audience.into()),
+        };
+        let dir = |a: Application| Directory {
+            applications: vec![a],
+            ..Directory::default()
+        };
+        let entries = [entry];
+        for audience in ["AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount"] {
+            let d = dir(app(audience, Some("A1")));
+            assert_eq!(multitenant_refusal(&facts(), &entries, &d), None);
+            let forced = ReleaseOptions {
+                force_delete: Some(false),
+            };
+            let plan = release_plan_with(&facts(), &entries, &d, forced);
+            let fields: Vec<&str> = plan.changes.iter().map(|c| c.field.as_str()).collect();
+            assert_eq!(fields, ["identifierUris", "domain"]);
+            assert_eq!(plan.flags.len(), 1, "{:#?}", plan.flags);
+            assert!(plan.flags[0].rule.contains("multitenant"));
+            assert!(plan.flags[0].action.contains(audience));
+            assert!(plan.flags[0].action.contains("api://A1"));
+        }
+        // Single-tenant: no flag.
+        let plan = release_plan(&facts(), &entries, &dir(app("AzureADMyOrg", Some("A1"))));
+        assert!(plan.flags.is_empty(), "{:#?}", plan.flags);
+        // Listed without an appId: its URIs stay, so forceDelete would be refused.
+        let d = dir(app("AzureADMultipleOrgs", None));
+        let why = multitenant_refusal(&facts(), &entries, &d);
+        assert!(
+            why.as_deref().is_some_and(
+                |w| w.contains("'Partner portal'") && w.contains("AzureADMultipleOrgs")
+            ),
+            "{why:?}"
+        );
+        let d = dir(app("AzureADMyOrg", None));
+        assert_eq!(multitenant_refusal(&facts(), &entries, &d), None);
     }
 }

@@ -67,8 +67,9 @@ pub(crate) fn contacts(seed: u64, count: usize, domain: &str) -> Vec<Contact> {
         .collect()
 }
 
-/// Three registrations: one with identifier URIs on the domain, one on the initial domain,
-/// one with none.
+/// Three registrations: one with identifier URIs on the domain, used by other organisations
+/// (multitenant: forceDelete refuses while its URIs name the domain), one on the initial
+/// domain, one with none.
 pub(crate) fn applications(seed: u64, domain: &str, initial: &str) -> Vec<Application> {
     let mut rng = Rng::derive(seed, "source/applications");
     let mut app = |name: &str, uris: Vec<String>| Application {
@@ -78,21 +79,29 @@ pub(crate) fn applications(seed: u64, domain: &str, initial: &str) -> Vec<Applic
         identifier_uris: uris,
         multitenant: false,
     };
+    let mut intranet = app(
+        "Intranet",
+        vec![
+            format!("https://intranet.{domain}"),
+            format!("api://{domain}/intranet"),
+        ],
+    );
+    intranet.multitenant = true;
     vec![
-        app(
-            "Intranet",
-            vec![
-                format!("https://intranet.{domain}"),
-                format!("api://{domain}/intranet"),
-            ],
-        ),
+        intranet,
         app("Payroll", vec![format!("https://payroll.{initial}")]),
         app("Build agent", Vec::new()),
     ]
 }
 
 const CONTACT_PROPS: &[&str] = &["id", "displayName", "mail", "proxyAddresses"];
-const APPLICATION_PROPS: &[&str] = &["id", "appId", "displayName", "identifierUris"];
+const APPLICATION_PROPS: &[&str] = &[
+    "id",
+    "appId",
+    "displayName",
+    "identifierUris",
+    "signInAudience",
+];
 
 fn contact_property(c: &Contact, prop: &str) -> Value {
     match prop {
@@ -110,6 +119,11 @@ fn application_property(a: &Application, prop: &str) -> Value {
         "appId" => json!(a.app_id),
         "displayName" => json!(a.display_name),
         "identifierUris" => json!(a.identifier_uris),
+        "signInAudience" => json!(if a.multitenant {
+            "AzureADMultipleOrgs"
+        } else {
+            "AzureADMyOrg"
+        }),
         _ => Value::Null,
     }
 }

@@ -114,6 +114,29 @@ async fn make_default(sim: &Sim, domain: &str) {
     assert_eq!(got.0, 204, "{}", got.1);
 }
 
+/// The generated multitenant application (Intranet) made single-tenant, so forceDelete may
+/// rename its URIs.
+async fn intranet_single_tenant(sim: &Sim) {
+    let apps = must(
+        sim,
+        "source",
+        M::GET,
+        "/applications?$select=id,displayName,signInAudience",
+        None,
+    )
+    .await
+    .1;
+    let intranet = apps["value"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .find(|a| a["displayName"] == "Intranet")
+        .expect("Intranet");
+    assert_eq!(intranet["signInAudience"], "AzureADMultipleOrgs");
+    let id = intranet["id"].as_str().expect("id");
+    assert!(sim.set_application_multitenant("source", id, false));
+}
+
 fn first_user(sim: &Sim) -> String {
     sim.ids("source", "users").expect("ids")[0].clone()
 }
@@ -386,6 +409,23 @@ async fn force_delete_renames_and_honours_disable_user_accounts() {
     .await;
     assert_refused(&got, 400, "Request_BadRequest", "Federated");
     assert!(sim.set_domain_federated("source", &domain, false));
+    // The generated Intranet application is multitenant and its URIs name the domain.
+    let got = must(
+        &sim,
+        "source",
+        M::POST,
+        &format!("/domains/{domain}/forceDelete"),
+        Some(json!({"disableUserAccounts": false})),
+    )
+    .await;
+    assert_refused(
+        &got,
+        400,
+        "Request_BadRequest",
+        "multi-tenant application 'Intranet'",
+    );
+    assert_eq!(sim.mutations().total, 1, "only the default domain changed");
+    intranet_single_tenant(&sim).await;
 
     let id = first_user(&sim);
     let got = must(
@@ -424,6 +464,7 @@ async fn force_delete_renames_and_honours_disable_user_accounts() {
 #[tokio::test]
 async fn force_delete_defaults_to_disabling_renamed_users() {
     let sim = sim_with(5, true).await;
+    intranet_single_tenant(&sim).await;
     let domain = sim.domain().to_string();
     let initial = sim.tenant("source").expect("source").initial_domain.clone();
     make_default(&sim, &initial).await;
