@@ -9,7 +9,8 @@ use super::args::{PlanAdoptArgs, PlanBackoutArgs, PlanReleaseArgs};
 use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
 use crate::inventory;
 use crate::plan::release::{
-    ReleaseOptions, TenantFacts, force_delete_refusal, lower_mx_ttl, release_plan_with, render_text,
+    ReleaseOptions, TenantFacts, force_delete_refusal, lower_mx_ttl, multitenant_refusal,
+    release_plan_with, render_text,
 };
 
 pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome {
@@ -55,7 +56,9 @@ pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome
         let entries = inventory::classify(&domain.ascii, directory.clone());
         let mut options = ReleaseOptions::default();
         if args.force_delete {
-            if let Some(why) = force_delete_refusal(&facts, &entries) {
+            if let Some(why) = force_delete_refusal(&facts, &entries)
+                .or_else(|| multitenant_refusal(&facts, &entries, &directory))
+            {
                 return Err(Failure::Input(format!("--force-delete: {why}")));
             }
             options.force_delete = Some(args.disable_user_accounts);

@@ -215,6 +215,19 @@ pub struct Application {
     pub app_id: Option<String>,
     pub display_name: Option<String>,
     pub identifier_uris: Vec<String>,
+    /// `AzureADMyOrg` (this tenant only), or `AzureADMultipleOrgs` /
+    /// `AzureADandPersonalMicrosoftAccount` / `PersonalMicrosoftAccount`: other organisations
+    /// sign in to it, and Microsoft refuses to force-delete a domain it references.
+    pub sign_in_audience: Option<String>,
+}
+
+impl Application {
+    /// Other organisations (or personal accounts) use it: any audience but this tenant's.
+    pub fn multitenant(&self) -> bool {
+        self.sign_in_audience
+            .as_deref()
+            .is_some_and(|a| !a.eq_ignore_ascii_case("AzureADMyOrg"))
+    }
 }
 
 #[cfg(test)]

@@ -106,6 +106,9 @@ fn cmdlet(kind: Kind) -> Option<&'static str> {
     }
 }
 
+/// Exchange's cmdlet for a mail contact's addresses (`-EmailAddresses @{Remove=…}`).
+pub const CONTACT_CMDLET: &str = "Set-MailContact";
+
 fn local_part(address: &str) -> &str {
     address.rsplit_once('@').map_or(address, |(l, _)| l)
 }
@@ -231,6 +234,38 @@ pub fn force_delete_refusal(facts: &TenantFacts, entries: &[Entry]) -> Option<St
     })
 }
 
+/// Why `forceDelete` would be refused for a multitenant application: Microsoft refuses it
+/// while a multitenant application references the domain. The plan moves a listed
+/// application's identifier URIs to `api://<appId>` before the removal, so only one whose
+/// URIs it cannot move (listed without an appId, or referencing the domain otherwise) is left
+/// referencing it when forceDelete runs.
+pub fn multitenant_refusal(
+    facts: &TenantFacts,
+    entries: &[Entry],
+    directory: &Directory,
+) -> Option<String> {
+    entries
+        .iter()
+        .filter(|e| e.kind == Kind::Application || e.kind == Kind::Other)
+        .filter_map(|e| {
+            directory
+                .applications
+                .iter()
+                .find(|a| a.id.eq_ignore_ascii_case(&e.id))
+                .map(|a| (e, a))
+        })
+        .find(|(e, a)| a.multitenant() && (e.kind == Kind::Other || a.app_id.is_none()))
+        .map(|(e, a)| {
+            format!(
+                "the multitenant application '{}' ({}, signInAudience {}) references {} and this plan cannot move it off; Microsoft refuses forceDelete while it does: change its identifier URIs by hand, or plan without --force-delete",
+                a.display_name.as_deref().unwrap_or(&e.id),
+                e.id,
+                a.sign_in_audience.as_deref().unwrap_or_default(),
+                facts.domain
+            )
+        })
+}
+
 /// The release plan for `facts.domain`. Deterministic: objects in (kind, id) order, each
 /// object's addresses in their listed order, renames claimed in that order.
 pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Directory) -> Plan {
@@ -319,11 +354,29 @@ pub fn release_plan_with(
         }
         match e.kind {
             Kind::Contact => {
-                block(kind.clone());
-                flags.push(flag(
-                    "A contact's address in the domain keeps the domain referenced; contacts are Exchange's, not Graph's",
-                    "remove or change the contact in Exchange (Remove-MailContact / Set-MailContact -ExternalEmailAddress)".into(),
-                ));
+                // A contact whose own address (mail, primary) is in the domain sends there:
+                // whether it goes or points elsewhere is a person's call (and Exchange refuses
+                // to drop its external address). Its other addresses in the domain are only
+                // aliases, which Set-MailContact removes like a mailbox's.
+                let own = values(&["mail", "primarySmtpAddress"]);
+                let aliases = values(&["smtpAddress", "otherAddress"]);
+                if !own.is_empty() {
+                    block(kind.clone());
+                    flags.push(flag(
+                        "A contact's address in the domain keeps the domain referenced; contacts are Exchange's, not Graph's, and its external address is a person's decision",
+                        format!(
+                            "remove the contact or point it elsewhere in Exchange (Remove-MailContact / Set-MailContact -ExternalEmailAddress) instead of {}",
+                            own.first().map_or("", String::as_str)
+                        ),
+                    ));
+                } else if !aliases.is_empty() {
+                    changes.push(Change::remove_addresses(
+                        &facts.tenant,
+                        CONTACT_CMDLET,
+                        target.clone(),
+                        &aliases,
+                    ));
+                }
                 continue;
             }
             Kind::Application => {
@@ -336,6 +389,18 @@ pub fn release_plan_with(
                     .and_then(|a| a.app_id.as_deref().map(|app_id| (a, app_id)));
                 match listed {
                     Some((a, app_id)) => {
+                        if a.multitenant() {
+                            // Not blocking: api://<appId> is allowed for any audience, and the
+                            // change runs before the removal. But other organisations use it.
+                            flags.push(flag(
+                                "A multitenant application's identifier URIs must be on a verified domain of its tenant (or api://<appId>); Microsoft refuses forceDelete while one references the domain",
+                                format!(
+                                    "tell the organisations that sign in to it ({}) that tokens asked for with {} must use api://{app_id} or the appId once this plan has run",
+                                    a.sign_in_audience.as_deref().unwrap_or_default(),
+                                    values(&["identifierUri"]).join(", ")
+                                ),
+                            ));
+                        }
                         let new = without_domain_uris(&a.identifier_uris, &facts.domain, app_id);
                         changes.push(Change::set_identifier_uris(
                             &facts.tenant,
@@ -1033,7 +1098,14 @@ mod tests {
 
     #[test]
     fn contacts_apps_and_federated_default_domains_are_flagged_not_changed() {
-        let mut contact = user("k", "", &[("smtpAddress", "smtp:k@contoso.example")]);
+        let mut contact = user(
+            "k",
+            "",
+            &[
+                ("mail", "k@contoso.example"),
+                ("primarySmtpAddress", "SMTP:k@contoso.example"),
+            ],
+        );
         contact.kind = Kind::Contact;
         contact.user_principal_name = None;
         let mut app = user("p", "", &[("identifierUri", "https://app.contoso.example")]);
@@ -1058,6 +1130,79 @@ mod tests {
             "{:?}",
             force_delete_refusal(&f, &entries)
         );
+    }
+
+    /// A contact whose only addresses in the domain are aliases loses them through
+    /// Set-MailContact and no longer blocks the removal; one that sends into the domain stays
+    /// a flag (with its aliases: the person decides about the whole contact) and blocks it.
+    #[test]
+    fn contact_aliases_are_removed_and_contacts_sending_into_the_domain_flagged() {
+        let contact = |id: &str, refs: &[(&'static str, &str)]| {
+            let mut c = user(id, "", refs);
+            c.kind = Kind::Contact;
+            c.user_principal_name = None;
+            c
+        };
+        let alias_only = contact(
+            "k1",
+            &[
+                ("smtpAddress", "smtp:old@contoso.example"),
+                (
+                    "otherAddress",
+                    "X500:/o=contoso.example/cn=k1@contoso.example",
+                ),
+            ],
+        );
+        let entries = [alias_only.clone()];
+        let plan = release_plan(&facts(), &entries, &Directory::default());
+        let removal = &plan.changes[0];
+        assert_eq!(
+            (removal.target.id.as_str(), removal.field.as_str()),
+            ("k1", "EmailAddresses")
+        );
+        let Route::Exchange { cmdlet, params } = &removal.route else {
+            panic!("an Exchange change: {removal:?}");
+        };
+        assert_eq!(cmdlet, CONTACT_CMDLET);
+        assert_eq!(params["Identity"], "k1");
+        assert_eq!(
+            removal.before,
+            serde_json::json!([
+                "smtp:old@contoso.example",
+                "X500:/o=contoso.example/cn=k1@contoso.example"
+            ])
+        );
+        // Nothing left: the removal is planned, after the contact's change.
+        let last = plan.changes.last().expect("removal");
+        assert_eq!(last.field, "domain");
+        assert_eq!(last.prerequisites, std::slice::from_ref(&removal.id));
+        assert!(plan.flags.is_empty(), "{:#?}", plan.flags);
+
+        let sending = contact(
+            "k2",
+            &[
+                ("mail", "fwd@contoso.example"),
+                ("primarySmtpAddress", "SMTP:fwd@contoso.example"),
+                ("smtpAddress", "smtp:fwd2@contoso.example"),
+            ],
+        );
+        let entries = [alias_only, sending];
+        let plan = release_plan(&facts(), &entries, &Directory::default());
+        let targets: Vec<&str> = plan.changes.iter().map(|c| c.target.id.as_str()).collect();
+        assert_eq!(targets, ["k1"], "no change to k2 and no removal");
+        let kinds: Vec<(&str, &str)> = plan
+            .flags
+            .iter()
+            .map(|f| (f.target.id.as_str(), f.kind.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("k2", "contact"), ("contoso.example", "domain")],
+            "{:#?}",
+            plan.flags
+        );
+        assert!(plan.flags[0].action.contains("fwd@contoso.example"));
+        assert!(plan.flags[1].action.contains("(1 contact)"));
     }
 
     #[test]
@@ -1112,7 +1257,7 @@ mod tests {
         synced.synced = Some(true);
         let mut synced2 = alias("s2");
         synced2.synced = Some(true);
-        let mut contact = alias("k");
+        let mut contact = user("k", "", &[("mail", "k@contoso.example")]);
         contact.kind = Kind::Contact;
         let entries = [alias("a"), synced, synced2, contact];
         let plan = release_plan(&facts(), &entries, &Directory::default());
@@ -1191,6 +1336,7 @@ mod tests {
                 app_id: Some("A1".into()),
                 display_name: Some("App".into()),
                 identifier_uris: uris(&["https://app.contoso.example", "api://other/A1"]),
+                sign_in_audience: Some("AzureADMyOrg".into()),
             }],
             ..Directory::default()
         };
@@ -1222,5 +1368,56 @@ mod tests {
         assert_eq!(plan.changes[1].field, "domain");
         assert_eq!(plan.changes[1].prerequisites, std::slice::from_ref(&c.id));
         assert!(render_text(&plan).contains("identifier URIs [https://app.contoso.example"));
+    }
+
+    /// A multitenant application's URIs still move to api://<appId> (allowed for any
+    /// audience) before the removal, with a flag for the organisations using it; one whose
+    /// URIs the plan cannot move refuses --force-delete, naming it.
+    #[test]
+    fn multitenant_applications_are_flagged_and_refuse_force_delete_when_left() {
+        use crate::graph::model::Application;
+        let mut entry = user("p", "", &[("identifierUri", "https://app.contoso.example")]);
+        entry.kind = Kind::Application;
+        entry.user_principal_name = None;
+        let app = |audience: &str, app_id: Option<&str>| Application {
+            id: "p".into(),
+            app_id: app_id.map(str::to_string),
+            display_name: Some("Partner portal".into()),
+            identifier_uris: vec!["https://app.contoso.example".into()],
+            sign_in_audience: Some(audience.into()),
+        };
+        let dir = |a: Application| Directory {
+            applications: vec![a],
+            ..Directory::default()
+        };
+        let entries = [entry];
+        for audience in ["AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount"] {
+            let d = dir(app(audience, Some("A1")));
+            assert_eq!(multitenant_refusal(&facts(), &entries, &d), None);
+            let forced = ReleaseOptions {
+                force_delete: Some(false),
+            };
+            let plan = release_plan_with(&facts(), &entries, &d, forced);
+            let fields: Vec<&str> = plan.changes.iter().map(|c| c.field.as_str()).collect();
+            assert_eq!(fields, ["identifierUris", "domain"]);
+            assert_eq!(plan.flags.len(), 1, "{:#?}", plan.flags);
+            assert!(plan.flags[0].rule.contains("multitenant"));
+            assert!(plan.flags[0].action.contains(audience));
+            assert!(plan.flags[0].action.contains("api://A1"));
+        }
+        // Single-tenant: no flag.
+        let plan = release_plan(&facts(), &entries, &dir(app("AzureADMyOrg", Some("A1"))));
+        assert!(plan.flags.is_empty(), "{:#?}", plan.flags);
+        // Listed without an appId: its URIs stay, so forceDelete would be refused.
+        let d = dir(app("AzureADMultipleOrgs", None));
+        let why = multitenant_refusal(&facts(), &entries, &d);
+        assert!(
+            why.as_deref().is_some_and(
+                |w| w.contains("'Partner portal'") && w.contains("AzureADMultipleOrgs")
+            ),
+            "{why:?}"
+        );
+        let d = dir(app("AzureADMyOrg", None));
+        assert_eq!(multitenant_refusal(&facts(), &entries, &d), None);
     }
 }

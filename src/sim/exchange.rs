@@ -608,6 +608,7 @@ fn run(
     match cmdlet {
         "Get-Recipient" => get(Family::Recipient),
         "Get-Mailbox" => get(Family::Mailbox),
+        "Get-MailContact" => get(Family::MailContact),
         "Get-AcceptedDomain" => {
             check_params(params, &["Identity"], ids)?;
             let tenants = state.tenants.read().map_err(|_| poisoned())?;
@@ -646,6 +647,14 @@ fn run(
             params,
             ids,
             Family::UnifiedGroup,
+            "PrimarySmtpAddress",
+        ),
+        "Set-MailContact" => set_addresses(
+            state,
+            tenant,
+            params,
+            ids,
+            Family::MailContact,
             "PrimarySmtpAddress",
         ),
         "Get-InboundConnector"

@@ -1,6 +1,7 @@
 //! The rehearsal's Exchange view of the directory: users, groups and contacts as Exchange
 //! recipients (from the same data Graph serves), identity lookup, and the proxy-address edits
-//! of `Set-Mailbox` / `Set-DistributionGroup` / `Set-UnifiedGroup` with Exchange's rules.
+//! of `Set-Mailbox` / `Set-DistributionGroup` / `Set-UnifiedGroup` / `Set-MailContact` with
+//! Exchange's rules.
 
 use serde_json::{Value, json};
 
@@ -21,6 +22,7 @@ pub(super) enum Family {
     Mailbox,
     DistributionGroup,
     UnifiedGroup,
+    MailContact,
 }
 
 fn user_details(u: &User) -> &'static str {
@@ -58,7 +60,7 @@ fn in_family(t: &Tenant, target: Target, family: Family) -> bool {
             GroupKind::Distribution | GroupKind::MailEnabledSecurity
         ),
         (Target::Group(i), Family::UnifiedGroup) => t.groups[i].kind == GroupKind::Microsoft365,
-        (Target::Contact(_), Family::Recipient) => true,
+        (Target::Contact(_), Family::Recipient | Family::MailContact) => true,
         _ => false,
     }
 }
@@ -161,10 +163,7 @@ pub(super) fn render(t: &Tenant, target: Target) -> Value {
             )
         }
     };
-    let primary = match target {
-        Target::Contact(i) => t.contacts[i].mail.clone().unwrap_or_default(),
-        _ => primary_of(proxies),
-    };
+    let primary = primary_of(proxies);
     let mut v = json!({
         "Identity": if alias.is_empty() { id.as_str() } else { alias },
         "Name": if alias.is_empty() { id.as_str() } else { alias },
@@ -175,6 +174,9 @@ pub(super) fn render(t: &Tenant, target: Target) -> Value {
         "EmailAddresses": proxies,
         "ExternalDirectoryObjectId": id,
     });
+    if let Target::Contact(i) = target {
+        v["ExternalEmailAddress"] = json!(t.contacts[i].external);
+    }
     if let Target::User(i) = target {
         v["UserPrincipalName"] = json!(t.users[i].user_principal_name);
         v["WindowsEmailAddress"] = json!(primary);
@@ -346,6 +348,24 @@ pub(super) fn edit(
             });
         }
     }
+    // A mail contact's external address (where its mail goes) stays among its addresses;
+    // Exchange refuses an edit that drops it: -ExternalEmailAddress changes it.
+    if let Target::Contact(i) = target {
+        let external = &t.contacts[i].external;
+        if !list
+            .iter()
+            .any(|a| is_smtp(a) && bare(a).eq_ignore_ascii_case(bare(external)))
+        {
+            return Err(Refusal {
+                exception: "Microsoft.Exchange.Data.DataValidationException",
+                message: format!(
+                    "The external email address \"{}\" of \"{}\" can't be removed from its email addresses. Use -ExternalEmailAddress to change where the contact's mail goes.",
+                    bare(external),
+                    t.contacts[i].display_name
+                ),
+            });
+        }
+    }
     let primaries = list.iter().filter(|a| a.starts_with("SMTP:")).count();
     if primaries != 1 {
         let old = primary_of(&before);
@@ -394,6 +414,12 @@ pub(super) fn store(t: &mut Tenant, target: Target, list: Vec<String>) -> Option
             g.mail = Some(primary);
             Some((false, g.id.clone()))
         }
-        Target::Contact(_) => None,
+        Target::Contact(i) => {
+            // Contacts are not in the users/groups delta: stored, nothing to announce.
+            let c = &mut t.contacts[i];
+            c.proxy_addresses = list;
+            c.mail = Some(primary);
+            None
+        }
     }
 }

@@ -17,6 +17,9 @@ pub(crate) struct Contact {
     pub display_name: String,
     pub mail: Option<String>,
     pub proxy_addresses: Vec<String>,
+    /// `ExternalEmailAddress`: where Exchange sends the contact's mail; it must stay among
+    /// the contact's addresses.
+    pub external: String,
 }
 
 #[derive(Debug, Clone)]
@@ -31,13 +34,15 @@ pub(crate) struct Application {
 
 const PARTNERS: &[&str] = &["fabrikam.example", "northwind.example", "adatum.example"];
 
-/// `count` contacts: mostly partners' addresses, every fourth an address in the domain (a
-/// forwarding contact someone made), which holds the domain.
+/// `count` contacts: mostly partners' addresses; every fourth holds the domain: half of those
+/// send to an address in the domain (a forwarding contact someone made), the other half send
+/// to a partner but carry an `smtp:` alias in the domain (an address people here once used).
 pub(crate) fn contacts(seed: u64, count: usize, domain: &str) -> Vec<Contact> {
     let mut rng = Rng::derive(seed, "source/contacts");
     (0..count)
         .map(|i| {
-            let in_domain = i % 4 == 3;
+            let holds = i % 4 == 3;
+            let in_domain = holds && i % 8 != 7;
             let host = if in_domain {
                 domain.to_string()
             } else {
@@ -47,18 +52,24 @@ pub(crate) fn contacts(seed: u64, count: usize, domain: &str) -> Vec<Contact> {
             let person = super::names::person(&mut rng);
             // `.{i}`: no user or group local part ends that way, so addresses stay unique.
             let local = format!("{}.{i}", person.local);
+            let mut proxy_addresses = vec![format!("SMTP:{local}@{host}")];
+            if holds && !in_domain {
+                proxy_addresses.push(format!("smtp:{local}@{domain}"));
+            }
             Contact {
                 id: rng.guid(),
                 display_name: person.display,
                 mail: Some(format!("{local}@{host}")),
-                proxy_addresses: vec![format!("SMTP:{local}@{host}")],
+                proxy_addresses,
+                external: format!("SMTP:{local}@{host}"),
             }
         })
         .collect()
 }
 
-/// Three registrations: one with identifier URIs on the domain, one on the initial domain,
-/// one with none.
+/// Three registrations: one with identifier URIs on the domain, used by other organisations
+/// (multitenant: forceDelete refuses while its URIs name the domain), one on the initial
+/// domain, one with none.
 pub(crate) fn applications(seed: u64, domain: &str, initial: &str) -> Vec<Application> {
     let mut rng = Rng::derive(seed, "source/applications");
     let mut app = |name: &str, uris: Vec<String>| Application {
@@ -68,21 +79,29 @@ pub(crate) fn applications(seed: u64, domain: &str, initial: &str) -> Vec<Applic
         identifier_uris: uris,
         multitenant: false,
     };
+    let mut intranet = app(
+        "Intranet",
+        vec![
+            format!("https://intranet.{domain}"),
+            format!("api://{domain}/intranet"),
+        ],
+    );
+    intranet.multitenant = true;
     vec![
-        app(
-            "Intranet",
-            vec![
-                format!("https://intranet.{domain}"),
-                format!("api://{domain}/intranet"),
-            ],
-        ),
+        intranet,
         app("Payroll", vec![format!("https://payroll.{initial}")]),
         app("Build agent", Vec::new()),
     ]
 }
 
 const CONTACT_PROPS: &[&str] = &["id", "displayName", "mail", "proxyAddresses"];
-const APPLICATION_PROPS: &[&str] = &["id", "appId", "displayName", "identifierUris"];
+const APPLICATION_PROPS: &[&str] = &[
+    "id",
+    "appId",
+    "displayName",
+    "identifierUris",
+    "signInAudience",
+];
 
 fn contact_property(c: &Contact, prop: &str) -> Value {
     match prop {
@@ -100,6 +119,11 @@ fn application_property(a: &Application, prop: &str) -> Value {
         "appId" => json!(a.app_id),
         "displayName" => json!(a.display_name),
         "identifierUris" => json!(a.identifier_uris),
+        "signInAudience" => json!(if a.multitenant {
+            "AzureADMultipleOrgs"
+        } else {
+            "AzureADMyOrg"
+        }),
         _ => Value::Null,
     }
 }

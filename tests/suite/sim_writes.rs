@@ -114,6 +114,29 @@ async fn make_default(sim: &Sim, domain: &str) {
     assert_eq!(got.0, 204, "{}", got.1);
 }
 
+/// The generated multitenant application (Intranet) made single-tenant, so forceDelete may
+/// rename its URIs.
+async fn intranet_single_tenant(sim: &Sim) {
+    let apps = must(
+        sim,
+        "source",
+        M::GET,
+        "/applications?$select=id,displayName,signInAudience",
+        None,
+    )
+    .await
+    .1;
+    let intranet = apps["value"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .find(|a| a["displayName"] == "Intranet")
+        .expect("Intranet");
+    assert_eq!(intranet["signInAudience"], "AzureADMultipleOrgs");
+    let id = intranet["id"].as_str().expect("id");
+    assert!(sim.set_application_multitenant("source", id, false));
+}
+
 fn first_user(sim: &Sim) -> String {
     sim.ids("source", "users").expect("ids")[0].clone()
 }
@@ -386,6 +409,23 @@ async fn force_delete_renames_and_honours_disable_user_accounts() {
     .await;
     assert_refused(&got, 400, "Request_BadRequest", "Federated");
     assert!(sim.set_domain_federated("source", &domain, false));
+    // The generated Intranet application is multitenant and its URIs name the domain.
+    let got = must(
+        &sim,
+        "source",
+        M::POST,
+        &format!("/domains/{domain}/forceDelete"),
+        Some(json!({"disableUserAccounts": false})),
+    )
+    .await;
+    assert_refused(
+        &got,
+        400,
+        "Request_BadRequest",
+        "multi-tenant application 'Intranet'",
+    );
+    assert_eq!(sim.mutations().total, 1, "only the default domain changed");
+    intranet_single_tenant(&sim).await;
 
     let id = first_user(&sim);
     let got = must(
@@ -424,6 +464,7 @@ async fn force_delete_renames_and_honours_disable_user_accounts() {
 #[tokio::test]
 async fn force_delete_defaults_to_disabling_renamed_users() {
     let sim = sim_with(5, true).await;
+    intranet_single_tenant(&sim).await;
     let domain = sim.domain().to_string();
     let initial = sim.tenant("source").expect("source").initial_domain.clone();
     make_default(&sim, &initial).await;
@@ -683,4 +724,175 @@ async fn cloud_only_tenants_have_no_synced_objects() {
             "{synced} synced, cloud_only {cloud_only}"
         );
     }
+}
+
+/// `Set-MailContact` over InvokeCommand with Exchange's rules: resolved by id or any address,
+/// only mail contacts (not a mailbox), hashtable Add/Remove, the primary and the external
+/// address kept, counted per contact; `Get-MailContact` / `Get-Recipient` read the result and
+/// Graph's `/contacts` shows it.
+#[tokio::test]
+async fn set_mail_contact_follows_exchanges_rules() {
+    use cutover::exchange::Route as XRoute;
+    use cutover::exchange::ops::hashtable;
+    // 200 people: 10 contacts, the eighth with an alias in the domain.
+    let sim = sim_with(200, false).await;
+    let x = sim.exchange_client("source").expect("exchange");
+    let contacts = x
+        .invoke(
+            XRoute::InvokeCommand,
+            "Get-MailContact",
+            json!({"ResultSize": "Unlimited"}),
+        )
+        .await
+        .expect("Get-MailContact")
+        .values;
+    assert!(
+        contacts
+            .iter()
+            .all(|c| c["RecipientTypeDetails"] == "MailContact")
+    );
+    let addresses = |c: &Value| -> Vec<String> {
+        c["EmailAddresses"]
+            .as_array()
+            .expect("addresses")
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect()
+    };
+    let in_domain = |a: &str| a.to_ascii_lowercase().ends_with("@contoso.example");
+    // A partner's contact with an alias in the domain, and one sending into the domain.
+    let aliased = contacts
+        .iter()
+        .find(|c| {
+            !in_domain(c["PrimarySmtpAddress"].as_str().unwrap())
+                && addresses(c).iter().any(|a| in_domain(a))
+        })
+        .expect("a contact with an alias in the domain");
+    let sending = contacts
+        .iter()
+        .find(|c| in_domain(c["ExternalEmailAddress"].as_str().unwrap()))
+        .expect("a contact sending into the domain");
+    let id = aliased["ExternalDirectoryObjectId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let alias = addresses(aliased)
+        .into_iter()
+        .find(|a| in_domain(a))
+        .unwrap();
+    let before = sim.mutations().total;
+
+    let refused = |e: cutover::exchange::ExchangeError, words: &str| {
+        assert_eq!(e.status(), Some(400), "{e}");
+        assert!(e.to_string().contains(words), "{e}");
+        assert!(e.to_string().contains("request-id"), "{e}");
+    };
+    // The primary (here the external address too) is not removed.
+    let primary = format!("SMTP:{}", aliased["PrimarySmtpAddress"].as_str().unwrap());
+    let e = x
+        .invoke_write(
+            XRoute::InvokeCommand,
+            "Set-MailContact",
+            json!({"Identity": id, "EmailAddresses": hashtable(&[], std::slice::from_ref(&primary))}),
+        )
+        .await
+        .expect_err("removing the primary");
+    refused(e, "external email address");
+    // A contact's address of another primary still keeps the external one among its addresses.
+    let sending_id = sending["ExternalDirectoryObjectId"].as_str().unwrap();
+    let external = sending["ExternalEmailAddress"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = x
+        .invoke_write(
+            XRoute::InvokeCommand,
+            "Set-MailContact",
+            json!({"Identity": sending_id, "EmailAddresses": [format!("SMTP:other.{id}@contoso.example")]}),
+        )
+        .await
+        .expect_err("dropping the external address");
+    refused(e, external.strip_prefix("SMTP:").unwrap());
+    // A hashtable without Exchange's type is not bound.
+    let e = x
+        .invoke_write(
+            XRoute::InvokeCommand,
+            "Set-MailContact",
+            json!({"Identity": id, "EmailAddresses": {"Remove": [alias]}}),
+        )
+        .await
+        .expect_err("untyped hashtable");
+    refused(e, "GenericHashTable");
+    // Set-MailContact reaches contacts only; Set-Mailbox does not reach a contact.
+    let mailbox = sim.ids("source", "users").expect("ids")[0].clone();
+    let e = x
+        .invoke_write(
+            XRoute::InvokeCommand,
+            "Set-MailContact",
+            json!({"Identity": mailbox, "EmailAddresses": hashtable(&[], &[])}),
+        )
+        .await
+        .expect_err("a mailbox through Set-MailContact");
+    assert!(e.is_not_found(), "{e}");
+    let e = x
+        .invoke_write(
+            XRoute::InvokeCommand,
+            "Set-Mailbox",
+            json!({"Identity": id, "EmailAddresses": hashtable(&[], std::slice::from_ref(&alias))}),
+        )
+        .await
+        .expect_err("a contact through Set-Mailbox");
+    assert!(e.is_not_found(), "{e}");
+    assert_eq!(
+        sim.mutations().total,
+        before,
+        "nothing refused changed anything"
+    );
+
+    // The alias goes, named by the alias itself (Exchange resolves any address).
+    let bare = alias.split_once(':').unwrap().1.to_string();
+    let done = x
+        .invoke_write(
+            XRoute::InvokeCommand,
+            "Set-MailContact",
+            json!({"Identity": bare, "EmailAddresses": hashtable(&[], std::slice::from_ref(&alias))}),
+        )
+        .await
+        .expect("alias removed");
+    assert_eq!(done.request_ids.len(), 1);
+    assert_eq!(sim.mutations().of("source", &id), 1);
+    let read = x
+        .invoke(
+            XRoute::InvokeCommand,
+            "Get-Recipient",
+            json!({"Identity": id}),
+        )
+        .await
+        .expect("Get-Recipient")
+        .values;
+    assert!(
+        !addresses(&read[0]).iter().any(|a| in_domain(a)),
+        "{read:?}"
+    );
+    assert_eq!(read[0]["PrimarySmtpAddress"], aliased["PrimarySmtpAddress"]);
+    let graph = sim.graph_client("source").expect("graph");
+    let c = graph
+        .contacts()
+        .await
+        .expect("contacts")
+        .into_iter()
+        .find(|c| c.id == id)
+        .expect("in Graph");
+    assert!(!c.proxy_addresses.iter().any(|a| in_domain(a)), "{c:?}");
+    // Again: nothing to change, Exchange's warning, not counted.
+    let again = x
+        .invoke_write(
+            XRoute::InvokeCommand,
+            "Set-MailContact",
+            json!({"Identity": id, "EmailAddresses": hashtable(&[], std::slice::from_ref(&alias))}),
+        )
+        .await
+        .expect("idempotent");
+    assert_eq!(again.warnings.len(), 1, "{:?}", again.warnings);
+    assert_eq!(sim.mutations().of("source", &id), 1);
 }
