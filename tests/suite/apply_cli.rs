@@ -113,6 +113,28 @@ fn removable_aliases(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
     out
 }
 
+/// Contacts holding the domain: id → (sends into the domain: its own address is there,
+/// its other addresses in the domain).
+fn contacts(dir: &Path) -> BTreeMap<String, (bool, BTreeSet<String>)> {
+    inventory(dir, &[])
+        .into_iter()
+        .filter(|e| e["kind"] == "contact")
+        .map(|e| {
+            let refs = e["references"].as_array().cloned().unwrap_or_default();
+            let own = refs.iter().any(|r| r["how"] == "mail");
+            let aliases = refs
+                .iter()
+                .filter(|r| r["how"] == "smtpAddress")
+                .filter_map(|r| r["value"].as_str().map(str::to_string))
+                .collect();
+            (
+                e["id"].as_str().unwrap_or_default().to_string(),
+                (own, aliases),
+            )
+        })
+        .collect()
+}
+
 fn audit_lines(dir: &Path) -> usize {
     let log = dir.join("data/audit/contoso.example.jsonl");
     std::fs::read_to_string(log).map_or(0, |t| t.lines().count())
@@ -129,6 +151,9 @@ fn release_plan_applied_once_after_a_snapshot() {
         &[
             "--users",
             "60",
+            // Every eighth generated contact is a partner's with an alias in the domain.
+            "--contacts",
+            "24",
             "--grant-permission",
             "User.ReadWrite.All",
             "--grant-permission",
@@ -140,6 +165,17 @@ fn release_plan_applied_once_after_a_snapshot() {
     assert!(
         before.len() >= 5,
         "the sim has aliases to remove: {before:?}"
+    );
+    let contacts_before = contacts(dir);
+    assert!(
+        contacts_before
+            .values()
+            .any(|(own, a)| !own && !a.is_empty()),
+        "the sim has partner contacts with an alias in the domain: {contacts_before:?}"
+    );
+    assert!(
+        contacts_before.values().any(|(own, _)| *own),
+        "and contacts sending into the domain: {contacts_before:?}"
     );
     let upns = cloud_upns_in_domain(dir);
     assert!(upns.len() >= 5, "the sim has UPNs to move: {upns:?}");
@@ -159,7 +195,29 @@ fn release_plan_applied_once_after_a_snapshot() {
     let of = |field: &str| -> Vec<&cutover::plan::change::Change> {
         plan.changes.iter().filter(|c| c.field == field).collect()
     };
-    let (upn_changes, removals) = (of("userPrincipalName"), of("EmailAddresses"));
+    let (upn_changes, all_removals) = (of("userPrincipalName"), of("EmailAddresses"));
+    // Contacts' aliases go through Set-MailContact: exactly the partner contacts' aliases.
+    let is_contact = |c: &&cutover::plan::change::Change| matches!(&c.route, cutover::plan::change::Route::Exchange { cmdlet, .. } if cmdlet == "Set-MailContact");
+    let (contact_removals, removals): (Vec<_>, Vec<_>) =
+        all_removals.into_iter().partition(is_contact);
+    let planned_contacts: BTreeMap<String, BTreeSet<String>> = contact_removals
+        .iter()
+        .map(|c| {
+            let addrs = c.before.as_array().expect("list").iter();
+            (
+                c.target.id.clone(),
+                addrs
+                    .filter_map(|a| a.as_str().map(str::to_string))
+                    .collect(),
+            )
+        })
+        .collect();
+    let partner_aliases: BTreeMap<String, BTreeSet<String>> = contacts_before
+        .iter()
+        .filter(|(_, (own, a))| !own && !a.is_empty())
+        .map(|(id, (_, a))| (id.clone(), a.clone()))
+        .collect();
+    assert_eq!(planned_contacts, partner_aliases);
     let planned_upns: BTreeMap<String, String> = upn_changes
         .iter()
         .map(|c| {
@@ -301,6 +359,24 @@ fn release_plan_applied_once_after_a_snapshot() {
             "{id} still holds {:?}",
             after.get(id)
         );
+    }
+    // Contacts: the partners' aliases in the domain are gone (Set-MailContact); a contact that
+    // sends into the domain is a person's decision and stays as it was.
+    let contacts_after = contacts(dir);
+    for (id, (own, aliases)) in &contacts_before {
+        if *own {
+            assert_eq!(
+                contacts_after.get(id),
+                Some(&(true, aliases.clone())),
+                "{id} sends into the domain: left alone"
+            );
+        } else {
+            assert!(
+                !contacts_after.contains_key(id),
+                "{id} still holds {:?}",
+                contacts_after.get(id)
+            );
+        }
     }
     // No cloud user the plan renamed signs in with the domain any more; each holds its new
     // UPN in the initial domain (read through an inventory of that domain).
