@@ -371,21 +371,7 @@ impl Executor {
             p.answered_n(&pace, throttled, answers.len() as u32);
         }
         for (c, answer) in to_send.into_iter().zip(answers) {
-            let answer = match answer {
-                Ok(w) => Ok(Sent {
-                    request_id: w.request_id,
-                    warnings: Vec::new(),
-                    action: None,
-                    pace: w.pace,
-                    throttled: w.throttled,
-                }),
-                Err(e) => Err(Unsent {
-                    throttled: e.status() == Some(429),
-                    ambiguous: graph_write::ambiguous(&e),
-                    request_id: graph_write::request_id_of(&e),
-                    error: e.to_string(),
-                }),
-            };
+            let answer = graph_answer(answer);
             let attempts = Attempts {
                 batched: true,
                 ..Attempts::default()
@@ -581,21 +567,9 @@ impl Executor {
                 let client = self.graph.get(&c.tenant).ok_or_else(|| {
                     ExecError::Plan(format!("no Graph client for '{}'", c.tenant))
                 })?;
-                Ok(match client.write(method, path, body.as_ref()).await {
-                    Ok(w) => Ok(Sent {
-                        request_id: w.request_id,
-                        warnings: Vec::new(),
-                        action: None,
-                        pace: w.pace,
-                        throttled: w.throttled,
-                    }),
-                    Err(e) => Err(Unsent {
-                        throttled: e.status() == Some(429),
-                        ambiguous: graph_write::ambiguous(&e),
-                        request_id: graph_write::request_id_of(&e),
-                        error: e.to_string(),
-                    }),
-                })
+                Ok(graph_answer(
+                    client.write(method, path, body.as_ref()).await,
+                ))
             }
             Route::Dns { .. } => {
                 let writer = self
@@ -918,6 +892,27 @@ struct Sent {
     pace: crate::graph::Pace,
     /// 429s the client waited out before this answer.
     throttled: u32,
+}
+
+/// A Graph write's answer (alone or a `$batch` item) as the executor weighs it.
+fn graph_answer(
+    answer: Result<graph_write::Written, crate::graph::GraphError>,
+) -> Result<Sent, Unsent> {
+    match answer {
+        Ok(w) => Ok(Sent {
+            request_id: w.request_id,
+            warnings: Vec::new(),
+            action: None,
+            pace: w.pace,
+            throttled: w.throttled,
+        }),
+        Err(e) => Err(Unsent {
+            throttled: e.status() == Some(429),
+            ambiguous: graph_write::ambiguous(&e),
+            request_id: graph_write::request_id_of(&e),
+            error: e.to_string(),
+        }),
+    }
 }
 
 /// A write that failed, and whether it may nevertheless have been applied.

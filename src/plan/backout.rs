@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::change::{
     Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DOMAIN, FIELD_DOMAIN_ADDED,
     FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_RRSET, FIELD_UPN, Inverse,
-    NO_INVERSE_DOMAIN_REMOVAL, Route, RrSet, Target, change_id,
+    NO_INVERSE_DOMAIN_REMOVAL, Route, RrSet, Target, change_id, string_list,
 };
 use super::release::{Flag, PLAN_VERSION, Plan};
 use crate::audit::{Kind, Record};
@@ -225,17 +225,6 @@ pub fn net(applied: &[Applied]) -> Net {
     out
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The change that puts `a.before` back, or why there is none (with what to do instead).
 pub fn inverse_of(a: &Applied) -> Result<Change, Flag> {
     let no = |rule: &str, action: String| Flag {
@@ -247,7 +236,7 @@ pub fn inverse_of(a: &Applied) -> Result<Change, Flag> {
     let text = |v: &Value| v.as_str().map(str::to_string);
     let mut c = match (a.field.as_str(), &a.route) {
         (FIELD_ADDRESSES, Route::Exchange { cmdlet, params }) => {
-            let (before, after) = (strings(&a.before), strings(&a.after));
+            let (before, after) = (string_list(&a.before), string_list(&a.after));
             let add: Vec<String> = before
                 .iter()
                 .filter(|b| !after.contains(b))
@@ -299,7 +288,7 @@ pub fn inverse_of(a: &Applied) -> Result<Change, Flag> {
             }
         }
         (FIELD_IDENTIFIER_URIS, Route::Graph { .. }) => {
-            let (old, new) = (strings(&a.before), strings(&a.after));
+            let (old, new) = (string_list(&a.before), string_list(&a.after));
             Change::set_identifier_uris(&a.tenant, &a.target.id, &a.target.display, &new, &old)
         }
         (FIELD_DKIM, Route::Exchange { .. }) => match a.before.as_bool() {

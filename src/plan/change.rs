@@ -585,6 +585,18 @@ impl Change {
     }
 }
 
+/// The strings of a JSON list (a change's `before`/`after` addresses); anything else: none.
+pub fn string_list(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Whether `live` proxy addresses show `change` in effect (see the module notes). `None` when
 /// the field is not one the addresses decide.
 pub fn addresses_hold(
@@ -603,18 +615,8 @@ pub fn addresses_hold(
     let has = |a: &str| live_addresses.iter().any(|l| key(l) == key(a));
     match change.field.as_str() {
         FIELD_ADDRESSES => {
-            let list = |v: &Value| -> Vec<String> {
-                v.as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            let before = list(&change.before);
-            let after = list(&change.after);
+            let before = string_list(&change.before);
+            let after = string_list(&change.after);
             let gone = before
                 .iter()
                 .filter(|b| !after.contains(b))
