@@ -221,6 +221,7 @@ pub fn adopt_plan(
         initial_domain: facts.initial_domain.clone(),
         changes: b.changes,
         renames: Vec::new(),
+        notices: Vec::new(),
         flags: b.flags,
     };
     check_rules(&plan, facts.verified)?;

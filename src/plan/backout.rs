@@ -537,6 +537,7 @@ fn inverses(domain: &str, kind: &str, net: &[Applied], unsettled: &[Applied]) ->
         initial_domain: String::new(),
         changes,
         renames: Vec::new(),
+        notices: Vec::new(),
         flags,
     }
 }

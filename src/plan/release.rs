@@ -53,6 +53,10 @@ pub struct Plan {
     pub renames: Vec<Rename>,
     #[serde(default)]
     pub flags: Vec<Flag>,
+    /// What cutover cannot see from the tenant it plans for (other organisations, partners):
+    /// checks for a person, outside the plan's objects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Flag>,
 }
 
 /// A UPN or primary SMTP address that must move to the initial domain.
@@ -529,12 +533,35 @@ pub fn release_plan_with(
     };
     if facts.domain_federated {
         flags.push(Flag {
-            target: domain_target,
+            target: domain_target.clone(),
             kind: "domain".into(),
             rule: "A federated domain cannot be removed or force-deleted".into(),
             action: "convert it to managed authentication first (Microsoft Graph PowerShell: Update-MgDomain -AuthenticationType Managed), then apply again".into(),
         });
     }
+    // What cutover cannot see from inside this tenant, said where it matters.
+    let mut notices = Vec::new();
+    let signing_in = renames
+        .iter()
+        .filter(|r| r.field == crate::plan::change::FIELD_UPN)
+        .count();
+    if signing_in > 0 {
+        notices.push(Flag {
+            target: domain_target.clone(),
+            kind: "guest access elsewhere".into(),
+            rule: format!(
+                "{signing_in} {} with the domain; where other organisations invited them as guests with these addresses, the guest accounts redeem through the tenant that holds the domain, so after the move they resolve to the destination (or fail)",
+                if signing_in == 1 { "person signs in" } else { "people sign in" }
+            ),
+            action: "ask the organisations you collaborate with to reset these guests' redemption status after the cutover (Entra admin center: the guest user, Reset redemption status); cutover cannot see other tenants".into(),
+        });
+    }
+    notices.push(Flag {
+        target: domain_target.clone(),
+        kind: "partner".into(),
+        rule: "A partner (CSP, delegated or granular delegated admin) may administer this tenant; its relationships cannot be read from the customer's side through Graph".into(),
+        action: "check Microsoft 365 admin center, Settings, Partner relationships, and agree the cutover window with any partner listed there".into(),
+    });
     // The default domain cannot be removed: the initial domain (always verified, never
     // federated) becomes the default first.
     if facts.domain_is_default {
@@ -576,6 +603,7 @@ pub fn release_plan_with(
         changes,
         renames,
         flags,
+        notices,
     }
 }
 
@@ -764,6 +792,19 @@ pub fn render_text(plan: &Plan) -> String {
                 "  {} {}: {}. Rule: {}",
                 f.kind, f.target.display, f.action, f.rule
             ),
+        );
+    }
+    if !plan.notices.is_empty() {
+        line(&mut out, String::new());
+        line(
+            &mut out,
+            "Check by hand (cutover cannot see these from this tenant):".into(),
+        );
+    }
+    for f in &plan.notices {
+        line(
+            &mut out,
+            format!("  {}: {}. Why: {}", f.kind, f.action, f.rule),
         );
     }
     out
@@ -1078,6 +1119,16 @@ mod tests {
                 ("g", "PrimarySmtpAddress", true)
             ]
         );
+        // What cutover cannot see: guests elsewhere (someone signs in with the domain) and
+        // partners, as checks apart from the flags.
+        let notices: Vec<&str> = plan.notices.iter().map(|f| f.kind.as_str()).collect();
+        assert_eq!(notices, ["guest access elsewhere", "partner"]);
+        assert!(
+            plan.notices[0].rule.starts_with("1 person signs in"),
+            "{:?}",
+            plan.notices
+        );
+        assert!(render_text(&plan).contains("Check by hand"));
         assert!(
             plan.flags
                 .iter()
