@@ -194,10 +194,26 @@ impl DnsWriter {
         let ttl = ttl.unwrap_or_default();
         if let Some(updater) = self.updater(zone) {
             return match updater.replace_rrset(name, rtype, ttl, values).await {
-                Ok(applied) => Ok(Done {
-                    request_id: Some(applied.request_id),
-                    action: format!("applied (RFC 2136 update to {})", updater.server()),
-                }),
+                // The primary took it; the zone's other servers (secondaries, what Microsoft's
+                // verification and the world ask) get it by transfer: applied once all serve it.
+                Ok(applied) => match self.watch_servers(c).await {
+                    Ok(servers) => Ok(Done {
+                        request_id: Some(applied.request_id),
+                        action: format!(
+                            "applied (RFC 2136 update to {}, seen on {servers} authoritative servers)",
+                            updater.server()
+                        ),
+                    }),
+                    Err(last) => Err(NotDone {
+                        error: format!(
+                            "the update to {} was accepted ({}) but after {}s not every authoritative server serves it ({last}); check the zone's transfers, then run 'cutover apply --resume' to read it again",
+                            updater.server(),
+                            applied.request_id,
+                            self.wait.as_secs()
+                        ),
+                        ambiguous: false,
+                    }),
+                },
                 Err(e) => Err(NotDone {
                     ambiguous: matches!(e, UpdateError::Ambiguous(_)),
                     error: e.to_string(),
@@ -210,16 +226,29 @@ impl DnsWriter {
 
     /// Read the authoritative servers until every one serves `after`, or the deadline.
     async fn watch_for(&self, c: &Change) -> Result<Done, NotDone> {
+        match self.watch_servers(c).await {
+            Ok(servers) => Ok(Done {
+                request_id: None,
+                action: format!("applied (seen on {servers} authoritative servers)"),
+            }),
+            Err(last) => Err(NotDone {
+                error: format!(
+                    "not yet visible after {}s ({last}); make the change at the DNS host, then run 'cutover apply --resume' to read it again",
+                    self.wait.as_secs()
+                ),
+                ambiguous: false,
+            }),
+        }
+    }
+
+    /// Read every authoritative server until all serve `after` (their number), or until the
+    /// deadline (what they served last).
+    async fn watch_servers(&self, c: &Change) -> Result<usize, String> {
         let started = tokio::time::Instant::now();
         let deadline = started + self.wait;
         loop {
             let last = match self.compare(c).await {
-                Ok(seen) if seen.differ.is_empty() => {
-                    return Ok(Done {
-                        request_id: None,
-                        action: format!("applied (seen on {} authoritative servers)", seen.servers),
-                    });
-                }
+                Ok(seen) if seen.differ.is_empty() => return Ok(seen.servers),
                 Ok(seen) => format!(
                     "{} of {} authoritative servers differ: {}",
                     seen.differ.len(),
@@ -231,13 +260,7 @@ impl DnsWriter {
             };
             let now = tokio::time::Instant::now();
             if now >= deadline {
-                return Err(NotDone {
-                    error: format!(
-                        "not yet visible after {}s ({last}); make the change at the DNS host, then run 'cutover apply --resume' to read it again",
-                        self.wait.as_secs()
-                    ),
-                    ambiguous: false,
-                });
+                return Err(last);
             }
             tokio::time::sleep(self.poll.min(deadline - now)).await;
         }
