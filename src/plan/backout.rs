@@ -16,9 +16,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 
 use super::change::{
-    Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DOMAIN, FIELD_DOMAIN_ADDED,
-    FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_RRSET, FIELD_UPN, Inverse,
-    NO_INVERSE_DOMAIN_REMOVAL, Route, RrSet, Target, change_id, string_list,
+    Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DKIM_CONFIG, FIELD_DOMAIN,
+    FIELD_DOMAIN_ADDED, FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_RRSET,
+    FIELD_UPN, Inverse, NO_INVERSE_DOMAIN_REMOVAL, Route, RrSet, Target, change_id, string_list,
 };
 use super::release::{Flag, PLAN_VERSION, Plan};
 use crate::audit::{Kind, Record};
@@ -295,6 +295,13 @@ pub fn inverse_of(a: &Applied) -> Result<Change, Flag> {
             Some(before) => Change::set_dkim(&a.tenant, &a.target.id, before),
             None => return Err(no("the journal's DKIM state is not a boolean", by_hand(a))),
         },
+        (FIELD_DKIM_CONFIG, Route::Exchange { .. }) => {
+            if a.before.is_null() {
+                Change::remove_dkim_config(&a.tenant, &a.target.id)
+            } else {
+                Change::new_dkim_config(&a.tenant, &a.target.id)
+            }
+        }
         // Verification is undone only by removing the domain (an add, by removing it too).
         (FIELD_DOMAIN_ADDED | FIELD_DOMAIN_VERIFIED, Route::Graph { .. }) => {
             Change::remove_domain(&a.tenant, &a.target.id)
