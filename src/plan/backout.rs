@@ -853,4 +853,34 @@ mod dkim_tests {
         };
         assert_eq!(route, &back.route);
     }
+
+    #[test]
+    fn a_dkim_config_created_is_removed_again() {
+        let made = Change::new_dkim_config("destination", "contoso.example");
+        let applied = Applied {
+            id: made.id.clone(),
+            tenant: made.tenant.clone(),
+            target: made.target.clone(),
+            field: made.field.clone(),
+            before: made.before.clone(),
+            after: made.after.clone(),
+            route: made.route.clone(),
+            rule: made.rule.clone(),
+            seq: 1,
+        };
+        let back = inverse_of(&applied).expect("an inverse");
+        assert_eq!(back.field, FIELD_DKIM_CONFIG);
+        assert_eq!(
+            (back.before.clone(), back.after.clone()),
+            (json!("contoso.example"), Value::Null)
+        );
+        let Route::Exchange { cmdlet, .. } = &back.route else {
+            panic!("an Exchange route: {:?}", back.route);
+        };
+        assert_eq!(cmdlet, "Remove-DkimSigningConfig");
+        let Inverse::Apply { route } = &made.inverse else {
+            panic!("new_dkim_config says its inverse");
+        };
+        assert_eq!(route, &back.route);
+    }
 }
