@@ -1,5 +1,6 @@
 //! The adopt plan (destination tenant): wait for the source to release the domain, add it,
-//! publish the verification TXT, verify, publish the service records, restore the source's
+//! publish the verification TXT, verify, publish the service records and DKIM (a signing
+//! config first, then the selector CNAMEs it names and signing on), restore the source's
 //! addresses, primaries and UPNs on the mapped destination objects, restore the MX TTL. Built
 //! from the destination's live state, the zone's authoritative answers and the source's
 //! release snapshot through the mapping file ([`crate::plan::mapping`]). See `docs/plans.md`.
