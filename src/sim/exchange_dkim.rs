@@ -1,7 +1,8 @@
 //! DKIM in the rehearsal's Exchange: `Get-DkimSigningConfig`, `New-DkimSigningConfig`,
 //! `Set-DkimSigningConfig -Enabled` and `Remove-DkimSigningConfig`, with Exchange Online's
-//! rules: a config only for a domain verified (accepted) in the tenant, and signing turned on only while the zone's
-//! authoritative server serves both selector CNAMEs pointing where Exchange says.
+//! rules: a config only for a domain verified (accepted) in the tenant, and signing turned
+//! on only while the zone's authoritative server serves both selector CNAMEs pointing where
+//! Exchange says.
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
