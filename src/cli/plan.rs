@@ -66,7 +66,7 @@ pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome
         let mut plan = release_plan_with(&facts, &entries, &directory, options);
         // The MX TTL as the zone's authoritative servers serve it: lowered first, if needed.
         // Unreadable DNS does not stop the directory's release: the plan says so instead.
-        match zone_now(&domain, &loaded.cfg, &[]).await {
+        match zone_now(&domain, &loaded.cfg, &[], &[]).await {
             Ok(zone) => {
                 if let Some(c) = zone
                     .get(&(domain.ascii.to_ascii_lowercase(), "MX".to_string()))
@@ -173,7 +173,20 @@ pub(crate) fn plan_adopt(globals: &Globals, args: &PlanAdoptArgs) -> Outcome {
             .map_err(start::sign_in_failure)?,
             None => (Vec::new(), Vec::new()),
         };
-        let zone_now = zone_now(&domain, &loaded.cfg, &service).await?;
+        // Exchange has a DKIM config only for a verified domain: read it only then.
+        let dkim = match this.filter(|x| x.is_verified) {
+            Some(_) => {
+                let exchange = super::exchange::exchange_client(profile, &paths)?;
+                adopt::read_dkim_config(&exchange, &d).await.map_err(|e| {
+                    Failure::Service(format!(
+                        "cannot read the destination's DKIM config for {d}: {e}"
+                    ))
+                })?
+            }
+            None => None,
+        };
+        let selectors = adopt::dkim_selector_names(&d);
+        let zone_now = zone_now(&domain, &loaded.cfg, &service, &selectors).await?;
         let directory = inventory::Directory {
             users,
             groups,
@@ -187,6 +200,7 @@ pub(crate) fn plan_adopt(globals: &Globals, args: &PlanAdoptArgs) -> Outcome {
             verification,
             service,
             zone_now,
+            dkim,
         };
         Ok::<_, Failure>((facts, mapping::destination_objects(&directory)))
     })?;
@@ -228,11 +242,13 @@ pub(crate) fn plan_adopt(globals: &Globals, args: &PlanAdoptArgs) -> Outcome {
 }
 
 /// The record sets the adopt plan changes, as the zone's authoritative server answers now
-/// (the changes' `before`): the apex TXT and MX and every name of Microsoft's records.
+/// (the changes' `before`): the apex TXT and MX, every name of Microsoft's records and the
+/// CNAMEs named in `cnames` (the DKIM selectors).
 async fn zone_now(
     domain: &crate::dns::name::DomainName,
     cfg: &crate::config::Config,
     service: &[crate::graph::model::DomainDnsRecord],
+    cnames: &[String],
 ) -> Result<std::collections::HashMap<(String, String), crate::plan::change::RrSet>, Failure> {
     use crate::dns::{AnswerStatus, RecordKind};
     let targets = super::dns::dashboard_resolvers(domain, cfg).await?;
@@ -259,6 +275,12 @@ async fn zone_now(
         };
         if !names.contains(&(name.clone(), kind)) {
             names.push((name, kind));
+        }
+    }
+    for name in cnames {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if !names.contains(&(name.clone(), RecordKind::Cname)) {
+            names.push((name, RecordKind::Cname));
         }
     }
     let mut out = std::collections::HashMap::new();

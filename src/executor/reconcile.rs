@@ -11,7 +11,7 @@ use crate::audit::{AuditError, Kind, read_records};
 use crate::exchange::{ExchangeClient, ExchangeError, Recipient, Route as ExchangeRoute};
 use crate::graph::GraphClient;
 use crate::plan::change::{
-    Change, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DOMAIN, FIELD_DOMAIN_ADDED,
+    Change, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DKIM_CONFIG, FIELD_DOMAIN, FIELD_DOMAIN_ADDED,
     FIELD_DOMAIN_RELEASED, FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_UPN, addresses_hold,
     identifier_uris_hold,
 };
@@ -66,6 +66,9 @@ pub struct Live {
 pub async fn check_exchange(client: &ExchangeClient, change: &Change) -> Result<Live, String> {
     if change.field == FIELD_DKIM {
         return check_dkim(client, change).await;
+    }
+    if change.field == FIELD_DKIM_CONFIG {
+        return check_dkim_config(client, change).await;
     }
     let read = client
         .invoke(
@@ -131,6 +134,36 @@ async fn check_dkim(client: &ExchangeClient, change: &Change) -> Result<Live, St
         holds: change.after.as_bool() == Some(enabled),
         request_id,
     })
+}
+
+/// A DKIM signing config created (`after` the domain) or removed (`after` null): holds when
+/// `Get-DkimSigningConfig -Identity <domain>` finds it, or answers not found.
+async fn check_dkim_config(client: &ExchangeClient, change: &Change) -> Result<Live, String> {
+    let wanted = !change.after.is_null();
+    match client
+        .invoke(
+            ExchangeRoute::InvokeCommand,
+            "Get-DkimSigningConfig",
+            json!({"Identity": change.target.id}),
+        )
+        .await
+    {
+        Ok(read) => Ok(Live {
+            holds: wanted != read.values.is_empty(),
+            request_id: read.request_ids.last().cloned(),
+        }),
+        Err(e) if e.is_not_found() => Ok(Live {
+            holds: !wanted,
+            request_id: match &e {
+                ExchangeError::Api { request_id, .. } => request_id.clone(),
+                _ => None,
+            },
+        }),
+        Err(e) => Err(format!(
+            "cannot read the DKIM config of {}: {e}",
+            change.target.display
+        )),
+    }
 }
 
 /// Read the change's object through Graph and tell whether `after` is true: the user's UPN

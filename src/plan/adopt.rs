@@ -1,5 +1,6 @@
 //! The adopt plan (destination tenant): wait for the source to release the domain, add it,
-//! publish the verification TXT, verify, publish the service records, restore the source's
+//! publish the verification TXT, verify, publish the service records and DKIM (a signing
+//! config first, then the selector CNAMEs it names and signing on), restore the source's
 //! addresses, primaries and UPNs on the mapped destination objects, restore the MX TTL. Built
 //! from the destination's live state, the zone's authoritative answers and the source's
 //! release snapshot through the mapping file ([`crate::plan::mapping`]). See `docs/plans.md`.
@@ -39,6 +40,59 @@ pub struct AdoptFacts {
     pub service: Vec<DomainDnsRecord>,
     /// Live record sets keyed by (name, type), names lower case without the trailing dot.
     pub zone_now: HashMap<(String, String), RrSet>,
+    /// The destination Exchange's DKIM signing config for the domain, if it has one.
+    pub dkim: Option<DkimConfig>,
+}
+
+/// A DKIM signing config as `Get-DkimSigningConfig` shows it: the selector CNAME targets
+/// come from Exchange, never derived (the newer `…dkim.mail.microsoft` form cannot be).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DkimConfig {
+    pub enabled: bool,
+    pub selector1_cname: String,
+    pub selector2_cname: String,
+}
+
+/// The DKIM config from one `Get-DkimSigningConfig` value; `None` without both targets.
+pub fn dkim_config_of(v: &Value) -> Option<DkimConfig> {
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    Some(DkimConfig {
+        enabled: v.get("Enabled").and_then(Value::as_bool).unwrap_or(false),
+        selector1_cname: text("Selector1CNAME")?,
+        selector2_cname: text("Selector2CNAME")?,
+    })
+}
+
+/// The destination's DKIM signing config for `domain` (`Get-DkimSigningConfig -Identity`);
+/// `None` when Exchange has none for it.
+pub async fn read_dkim_config(
+    client: &crate::exchange::ExchangeClient,
+    domain: &str,
+) -> Result<Option<DkimConfig>, crate::exchange::ExchangeError> {
+    match client
+        .invoke(
+            crate::exchange::Route::InvokeCommand,
+            "Get-DkimSigningConfig",
+            serde_json::json!({"Identity": domain}),
+        )
+        .await
+    {
+        Ok(read) => Ok(read.values.first().and_then(dkim_config_of)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The selector names whose CNAMEs Exchange names for DKIM.
+pub fn dkim_selector_names(domain: &str) -> [String; 2] {
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    ["selector1", "selector2"].map(|s| format!("{s}._domainkey.{d}"))
 }
 
 /// Presentation form of one of Microsoft's records (host names fully qualified).
@@ -203,6 +257,7 @@ pub fn adopt_plan(
     let after_verify: Vec<String> = verify_id.iter().cloned().collect();
     if facts.present || facts.verified {
         service_records(&mut b, &after_verify);
+        dkim(&mut b, &after_verify, &domain_target);
     }
     objects(
         &mut b,
@@ -298,6 +353,53 @@ fn service_records(b: &mut Builder<'_>, after_verify: &[String]) {
             "Mail for the domain is delivered to the tenant that has it verified",
             after_verify,
         );
+    }
+}
+
+/// DKIM, after verification. Without a config in the destination: create one, signing off,
+/// and plan again (Exchange names the selector CNAME targets only in it). With one: the two
+/// selector CNAMEs as Exchange names them, then signing on once both are published. Each
+/// step only if it does not hold already.
+fn dkim(b: &mut Builder<'_>, after_verify: &[String], domain_target: &Target) {
+    let d = b.facts.domain.clone();
+    let Some(config) = b.facts.dkim.clone() else {
+        let mut c = Change::new_dkim_config(DESTINATION, &d);
+        c.prerequisites = after_verify.to_vec();
+        b.changes.push(c);
+        b.flag(
+            domain_target.clone(),
+            "plan again",
+            "Exchange names the DKIM selector CNAME targets only once the domain's signing config exists",
+            "once this plan has created the DKIM config, run 'cutover plan adopt' again: the selector CNAMEs come from the new config".into(),
+        );
+        return;
+    };
+    let mut prereq = after_verify.to_vec();
+    let names = dkim_selector_names(&d);
+    for (name, target) in names
+        .iter()
+        .zip([&config.selector1_cname, &config.selector2_cname])
+    {
+        let key = (name.clone(), "CNAME".to_string());
+        let ttl = b.zone.get(&key).map(|s| s.ttl).unwrap_or(DEFAULT_TTL);
+        let fq = format!("{}.", target.trim_end_matches('.').to_ascii_lowercase());
+        if let Some(id) = b.set(
+            name,
+            "CNAME",
+            RrSet {
+                ttl,
+                values: vec![fq],
+            },
+            "Exchange signs with DKIM only while both selector CNAMEs point where its signing config says",
+            after_verify,
+        ) {
+            prereq.push(id);
+        }
+    }
+    if !config.enabled {
+        let mut c = Change::set_dkim(DESTINATION, &d, true);
+        c.prerequisites = prereq;
+        b.changes.push(c);
     }
 }
 
@@ -589,4 +691,152 @@ pub fn render_text(plan: &Plan) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod dkim_tests {
+    use super::*;
+    use crate::plan::change::{FIELD_DKIM, FIELD_DKIM_CONFIG, FIELD_RRSET};
+
+    const D: &str = "contoso.example";
+
+    fn facts(verified: bool, dkim: Option<DkimConfig>) -> AdoptFacts {
+        AdoptFacts {
+            domain: D.into(),
+            initial_domain: "fabrikam.onmicrosoft.com".into(),
+            present: true,
+            verified,
+            dkim,
+            ..Default::default()
+        }
+    }
+
+    fn config(enabled: bool) -> DkimConfig {
+        DkimConfig {
+            enabled,
+            selector1_cname:
+                "selector1-contoso-example._domainkey.fabrikam.w-v1.dkim.mail.microsoft".into(),
+            selector2_cname:
+                "selector2-contoso-example._domainkey.fabrikam.w-v1.dkim.mail.microsoft".into(),
+        }
+    }
+
+    fn position(plan: &Plan, field: &str) -> usize {
+        plan.changes
+            .iter()
+            .position(|c| c.field == field)
+            .unwrap_or_else(|| panic!("no {field} change"))
+    }
+
+    #[test]
+    fn without_a_config_it_is_created_after_verification_and_the_plan_says_plan_again() {
+        let plan = adopt_plan(&facts(false, None), &[], &[], &[]).unwrap();
+        let verify = position(&plan, FIELD_DOMAIN_VERIFIED);
+        let create = position(&plan, FIELD_DKIM_CONFIG);
+        assert!(verify < create);
+        let c = &plan.changes[create];
+        assert_eq!(c.prerequisites, vec![plan.changes[verify].id.clone()]);
+        let Route::Exchange { cmdlet, params } = &c.route else {
+            panic!("not an Exchange route")
+        };
+        assert_eq!(cmdlet, "New-DkimSigningConfig");
+        assert_eq!(params["DomainName"], D);
+        assert_eq!(params["Enabled"], false);
+        let crate::plan::change::Inverse::Apply {
+            route: Route::Exchange { cmdlet, .. },
+        } = &c.inverse
+        else {
+            panic!("no inverse")
+        };
+        assert_eq!(cmdlet, "Remove-DkimSigningConfig");
+        // No selector CNAME or signing change: their targets are not known yet.
+        assert!(!plan.changes.iter().any(|c| c.field == FIELD_DKIM));
+        assert!(
+            !plan
+                .changes
+                .iter()
+                .any(|c| c.target.id.contains("_domainkey"))
+        );
+        assert!(plan.flags.iter().any(|f| {
+            f.kind == "plan again"
+                && f.action
+                    .contains("selector CNAMEs come from the new config")
+        }));
+    }
+
+    #[test]
+    fn with_a_config_the_cnames_come_from_it_and_signing_waits_for_them() {
+        let mut f = facts(true, Some(config(false)));
+        // selector1 is published already (by hand): only selector2 is changed.
+        f.zone_now.insert(
+            (format!("selector1._domainkey.{D}"), "CNAME".into()),
+            RrSet {
+                ttl: 600,
+                values: vec![format!("{}.", config(false).selector1_cname.to_uppercase())],
+            },
+        );
+        let plan = adopt_plan(&f, &[], &[], &[]).unwrap();
+        assert!(!plan.changes.iter().any(|c| c.field == FIELD_DKIM_CONFIG));
+        assert!(!plan.flags.iter().any(|f| f.kind == "plan again"));
+        let cnames: Vec<&Change> = plan
+            .changes
+            .iter()
+            .filter(|c| c.field == FIELD_RRSET && c.target.id.contains("_domainkey"))
+            .collect();
+        assert_eq!(cnames.len(), 1);
+        let Route::Dns {
+            name,
+            rtype,
+            values,
+            ..
+        } = &cnames[0].route
+        else {
+            panic!("not a DNS route")
+        };
+        assert_eq!(name, &format!("selector2._domainkey.{D}"));
+        assert_eq!(rtype, "CNAME");
+        assert_eq!(values, &vec![format!("{}.", config(false).selector2_cname)]);
+        let on = position(&plan, FIELD_DKIM);
+        assert_eq!(plan.changes[on].after, Value::from(true));
+        assert!(plan.changes[on].prerequisites.contains(&cnames[0].id));
+        let cname_at = plan
+            .changes
+            .iter()
+            .position(|c| c.id == cnames[0].id)
+            .unwrap();
+        assert!(cname_at < on);
+    }
+
+    #[test]
+    fn nothing_for_dkim_when_it_already_holds() {
+        let mut f = facts(true, Some(config(true)));
+        for (name, target) in dkim_selector_names(D)
+            .iter()
+            .zip([config(true).selector1_cname, config(true).selector2_cname])
+        {
+            f.zone_now.insert(
+                (name.clone(), "CNAME".into()),
+                RrSet {
+                    ttl: 3600,
+                    values: vec![format!("{target}.")],
+                },
+            );
+        }
+        let plan = adopt_plan(&f, &[], &[], &[]).unwrap();
+        assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+    }
+
+    #[test]
+    fn the_config_is_read_from_exchange_values() {
+        let v = serde_json::json!({"Enabled": false, "Selector1CNAME": "a.example", "Selector2CNAME": "b.example"});
+        assert_eq!(
+            dkim_config_of(&v),
+            Some(DkimConfig {
+                enabled: false,
+                selector1_cname: "a.example".into(),
+                selector2_cname: "b.example".into()
+            })
+        );
+        assert_eq!(dkim_config_of(&serde_json::json!({"Enabled": true})), None);
+    }
 }

@@ -16,9 +16,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 
 use super::change::{
-    Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DOMAIN, FIELD_DOMAIN_ADDED,
-    FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_RRSET, FIELD_UPN, Inverse,
-    NO_INVERSE_DOMAIN_REMOVAL, Route, RrSet, Target, change_id, string_list,
+    Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DKIM_CONFIG, FIELD_DOMAIN,
+    FIELD_DOMAIN_ADDED, FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_RRSET,
+    FIELD_UPN, Inverse, NO_INVERSE_DOMAIN_REMOVAL, Route, RrSet, Target, change_id, string_list,
 };
 use super::release::{Flag, PLAN_VERSION, Plan};
 use crate::audit::{Kind, Record};
@@ -295,6 +295,13 @@ pub fn inverse_of(a: &Applied) -> Result<Change, Flag> {
             Some(before) => Change::set_dkim(&a.tenant, &a.target.id, before),
             None => return Err(no("the journal's DKIM state is not a boolean", by_hand(a))),
         },
+        (FIELD_DKIM_CONFIG, Route::Exchange { .. }) => {
+            if a.before.is_null() {
+                Change::remove_dkim_config(&a.tenant, &a.target.id)
+            } else {
+                Change::new_dkim_config(&a.tenant, &a.target.id)
+            }
+        }
         // Verification is undone only by removing the domain (an add, by removing it too).
         (FIELD_DOMAIN_ADDED | FIELD_DOMAIN_VERIFIED, Route::Graph { .. }) => {
             Change::remove_domain(&a.tenant, &a.target.id)
@@ -844,6 +851,36 @@ mod dkim_tests {
         // The planned inverse and the journal's inverse agree.
         let Inverse::Apply { route } = &on.inverse else {
             panic!("set_dkim says its inverse");
+        };
+        assert_eq!(route, &back.route);
+    }
+
+    #[test]
+    fn a_dkim_config_created_is_removed_again() {
+        let made = Change::new_dkim_config("destination", "contoso.example");
+        let applied = Applied {
+            id: made.id.clone(),
+            tenant: made.tenant.clone(),
+            target: made.target.clone(),
+            field: made.field.clone(),
+            before: made.before.clone(),
+            after: made.after.clone(),
+            route: made.route.clone(),
+            rule: made.rule.clone(),
+            seq: 1,
+        };
+        let back = inverse_of(&applied).expect("an inverse");
+        assert_eq!(back.field, FIELD_DKIM_CONFIG);
+        assert_eq!(
+            (back.before.clone(), back.after.clone()),
+            (json!("contoso.example"), Value::Null)
+        );
+        let Route::Exchange { cmdlet, .. } = &back.route else {
+            panic!("an Exchange route: {:?}", back.route);
+        };
+        assert_eq!(cmdlet, "Remove-DkimSigningConfig");
+        let Inverse::Apply { route } = &made.inverse else {
+            panic!("new_dkim_config says its inverse");
         };
         assert_eq!(route, &back.route);
     }

@@ -52,6 +52,10 @@ pub const FIELD_IDENTIFIER_URIS: &str = "identifierUris";
 /// Exchange's DKIM signing for a domain (target = the domain): `before`/`after` booleans;
 /// holds when `Get-DkimSigningConfig -Identity <domain>` shows `Enabled` = `after`.
 pub const FIELD_DKIM: &str = "dkimSigningEnabled";
+/// Exchange's DKIM signing config for a domain (target = the domain): `before` `null`,
+/// `after` the domain (created) or the other way (removed); holds when
+/// `Get-DkimSigningConfig -Identity <domain>` finds it (created) or answers not found (removed).
+pub const FIELD_DKIM_CONFIG: &str = "dkimSigningConfig";
 
 /// A DNS record set, replaced whole (RFC 2136 update or instructions for the DNS host).
 pub const FIELD_RRSET: &str = "rrset";
@@ -259,6 +263,51 @@ impl Change {
             after,
             prerequisites: Vec::new(),
             rule: "Exchange signs a domain's mail with DKIM only once both selectorN._domainkey CNAMEs it names are published".to_string(),
+        }
+    }
+
+    /// Create Exchange's DKIM signing config for `domain`, signing off
+    /// (`New-DkimSigningConfig -DomainName D -Enabled $false`): Exchange then names the two
+    /// selector CNAME targets, which cannot be derived. The inverse removes it
+    /// (`Remove-DkimSigningConfig`).
+    pub fn new_dkim_config(tenant: &str, domain: &str) -> Change {
+        Change::dkim_config(tenant, domain, true)
+    }
+
+    /// Remove Exchange's DKIM signing config for `domain` (`Remove-DkimSigningConfig`); the
+    /// inverse creates it again, signing off.
+    pub fn remove_dkim_config(tenant: &str, domain: &str) -> Change {
+        Change::dkim_config(tenant, domain, false)
+    }
+
+    fn dkim_config(tenant: &str, domain: &str, create: bool) -> Change {
+        let new = Route::Exchange {
+            cmdlet: "New-DkimSigningConfig".to_string(),
+            params: serde_json::json!({"DomainName": domain, "Enabled": false}),
+        };
+        let remove = Route::Exchange {
+            cmdlet: "Remove-DkimSigningConfig".to_string(),
+            params: serde_json::json!({"Identity": domain, "Confirm": false}),
+        };
+        let (route, inverse, before, after) = if create {
+            (new, remove, Value::Null, Value::from(domain))
+        } else {
+            (remove, new, Value::from(domain), Value::Null)
+        };
+        Change {
+            id: change_id(tenant, domain, FIELD_DKIM_CONFIG, &before, &after),
+            tenant: tenant.to_string(),
+            field: FIELD_DKIM_CONFIG.to_string(),
+            route,
+            inverse: Inverse::Apply { route: inverse },
+            target: Target {
+                id: domain.to_string(),
+                display: domain.to_string(),
+            },
+            before,
+            after,
+            prerequisites: Vec::new(),
+            rule: "Exchange names a domain's DKIM selector CNAME targets only in its signing config, which it creates only for a verified (accepted) domain".to_string(),
         }
     }
 

@@ -661,7 +661,10 @@ fn run(
         | "Get-OutboundConnector"
         | "Remove-InboundConnector"
         | "Remove-OutboundConnector" => connectors(state, tenant, cmdlet, params, ids),
-        "Get-DkimSigningConfig" | "New-DkimSigningConfig" | "Set-DkimSigningConfig" => {
+        "Get-DkimSigningConfig"
+        | "New-DkimSigningConfig"
+        | "Set-DkimSigningConfig"
+        | "Remove-DkimSigningConfig" => {
             super::exchange_dkim::dkim(state, tenant, cmdlet, params, ids)
         }
         other => Err(cmdlet_error(

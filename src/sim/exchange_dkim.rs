@@ -1,7 +1,8 @@
-//! DKIM in the rehearsal's Exchange: `Get-DkimSigningConfig`, `New-DkimSigningConfig` and
-//! `Set-DkimSigningConfig -Enabled`, with Exchange Online's rules: a config only for a domain
-//! verified (accepted) in the tenant, and signing turned on only while the zone's
-//! authoritative server serves both selector CNAMEs pointing where Exchange says.
+//! DKIM in the rehearsal's Exchange: `Get-DkimSigningConfig`, `New-DkimSigningConfig`,
+//! `Set-DkimSigningConfig -Enabled` and `Remove-DkimSigningConfig`, with Exchange Online's
+//! rules: a config only for a domain verified (accepted) in the tenant, and signing turned
+//! on only while the zone's authoritative server serves both selector CNAMEs pointing where
+//! Exchange says.
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -206,6 +207,23 @@ pub(super) fn dkim(
                 return Err(cname_missing(&name, &missing, ids));
             }
             config.enabled = want;
+            drop(tenants);
+            super::writes::count(state, tenant, &[format!("dkim:{name}")]);
+            Ok(Output::all(Vec::new()))
+        }
+        "Remove-DkimSigningConfig" => {
+            check_params(params, &["Identity", "Confirm"], ids)?;
+            let identity = string_param(params, "Identity").ok_or_else(|| missing_identity(ids))?;
+            let mut tenants = state.tenants.write().map_err(|_| poisoned())?;
+            let t = tenants.get_mut(tenant).ok_or_else(poisoned)?;
+            let Some(at) = t
+                .dkim
+                .iter()
+                .position(|d| d.domain.eq_ignore_ascii_case(&identity))
+            else {
+                return Err(not_found(&identity, ids));
+            };
+            let name = t.dkim.remove(at).domain;
             drop(tenants);
             super::writes::count(state, tenant, &[format!("dkim:{name}")]);
             Ok(Output::all(Vec::new()))

@@ -3,7 +3,8 @@
 //! before verifying, and puts nothing of the domain on an object before the verification (per
 //! object: addresses, then the primary, then the UPN); planned twice it is the same file; the
 //! mapping file round-trips, an edited mapping moves the changes to the object it names, and
-//! every unmatched object is flagged, not guessed.
+//! every unmatched object is flagged, not guessed. DKIM: a signing config created after the
+//! verification and a "plan again" flag (the selector CNAMEs come from that config).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -13,8 +14,8 @@ use crate::common::cli::{ok, one_line_exit_2, run};
 use common::sim_serve;
 
 use cutover::plan::change::{
-    FIELD_ADDRESSES, FIELD_DOMAIN_RELEASED, FIELD_DOMAIN_VERIFIED, FIELD_PRIMARY, FIELD_RRSET,
-    FIELD_UPN,
+    FIELD_ADDRESSES, FIELD_DKIM, FIELD_DKIM_CONFIG, FIELD_DOMAIN_RELEASED, FIELD_DOMAIN_VERIFIED,
+    FIELD_PRIMARY, FIELD_RRSET, FIELD_UPN, Route,
 };
 use cutover::plan::release::Plan;
 
@@ -119,6 +120,35 @@ fn adopt_plan_steps_mapping_and_flags() {
             assert!(c.after.as_str().unwrap().ends_with("@contoso.example"));
         }
     }
+    // DKIM: the destination has no signing config, so after the verification the plan creates
+    // one (signing off) and says to plan again; no selector CNAME is guessed.
+    let dkim: Vec<_> = p
+        .changes
+        .iter()
+        .filter(|c| c.field == FIELD_DKIM_CONFIG || c.field == FIELD_DKIM)
+        .collect();
+    assert_eq!(dkim.len(), 1, "{dkim:?}");
+    assert_eq!(dkim[0].field, FIELD_DKIM_CONFIG);
+    assert!(index[dkim[0].id.as_str()] > index[verify.id.as_str()]);
+    assert!(dkim[0].prerequisites.contains(&verify.id));
+    match &dkim[0].route {
+        Route::Exchange { cmdlet, params } => {
+            assert_eq!(cmdlet, "New-DkimSigningConfig");
+            assert_eq!(params["Enabled"], false);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        !p.changes.iter().any(|c| c.target.id.contains("_domainkey")),
+        "selector CNAMEs before Exchange named them"
+    );
+    assert!(
+        p.flags.iter().any(|f| f.kind == "plan again"
+            && f.action
+                .contains("the selector CNAMEs come from the new config")),
+        "{:?}",
+        p.flags
+    );
     // The same state planned again is the same file.
     assert_eq!(plan(dir, &[]), p);
     let text = ok(&run(dir, &["plan", "adopt"]));

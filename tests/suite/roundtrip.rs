@@ -4,7 +4,9 @@
 //! authoritative server answers), apply the release, apply the adopt plan, compare with the
 //! intended state (the source holds nothing of the domain; each mapped destination object holds
 //! its source object's addresses, primary and UPN; the zone serves the destination's TXT),
-//! apply the backout and compare with the start.
+//! apply the backout and compare with the start. The adopt is two passes: the first creates
+//! the destination's DKIM config, the second publishes the selector CNAMEs it names and turns
+//! signing on (the backout turns it off, puts the source's CNAMEs back, removes the config).
 //!
 //! Needs the DNS route (the adopt plan's TXT change) and `cutover plan backout`, which land
 //! with the other parts of the change engine.
@@ -215,6 +217,48 @@ fn release_adopt_backout_round_trip_at_1000_users() {
         ],
     ));
     let adopt = apply(dir, &adopt_text, "adopt.json");
+    // The first pass created the destination's DKIM config (signing off) and said to plan
+    // again: the second publishes the selector CNAMEs Exchange names, then turns signing on.
+    assert!(adopt.flags.iter().any(|f| f.kind == "plan again"));
+    let again_text = ok(&run(
+        dir,
+        &[
+            "plan",
+            "adopt",
+            "--json",
+            "--mapping",
+            map.to_str().unwrap(),
+        ],
+    ));
+    let again = apply(dir, &again_text, "adopt-again.json");
+    let fields: Vec<(&str, &str)> = again
+        .changes
+        .iter()
+        .map(|c| (c.field.as_str(), c.target.id.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("rrset", "selector1._domainkey.contoso.example CNAME"),
+            ("rrset", "selector2._domainkey.contoso.example CNAME"),
+            ("dkimSigningEnabled", "contoso.example"),
+        ],
+        "{again_text}"
+    );
+    assert!(!again.flags.iter().any(|f| f.kind == "plan again"));
+    // Planned a third time (read live: Get-DkimSigningConfig and the zone), nothing is left.
+    let third: Plan = serde_json::from_str(&ok(&run(
+        dir,
+        &[
+            "plan",
+            "adopt",
+            "--json",
+            "--mapping",
+            map.to_str().unwrap(),
+        ],
+    )))
+    .unwrap();
+    assert!(third.changes.is_empty(), "{:?}", third.changes);
 
     // The intended state: the source holds nothing of the domain …
     let s1 = state(dir, "source", "s1");
@@ -248,6 +292,7 @@ fn release_adopt_backout_round_trip_at_1000_users() {
     for c in adopt
         .changes
         .iter()
+        .chain(&again.changes)
         .filter(|c| c.field == cutover::plan::change::FIELD_RRSET)
     {
         for v in c.after["values"].as_array().unwrap() {

@@ -1,8 +1,11 @@
 //! The rehearsal's Exchange DKIM cmdlets over real HTTP, with Exchange Online's rules: no
 //! signing config for a domain the tenant has not verified, and no signing turned on while
-//! the zone does not serve both selector CNAMEs as Exchange names them.
+//! the zone does not serve both selector CNAMEs as Exchange names them; a config removed
+//! (`Remove-DkimSigningConfig`) is gone, and the executor reads both back.
 
 use cutover::exchange::Route;
+use cutover::executor::reconcile::check_exchange;
+use cutover::plan::change::Change;
 use cutover::sim::{Sim, SimOptions};
 use serde_json::json;
 
@@ -124,5 +127,37 @@ async fn dkim_configs_follow_verification_and_the_live_cnames() {
         sim.mutations().of("destination", &format!("dkim:{domain}")),
         3,
         "created, enabled, disabled"
+    );
+
+    // The executor's read-back of a config created or removed, through Get-DkimSigningConfig.
+    let create = Change::new_dkim_config("destination", &domain);
+    let remove = Change::remove_dkim_config("destination", &domain);
+    let holds = |c: &Change| {
+        let c = c.clone();
+        let dst = &dst;
+        async move { check_exchange(dst, &c).await.expect("read back").holds }
+    };
+    assert!(holds(&create).await && !holds(&remove).await);
+    dst.invoke_write(
+        Route::InvokeCommand,
+        "Remove-DkimSigningConfig",
+        json!({"Identity": domain, "Confirm": false}),
+    )
+    .await
+    .expect("removed");
+    assert!(!holds(&create).await && holds(&remove).await);
+    let err = dst
+        .invoke_write(
+            Route::InvokeCommand,
+            "Remove-DkimSigningConfig",
+            json!({"Identity": domain, "Confirm": false}),
+        )
+        .await
+        .expect_err("gone");
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(
+        sim.mutations().of("destination", &format!("dkim:{domain}")),
+        4,
+        "created, enabled, disabled, removed"
     );
 }
