@@ -125,11 +125,24 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
     crate::store::write_atomic(&state, &last)
         .map_err(|e| Failure::Service(format!("cannot write {}: {e}", state.display())))?;
     let journal_path = paths.audit_log(&cutover_id);
-    let journal =
+    let mut journal =
         Journal::open(&journal_path, &cutover_id).map_err(|e| Failure::Input(e.to_string()))?;
     let client = exchange::exchange_client(profile, &paths)?;
     // The same tenant's Graph client for the UPN changes (and, later, the domain's own).
     let graph = start::client_for(profile, &paths, Some(start::print_device_code()))?;
+    let rt = runtime()?;
+    // Who made the changes: the person a delegated (device-code) sign-in names, on every
+    // journal line. Signing in now is what the tenant's first change would do; a failure here
+    // is reported by that first change, with its request id. A plan with no change for the
+    // tenant (DNS only) signs in to nothing.
+    if plan.changes.iter().any(|c| c.tenant == side.name()) {
+        let token = rt.block_on(graph.tokens().access_token()).ok();
+        journal.set_upn(
+            token
+                .as_deref()
+                .and_then(crate::graph::permissions::signed_in_user),
+        );
+    }
     let mut executor = Executor::new(journal)
         .with_exchange(side.name(), client)
         .with_graph(side.name(), graph)
@@ -155,7 +168,6 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
         .read_only(args.run.read_only)
         .concurrency(args.run.concurrency as usize)
         .removal_settle(std::time::Duration::from_secs(args.run.removal_wait));
-    let rt = runtime()?;
     let results = rt
         .block_on(executor.run(&plan.changes))
         .map_err(|e| match e {

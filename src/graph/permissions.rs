@@ -330,6 +330,26 @@ fn segment_matches(pattern: &str, segment: &str) -> bool {
     }
 }
 
+/// The payload of a JWT access token, unverified: it names, it does not authorise.
+fn claims(token: &str) -> Option<serde_json::Value> {
+    let mut parts = token.split('.');
+    let (_header, payload) = (parts.next()?, parts.next()?);
+    parts.next()?;
+    let bytes = super::pem::b64url_decode(payload)?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Who a delegated token was issued to (`upn`, else `preferred_username`), for the journal's
+/// `upn`; `None` for an app-only token (client secret or certificate: no person signed in).
+pub fn signed_in_user(token: &str) -> Option<String> {
+    let claims = claims(token)?;
+    claims.get("scp")?;
+    ["upn", "preferred_username"]
+        .iter()
+        .find_map(|k| claims.get(*k).and_then(|v| v.as_str()))
+        .map(str::to_string)
+}
+
 /// What an access token says it was granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Granted {
@@ -341,11 +361,7 @@ pub struct Granted {
 /// Decode the payload of a JWT access token (no signature check: it only explains a refusal
 /// the service already made). `None` when the token is not a readable JWT.
 pub fn granted(token: &str) -> Option<Granted> {
-    let mut parts = token.split('.');
-    let (_header, payload) = (parts.next()?, parts.next()?);
-    parts.next()?;
-    let bytes = super::pem::b64url_decode(payload)?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let claims = claims(token)?;
     if let Some(scp) = claims.get("scp").and_then(|v| v.as_str()) {
         return Some(Granted {
             delegated: true,
@@ -577,6 +593,25 @@ mod tests {
 
     #[test]
     fn delegated_scopes_and_roles_the_account_lacks() {
+        assert_eq!(
+            signed_in_user(&token(
+                serde_json::json!({"scp": "User.Read", "upn": "ada@contoso.example"})
+            )),
+            Some("ada@contoso.example".to_string())
+        );
+        assert_eq!(
+            signed_in_user(&token(
+                serde_json::json!({"scp": "User.Read", "preferred_username": "bo@contoso.example"})
+            )),
+            Some("bo@contoso.example".to_string())
+        );
+        // App-only: no person signed in, whatever the token carries.
+        assert_eq!(
+            signed_in_user(&token(
+                serde_json::json!({"roles": [], "upn": "x@contoso.example"})
+            )),
+            None
+        );
         let t = token(serde_json::json!({"scp": "User.Read Domain.Read.All"}));
         let r = Refusal::explain("GET", "/v1.0/users?$top=999", &t);
         assert_eq!(r.missing, Missing::Permission("User.Read.All".into()));
