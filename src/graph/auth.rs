@@ -166,6 +166,10 @@ struct Stored {
     tenant: String,
     client_id: String,
     scope: String,
+    /// Delegated (a person signed in) or app-only: a profile switched from a client secret to
+    /// a device code must not act with the app's token, nor the other way round.
+    #[serde(default)]
+    delegated: bool,
     access_token: String,
     /// Unix seconds.
     expires_at: u64,
@@ -471,6 +475,7 @@ impl TokenProvider {
             tenant: self.sign_in.tenant.clone(),
             client_id: self.sign_in.client_id.clone(),
             scope: self.sign_in.scope.clone(),
+            delegated: self.delegated(),
             access_token: answer.access_token,
             expires_at: unix_now() + answer.expires_in.unwrap_or(300),
             refresh_token: answer.refresh_token,
@@ -518,7 +523,8 @@ impl TokenProvider {
             Ok(s)
                 if s.tenant == self.sign_in.tenant
                     && s.client_id == self.sign_in.client_id
-                    && s.scope == self.sign_in.scope =>
+                    && s.scope == self.sign_in.scope
+                    && s.delegated == self.delegated() =>
             {
                 Some(s)
             }
@@ -533,6 +539,10 @@ impl TokenProvider {
                 None
             }
         }
+    }
+
+    fn delegated(&self) -> bool {
+        matches!(self.sign_in.auth, Auth::DeviceCode { .. })
     }
 
     fn save_cache(&self, stored: &Stored) {

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use crate::common;
 use crate::common::cli::{ok, one_line_exit_2, run, said};
@@ -555,5 +556,141 @@ fn release_completes_with_every_answer_lost_and_the_domain_gone() {
         err.contains("404") && err.contains("'contoso.example' does not exist"),
         "{err}"
     );
+    ok(&run(dir, &["audit", "verify"]));
+}
+
+/// A config like `sim.toml` whose source tenant signs in with a device code.
+fn source_by_device_code(dir: &Path) -> std::path::PathBuf {
+    let body = std::fs::read_to_string(dir.join("sim.toml")).expect("config");
+    let (head, rest) = body.split_once("[tenants.source]").expect("source");
+    let (source, tail) = rest
+        .split_once("\n[tenants.")
+        .map(|(s, t)| (s.to_string(), format!("\n[tenants.{t}")))
+        .unwrap_or((rest.to_string(), String::new()));
+    let source: String = source
+        .lines()
+        .filter(|l| !l.starts_with("client_secret"))
+        .map(|l| {
+            if l.starts_with("auth") {
+                "auth = \"device-code\"\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let out = dir.join("device.toml");
+    std::fs::write(&out, format!("{head}[tenants.source]{source}{tail}")).expect("write");
+    out
+}
+
+#[test]
+fn a_device_code_sign_in_names_the_admin_on_every_journal_line() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let _sim = sim_serve(
+        &dir.join("sim.toml"),
+        dir,
+        &["--users", "20", "--grant-permission", "User.ReadWrite.All"],
+    );
+    ok(&run(dir, &["snapshot", "--tenant", "source"]));
+    let plan: Plan =
+        serde_json::from_str(&ok(&run(dir, &["plan", "release", "--json"]))).expect("plan");
+    // One UPN change, through Graph, as the signed-in admin.
+    let upn = plan
+        .changes
+        .iter()
+        .find(|c| c.field == "userPrincipalName")
+        .expect("a UPN change")
+        .clone();
+    let one = Plan {
+        changes: vec![upn],
+        ..plan
+    };
+    let plan_file = dir.join("one.json");
+    std::fs::write(&plan_file, serde_json::to_vec(&one).expect("json")).expect("write");
+
+    let config = source_by_device_code(dir);
+    let body = std::fs::read_to_string(&config).expect("config");
+    let login_url = body
+        .lines()
+        .find_map(|l| l.strip_prefix("login_url = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("login url")
+        .to_string();
+    let mut child = Command::new(common::BIN)
+        .args(["apply", plan_file.to_str().expect("utf-8"), "--yes"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env_remove("CUTOVER_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn apply");
+    // Read stderr to its end on a thread (the prompt, then whatever follows), passing the code on.
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.split("enter the code ").nth(1) {
+                let code = rest.split_whitespace().next().unwrap_or_default();
+                let _ = tx.send(code.to_string());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let Ok(code) = rx.recv_timeout(std::time::Duration::from_secs(30)) else {
+        let _ = child.kill();
+        let out = child.wait_with_output().expect("apply ends");
+        panic!(
+            "no device code asked for; exit {:?}, stdout {}, stderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            reader.join().unwrap_or_default()
+        );
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let approved = rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+            .post(format!("{login_url}/sim/device"))
+            .form(&[("user_code", code.as_str())])
+            .send()
+            .await
+            .expect("approve")
+            .status()
+            .is_success()
+    });
+    assert!(approved, "the sim approved the code");
+    let out = child.wait_with_output().expect("apply ends");
+    let _ = reader.join().expect("stderr reader");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let log =
+        std::fs::read_to_string(dir.join("data/audit/contoso.example.jsonl")).expect("journal");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("line"))
+        .filter(|v: &serde_json::Value| v["kind"] == "intent" || v["kind"] == "outcome")
+        .collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    for l in &lines {
+        let who = l["upn"].as_str().unwrap_or_default();
+        assert!(who.starts_with("admin@"), "{l}");
+    }
     ok(&run(dir, &["audit", "verify"]));
 }
