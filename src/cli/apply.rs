@@ -18,17 +18,23 @@ use crate::executor::{ExecError, Executor, Status};
 use crate::plan::release::{PLAN_VERSION, Plan};
 use crate::store::Paths;
 
-/// What `--resume` reads: the plan file last applied for a cutover id.
+/// What `--resume` reads: the plan last applied for a cutover id. `apply` keeps its own copy
+/// (`kept`, with its SHA-256, also journaled), so a resume needs neither the admin's file nor
+/// its being unchanged.
 #[derive(Debug, Serialize, Deserialize)]
 struct LastApplied {
     plan: PathBuf,
+    #[serde(default)]
+    kept: Option<PathBuf>,
+    #[serde(default)]
+    sha256: Option<String>,
 }
 
 fn last_applied_file(paths: &Paths, cutover_id: &str) -> PathBuf {
     paths.state_file(&format!("{cutover_id}.apply"))
 }
 
-fn read_plan(path: &Path) -> Result<Plan, Failure> {
+fn read_plan(path: &Path) -> Result<(Plan, String), Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure::Input(format!(
             "cannot read the plan {}: {e}; write one with 'cutover plan release --json > plan.json'",
@@ -46,12 +52,13 @@ fn read_plan(path: &Path) -> Result<Plan, Failure> {
             version.unwrap_or_default()
         )));
     }
-    serde_json::from_str(&text).map_err(|e| {
+    let plan = serde_json::from_str(&text).map_err(|e| {
         Failure::Input(format!(
             "{} is not a cutover plan ({e}); write one with 'cutover plan release --json > plan.json'",
             path.display()
         ))
-    })
+    })?;
+    Ok((plan, text))
 }
 
 pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
@@ -75,10 +82,27 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
                     state.display()
                 ))
             })?;
-            last.plan
+            match (last.kept, last.sha256) {
+                (Some(kept), Some(sha)) => {
+                    let bytes = std::fs::read(&kept).map_err(|e| {
+                        Failure::Input(format!(
+                            "cannot read the plan kept at {} ({e}); run 'cutover apply PLAN.json' with the plan again",
+                            kept.display()
+                        ))
+                    })?;
+                    if crate::audit::sha256_hex(&bytes) != sha {
+                        return Err(Failure::Input(format!(
+                            "the plan kept at {} changed since it was applied (the journal's 'plan applied' line has its SHA-256); run 'cutover apply PLAN.json' with the plan you mean",
+                            kept.display()
+                        )));
+                    }
+                    kept
+                }
+                _ => last.plan,
+            }
         }
     };
-    let plan = read_plan(&plan_path)?;
+    let (plan, plan_text) = read_plan(&plan_path)?;
     if let Some(d) = &globals.domain
         && !d.ascii.eq_ignore_ascii_case(&plan.domain)
     {
@@ -117,8 +141,19 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
         confirm(&plan)?;
     }
     let cutover_id = plan.domain.clone();
+    // The plan as applied, kept beside the state: what --resume runs, whatever becomes of
+    // the admin's file.
+    let sha256 = crate::audit::sha256_hex(plan_text.as_bytes());
+    let kept = paths.state_file(&format!("{cutover_id}.apply.plan"));
+    if kept != plan_path {
+        crate::store::write_atomic(&kept, plan_text.as_bytes()).map_err(|e| {
+            Failure::Service(format!("cannot keep the plan at {}: {e}", kept.display()))
+        })?;
+    }
     let last = serde_json::to_vec(&LastApplied {
         plan: plan_path.clone(),
+        kept: Some(kept),
+        sha256: Some(sha256.clone()),
     })
     .map_err(|e| Failure::Service(format!("cannot record the plan applied: {e}")))?;
     let state = last_applied_file(&paths, &cutover_id);
@@ -127,6 +162,26 @@ pub(crate) fn apply(globals: &Globals, args: &ApplyArgs) -> Outcome {
     let journal_path = paths.audit_log(&cutover_id);
     let mut journal =
         Journal::open(&journal_path, &cutover_id).map_err(|e| Failure::Input(e.to_string()))?;
+    // On the hash chain: which plan this run applies (the kept copy must still match it).
+    journal
+        .append(
+            crate::audit::Event::new(crate::audit::Kind::UserAction, "plan applied").details(
+                serde_json::json!({
+                    "plan_sha256": sha256,
+                    "kind": plan.kind,
+                    "tenant": plan.tenant,
+                    "changes": plan.changes.len(),
+                    "file": plan_path,
+                    "resume": args.resume,
+                }),
+            ),
+        )
+        .map_err(|e| {
+            Failure::Service(format!(
+                "the journal {}: {e}; nothing was sent",
+                journal_path.display()
+            ))
+        })?;
     let client = exchange::exchange_client(profile, &paths)?;
     // The same tenant's Graph client for the UPN changes (and, later, the domain's own).
     let graph = start::client_for(profile, &paths, Some(start::print_device_code()))?;

@@ -438,8 +438,10 @@ fn release_plan_applied_once_after_a_snapshot() {
     };
     let sent = intents(dir);
     assert_eq!(sent, n, "one intent per change");
-    // Resumed: what is done is not sent again; the refused default-domain change is read,
-    // found not in effect and tried again (one new intent), and refused again.
+    // Resumed from the plan cutover kept, not the admin's file (gone now): what is done is not
+    // sent again; the refused default-domain change is read, found not in effect and tried
+    // again (one new intent), and refused again.
+    std::fs::remove_file(&plan_file).expect("remove the admin's plan file");
     let resumed = run(dir, &["apply", "--resume", "--yes"]);
     assert_eq!(resumed.status.code(), Some(1), "{}", said(&resumed));
     let again = String::from_utf8_lossy(&resumed.stdout);
@@ -450,6 +452,22 @@ fn release_plan_applied_once_after_a_snapshot() {
     );
     assert_eq!(intents(dir), sent + 1);
     ok(&run(dir, &["audit", "verify"]));
+    let log =
+        std::fs::read_to_string(dir.join("data/audit/contoso.example.jsonl")).expect("journal");
+    assert_eq!(
+        log.matches("\"plan applied\"").count(),
+        3,
+        "read-only, apply, resume: {log}"
+    );
+    // The kept copy changed behind cutover's back: refused, naming it.
+    let kept = dir.join("data/state/contoso.example.apply.plan.json");
+    let mut text = std::fs::read_to_string(&kept).expect("kept plan");
+    text.push(' ');
+    std::fs::write(&kept, text).expect("tamper");
+    one_line_exit_2(
+        &run(dir, &["apply", "--resume", "--yes"]),
+        "changed since it was applied",
+    );
 }
 
 /// The whole release, every write's answer lost: `plan release --force-delete` and `apply`
