@@ -14,19 +14,14 @@
 //! `APPLY_CONCURRENCY` (default 4), `APPLY_UPN_N` (default 2000; 0 skips the Graph variant).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use cutover::audit::{Journal, read_records, verify_file};
 use cutover::executor::{Executor, Status};
-use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
-use cutover::graph::{Credentials, Endpoints, GraphClient};
+use cutover::graph::GraphClient;
 use cutover::plan::change::{Change, Target};
+use cutover::sim::relay::{WriteCounts, counting_relay};
 use cutover::sim::{Sim, SimOptions, WRITE_PERMISSIONS};
 
 const DOMAIN: &str = "contoso.example";
@@ -215,84 +210,18 @@ async fn upn_changes(sim: &Sim, n: usize, rate: f64, concurrency: usize) {
         println!(
             "graph, {label}: {n} UPN changes at {rate} writes/s: wall {wall:.1} s, bound {bound:.1} s, wall/bound {:.3}; HTTP write requests {} ({} PATCH, {} $batch); applied {applied}, lost {lost}, doubled {doubled}, 429s answered {throttled}",
             wall / bound,
-            seen.patches.load(Ordering::SeqCst) + seen.batches.load(Ordering::SeqCst),
-            seen.patches.load(Ordering::SeqCst),
-            seen.batches.load(Ordering::SeqCst),
+            seen.patches() + seen.batches(),
+            seen.patches(),
+            seen.batches(),
         );
     }
 }
 
-/// HTTP write requests that reached the sim through the relay.
-#[derive(Default)]
-struct Seen {
-    patches: AtomicU64,
-    batches: AtomicU64,
-}
-
-/// A byte relay on loopback in front of the sim's Graph counting `PATCH /v1.0/users/…` and
-/// `POST /v1.0/$batch` requests (a request line starts a chunk: the client writes each
-/// request anew).
-async fn relayed(sim: &Sim) -> (GraphClient, Arc<Seen>) {
-    let upstream: SocketAddr = sim
-        .graph_url()
-        .trim_start_matches("http://")
-        .parse()
-        .expect("sim address");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let seen = Arc::new(Seen::default());
-    let counter = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(up) = TcpStream::connect(upstream).await else {
-                continue;
-            };
-            let counter = Arc::clone(&counter);
-            tokio::spawn(async move {
-                let (mut cr, mut cw) = client.into_split();
-                let (mut ur, mut uw) = up.into_split();
-                let requests = async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    loop {
-                        let n = match cr.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => n,
-                        };
-                        let chunk = buf.get(..n).unwrap_or_default();
-                        if chunk.starts_with(b"PATCH /v1.0/users/") {
-                            counter.patches.fetch_add(1, Ordering::SeqCst);
-                        }
-                        if chunk.starts_with(b"POST /v1.0/$batch ") {
-                            counter.batches.fetch_add(1, Ordering::SeqCst);
-                        }
-                        if uw.write_all(chunk).await.is_err() {
-                            return;
-                        }
-                    }
-                };
-                let answers = async move {
-                    let _ = tokio::io::copy(&mut ur, &mut cw).await;
-                };
-                tokio::select! {
-                    _ = requests => {}
-                    _ = answers => {}
-                }
-            });
-        }
-    });
-    let t = sim.tenant("source").expect("source");
-    let client = GraphClient::new(
-        Endpoints {
-            login_url: sim.login_url(),
-            graph_url: url,
-            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
-        },
-        Credentials {
-            tenant: t.id.clone(),
-            client_id: t.client_id.clone(),
-            client_secret: t.client_secret.clone(),
-        },
+/// The source's Graph client through a relay that counts the write requests reaching the sim.
+async fn relayed(sim: &Sim) -> (GraphClient, Arc<WriteCounts>) {
+    let (url, counts) = counting_relay(&sim.graph_url()).await.expect("relay");
+    (
+        sim.graph_client_via("source", &url).expect("client"),
+        counts,
     )
-    .expect("client");
-    (client, seen)
 }

@@ -42,6 +42,7 @@ mod m365;
 mod names;
 mod permissions;
 pub use permissions::WRITE_PERMISSIONS;
+pub mod relay;
 mod rng;
 mod signin;
 #[cfg(test)]
@@ -504,13 +505,23 @@ impl Sim {
     /// The product's Graph client signed in to one of the tenants ("source", "destination")
     /// with its client secret, as the demo and the tests use it.
     pub fn graph_client(&self, label: &str) -> Result<crate::graph::GraphClient, SimError> {
+        self.graph_client_via(label, &self.graph_url())
+    }
+
+    /// [`Sim::graph_client`] talking to `graph_url` instead, e.g. a [`relay::counting_relay`]
+    /// in front of the sim.
+    pub fn graph_client_via(
+        &self,
+        label: &str,
+        graph_url: &str,
+    ) -> Result<crate::graph::GraphClient, SimError> {
         let tenant = self
             .tenant(label)
             .ok_or_else(|| SimError::NoTenant(label.to_string()))?;
         crate::graph::GraphClient::new(
             crate::graph::Endpoints {
                 login_url: self.login_url(),
-                graph_url: self.graph_url(),
+                graph_url: graph_url.to_string(),
                 graph_scope: crate::graph::client::GLOBAL_GRAPH_SCOPE.into(),
             },
             crate::graph::Credentials {

@@ -5,19 +5,14 @@
 //! an unverified domain carried into the outcome in its own words, an unfinished intent
 //! reconciled without a write, and a domain removal (which has no inverse).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use cutover::audit::{Journal, Kind, Record, read_records, verify_file};
 use cutover::executor::{Executor, Status};
-use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
-use cutover::graph::{Credentials, Endpoints, GraphClient, RetryPolicy};
+use cutover::graph::{GraphClient, RetryPolicy};
 use cutover::plan::change::{Change, Inverse, Route};
+use cutover::sim::relay::{WriteCounts, counting_relay};
 use cutover::sim::{Sim, SimOptions, WRITE_PERMISSIONS};
 
 use crate::common;
@@ -50,71 +45,14 @@ fn graph(sim: &Sim) -> GraphClient {
         .with_retry(quick())
 }
 
-/// A byte relay on loopback in front of the sim's Graph that counts the `PATCH` requests
-/// passing through: the sim counts state changes, so a blind re-send of a UPN already set
-/// would not show in its counters, but shows here.
-async fn relayed(sim: &Sim) -> (GraphClient, Arc<AtomicU32>) {
-    let upstream: SocketAddr = sim
-        .graph_url()
-        .trim_start_matches("http://")
-        .parse()
-        .expect("sim address");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let patches = Arc::new(AtomicU32::new(0));
-    let counter = Arc::clone(&patches);
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(up) = TcpStream::connect(upstream).await else {
-                continue;
-            };
-            let counter = Arc::clone(&counter);
-            tokio::spawn(async move {
-                let (mut cr, mut cw) = client.into_split();
-                let (mut ur, mut uw) = up.into_split();
-                let requests = async move {
-                    let mut buf = vec![0u8; 16 * 1024];
-                    loop {
-                        let n = match cr.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => n,
-                        };
-                        let chunk = buf.get(..n).unwrap_or_default();
-                        // A request line starts a chunk: the client writes each request anew.
-                        if chunk.starts_with(b"PATCH /v1.0/users/") {
-                            counter.fetch_add(1, Ordering::SeqCst);
-                        }
-                        if uw.write_all(chunk).await.is_err() {
-                            return;
-                        }
-                    }
-                };
-                let answers = async move {
-                    let _ = tokio::io::copy(&mut ur, &mut cw).await;
-                };
-                tokio::select! {
-                    _ = requests => {}
-                    _ = answers => {}
-                }
-            });
-        }
-    });
-    let t = sim.tenant("source").expect("source");
-    let client = GraphClient::new(
-        Endpoints {
-            login_url: sim.login_url(),
-            graph_url: url,
-            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
-        },
-        Credentials {
-            tenant: t.id.clone(),
-            client_id: t.client_id.clone(),
-            client_secret: t.client_secret.clone(),
-        },
-    )
-    .expect("client")
-    .with_retry(quick());
-    (client, patches)
+/// The source's Graph client through a relay that counts the write requests reaching the sim.
+async fn relayed(sim: &Sim) -> (GraphClient, Arc<WriteCounts>) {
+    let (url, counts) = counting_relay(&sim.graph_url()).await.expect("relay");
+    let client = sim
+        .graph_client_via("source", &url)
+        .expect("client")
+        .with_retry(quick());
+    (client, counts)
 }
 
 /// `n` cloud users of the custom domain moved to `<local part>@<initial domain>`.
@@ -172,7 +110,7 @@ async fn thirty_upn_changes_at_concurrency_four_are_each_applied_once() {
     let plan = upn_changes(&sim, 30).await;
     let tmp = tempfile::tempdir().expect("tmp");
     let path = tmp.path().join("c.jsonl");
-    let (client, patches) = relayed(&sim).await;
+    let (client, seen) = relayed(&sim).await;
     // Single PATCHes, which the relay counts ($batch writes: tests/suite/pacing.rs).
     let exec = Executor::new(Journal::open(&path, "c").expect("journal"))
         .with_graph("source", client)
@@ -185,7 +123,7 @@ async fn thirty_upn_changes_at_concurrency_four_are_each_applied_once() {
     );
     let m = sim.mutations();
     assert_eq!(m.total, 30, "one mutating request per change");
-    assert_eq!(patches.load(Ordering::SeqCst), 30, "one PATCH per change");
+    assert_eq!(seen.patches(), 30, "one PATCH per change");
     let records = read_records(&path).expect("records");
     for c in &plan {
         assert_eq!(m.of("source", &c.target.id), 1, "{}", c.target.display);
@@ -218,7 +156,7 @@ async fn thirty_upn_changes_at_concurrency_four_are_each_applied_once() {
     let again = exec.run(&plan).await.expect("again");
     assert!(again.iter().all(|r| r.status == Status::AlreadyDone));
     assert_eq!(sim.mutations().total, 30);
-    assert_eq!(patches.load(Ordering::SeqCst), 30);
+    assert_eq!(seen.patches(), 30);
 }
 
 #[tokio::test]
@@ -229,7 +167,7 @@ async fn lost_answers_and_failed_writes_are_settled_by_reading_not_resending() {
     sim.set_write_faults(0.1, 0.3);
     let tmp = tempfile::tempdir().expect("tmp");
     let path = tmp.path().join("c.jsonl");
-    let (client, patches) = relayed(&sim).await;
+    let (client, seen) = relayed(&sim).await;
     // Single PATCHes, which the relay counts ($batch writes: tests/suite/pacing.rs).
     let exec = Executor::new(Journal::open(&path, "c").expect("journal"))
         .with_graph("source", client)
@@ -256,11 +194,7 @@ async fn lost_answers_and_failed_writes_are_settled_by_reading_not_resending() {
     let m = sim.mutations();
     // A lost answer is settled by a read; only a write refused with 503 before it ran is
     // sent again.
-    assert_eq!(
-        u64::from(patches.load(Ordering::SeqCst)),
-        30 + m.failed,
-        "{m:?}"
-    );
+    assert_eq!(seen.patches(), 30 + m.failed, "{m:?}");
     assert!(m.dropped > 0, "some answers were lost: {m:?}");
     assert!(m.failed > 0, "some writes failed before applying: {m:?}");
     for c in &plan {

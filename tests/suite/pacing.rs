@@ -8,20 +8,15 @@
 //! own intent before the batch and its own outcome with the item's request-id; throttled,
 //! failed and lost items are each applied exactly once.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use cutover::audit::{Journal, Kind, read_records, verify_file};
 use cutover::exchange::ExchangeClient;
 use cutover::executor::{Executor, Status};
-use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
-use cutover::graph::{Credentials, Endpoints, GraphClient, RetryPolicy};
+use cutover::graph::{GraphClient, RetryPolicy};
 use cutover::plan::change::{Change, Target};
+use cutover::sim::relay::{WriteCounts, counting_relay};
 use cutover::sim::{Sim, SimOptions, WRITE_PERMISSIONS};
 
 const DOMAIN: &str = "contoso.example";
@@ -267,80 +262,13 @@ async fn graph_upn_changes_under_a_write_rate_are_applied_once_and_paced() {
     }
 }
 
-/// HTTP requests that reached the sim through the relay.
-#[derive(Default)]
-struct Seen {
-    patches: AtomicU32,
-    batches: AtomicU32,
-}
-
-/// A byte relay on loopback in front of the sim's Graph counting `PATCH /v1.0/users/…` and
-/// `POST /v1.0/$batch` requests (a request line starts a chunk: the client writes each
-/// request anew).
-async fn relayed(sim: &Sim) -> (GraphClient, Arc<Seen>) {
-    let upstream: SocketAddr = sim
-        .graph_url()
-        .trim_start_matches("http://")
-        .parse()
-        .expect("sim address");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let seen = Arc::new(Seen::default());
-    let counter = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(up) = TcpStream::connect(upstream).await else {
-                continue;
-            };
-            let counter = Arc::clone(&counter);
-            tokio::spawn(async move {
-                let (mut cr, mut cw) = client.into_split();
-                let (mut ur, mut uw) = up.into_split();
-                let requests = async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    loop {
-                        let n = match cr.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => n,
-                        };
-                        let chunk = buf.get(..n).unwrap_or_default();
-                        if chunk.starts_with(b"PATCH /v1.0/users/") {
-                            counter.patches.fetch_add(1, Ordering::SeqCst);
-                        }
-                        if chunk.starts_with(b"POST /v1.0/$batch ") {
-                            counter.batches.fetch_add(1, Ordering::SeqCst);
-                        }
-                        if uw.write_all(chunk).await.is_err() {
-                            return;
-                        }
-                    }
-                };
-                let answers = async move {
-                    let _ = tokio::io::copy(&mut ur, &mut cw).await;
-                };
-                tokio::select! {
-                    _ = requests => {}
-                    _ = answers => {}
-                }
-            });
-        }
-    });
-    let t = sim.tenant("source").expect("source");
-    let client = GraphClient::new(
-        Endpoints {
-            login_url: sim.login_url(),
-            graph_url: url,
-            graph_scope: GLOBAL_GRAPH_SCOPE.into(),
-        },
-        Credentials {
-            tenant: t.id.clone(),
-            client_id: t.client_id.clone(),
-            client_secret: t.client_secret.clone(),
-        },
+/// The source's Graph client through a relay that counts the write requests reaching the sim.
+async fn relayed(sim: &Sim) -> (GraphClient, Arc<WriteCounts>) {
+    let (url, counts) = counting_relay(&sim.graph_url()).await.expect("relay");
+    (
+        sim.graph_client_via("source", &url).expect("client"),
+        counts,
     )
-    .expect("client")
-    .with_retry(retry());
-    (client, seen)
 }
 
 #[tokio::test]
@@ -355,8 +283,8 @@ async fn upn_changes_go_in_batches_of_twenty_each_with_its_own_intent_and_outcom
         .with_graph("source", client)
         .concurrency(4);
     apply(&exec, &path, &plan).await;
-    assert_eq!(seen.batches.load(Ordering::SeqCst), 3, "20 + 20 + 5");
-    assert_eq!(seen.patches.load(Ordering::SeqCst), 0, "no single PATCH");
+    assert_eq!(seen.batches(), 3, "20 + 20 + 5");
+    assert_eq!(seen.patches(), 0, "no single PATCH");
     let m = sim.mutations();
     assert_eq!(m.total, 45);
     let records = read_records(&path).expect("records");
@@ -386,7 +314,7 @@ async fn upn_changes_go_in_batches_of_twenty_each_with_its_own_intent_and_outcom
 
     // The same plan again sends nothing.
     exec.run(&plan).await.expect("again");
-    assert_eq!(seen.batches.load(Ordering::SeqCst), 3);
+    assert_eq!(seen.batches(), 3);
     assert_eq!(sim.mutations().total, 45);
 }
 
@@ -437,14 +365,14 @@ async fn throttled_and_failed_batch_items_are_each_applied_exactly_once() {
     }
     assert_eq!(m.total, 60, "nothing applied twice");
     let (graph_429, _) = sim.write_throttled();
-    let batches = seen.batches.load(Ordering::SeqCst);
-    let patches = seen.patches.load(Ordering::SeqCst);
+    let batches = seen.batches();
+    let patches = seen.patches();
     eprintln!(
         "60 UPN changes batched at 20/s with faults: {batches} batches, {patches} single PATCHes, {graph_429} item 429s, {} 503s, {} answers cut",
         m.failed, m.dropped
     );
     assert!(batches >= 3, "{batches}");
     // Only items that failed or were lost go again singly, after reading them back.
-    assert!(u64::from(patches) <= m.failed + 20 * m.dropped, "{patches}");
+    assert!(patches <= m.failed + 20 * m.dropped, "{patches}");
     verify_file(&path).expect("journal verifies");
 }
