@@ -37,7 +37,7 @@ pub fn is_secret_key(key: &str) -> bool {
 /// Whether a string value is itself a credential: an HTTP bearer header value or a JWT.
 pub fn looks_like_token(s: &str) -> bool {
     let t = s.trim_start();
-    // `get` rather than `[..7]`: the 7th byte may fall inside a character ("Jean-Rémi").
+    // `get` rather than an index range: the 7th byte may fall inside a character ("Jean-Rémi").
     if t.get(..7)
         .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
         && t.len() > 7

@@ -441,7 +441,7 @@ mod tests {
                 "b@n.onmicrosoft.com",
             ),
         ];
-        let m = default_mapping(&sources[..1], &two);
+        let m = default_mapping(sources.get(..1).unwrap(), &two);
         assert_eq!(m[0].destination_id, "");
         assert_eq!(m[0].how, "ambiguous: d1, d2");
     }

@@ -1274,7 +1274,7 @@ mod tests {
                 .is_some_and(|r| r.contains("1001 objects")),
             "{refusal:?}"
         );
-        let few = &entries[..3];
+        let few = entries.get(..3).unwrap();
         assert_eq!(force_delete_refusal(&facts(), few), None);
         let asked = ReleaseOptions {
             force_delete: Some(false),
@@ -1345,7 +1345,7 @@ mod tests {
             plan.flags
         );
         // Without the contact, forceDelete is planned; without --force-delete still a flag.
-        let no_contact = &entries[..3];
+        let no_contact = entries.get(..3).unwrap();
         let plan = release_plan_with(&facts(), no_contact, &Directory::default(), forced);
         assert!(plan.changes.last().is_some_and(|c| c.field == "domain"));
         let plain = release_plan(&facts(), no_contact, &Directory::default());
