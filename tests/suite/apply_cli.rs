@@ -136,6 +136,21 @@ fn contacts(dir: &Path) -> BTreeMap<String, (bool, BTreeSet<String>)> {
         .collect()
 }
 
+/// None of `ids` is still among `holding` (object id → what it holds in the domain).
+fn none_left<'a, V: std::fmt::Debug>(
+    ids: impl IntoIterator<Item = &'a String>,
+    holding: &BTreeMap<String, V>,
+    what: &str,
+) {
+    for id in ids {
+        assert!(
+            !holding.contains_key(id),
+            "{id} still holds its {what} in the domain: {:?}",
+            holding.get(id)
+        );
+    }
+}
+
 fn audit_lines(dir: &Path) -> usize {
     let log = dir.join("data/audit/contoso.example.jsonl");
     std::fs::read_to_string(log).map_or(0, |t| t.lines().count())
@@ -345,22 +360,8 @@ fn release_plan_applied_once_after_a_snapshot() {
     );
     assert!(!refused.contains("eyJ"), "no token in the error: {refused}");
     // Every primary that was to move is out of the domain.
-    let primaries_after = primaries_in_domain(dir);
-    for id in moving.keys() {
-        assert!(
-            !primaries_after.contains_key(id),
-            "{id} primary still {:?}",
-            primaries_after.get(id)
-        );
-    }
-    let after = removable_aliases(dir);
-    for id in before.keys() {
-        assert!(
-            !after.contains_key(id),
-            "{id} still holds {:?}",
-            after.get(id)
-        );
-    }
+    none_left(moving.keys(), &primaries_in_domain(dir), "primary");
+    none_left(before.keys(), &removable_aliases(dir), "aliases");
     // Contacts: the partners' aliases in the domain are gone (Set-MailContact); a contact that
     // sends into the domain is a person's decision and stays as it was.
     let contacts_after = contacts(dir);
@@ -372,23 +373,12 @@ fn release_plan_applied_once_after_a_snapshot() {
                 "{id} sends into the domain: left alone"
             );
         } else {
-            assert!(
-                !contacts_after.contains_key(id),
-                "{id} still holds {:?}",
-                contacts_after.get(id)
-            );
+            none_left([id], &contacts_after, "aliases");
         }
     }
     // No cloud user the plan renamed signs in with the domain any more; each holds its new
     // UPN in the initial domain (read through an inventory of that domain).
-    let left = cloud_upns_in_domain(dir);
-    for id in renamed.keys() {
-        assert!(
-            !left.contains_key(id),
-            "{id} still signs in as {:?}",
-            left.get(id)
-        );
-    }
+    none_left(renamed.keys(), &cloud_upns_in_domain(dir), "UPN");
     let initial = plan.initial_domain.as_str();
     let now: BTreeMap<String, String> = inventory(dir, &["--domain", initial])
         .into_iter()

@@ -101,6 +101,11 @@ zone \"{ZONE}\" {{ type primary; file \"{d}/zone.db\"; }};
 zone \"bl.test.example\" {{ type primary; file \"{d}/bl.db\"; }};
 "
     );
+    run_named(dir, &conf)
+}
+
+/// `named` in the foreground on `conf` (written to `dir/named.conf`), its log in `dir/named.log`.
+fn run_named(dir: &Path, conf: &str) -> Named {
     let conf_path = dir.join("named.conf");
     std::fs::write(&conf_path, conf).expect("conf");
     let child = Command::new(named_binary())
@@ -272,18 +277,7 @@ include \"{d}/update.key\";
 zone \"{UPDATE_ZONE}\" {{ type primary; file \"{d}/update.db\"; allow-update {{ key \"{UPDATE_KEY}\"; }}; }};
 "
     );
-    let conf_path = dir.join("named.conf");
-    std::fs::write(&conf_path, conf).expect("conf");
-    let child = Command::new(named_binary())
-        .args(["-g", "-4", "-c"])
-        .arg(&conf_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.join("named.log")).expect("log"),
-        ))
-        .spawn()
-        .expect("start named");
-    Named(child)
+    run_named(dir, &conf)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
