@@ -138,8 +138,16 @@ fn mouse_clicks_focus_a_pane_and_select_a_row() {
     // A click inside the Users pane focuses it.
     let (x, y) = find(&screen, "3 Users and aliases");
     click(&tmux, x + 2, y + 2);
+    // Focus changes the layout: wait for a whole frame (focused, its first row marked), not a
+    // capture taken half-way through the redraw.
+    let first_row_marked = |s: &str| {
+        s.lines()
+            .position(|l| l.contains("Kind "))
+            .and_then(|h| s.lines().nth(h + 1))
+            .is_some_and(|l| l.contains('›'))
+    };
     let screen = tmux.wait_for("Users focused by a click", |s| {
-        focused_on(s, "3 Users and aliases")
+        focused_on(s, "3 Users and aliases") && first_row_marked(s)
     });
     // The first row is selected; a click on the third selects it.
     let (_, header) = find(&screen, "Kind");
