@@ -14,8 +14,11 @@ use super::record::{Event, FORMAT_VERSION, Kind, Record, format_ts};
 use super::redact::redact_event;
 use super::verify::check;
 
+/// Told of every record once it is stored (the dashboard's Audit pane); called with the
+/// journal's lock held, so it must only hand the record on.
+pub type Observer = Box<dyn Fn(&Record) + Send + Sync>;
+
 /// An open journal file, locked for this process until dropped.
-#[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     file: File,
@@ -34,6 +37,18 @@ pub struct Journal {
     last_sync: Instant,
     /// `<log>.lock`, holding this process's id while the lock is held.
     lock_note: PathBuf,
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("path", &self.path)
+            .field("cutover", &self.cutover)
+            .field("seq", &self.seq)
+            .field("poisoned", &self.poisoned)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How long an observed line may stay unsynced.
@@ -126,6 +141,7 @@ impl Journal {
             unsynced: false,
             last_sync: Instant::now(),
             lock_note,
+            observer: None,
         };
         if let Some((side, len)) = torn {
             let line = journal.seq + 1;
@@ -186,6 +202,9 @@ impl Journal {
         if !observed || self.last_sync.elapsed() >= GROUP_COMMIT {
             self.sync()?;
         }
+        if let Some(observer) = &self.observer {
+            observer(&record);
+        }
         Ok(record)
     }
 
@@ -229,6 +248,12 @@ impl Journal {
 
     pub fn operator(&self) -> &str {
         &self.operator
+    }
+
+    /// Be told of every record appended from now on, whoever appends it (the dashboard's
+    /// writer thread and its executor share one journal).
+    pub fn observe(&mut self, observer: Observer) {
+        self.observer = Some(observer);
     }
 
     /// Record the signed-in admin's UPN (or none) on the lines appended from now on.

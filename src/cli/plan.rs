@@ -7,11 +7,8 @@ use std::process::ExitCode;
 
 use super::args::{PlanAdoptArgs, PlanBackoutArgs, PlanReleaseArgs};
 use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
-use crate::inventory;
-use crate::plan::release::{
-    ReleaseOptions, TenantFacts, force_delete_refusal, lower_mx_ttl, multitenant_refusal,
-    release_plan_with, render_text,
-};
+use crate::plan::live::LiveError;
+use crate::plan::release::{lower_mx_ttl, render_text};
 
 pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome {
     let loaded = config::load_config(globals)?;
@@ -22,48 +19,19 @@ pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome
     let rt = runtime()?;
     let plan = rt.block_on(async {
         let client = start::client_for(profile, &paths, None)?;
-        let (domains, this, directory) = tokio::try_join!(
-            client.domains(),
-            client.domain(&domain.ascii),
-            inventory::read(&client, &domain.ascii),
-        )
-        .map_err(start::sign_in_failure)?;
-        let this = this.ok_or_else(|| {
-            Failure::Input(format!(
-                "the {side} tenant does not have {}; check --domain and --tenant",
-                domain.display_both()
-            ))
-        })?;
-        let initial = domains
-            .iter()
-            .find(|d| d.is_initial)
-            .map(|d| d.id.clone())
-            .ok_or_else(|| {
-                Failure::Service(format!(
-                    "Graph listed no initial (onmicrosoft) domain for the {side} tenant"
-                ))
+        let force = args.force_delete.then_some(args.disable_user_accounts);
+        let live = crate::plan::live::release(&client, side, &domain.ascii, force)
+            .await
+            .map_err(|e| match e {
+                LiveError::Graph(g) => start::sign_in_failure(g),
+                LiveError::NoDomain { .. } => Failure::Input(format!(
+                    "the {side} tenant does not have {}; check --domain and --tenant",
+                    domain.display_both()
+                )),
+                LiveError::ForceDelete(_) => Failure::Input(e.to_string()),
+                LiveError::NoInitialDomain(_) => Failure::Service(e.to_string()),
             })?;
-        let facts = TenantFacts {
-            tenant: side.to_string(),
-            domain: domain.ascii.clone(),
-            initial_domain: initial,
-            domain_is_default: this.is_default,
-            domain_federated: this
-                .authentication_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case("federated")),
-        };
-        let entries = inventory::classify(&domain.ascii, directory.clone());
-        let mut options = ReleaseOptions::default();
-        if args.force_delete {
-            if let Some(why) = force_delete_refusal(&facts, &entries)
-                .or_else(|| multitenant_refusal(&facts, &entries, &directory))
-            {
-                return Err(Failure::Input(format!("--force-delete: {why}")));
-            }
-            options.force_delete = Some(args.disable_user_accounts);
-        }
-        let mut plan = release_plan_with(&facts, &entries, &directory, options);
+        let mut plan = live.plan;
         // The MX TTL as the zone's authoritative servers serve it: lowered first, if needed.
         // Unreadable DNS does not stop the directory's release: the plan says so instead.
         match zone_now(&domain, &loaded.cfg, &[], &[]).await {
@@ -187,7 +155,7 @@ pub(crate) fn plan_adopt(globals: &Globals, args: &PlanAdoptArgs) -> Outcome {
         };
         let selectors = adopt::dkim_selector_names(&d);
         let zone_now = zone_now(&domain, &loaded.cfg, &service, &selectors).await?;
-        let directory = inventory::Directory {
+        let directory = crate::inventory::Directory {
             users,
             groups,
             ..Default::default()

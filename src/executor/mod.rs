@@ -87,7 +87,12 @@ pub struct Executor {
     pacers: HashMap<String, Arc<pace::Pacer>>,
     pacing: bool,
     batching: bool,
+    /// Told of each change's result as soon as it settles (the dashboard's progress).
+    on_settled: Option<Settled>,
 }
+
+/// See [`Executor::on_settled`].
+pub type Settled = Arc<dyn Fn(&ChangeResult) + Send + Sync>;
 
 /// Default of [`Executor::removal_settle`].
 pub const DEFAULT_REMOVAL_SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -100,8 +105,14 @@ pub const RELEASE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Executor {
     pub fn new(journal: Journal) -> Executor {
+        Executor::shared(Arc::new(Mutex::new(journal)))
+    }
+
+    /// An executor appending to a journal someone else appends to as well (the dashboard's
+    /// writer thread): one file, one chain, one lock.
+    pub fn shared(journal: Arc<Mutex<Journal>>) -> Executor {
         Executor {
-            journal: Arc::new(Mutex::new(journal)),
+            journal,
             exchange: HashMap::new(),
             graph: HashMap::new(),
             dns: None,
@@ -112,7 +123,14 @@ impl Executor {
             pacers: HashMap::new(),
             pacing: true,
             batching: true,
+            on_settled: None,
         }
+    }
+
+    /// Call `f` with each change's result as soon as it settles, before the run ends.
+    pub fn on_settled(mut self, f: Settled) -> Executor {
+        self.on_settled = Some(f);
+        self
     }
 
     /// Send Graph user PATCHes in `$batch`es of up to 20 (on by default).
@@ -262,7 +280,13 @@ impl Executor {
                 })
                 .collect();
             let wave: Vec<ChangeResult> = futures_util::stream::iter(units)
-                .map(|unit| self.unit(unit))
+                .map(|unit| async {
+                    let settled = self.unit(unit).await;
+                    if let (Ok(results), Some(tell)) = (&settled, &self.on_settled) {
+                        results.iter().for_each(|r| tell(r));
+                    }
+                    settled
+                })
                 .buffer_unordered(self.concurrency)
                 .collect::<Vec<_>>()
                 .await

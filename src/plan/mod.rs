@@ -5,6 +5,7 @@ pub mod backout;
 pub mod change;
 pub mod cutover_time;
 pub mod error;
+pub mod live;
 pub mod machine;
 pub mod mapping;
 pub mod progress;

@@ -642,6 +642,79 @@ fn removal_blocked(facts: &TenantFacts, left: &[(String, usize)], forced: bool) 
 }
 
 /// The plan as a change board reads it: one line per change, rename and flag.
+/// One change in words: what it sets, through which route, and how it is undone (the plan's
+/// text and the workbench's preview say the same).
+pub fn describe(c: &Change) -> String {
+    let route = match &c.route {
+        crate::plan::change::Route::Exchange { cmdlet, .. } => cmdlet.clone(),
+        other => other.kind().to_string(),
+    };
+    let before = c
+        .before
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .or_else(|| c.before.as_str().map(str::to_string))
+        .unwrap_or_else(|| c.before.to_string());
+    let after = c.after.as_str().unwrap_or_default();
+    use crate::plan::change::{
+        FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_UPN,
+    };
+    match c.field.as_str() {
+        FIELD_IDENTIFIER_URIS => {
+            let list = |v: &serde_json::Value| {
+                v.as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(serde_json::Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default()
+            };
+            format!(
+                "identifier URIs [{}] to [{}] via PATCH /applications; undo: set [{}] back",
+                list(&c.before),
+                list(&c.after),
+                list(&c.before)
+            )
+        }
+        FIELD_UPN => {
+            format!("UPN {before} to {after} via PATCH /users; undo: set {before} back")
+        }
+        FIELD_PRIMARY => format!(
+            "primary address {before} to {after} via {route}; undo: make {before} primary again"
+        ),
+        FIELD_DEFAULT_DOMAIN => format!(
+            "make {after} the default domain instead of {before} via PATCH /domains; undo: make {before} default again"
+        ),
+        FIELD_DOMAIN => {
+            let how = match &c.route {
+                crate::plan::change::Route::Graph { path, body, .. }
+                    if path.ends_with("/forceDelete") =>
+                {
+                    format!(
+                        "force-delete {before} via POST /domains/{{id}}/forceDelete (disableUserAccounts {}; Microsoft renames what still references it)",
+                        body.as_ref()
+                            .and_then(|b| b.get("disableUserAccounts"))
+                            .map_or("?".to_string(), ToString::to_string)
+                    )
+                }
+                _ => format!("remove {before} via DELETE /domains"),
+            };
+            format!(
+                "{how}; released when GET /domains answers 404; no undo: {}",
+                crate::plan::change::NO_INVERSE_DOMAIN_REMOVAL
+            )
+        }
+        _ => format!("remove {before} via {route}; undo: add them back"),
+    }
+}
+
 pub fn render_text(plan: &Plan) -> String {
     let mut out = String::new();
     let line = |out: &mut String, s: String| {
@@ -666,74 +739,8 @@ pub fn render_text(plan: &Plan) -> String {
         line(&mut out, "Changes cutover applies (cutover apply):".into());
     }
     for c in &plan.changes {
-        let route = match &c.route {
-            crate::plan::change::Route::Exchange { cmdlet, .. } => cmdlet.clone(),
-            other => other.kind().to_string(),
-        };
-        let before = c
-            .before
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(serde_json::Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .or_else(|| c.before.as_str().map(str::to_string))
-            .unwrap_or_else(|| c.before.to_string());
-        let after = c.after.as_str().unwrap_or_default();
-        use crate::plan::change::{
-            FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_UPN,
-        };
-        let what = match c.field.as_str() {
-            FIELD_IDENTIFIER_URIS => {
-                let list = |v: &serde_json::Value| {
-                    v.as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(serde_json::Value::as_str)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        })
-                        .unwrap_or_default()
-                };
-                format!(
-                    "identifier URIs [{}] to [{}] via PATCH /applications; undo: set [{}] back",
-                    list(&c.before),
-                    list(&c.after),
-                    list(&c.before)
-                )
-            }
-            FIELD_UPN => {
-                format!("UPN {before} to {after} via PATCH /users; undo: set {before} back")
-            }
-            FIELD_PRIMARY => format!(
-                "primary address {before} to {after} via {route}; undo: make {before} primary again"
-            ),
-            FIELD_DEFAULT_DOMAIN => format!(
-                "make {after} the default domain instead of {before} via PATCH /domains; undo: make {before} default again"
-            ),
-            FIELD_DOMAIN => {
-                let how = match &c.route {
-                    crate::plan::change::Route::Graph { path, body, .. }
-                        if path.ends_with("/forceDelete") =>
-                    {
-                        format!(
-                            "force-delete {before} via POST /domains/{{id}}/forceDelete (disableUserAccounts {}; Microsoft renames what still references it)",
-                            body.as_ref()
-                                .and_then(|b| b.get("disableUserAccounts"))
-                                .map_or("?".to_string(), ToString::to_string)
-                        )
-                    }
-                    _ => format!("remove {before} via DELETE /domains"),
-                };
-                format!(
-                    "{how}; released when GET /domains answers 404; no undo: {}",
-                    crate::plan::change::NO_INVERSE_DOMAIN_REMOVAL
-                )
-            }
-            _ => format!("remove {before} via {route}; undo: add them back"),
-        };
+        use crate::plan::change::FIELD_DOMAIN;
+        let what = describe(c);
         let after_these = if c.field == FIELD_DOMAIN && c.prerequisites.len() > 3 {
             format!(" (after the {} changes above)", c.prerequisites.len())
         } else if c.prerequisites.is_empty() {
