@@ -137,6 +137,33 @@ pub enum Action {
     },
     /// Timeline progress could not be saved (the saver thread's answer).
     ProgressNotSaved(String),
+    /// Space on Users: select or unselect the row's object.
+    ToggleSelect,
+    /// `V`: select every row from the one last toggled to this one.
+    SelectRange,
+    /// `*`: select every row the filter shows; if all are, unselect them.
+    SelectAll,
+    /// `p`: preview the exact changes of the selection (the row's, when none is selected).
+    Preview,
+    /// `a` / `r` / `u`: ask to apply the selection, retry the failed, undo the selection.
+    StartRun(super::workbench::RunKind),
+    /// `R`: read-only on or off.
+    ToggleReadOnly,
+    /// Esc in the preview or the confirmation.
+    DialogClose,
+    ConfirmInput(char),
+    ConfirmBackspace,
+    /// Enter in the confirmation: send the changes.
+    ConfirmAccept,
+    /// The source tenant's release plan, made when its inventory was read.
+    ReleasePlanned {
+        at: OffsetDateTime,
+        result: Result<Box<crate::plan::release::Plan>, String>,
+    },
+    /// One change of the run settled (the executor's answer).
+    ChangeSettled(crate::executor::ChangeResult),
+    /// The run ended; `Some`: it stopped early, and why.
+    RunEnded(Option<String>),
 }
 
 impl Action {
@@ -151,6 +178,18 @@ impl Action {
             // Setting T is journaled; refuse before typing, as for filters.
             Action::StartCutoverInput | Action::CutoverApply => true,
             Action::CutoverInput(_) | Action::CutoverBackspace | Action::CutoverCancel => false,
+            // Each is journaled, and a run writes intents and outcomes.
+            Action::StartRun(_) | Action::ConfirmAccept | Action::ToggleReadOnly => true,
+            Action::ToggleSelect
+            | Action::SelectRange
+            | Action::SelectAll
+            | Action::Preview
+            | Action::DialogClose
+            | Action::ConfirmInput(_)
+            | Action::ConfirmBackspace
+            | Action::ReleasePlanned { .. }
+            | Action::ChangeSettled(_)
+            | Action::RunEnded(_) => false,
             Action::Tick(_)
             | Action::Resize(..)
             | Action::FocusNext
@@ -201,6 +240,12 @@ pub enum Command {
     CancelSignIn(TenantId),
     /// Save timeline progress (on the saver thread, latest wins; never on the loop).
     SaveProgress(crate::plan::Progress),
+    /// Send these changes through the executor (one run at a time), read-only or not.
+    Execute {
+        kind: super::workbench::RunKind,
+        changes: Vec<crate::plan::change::Change>,
+        read_only: bool,
+    },
     /// Redraw even after a tick. Other actions always redraw; after a tick the loop redraws
     /// when the clock-dependent face of the screen changed (`ui::clock::face`) or on this.
     Redraw,

@@ -15,6 +15,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::action::Action;
 use super::state::{InputMode, Pane, State};
+use super::workbench::{Dialog, RunKind};
 
 /// The default bindings, compiled in.
 pub const DEFAULT_KEYS: &str = include_str!("../../assets/keys.toml");
@@ -32,10 +33,13 @@ pub enum Context {
     Help,
     AuditDetails,
     SignIn,
+    Users,
+    Preview,
+    Confirm,
 }
 
 impl Context {
-    const ALL: [Context; 10] = [
+    const ALL: [Context; 13] = [
         Context::Global,
         Context::Normal,
         Context::Timeline,
@@ -46,6 +50,9 @@ impl Context {
         Context::Help,
         Context::AuditDetails,
         Context::SignIn,
+        Context::Users,
+        Context::Preview,
+        Context::Confirm,
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,6 +67,9 @@ impl Context {
             Context::Help => "help",
             Context::AuditDetails => "audit_details",
             Context::SignIn => "sign_in",
+            Context::Users => "users",
+            Context::Preview => "preview",
+            Context::Confirm => "confirm",
         }
     }
 
@@ -76,13 +86,19 @@ impl Context {
             Context::Help => " (help)",
             Context::AuditDetails => " (details)",
             Context::SignIn => " (sign-in dialog)",
+            Context::Users => " (users)",
+            Context::Preview => " (preview)",
+            Context::Confirm => " (confirm)",
         }
     }
 
     /// Contexts where unbound characters are typed: a plain character bound there could not
     /// be typed any more.
     fn types_text(self) -> bool {
-        matches!(self, Context::Filter | Context::CutoverTime)
+        matches!(
+            self,
+            Context::Filter | Context::CutoverTime | Context::Confirm
+        )
     }
 }
 
@@ -160,6 +176,7 @@ const DEFS: &[Def] = &[
     and(C::Filter, "cancel"),
     def(C::Filter, "backspace", "delete the last character"),
     and(C::CutoverTime, "backspace"),
+    and(C::Confirm, "backspace"),
     def(C::Normal, "clear_filter", "clear the focused pane's filter"),
     def(
         C::Timeline,
@@ -190,7 +207,42 @@ const DEFS: &[Def] = &[
     ),
     and(C::AuditDetails, "up"),
     and(C::AuditDetails, "down"),
-    def(C::Help, "close", "close this help"),
+    def(
+        C::Users,
+        "select",
+        "select the row / a range from the last one / all shown",
+    ),
+    and(C::Users, "select_range"),
+    and(C::Users, "select_all"),
+    def(
+        C::Users,
+        "preview",
+        "preview the exact changes of the selection",
+    ),
+    def(
+        C::Users,
+        "apply",
+        "apply the selection: asks first; bulk: type the domain",
+    ),
+    def(
+        C::Users,
+        "retry",
+        "retry every failed change / undo the selection's applied",
+    ),
+    and(C::Users, "undo"),
+    def(
+        C::Normal,
+        "read_only",
+        "read-only on / off: while on, nothing is sent",
+    ),
+    def(C::Confirm, "accept", "send the changes / cancel"),
+    and(C::Confirm, "cancel"),
+    def(C::Preview, "close", "close the preview / scroll it"),
+    and(C::Preview, "up"),
+    and(C::Preview, "down"),
+    def(C::Help, "close", "close this help / scroll it"),
+    and(C::Help, "up"),
+    and(C::Help, "down"),
     def(C::SignIn, "cancel", "cancel that device-code sign-in"),
     def(
         C::Help,
@@ -199,6 +251,7 @@ const DEFS: &[Def] = &[
     ),
     and(C::AuditDetails, "quit"),
     and(C::SignIn, "quit"),
+    and(C::Preview, "quit"),
 ];
 
 /// The action a bound name stands for.
@@ -213,8 +266,8 @@ fn action_of(context: Context, name: &str) -> Option<Action> {
         (C::Normal, "focus_users") => Action::Focus(Pane::Users),
         (C::Normal, "focus_timeline") => Action::Focus(Pane::Timeline),
         (C::Normal, "focus_audit") => Action::Focus(Pane::Audit),
-        (C::Normal | C::AuditDetails, "up") => Action::Up,
-        (C::Normal | C::AuditDetails, "down") => Action::Down,
+        (C::Normal | C::AuditDetails | C::Help | C::Preview, "up") => Action::Up,
+        (C::Normal | C::AuditDetails | C::Help | C::Preview, "down") => Action::Down,
         (C::Normal, "page_up") => Action::PageUp,
         (C::Normal, "page_down") => Action::PageDown,
         (C::Normal, "top") => Action::Top,
@@ -231,6 +284,17 @@ fn action_of(context: Context, name: &str) -> Option<Action> {
         (C::Dns, "view") => Action::DnsCycleView,
         (C::Audit, "details") | (C::AuditDetails, "close") => Action::ToggleAuditDetail,
         (C::SignIn, "cancel") => Action::CancelSignIn,
+        (C::Users, "select") => Action::ToggleSelect,
+        (C::Users, "select_range") => Action::SelectRange,
+        (C::Users, "select_all") => Action::SelectAll,
+        (C::Users, "preview") => Action::Preview,
+        (C::Users, "apply") => Action::StartRun(RunKind::Apply),
+        (C::Users, "retry") => Action::StartRun(RunKind::Retry),
+        (C::Users, "undo") => Action::StartRun(RunKind::Undo),
+        (C::Normal, "read_only") => Action::ToggleReadOnly,
+        (C::Preview, "close") | (C::Confirm, "cancel") => Action::DialogClose,
+        (C::Confirm, "accept") => Action::ConfirmAccept,
+        (C::Confirm, "backspace") => Action::ConfirmBackspace,
         _ => return None,
     };
     Some(action)
@@ -575,6 +639,15 @@ impl Keymap {
         if state.show_help {
             return self.get(Context::Help, &key);
         }
+        match &state.workbench.dialog {
+            Some(Dialog::Preview { .. }) => return self.get(Context::Preview, &key),
+            Some(Dialog::Confirm(_)) => {
+                return self
+                    .get(Context::Confirm, &key)
+                    .or(typed.map(Action::ConfirmInput));
+            }
+            None => {}
+        }
         if state.audit_detail {
             return self.get(Context::AuditDetails, &key);
         }
@@ -582,7 +655,8 @@ impl Keymap {
             Pane::Timeline => Some(Context::Timeline),
             Pane::Dns => Some(Context::Dns),
             Pane::Audit => Some(Context::Audit),
-            Pane::Domain | Pane::Users => None,
+            Pane::Users => Some(Context::Users),
+            Pane::Domain => None,
         };
         if let Some(action) = pane.and_then(|c| self.get(c, &key)) {
             return Some(action);
@@ -896,7 +970,9 @@ mod tests {
         );
         assert_eq!(map_key(&s, press(KeyCode::Char('q'))), Some(Action::Quit));
         assert_eq!(map_key(&s, press(KeyCode::Tab)), None);
-        assert_eq!(map_key(&s, press(KeyCode::Down)), None);
+        // Down scrolls the help, not the pane behind it (the reducer sees `show_help`).
+        assert_eq!(map_key(&s, press(KeyCode::Down)), Some(Action::Down));
+        assert_eq!(map_key(&s, press(KeyCode::Char('a'))), None);
     }
 
     #[test]
@@ -968,8 +1044,9 @@ mod tests {
         );
         assert!(rows.iter().any(|(k, _)| k == "Up, k / Down, j"));
         assert!(rows.iter().any(|(k, _)| k == "Space, Enter (timeline)"));
-        // It fits an 80x24 terminal (with its border).
-        assert!(rows.len() + 2 <= 24, "{} help rows", rows.len());
+        // It fits a 120x40 terminal (with its border); at 80x24 the overlay scrolls (the
+        // render tests show its last row).
+        assert!(rows.len() + 2 <= 40, "{} help rows", rows.len());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `keys` maps key presses to actions; `run` owns the terminal, the pollers and the loop.
 
 pub mod action;
+pub mod cleanup;
 pub mod keys;
 pub mod layout;
 pub mod observe;
@@ -11,6 +12,7 @@ pub mod place;
 pub mod state;
 pub mod update;
 pub mod view;
+pub mod workbench;
 
 pub use action::{Action, Command, PollFailure, TenantSnapshot};
 pub use state::{Pane, State, TenantId};

@@ -49,7 +49,7 @@ pub fn inventory_polled(
     at: OffsetDateTime,
     result: Result<Vec<Entry>, String>,
 ) -> Vec<Command> {
-    let entries = match result {
+    let mut entries = match result {
         Ok(e) => e,
         Err(e) => {
             state.inventory.last_error = Some(e);
@@ -60,8 +60,11 @@ pub fn inventory_polled(
     state.inventory.last_poll = Some(at);
     let holding = crate::inventory::Holding::of(&entries);
     let after = holding.total;
-    state.inventory.holding = Some(holding);
-    let before = state.inventory.entries.replace(entries).map(|e| e.len());
+    let before = state.inventory.holding.replace(holding).map(|h| h.total);
+    // Objects this session changed keep their rows after they stop holding the domain (the
+    // counts above are of what holds it).
+    entries.extend(super::cleanup::kept_rows(state, &entries));
+    state.inventory.entries = Some(entries);
     match before {
         Some(before) if before != after => vec![Command::Audit(
             Event::new(Kind::Observed, "objects holding the domain changed")

@@ -274,16 +274,34 @@ pub fn spawn_inventory_poller(
         let (client, domain) = (client.clone(), domain.clone());
         async move {
             let span = tracing::info_span!("poll_inventory");
-            let result = crate::inventory::collect(&client, &domain)
+            let read = crate::plan::live::read(&client, &domain)
                 .instrument(span)
                 .await;
-            if let Err(e) = &result {
-                tracing::warn!(error = %e, "inventory poll failed");
-            }
-            vec![Action::InventoryPolled {
-                at: OffsetDateTime::now_utc(),
-                result: result.map_err(|e| e.to_string()),
-            }]
+            let at = OffsetDateTime::now_utc();
+            let read = match read {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "inventory poll failed");
+                    return vec![Action::InventoryPolled {
+                        at,
+                        result: Err(e.to_string()),
+                    }];
+                }
+            };
+            // The inventory and the workbench's release plan come from the same reading, so
+            // a row's planned change is about the object as listed.
+            let entries = crate::inventory::classify(&domain, read.directory.clone());
+            let plan =
+                crate::plan::live::plan(&read, &entries, TenantId::Source.as_str(), &domain, None)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string());
+            vec![
+                Action::InventoryPolled {
+                    at,
+                    result: Ok(entries),
+                },
+                Action::ReleasePlanned { at, result: plan },
+            ]
         }
     })
 }

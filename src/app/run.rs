@@ -29,6 +29,9 @@ use super::update::{WRITER_GONE, update};
 /// What the dashboard talks to.
 pub struct Services {
     pub source: Arc<GraphClient>,
+    /// The source tenant's Exchange client, for the workbench's changes (none: runs are
+    /// refused with the reason).
+    pub source_exchange: Option<Arc<crate::exchange::ExchangeClient>>,
     /// None when no destination tenant is configured: nothing polls it.
     pub destination: Option<Arc<GraphClient>>,
     pub graph_every: Duration,
@@ -85,7 +88,15 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
     } = dashboard;
 
     let (tx, mut rx) = channel.unwrap_or_else(unbounded_channel::<Action>);
-    let (audit_tx, audit_thread) = spawn_audit_writer(journal, tx.clone())?;
+    // One journal for the writer thread and the workbench's executor: every stored record,
+    // whoever appended it, comes back for the Audit pane.
+    let mut journal = journal;
+    let feed = tx.clone();
+    journal.observe(Box::new(move |record| {
+        let _ = feed.send(Action::AuditAppended(Box::new(record.clone())));
+    }));
+    let journal = Arc::new(std::sync::Mutex::new(journal));
+    let (audit_tx, audit_thread) = spawn_audit_writer(journal.clone(), tx.clone())?;
     let (save_tx, save_thread) = spawn_progress_saver(progress_file, tx.clone())?;
     let _ = audit_tx.send(
         Event::new(Kind::SessionStart, "dashboard opened")
@@ -203,6 +214,8 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
     let channels = Channels {
         audit: &audit_tx,
         save: &save_tx,
+        journal: &journal,
+        actions: &tx,
     };
     let result = event_loop(&mut state, &mut rx, &mut tasks, channels, &services).await;
 
@@ -225,6 +238,10 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
 struct Channels<'a> {
     audit: &'a std::sync::mpsc::Sender<Event>,
     save: &'a std::sync::mpsc::Sender<Progress>,
+    /// The journal the workbench's executor appends to.
+    journal: &'a Arc<std::sync::Mutex<Journal>>,
+    /// Where a run's results come back.
+    actions: &'a UnboundedSender<Action>,
 }
 
 async fn event_loop(
@@ -311,6 +328,11 @@ fn apply(state: &mut State, action: Action, channels: Channels<'_>, services: &S
                     ));
                 }
             }
+            Command::Execute {
+                kind,
+                changes,
+                read_only,
+            } => spawn_run(channels, services, kind, changes, read_only),
             Command::Redraw => redraw = true,
             Command::Quit => state.quitting = true,
             Command::CancelSignIn(tenant) => match tenant {
@@ -378,7 +400,7 @@ const WHOLE_CHECK_EVERY: Duration = Duration::from_secs(600);
 /// is unknown, so the journal fails closed. The thread's end (that error, or a panic) comes back
 /// as [`Action::AuditStopped`], which refuses every further change.
 fn spawn_audit_writer(
-    journal: Journal,
+    journal: Arc<std::sync::Mutex<Journal>>,
     actions: UnboundedSender<Action>,
 ) -> Result<(std::sync::mpsc::Sender<Event>, std::thread::JoinHandle<()>), RunError> {
     let (tx, rx) = std::sync::mpsc::channel::<Event>();
@@ -394,7 +416,7 @@ fn spawn_audit_writer(
 
 /// The writer's loop; returns when the loop hangs up, or with the reason the journal stopped.
 fn write_journal(
-    mut journal: Journal,
+    journal: Arc<std::sync::Mutex<Journal>>,
     rx: &std::sync::mpsc::Receiver<Event>,
     actions: &UnboundedSender<Action>,
 ) -> Result<(), String> {
@@ -403,17 +425,29 @@ fn write_journal(
     // change further back (another process editing the log) is found too.
     let mut verifier = IncrementalVerifier::default();
     let mut whole_checked = std::time::Instant::now();
-    let mut report = |journal: &Journal| {
+    let lock = || {
+        journal
+            .lock()
+            .map_err(|_| "the journal's lock was poisoned by a panic".to_string())
+    };
+    let path = lock()?.path().to_path_buf();
+    // The line count last verified: the executor appends too, so the writer re-verifies when
+    // the journal has grown past it, whoever wrote the lines.
+    let mut verified = 0u64;
+    let mut report = |verified: &mut u64| {
         if whole_checked.elapsed() >= WHOLE_CHECK_EVERY {
             verifier.reset();
             whole_checked = std::time::Instant::now();
         }
-        let integrity = match verifier.advance(journal.path()) {
+        let integrity = match verifier.advance(&path) {
             Ok(r) => match r.first_bad {
-                None => Integrity::Verified {
-                    lines: r.lines,
-                    head: r.head,
-                },
+                None => {
+                    *verified = r.lines;
+                    Integrity::Verified {
+                        lines: r.lines,
+                        head: r.head,
+                    }
+                }
                 Some(bad) => Integrity::Broken {
                     line: bad.line,
                     reason: bad.reason,
@@ -426,33 +460,85 @@ fn write_journal(
         };
         let _ = actions.send(Action::AuditIntegrity(integrity));
     };
-    report(&journal);
+    report(&mut verified);
     let mut recheck = false;
     loop {
-        // Wake for the group-commit deadline of unsynced observed lines, or to re-verify once
-        // the burst of appends is over.
-        let wait = match journal.sync_deadline() {
+        // Wake for the group-commit deadline of unsynced observed lines, to re-verify once
+        // the burst of appends is over, or to see whether the executor appended.
+        let wait = match lock()?.sync_deadline() {
             Some(at) => at.saturating_duration_since(std::time::Instant::now()),
             None if recheck => Duration::from_millis(200),
-            None => Duration::from_secs(3600),
+            None => Duration::from_secs(2),
         };
         match rx.recv_timeout(wait) {
             Ok(event) => {
-                let record = journal.append(event).map_err(|e| e.to_string())?;
-                let _ = actions.send(Action::AuditAppended(Box::new(record)));
+                // The journal's observer hands the stored record to the Audit pane.
+                lock()?.append(event).map_err(|e| e.to_string())?;
                 recheck = true;
             }
             Err(RecvTimeoutError::Timeout) => {
-                journal.sync().map_err(|e| e.to_string())?;
-                if recheck && journal.sync_deadline().is_none() {
+                let (idle, lines) = {
+                    let mut j = lock()?;
+                    j.sync().map_err(|e| e.to_string())?;
+                    (j.sync_deadline().is_none(), j.head().0)
+                };
+                if idle && (recheck || lines != verified) {
                     recheck = false;
-                    report(&journal);
+                    report(&mut verified);
                 }
             }
-            // Dropping the journal syncs what is left and releases the lock.
+            // Dropping the journal (the last holder) syncs what is left and releases the lock.
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         }
     }
+}
+
+/// Run the workbench's changes through the executor on its own task: each result comes back
+/// as [`Action::ChangeSettled`], the end as [`Action::RunEnded`], a panic included (never a
+/// silent end).
+fn spawn_run(
+    channels: Channels<'_>,
+    services: &Services,
+    kind: super::workbench::RunKind,
+    changes: Vec<crate::plan::change::Change>,
+    read_only: bool,
+) {
+    use futures_util::FutureExt;
+    let tx = channels.actions.clone();
+    let Some(exchange) = services.source_exchange.clone() else {
+        let _ = tx.send(Action::RunEnded(Some(
+            "no Exchange sign-in for the source tenant; the workbench needs one (configure it, or use 'cutover apply')".to_string(),
+        )));
+        return;
+    };
+    let tell = tx.clone();
+    let executor = crate::executor::Executor::shared(channels.journal.clone())
+        .with_graph(TenantId::Source.as_str(), services.source.clone())
+        .with_exchange(TenantId::Source.as_str(), exchange)
+        .read_only(read_only)
+        .on_settled(Arc::new(move |r| {
+            let _ = tell.send(Action::ChangeSettled(r.clone()));
+        }));
+    tracing::info!(
+        run = kind.verb(),
+        changes = changes.len(),
+        read_only,
+        "workbench run"
+    );
+    tokio::spawn(async move {
+        let ran = std::panic::AssertUnwindSafe(executor.run(&changes))
+            .catch_unwind()
+            .await;
+        let error = match ran {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(panic) => Some(format!(
+                "the executor stopped: {}",
+                super::supervise::panic_message(panic.as_ref())
+            )),
+        };
+        let _ = tx.send(Action::RunEnded(error));
+    });
 }
 
 /// SIGTERM and SIGHUP end the dashboard like `q` does, so the terminal is restored and the

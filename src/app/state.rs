@@ -220,6 +220,10 @@ pub struct State {
     /// The domain's place in the cutover state machine and what blocks the next step
     /// (`app::place`, recomputed when a reading it depends on arrives).
     pub place: super::place::PlaceView,
+    /// The cleanup workbench over the Users rows (`app::workbench`).
+    pub workbench: super::workbench::Workbench,
+    /// First help row shown (the overlay scrolls on a small screen).
+    pub help_scroll: usize,
 }
 
 /// The last outside lookup and the baseline changes are compared with.
@@ -285,6 +289,8 @@ impl State {
             audit_stopped: None,
             stopped_tasks: Vec::new(),
             place: super::place::PlaceView::default(),
+            workbench: Default::default(),
+            help_scroll: 0,
         }
     }
 

@@ -10,7 +10,7 @@ use crate::graph::model::Domain;
 
 use super::action::{Action, Command, PollFailure, TenantSnapshot};
 use super::state::{Health, InputMode, ObservedAnswer, Pane, State, TenantId};
-use super::{layout, view};
+use super::{cleanup, layout, view};
 
 /// Apply one action to the state and return the effects the loop must carry out. Whether a
 /// tick changed the screen is the loop's question (it compares `ui::clock::face`): the reducer
@@ -47,6 +47,8 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
         Action::FocusNext => state.focus = step_focus(state.focus, 1),
         Action::FocusPrev => state.focus = step_focus(state.focus, Pane::ALL.len() - 1),
         Action::Focus(p) => state.focus = p,
+        Action::Up if cleanup::scroll(state, false) => {}
+        Action::Down if cleanup::scroll(state, true) => {}
         Action::Up => move_selection(state, |sel, _, _| sel.saturating_sub(1)),
         Action::Down => move_selection(state, |sel, _, _| sel.saturating_add(1)),
         Action::PageUp => move_selection(state, |sel, _, page| sel.saturating_sub(page)),
@@ -104,7 +106,10 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
                 view.selected = 0;
             }
         }
-        Action::ToggleHelp => state.show_help = !state.show_help,
+        Action::ToggleHelp => {
+            state.show_help = !state.show_help;
+            state.help_scroll = 0;
+        }
         Action::CycleStepStatus => return cycle_step(state),
         Action::StartCutoverInput => {
             if state.focus == Pane::Timeline {
@@ -188,6 +193,19 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
             state.stopped_tasks.push((name, reason));
             return vec![Command::Audit(event)];
         }
+        Action::ToggleSelect => cleanup::toggle_select(state),
+        Action::SelectRange => cleanup::select_range(state),
+        Action::SelectAll => cleanup::select_all(state),
+        Action::Preview => cleanup::preview(state),
+        Action::StartRun(kind) => return cleanup::start_run(state, kind),
+        Action::ToggleReadOnly => return cleanup::toggle_read_only(state),
+        Action::DialogClose => state.workbench.dialog = None,
+        Action::ConfirmInput(c) => cleanup::confirm_input(state, c),
+        Action::ConfirmBackspace => cleanup::confirm_backspace(state),
+        Action::ConfirmAccept => return cleanup::confirm_accept(state),
+        Action::ReleasePlanned { at, result } => cleanup::release_planned(state, at, result),
+        Action::ChangeSettled(result) => cleanup::change_settled(state, &result),
+        Action::RunEnded(error) => cleanup::run_ended(state, error),
         Action::ProgressNotSaved(error) => {
             let event = Event::new(Kind::Note, "progress not saved")
                 .details(json!({ "error": error.clone() }));

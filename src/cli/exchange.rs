@@ -20,8 +20,37 @@ use crate::store::Paths;
 /// The Exchange client a profile describes; tokens cached in `tokens/<side>-exchange.json`
 /// (apart from Graph's: a cache file holds one scope).
 pub(super) fn exchange_client(profile: &Profile, paths: &Paths) -> Result<ExchangeClient, Failure> {
+    exchange_client_with(
+        profile,
+        paths,
+        start::print_device_code(),
+        Arc::new(|m: &str| eprintln!("cutover: warning: {m}")),
+    )
+}
+
+/// The dashboard's Exchange client (the workbench's changes): its device code goes to the
+/// sign-in dialog and its warnings to the log, as for the dashboard's Graph clients.
+pub(super) fn dashboard_exchange_client(
+    profile: &Profile,
+    paths: &Paths,
+    prompt: crate::graph::auth::DevicePrompt,
+) -> Result<ExchangeClient, Failure> {
+    exchange_client_with(
+        profile,
+        paths,
+        prompt,
+        Arc::new(|m: &str| tracing::warn!("{m}")),
+    )
+}
+
+fn exchange_client_with(
+    profile: &Profile,
+    paths: &Paths,
+    prompt: crate::graph::auth::DevicePrompt,
+    warn: crate::graph::auth::Warn,
+) -> Result<ExchangeClient, Failure> {
     let side = profile.side.name();
-    let auth = start::profile_auth(profile, Some(start::print_device_code()))?;
+    let auth = start::profile_auth(profile, Some(prompt))?;
     let endpoints = profile.cloud.endpoints();
     ExchangeClient::new(
         &endpoints.exchange_url,
@@ -32,7 +61,7 @@ pub(super) fn exchange_client(profile: &Profile, paths: &Paths) -> Result<Exchan
             scope: profile.cloud.exchange_scope(),
             auth,
             cache: Some(paths.token_cache(&format!("{side}-exchange"))),
-            warn: Some(Arc::new(|m: &str| eprintln!("cutover: warning: {m}"))),
+            warn: Some(warn),
         },
     )
     .map_err(exchange_failure)

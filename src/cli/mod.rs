@@ -347,6 +347,11 @@ fn dashboard(
             &paths,
             Some(start::dialog_prompt(TenantId::Source, tx.clone())),
         )?;
+        let source_exchange = exchange::dashboard_exchange_client(
+            &cfg.source,
+            &paths,
+            start::dialog_prompt(TenantId::Source, tx.clone()),
+        )?;
         let destination = match &cfg.destination {
             Some(profile) => Some(start::dashboard_client(
                 profile,
@@ -376,6 +381,7 @@ fn dashboard(
                 cutover_id: domain.ascii.clone(),
                 domain,
                 source,
+                source_exchange: Some(source_exchange),
                 destination,
                 watch: start::DnsWatch {
                     resolvers,
@@ -443,6 +449,12 @@ fn demo(
         let options = SimOptions {
             users: args.users as usize,
             seed: args.seed,
+            // The workbench changes the rehearsal's source tenant, as an admin's consented app
+            // would a real one.
+            grant_permissions: crate::sim::WRITE_PERMISSIONS
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
             ..SimOptions::default()
         };
         let sim = Sim::start(options).await.map_err(|e| {
@@ -477,6 +489,10 @@ fn demo(
                 cutover_id: DEMO_CUTOVER_ID.into(),
                 domain,
                 source,
+                source_exchange: Some(
+                    sim.exchange_client("source")
+                        .map_err(|e| Failure::Service(e.to_string()))?,
+                ),
                 destination: Some(destination),
                 watch: start::DnsWatch {
                     resolvers,

@@ -24,6 +24,8 @@ pub(crate) struct Session {
     pub cutover_id: String,
     pub domain: crate::dns::name::DomainName,
     pub source: GraphClient,
+    /// The source's Exchange client, for the workbench's changes.
+    pub source_exchange: Option<crate::exchange::ExchangeClient>,
     /// None when the configuration names no destination tenant.
     pub destination: Option<GraphClient>,
     pub watch: DnsWatch,
@@ -216,6 +218,7 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
         cutover_id,
         domain,
         source,
+        source_exchange,
         destination,
         watch,
         login_url,
@@ -255,6 +258,7 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
         state,
         services: Services {
             source: Arc::new(source),
+            source_exchange: source_exchange.map(Arc::new),
             destination: destination.map(Arc::new),
             graph_every: Duration::from_secs(5),
             dns_every: Duration::from_secs(3),

@@ -158,16 +158,20 @@ impl Executor {
     }
 
     /// The Exchange client for changes whose `tenant` is `label`.
-    pub fn with_exchange(mut self, label: &str, client: ExchangeClient) -> Executor {
-        self.exchange.insert(label.to_string(), Arc::new(client));
+    pub fn with_exchange(
+        mut self,
+        label: &str,
+        client: impl Into<Arc<ExchangeClient>>,
+    ) -> Executor {
+        self.exchange.insert(label.to_string(), client.into());
         self.pacers
             .insert(format!("exchange:{label}"), Arc::new(pace::Pacer::new()));
         self
     }
 
     /// The Graph client for changes whose `tenant` is `label`.
-    pub fn with_graph(mut self, label: &str, client: GraphClient) -> Executor {
-        self.graph.insert(label.to_string(), Arc::new(client));
+    pub fn with_graph(mut self, label: &str, client: impl Into<Arc<GraphClient>>) -> Executor {
+        self.graph.insert(label.to_string(), client.into());
         self.pacers
             .insert(format!("graph:{label}"), Arc::new(pace::Pacer::new()));
         self
@@ -279,14 +283,11 @@ impl Executor {
                         .collect()
                 })
                 .collect();
-            let wave: Vec<ChangeResult> = futures_util::stream::iter(units)
-                .map(|unit| async {
-                    let settled = self.unit(unit).await;
-                    if let (Ok(results), Some(tell)) = (&settled, &self.on_settled) {
-                        results.iter().for_each(|r| tell(r));
-                    }
-                    settled
-                })
+            // The futures are made here, not by a closure inside the stream: rustc cannot
+            // prove such a closure's future `Send` for every lifetime of `Job`
+            // (rust-lang/rust#102211), and the dashboard spawns runs on its runtime.
+            let work: Vec<_> = units.into_iter().map(|u| self.unit_told(u)).collect();
+            let wave: Vec<ChangeResult> = futures_util::stream::iter(work)
                 .buffer_unordered(self.concurrency)
                 .collect::<Vec<_>>()
                 .await
@@ -328,6 +329,17 @@ impl Executor {
         }
         units.extend(open.into_iter().map(|(_, g)| g).filter(|g| !g.is_empty()));
         units
+    }
+
+    /// [`Executor::unit`], telling [`Executor::on_settled`] each result.
+    async fn unit_told(&self, unit: Vec<Job<'_>>) -> Result<Vec<ChangeResult>, ExecError> {
+        let settled = self.unit(unit).await?;
+        if let Some(tell) = &self.on_settled {
+            for r in &settled {
+                tell(r);
+            }
+        }
+        Ok(settled)
     }
 
     /// Run one unit: a single change, or a `$batch` of Graph writes.

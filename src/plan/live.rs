@@ -5,8 +5,7 @@
 use crate::graph::{GraphClient, GraphError};
 use crate::inventory::{self, Directory, Entry};
 use crate::plan::release::{
-    Plan, ReleaseOptions, TenantFacts, force_delete_refusal, multitenant_refusal,
-    release_plan_with,
+    Plan, ReleaseOptions, TenantFacts, force_delete_refusal, multitenant_refusal, release_plan_with,
 };
 
 /// What was read and what was planned from it.

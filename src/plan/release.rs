@@ -711,7 +711,34 @@ pub fn describe(c: &Change) -> String {
                 crate::plan::change::NO_INVERSE_DOMAIN_REMOVAL
             )
         }
-        _ => format!("remove {before} via {route}; undo: add them back"),
+        _ => {
+            // An alias removal, or its inverse (an undo adds them back).
+            let (was, will) = (
+                crate::plan::change::string_list(&c.before),
+                crate::plan::change::string_list(&c.after),
+            );
+            let gone: Vec<&str> = was
+                .iter()
+                .filter(|a| !will.contains(a))
+                .map(String::as_str)
+                .collect();
+            let new: Vec<&str> = will
+                .iter()
+                .filter(|a| !was.contains(a))
+                .map(String::as_str)
+                .collect();
+            match (gone.is_empty(), new.is_empty()) {
+                (false, true) => format!(
+                    "remove {} via {route}; undo: add them back",
+                    gone.join(", ")
+                ),
+                (true, false) => format!(
+                    "add {} via {route}; undo: remove them again",
+                    new.join(", ")
+                ),
+                _ => format!("remove {before} via {route}; undo: add them back"),
+            }
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::app::keys::{Context, active};
 
 use super::theme;
 
-pub fn render(frame: &mut Frame, area: Rect) {
+pub fn render(frame: &mut Frame, area: Rect, scroll: usize) {
     let keymap = active();
     let help = keymap.help_rows();
     let key_w = help
@@ -32,9 +32,22 @@ pub fn render(frame: &mut Frame, area: Rect) {
         width,
         height,
     };
-    let closes = format!(" {} closes ", keymap.keys_of(Context::Help, "close"));
+    // On a small screen the table scrolls; the bottom line says how much is below.
+    let room = usize::from(height.saturating_sub(2));
+    let scroll = scroll.min(help.len().saturating_sub(room));
+    let below = help.len().saturating_sub(scroll + room);
+    let closes = if below > 0 {
+        format!(
+            " {below} more: {} · {} closes ",
+            keymap.keys_of(Context::Help, "down"),
+            keymap.keys_of(Context::Help, "close")
+        )
+    } else {
+        format!(" {} closes ", keymap.keys_of(Context::Help, "close"))
+    };
     let rows = help
         .into_iter()
+        .skip(scroll)
         .map(|(k, t)| Row::new([Cell::from(k).style(theme::prompt()), Cell::from(t)]));
     let block = Block::bordered()
         .border_style(theme::border(true))

@@ -6,6 +6,7 @@ mod audit;
 mod audit_detail;
 mod banner;
 pub mod clock;
+mod dialog;
 mod dns;
 mod dns_compare;
 pub(crate) mod dns_views;
@@ -81,8 +82,9 @@ pub fn render(frame: &mut Frame, state: &State) {
     if state.audit_detail {
         audit_detail::render(frame, area, state);
     }
+    dialog::render(frame, area, state);
     if state.show_help {
-        help::render(frame, area);
+        help::render(frame, area, state.help_scroll);
     }
     // The sign-in dialog is modal and waits for a person: it stays on top.
     if let Some(dialog) = state.sign_in.first() {

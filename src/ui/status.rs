@@ -36,6 +36,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             theme::dim(),
         ));
     }
+    if state.workbench.read_only {
+        spans.push(Span::styled("READ-ONLY", theme::alarm()));
+        spans.push(Span::raw("  "));
+    }
     // A notice (e.g. a cancelled sign-in) comes first: it answers what the person just did.
     if let Some(n) = &state.notice {
         spans.push(Span::styled(n.clone(), theme::warn()));

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row};
 
 use crate::app::state::{Pane, State};
+use crate::app::workbench::{RowState, RowWork, Run, RunKind};
 
 use super::rows::{self, DirObject};
 use super::theme;
@@ -23,6 +24,9 @@ struct TextRow {
     name: String,
     mail: String,
     aliases: String,
+    selected: bool,
+    /// The workbench's planned change and state (once a release plan arrived).
+    work: Option<RowWork>,
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
@@ -30,13 +34,28 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let filtered = !state.view(Pane::Users).filter.is_empty();
     // Computed by the reducer when the inventory or the filter changed, not here.
     let count = state.model.users.len();
-    let top = Line::from(match &state.inventory.holding {
+    let mut top = Line::from(match &state.inventory.holding {
         None => Span::styled("source tenant not yet inventoried", theme::dim()),
         Some(h) if filtered => Span::raw(format!("{count} of {} objects hold {domain}", h.total)),
         Some(h) => Span::raw(format!("{} objects hold {domain}", h.total)),
     });
+    let bench = &state.workbench;
+    if !bench.selected.is_empty() {
+        top.push_span(Span::styled(
+            format!(" · {} selected", bench.selected.len()),
+            theme::prompt(),
+        ));
+    }
+    if let Some(e) = &bench.plan_error {
+        top.push_span(Span::styled(format!(" · no plan: {e}"), theme::error()));
+    }
 
-    let inventory = inventory_line(state);
+    // A run's progress takes the inventory's line while it lasts and until the next run.
+    let inventory = match &bench.run {
+        Some(run) => progress_line(run, state.now, area.width.saturating_sub(2)),
+        None => inventory_line(state),
+    };
+    let planned = bench.planned_at.is_some();
 
     let height = widgets::list_height(area, 2);
     let window = Window::new(state, Pane::Users, count, height);
@@ -47,8 +66,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             name: o.name().to_string(),
             mail: o.mail().to_string(),
             aliases: o.aliases_joined(),
+            selected: bench.selected.contains(&o.0.id),
+            work: planned.then(|| bench.row(&o.0.id)),
         })
         .collect();
+    if planned {
+        return render_workbench(frame, area, state, [top, inventory], &lines, window);
+    }
 
     let inner_w = area.width.saturating_sub(2);
     let with_mail = inner_w >= MAIL_MIN_WIDTH;
@@ -129,6 +153,166 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             },
         },
     );
+}
+
+/// The rows with the workbench's columns: selection mark, kind, name, planned change, state
+/// (and the aliases when the pane is wide).
+fn render_workbench(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    top: [Line<'static>; 2],
+    lines: &[TextRow],
+    window: Window,
+) {
+    let inner_w = area.width.saturating_sub(2);
+    let with_aliases = inner_w >= MAIL_MIN_WIDTH;
+    // Marker column (when focused), the selection mark and the spaces between columns.
+    let chrome = u16::from(state.focus == Pane::Users) + 2 + if with_aliases { 4 } else { 3 };
+    let text_w = inner_w.saturating_sub(KIND_WIDTH + chrome);
+    let need = |f: &dyn Fn(&TextRow) -> String, header: &str| {
+        let w = lines
+            .iter()
+            .map(|l| widgets::width(&f(l)))
+            .max()
+            .unwrap_or(0);
+        w.max(header.len()).min(usize::from(u16::MAX)) as u16
+    };
+    let work = |l: &TextRow| {
+        l.work.clone().unwrap_or(RowWork {
+            planned: String::new(),
+            state: RowState::None,
+        })
+    };
+    let name_need = need(&|l| l.name.clone(), "UPN / name");
+    let planned_need = need(&|l| work(l).planned, "Planned change");
+    let state_need = need(&|l| work(l).state.text(), "State");
+    let aliases_need = if with_aliases {
+        need(&|l| l.aliases.clone(), "Aliases in domain")
+    } else {
+        0
+    };
+    // The state is what the admin watches: it keeps up to a third; the name and the change
+    // share the rest.
+    let state_w = state_need.min(text_w / 3).max(5.min(text_w));
+    let rest = text_w.saturating_sub(state_w);
+    let [name_w, rest] = widgets::share_width(rest, name_need, planned_need + aliases_need);
+    let [planned_w, aliases_w] = if with_aliases {
+        widgets::share_width(rest, planned_need, aliases_need)
+    } else {
+        [rest, 0]
+    };
+    let mut header = vec!["", "Kind", "UPN / name", "Planned change", "State"];
+    let mut widths = vec![
+        Constraint::Length(1),
+        Constraint::Length(KIND_WIDTH),
+        Constraint::Length(name_w),
+        Constraint::Length(planned_w),
+        Constraint::Length(state_w),
+    ];
+    if with_aliases {
+        header.insert(3, "Aliases in domain");
+        widths.insert(3, Constraint::Length(aliases_w));
+    }
+    let rows = lines
+        .iter()
+        .map(|l| {
+            let w = work(l);
+            let state_style = match w.state {
+                RowState::Applied => theme::ok(),
+                RowState::Failed(_) => theme::error(),
+                RowState::Applying | RowState::Refused | RowState::Partly(..) => theme::warn(),
+                RowState::Blocked(_) | RowState::Undone | RowState::None => theme::dim(),
+                RowState::Planned => ratatui::style::Style::default(),
+            };
+            let mut cells = vec![
+                Cell::from(Span::styled(
+                    if l.selected { "●" } else { " " },
+                    theme::prompt(),
+                )),
+                Cell::from(Span::styled(l.kind, theme::dim())),
+                Cell::from(truncate(&l.name, usize::from(name_w))),
+                Cell::from(truncate(&w.planned, usize::from(planned_w))),
+                Cell::from(Span::styled(
+                    truncate(&w.state.text(), usize::from(state_w)),
+                    state_style,
+                )),
+            ];
+            if with_aliases {
+                cells.insert(3, Cell::from(truncate(&l.aliases, usize::from(aliases_w))));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let [count, second] = top;
+    widgets::render_list(
+        frame,
+        area,
+        state,
+        Pane::Users,
+        List {
+            top: vec![count, second],
+            header: Row::new(header),
+            widths: &widths,
+            rows,
+            window,
+            empty: "nothing references the domain",
+        },
+    );
+}
+
+/// `apply ████░░░░ 34/120 · 2 failed · 84 left · 12.3/s · ETA 7s`, or once it ended, what it
+/// did.
+fn progress_line(run: &Run, now: time::OffsetDateTime, width: u16) -> Line<'static> {
+    let verb = match (run.kind, run.read_only) {
+        (_, true) => "read-only",
+        (RunKind::Apply, _) => "apply",
+        (RunKind::Retry, _) => "retry",
+        (RunKind::Undo, _) => "undo",
+    };
+    let rate = run
+        .rate(now)
+        .map(|r| format!(" · {r:.1}/s"))
+        .unwrap_or_default();
+    if let Some(ended) = run.ended {
+        let secs = (ended - run.started).as_seconds_f64();
+        let mut spans = vec![Span::raw(format!(
+            "{verb}: {} of {} done",
+            run.applied, run.total
+        ))];
+        if run.failed > 0 {
+            spans.push(Span::styled(
+                format!(" · {} failed (r retries)", run.failed),
+                theme::error(),
+            ));
+        }
+        spans.push(Span::styled(format!(" · {secs:.1} s{rate}"), theme::dim()));
+        if let Some(e) = &run.error {
+            spans.push(Span::styled(format!(" · stopped: {e}"), theme::error()));
+        }
+        return Line::from(spans);
+    }
+    let eta = run
+        .eta(now)
+        .map(|s| format!(" · ETA {}s", s.ceil() as u64))
+        .unwrap_or_default();
+    let tail = format!(
+        " {}/{} · {} failed · {} left{rate}{eta}",
+        run.settled(),
+        run.total,
+        run.failed,
+        run.left()
+    );
+    let bar_w = usize::from(width)
+        .saturating_sub(widgets::width(verb) + widgets::width(&tail) + 1)
+        .clamp(4, 20);
+    let filled = (bar_w * run.settled()).checked_div(run.total).unwrap_or(0);
+    Line::from(vec![
+        Span::raw(format!("{verb} ")),
+        Span::styled("█".repeat(filled), theme::ok()),
+        Span::styled("░".repeat(bar_w.saturating_sub(filled)), theme::dim()),
+        Span::raw(tail),
+    ])
 }
 
 /// `by kind: 4 user, 1 shared?, 2 dist grp, 1 contact, 1 app · 11:59:30` (the total is on the

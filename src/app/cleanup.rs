@@ -1,0 +1,331 @@
+//! The workbench's part of the reducer: selection, preview, confirmation, runs and their
+//! results (the state is [`super::workbench::Workbench`]). Pure like the rest of the reducer.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::audit::{Event, Kind};
+use crate::executor::ChangeResult;
+use crate::plan::release::Plan;
+
+use super::action::Command;
+use super::state::{Pane, State};
+use super::workbench::{Confirm, Dialog, Run, RunKind};
+
+/// The object id of the Users row at `row` (after the filter).
+fn object_at(state: &State, row: usize) -> Option<String> {
+    let i = *state.model.users.get(row)?;
+    state
+        .inventory
+        .entries
+        .as_ref()?
+        .get(i as usize)
+        .map(|e| e.id.clone())
+}
+
+fn cursor_object(state: &State) -> Option<String> {
+    object_at(state, state.view(Pane::Users).selected)
+}
+
+/// The selection in row order; the row under the cursor when nothing is selected.
+fn chosen(state: &State) -> Vec<String> {
+    let w = &state.workbench;
+    if w.selected.is_empty() {
+        return cursor_object(state).into_iter().collect();
+    }
+    let entries = state.inventory.entries.as_deref().unwrap_or_default();
+    entries
+        .iter()
+        .filter(|e| w.selected.contains(&e.id))
+        .map(|e| e.id.clone())
+        .collect()
+}
+
+pub fn toggle_select(state: &mut State) {
+    if state.focus != Pane::Users {
+        return;
+    }
+    let Some(id) = cursor_object(state) else {
+        return;
+    };
+    let w = &mut state.workbench;
+    if !w.selected.remove(&id) {
+        w.selected.insert(id.clone());
+    }
+    w.anchor = Some(id);
+}
+
+pub fn select_range(state: &mut State) {
+    if state.focus != Pane::Users {
+        return;
+    }
+    let cursor = state.view(Pane::Users).selected;
+    let rows = state.model.users.len();
+    // The anchor's row under the current filter; without one the range is the cursor's row.
+    let anchor = state
+        .workbench
+        .anchor
+        .as_deref()
+        .and_then(|a| (0..rows).find(|r| object_at(state, *r).as_deref() == Some(a)))
+        .unwrap_or(cursor);
+    let (from, to) = (anchor.min(cursor), anchor.max(cursor));
+    let ids: Vec<String> = (from..=to).filter_map(|r| object_at(state, r)).collect();
+    state.workbench.selected.extend(ids);
+}
+
+pub fn select_all(state: &mut State) {
+    if state.focus != Pane::Users {
+        return;
+    }
+    let ids: Vec<String> = (0..state.model.users.len())
+        .filter_map(|r| object_at(state, r))
+        .collect();
+    let w = &mut state.workbench;
+    if !ids.is_empty() && ids.iter().all(|id| w.selected.contains(id)) {
+        for id in &ids {
+            w.selected.remove(id);
+        }
+    } else {
+        w.selected.extend(ids);
+    }
+}
+
+pub fn preview(state: &mut State) {
+    if state.focus != Pane::Users {
+        return;
+    }
+    let objects = chosen(state);
+    let lines = state.workbench.preview(&objects);
+    let title = format!(
+        "{} changes for {} object{}{}",
+        lines.len(),
+        objects.len(),
+        if objects.len() == 1 { "" } else { "s" },
+        if state.workbench.read_only {
+            " · read-only: nothing would be sent"
+        } else {
+            ""
+        }
+    );
+    state.workbench.dialog = Some(Dialog::Preview {
+        title,
+        lines,
+        scroll: 0,
+    });
+}
+
+/// `a`, `r`, `u`: what would be sent, in a confirmation; or a notice saying why nothing is.
+pub fn start_run(state: &mut State, kind: RunKind) -> Vec<Command> {
+    if state.focus != Pane::Users {
+        return Vec::new();
+    }
+    if state.workbench.running() {
+        state.notice = Some("a run is under way; wait for it to end".to_string());
+        return Vec::new();
+    }
+    let objects = chosen(state);
+    let w = &state.workbench;
+    let (changes, undoes, count) = match kind {
+        RunKind::Apply => (w.to_apply(&objects), HashMap::new(), objects.len()),
+        RunKind::Retry => {
+            let changes = w.to_retry();
+            let mut targets: Vec<&str> = changes.iter().map(|c| c.target.id.as_str()).collect();
+            targets.sort_unstable();
+            targets.dedup();
+            let n = targets.len();
+            (changes, HashMap::new(), n)
+        }
+        RunKind::Undo => {
+            let ids = w.applied_of(&objects);
+            if ids.is_empty() {
+                state.notice = Some(
+                    "nothing to undo: no change of the selection was applied in this session"
+                        .to_string(),
+                );
+                return Vec::new();
+            }
+            match crate::plan::backout::undo_plan(&state.domain, &state.audit, &ids) {
+                Ok(plan) => {
+                    let undoes = w.undoes(&plan.changes, &ids);
+                    (plan.changes, undoes, objects.len())
+                }
+                Err(why) => {
+                    state.notice = Some(why);
+                    return Vec::new();
+                }
+            }
+        }
+    };
+    if changes.is_empty() {
+        state.notice = Some(match kind {
+            RunKind::Apply if state.workbench.plan_error.is_some() => {
+                "nothing to apply: the release plan could not be made (see the pane)".to_string()
+            }
+            RunKind::Apply => {
+                "nothing to apply: the selection has no planned change (select with Space, V or *)"
+                    .to_string()
+            }
+            RunKind::Retry => "nothing to retry: no change has failed".to_string(),
+            RunKind::Undo => "nothing to undo".to_string(),
+        });
+        return Vec::new();
+    }
+    let mut lines: Vec<String> = changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{}  {}",
+                c.target.display,
+                crate::plan::release::describe(c)
+            )
+        })
+        .collect();
+    if state.workbench.read_only {
+        lines.insert(
+            0,
+            "read-only is on: each change is journaled as refused, nothing is sent".to_string(),
+        );
+    }
+    state.workbench.dialog = Some(Dialog::Confirm(Confirm {
+        kind,
+        undoes,
+        objects: count,
+        // Changing more than one object at once asks for the domain, typed.
+        typed: (count > 1).then(String::new),
+        lines,
+        changes,
+    }));
+    vec![Command::Audit(
+        Event::new(Kind::UserAction, "workbench run asked")
+            .target(&state.domain)
+            .details(json!({ "run": kind.verb(), "objects": count })),
+    )]
+}
+
+pub fn confirm_input(state: &mut State, c: char) {
+    if let Some(Dialog::Confirm(Confirm { typed: Some(t), .. })) = &mut state.workbench.dialog {
+        t.push(c);
+    }
+}
+
+pub fn confirm_backspace(state: &mut State) {
+    if let Some(Dialog::Confirm(Confirm { typed: Some(t), .. })) = &mut state.workbench.dialog {
+        t.pop();
+    }
+}
+
+/// Enter in the confirmation: the run starts (one at a time), journaled as asked by the admin.
+pub fn confirm_accept(state: &mut State) -> Vec<Command> {
+    let Some(Dialog::Confirm(confirm)) = &state.workbench.dialog else {
+        return Vec::new();
+    };
+    if !confirm.ready(&state.domain) {
+        state.notice = Some(format!(
+            "type {} to confirm a change to {} objects, or Esc",
+            state.domain, confirm.objects
+        ));
+        return Vec::new();
+    }
+    let Some(Dialog::Confirm(confirm)) = state.workbench.dialog.take() else {
+        return Vec::new();
+    };
+    let read_only = state.workbench.read_only;
+    let run = Run {
+        kind: confirm.kind,
+        read_only,
+        total: confirm.changes.len(),
+        applied: 0,
+        failed: 0,
+        started: state.now,
+        ended: None,
+        error: None,
+        undoes: confirm.undoes,
+    };
+    state.workbench.start(run, &confirm.changes);
+    state.notice = None;
+    vec![
+        Command::Audit(
+            Event::new(Kind::UserAction, "workbench run confirmed")
+                .target(&state.domain)
+                .details(json!({
+                    "run": confirm.kind.verb(),
+                    "objects": confirm.objects,
+                    "changes": confirm.changes.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+                    "read_only": read_only,
+                })),
+        ),
+        Command::Execute {
+            kind: confirm.kind,
+            changes: confirm.changes,
+            read_only,
+        },
+    ]
+}
+
+pub fn toggle_read_only(state: &mut State) -> Vec<Command> {
+    let w = &mut state.workbench;
+    w.read_only = !w.read_only;
+    state.notice = Some(if w.read_only {
+        "read-only on: nothing will be sent until R again".to_string()
+    } else {
+        "read-only off: confirmed changes are sent".to_string()
+    });
+    vec![Command::Audit(
+        Event::new(Kind::UserAction, "read-only mode changed")
+            .change(json!(!w.read_only), json!(w.read_only)),
+    )]
+}
+
+pub fn release_planned(state: &mut State, at: OffsetDateTime, result: Result<Box<Plan>, String>) {
+    match result {
+        Ok(plan) => state.workbench.replan(&plan, at),
+        Err(e) => state.workbench.plan_error = Some(e),
+    }
+}
+
+pub fn change_settled(state: &mut State, result: &ChangeResult) {
+    state.workbench.settled(result);
+}
+
+pub fn run_ended(state: &mut State, error: Option<String>) {
+    if let Some(e) = &error {
+        state.notice = Some(format!("the run stopped: {e}"));
+    }
+    state.workbench.ended(state.now, error);
+}
+
+/// Up / Down while the help or a preview is open scroll it; `false`: neither is.
+pub fn scroll(state: &mut State, down: bool) -> bool {
+    let step = |v: &mut usize| {
+        *v = if down {
+            v.saturating_add(1)
+        } else {
+            v.saturating_sub(1)
+        }
+    };
+    if state.show_help {
+        step(&mut state.help_scroll);
+        return true;
+    }
+    if let Some(Dialog::Preview { scroll, lines, .. }) = &mut state.workbench.dialog {
+        step(scroll);
+        *scroll = (*scroll).min(lines.len().saturating_sub(1));
+        return true;
+    }
+    false
+}
+
+/// Rows to keep from the previous inventory: objects this session changed that no longer
+/// hold the domain (their rows show what happened to them).
+pub fn kept_rows(state: &State, new: &[crate::inventory::Entry]) -> Vec<crate::inventory::Entry> {
+    let Some(old) = state.inventory.entries.as_deref() else {
+        return Vec::new();
+    };
+    let present: std::collections::HashSet<&str> = new.iter().map(|e| e.id.as_str()).collect();
+    old.iter()
+        .filter(|e| !present.contains(e.id.as_str()) && state.workbench.touched(&e.id))
+        .cloned()
+        .collect()
+}

@@ -1,0 +1,681 @@
+//! The cleanup workbench: the release plan laid over the Users and aliases rows. Each object
+//! holding the domain shows its planned changes and their state; the admin selects objects,
+//! previews the exact changes, and applies, retries or undoes them through the executor and
+//! the journal (the event loop runs [`super::Command::Execute`]). Everything here is computed
+//! when a plan or a result arrives, never per frame. See `docs/workbench.md`.
+
+use std::collections::{HashMap, HashSet};
+
+use time::OffsetDateTime;
+
+use crate::executor::{ChangeResult, Status};
+use crate::plan::change::{
+    Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_IDENTIFIER_URIS,
+    FIELD_PRIMARY, FIELD_UPN, string_list,
+};
+use crate::plan::release::Plan;
+
+/// Where one change stands in this session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeState {
+    Planned,
+    Applying,
+    Applied,
+    /// Refused by the service, or its state unknown: the executor's words (Microsoft's
+    /// message and request id).
+    Failed(String),
+    /// Not sent: read-only mode.
+    Refused,
+    Undoing,
+    Undone,
+}
+
+impl ChangeState {
+    /// May `a` send it?
+    fn to_apply(&self) -> bool {
+        matches!(
+            self,
+            ChangeState::Planned | ChangeState::Refused | ChangeState::Undone
+        )
+    }
+}
+
+/// A planned change and its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub change: Change,
+    pub state: ChangeState,
+}
+
+/// What a run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    Apply,
+    Retry,
+    Undo,
+}
+
+impl RunKind {
+    pub fn verb(self) -> &'static str {
+        match self {
+            RunKind::Apply => "apply",
+            RunKind::Retry => "retry",
+            RunKind::Undo => "undo",
+        }
+    }
+}
+
+/// A modal dialog over the dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dialog {
+    /// `p`: the exact changes of the selection, one line each.
+    Preview {
+        title: String,
+        lines: Vec<String>,
+        scroll: usize,
+    },
+    /// `a`, `r`, `u`: what will be sent, and Enter to send it.
+    Confirm(Confirm),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub kind: RunKind,
+    /// What the executor gets, prerequisites included, in plan order.
+    pub changes: Vec<Change>,
+    /// Undo: each inverse's id → the id of the change it undoes.
+    pub undoes: HashMap<String, String>,
+    pub objects: usize,
+    /// A bulk change (more than one object): the admin types the domain to confirm it.
+    pub typed: Option<String>,
+    pub lines: Vec<String>,
+}
+
+impl Confirm {
+    /// Does what was typed allow Enter to send it?
+    pub fn ready(&self, domain: &str) -> bool {
+        self.typed
+            .as_deref()
+            .is_none_or(|t| t.trim().eq_ignore_ascii_case(domain))
+    }
+}
+
+/// The run under way or the last one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub kind: RunKind,
+    pub read_only: bool,
+    pub total: usize,
+    pub applied: usize,
+    pub failed: usize,
+    pub started: OffsetDateTime,
+    pub ended: Option<OffsetDateTime>,
+    /// Why the run stopped early, if it did.
+    pub error: Option<String>,
+    /// Undo: each inverse's id → the id of the change it undoes.
+    pub undoes: HashMap<String, String>,
+}
+
+impl Run {
+    pub fn settled(&self) -> usize {
+        self.applied + self.failed
+    }
+
+    pub fn left(&self) -> usize {
+        self.total.saturating_sub(self.settled())
+    }
+
+    /// Changes settled per second so far (`None` before the first).
+    pub fn rate(&self, now: OffsetDateTime) -> Option<f64> {
+        let secs = (self.ended.unwrap_or(now) - self.started).as_seconds_f64();
+        (self.settled() > 0 && secs > 0.0).then(|| self.settled() as f64 / secs)
+    }
+
+    /// Seconds left at the rate so far.
+    pub fn eta(&self, now: OffsetDateTime) -> Option<f64> {
+        self.rate(now)
+            .filter(|r| *r > 0.0)
+            .map(|r| self.left() as f64 / r)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Workbench {
+    /// Change id → the change and its state: the latest plan's, and every change this session
+    /// touched (kept after the object no longer holds the domain).
+    items: HashMap<String, Item>,
+    /// Object id → its change ids, in plan order.
+    by_target: HashMap<String, Vec<String>>,
+    /// Object id → the rule that keeps cutover from changing it (the plan's flag).
+    blocked: HashMap<String, String>,
+    /// The domain-wide changes of the plan (default domain, removal), in plan order: not an
+    /// object's row; `cutover apply` of the release plan makes them.
+    pub domain_level: Vec<String>,
+    /// Change ids in plan order (the order runs send them in).
+    order: Vec<String>,
+    pub initial_domain: Option<String>,
+    /// Why the last planning failed, if it did.
+    pub plan_error: Option<String>,
+    pub planned_at: Option<OffsetDateTime>,
+    /// Selected objects (ids).
+    pub selected: HashSet<String>,
+    /// Where `V` starts: the object last toggled with Space.
+    pub anchor: Option<String>,
+    pub dialog: Option<Dialog>,
+    pub run: Option<Run>,
+    /// `R`: every run sends nothing (the executor refuses and journals each change).
+    pub read_only: bool,
+}
+
+/// One object's row in the workbench.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowWork {
+    pub planned: String,
+    pub state: RowState,
+}
+
+/// An object's state, from its changes'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowState {
+    None,
+    Planned,
+    Applying,
+    /// n of m applied (some still planned).
+    Partly(usize, usize),
+    Applied,
+    Failed(String),
+    Refused,
+    Undone,
+    Blocked(String),
+}
+
+impl RowState {
+    pub fn text(&self) -> String {
+        match self {
+            RowState::None => String::new(),
+            RowState::Planned => "planned".into(),
+            RowState::Applying => "applying…".into(),
+            RowState::Partly(n, m) => format!("{n} of {m} applied"),
+            RowState::Applied => "applied".into(),
+            RowState::Failed(why) => format!("failed: {why}"),
+            RowState::Refused => "not sent: read-only".into(),
+            RowState::Undone => "undone".into(),
+            RowState::Blocked(rule) => format!("blocked: {rule}"),
+        }
+    }
+}
+
+impl Workbench {
+    /// A new release plan arrived: its changes become the planned ones. States this session
+    /// gave stay (a change the plan no longer needs is kept only if it was touched).
+    pub fn replan(&mut self, plan: &Plan, at: OffsetDateTime) {
+        self.plan_error = None;
+        self.planned_at = Some(at);
+        self.initial_domain = Some(plan.initial_domain.clone());
+        let planned: HashSet<&str> = plan.changes.iter().map(|c| c.id.as_str()).collect();
+        self.items
+            .retain(|id, item| planned.contains(id.as_str()) || item.state != ChangeState::Planned);
+        for c in &plan.changes {
+            self.items.entry(c.id.clone()).or_insert_with(|| Item {
+                change: c.clone(),
+                state: ChangeState::Planned,
+            });
+        }
+        // Plan order first, then what the session kept, in its old order.
+        let mut order: Vec<String> = plan.changes.iter().map(|c| c.id.clone()).collect();
+        order.extend(
+            self.order
+                .iter()
+                .filter(|id| !planned.contains(id.as_str()) && self.items.contains_key(*id))
+                .cloned(),
+        );
+        self.order = order;
+        self.by_target.clear();
+        self.domain_level.clear();
+        for id in &self.order {
+            let Some(item) = self.items.get(id) else {
+                continue;
+            };
+            if is_domain_level(&item.change) {
+                self.domain_level.push(id.clone());
+            } else {
+                self.by_target
+                    .entry(item.change.target.id.clone())
+                    .or_default()
+                    .push(id.clone());
+            }
+        }
+        self.blocked = plan
+            .flags
+            .iter()
+            .map(|f| (f.target.id.clone(), f.rule.clone()))
+            .collect();
+    }
+
+    /// Does this session hold a state for the object beyond "planned" (its row stays even
+    /// when it no longer holds the domain)?
+    pub fn touched(&self, object: &str) -> bool {
+        self.changes_of(object)
+            .any(|i| i.state != ChangeState::Planned)
+    }
+
+    fn changes_of<'a>(&'a self, object: &str) -> impl Iterator<Item = &'a Item> + 'a {
+        self.by_target
+            .get(object)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.items.get(id))
+    }
+
+    /// The object's planned changes in short (`UPN → …@initial, remove 2 aliases`) and state.
+    pub fn row(&self, object: &str) -> RowWork {
+        let items: Vec<&Item> = self.changes_of(object).collect();
+        let planned = items
+            .iter()
+            .map(|i| short(&i.change, self.initial_domain.as_deref()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let state = if items.is_empty() {
+            match self.blocked.get(object) {
+                Some(rule) => RowState::Blocked(rule.clone()),
+                None => RowState::None,
+            }
+        } else if items
+            .iter()
+            .any(|i| matches!(i.state, ChangeState::Applying | ChangeState::Undoing))
+        {
+            RowState::Applying
+        } else if let Some(why) = items.iter().find_map(|i| match &i.state {
+            ChangeState::Failed(w) => Some(w.clone()),
+            _ => None,
+        }) {
+            RowState::Failed(why)
+        } else if items.iter().any(|i| i.state == ChangeState::Refused) {
+            RowState::Refused
+        } else if items.iter().any(|i| i.state == ChangeState::Undone) {
+            RowState::Undone
+        } else {
+            let applied = items
+                .iter()
+                .filter(|i| i.state == ChangeState::Applied)
+                .count();
+            match applied {
+                0 => RowState::Planned,
+                n if n == items.len() => RowState::Applied,
+                n => RowState::Partly(n, items.len()),
+            }
+        };
+        let planned = match (&state, planned.is_empty()) {
+            (RowState::Blocked(_), true) => "— (a person changes it)".to_string(),
+            _ => planned,
+        };
+        RowWork { planned, state }
+    }
+
+    /// The exact changes of `objects`, one line each, for the preview.
+    pub fn preview(&self, objects: &[String]) -> Vec<String> {
+        let mut lines = Vec::new();
+        for o in objects {
+            let items: Vec<&Item> = self.changes_of(o).collect();
+            if items.is_empty() {
+                if let Some(rule) = self.blocked.get(o) {
+                    lines.push(format!("{o}: blocked: {rule}"));
+                }
+                continue;
+            }
+            for i in items {
+                lines.push(format!(
+                    "{}  {}  [{}]",
+                    i.change.target.display,
+                    crate::plan::release::describe(&i.change),
+                    state_word(&i.state)
+                ));
+            }
+        }
+        lines
+    }
+
+    /// The changes `a` sends for `objects`: those not yet in effect, with any prerequisite
+    /// not yet applied, in plan order.
+    pub fn to_apply(&self, objects: &[String]) -> Vec<Change> {
+        let wanted: HashSet<&str> = objects
+            .iter()
+            .flat_map(|o| self.by_target.get(o).into_iter().flatten())
+            .map(String::as_str)
+            .filter(|id| self.items.get(*id).is_some_and(|i| i.state.to_apply()))
+            .collect();
+        self.with_prerequisites(wanted)
+    }
+
+    /// Every failed change (`r`), with its prerequisites not yet applied.
+    pub fn to_retry(&self) -> Vec<Change> {
+        let wanted: HashSet<&str> = self
+            .items
+            .iter()
+            .filter(|(_, i)| matches!(i.state, ChangeState::Failed(_)))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        self.with_prerequisites(wanted)
+    }
+
+    /// Ids of the applied changes of `objects` (`u`), in plan order.
+    pub fn applied_of(&self, objects: &[String]) -> Vec<String> {
+        let of: HashSet<&str> = objects
+            .iter()
+            .flat_map(|o| self.by_target.get(o).into_iter().flatten())
+            .map(String::as_str)
+            .collect();
+        self.order
+            .iter()
+            .filter(|id| of.contains(id.as_str()))
+            .filter(|id| {
+                self.items
+                    .get(*id)
+                    .is_some_and(|i| i.state == ChangeState::Applied)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Which applied change an inverse undoes: the same object and field, its values swapped.
+    pub fn undoes(&self, inverses: &[Change], ids: &[String]) -> HashMap<String, String> {
+        inverses
+            .iter()
+            .filter_map(|inv| {
+                ids.iter()
+                    .find(|id| {
+                        self.items.get(*id).is_some_and(|i| {
+                            i.change.target.id == inv.target.id
+                                && i.change.field == inv.field
+                                && i.change.after == inv.before
+                        })
+                    })
+                    .map(|id| (inv.id.clone(), id.clone()))
+            })
+            .collect()
+    }
+
+    fn with_prerequisites(&self, wanted: HashSet<&str>) -> Vec<Change> {
+        let mut take: HashSet<&str> = HashSet::new();
+        let mut stack: Vec<&str> = wanted.into_iter().collect();
+        while let Some(id) = stack.pop() {
+            if !take.insert(id) {
+                continue;
+            }
+            if let Some(item) = self.items.get(id) {
+                for p in &item.change.prerequisites {
+                    let done = self
+                        .items
+                        .get(p)
+                        .is_none_or(|i| i.state == ChangeState::Applied);
+                    if !done {
+                        stack.push(p.as_str());
+                    }
+                }
+            }
+        }
+        self.order
+            .iter()
+            .filter(|id| take.contains(id.as_str()))
+            .filter_map(|id| self.items.get(id))
+            .map(|i| {
+                let mut c = i.change.clone();
+                // A prerequisite already applied is not sent again: the run need not hold it.
+                c.prerequisites.retain(|p| take.contains(p.as_str()));
+                c
+            })
+            .collect()
+    }
+
+    /// A run starts: its changes are under way.
+    pub fn start(&mut self, run: Run, changes: &[Change]) {
+        for c in changes {
+            let id = run.undoes.get(&c.id).unwrap_or(&c.id);
+            if let Some(item) = self.items.get_mut(id) {
+                item.state = match run.kind {
+                    RunKind::Undo => ChangeState::Undoing,
+                    _ => ChangeState::Applying,
+                };
+            }
+        }
+        self.run = Some(run);
+    }
+
+    /// One change of the run settled.
+    pub fn settled(&mut self, result: &ChangeResult) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        let undo = run.kind == RunKind::Undo;
+        let id = run.undoes.get(&result.id).unwrap_or(&result.id).clone();
+        let state = match &result.status {
+            Status::Applied | Status::Reconciled | Status::AlreadyDone if undo => {
+                ChangeState::Undone
+            }
+            Status::Applied | Status::Reconciled | Status::AlreadyDone => ChangeState::Applied,
+            Status::Refused => ChangeState::Refused,
+            Status::Skipped(why) | Status::Failed(why) => ChangeState::Failed(why.clone()),
+        };
+        match state {
+            ChangeState::Applied | ChangeState::Undone => run.applied += 1,
+            _ => run.failed += 1,
+        }
+        // An undo that failed leaves the change applied (the journal says so); its row shows
+        // the failure until the next run.
+        if let Some(item) = self.items.get_mut(&id) {
+            item.state = match (undo, state) {
+                (true, ChangeState::Refused) => ChangeState::Applied,
+                (_, s) => s,
+            };
+        }
+    }
+
+    /// The run ended (`error`: it stopped early). What it left under way goes back to what it
+    /// was not: planned (or applied, for an undo), with the reason when there is one.
+    pub fn ended(&mut self, at: OffsetDateTime, error: Option<String>) {
+        for item in self.items.values_mut() {
+            item.state = match (&item.state, &error) {
+                (ChangeState::Applying, Some(e)) => ChangeState::Failed(e.clone()),
+                (ChangeState::Applying, None) => ChangeState::Planned,
+                (ChangeState::Undoing, _) => ChangeState::Applied,
+                (s, _) => s.clone(),
+            };
+        }
+        if let Some(run) = self.run.as_mut() {
+            run.ended = Some(at);
+            run.error = error;
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.run.as_ref().is_some_and(|r| r.ended.is_none())
+    }
+
+    /// Changes per state, for the pane's summary line.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let (mut planned, mut applied, mut failed) = (0, 0, 0);
+        for i in self.items.values() {
+            if is_domain_level(&i.change) {
+                continue;
+            }
+            match i.state {
+                ChangeState::Planned | ChangeState::Refused | ChangeState::Undone => planned += 1,
+                ChangeState::Applied => applied += 1,
+                ChangeState::Failed(_) => failed += 1,
+                _ => {}
+            }
+        }
+        (planned, applied, failed)
+    }
+}
+
+fn is_domain_level(c: &Change) -> bool {
+    c.field == FIELD_DOMAIN || c.field == FIELD_DEFAULT_DOMAIN || c.tenant == "dns"
+}
+
+fn state_word(s: &ChangeState) -> String {
+    match s {
+        ChangeState::Planned => "planned".into(),
+        ChangeState::Applying => "applying".into(),
+        ChangeState::Applied => "applied".into(),
+        ChangeState::Failed(w) => format!("failed: {w}"),
+        ChangeState::Refused => "not sent: read-only".into(),
+        ChangeState::Undoing => "undoing".into(),
+        ChangeState::Undone => "undone".into(),
+    }
+}
+
+/// One change in a few words for its row: a move to the same local part in the initial
+/// domain reads `UPN → …@initial` (any other new name, e.g. after a collision, in full).
+fn short(c: &Change, initial: Option<&str>) -> String {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let moved = |before: &str, after: &str| {
+        let same_local = before
+            .rsplit_once('@')
+            .zip(after.rsplit_once('@'))
+            .is_some_and(|((a, _), (b, host))| {
+                a.eq_ignore_ascii_case(b) && initial.is_some_and(|i| host.eq_ignore_ascii_case(i))
+            });
+        if same_local {
+            "…@initial".to_string()
+        } else {
+            after.to_string()
+        }
+    };
+    match c.field.as_str() {
+        FIELD_UPN => format!("UPN → {}", moved(&text(&c.before), &text(&c.after))),
+        FIELD_PRIMARY => format!("primary → {}", moved(&text(&c.before), &text(&c.after))),
+        FIELD_ADDRESSES => {
+            let (was, will) = (string_list(&c.before), string_list(&c.after));
+            let gone = was.iter().filter(|a| !will.contains(a)).count();
+            let new = will.iter().filter(|a| !was.contains(a)).count();
+            match (gone, new) {
+                (0, n) if n > 0 => format!("add {n} alias{}", if n == 1 { "" } else { "es" }),
+                (1, _) => "remove 1 alias".to_string(),
+                (n, _) => format!("remove {n} aliases"),
+            }
+        }
+        FIELD_IDENTIFIER_URIS => format!("URIs → {}", string_list(&c.after).join(" ")),
+        other => format!("{other} → {}", text(&c.after)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::change::Target;
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            version: 1,
+            kind: "release".into(),
+            tenant: "source".into(),
+            domain: "contoso.example".into(),
+            initial_domain: "contoso.onmicrosoft.com".into(),
+            changes,
+            renames: Vec::new(),
+            flags: Vec::new(),
+            notices: Vec::new(),
+        }
+    }
+
+    fn user(id: &str) -> Vec<Change> {
+        let upn = Change::set_upn(
+            "source",
+            id,
+            id,
+            &format!("{id}@contoso.example"),
+            &format!("{id}@contoso.onmicrosoft.com"),
+        );
+        let mut aliases = Change::remove_addresses(
+            "source",
+            "Set-Mailbox",
+            Target {
+                id: id.into(),
+                display: id.into(),
+            },
+            &[
+                format!("smtp:{id}@contoso.example"),
+                format!("smtp:x.{id}@contoso.example"),
+            ],
+        );
+        aliases.prerequisites = vec![upn.id.clone()];
+        vec![upn, aliases]
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH
+    }
+
+    #[test]
+    fn rows_say_the_planned_changes_and_follow_their_results() {
+        let mut w = Workbench::default();
+        let changes = user("u1");
+        w.replan(&plan(changes.clone()), now());
+        let row = w.row("u1");
+        assert_eq!(row.planned, "UPN → …@initial, remove 2 aliases");
+        assert_eq!(row.state, RowState::Planned);
+
+        let send = w.to_apply(&["u1".to_string()]);
+        assert_eq!(send.len(), 2);
+        w.start(
+            Run {
+                kind: RunKind::Apply,
+                read_only: false,
+                total: 2,
+                applied: 0,
+                failed: 0,
+                started: now(),
+                ended: None,
+                error: None,
+                undoes: HashMap::new(),
+            },
+            &send,
+        );
+        assert_eq!(w.row("u1").state, RowState::Applying);
+        w.settled(&ChangeResult {
+            id: changes[0].id.clone(),
+            status: Status::Applied,
+            request_id: None,
+        });
+        w.settled(&ChangeResult {
+            id: changes[1].id.clone(),
+            status: Status::Failed("Exchange refused it".into()),
+            request_id: None,
+        });
+        w.ended(now(), None);
+        assert_eq!(
+            w.row("u1").state,
+            RowState::Failed("Exchange refused it".into())
+        );
+        // The retry sends the failed one alone: its prerequisite is applied.
+        let retry = w.to_retry();
+        assert_eq!(retry.len(), 1);
+        assert!(retry[0].prerequisites.is_empty());
+        // A new plan without the applied UPN change keeps the session's states.
+        w.replan(&plan(vec![changes[1].clone()]), now());
+        assert!(w.touched("u1"));
+        assert_eq!(
+            w.row("u1").state,
+            RowState::Failed("Exchange refused it".into())
+        );
+        assert_eq!(
+            w.applied_of(&["u1".to_string()]),
+            vec![changes[0].id.clone()]
+        );
+    }
+
+    #[test]
+    fn a_selection_brings_its_unapplied_prerequisites() {
+        let mut w = Workbench::default();
+        let changes = user("u2");
+        w.replan(&plan(changes.clone()), now());
+        // Mark only the aliases as wanted: the UPN change comes along.
+        let ids: HashSet<&str> = [changes[1].id.as_str()].into_iter().collect();
+        let send = w.with_prerequisites(ids);
+        assert_eq!(
+            send.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            vec![changes[0].id.clone(), changes[1].id.clone()]
+        );
+    }
+}

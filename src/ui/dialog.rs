@@ -1,0 +1,147 @@
+//! The workbench's dialogs over the middle of the screen: the preview of the selection's
+//! changes (`p`) and the confirmation before a run (`a`, `r`, `u`), which asks for the domain
+//! to be typed when more than one object would change.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph};
+
+use crate::app::keys::{Context, active};
+use crate::app::state::State;
+use crate::app::workbench::{Confirm, Dialog, RunKind};
+
+use super::theme;
+use super::widgets::truncate;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    match &state.workbench.dialog {
+        Some(Dialog::Preview {
+            title,
+            lines,
+            scroll,
+        }) => preview(frame, area, title, lines, *scroll),
+        Some(Dialog::Confirm(c)) => confirm(frame, area, state, c),
+        None => {}
+    }
+}
+
+/// Nine tenths of the screen, centred: the lines are long (addresses, cmdlets).
+fn boxed(area: Rect, lines: usize) -> Rect {
+    let width = (area.width.saturating_mul(9) / 10).max(area.width.min(40));
+    let height = (lines as u16 + 2).min(area.height.saturating_sub(2).max(3));
+    Rect {
+        x: area.x + (area.width.saturating_sub(width)) / 2,
+        y: area.y + (area.height.saturating_sub(height)) / 2,
+        width,
+        height,
+    }
+}
+
+fn preview(frame: &mut Frame, area: Rect, title: &str, lines: &[String], scroll: usize) {
+    let rect = boxed(area, lines.len().max(1) * 2);
+    let room = usize::from(rect.height.saturating_sub(2));
+    // Whole lines, wrapped: the preview is the exact change, never cut.
+    let shown: Vec<Line> = if lines.is_empty() {
+        vec![Line::styled(
+            "no planned change for this selection",
+            theme::dim(),
+        )]
+    } else {
+        lines
+            .iter()
+            .skip(scroll)
+            .take(room)
+            .map(|l| Line::from(l.clone()))
+            .collect()
+    };
+    let keys = active();
+    let more = if scroll + room < lines.len() {
+        format!(" {} more · ", lines.len() - scroll - room)
+    } else {
+        " ".to_string()
+    };
+    let block = Block::bordered()
+        .border_style(theme::border(true))
+        .title(Line::styled(
+            format!(" Preview: {title} "),
+            theme::title(true),
+        ))
+        .title_bottom(
+            Line::styled(
+                format!(
+                    "{more}{} scroll · {} closes ",
+                    keys.keys_of(Context::Preview, "down"),
+                    keys.keys_of(Context::Preview, "close")
+                ),
+                theme::dim(),
+            )
+            .right_aligned(),
+        )
+        .padding(Padding::horizontal(1));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(shown)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .block(block),
+        rect,
+    );
+}
+
+fn confirm(frame: &mut Frame, area: Rect, state: &State, c: &Confirm) {
+    let verb = match c.kind {
+        RunKind::Apply => "Apply",
+        RunKind::Retry => "Retry",
+        RunKind::Undo => "Undo",
+    };
+    let mut head = vec![Line::from(vec![
+        Span::styled(
+            format!(
+                "{verb} {} change{} to {} object{} in the source tenant",
+                c.changes.len(),
+                if c.changes.len() == 1 { "" } else { "s" },
+                c.objects,
+                if c.objects == 1 { "" } else { "s" },
+            ),
+            theme::prompt(),
+        ),
+        Span::raw(if state.workbench.read_only {
+            " (read-only: nothing is sent)"
+        } else {
+            ""
+        }),
+    ])];
+    let keys = active();
+    let accept = keys.keys_of(Context::Confirm, "accept");
+    let cancel = keys.keys_of(Context::Confirm, "cancel");
+    let ask = match &c.typed {
+        Some(t) => Line::from(vec![
+            Span::raw(format!("Type {} and {accept} to go on: ", state.domain)),
+            Span::styled(t.clone(), theme::prompt()),
+            Span::styled("▏", theme::prompt()),
+        ]),
+        None => Line::from(format!("{accept} sends it · {cancel} cancels")),
+    };
+    // The changes, as many as fit; the box keeps room for the question.
+    let room = usize::from(area.height.saturating_sub(8)).max(1);
+    let rect = boxed(area, c.lines.len().min(room) + head.len() + 3);
+    let inner_w = usize::from(rect.width.saturating_sub(4));
+    head.push(Line::from(""));
+    for l in c.lines.iter().take(room) {
+        head.push(Line::from(truncate(l, inner_w)));
+    }
+    if c.lines.len() > room {
+        head.push(Line::styled(
+            format!("… and {} more (p previews them all)", c.lines.len() - room),
+            theme::dim(),
+        ));
+    }
+    head.push(ask);
+    let block = Block::bordered()
+        .border_style(theme::border(true))
+        .title(Line::styled(format!(" {verb}? "), theme::title(true)))
+        .title_bottom(Line::styled(format!(" {cancel} cancels "), theme::dim()).right_aligned())
+        .padding(Padding::horizontal(1));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(head).block(block), rect);
+}
