@@ -17,6 +17,8 @@ use super::widgets::{self, List, Window, truncate};
 /// Below this inner width the mail column goes (it usually repeats the UPN).
 const MAIL_MIN_WIDTH: u16 = 100;
 const KIND_WIDTH: u16 = 8;
+/// Below this width for the text columns the planned change goes (the preview shows it).
+const PLANNED_MIN_WIDTH: u16 = 56;
 
 /// One visible row as text.
 struct TextRow {
@@ -168,7 +170,7 @@ fn render_workbench(
     let inner_w = area.width.saturating_sub(2);
     let with_aliases = inner_w >= MAIL_MIN_WIDTH;
     // Marker column (when focused), the selection mark and the spaces between columns.
-    let chrome = u16::from(state.focus == Pane::Users) + 2 + if with_aliases { 4 } else { 3 };
+    let chrome = u16::from(state.focus == Pane::Users) + 1 + if with_aliases { 5 } else { 4 };
     let text_w = inner_w.saturating_sub(KIND_WIDTH + chrome);
     let need = |f: &dyn Fn(&TextRow) -> String, header: &str| {
         let w = lines
@@ -192,28 +194,38 @@ fn render_workbench(
     } else {
         0
     };
-    // The state is what the admin watches: it keeps up to a third; the name and the change
-    // share the rest.
-    let state_w = state_need.min(text_w / 3).max(5.min(text_w));
-    let rest = text_w.saturating_sub(state_w);
-    let [name_w, rest] = widgets::share_width(rest, name_need, planned_need + aliases_need);
+    // The name says which object, the state what happened to it: they come first. The
+    // planned change needs room to be readable; on a narrow pane the preview (p) shows it.
+    let with_planned = text_w >= PLANNED_MIN_WIDTH;
+    let name_w = name_need.min(text_w * 3 / 5);
+    let rest = text_w.saturating_sub(name_w);
+    let state_w = if with_planned {
+        state_need.min(rest / 3)
+    } else {
+        rest
+    };
+    let rest = rest.saturating_sub(state_w);
     let [planned_w, aliases_w] = if with_aliases {
         widgets::share_width(rest, planned_need, aliases_need)
     } else {
         [rest, 0]
     };
-    let mut header = vec!["", "Kind", "UPN / name", "Planned change", "State"];
+    let mut header = vec!["", "Kind", "UPN / name"];
     let mut widths = vec![
         Constraint::Length(1),
         Constraint::Length(KIND_WIDTH),
         Constraint::Length(name_w),
-        Constraint::Length(planned_w),
-        Constraint::Length(state_w),
     ];
     if with_aliases {
-        header.insert(3, "Aliases in domain");
-        widths.insert(3, Constraint::Length(aliases_w));
+        header.push("Aliases in domain");
+        widths.push(Constraint::Length(aliases_w));
     }
+    if with_planned {
+        header.push("Planned change");
+        widths.push(Constraint::Length(planned_w));
+    }
+    header.push("State");
+    widths.push(Constraint::Length(state_w));
     let rows = lines
         .iter()
         .map(|l| {
@@ -232,15 +244,17 @@ fn render_workbench(
                 )),
                 Cell::from(Span::styled(l.kind, theme::dim())),
                 Cell::from(truncate(&l.name, usize::from(name_w))),
-                Cell::from(truncate(&w.planned, usize::from(planned_w))),
-                Cell::from(Span::styled(
-                    truncate(&w.state.text(), usize::from(state_w)),
-                    state_style,
-                )),
             ];
             if with_aliases {
-                cells.insert(3, Cell::from(truncate(&l.aliases, usize::from(aliases_w))));
+                cells.push(Cell::from(truncate(&l.aliases, usize::from(aliases_w))));
             }
+            if with_planned {
+                cells.push(Cell::from(truncate(&w.planned, usize::from(planned_w))));
+            }
+            cells.push(Cell::from(Span::styled(
+                truncate(&w.state.text(), usize::from(state_w)),
+                state_style,
+            )));
             Row::new(cells)
         })
         .collect();
