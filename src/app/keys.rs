@@ -102,6 +102,24 @@ impl Context {
     }
 }
 
+/// How the help names a group of contexts: ` (help, details)`; the normal one is unmarked.
+fn suffix_of(contexts: &[Context]) -> String {
+    match contexts {
+        [one] => one.suffix().to_string(),
+        many => format!(
+            " ({})",
+            many.iter()
+                .map(|c| c
+                    .suffix()
+                    .trim()
+                    .trim_start_matches('(')
+                    .trim_end_matches(')'))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// One action a key can be bound to, and what the help says it does. `with_prev`: shown on
 /// the help row of the action before it (`Up, k / Down, j`), so the overlay fits 80x24.
 struct Def {
@@ -576,15 +594,29 @@ impl Keymap {
         }
         rows.into_iter()
             .map(|(keys, help)| {
-                // `Enter / Esc (filter)`: a context is named once, after its last keys.
+                // The same keys in several contexts are one part: `q (help, details)`.
+                let mut parts: Vec<(String, Vec<Context>)> = Vec::new();
+                for (context, k) in keys {
+                    match parts.last_mut() {
+                        Some((pk, contexts))
+                            if *pk == k
+                                && !contexts.contains(&context)
+                                && ![context, contexts[0]].contains(&Context::Normal) =>
+                        {
+                            contexts.push(context)
+                        }
+                        _ => parts.push((k, vec![context])),
+                    }
+                }
+                // `Enter / Esc (filter)`: contexts are named once, after their last keys.
                 let mut text = String::new();
-                for (i, (context, k)) in keys.iter().enumerate() {
+                for (i, (k, contexts)) in parts.iter().enumerate() {
                     if i > 0 {
                         text.push_str(" / ");
                     }
                     text.push_str(k);
-                    if keys.get(i + 1).is_none_or(|(next, _)| next != context) {
-                        text.push_str(context.suffix());
+                    if parts.get(i + 1).is_none_or(|(_, next)| next != contexts) {
+                        text.push_str(&suffix_of(contexts));
                     }
                 }
                 (text, help.to_string())

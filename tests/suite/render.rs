@@ -514,10 +514,22 @@ fn help_overlay_lists_every_key() {
         assert!(screen.contains(&key), "missing key {key}");
         assert!(screen.contains(what.trim()), "missing text {what}");
     }
-    // Still drawn (clipped) on a small terminal.
+    // On a small terminal it scrolls: the first rows, how many are below, then the last row.
     let small = draw(&s, 80, 24);
     assert!(small.contains(" Keys "));
     assert!(small.contains("q / Ctrl-C"));
+    assert!(small.contains(" more: Down, j"), "{small}");
+    let rows = Keymap::defaults().help_rows();
+    let (last_key, _) = rows.last().expect("rows");
+    assert!(!small.contains(last_key.as_str()), "{small}");
+    for _ in 0..rows.len() {
+        update(&mut s, Action::Down);
+    }
+    let scrolled = draw(&s, 80, 24);
+    assert!(scrolled.contains(last_key.as_str()), "{scrolled}");
+    assert!(!scrolled.contains(" more: "), "{scrolled}");
+    // The pane behind did not move.
+    assert_eq!(s.view(Pane::Domain).selected, 0);
 }
 
 #[test]
