@@ -246,6 +246,8 @@ pub enum Command {
         changes: Vec<crate::plan::change::Change>,
         read_only: bool,
     },
+    /// Read the source's inventory (and plan) again now, not at the next period.
+    Reinventory,
     /// Redraw even after a tick. Other actions always redraw; after a tick the loop redraws
     /// when the clock-dependent face of the screen changed (`ui::clock::face`) or on this.
     Redraw,

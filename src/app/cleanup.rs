@@ -289,11 +289,14 @@ pub fn change_settled(state: &mut State, result: &ChangeResult) {
     state.workbench.settled(result);
 }
 
-pub fn run_ended(state: &mut State, error: Option<String>) {
+/// The run ended: what it left under way is settled, and the inventory is read again so the
+/// counts and the plan show what the run changed.
+pub fn run_ended(state: &mut State, error: Option<String>) -> Vec<Command> {
     if let Some(e) = &error {
         state.notice = Some(format!("the run stopped: {e}"));
     }
     state.workbench.ended(state.now, error);
+    vec![Command::Reinventory]
 }
 
 /// Up / Down while the help or a preview is open scroll it; `false`: neither is.

@@ -146,6 +146,35 @@ where
     })
 }
 
+/// [`spawn_every`], and also at once when `wake` is notified (after a run changed what the
+/// poll reads, so the screen need not wait a whole period to show it).
+pub fn spawn_every_or_woken<F, Fut>(
+    every: Duration,
+    wake: Arc<tokio::sync::Notify>,
+    tx: UnboundedSender<Action>,
+    mut poll: F,
+) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Vec<Action>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = wake.notified() => ticks.reset(),
+            }
+            for action in poll().await {
+                if tx.send(action).is_err() {
+                    return;
+                }
+            }
+        }
+    })
+}
+
 /// Poll one tenant every `every`; with `list_directory` its users and groups too, through
 /// delta queries (see [`Directory`]).
 pub fn spawn_tenant_poller(
@@ -268,9 +297,10 @@ pub fn spawn_inventory_poller(
     client: Arc<GraphClient>,
     domain: String,
     every: Duration,
+    wake: Arc<tokio::sync::Notify>,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
-    spawn_every(every, tx, move || {
+    spawn_every_or_woken(every, wake, tx, move || {
         let (client, domain) = (client.clone(), domain.clone());
         async move {
             let span = tracing::info_span!("poll_inventory");

@@ -200,6 +200,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             ),
         );
     }
+    let inventory_wake = Arc::new(tokio::sync::Notify::new());
     tasks.watch(
         "inventory poller",
         Ends::Never,
@@ -207,6 +208,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             services.source.clone(),
             state.domain.clone(),
             services.inventory_every,
+            inventory_wake.clone(),
             tx.clone(),
         ),
     );
@@ -216,6 +218,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
         save: &save_tx,
         journal: &journal,
         actions: &tx,
+        inventory_wake: &inventory_wake,
     };
     let result = event_loop(&mut state, &mut rx, &mut tasks, channels, &services).await;
 
@@ -242,6 +245,8 @@ struct Channels<'a> {
     journal: &'a Arc<std::sync::Mutex<Journal>>,
     /// Where a run's results come back.
     actions: &'a UnboundedSender<Action>,
+    /// Wakes the inventory poller (and the release plan with it) after a run.
+    inventory_wake: &'a Arc<tokio::sync::Notify>,
 }
 
 async fn event_loop(
@@ -333,6 +338,7 @@ fn apply(state: &mut State, action: Action, channels: Channels<'_>, services: &S
                 changes,
                 read_only,
             } => spawn_run(channels, services, kind, changes, read_only),
+            Command::Reinventory => channels.inventory_wake.notify_one(),
             Command::Redraw => redraw = true,
             Command::Quit => state.quitting = true,
             Command::CancelSignIn(tenant) => match tenant {

@@ -205,7 +205,7 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
         Action::ConfirmAccept => return cleanup::confirm_accept(state),
         Action::ReleasePlanned { at, result } => cleanup::release_planned(state, at, result),
         Action::ChangeSettled(result) => cleanup::change_settled(state, &result),
-        Action::RunEnded(error) => cleanup::run_ended(state, error),
+        Action::RunEnded(error) => return cleanup::run_ended(state, error),
         Action::ProgressNotSaved(error) => {
             let event = Event::new(Kind::Note, "progress not saved")
                 .details(json!({ "error": error.clone() }));
