@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::dns::DnsClient;
 use crate::graph::delta::Delta;
-use crate::graph::model::{Group, User};
+use crate::graph::model::{DirectoryObjectRef, Group, User};
 use crate::graph::{GraphClient, GraphError};
 
 use super::action::{Action, PollFailure, TenantSnapshot};
@@ -29,13 +29,18 @@ pub struct Directory {
     groups: BTreeMap<String, Group>,
     users_link: Option<String>,
     groups_link: Option<String>,
+    /// `domainNameReferences` of the domain (by id) as last listed. Graph lists only users
+    /// and groups there, so it can only change in a round whose delta changed something; a
+    /// quiet round reuses it instead of paging through 100,000 references again.
+    references: Option<(String, Vec<DirectoryObjectRef>)>,
 }
 
 impl Directory {
     /// Bring both collections up to date. A failed round changes nothing and keeps its link
     /// (the next poll asks again from the same point); a link Graph no longer knows (410 Gone,
     /// its sync state expired) is dropped, so the next poll lists that collection afresh.
-    pub async fn refresh(&mut self, client: &GraphClient) -> Result<(), GraphError> {
+    /// True when the round changed something (a first listing always does).
+    pub async fn refresh(&mut self, client: &GraphClient) -> Result<bool, GraphError> {
         let (users, groups) = tokio::join!(
             client.users_delta(self.users_link.as_deref()),
             client.groups_delta(self.groups_link.as_deref()),
@@ -43,9 +48,29 @@ impl Directory {
         let users = settle(users, &mut self.users_link);
         let groups = settle(groups, &mut self.groups_link);
         let (users, groups) = (users?, groups?);
-        apply(&mut self.users, &mut self.users_link, users, |u| &u.id);
-        apply(&mut self.groups, &mut self.groups_link, groups, |g| &g.id);
-        Ok(())
+        let changed = apply(&mut self.users, &mut self.users_link, users, |u| &u.id);
+        let changed = apply(&mut self.groups, &mut self.groups_link, groups, |g| &g.id) || changed;
+        if changed {
+            self.references = None;
+        }
+        Ok(changed)
+    }
+
+    /// The domain's `domainNameReferences`: listed after a round that changed the directory
+    /// (or for another domain id), else the last listing.
+    async fn references(
+        &mut self,
+        client: &GraphClient,
+        domain_id: &str,
+    ) -> Result<Vec<DirectoryObjectRef>, GraphError> {
+        if let Some((id, kept)) = &self.references
+            && id == domain_id
+        {
+            return Ok(kept.clone());
+        }
+        let listed = client.domain_name_references(domain_id).await?;
+        self.references = Some((domain_id.to_string(), listed.clone()));
+        Ok(listed)
     }
 
     pub fn users(&self) -> impl ExactSizeIterator<Item = &User> {
@@ -69,15 +94,18 @@ fn settle<T>(
 }
 
 /// One delta round into the kept objects: a first round (no link yet) replaces them all.
+/// True when it changed something.
 fn apply<T>(
     kept: &mut BTreeMap<String, T>,
     link: &mut Option<String>,
     delta: Delta<T>,
     id: impl Fn(&T) -> &String,
-) {
-    if link.is_none() {
+) -> bool {
+    let first = link.is_none();
+    if first {
         kept.clear();
     }
+    let changed = first || !delta.changed.is_empty() || !delta.removed.is_empty();
     for gone in &delta.removed {
         kept.remove(gone);
     }
@@ -85,39 +113,40 @@ fn apply<T>(
         kept.insert(id(&object).clone(), object);
     }
     *link = Some(delta.delta_link);
+    changed
 }
 
-/// Read everything the dashboard shows about one tenant. The users and groups come from
-/// `directory` (kept up to date through delta queries) and only when it is given: a tenant
-/// whose directory no pane shows is not listed at all.
+/// Read everything the dashboard shows about one tenant. With `directory` its users and groups
+/// are brought up to date through delta queries (a tenant whose directory no pane shows is not
+/// listed at all), and `domainNameReferences` is listed again only when they changed.
+///
+/// The snapshot's `users` and `groups` stay empty: no pane reads them (the Users pane shows the
+/// reference inventory), and copying 120,000 objects into every poll's snapshot was most of
+/// the idle dashboard's CPU (`benches/process.rs`). The live copy is `directory`.
 pub async fn poll_tenant(
     client: &GraphClient,
     domain: &str,
-    directory: Option<&mut Directory>,
+    mut directory: Option<&mut Directory>,
 ) -> Result<TenantSnapshot, GraphError> {
-    let listing = async {
-        match directory {
-            Some(d) => d.refresh(client).await.map(|()| {
-                (
-                    d.users().cloned().collect::<Vec<_>>(),
-                    d.groups().cloned().collect::<Vec<_>>(),
-                )
-            }),
-            None => Ok((Vec::new(), Vec::new())),
+    let refresh = async {
+        match directory.as_deref_mut() {
+            Some(d) => d.refresh(client).await.map(|_| ()),
+            None => Ok(()),
         }
     };
-    let (organization, found, (users, groups)) =
-        tokio::try_join!(client.organization(), client.domain(domain), listing)?;
-    let references = match &found {
-        Some(d) => client.domain_name_references(&d.id).await?,
-        None => Vec::new(),
+    let (organization, found, ()) =
+        tokio::try_join!(client.organization(), client.domain(domain), refresh)?;
+    let references = match (&found, directory) {
+        (None, _) => Vec::new(),
+        (Some(d), Some(directory)) => directory.references(client, &d.id).await?,
+        (Some(d), None) => client.domain_name_references(&d.id).await?,
     };
     Ok(TenantSnapshot {
         organization,
         domain: found,
         references,
-        users,
-        groups,
+        users: Vec::new(),
+        groups: Vec::new(),
     })
 }
 
