@@ -172,7 +172,7 @@ pub fn uri_in_domain(uri: &str, domain: &str) -> bool {
 /// Collect the inventory: users, groups, contacts and applications are fetched concurrently,
 /// then `domainNameReferences` adds what those did not show.
 pub async fn collect(client: &GraphClient, domain: &str) -> Result<Vec<Entry>, GraphError> {
-    Ok(classify(domain, read(client, domain).await?))
+    Ok(classify(domain, &read(client, domain).await?))
 }
 
 /// The directory as Graph lists it, fetched concurrently (plans need more than the entries:
@@ -204,18 +204,40 @@ pub struct Directory {
     pub references: Vec<crate::graph::model::DirectoryObjectRef>,
 }
 
+/// What the inventory and the plans read of a directory, however it is kept: listed whole
+/// ([`Directory`]) or kept live through delta queries by the dashboard's poller. Borrowed, so
+/// reading it never copies 100,000 users.
+pub trait DirectoryView {
+    fn users(&self) -> impl Iterator<Item = &crate::graph::model::User>;
+    fn groups(&self) -> impl Iterator<Item = &crate::graph::model::Group>;
+    fn contacts(&self) -> &[crate::graph::model::OrgContact];
+    fn applications(&self) -> &[crate::graph::model::Application];
+    fn references(&self) -> &[crate::graph::model::DirectoryObjectRef];
+}
+
+impl DirectoryView for Directory {
+    fn users(&self) -> impl Iterator<Item = &crate::graph::model::User> {
+        self.users.iter()
+    }
+    fn groups(&self) -> impl Iterator<Item = &crate::graph::model::Group> {
+        self.groups.iter()
+    }
+    fn contacts(&self) -> &[crate::graph::model::OrgContact] {
+        &self.contacts
+    }
+    fn applications(&self) -> &[crate::graph::model::Application] {
+        &self.applications
+    }
+    fn references(&self) -> &[crate::graph::model::DirectoryObjectRef] {
+        &self.references
+    }
+}
+
 /// Every object of `directory` that holds `domain`, and how; `domainNameReferences` adds the
-/// objects the other lists did not show.
-pub fn classify(domain: &str, directory: Directory) -> Vec<Entry> {
-    let Directory {
-        users,
-        groups,
-        contacts,
-        applications,
-        references,
-    } = directory;
+/// objects the other lists did not show. Only the holders' fields are copied.
+pub fn classify(domain: &str, directory: &impl DirectoryView) -> Vec<Entry> {
     let mut out = Vec::new();
-    for u in users {
+    for u in directory.users() {
         let refs = address_refs(
             Some(&u.user_principal_name),
             u.mail.as_deref(),
@@ -224,10 +246,10 @@ pub fn classify(domain: &str, directory: Directory) -> Vec<Entry> {
         );
         if !refs.is_empty() {
             out.push(Entry {
-                id: u.id,
+                id: u.id.clone(),
                 kind: Kind::User,
-                display_name: u.display_name.unwrap_or_default(),
-                user_principal_name: Some(u.user_principal_name),
+                display_name: u.display_name.clone().unwrap_or_default(),
+                user_principal_name: Some(u.user_principal_name.clone()),
                 enabled: u.account_enabled,
                 synced: Some(u.on_premises_sync_enabled == Some(true)),
                 licences: Some(u.assigned_licenses.len()),
@@ -235,7 +257,7 @@ pub fn classify(domain: &str, directory: Directory) -> Vec<Entry> {
             });
         }
     }
-    for g in groups {
+    for g in directory.groups() {
         let refs = address_refs(None, g.mail.as_deref(), &g.proxy_addresses, domain);
         if !refs.is_empty() {
             let kind = match g.kind() {
@@ -245,9 +267,9 @@ pub fn classify(domain: &str, directory: Directory) -> Vec<Entry> {
                 GroupKind::Security => Kind::SecurityGroup,
             };
             out.push(Entry {
-                id: g.id,
+                id: g.id.clone(),
                 kind,
-                display_name: g.display_name.unwrap_or_default(),
+                display_name: g.display_name.clone().unwrap_or_default(),
                 user_principal_name: None,
                 enabled: None,
                 synced: None,
@@ -256,13 +278,13 @@ pub fn classify(domain: &str, directory: Directory) -> Vec<Entry> {
             });
         }
     }
-    for c in contacts {
+    for c in directory.contacts() {
         let refs = address_refs(None, c.mail.as_deref(), &c.proxy_addresses, domain);
         if !refs.is_empty() {
             out.push(Entry {
-                id: c.id,
+                id: c.id.clone(),
                 kind: Kind::Contact,
-                display_name: c.display_name.unwrap_or_default(),
+                display_name: c.display_name.clone().unwrap_or_default(),
                 user_principal_name: None,
                 enabled: None,
                 synced: None,
@@ -271,7 +293,7 @@ pub fn classify(domain: &str, directory: Directory) -> Vec<Entry> {
             });
         }
     }
-    for a in applications {
+    for a in directory.applications() {
         let refs: Vec<Reference> = a
             .identifier_uris
             .iter()
@@ -283,9 +305,9 @@ pub fn classify(domain: &str, directory: Directory) -> Vec<Entry> {
             .collect();
         if !refs.is_empty() {
             out.push(Entry {
-                id: a.id,
+                id: a.id.clone(),
                 kind: Kind::Application,
-                display_name: a.display_name.unwrap_or_default(),
+                display_name: a.display_name.clone().unwrap_or_default(),
                 user_principal_name: None,
                 enabled: None,
                 synced: None,
@@ -295,22 +317,22 @@ pub fn classify(domain: &str, directory: Directory) -> Vec<Entry> {
         }
     }
     let known: HashSet<String> = out.iter().map(|e| e.id.to_ascii_lowercase()).collect();
-    for r in references {
+    for r in directory.references() {
         if known.contains(&r.id.to_ascii_lowercase()) {
             continue;
         }
         out.push(Entry {
             kind: Kind::Other,
-            display_name: r.display_name.unwrap_or_default(),
+            display_name: r.display_name.clone().unwrap_or_default(),
             user_principal_name: None,
             enabled: None,
             synced: None,
             licences: None,
             references: vec![Reference {
                 how: "domainNameReferences",
-                value: r.odata_type.unwrap_or_default(),
+                value: r.odata_type.clone().unwrap_or_default(),
             }],
-            id: r.id,
+            id: r.id.clone(),
         });
     }
     out

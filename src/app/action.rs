@@ -14,8 +14,9 @@ pub struct TenantSnapshot {
     pub organization: Organization,
     /// The watched domain in this tenant; `None` when the tenant does not have it.
     pub domain: Option<Domain>,
-    /// `domainNameReferences` of the watched domain (empty when absent).
-    pub references: Vec<DirectoryObjectRef>,
+    /// `domainNameReferences` of the watched domain (empty when absent); shared with the
+    /// poller's copy, never cloned per poll.
+    pub references: std::sync::Arc<[DirectoryObjectRef]>,
     pub users: Vec<User>,
     pub groups: Vec<Group>,
 }
@@ -158,7 +159,7 @@ pub enum Action {
     /// The source tenant's release plan, made when its inventory was read.
     ReleasePlanned {
         at: OffsetDateTime,
-        result: Result<Box<crate::plan::release::Plan>, String>,
+        result: Result<Box<super::workbench::PlanSketch>, String>,
     },
     /// One change of the run settled (the executor's answer).
     ChangeSettled(crate::executor::ChangeResult),

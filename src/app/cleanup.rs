@@ -8,11 +8,10 @@ use time::OffsetDateTime;
 
 use crate::audit::{Event, Kind};
 use crate::executor::ChangeResult;
-use crate::plan::release::Plan;
 
 use super::action::Command;
 use super::state::{Pane, State};
-use super::workbench::{Confirm, Dialog, Run, RunKind};
+use super::workbench::{Confirm, Dialog, PlanSketch, Run, RunKind};
 
 /// The object id of the Users row at `row` (after the filter).
 fn object_at(state: &State, row: usize) -> Option<String> {
@@ -25,8 +24,19 @@ fn object_at(state: &State, row: usize) -> Option<String> {
         .map(|e| e.id.clone())
 }
 
-fn cursor_object(state: &State) -> Option<String> {
+/// The object under the Users cursor.
+pub fn cursor_object(state: &State) -> Option<String> {
     object_at(state, state.view(Pane::Users).selected)
+}
+
+/// The Users row (after the filter) that lists object `id`.
+pub fn row_of(state: &State, id: &str) -> Option<usize> {
+    let entries = state.inventory.entries.as_deref()?;
+    state
+        .model
+        .users
+        .iter()
+        .position(|i| entries.get(*i as usize).is_some_and(|e| e.id == id))
 }
 
 /// The selection in row order; the row under the cursor when nothing is selected.
@@ -278,9 +288,13 @@ pub fn toggle_read_only(state: &mut State) -> Vec<Command> {
     )]
 }
 
-pub fn release_planned(state: &mut State, at: OffsetDateTime, result: Result<Box<Plan>, String>) {
+pub fn release_planned(
+    state: &mut State,
+    at: OffsetDateTime,
+    result: Result<Box<PlanSketch>, String>,
+) {
     match result {
-        Ok(plan) => state.workbench.replan(&plan, at),
+        Ok(plan) => state.workbench.replan(*plan, at),
         Err(e) => state.workbench.plan_error = Some(e),
     }
 }

@@ -19,6 +19,7 @@ use crate::graph::{GraphClient, GraphError};
 
 use super::action::{Action, PollFailure, TenantSnapshot};
 use super::state::TenantId;
+use super::workbench::{PlanSketch, Planned};
 
 /// A tenant's users and groups kept live through delta queries (`/users/delta`,
 /// `/groups/delta`): the first round lists them; each later poll asks only for what changed
@@ -31,8 +32,31 @@ pub struct Directory {
     groups_link: Option<String>,
     /// `domainNameReferences` of the domain (by id) as last listed. Graph lists only users
     /// and groups there, so it can only change in a round whose delta changed something; a
-    /// quiet round reuses it instead of paging through 100,000 references again.
-    references: Option<(String, Vec<DirectoryObjectRef>)>,
+    /// quiet round reuses it instead of paging through 100,000 references again. Shared with
+    /// the snapshots sent to the loop, never copied.
+    references: Option<(String, Arc<[DirectoryObjectRef]>)>,
+    /// The source's contacts and applications, read again every inventory period (Graph has
+    /// no delta for them here); with the users and groups, what the inventory classifies.
+    contacts: Vec<crate::graph::model::OrgContact>,
+    applications: Vec<crate::graph::model::Application>,
+}
+
+impl crate::inventory::DirectoryView for Directory {
+    fn users(&self) -> impl Iterator<Item = &User> {
+        self.users.values()
+    }
+    fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.values()
+    }
+    fn contacts(&self) -> &[crate::graph::model::OrgContact] {
+        &self.contacts
+    }
+    fn applications(&self) -> &[crate::graph::model::Application] {
+        &self.applications
+    }
+    fn references(&self) -> &[DirectoryObjectRef] {
+        self.references.as_ref().map_or(&[], |(_, r)| r)
+    }
 }
 
 impl Directory {
@@ -62,13 +86,14 @@ impl Directory {
         &mut self,
         client: &GraphClient,
         domain_id: &str,
-    ) -> Result<Vec<DirectoryObjectRef>, GraphError> {
+    ) -> Result<Arc<[DirectoryObjectRef]>, GraphError> {
         if let Some((id, kept)) = &self.references
             && id == domain_id
         {
             return Ok(kept.clone());
         }
-        let listed = client.domain_name_references(domain_id).await?;
+        let listed: Arc<[DirectoryObjectRef]> =
+            client.domain_name_references(domain_id).await?.into();
         self.references = Some((domain_id.to_string(), listed.clone()));
         Ok(listed)
     }
@@ -123,31 +148,40 @@ fn apply<T>(
 /// The snapshot's `users` and `groups` stay empty: no pane reads them (the Users pane shows the
 /// reference inventory), and copying 120,000 objects into every poll's snapshot was most of
 /// the idle dashboard's CPU (`benches/process.rs`). The live copy is `directory`.
+/// The bool: the directory changed in this round.
 pub async fn poll_tenant(
     client: &GraphClient,
     domain: &str,
     mut directory: Option<&mut Directory>,
-) -> Result<TenantSnapshot, GraphError> {
+) -> Result<(TenantSnapshot, bool), GraphError> {
     let refresh = async {
         match directory.as_deref_mut() {
-            Some(d) => d.refresh(client).await.map(|_| ()),
-            None => Ok(()),
+            Some(d) => d.refresh(client).await,
+            None => Ok(false),
         }
     };
-    let (organization, found, ()) =
+    let (organization, found, changed) =
         tokio::try_join!(client.organization(), client.domain(domain), refresh)?;
     let references = match (&found, directory) {
-        (None, _) => Vec::new(),
+        (None, Some(directory)) => {
+            // The domain is gone: nothing references it, and the inventory says so.
+            directory.references = None;
+            Vec::new().into()
+        }
+        (None, None) => Vec::new().into(),
         (Some(d), Some(directory)) => directory.references(client, &d.id).await?,
-        (Some(d), None) => client.domain_name_references(&d.id).await?,
+        (Some(d), None) => client.domain_name_references(&d.id).await?.into(),
     };
-    Ok(TenantSnapshot {
-        organization,
-        domain: found,
-        references,
-        users: Vec::new(),
-        groups: Vec::new(),
-    })
+    Ok((
+        TenantSnapshot {
+            organization,
+            domain: found,
+            references,
+            users: Vec::new(),
+            groups: Vec::new(),
+        },
+        changed,
+    ))
 }
 
 /// Run `poll` at every tick of `every` and send what it returns to the loop; a tick missed
@@ -166,35 +200,6 @@ where
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             ticks.tick().await;
-            for action in poll().await {
-                if tx.send(action).is_err() {
-                    return;
-                }
-            }
-        }
-    })
-}
-
-/// [`spawn_every`], and also at once when `wake` is notified (after a run changed what the
-/// poll reads, so the screen need not wait a whole period to show it).
-pub fn spawn_every_or_woken<F, Fut>(
-    every: Duration,
-    wake: Arc<tokio::sync::Notify>,
-    tx: UnboundedSender<Action>,
-    mut poll: F,
-) -> JoinHandle<()>
-where
-    F: FnMut() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Vec<Action>> + Send + 'static,
-{
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                _ = wake.notified() => ticks.reset(),
-            }
             for action in poll().await {
                 if tx.send(action).is_err() {
                     return;
@@ -225,7 +230,8 @@ pub fn spawn_tenant_poller(
             let directory = list_directory.then_some(&mut *directory);
             let result = poll_tenant(&client, &domain, directory)
                 .instrument(span)
-                .await;
+                .await
+                .map(|(snapshot, _)| snapshot);
             if let Err(e) = &result {
                 tracing::warn!(tenant = tenant.as_str(), error = %e, "tenant poll failed");
             }
@@ -320,25 +326,120 @@ pub fn spawn_outside_poller(
     })
 }
 
-/// Collect the source tenant's reference inventory (every user, group, contact, application
-/// and domainNameReferences entry): heavy, so on its own slow interval.
-pub fn spawn_inventory_poller(
+/// The source tenant's poller: every `every` what [`spawn_tenant_poller`] reads, its users and
+/// groups kept live through delta queries; and from that same directory the reference
+/// inventory and the workbench's release plan, made again only when something they depend on
+/// changed (a delta round, the contacts or applications re-read every `inventory_every`, the
+/// domain) or when `wake` asks (after a run). One copy of the directory, no full re-listing.
+pub fn spawn_source_poller(
     client: Arc<GraphClient>,
     domain: String,
     every: Duration,
+    inventory_every: Duration,
     wake: Arc<tokio::sync::Notify>,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
-    spawn_every_or_woken(every, wake, tx, move || {
-        let (client, domain) = (client.clone(), domain.clone());
-        async move {
-            let span = tracing::info_span!("poll_inventory");
-            let read = crate::plan::live::read(&client, &domain)
+    tokio::spawn(async move {
+        let mut directory = Directory::default();
+        let mut inventory = Inventory::default();
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            let woken = tokio::select! {
+                _ = ticks.tick() => false,
+                _ = wake.notified() => {
+                    ticks.reset();
+                    true
+                }
+            };
+            let span = tracing::info_span!("poll_tenant", tenant = "source");
+            let result = poll_tenant(&client, &domain, Some(&mut directory))
                 .instrument(span)
                 .await;
             let at = OffsetDateTime::now_utc();
-            let read = match read {
+            let (snapshot, changed) = match result {
                 Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(tenant = "source", error = %e, "tenant poll failed");
+                    let failed = Action::TenantPolled {
+                        tenant: TenantId::Source,
+                        at,
+                        result: Err(PollFailure::from(&e)),
+                    };
+                    if tx.send(failed).is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let this = snapshot.domain.clone();
+            let polled = Action::TenantPolled {
+                tenant: TenantId::Source,
+                at,
+                result: Ok(Box::new(snapshot)),
+            };
+            if tx.send(polled).is_err() {
+                return;
+            }
+            let span = tracing::info_span!("poll_inventory");
+            let actions = inventory
+                .step(
+                    &client,
+                    &domain,
+                    &mut directory,
+                    this,
+                    changed || woken,
+                    inventory_every,
+                )
+                .instrument(span)
+                .await;
+            for action in actions {
+                if tx.send(action).is_err() {
+                    return;
+                }
+            }
+        }
+    })
+}
+
+/// What the source poller remembers between inventories.
+#[derive(Debug, Default)]
+struct Inventory {
+    /// When contacts, applications and domains were last read.
+    read_at: Option<std::time::Instant>,
+    initial: Option<String>,
+    /// The domain as the last inventory saw it (its removal or default flag changes the plan).
+    this: Option<crate::graph::model::Domain>,
+}
+
+impl Inventory {
+    /// Re-read what has no delta when its period is over; classify and plan again when
+    /// anything changed (`changed`: the directory did, or a run asked). Nothing to send when
+    /// nothing changed.
+    async fn step(
+        &mut self,
+        client: &GraphClient,
+        domain: &str,
+        directory: &mut Directory,
+        this: Option<crate::graph::model::Domain>,
+        changed: bool,
+        every: Duration,
+    ) -> Vec<Action> {
+        let at = OffsetDateTime::now_utc();
+        let due = changed || self.read_at.is_none_or(|t| t.elapsed() >= every);
+        let mut moved = changed || self.read_at.is_none() || this != self.this;
+        if due {
+            match tokio::try_join!(client.contacts(), client.applications(), client.domains()) {
+                Ok((contacts, applications, domains)) => {
+                    let initial = domains.into_iter().find(|d| d.is_initial).map(|d| d.id);
+                    moved |= contacts != directory.contacts
+                        || applications != directory.applications
+                        || initial != self.initial;
+                    directory.contacts = contacts;
+                    directory.applications = applications;
+                    self.initial = initial;
+                    self.read_at = Some(std::time::Instant::now());
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "inventory poll failed");
                     return vec![Action::InventoryPolled {
@@ -346,23 +447,48 @@ pub fn spawn_inventory_poller(
                         result: Err(e.to_string()),
                     }];
                 }
-            };
-            // The inventory and the workbench's release plan come from the same reading, so
-            // a row's planned change is about the object as listed.
-            let entries = crate::inventory::classify(&domain, read.directory.clone());
-            let plan =
-                crate::plan::live::plan(&read, &entries, TenantId::Source.as_str(), &domain, None)
-                    .map(Box::new)
-                    .map_err(|e| e.to_string());
-            vec![
-                Action::InventoryPolled {
-                    at,
-                    result: Ok(entries),
-                },
-                Action::ReleasePlanned { at, result: plan },
-            ]
+            }
         }
-    })
+        if !moved {
+            return Vec::new();
+        }
+        self.this = this;
+        // The inventory and the workbench's plan come from the same reading, so a row's
+        // planned change is about the object as listed. The plan is handed over change by
+        // change as compact rows, never held whole.
+        let entries = crate::inventory::classify(domain, &*directory);
+        let mut planned = Vec::new();
+        let mut each = |c: &crate::plan::change::Change| planned.push(Planned::of(c));
+        let plan = crate::plan::live::plan_emit(
+            self.this.as_ref(),
+            self.initial.as_deref(),
+            &*directory,
+            &entries,
+            (TenantId::Source.as_str(), domain),
+            None,
+            crate::plan::release::Emit {
+                keep: &|_| false,
+                each: Some(&mut each),
+                renames: false,
+            },
+        );
+        let sketch = plan
+            .map(|p| {
+                Box::new(PlanSketch {
+                    initial_domain: p.initial_domain.clone(),
+                    planned,
+                    blocked: super::workbench::blocked(&p),
+                })
+            })
+            .map_err(|e| e.to_string());
+        vec![
+            Action::InventoryPolled {
+                at,
+                result: Ok(entries),
+            },
+            Action::ReleasePlanned { at, result: sketch },
+        ]
+    }
 }
 
 /// The zone snapshot before the first change, taken once in the background so the dashboard

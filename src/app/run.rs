@@ -18,8 +18,8 @@ use crate::plan::Progress;
 use super::action::{Action, Command};
 use super::keys::{map_key, map_mouse};
 use super::pollers::{
-    spawn_expected_poller, spawn_inventory_poller, spawn_outside_poller, spawn_propagation_poller,
-    spawn_snapshot, spawn_tenant_poller,
+    spawn_expected_poller, spawn_outside_poller, spawn_propagation_poller, spawn_snapshot,
+    spawn_source_poller, spawn_tenant_poller,
 };
 use super::state::{Integrity, State, TenantId};
 use super::supervise::{Ends, Supervisor, spawn_thread};
@@ -106,15 +106,16 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
 
     let names = crate::dns::monitor::record_set(&state.domain, &services.extra_names);
     let mut tasks = Supervisor::new();
+    let inventory_wake = Arc::new(tokio::sync::Notify::new());
     tasks.watch(
         "source poller",
         Ends::Never,
-        spawn_tenant_poller(
-            TenantId::Source,
+        spawn_source_poller(
             services.source.clone(),
             state.domain.clone(),
-            true,
             services.graph_every,
+            services.inventory_every,
+            inventory_wake.clone(),
             tx.clone(),
         ),
     );
@@ -200,18 +201,6 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             ),
         );
     }
-    let inventory_wake = Arc::new(tokio::sync::Notify::new());
-    tasks.watch(
-        "inventory poller",
-        Ends::Never,
-        spawn_inventory_poller(
-            services.source.clone(),
-            state.domain.clone(),
-            services.inventory_every,
-            inventory_wake.clone(),
-            tx.clone(),
-        ),
-    );
 
     let channels = Channels {
         audit: &audit_tx,

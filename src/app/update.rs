@@ -18,6 +18,8 @@ use super::{cleanup, layout, view};
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     let moves_place = super::place::feeds(&action);
     let inventory = matches!(action, Action::InventoryPolled { .. });
+    // The object under the Users cursor stays under it when new rows arrive.
+    let cursor = inventory.then(|| cleanup::cursor_object(state)).flatten();
     let commands = reduce(state, action);
     // The Users rows follow their data and their filter here, once, not in every frame.
     if inventory {
@@ -25,6 +27,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
         state
             .model
             .inventory_changed(state.inventory.entries.as_deref(), filter);
+        if let Some(row) = cursor.and_then(|id| cleanup::row_of(state, &id)) {
+            state.view_mut(Pane::Users).selected = row;
+        }
     } else {
         state
             .model

@@ -1,11 +1,12 @@
 //! The release plan read from a live tenant: its domains, the domain's facts and the directory,
-//! then [`release_plan_with`]. `cutover plan release` and the dashboard's workbench both come
+//! then [`crate::plan::release::release_plan_with`]. `cutover plan release` and the dashboard's workbench both come
 //! here, so the plan a person previews on screen is the plan the CLI writes.
 
 use crate::graph::{GraphClient, GraphError};
-use crate::inventory::{self, Directory, Entry};
+use crate::inventory::{self, Directory, DirectoryView, Entry};
 use crate::plan::release::{
-    Plan, ReleaseOptions, TenantFacts, force_delete_refusal, multitenant_refusal, release_plan_with,
+    Emit, Plan, ReleaseOptions, TenantFacts, force_delete_refusal, multitenant_refusal,
+    release_plan_emit,
 };
 
 /// What was read and what was planned from it.
@@ -65,13 +66,39 @@ pub fn plan(
     domain: &str,
     force_delete: Option<bool>,
 ) -> Result<Plan, LiveError> {
-    let this = read.this.as_ref().ok_or_else(|| LiveError::NoDomain {
+    plan_emit(
+        read.this.as_ref(),
+        read.initial.as_deref(),
+        &read.directory,
+        entries,
+        (tenant, domain),
+        force_delete,
+        Emit {
+            keep: &|_| true,
+            each: None,
+            renames: true,
+        },
+    )
+}
+
+/// [`plan`] from a directory however it is kept (the dashboard's is kept live by delta
+/// queries), handing the changes over through `emit`. `this`: the domain in the tenant;
+/// `initial`: the tenant's onmicrosoft domain.
+pub fn plan_emit(
+    this: Option<&crate::graph::model::Domain>,
+    initial: Option<&str>,
+    directory: &impl DirectoryView,
+    entries: &[Entry],
+    (tenant, domain): (&str, &str),
+    force_delete: Option<bool>,
+    emit: Emit<'_>,
+) -> Result<Plan, LiveError> {
+    let this = this.ok_or_else(|| LiveError::NoDomain {
         tenant: tenant.to_string(),
         domain: domain.to_string(),
     })?;
-    let initial = read
-        .initial
-        .clone()
+    let initial = initial
+        .map(str::to_string)
         .ok_or_else(|| LiveError::NoInitialDomain(tenant.to_string()))?;
     let facts = TenantFacts {
         tenant: tenant.to_string(),
@@ -86,13 +113,13 @@ pub fn plan(
     let mut options = ReleaseOptions::default();
     if let Some(disable) = force_delete {
         if let Some(why) = force_delete_refusal(&facts, entries)
-            .or_else(|| multitenant_refusal(&facts, entries, &read.directory))
+            .or_else(|| multitenant_refusal(&facts, entries, directory))
         {
             return Err(LiveError::ForceDelete(why));
         }
         options.force_delete = Some(disable);
     }
-    Ok(release_plan_with(&facts, entries, &read.directory, options))
+    Ok(release_plan_emit(&facts, entries, directory, options, emit))
 }
 
 /// [`read`], then [`plan`]: what `cutover plan release` does.
@@ -103,7 +130,7 @@ pub async fn release(
     force_delete: Option<bool>,
 ) -> Result<LiveRelease, LiveError> {
     let read = read(client, domain).await?;
-    let entries = inventory::classify(domain, read.directory.clone());
+    let entries = inventory::classify(domain, &read.directory);
     let plan = plan(&read, &entries, tenant, domain, force_delete)?;
     Ok(LiveRelease {
         plan,

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::inventory::{Directory, Entry, Kind};
+use crate::inventory::{DirectoryView, Entry, Kind};
 use crate::plan::change::{Change, Target};
 
 /// The plan file's format; `apply` refuses any other.
@@ -125,26 +125,30 @@ struct Names {
 }
 
 impl Names {
-    fn new(initial: &str, directory: &Directory) -> Names {
+    fn new(initial: &str, directory: &impl DirectoryView) -> Names {
         let mut taken = HashMap::new();
+        let at_initial = format!("@{}", initial.to_ascii_lowercase());
+        // Only names in the initial domain can collide with a claim there: the others are
+        // not kept (a tenant's every address would be hundreds of thousands).
         let mut add = |owner: &str, a: &str| {
             let bare = a
                 .split_once(':')
-                .map_or(a, |(p, r)| if p.contains('@') { a } else { r });
-            taken
-                .entry(bare.to_ascii_lowercase())
-                .or_insert_with(|| owner.to_string());
+                .map_or(a, |(p, r)| if p.contains('@') { a } else { r })
+                .to_ascii_lowercase();
+            if bare.ends_with(&at_initial) {
+                taken.entry(bare).or_insert_with(|| owner.to_string());
+            }
         };
-        for u in &directory.users {
+        for u in directory.users() {
             add(&u.id, &u.user_principal_name);
             u.mail.iter().for_each(|m| add(&u.id, m));
             u.proxy_addresses.iter().for_each(|p| add(&u.id, p));
         }
-        for g in &directory.groups {
+        for g in directory.groups() {
             g.mail.iter().for_each(|m| add(&g.id, m));
             g.proxy_addresses.iter().for_each(|p| add(&g.id, p));
         }
-        for c in &directory.contacts {
+        for c in directory.contacts() {
             c.mail.iter().for_each(|m| add(&c.id, m));
             c.proxy_addresses.iter().for_each(|p| add(&c.id, p));
         }
@@ -246,14 +250,14 @@ pub fn force_delete_refusal(facts: &TenantFacts, entries: &[Entry]) -> Option<St
 pub fn multitenant_refusal(
     facts: &TenantFacts,
     entries: &[Entry],
-    directory: &Directory,
+    directory: &impl DirectoryView,
 ) -> Option<String> {
     entries
         .iter()
         .filter(|e| e.kind == Kind::Application || e.kind == Kind::Other)
         .filter_map(|e| {
             directory
-                .applications
+                .applications()
                 .iter()
                 .find(|a| a.id.eq_ignore_ascii_case(&e.id))
                 .map(|a| (e, a))
@@ -272,7 +276,11 @@ pub fn multitenant_refusal(
 
 /// The release plan for `facts.domain`. Deterministic: objects in (kind, id) order, each
 /// object's addresses in their listed order, renames claimed in that order.
-pub fn release_plan(facts: &TenantFacts, entries: &[Entry], directory: &Directory) -> Plan {
+pub fn release_plan(
+    facts: &TenantFacts,
+    entries: &[Entry],
+    directory: &impl DirectoryView,
+) -> Plan {
     release_plan_with(facts, entries, directory, ReleaseOptions::default())
 }
 
@@ -308,14 +316,83 @@ pub fn lower_mx_ttl(domain: &str, mx_now: &crate::plan::change::RrSet) -> Option
 pub fn release_plan_with(
     facts: &TenantFacts,
     entries: &[Entry],
-    directory: &Directory,
+    directory: &impl DirectoryView,
     options: ReleaseOptions,
+) -> Plan {
+    release_plan_emit(
+        facts,
+        entries,
+        directory,
+        options,
+        Emit {
+            keep: &|_| true,
+            each: None,
+            renames: true,
+        },
+    )
+}
+
+/// How a release plan's changes are handed over as they are made: the CLI keeps them all; the
+/// dashboard sees each once (its row's summary) and keeps only a selection's, so a plan of
+/// 200,000 changes is never held whole.
+pub struct Emit<'a> {
+    /// Keep this change in the plan returned?
+    pub keep: &'a dyn Fn(&Change) -> bool,
+    /// Told of every change, kept or not, in plan order.
+    pub each: Option<&'a mut dyn FnMut(&Change)>,
+    /// Keep the renames (the plan text lists them).
+    pub renames: bool,
+}
+
+/// The changes being made and what the plan needs of them (every id, for the removal's
+/// prerequisites; how many UPNs move, for the notices).
+struct Out<'e, 'a> {
+    emit: &'e mut Emit<'a>,
+    changes: Vec<Change>,
+    ids: Vec<String>,
+    renames: Vec<Rename>,
+    upn_renames: usize,
+}
+
+impl Out<'_, '_> {
+    fn push(&mut self, c: Change) {
+        self.ids.push(c.id.clone());
+        if let Some(each) = self.emit.each.as_mut() {
+            each(&c);
+        }
+        if (self.emit.keep)(&c) {
+            self.changes.push(c);
+        }
+    }
+
+    fn rename(&mut self, r: Rename) {
+        if r.field == crate::plan::change::FIELD_UPN {
+            self.upn_renames += 1;
+        }
+        if self.emit.renames {
+            self.renames.push(r);
+        }
+    }
+}
+
+/// [`release_plan_with`], handing the changes over through `emit`.
+pub fn release_plan_emit(
+    facts: &TenantFacts,
+    entries: &[Entry],
+    directory: &impl DirectoryView,
+    options: ReleaseOptions,
+    mut emit: Emit<'_>,
 ) -> Plan {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
     let mut names = Names::new(&facts.initial_domain, directory);
-    let mut changes = Vec::new();
-    let mut renames = Vec::new();
+    let mut out = Out {
+        emit: &mut emit,
+        changes: Vec::new(),
+        ids: Vec::new(),
+        renames: Vec::new(),
+        upn_renames: 0,
+    };
     let mut flags = Vec::new();
     // What only a person can change and still references the domain after this plan, by
     // kind: Microsoft refuses the removal while any of it is left (counted for the flag).
@@ -374,7 +451,7 @@ pub fn release_plan_with(
                         ),
                     ));
                 } else if !aliases.is_empty() {
-                    changes.push(Change::remove_addresses(
+                    out.push(Change::remove_addresses(
                         &facts.tenant,
                         CONTACT_CMDLET,
                         target.clone(),
@@ -387,7 +464,7 @@ pub fn release_plan_with(
                 // The whole list is needed (the PATCH replaces it) and the appId names the
                 // replacement; an application the listing did not show stays a flag.
                 let listed = directory
-                    .applications
+                    .applications()
                     .iter()
                     .find(|a| a.id.eq_ignore_ascii_case(&e.id))
                     .and_then(|a| a.app_id.as_deref().map(|app_id| (a, app_id)));
@@ -406,7 +483,7 @@ pub fn release_plan_with(
                             ));
                         }
                         let new = without_domain_uris(&a.identifier_uris, &facts.domain, app_id);
-                        changes.push(Change::set_identifier_uris(
+                        out.push(Change::set_identifier_uris(
                             &facts.tenant,
                             &e.id,
                             &target.display,
@@ -462,7 +539,7 @@ pub fn release_plan_with(
                 let set = Change::set_upn(&facts.tenant, &e.id, &target.display, upn, &to);
                 change = Some(set.id.clone());
                 prerequisites.push(set.id.clone());
-                changes.push(set);
+                out.push(set);
                 let old_primary = values(&["primarySmtpAddress"])
                     .into_iter()
                     .filter_map(|p| p.split_once(':').map(|(_, r)| r.to_string()))
@@ -472,7 +549,7 @@ pub fn release_plan_with(
                     aliases.push(format!("smtp:{old}"));
                 }
             }
-            renames.push(Rename {
+            out.rename(Rename {
                 target: target.clone(),
                 field: "userPrincipalName".into(),
                 from: upn.to_string(),
@@ -497,10 +574,10 @@ pub fn release_plan_with(
                 set.prerequisites = prerequisites.clone();
                 change = Some(set.id.clone());
                 prerequisites.push(set.id.clone());
-                changes.push(set);
+                out.push(set);
             }
             aliases.push(format!("smtp:{address}"));
-            renames.push(Rename {
+            out.rename(Rename {
                 target: target.clone(),
                 field: "PrimarySmtpAddress".into(),
                 from: address.to_string(),
@@ -524,7 +601,7 @@ pub fn release_plan_with(
             let mut removal =
                 Change::remove_addresses(&facts.tenant, cmdlet, target.clone(), &aliases);
             removal.prerequisites = prerequisites;
-            changes.push(removal);
+            out.push(removal);
         }
     }
     let domain_target = Target {
@@ -541,10 +618,7 @@ pub fn release_plan_with(
     }
     // What cutover cannot see from inside this tenant, said where it matters.
     let mut notices = Vec::new();
-    let signing_in = renames
-        .iter()
-        .filter(|r| r.field == crate::plan::change::FIELD_UPN)
-        .count();
+    let signing_in = out.upn_renames;
     if signing_in > 0 {
         notices.push(Flag {
             target: domain_target.clone(),
@@ -565,7 +639,7 @@ pub fn release_plan_with(
     // The default domain cannot be removed: the initial domain (always verified, never
     // federated) becomes the default first.
     if facts.domain_is_default {
-        changes.push(Change::set_default_domain(
+        out.push(Change::set_default_domain(
             &facts.tenant,
             &facts.initial_domain,
             &facts.domain,
@@ -585,8 +659,8 @@ pub fn release_plan_with(
             Some(disable) => Change::force_delete_domain(&facts.tenant, &facts.domain, disable),
             None => Change::remove_domain(&facts.tenant, &facts.domain),
         };
-        removal.prerequisites = changes.iter().map(|c| c.id.clone()).collect();
-        changes.push(removal);
+        removal.prerequisites = out.ids.clone();
+        out.push(removal);
     } else {
         flags.push(removal_blocked(
             facts,
@@ -600,8 +674,8 @@ pub fn release_plan_with(
         tenant: facts.tenant.clone(),
         domain: facts.domain.clone(),
         initial_domain: facts.initial_domain.clone(),
-        changes,
-        renames,
+        changes: out.changes,
+        renames: out.renames,
         flags,
         notices,
     }
@@ -848,7 +922,7 @@ pub fn render_text(plan: &Plan) -> String {
 mod tests {
     use super::*;
     use crate::graph::model::User;
-    use crate::inventory::Reference;
+    use crate::inventory::{Directory, Reference};
     use crate::plan::change::Route;
 
     #[test]

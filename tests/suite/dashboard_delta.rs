@@ -21,7 +21,7 @@ async fn a_quiet_poll_costs_one_request_per_collection() {
 
     // What a poll costs without the directory (organization, domain, its references).
     let before = sim.graph_requests();
-    let bare = poll_tenant(&client, &domain, None).await.expect("poll");
+    let (bare, _) = poll_tenant(&client, &domain, None).await.expect("poll");
     let bare_cost = sim.graph_requests() - before;
     assert!(bare.users.is_empty() && bare.groups.is_empty());
     assert!(
@@ -31,9 +31,10 @@ async fn a_quiet_poll_costs_one_request_per_collection() {
 
     let mut directory = Directory::default();
     let before = sim.graph_requests();
-    let first = poll_tenant(&client, &domain, Some(&mut directory))
+    let (first, listed_first) = poll_tenant(&client, &domain, Some(&mut directory))
         .await
         .expect("first poll");
+    assert!(listed_first, "a first listing is a change");
     let first_cost = sim.graph_requests() - before;
     let all = client.users().await.expect("users");
     assert_eq!(directory.users().len(), all.len());
@@ -53,9 +54,10 @@ async fn a_quiet_poll_costs_one_request_per_collection() {
     let listed = ids(&directory);
     for _ in 0..3 {
         let before = sim.graph_requests();
-        let quiet = poll_tenant(&client, &domain, Some(&mut directory))
+        let (quiet, moved) = poll_tenant(&client, &domain, Some(&mut directory))
             .await
             .expect("quiet poll");
+        assert!(!moved, "nothing changed");
         // Organization, domain and one delta request per collection: the references can only
         // change with the users and groups, so a quiet round does not list them again.
         assert_eq!(sim.graph_requests() - before, 4);
@@ -70,11 +72,12 @@ async fn a_quiet_poll_costs_one_request_per_collection() {
     let group = directory.groups().next().expect("a group").id.clone();
     assert!(sim.rename_group("source", &group, "Renamed Group"));
     let before = sim.graph_requests();
-    let changed = poll_tenant(&client, &domain, Some(&mut directory))
+    let (changed, moved) = poll_tenant(&client, &domain, Some(&mut directory))
         .await
         .expect("poll after changes");
+    assert!(moved, "the round saw the changes");
     assert_eq!(sim.graph_requests() - before, bare_cost + 2);
-    let fresh = poll_tenant(&client, &domain, None)
+    let (fresh, _) = poll_tenant(&client, &domain, None)
         .await
         .expect("bare poll");
     assert_eq!(changed.references, fresh.references);

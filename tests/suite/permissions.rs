@@ -403,7 +403,7 @@ async fn the_status_bar_shows_the_tenant_is_forbidden() {
     let mut directory = cutover::app::pollers::Directory::default();
     let failure = poll_tenant(&client, sim.domain(), Some(&mut directory))
         .await
-        .map(Box::new)
+        .map(|(snapshot, _)| Box::new(snapshot))
         .map_err(|e| PollFailure::from(&e));
     assert!(failure.is_err());
     let runbook = Runbook::embedded().expect("runbook");

@@ -108,7 +108,8 @@ fn source_snapshot() -> TenantSnapshot {
             reference("user", "john.smith@contoso.example"),
             reference("user", "anna.berg@contoso.example"),
             reference("group", "g1"),
-        ],
+        ]
+        .into(),
         users: vec![
             user(
                 "john.smith@contoso.example",
@@ -319,10 +320,10 @@ fn inventory_from_snapshot(s: &mut State) {
     };
     let entries = cutover::inventory::classify(
         DOMAIN,
-        cutover::inventory::Directory {
+        &cutover::inventory::Directory {
             users: snapshot.users,
             groups: snapshot.groups,
-            references: snapshot.references,
+            references: snapshot.references.to_vec(),
             ..Default::default()
         },
     );
@@ -708,7 +709,7 @@ fn many_users_scroll_to_the_end() {
             })
             .collect();
         // Graph's references would name these users; the fixture's three are gone.
-        snapshot.references.clear();
+        snapshot.references = Vec::new().into();
     }
     inventory_from_snapshot(&mut s);
     s.size = (120, 40);
