@@ -234,7 +234,7 @@ struct Channels<'a> {
     journal: &'a Arc<std::sync::Mutex<Journal>>,
     /// Where a run's results come back.
     actions: &'a UnboundedSender<Action>,
-    /// Wakes the inventory poller (and the release plan with it) after a run.
+    /// Wakes the source poller (its inventory and release plan) after a run.
     inventory_wake: &'a Arc<tokio::sync::Notify>,
 }
 

@@ -206,7 +206,7 @@ pub struct State {
     pub model: super::view::ViewModel,
     /// Who holds the domain, seen from outside (the outside poller).
     pub outside: OutsideState,
-    /// The source tenant's reference inventory (the slow inventory poller).
+    /// The source tenant's reference inventory (made by the source poller when something moved).
     pub inventory: InventoryState,
     /// Device-code sign-ins waiting for the person, oldest first: the first is shown as a
     /// modal dialog.
