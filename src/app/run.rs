@@ -520,7 +520,16 @@ fn spawn_run(
         read_only,
         "workbench run"
     );
+    let (graph, journal) = (services.source.clone(), channels.journal.clone());
     tokio::spawn(async move {
+        // Who makes the changes: the person a delegated (device-code) sign-in names goes on
+        // every journal line from here on, as `cutover apply` does. A failed sign-in is the
+        // first change's to report, with its request id.
+        if let Ok(token) = graph.tokens().access_token().await
+            && let Ok(mut j) = journal.lock()
+        {
+            j.set_upn(crate::graph::permissions::signed_in_user(&token));
+        }
         let ran = std::panic::AssertUnwindSafe(executor.run(&changes))
             .catch_unwind()
             .await;
