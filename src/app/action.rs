@@ -165,6 +165,15 @@ pub enum Action {
     ChangeSettled(crate::executor::ChangeResult),
     /// The run ended; `Some`: it stopped early, and why.
     RunEnded(Option<String>),
+    /// Ask to apply the release plan's domain-level changes (the initial domain made default,
+    /// the domain removed), once the objects no longer hold it: the same confirmation, the
+    /// domain typed.
+    StartDomainRun,
+    /// Ask to apply a plan made outside the release workbench (the destination's adopt plan):
+    /// the same confirmation and executor run.
+    ProposePlan(Box<crate::plan::release::Plan>),
+    /// From the demo's player (`cutover demo --play`), or a person taking the controls from it.
+    Play(super::play::PlayEvent),
 }
 
 impl Action {
@@ -181,6 +190,9 @@ impl Action {
             Action::CutoverInput(_) | Action::CutoverBackspace | Action::CutoverCancel => false,
             // Each is journaled, and a run writes intents and outcomes.
             Action::StartRun(_) | Action::ConfirmAccept | Action::ToggleReadOnly => true,
+            Action::StartDomainRun | Action::ProposePlan(_) => true,
+            // The player's actions are checked one by one when they are unwrapped.
+            Action::Play(_) => false,
             Action::ToggleSelect
             | Action::SelectRange
             | Action::SelectAll

@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 
 use crate::audit::{Event, Kind};
 use crate::executor::ChangeResult;
+use crate::plan::change::Change;
+use crate::plan::release::Plan;
 
 use super::action::Command;
 use super::state::{Pane, State};
@@ -211,6 +213,78 @@ pub fn start_run(state: &mut State, kind: RunKind) -> Vec<Command> {
         Event::new(Kind::UserAction, "workbench run asked")
             .target(&state.domain)
             .details(json!({ "run": kind.verb(), "objects": count })),
+    )]
+}
+
+/// The release plan's domain-level changes (initial domain default, removal) in the same
+/// confirmation as `a`; the domain is always typed (a removed domain is not undone).
+pub fn start_domain_run(state: &mut State) -> Vec<Command> {
+    let changes = state.workbench.domain_changes();
+    let why_not = if state.workbench.running() {
+        Some("a run is under way; wait for it to end".to_string())
+    } else if changes.is_empty() {
+        Some(match &state.workbench.plan_error {
+            Some(e) => format!("no domain-level change to apply: {e}"),
+            None => "no domain-level change to apply: the release plan has none left".to_string(),
+        })
+    } else {
+        None
+    };
+    if let Some(why) = why_not {
+        state.notice = Some(why);
+        return Vec::new();
+    }
+    propose(state, changes, "domain release")
+}
+
+/// A plan made outside the release workbench (the destination's adopt plan) in the same
+/// confirmation; the domain is typed.
+pub fn propose_plan(state: &mut State, plan: &Plan) -> Vec<Command> {
+    if state.workbench.running() {
+        state.notice = Some("a run is under way; wait for it to end".to_string());
+        return Vec::new();
+    }
+    if plan.changes.is_empty() {
+        state.notice = Some(format!("the {} plan has no change to apply", plan.kind));
+        return Vec::new();
+    }
+    propose(state, plan.changes.clone(), &format!("{} plan", plan.kind))
+}
+
+/// Open the confirmation for `changes` (an apply, the domain typed) and journal the ask.
+fn propose(state: &mut State, changes: Vec<Change>, what: &str) -> Vec<Command> {
+    let mut targets: Vec<&str> = changes.iter().map(|c| c.target.id.as_str()).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let objects = targets.len();
+    let mut lines: Vec<String> = changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{}  {}",
+                c.target.display,
+                crate::plan::release::describe(c)
+            )
+        })
+        .collect();
+    if state.workbench.read_only {
+        lines.insert(
+            0,
+            "read-only is on: each change is journaled as refused, nothing is sent".to_string(),
+        );
+    }
+    state.workbench.dialog = Some(Dialog::Confirm(Confirm {
+        kind: RunKind::Apply,
+        undoes: HashMap::new(),
+        objects,
+        typed: Some(String::new()),
+        lines,
+        changes,
+    }));
+    vec![Command::Audit(
+        Event::new(Kind::UserAction, "workbench run asked")
+            .target(&state.domain)
+            .details(json!({ "run": RunKind::Apply.verb(), "what": what, "objects": objects })),
     )]
 }
 

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod layout;
 pub mod observe;
 pub mod place;
+pub mod play;
 pub mod state;
 pub mod update;
 pub mod view;

@@ -53,6 +53,13 @@ pub struct Services {
     pub outside_every: Duration,
     /// How often the source tenant's reference inventory is collected (it is heavy).
     pub inventory_every: Duration,
+    /// The destination tenant's Exchange client, for runs of the adopt plan (none: a run
+    /// holding destination Exchange changes is refused by the executor, naming it).
+    pub destination_exchange: Option<Arc<crate::exchange::ExchangeClient>>,
+    /// How runs change DNS record sets (none: a run holding one is refused by the executor).
+    pub dns_writer: Option<Arc<crate::executor::dns::DnsWriter>>,
+    /// `cutover demo --play`: the player's speed (pauses divided by it); none: no player.
+    pub play: Option<f64>,
 }
 
 /// Everything the loop needs, prepared by the command that starts the dashboard.
@@ -202,12 +209,28 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
         );
     }
 
+    // The demo's player watches what the loop publishes after every batch.
+    let (seen_tx, seen_rx) = tokio::sync::watch::channel(super::play::seen(&state));
+    if let Some(speed) = services.play {
+        match player_kit(&services, &state.domain, speed) {
+            Ok(kit) => tasks.watch(
+                "demo player",
+                Ends::Once,
+                tokio::spawn(super::play::play(kit, tx.clone(), seen_rx)),
+            ),
+            Err(why) => {
+                let _ = tx.send(Action::Play(super::play::PlayEvent::Finished(why)));
+            }
+        }
+    }
+
     let channels = Channels {
         audit: &audit_tx,
         save: &save_tx,
         journal: &journal,
         actions: &tx,
         inventory_wake: &inventory_wake,
+        seen: &seen_tx,
     };
     let result = event_loop(&mut state, &mut rx, &mut tasks, channels, &services).await;
 
@@ -236,6 +259,8 @@ struct Channels<'a> {
     actions: &'a UnboundedSender<Action>,
     /// Wakes the source poller (its inventory and release plan) after a run.
     inventory_wake: &'a Arc<tokio::sync::Notify>,
+    /// What the demo's player watches ([`super::play::Seen`]), published after every batch.
+    seen: &'a tokio::sync::watch::Sender<super::play::Seen>,
 }
 
 async fn event_loop(
@@ -265,6 +290,21 @@ async fn event_loop(
         }
         let first = tokio::select! {
             event = events.next() => match event {
+                // The first key or click while the demo plays takes the controls; the key
+                // itself then acts as it always does.
+                Some(Ok(TermEvent::Key(_) | TermEvent::Mouse(_))) if state.play.playing => {
+                    dirty |= apply(state, Action::Play(super::play::PlayEvent::TakeOver), channels, services);
+                    match event {
+                        Some(Ok(TermEvent::Key(key))) => map_key(state, key),
+                        Some(Ok(TermEvent::Mouse(mouse))) => {
+                            let mut actions = map_mouse(state, mouse);
+                            let first = (!actions.is_empty()).then(|| actions.remove(0));
+                            pending.extend(actions);
+                            first
+                        }
+                        _ => None,
+                    }
+                }
                 Some(Ok(TermEvent::Key(key))) => map_key(state, key),
                 Some(Ok(TermEvent::Resize(w, h))) => Some(Action::Resize(w, h)),
                 // A click may be two actions (focus, then select); they go in one batch.
@@ -293,6 +333,12 @@ async fn event_loop(
         for action in batch {
             dirty |= apply(state, action, channels, services);
         }
+        let seen = super::play::seen(state);
+        channels.seen.send_if_modified(|old| {
+            let changed = *old != seen;
+            *old = seen;
+            changed
+        });
         if state.quitting {
             return Ok(());
         }
@@ -507,13 +553,23 @@ fn spawn_run(
         return;
     };
     let tell = tx.clone();
-    let executor = crate::executor::Executor::shared(channels.journal.clone())
+    let mut executor = crate::executor::Executor::shared(channels.journal.clone())
         .with_graph(TenantId::Source.as_str(), services.source.clone())
-        .with_exchange(TenantId::Source.as_str(), exchange)
-        .read_only(read_only)
-        .on_settled(Arc::new(move |r| {
-            let _ = tell.send(Action::ChangeSettled(r.clone()));
-        }));
+        .with_exchange(TenantId::Source.as_str(), exchange);
+    // The adopt plan (demo player) writes to the destination and the zone, and reads the
+    // source's release; without these clients the executor refuses such a run, naming why.
+    if let Some(d) = &services.destination {
+        executor = executor.with_graph(TenantId::Destination.as_str(), d.clone());
+    }
+    if let Some(d) = &services.destination_exchange {
+        executor = executor.with_exchange(TenantId::Destination.as_str(), d.clone());
+    }
+    if let Some(w) = &services.dns_writer {
+        executor = executor.with_dns_shared(w.clone());
+    }
+    let executor = executor.read_only(read_only).on_settled(Arc::new(move |r| {
+        let _ = tell.send(Action::ChangeSettled(r.clone()));
+    }));
     tracing::info!(
         run = kind.verb(),
         changes = changes.len(),
@@ -543,6 +599,35 @@ fn spawn_run(
         };
         let _ = tx.send(Action::RunEnded(error));
     });
+}
+
+/// What the demo's player needs, or why it cannot play (said on screen).
+fn player_kit(services: &Services, domain: &str, speed: f64) -> Result<super::play::Kit, String> {
+    let missing = |what: &str| format!("the demo cannot play: no {what}");
+    Ok(super::play::Kit {
+        speed,
+        domain: domain.to_string(),
+        source: services.source.clone(),
+        source_exchange: services
+            .source_exchange
+            .clone()
+            .ok_or_else(|| missing("Exchange client for the source"))?,
+        destination: services
+            .destination
+            .clone()
+            .ok_or_else(|| missing("destination tenant"))?,
+        destination_exchange: services
+            .destination_exchange
+            .clone()
+            .ok_or_else(|| missing("Exchange client for the destination"))?,
+        authoritative: services
+            .resolvers
+            .iter()
+            .find(|t| t.authoritative)
+            .map(|t| t.client.clone())
+            .ok_or_else(|| missing("authoritative server of the zone"))?,
+        snapshots_dir: services.snapshots_dir.clone(),
+    })
 }
 
 /// SIGTERM and SIGHUP end the dashboard like `q` does, so the terminal is restored and the

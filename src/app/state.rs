@@ -224,6 +224,8 @@ pub struct State {
     pub workbench: super::workbench::Workbench,
     /// First help row shown (the overlay scrolls on a small screen).
     pub help_scroll: usize,
+    /// The demo's player (`cutover demo --play`): whether it still has the controls.
+    pub play: super::play::PlayState,
 }
 
 /// The last outside lookup and the baseline changes are compared with.
@@ -291,6 +293,7 @@ impl State {
             place: super::place::PlaceView::default(),
             workbench: Default::default(),
             help_scroll: 0,
+            play: Default::default(),
         }
     }
 

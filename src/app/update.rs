@@ -211,6 +211,9 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
         Action::ReleasePlanned { at, result } => cleanup::release_planned(state, at, result),
         Action::ChangeSettled(result) => cleanup::change_settled(state, &result),
         Action::RunEnded(error) => return cleanup::run_ended(state, error),
+        Action::StartDomainRun => return cleanup::start_domain_run(state),
+        Action::ProposePlan(plan) => return cleanup::propose_plan(state, &plan),
+        Action::Play(event) => return super::play::reduce(state, event),
         Action::ProgressNotSaved(error) => {
             let event = Event::new(Kind::Note, "progress not saved")
                 .details(json!({ "error": error.clone() }));

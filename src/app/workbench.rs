@@ -494,6 +494,19 @@ impl Workbench {
         self.with_prerequisites(wanted)
     }
 
+    /// The domain-level changes not yet in effect (default domain, removal), with any
+    /// prerequisite not yet applied, in plan order: what releases the domain once the
+    /// objects are done.
+    pub fn domain_changes(&self) -> Vec<Change> {
+        let wanted: HashSet<&str> = self
+            .domain_level
+            .iter()
+            .map(String::as_str)
+            .filter(|id| self.items.get(*id).is_some_and(|i| i.state.to_apply()))
+            .collect();
+        self.with_prerequisites(wanted)
+    }
+
     /// Every failed change (`r`), with its prerequisites not yet applied.
     pub fn to_retry(&self) -> Vec<Change> {
         let wanted: HashSet<&str> = self

@@ -266,6 +266,23 @@ pub struct DemoArgs {
     /// a few seconds) instead of a client secret
     #[arg(long)]
     pub device_code: bool,
+    /// Play a whole cutover on its own (release from the source, adopt in the destination)
+    /// through the workbench; any key takes over
+    #[arg(long)]
+    pub play: bool,
+    /// How fast --play goes: its pauses divided by N (a positive number; 1 is a person's pace)
+    #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = speed, requires = "play")]
+    pub speed: f64,
+}
+
+/// The player's speed: a positive number (pauses are divided by it).
+fn speed(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n <= 1000.0 => Ok(n),
+        _ => Err(format!(
+            "'{s}' is not a speed; give a positive number up to 1000, e.g. 1 (a person's pace) or 20"
+        )),
+    }
 }
 
 #[derive(Debug, clap::Args)]

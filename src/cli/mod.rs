@@ -394,6 +394,9 @@ fn dashboard(
                 cutover_cli: cutover,
                 cutover_config: cfg.cutover_at,
                 cutover_demo: None,
+                destination_exchange: None,
+                dns_writer: None,
+                play: None,
             },
         )
         .await
@@ -446,7 +449,7 @@ fn demo(
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let options = SimOptions {
+        let mut options = SimOptions {
             users: args.users as usize,
             seed: args.seed,
             // The workbench changes the rehearsal's source tenant, as an admin's consented app
@@ -457,6 +460,14 @@ fn demo(
                 .collect(),
             ..SimOptions::default()
         };
+        if args.play {
+            // A tenant cutover can free on its own: no synced objects and no contacts in the
+            // domain (those are a person's), and the destination holds the migrated copies the
+            // adopt plan moves the names to.
+            options.cloud_only = true;
+            options.contacts = Some(0);
+            options.migrated_mailboxes = true;
+        }
         let sim = Sim::start(options).await.map_err(|e| {
             Failure::Service(format!("cannot start the rehearsal environment: {e}"))
         })?;
@@ -481,8 +492,11 @@ fn demo(
         let (caches, resolvers) = demo_resolvers(&sim).await?;
 
         let sim_login_url = sim.login_url();
+        let destination_exchange = sim
+            .exchange_client("destination")
+            .map_err(|e| Failure::Service(e.to_string()))?;
+        let dns_writer = demo_dns_writer(&sim, &domain.ascii)?;
         let sim = Arc::new(sim);
-        let scenario = tokio::spawn(play_scenario(sim.clone(), domain.ascii.clone()));
         let result = start::open_dashboard(
             &paths,
             start::Session {
@@ -496,8 +510,14 @@ fn demo(
                 destination: Some(destination),
                 watch: start::DnsWatch {
                     resolvers,
-                    // Before the move the domain and its records live in the source tenant.
-                    expect_from: Some(crate::app::state::TenantId::Source),
+                    // Before the move the domain and its records live in the source tenant;
+                    // a played cutover moves them, so it expects the destination's (the
+                    // target state, as the configured dashboard does).
+                    expect_from: Some(if args.play {
+                        crate::app::state::TenantId::Destination
+                    } else {
+                        crate::app::state::TenantId::Source
+                    }),
                     dnsbl: vec![crate::sim::DNSBL_ZONE.to_string()],
                     extra_names: Vec::new(),
                 },
@@ -508,14 +528,16 @@ fn demo(
                 cutover_config: None,
                 // The rehearsal plays a cutover a day from now, and says so beside T.
                 cutover_demo: Some(OffsetDateTime::now_utc() + time::Duration::hours(24)),
+                destination_exchange: Some(destination_exchange),
+                dns_writer: Some(dns_writer),
+                // Without --play the demo waits for the admin.
+                play: args.play.then_some(args.speed),
             },
         )
         .await;
         for cache in caches {
             cache.shutdown();
         }
-        scenario.abort();
-        let _ = scenario.await;
         if let Ok(sim) = Arc::try_unwrap(sim) {
             sim.shutdown().await;
         }
@@ -564,25 +586,35 @@ async fn demo_resolvers(sim: &Sim) -> Result<(Vec<CachingResolver>, Vec<Target>)
     Ok((caches, resolvers))
 }
 
-/// The rehearsal's first live event: the DNS owner lowers the MX TTL to 300 s, as the runbook
-/// asks a day before; the DNS pane and the audit log show it when the pollers see it.
-async fn play_scenario(sim: Arc<Sim>, domain: String) {
-    tokio::time::sleep(Duration::from_secs(20)).await;
-    let mx = format!(
-        "0 {}.mail.protection.outlook.com.",
-        domain.replace('.', "-")
-    );
-    let relay = format!("10 relay.{domain}.");
-    if let Err(e) = sim.set_dns_records(&domain, "MX", 300, &[mx.as_str(), relay.as_str()]) {
-        tracing::warn!(error = %e, "scenario step failed");
-    }
-    // Then the MX moves: the caching resolvers keep the old host until their copy (cached
-    // before the TTL was lowered) expires, which the propagation view counts down.
-    tokio::time::sleep(Duration::from_secs(25)).await;
-    let moved = format!("0 {}.mail.protection.outlook.com.", "fabrikam-moved");
-    if let Err(e) = sim.set_dns_records(&domain, "MX", 300, &[moved.as_str(), relay.as_str()]) {
-        tracing::warn!(error = %e, "scenario step failed");
-    }
+/// DNS changes of the demo's runs (the adopt plan's TXT, MX, SPF, CNAMEs): signed RFC 2136
+/// updates to the rehearsal's authoritative server with its TSIG key, read back from the
+/// servers its NS names, as `[dns.update]` does for a real zone.
+fn demo_dns_writer(sim: &Sim, domain: &str) -> Result<crate::executor::dns::DnsWriter, Failure> {
+    use crate::dns::update::{KeySource, UpdateConfig, Updater};
+    let resolvers = crate::dns::targets::Plan {
+        nameservers: vec![sim.resolver_addr()],
+        system: false,
+        authoritative_port: sim.dns_addr().port(),
+        timeout: Duration::from_secs(2),
+    };
+    // The screen belongs to the dashboard: instructions (a zone without an updater) go to the
+    // trace log; the demo's zone has one.
+    let say: crate::executor::dns::Say =
+        Arc::new(|text: &str| tracing::info!(instructions = text, "DNS change for the DNS host"));
+    let key = sim.dns_update_key();
+    let config = UpdateConfig {
+        server: sim.dns_addr(),
+        zone: None,
+        key_name: key.name.clone(),
+        algorithm: key.algorithm.clone(),
+        // The secret is handed over below; the key source is only read by `read_secret`.
+        key: KeySource::Env(String::new()),
+    };
+    let updater = Updater::new(&config, domain, key.secret.clone())
+        .map_err(|e| Failure::Service(format!("the rehearsal's DNS update key: {e}")))?;
+    Ok(crate::executor::dns::DnsWriter::new(resolvers, say)
+        .with_updater(updater)
+        .watch(Duration::from_millis(500), Duration::from_secs(120)))
 }
 
 fn graph_client(sim: &Sim, label: &str) -> Result<GraphClient, Failure> {

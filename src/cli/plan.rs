@@ -117,61 +117,24 @@ pub(crate) fn plan_adopt(globals: &Globals, args: &PlanAdoptArgs) -> Outcome {
     })?;
     let sources = mapping::read_snapshot(&snapshot.path, &d).map_err(Failure::Input)?;
     let rt = runtime()?;
-    let (facts, dest) = rt.block_on(async {
+    let read = rt.block_on(async {
         let client = start::client_for(profile, &paths, None)?;
-        let (domains, users, groups) =
-            tokio::try_join!(client.domains(), client.users(), client.groups())
-                .map_err(start::sign_in_failure)?;
-        let this = domains.iter().find(|x| x.id.eq_ignore_ascii_case(&d));
-        let initial = domains
-            .iter()
-            .find(|x| x.is_initial)
-            .map(|x| x.id.clone())
-            .ok_or_else(|| {
-                Failure::Service(
-                    "Graph listed no initial (onmicrosoft) domain for the destination tenant"
-                        .into(),
-                )
-            })?;
-        let (verification, service) = match this {
-            Some(_) => tokio::try_join!(
-                client.verification_dns_records(&d),
-                client.service_configuration_records(&d)
-            )
-            .map_err(start::sign_in_failure)?,
-            None => (Vec::new(), Vec::new()),
-        };
-        // Exchange has a DKIM config only for a verified domain: read it only then.
-        let dkim = match this.filter(|x| x.is_verified) {
-            Some(_) => {
-                let exchange = super::exchange::exchange_client(profile, &paths)?;
-                adopt::read_dkim_config(&exchange, &d).await.map_err(|e| {
-                    Failure::Service(format!(
-                        "cannot read the destination's DKIM config for {d}: {e}"
-                    ))
-                })?
-            }
-            None => None,
-        };
-        let selectors = adopt::dkim_selector_names(&d);
-        let zone_now = zone_now(&domain, &loaded.cfg, &service, &selectors).await?;
-        let directory = crate::inventory::Directory {
-            users,
-            groups,
-            ..Default::default()
-        };
-        let facts = adopt::AdoptFacts {
-            domain: d.clone(),
-            initial_domain: initial,
-            present: this.is_some(),
-            verified: this.is_some_and(|x| x.is_verified),
-            verification,
-            service,
-            zone_now,
-            dkim,
-        };
-        Ok::<_, Failure>((facts, mapping::destination_objects(&directory)))
+        let exchange = super::exchange::exchange_client(profile, &paths)?;
+        let targets = super::dns::dashboard_resolvers(&domain, &loaded.cfg).await?;
+        let auth = targets.iter().find(|t| t.authoritative).ok_or_else(|| {
+            Failure::Service(format!(
+                "no authoritative server of {} was found through NS; the adopt plan's DNS changes start from the zone's current records",
+                domain.ascii
+            ))
+        })?;
+        crate::plan::adopt_live::read(&client, &exchange, &auth.client, &d)
+            .await
+            .map_err(|e| match e {
+                crate::plan::adopt_live::AdoptReadError::Graph(g) => start::sign_in_failure(g),
+                e => Failure::Service(e.to_string()),
+            })
     })?;
+    let (facts, dest) = (read.facts, read.dest);
     let map = edited.unwrap_or_else(|| mapping::default_mapping(&sources, &dest));
     if let Some(out) = &args.write_mapping {
         let bytes = mapping::to_csv(&map).map_err(Failure::Service)?;
@@ -210,15 +173,13 @@ pub(crate) fn plan_adopt(globals: &Globals, args: &PlanAdoptArgs) -> Outcome {
 }
 
 /// The record sets the adopt plan changes, as the zone's authoritative server answers now
-/// (the changes' `before`): the apex TXT and MX, every name of Microsoft's records and the
-/// CNAMEs named in `cnames` (the DKIM selectors).
+/// (`plan::adopt_live::zone_now`; the server found as `cutover dns` finds it).
 async fn zone_now(
     domain: &crate::dns::name::DomainName,
     cfg: &crate::config::Config,
     service: &[crate::graph::model::DomainDnsRecord],
     cnames: &[String],
 ) -> Result<std::collections::HashMap<(String, String), crate::plan::change::RrSet>, Failure> {
-    use crate::dns::{AnswerStatus, RecordKind};
     let targets = super::dns::dashboard_resolvers(domain, cfg).await?;
     let auth = targets.iter().find(|t| t.authoritative).ok_or_else(|| {
         Failure::Service(format!(
@@ -226,57 +187,9 @@ async fn zone_now(
             domain.ascii
         ))
     })?;
-    let d = domain.ascii.to_ascii_lowercase();
-    let mut names = vec![(d.clone(), RecordKind::Txt), (d.clone(), RecordKind::Mx)];
-    for r in service {
-        let kind = match r.record_type.to_ascii_lowercase().as_str() {
-            "mx" => RecordKind::Mx,
-            "txt" => RecordKind::Txt,
-            "cname" => RecordKind::Cname,
-            _ => continue,
-        };
-        let label = r.label.trim().trim_end_matches('.').to_ascii_lowercase();
-        let name = if label.is_empty() || label == "@" {
-            d.clone()
-        } else {
-            label
-        };
-        if !names.contains(&(name.clone(), kind)) {
-            names.push((name, kind));
-        }
-    }
-    for name in cnames {
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        if !names.contains(&(name.clone(), RecordKind::Cname)) {
-            names.push((name, RecordKind::Cname));
-        }
-    }
-    let mut out = std::collections::HashMap::new();
-    for (name, kind) in names {
-        let a = auth.client.lookup(&name, kind).await;
-        if let AnswerStatus::Error(e) = &a.status {
-            return Err(Failure::Service(format!(
-                "the authoritative server did not answer {name} {kind}: {e}"
-            )));
-        }
-        let Some(ttl) = a.values.first().map(|v| v.ttl) else {
-            continue;
-        };
-        let values = a
-            .values
-            .iter()
-            .map(|v| match kind {
-                // Host names fully qualified, as the plan's record sets hold them.
-                RecordKind::Mx | RecordKind::Cname => format!("{}.", v.value.trim_end_matches('.')),
-                _ => v.value.clone(),
-            })
-            .collect();
-        out.insert(
-            (name, kind.as_str().to_string()),
-            crate::plan::change::RrSet { ttl, values },
-        );
-    }
-    Ok(out)
+    crate::plan::adopt_live::zone_now(&auth.client, &domain.ascii, service, cnames)
+        .await
+        .map_err(Failure::Service)
 }
 
 /// `cutover plan backout [--domain D] [--json]`: the inverses of what the session journal

@@ -40,6 +40,12 @@ pub(crate) struct Session {
     /// The rehearsal's own T (`cutover demo` only, said so on screen). The dashboard itself
     /// never invents one.
     pub cutover_demo: Option<OffsetDateTime>,
+    /// The destination's Exchange client, for runs of the adopt plan (`cutover demo`).
+    pub destination_exchange: Option<crate::exchange::ExchangeClient>,
+    /// How runs change the zone's record sets (`cutover demo`: RFC 2136 to the rehearsal's).
+    pub dns_writer: Option<crate::executor::dns::DnsWriter>,
+    /// `cutover demo --play`: the player's speed.
+    pub play: Option<f64>,
 }
 
 /// Both ends of the dashboard's action channel.
@@ -226,6 +232,9 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
         cutover_cli,
         cutover_config,
         cutover_demo,
+        destination_exchange,
+        dns_writer,
+        play,
     } = session;
     let journal_path = paths.audit_log(&cutover_id);
     let journal =
@@ -254,6 +263,7 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
         state.cutover_at = Some(at);
         state.cutover_from = Some(from);
     }
+    state.play.playing = play.is_some();
     let dashboard = Dashboard {
         state,
         services: Services {
@@ -279,6 +289,9 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
             },
             outside_every: Duration::from_secs(30),
             inventory_every: Duration::from_secs(60),
+            destination_exchange: destination_exchange.map(Arc::new),
+            dns_writer: dns_writer.map(Arc::new),
+            play,
         },
         journal,
         progress_file,

@@ -194,6 +194,12 @@ impl Executor {
         self
     }
 
+    /// [`Executor::with_dns`] with a writer shared by several runs (the dashboard's).
+    pub fn with_dns_shared(mut self, writer: Arc<dns::DnsWriter>) -> Executor {
+        self.dns = Some(writer);
+        self
+    }
+
     /// No mutating request, whatever the plan says; each change is journaled as refused.
     pub fn read_only(mut self, on: bool) -> Executor {
         self.read_only = on;

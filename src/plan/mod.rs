@@ -1,6 +1,7 @@
 //! The cutover model: runbook, steps and their status.
 
 pub mod adopt;
+pub mod adopt_live;
 pub mod backout;
 pub mod change;
 pub mod cutover_time;

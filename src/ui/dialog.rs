@@ -94,10 +94,18 @@ fn confirm(frame: &mut Frame, area: Rect, state: &State, c: &Confirm) {
         RunKind::Retry => "Retry",
         RunKind::Undo => "Undo",
     };
+    // The tenant the changes write to (the adopt plan's are the destination's; DNS and the
+    // wait for the other tenant's release do not name it).
+    let tenant = c
+        .changes
+        .iter()
+        .map(|c| c.tenant.as_str())
+        .find(|t| *t == "destination")
+        .unwrap_or("source");
     let mut head = vec![Line::from(vec![
         Span::styled(
             format!(
-                "{verb} {} change{} to {} object{} in the source tenant",
+                "{verb} {} change{} to {} object{} in the {tenant} tenant",
                 c.changes.len(),
                 if c.changes.len() == 1 { "" } else { "s" },
                 c.objects,

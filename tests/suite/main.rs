@@ -14,6 +14,7 @@ mod cli;
 mod clients;
 mod config_cli;
 mod dashboard_delta;
+mod demo_play;
 mod discovery;
 mod dns_bind;
 mod dns_cli;
