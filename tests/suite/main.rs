@@ -37,6 +37,7 @@ mod permissions;
 mod pfx;
 mod properties;
 mod render;
+mod render_workbench;
 mod roundtrip;
 mod session_secrets;
 mod sign_in_cancel;
