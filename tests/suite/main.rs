@@ -45,3 +45,4 @@ mod signin;
 mod sim_dkim;
 mod sim_writes;
 mod snapshot_cli;
+mod workbench;
