@@ -321,12 +321,15 @@ fn failed_row() {
     settle(
         &mut s,
         &ids[0],
-        Status::Failed(format!("Request_BadRequest: {SYNCED}")),
+        // As the executor words a Graph refusal.
+        Status::Failed(format!(
+            "failed: Graph 400 Request_BadRequest: {SYNCED} (request-id 5f0c2a51-7b1e-4c55-9a8e-0d6b7c1e2f30)"
+        )),
     );
     settle(
         &mut s,
         &ids[1],
-        Status::Skipped("its prerequisite did not succeed".into()),
+        Status::Skipped(format!("prerequisite {} not applied", ids[0])),
     );
     update(&mut s, Action::RunEnded(None));
     let screen = snap("failed", &s);
@@ -341,7 +344,7 @@ fn failed_row() {
     // The column cuts the reason; the preview shows Microsoft's words whole.
     update(&mut s, Action::Preview);
     let screen = snap("failed_preview", &s);
-    assert!(screen.contains("[failed: Request_BadRequest"), "{screen}");
+    assert!(screen.contains("Graph 400 Request_BadRequest"), "{screen}");
     assert!(
         screen.contains("on-premises mastered Directory Sync"),
         "{screen}"
