@@ -263,6 +263,9 @@ impl Executor {
                 .into_iter()
                 .partition(|c| c.prerequisites.iter().all(|p| results.contains_key(p)));
             left = later;
+            // A prerequisite refused by read-only mode does not skip the change: read-only
+            // refuses it too, journaled as a refusal (a skip would leave no outcome and read
+            // as a failure).
             let blocked_by = |c: &Change| {
                 c.prerequisites
                     .iter()
@@ -270,7 +273,10 @@ impl Executor {
                         results.get(*p).is_some_and(|r| {
                             !matches!(
                                 r.status,
-                                Status::Applied | Status::Reconciled | Status::AlreadyDone
+                                Status::Applied
+                                    | Status::Reconciled
+                                    | Status::AlreadyDone
+                                    | Status::Refused
                             )
                         })
                     })

@@ -678,6 +678,16 @@ fn run(
     }
 }
 
+/// The `Set-` cmdlet of a family, as Exchange names it in its messages.
+fn cmdlet_of(family: Family) -> &'static str {
+    match family {
+        Family::Mailbox | Family::Recipient => "Set-Mailbox",
+        Family::DistributionGroup => "Set-DistributionGroup",
+        Family::UnifiedGroup => "Set-UnifiedGroup",
+        Family::MailContact => "Set-MailContact",
+    }
+}
+
 fn set_addresses(
     state: &Shared,
     tenant: usize,
@@ -739,6 +749,14 @@ fn set_addresses(
     let mut tenants = state.tenants.write().map_err(|_| poisoned())?;
     let t = &mut tenants[tenant];
     let target = addr::find(t, &identity, family).ok_or_else(|| not_found(&identity, ids))?;
+    if let Some(r) = addr::synced_refusal(t, target, cmdlet_of(family), &edit, primary_param) {
+        return Err(cmdlet_error(
+            StatusCode::BAD_REQUEST,
+            r.exception,
+            &r.message,
+            ids,
+        ));
+    }
     let (list, changed) = addr::edit(t, target, &edit)
         .map_err(|r| cmdlet_error(StatusCode::BAD_REQUEST, r.exception, &r.message, ids))?;
     if !changed {

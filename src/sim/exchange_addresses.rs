@@ -257,6 +257,38 @@ fn display_of(t: &Tenant, target: Target) -> &str {
     }
 }
 
+/// A mailbox synced from on-premises is mastered there: Exchange Online refuses to change its
+/// addresses (`System.InvalidOperationException`, in Exchange Online's words, naming the
+/// cmdlet, the parameter and the mailbox by display name).
+pub(super) fn synced_refusal(
+    t: &Tenant,
+    target: Target,
+    cmdlet: &str,
+    e: &AddressEdit,
+    primary_param: &str,
+) -> Option<Refusal> {
+    let Target::User(i) = target else {
+        return None;
+    };
+    let u = &t.users[i];
+    if u.on_premises_sync_enabled != Some(true) {
+        return None;
+    }
+    let parameter =
+        if e.primary.is_some() && e.add.is_empty() && e.remove.is_empty() && e.replace.is_none() {
+            primary_param
+        } else {
+            "EmailAddresses"
+        };
+    let name = &u.display_name;
+    Some(Refusal {
+        exception: "System.InvalidOperationException",
+        message: format!(
+            "The operation on mailbox \"{name}\" failed because it's out of the current user's write scope. The action '{cmdlet}', '{parameter}', can't be performed on the object '{name}' because the object is being synchronized from your on-premises organization. This action should be performed on the object in your on-premises organization."
+        ),
+    })
+}
+
 /// The new proxy list (and whether it differs), or Exchange's refusal. Rules: added SMTP
 /// addresses must be in an accepted domain and unused by any other recipient; exactly one
 /// primary must remain (removing it without naming another is refused).

@@ -72,6 +72,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/sim/device", post(super::signin::approve_route))
         .route("/sim/domain", post(super::discovery::domain_route))
         .route("/sim/mutations", get(super::writes::mutations_route))
+        .route("/sim/object", post(super::writes::object_route))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(auth::openid_configuration),

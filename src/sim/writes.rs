@@ -1053,13 +1053,7 @@ impl super::Sim {
 
     /// Scenario hook: a user (by id or UPN) becomes directory-synced.
     pub fn set_user_synced(&self, label: &str, key: &str, synced: bool) -> bool {
-        self.edit_tenant(label, |t| {
-            let Some(i) = t.user_position(key) else {
-                return false;
-            };
-            t.users[i].on_premises_sync_enabled = synced.then_some(true);
-            true
-        })
+        set_synced(&self.state, label, key, synced).is_some()
     }
 
     fn edit_tenant(&self, label: &str, f: impl FnOnce(&mut Tenant) -> bool) -> bool {
@@ -1070,6 +1064,67 @@ impl super::Sim {
             Ok(mut tenants) => tenants.get_mut(i).is_some_and(f),
             Err(_) => false,
         }
+    }
+}
+
+/// Mark a user (by id or UPN) of the `label` tenant directory-synced or cloud-only again; its
+/// id, or `None` when there is no such tenant or user. Graph's delta sees the change, as it
+/// would see a real sync flip.
+fn set_synced(state: &Shared, label: &str, key: &str, synced: bool) -> Option<String> {
+    let mut tenants = state.tenants.write().ok()?;
+    let tenant = tenants.iter().position(|t| t.label == label)?;
+    let t = tenants.get_mut(tenant)?;
+    let i = t.user_position(key)?;
+    t.users[i].on_premises_sync_enabled = synced.then_some(true);
+    let id = t.users[i].id.clone();
+    record_change(state, tenant, true, &id);
+    Some(id)
+}
+
+/// `POST /sim/object` (form `tenant`, `user` = id or UPN, `synced` = `true`|`false`), a route
+/// Microsoft does not have: makes one user directory-synced (or cloud-only again), so that its
+/// next UPN or address change is refused with Microsoft's own message — a failure a test or a
+/// rehearsal can cause on purpose, in a `cutover sim serve` of another process.
+pub(crate) async fn object_route(
+    State(state): State<Shared>,
+    extensions: Extensions,
+    form: Result<
+        axum::extract::Form<HashMap<String, String>>,
+        axum::extract::rejection::FormRejection,
+    >,
+) -> Response {
+    let ids = ids_of(&extensions);
+    let params = form.map(|axum::extract::Form(p)| p).unwrap_or_default();
+    let tenant = params.get("tenant").map(String::as_str).unwrap_or_default();
+    let Some(user) = params
+        .get("user")
+        .map(|u| u.trim())
+        .filter(|u| !u.is_empty())
+    else {
+        return bad(
+            "user is required: the user's object id or userPrincipalName",
+            &ids,
+        );
+    };
+    let synced = match params.get("synced").map(String::as_str) {
+        Some("true") => true,
+        Some("false") => false,
+        _ => return bad("synced must be true or false", &ids),
+    };
+    if !super::TENANT_LABELS.contains(&tenant) {
+        return bad(
+            &format!("tenant must be one of {}", super::TENANT_LABELS.join(", ")),
+            &ids,
+        );
+    }
+    match set_synced(&state, tenant, user, synced) {
+        Some(id) => axum::Json(json!({
+            "tenant": tenant,
+            "id": id,
+            "onPremisesSyncEnabled": synced,
+        }))
+        .into_response(),
+        None => not_found(user, &ids),
     }
 }
 

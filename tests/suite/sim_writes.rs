@@ -896,3 +896,198 @@ async fn set_mail_contact_follows_exchanges_rules() {
     assert_eq!(again.warnings.len(), 1, "{:?}", again.warnings);
     assert_eq!(sim.mutations().of("source", &id), 1);
 }
+
+/// `POST /sim/object` over HTTP makes one user directory-synced: Graph then refuses its UPN
+/// change and Exchange its address change, each with Microsoft's own message and nothing
+/// changed; made cloud-only again, both go through. Bad input is refused in Graph's shape.
+#[tokio::test]
+async fn the_object_route_makes_a_user_synced_and_both_services_refuse_its_changes() {
+    use cutover::exchange::Route as XRoute;
+    use cutover::exchange::ops::hashtable;
+    let sim = sim_with(40, true).await;
+    let users = must(
+        &sim,
+        "source",
+        M::GET,
+        "/users?$select=id,userPrincipalName,displayName,onPremisesSyncEnabled,proxyAddresses&$top=999",
+        None,
+    )
+    .await
+    .1;
+    // A cloud-only person with an alias in the domain besides the primary.
+    let person = users["value"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| {
+            u["onPremisesSyncEnabled"] != json!(true)
+                && u["proxyAddresses"].as_array().is_some_and(|p| {
+                    p.iter().any(|a| {
+                        a.as_str().is_some_and(|a| {
+                            a.starts_with("smtp:") && a.ends_with("@contoso.example")
+                        })
+                    })
+                })
+        })
+        .expect("a cloud-only user with an alias")
+        .clone();
+    let id = person["id"].as_str().unwrap().to_string();
+    let upn = person["userPrincipalName"].as_str().unwrap().to_string();
+    let name = person["displayName"].as_str().unwrap().to_string();
+    let alias = person["proxyAddresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|a| a.starts_with("smtp:") && a.ends_with("@contoso.example"))
+        .unwrap()
+        .to_string();
+    let route = |form: Vec<(&'static str, String)>| {
+        let url = format!("{}/sim/object", sim.login_url());
+        async move {
+            let resp = http()
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .expect("sim/object");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.expect("json"))
+        }
+    };
+    let flip = |synced: bool| {
+        route(vec![
+            ("tenant", "source".to_string()),
+            ("user", upn.clone()),
+            ("synced", synced.to_string()),
+        ])
+    };
+
+    let got = flip(true).await;
+    assert_eq!(got.0, 200, "{}", got.1);
+    assert_eq!(got.1["id"], id.as_str());
+    assert_eq!(user_synced(&sim, &id).await, json!(true));
+
+    let before = sim.mutations().total;
+    // The tenant's initial domain, from the address every mailbox has there.
+    let initial = person["proxyAddresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find_map(|a| {
+            a.rsplit_once('@')
+                .map(|(_, h)| h)
+                .filter(|h| h.ends_with(".onmicrosoft.com"))
+        })
+        .expect("an address in the initial domain");
+    let local = upn.split('@').next().unwrap();
+    let new_upn = format!("{local}@{initial}");
+    let refused = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"userPrincipalName": new_upn})),
+    )
+    .await;
+    assert_refused(
+        &refused,
+        400,
+        "Request_BadRequest",
+        "Unable to update the specified properties for on-premises mastered Directory Sync objects",
+    );
+    let x = sim.exchange_client("source").expect("exchange");
+    let e = x
+        .invoke_write(
+            XRoute::InvokeCommand,
+            "Set-Mailbox",
+            json!({"Identity": id, "EmailAddresses": hashtable(&[], std::slice::from_ref(&alias))}),
+        )
+        .await
+        .expect_err("a synced mailbox's addresses");
+    assert_eq!(e.status(), Some(400), "{e}");
+    let said = e.to_string();
+    assert!(
+        said.contains(&format!(
+            "The operation on mailbox \"{name}\" failed because it's out of the current user's write scope. The action 'Set-Mailbox', 'EmailAddresses', can't be performed on the object '{name}' because the object is being synchronized from your on-premises organization."
+        )),
+        "{said}"
+    );
+    assert!(said.contains("request-id"), "{said}");
+    assert_eq!(sim.mutations().total, before, "nothing was changed");
+    assert_eq!(
+        user(&sim, "source", &id).await["userPrincipalName"],
+        upn.as_str()
+    );
+
+    // Cloud-only again: both changes go through.
+    assert_eq!(flip(false).await.0, 200);
+    assert_eq!(user_synced(&sim, &id).await, Value::Null);
+    let ok = must(
+        &sim,
+        "source",
+        M::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"userPrincipalName": new_upn})),
+    )
+    .await;
+    assert_eq!(ok.0, 204, "{}", ok.1);
+    x.invoke_write(
+        XRoute::InvokeCommand,
+        "Set-Mailbox",
+        json!({"Identity": id, "EmailAddresses": hashtable(&[], std::slice::from_ref(&alias))}),
+    )
+    .await
+    .expect("a cloud-only mailbox's alias removed");
+    assert_eq!(sim.mutations().total, before + 2);
+
+    // Bad input: Graph's error shape, saying what is wrong.
+    let bad = route(vec![
+        ("tenant", "source".to_string()),
+        ("user", upn.clone()),
+        ("synced", "maybe".to_string()),
+    ])
+    .await;
+    assert_eq!(bad.0, 400, "{}", bad.1);
+    assert!(
+        bad.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("synced must be true or false")
+    );
+    let nobody = route(vec![
+        ("tenant", "source".to_string()),
+        ("user", "nobody@contoso.example".to_string()),
+        ("synced", "true".to_string()),
+    ])
+    .await;
+    assert_eq!(nobody.0, 404, "{}", nobody.1);
+    assert_eq!(nobody.1["error"]["code"], "Request_ResourceNotFound");
+    let nowhere = route(vec![
+        ("tenant", "elsewhere".to_string()),
+        ("user", upn.clone()),
+        ("synced", "true".to_string()),
+    ])
+    .await;
+    assert_eq!(nowhere.0, 400, "{}", nowhere.1);
+    assert!(
+        nowhere.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tenant must be one of source, destination")
+    );
+}
+
+async fn user_synced(sim: &Sim, id: &str) -> Value {
+    must(
+        sim,
+        "source",
+        M::GET,
+        &format!("/users/{id}?$select=id,onPremisesSyncEnabled"),
+        None,
+    )
+    .await
+    .1["onPremisesSyncEnabled"]
+        .clone()
+}
