@@ -322,6 +322,7 @@ pub fn confirm_accept(state: &mut State) -> Vec<Command> {
         total: confirm.changes.len(),
         applied: 0,
         failed: 0,
+        refused: 0,
         started: state.now,
         ended: None,
         error: None,

@@ -259,6 +259,8 @@ pub struct Run {
     pub total: usize,
     pub applied: usize,
     pub failed: usize,
+    /// Not sent: read-only mode (not failures: `r` has nothing to retry).
+    pub refused: usize,
     pub started: OffsetDateTime,
     pub ended: Option<OffsetDateTime>,
     /// Why the run stopped early, if it did.
@@ -269,7 +271,7 @@ pub struct Run {
 
 impl Run {
     pub fn settled(&self) -> usize {
-        self.applied + self.failed
+        self.applied + self.failed + self.refused
     }
 
     pub fn left(&self) -> usize {
@@ -615,10 +617,14 @@ impl Workbench {
             }
             Status::Applied | Status::Reconciled | Status::AlreadyDone => ChangeState::Applied,
             Status::Refused => ChangeState::Refused,
-            Status::Skipped(why) | Status::Failed(why) => ChangeState::Failed(why.clone()),
+            // The executor's words begin "failed: " already; the row adds its own.
+            Status::Skipped(why) | Status::Failed(why) => {
+                ChangeState::Failed(why.strip_prefix("failed: ").unwrap_or(why).to_string())
+            }
         };
         match state {
             ChangeState::Applied | ChangeState::Undone => run.applied += 1,
+            ChangeState::Refused => run.refused += 1,
             _ => run.failed += 1,
         }
         // An undo that failed leaves the change applied (the journal says so); its row shows
@@ -798,6 +804,7 @@ mod tests {
                 total: 2,
                 applied: 0,
                 failed: 0,
+                refused: 0,
                 started: now(),
                 ended: None,
                 error: None,

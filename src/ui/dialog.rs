@@ -12,7 +12,7 @@ use crate::app::state::State;
 use crate::app::workbench::{Confirm, Dialog, RunKind};
 
 use super::theme;
-use super::widgets::truncate;
+use super::widgets::{truncate, wrap};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     match &state.workbench.dialog {
@@ -39,25 +39,41 @@ fn boxed(area: Rect, lines: usize) -> Rect {
 }
 
 fn preview(frame: &mut Frame, area: Rect, title: &str, lines: &[String], scroll: usize) {
-    let rect = boxed(area, lines.len().max(1) * 2);
+    // Whole lines, wrapped: the preview is the exact change, never cut. The box is sized by
+    // the rows the lines wrap to (border 2 + padding 2 around the text).
+    let text_w = usize::from(boxed(area, 1).width.saturating_sub(4)).max(1);
+    let wrapped: Vec<Vec<String>> = lines.iter().map(|l| wrap(l, text_w)).collect();
+    let rect = boxed(area, wrapped.iter().map(Vec::len).sum::<usize>().max(1));
     let room = usize::from(rect.height.saturating_sub(2));
-    // Whole lines, wrapped: the preview is the exact change, never cut.
+    // Whole changes from `scroll` while they fit (at least the first, cut if it must be);
+    // the rest is counted below the box.
+    let mut used = 0;
+    let fit = wrapped
+        .iter()
+        .skip(scroll)
+        .take_while(|rows| {
+            used += rows.len();
+            used <= room
+        })
+        .count()
+        .max(1);
     let shown: Vec<Line> = if lines.is_empty() {
         vec![Line::styled(
             "no planned change for this selection",
             theme::dim(),
         )]
     } else {
-        lines
+        wrapped
             .iter()
             .skip(scroll)
-            .take(room)
-            .map(|l| Line::from(l.clone()))
+            .take(fit)
+            .flatten()
+            .map(|row| Line::from(row.clone()))
             .collect()
     };
     let keys = active();
-    let more = if scroll + room < lines.len() {
-        format!(" {} more · ", lines.len() - scroll - room)
+    let more = if scroll + fit < lines.len() {
+        format!(" {} more · ", lines.len() - scroll - fit)
     } else {
         " ".to_string()
     };
@@ -80,12 +96,7 @@ fn preview(frame: &mut Frame, area: Rect, title: &str, lines: &[String], scroll:
         )
         .padding(Padding::horizontal(1));
     frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(shown)
-            .wrap(ratatui::widgets::Wrap { trim: false })
-            .block(block),
-        rect,
-    );
+    frame.render_widget(Paragraph::new(shown).block(block), rect);
 }
 
 fn confirm(frame: &mut Frame, area: Rect, state: &State, c: &Confirm) {

@@ -188,7 +188,6 @@ fn render_workbench(
     };
     let name_need = need(&|l| l.name.clone(), "UPN / name");
     let planned_need = need(&|l| work(l).planned, "Planned change");
-    let state_need = need(&|l| work(l).state.text(), "State");
     let aliases_need = if with_aliases {
         need(&|l| l.aliases.clone(), "Aliases in domain")
     } else {
@@ -199,8 +198,11 @@ fn render_workbench(
     let with_planned = text_w >= PLANNED_MIN_WIDTH;
     let name_w = name_need.min(text_w * 3 / 5);
     let rest = text_w.saturating_sub(name_w);
+    // The planned change (short by design) keeps its need up to half of what is left, the
+    // state (a failure's words, a blocking rule) takes the rest.
+    let change_need = planned_need + aliases_need;
     let state_w = if with_planned {
-        state_need.min(rest / 3)
+        rest.saturating_sub(change_need.min(rest / 2))
     } else {
         rest
     };
@@ -300,6 +302,12 @@ fn progress_line(run: &Run, now: time::OffsetDateTime, width: u16) -> Line<'stat
                 theme::error(),
             ));
         }
+        if run.refused > 0 {
+            spans.push(Span::styled(
+                format!(" · {} not sent (read-only)", run.refused),
+                theme::warn(),
+            ));
+        }
         spans.push(Span::styled(format!(" · {secs:.1} s{rate}"), theme::dim()));
         if let Some(e) = &run.error {
             spans.push(Span::styled(format!(" · stopped: {e}"), theme::error()));
@@ -310,13 +318,23 @@ fn progress_line(run: &Run, now: time::OffsetDateTime, width: u16) -> Line<'stat
         .eta(now)
         .map(|s| format!(" · ETA {}s", s.ceil() as u64))
         .unwrap_or_default();
-    let tail = format!(
-        " {}/{} · {} failed · {} left{rate}{eta}",
+    let counts = format!(
+        " {}/{} · {} failed · {} left",
         run.settled(),
         run.total,
         run.failed,
         run.left()
     );
+    // Rate and ETA go first when the line is short: a cut figure would mislead.
+    let room = usize::from(width).saturating_sub(widgets::width(verb) + 1 + 4);
+    let tail = [
+        format!("{counts}{rate}{eta}"),
+        format!("{counts}{eta}"),
+        counts,
+    ]
+    .into_iter()
+    .find(|t| widgets::width(t) <= room)
+    .unwrap_or_default();
     let bar_w = usize::from(width)
         .saturating_sub(widgets::width(verb) + widgets::width(&tail) + 1)
         .clamp(4, 20);

@@ -160,6 +160,44 @@ pub fn truncate(text: &str, width: usize) -> String {
     out
 }
 
+/// `text` in rows of at most `width` cells, broken between words, a word longer than a row
+/// broken between characters; at least one row. The dialogs size and scroll by these rows.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    let mut used = 0;
+    for word in text.split(' ') {
+        let w = self::width(word);
+        let gap = usize::from(!row.is_empty());
+        if used + gap + w <= width {
+            if gap == 1 {
+                row.push(' ');
+            }
+            row.push_str(word);
+            used += gap + w;
+            continue;
+        }
+        if !row.is_empty() {
+            rows.push(std::mem::take(&mut row));
+            used = 0;
+        }
+        for c in word.chars() {
+            let cw = UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + cw > width {
+                rows.push(std::mem::take(&mut row));
+                used = 0;
+            }
+            row.push(c);
+            used += cw;
+        }
+    }
+    if !row.is_empty() || rows.is_empty() {
+        rows.push(row);
+    }
+    rows
+}
+
 /// `text` cut to `width` cells and padded with spaces to exactly `width` cells (`format!`'s
 /// padding counts characters, which misaligns wide ones).
 pub fn pad(text: &str, width: usize) -> String {

@@ -5,7 +5,7 @@
 //! the product's inventory and release plan from a directory, then the reducer's actions.
 
 use cutover::app::state::{Pane, State};
-use cutover::app::workbench::{Dialog, Run, RunKind};
+use cutover::app::workbench::{Dialog, PlanSketch, Run, RunKind};
 use cutover::app::{Action, update};
 use cutover::executor::{ChangeResult, Status};
 use cutover::graph::model::{AssignedLicense, Group, User};
@@ -95,7 +95,7 @@ fn planned() -> State {
         NOW,
     );
     let dir = directory();
-    let entries = cutover::inventory::classify(DOMAIN, dir.clone());
+    let entries = cutover::inventory::classify(DOMAIN, &dir);
     let facts = TenantFacts {
         tenant: "source".into(),
         domain: DOMAIN.into(),
@@ -115,7 +115,7 @@ fn planned() -> State {
         &mut s,
         Action::ReleasePlanned {
             at: datetime!(2025-03-01 11:59:31 UTC),
-            result: Ok(Box::new(plan)),
+            result: Ok(Box::new(PlanSketch::of(&plan))),
         },
     );
     update(&mut s, Action::Focus(Pane::Users));
@@ -377,6 +377,7 @@ fn undone_row() {
             total: 2,
             applied: 0,
             failed: 0,
+            refused: 0,
             started: s.now,
             ended: None,
             error: None,
