@@ -19,7 +19,7 @@ use crate::graph::{GraphClient, GraphError};
 
 use super::action::{Action, PollFailure, TenantSnapshot};
 use super::state::TenantId;
-use super::workbench::{PlanSketch, Planned};
+use super::workbench::{Interner, PlanSketch, Planned};
 
 /// A tenant's users and groups kept live through delta queries (`/users/delta`,
 /// `/groups/delta`): the first round lists them; each later poll asks only for what changed
@@ -458,7 +458,10 @@ impl Inventory {
         // change as compact rows, never held whole.
         let entries = crate::inventory::classify(domain, &*directory);
         let mut planned = Vec::new();
-        let mut each = |c: &crate::plan::change::Change| planned.push(Planned::of(c));
+        let mut strings = Interner::default();
+        let mut each = |c: &crate::plan::change::Change| {
+            planned.push(Planned::of_shared(c, &mut strings));
+        };
         let plan = crate::plan::live::plan_emit(
             self.this.as_ref(),
             self.initial.as_deref(),

@@ -5,6 +5,7 @@
 //! when a plan or a result arrives, never per frame. See `docs/workbench.md`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
@@ -20,13 +21,51 @@ use crate::plan::release::Plan;
 /// the plan of a 100,000-user tenant fits beside the directory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
-    pub id: Box<str>,
-    pub tenant: Box<str>,
-    /// The object's id and display name.
-    pub target: Box<str>,
-    pub display: Box<str>,
+    /// The change's id as a number ([`key`]).
+    pub id: u64,
+    pub tenant: Arc<str>,
+    /// The object's id and display name, shared by the object's changes.
+    pub target: Arc<str>,
+    pub display: Arc<str>,
     pub spec: Spec,
-    pub prerequisites: Vec<Box<str>>,
+    pub prerequisites: Vec<u64>,
+}
+
+/// A change id as a number: ids are 16 hex digits (`change_id`), so a `u64` holds one whole
+/// and a 220,000-change plan keeps no id strings. Anything else is hashed (never seen; it
+/// stays consistent in one session).
+pub fn key(id: &str) -> u64 {
+    match u64::from_str_radix(id, 16) {
+        Ok(n) if id.len() == 16 => n,
+        _ => {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            id.hash(&mut h);
+            h.finish()
+        }
+    }
+}
+
+/// Shares the strings consecutive changes repeat (the tenant, the object's id and name: a
+/// plan lists an object's changes together), so each is held once.
+#[derive(Debug, Default)]
+pub struct Interner {
+    tenant: Option<Arc<str>>,
+    target: Option<Arc<str>>,
+    display: Option<Arc<str>>,
+}
+
+impl Interner {
+    fn share(slot: &mut Option<Arc<str>>, text: &str) -> Arc<str> {
+        match slot {
+            Some(kept) if &**kept == text => kept.clone(),
+            _ => {
+                let new: Arc<str> = text.into();
+                *slot = Some(new.clone());
+                new
+            }
+        }
+    }
 }
 
 /// What a planned change does.
@@ -58,6 +97,11 @@ impl Planned {
     /// The compact form of `c`; a change the compact form would not give back exactly is kept
     /// whole, so [`Planned::change`] is always the planned change.
     pub fn of(c: &Change) -> Planned {
+        Planned::of_shared(c, &mut Interner::default())
+    }
+
+    /// [`Planned::of`], sharing repeated strings through `strings`.
+    pub fn of_shared(c: &Change, strings: &mut Interner) -> Planned {
         let text = |v: &serde_json::Value| v.as_str().map(Box::<str>::from);
         let cmdlet = match &c.route {
             crate::plan::change::Route::Exchange { cmdlet, .. } => Some(cmdlet.as_str()),
@@ -90,12 +134,12 @@ impl Planned {
         };
         let whole = || Spec::Whole(Box::new(c.clone()));
         let mut planned = Planned {
-            id: c.id.as_str().into(),
-            tenant: c.tenant.as_str().into(),
-            target: c.target.id.as_str().into(),
-            display: c.target.display.as_str().into(),
+            id: key(&c.id),
+            tenant: Interner::share(&mut strings.tenant, &c.tenant),
+            target: Interner::share(&mut strings.target, &c.target.id),
+            display: Interner::share(&mut strings.display, &c.target.display),
             spec: spec.unwrap_or_else(whole),
-            prerequisites: c.prerequisites.iter().map(|p| p.as_str().into()).collect(),
+            prerequisites: c.prerequisites.iter().map(|p| key(p)).collect(),
         };
         if !matches!(planned.spec, Spec::Whole(_)) && planned.change() != *c {
             planned.spec = whole();
@@ -125,7 +169,7 @@ impl Planned {
             }
             Spec::Whole(c) => return (**c).clone(),
         };
-        c.prerequisites = self.prerequisites.iter().map(|p| p.to_string()).collect();
+        c.prerequisites = self.prerequisites.iter().map(|p| format!("{p:016x}")).collect();
         c
     }
 
@@ -152,7 +196,13 @@ impl PlanSketch {
     pub fn of(plan: &Plan) -> PlanSketch {
         PlanSketch {
             initial_domain: plan.initial_domain.clone(),
-            planned: plan.changes.iter().map(Planned::of).collect(),
+            planned: {
+                let mut strings = Interner::default();
+                plan.changes
+                    .iter()
+                    .map(|c| Planned::of_shared(c, &mut strings))
+                    .collect()
+            },
             blocked: blocked(plan),
         }
     }
@@ -296,16 +346,16 @@ impl Run {
 pub struct Workbench {
     /// Change id → the change and its state: the latest plan's, and every change this session
     /// touched (kept after the object no longer holds the domain).
-    items: HashMap<String, Item>,
+    items: HashMap<u64, Item>,
     /// Object id → its change ids, in plan order.
-    by_target: HashMap<String, Vec<String>>,
+    by_target: HashMap<Arc<str>, Vec<u64>>,
     /// Object id → the rule that keeps cutover from changing it (the plan's flag).
     blocked: HashMap<String, String>,
     /// The domain-wide changes of the plan (default domain, removal), in plan order: not an
     /// object's row; `cutover apply` of the release plan makes them.
-    pub domain_level: Vec<String>,
+    pub domain_level: Vec<u64>,
     /// Change ids in plan order (the order runs send them in).
-    order: Vec<String>,
+    order: Vec<u64>,
     pub initial_domain: Option<String>,
     /// Why the last planning failed, if it did.
     pub plan_error: Option<String>,
@@ -365,13 +415,13 @@ impl Workbench {
         self.plan_error = None;
         self.planned_at = Some(at);
         self.initial_domain = Some(plan.initial_domain.clone());
-        let planned: HashSet<String> = plan.planned.iter().map(|p| p.id.to_string()).collect();
+        let planned: HashSet<u64> = plan.planned.iter().map(|p| p.id).collect();
         self.items
-            .retain(|id, item| planned.contains(id.as_str()) || item.state != ChangeState::Planned);
+            .retain(|id, item| planned.contains(id) || item.state != ChangeState::Planned);
         // Plan order first, then what the session kept, in its old order.
-        let mut order: Vec<String> = plan.planned.iter().map(|p| p.id.to_string()).collect();
+        let mut order: Vec<u64> = plan.planned.iter().map(|p| p.id).collect();
         for p in plan.planned {
-            self.items.entry(p.id.to_string()).or_insert(Item {
+            self.items.entry(p.id).or_insert(Item {
                 planned: p,
                 state: ChangeState::Planned,
             });
@@ -379,8 +429,8 @@ impl Workbench {
         order.extend(
             self.order
                 .iter()
-                .filter(|id| !planned.contains(id.as_str()) && self.items.contains_key(*id))
-                .cloned(),
+                .filter(|id| !planned.contains(*id) && self.items.contains_key(*id))
+                .copied(),
         );
         self.order = order;
         self.by_target.clear();
@@ -390,12 +440,12 @@ impl Workbench {
                 continue;
             };
             if item.planned.domain_level() {
-                self.domain_level.push(id.clone());
+                self.domain_level.push(*id);
             } else {
                 self.by_target
-                    .entry(item.planned.target.to_string())
+                    .entry(item.planned.target.clone())
                     .or_default()
-                    .push(id.clone());
+                    .push(*id);
             }
         }
         self.blocked = plan.blocked.into_iter().collect();
@@ -487,11 +537,11 @@ impl Workbench {
     /// The changes `a` sends for `objects`: those not yet in effect, with any prerequisite
     /// not yet applied, in plan order.
     pub fn to_apply(&self, objects: &[String]) -> Vec<Change> {
-        let wanted: HashSet<&str> = objects
+        let wanted: HashSet<u64> = objects
             .iter()
-            .flat_map(|o| self.by_target.get(o).into_iter().flatten())
-            .map(String::as_str)
-            .filter(|id| self.items.get(*id).is_some_and(|i| i.state.to_apply()))
+            .flat_map(|o| self.by_target.get(o.as_str()).into_iter().flatten())
+            .copied()
+            .filter(|id| self.items.get(id).is_some_and(|i| i.state.to_apply()))
             .collect();
         self.with_prerequisites(wanted)
     }
@@ -500,42 +550,39 @@ impl Workbench {
     /// prerequisite not yet applied, in plan order: what releases the domain once the
     /// objects are done.
     pub fn domain_changes(&self) -> Vec<Change> {
-        let wanted: HashSet<&str> = self
+        let wanted: HashSet<u64> = self
             .domain_level
             .iter()
-            .map(String::as_str)
-            .filter(|id| self.items.get(*id).is_some_and(|i| i.state.to_apply()))
+            .copied()
+            .filter(|id| self.items.get(id).is_some_and(|i| i.state.to_apply()))
             .collect();
         self.with_prerequisites(wanted)
     }
 
     /// Every failed change (`r`), with its prerequisites not yet applied.
     pub fn to_retry(&self) -> Vec<Change> {
-        let wanted: HashSet<&str> = self
+        let wanted: HashSet<u64> = self
             .items
             .iter()
             .filter(|(_, i)| matches!(i.state, ChangeState::Failed(_)))
-            .map(|(id, _)| id.as_str())
+            .map(|(id, _)| *id)
             .collect();
         self.with_prerequisites(wanted)
     }
 
     /// Ids of the applied changes of `objects` (`u`), in plan order.
     pub fn applied_of(&self, objects: &[String]) -> Vec<String> {
-        let of: HashSet<&str> = objects
+        let of: HashSet<u64> = objects
             .iter()
-            .flat_map(|o| self.by_target.get(o).into_iter().flatten())
-            .map(String::as_str)
+            .flat_map(|o| self.by_target.get(o.as_str()).into_iter().flatten())
+            .copied()
             .collect();
         self.order
             .iter()
-            .filter(|id| of.contains(id.as_str()))
-            .filter(|id| {
-                self.items
-                    .get(*id)
-                    .is_some_and(|i| i.state == ChangeState::Applied)
-            })
-            .cloned()
+            .filter(|id| of.contains(*id))
+            .filter_map(|id| self.items.get(id))
+            .filter(|i| i.state == ChangeState::Applied)
+            .map(|i| i.planned.change().id)
             .collect()
     }
 
@@ -546,7 +593,7 @@ impl Workbench {
             .filter_map(|inv| {
                 ids.iter()
                     .find(|id| {
-                        self.items.get(*id).is_some_and(|i| {
+                        self.items.get(&key(id)).is_some_and(|i| {
                             let c = i.planned.change();
                             c.target.id == inv.target.id
                                 && c.field == inv.field
@@ -558,33 +605,33 @@ impl Workbench {
             .collect()
     }
 
-    fn with_prerequisites(&self, wanted: HashSet<&str>) -> Vec<Change> {
-        let mut take: HashSet<&str> = HashSet::new();
-        let mut stack: Vec<&str> = wanted.into_iter().collect();
+    fn with_prerequisites(&self, wanted: HashSet<u64>) -> Vec<Change> {
+        let mut take: HashSet<u64> = HashSet::new();
+        let mut stack: Vec<u64> = wanted.into_iter().collect();
         while let Some(id) = stack.pop() {
             if !take.insert(id) {
                 continue;
             }
-            if let Some(item) = self.items.get(id) {
+            if let Some(item) = self.items.get(&id) {
                 for p in &item.planned.prerequisites {
                     let done = self
                         .items
-                        .get(&**p)
+                        .get(p)
                         .is_none_or(|i| i.state == ChangeState::Applied);
                     if !done {
-                        stack.push(p);
+                        stack.push(*p);
                     }
                 }
             }
         }
         self.order
             .iter()
-            .filter(|id| take.contains(id.as_str()))
+            .filter(|id| take.contains(*id))
             .filter_map(|id| self.items.get(id))
             .map(|i| {
                 let mut c = i.planned.change();
                 // A prerequisite already applied is not sent again: the run need not hold it.
-                c.prerequisites.retain(|p| take.contains(p.as_str()));
+                c.prerequisites.retain(|p| take.contains(&key(p)));
                 c
             })
             .collect()
@@ -594,7 +641,7 @@ impl Workbench {
     pub fn start(&mut self, run: Run, changes: &[Change]) {
         for c in changes {
             let id = run.undoes.get(&c.id).unwrap_or(&c.id);
-            if let Some(item) = self.items.get_mut(id) {
+            if let Some(item) = self.items.get_mut(&key(id)) {
                 item.state = match run.kind {
                     RunKind::Undo => ChangeState::Undoing,
                     _ => ChangeState::Applying,
@@ -610,7 +657,7 @@ impl Workbench {
             return;
         };
         let undo = run.kind == RunKind::Undo;
-        let id = run.undoes.get(&result.id).unwrap_or(&result.id).clone();
+        let id = key(run.undoes.get(&result.id).unwrap_or(&result.id));
         let state = match &result.status {
             Status::Applied | Status::Reconciled | Status::AlreadyDone if undo => {
                 ChangeState::Undone
@@ -858,7 +905,14 @@ mod tests {
             "sales@contoso.example",
             "sales@contoso.onmicrosoft.com",
         );
-        primary.prerequisites = vec!["abc".into()];
+        primary.prerequisites = vec!["0123456789abcdef".into()];
+        // An id that is not 16 hex digits cannot be a number: that change is kept whole, and
+        // still given back exactly.
+        let mut odd = primary.clone();
+        odd.prerequisites = vec!["abc".into()];
+        let p = Planned::of(&odd);
+        assert!(matches!(p.spec, Spec::Whole(_)));
+        assert_eq!(p.change(), odd);
         let changes = [
             user("u9").remove(0),
             user("u9").remove(1),
@@ -888,7 +942,7 @@ mod tests {
         let changes = user("u2");
         w.replan(PlanSketch::of(&plan(changes.clone())), now());
         // Mark only the aliases as wanted: the UPN change comes along.
-        let ids: HashSet<&str> = [changes[1].id.as_str()].into_iter().collect();
+        let ids: HashSet<u64> = [key(&changes[1].id)].into_iter().collect();
         let send = w.with_prerequisites(ids);
         assert_eq!(
             send.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
