@@ -249,6 +249,11 @@ const DEFS: &[Def] = &[
     ),
     and(C::Users, "undo"),
     def(
+        C::Users,
+        "release_domain",
+        "then the domain itself: default domain, removal (asks)",
+    ),
+    def(
         C::Normal,
         "read_only",
         "read-only on / off: while on, nothing is sent",
@@ -309,6 +314,7 @@ fn action_of(context: Context, name: &str) -> Option<Action> {
         (C::Users, "apply") => Action::StartRun(RunKind::Apply),
         (C::Users, "retry") => Action::StartRun(RunKind::Retry),
         (C::Users, "undo") => Action::StartRun(RunKind::Undo),
+        (C::Users, "release_domain") => Action::StartDomainRun,
         (C::Normal, "read_only") => Action::ToggleReadOnly,
         (C::Preview, "close") | (C::Confirm, "cancel") => Action::DialogClose,
         (C::Confirm, "accept") => Action::ConfirmAccept,

@@ -169,7 +169,11 @@ impl Planned {
             }
             Spec::Whole(c) => return (**c).clone(),
         };
-        c.prerequisites = self.prerequisites.iter().map(|p| format!("{p:016x}")).collect();
+        c.prerequisites = self
+            .prerequisites
+            .iter()
+            .map(|p| format!("{p:016x}"))
+            .collect();
         c
     }
 
