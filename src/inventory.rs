@@ -204,6 +204,45 @@ pub struct Directory {
     pub references: Vec<crate::graph::model::DirectoryObjectRef>,
 }
 
+/// Where a kind is listed: users, groups, contacts, applications, other references.
+fn section(kind: Kind) -> u8 {
+    match kind {
+        Kind::User => 0,
+        Kind::DistributionGroup
+        | Kind::Microsoft365Group
+        | Kind::MailEnabledSecurityGroup
+        | Kind::SecurityGroup => 1,
+        Kind::Contact => 2,
+        Kind::Application => 3,
+        Kind::Other => 4,
+    }
+}
+
+/// The order a person reads the inventory in: by kind (users, groups, contacts, applications,
+/// others), then by sign-in name or display name without regard to case, then by id — stable
+/// whatever order Graph listed the objects in.
+pub fn row_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    fn name(e: &Entry) -> &str {
+        e.user_principal_name.as_deref().unwrap_or(&e.display_name)
+    }
+    let (x, y) = (name(a), name(b));
+    section(a.kind)
+        .cmp(&section(b.kind))
+        .then_with(|| {
+            // Without allocating for ASCII names (nearly all); others are folded whole.
+            if x.is_ascii() && y.is_ascii() {
+                x.bytes()
+                    .map(|c| c.to_ascii_lowercase())
+                    .cmp(y.bytes().map(|c| c.to_ascii_lowercase()))
+            } else {
+                x.chars()
+                    .flat_map(char::to_lowercase)
+                    .cmp(y.chars().flat_map(char::to_lowercase))
+            }
+        })
+        .then_with(|| a.id.cmp(&b.id))
+}
+
 /// What the inventory and the plans read of a directory, however it is kept: listed whole
 /// ([`Directory`]) or kept live through delta queries by the dashboard's poller. Borrowed, so
 /// reading it never copies 100,000 users.

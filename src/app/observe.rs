@@ -64,10 +64,9 @@ pub fn inventory_polled(
     // Objects this session changed keep their rows, in their places, after they stop holding
     // the domain (the counts above are of what holds it).
     for kept in super::cleanup::kept_rows(state, &entries) {
-        let key = (section(kept.kind), kept.id.as_str());
         let at = entries
             .iter()
-            .position(|e| (section(e.kind), e.id.as_str()) > key)
+            .position(|e| crate::inventory::row_order(e, &kept).is_gt())
             .unwrap_or(entries.len());
         entries.insert(at, kept);
     }
@@ -80,21 +79,6 @@ pub fn inventory_polled(
                 .change(json!(before), json!(after)),
         )],
         _ => Vec::new(),
-    }
-}
-
-/// Where `inventory::classify` lists a kind: users, groups, contacts, applications, others.
-fn section(kind: crate::inventory::Kind) -> u8 {
-    use crate::inventory::Kind;
-    match kind {
-        Kind::User => 0,
-        Kind::DistributionGroup
-        | Kind::Microsoft365Group
-        | Kind::MailEnabledSecurityGroup
-        | Kind::SecurityGroup => 1,
-        Kind::Contact => 2,
-        Kind::Application => 3,
-        Kind::Other => 4,
     }
 }
 

@@ -456,7 +456,9 @@ impl Inventory {
         // The inventory and the workbench's plan come from the same reading, so a row's
         // planned change is about the object as listed. The plan is handed over change by
         // change as compact rows, never held whole.
-        let entries = crate::inventory::classify(domain, &*directory);
+        let mut entries = crate::inventory::classify(domain, &*directory);
+        // Rows in the order a person reads them, here rather than on the loop.
+        entries.sort_by(crate::inventory::row_order);
         let mut planned = Vec::new();
         let mut strings = Interner::default();
         let mut each = |c: &crate::plan::change::Change| {

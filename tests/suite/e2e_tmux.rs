@@ -28,10 +28,15 @@ fn a_sim_user() -> (String, String) {
         let domain = sim.domain().to_string();
         sim.shutdown().await;
         // Two users with the domain in their UPN: one to find, one that a filter must hide.
-        let mut in_domain = users
+        // The first in the order the dashboard lists users (by sign-in name), so it is on
+        // screen even at 80x24.
+        let mut upns: Vec<String> = users
             .into_iter()
             .filter(|u| u.user_principal_name.ends_with(&format!("@{domain}")))
-            .map(|u| u.user_principal_name);
+            .map(|u| u.user_principal_name)
+            .collect();
+        upns.sort_by_key(|u| u.to_lowercase());
+        let mut in_domain = upns.into_iter();
         let first = in_domain.next().expect("a user in the domain");
         let other = in_domain
             .find(|u| u.split('@').next() != first.split('@').next())
