@@ -187,6 +187,7 @@ fn render_workbench(
         })
     };
     let name_need = need(&|l| l.name.clone(), "UPN / name");
+    let state_need = need(&|l| work(l).state.text(), "State");
     let planned_need = need(&|l| work(l).planned, "Planned change");
     let aliases_need = if with_aliases {
         need(&|l| l.aliases.clone(), "Aliases in domain")
@@ -196,13 +197,19 @@ fn render_workbench(
     // The name says which object, the state what happened to it: they come first. The
     // planned change needs room to be readable; on a narrow pane the preview (p) shows it.
     let with_planned = text_w >= PLANNED_MIN_WIDTH;
-    let name_w = name_need.min(text_w * 3 / 5);
+    // The name says which object: most of the width when the change is not shown, up to half
+    // when it is. The planned change (short by design) then takes its need, leaving the state
+    // at least a word (a failure's or a blocking rule's words are whole in the preview).
+    let name_w = if with_planned {
+        name_need.min(text_w / 2)
+    } else {
+        name_need.min(text_w * 3 / 5)
+    };
     let rest = text_w.saturating_sub(name_w);
-    // The planned change (short by design) keeps its need up to half of what is left, the
-    // state (a failure's words, a blocking rule) takes the rest.
     let change_need = planned_need + aliases_need;
     let state_w = if with_planned {
-        rest.saturating_sub(change_need.min(rest / 2))
+        let state_min = state_need.min(12);
+        rest.saturating_sub(change_need.min(rest.saturating_sub(state_min)))
     } else {
         rest
     };
