@@ -382,21 +382,19 @@ pub fn spawn_source_poller(
                 return;
             }
             let span = tracing::info_span!("poll_inventory");
-            let actions = inventory
+            let sent = inventory
                 .step(
                     &client,
                     &domain,
                     &mut directory,
-                    this,
-                    changed || woken,
+                    (this, changed || woken),
                     inventory_every,
+                    &tx,
                 )
                 .instrument(span)
                 .await;
-            for action in actions {
-                if tx.send(action).is_err() {
-                    return;
-                }
+            if !sent {
+                return;
             }
         }
     })
@@ -416,15 +414,16 @@ impl Inventory {
     /// Re-read what has no delta when its period is over; classify and plan again when
     /// anything changed (`changed`: the directory did, or a run asked). Nothing to send when
     /// nothing changed.
+    /// False when the loop has gone.
     async fn step(
         &mut self,
         client: &GraphClient,
         domain: &str,
         directory: &mut Directory,
-        this: Option<crate::graph::model::Domain>,
-        changed: bool,
+        (this, changed): (Option<crate::graph::model::Domain>, bool),
         every: Duration,
-    ) -> Vec<Action> {
+        tx: &UnboundedSender<Action>,
+    ) -> bool {
         let at = OffsetDateTime::now_utc();
         let due = changed || self.read_at.is_none_or(|t| t.elapsed() >= every);
         let mut moved = changed || self.read_at.is_none() || this != self.this;
@@ -442,15 +441,17 @@ impl Inventory {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "inventory poll failed");
-                    return vec![Action::InventoryPolled {
-                        at,
-                        result: Err(e.to_string()),
-                    }];
+                    return tx
+                        .send(Action::InventoryPolled {
+                            at,
+                            result: Err(e.to_string()),
+                        })
+                        .is_ok();
                 }
             }
         }
         if !moved {
-            return Vec::new();
+            return true;
         }
         self.this = this;
         // The inventory and the workbench's plan come from the same reading, so a row's
@@ -459,7 +460,7 @@ impl Inventory {
         let mut entries = crate::inventory::classify(domain, &*directory);
         // Rows in the order a person reads them, here rather than on the loop.
         entries.sort_by(crate::inventory::row_order);
-        let mut planned = Vec::new();
+        let mut planned = Vec::with_capacity(entries.len() * 2);
         let mut strings = Interner::default();
         let mut each = |c: &crate::plan::change::Change| {
             planned.push(Planned::of_shared(c, &mut strings));
@@ -486,13 +487,14 @@ impl Inventory {
                 })
             })
             .map_err(|e| e.to_string());
-        vec![
-            Action::InventoryPolled {
-                at,
-                result: Ok(entries),
-            },
-            Action::ReleasePlanned { at, result: sketch },
-        ]
+        // The rows and their planned changes arrive together: a row never shows a plan made
+        // from another reading.
+        tx.send(Action::InventoryPolled {
+            at,
+            result: Ok(entries),
+        })
+        .is_ok()
+            && tx.send(Action::ReleasePlanned { at, result: sketch }).is_ok()
     }
 }
 
