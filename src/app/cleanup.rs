@@ -184,22 +184,7 @@ pub fn start_run(state: &mut State, kind: RunKind) -> Vec<Command> {
         });
         return Vec::new();
     }
-    let mut lines: Vec<String> = changes
-        .iter()
-        .map(|c| {
-            format!(
-                "{}  {}",
-                c.target.display,
-                crate::plan::release::describe(c)
-            )
-        })
-        .collect();
-    if state.workbench.read_only {
-        lines.insert(
-            0,
-            "read-only is on: each change is journaled as refused, nothing is sent".to_string(),
-        );
-    }
+    let lines = confirm_lines(state, &changes);
     state.workbench.dialog = Some(Dialog::Confirm(Confirm {
         kind,
         undoes,
@@ -251,28 +236,31 @@ pub fn propose_plan(state: &mut State, plan: &Plan) -> Vec<Command> {
     propose(state, plan.changes.clone(), &format!("{} plan", plan.kind))
 }
 
+/// What the confirmation lists: each change in words, and first whether nothing will be sent.
+fn confirm_lines(state: &State, changes: &[Change]) -> Vec<String> {
+    let read_only = state
+        .workbench
+        .read_only
+        .then(|| "read-only is on: each change is journaled as refused, nothing is sent".into());
+    read_only
+        .into_iter()
+        .chain(changes.iter().map(|c| {
+            format!(
+                "{}  {}",
+                c.target.display,
+                crate::plan::release::describe(c)
+            )
+        }))
+        .collect()
+}
+
 /// Open the confirmation for `changes` (an apply, the domain typed) and journal the ask.
 fn propose(state: &mut State, changes: Vec<Change>, what: &str) -> Vec<Command> {
     let mut targets: Vec<&str> = changes.iter().map(|c| c.target.id.as_str()).collect();
     targets.sort_unstable();
     targets.dedup();
     let objects = targets.len();
-    let mut lines: Vec<String> = changes
-        .iter()
-        .map(|c| {
-            format!(
-                "{}  {}",
-                c.target.display,
-                crate::plan::release::describe(c)
-            )
-        })
-        .collect();
-    if state.workbench.read_only {
-        lines.insert(
-            0,
-            "read-only is on: each change is journaled as refused, nothing is sent".to_string(),
-        );
-    }
+    let lines = confirm_lines(state, &changes);
     state.workbench.dialog = Some(Dialog::Confirm(Confirm {
         kind: RunKind::Apply,
         undoes: HashMap::new(),

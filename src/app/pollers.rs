@@ -494,7 +494,9 @@ impl Inventory {
             result: Ok(entries),
         })
         .is_ok()
-            && tx.send(Action::ReleasePlanned { at, result: sketch }).is_ok()
+            && tx
+                .send(Action::ReleasePlanned { at, result: sketch })
+                .is_ok()
     }
 }
 
