@@ -1,7 +1,8 @@
 //! Dashboard benchmark at 100,000 objects: the time to draw one frame and the time a filter
 //! keystroke or a Down key takes to show (the reducer's work plus one frame), on ratatui's
 //! `TestBackend` (the drawing into the buffer, not the terminal's own output). The state is
-//! built through the reducer (`Action::InventoryPolled`), as the dashboard builds it.
+//! built through the reducer (`Action::InventoryPolled`, then the workbench's `Action::ReleasePlanned`), as
+//! the dashboard builds it.
 //!
 //! "before" repeats, in the same run, the per-frame and per-key rescans the code did before the
 //! view model (issue 11): every frame counted the Users rows through the filter and walked the
@@ -14,6 +15,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use cutover::app::view::{self, Filter};
+use cutover::app::workbench::{Interner, PlanSketch, Planned};
 use cutover::app::{Action, Pane, State, update};
 use cutover::inventory::{Entry, Kind, Reference};
 use cutover::plan::Runbook;
@@ -66,6 +68,52 @@ fn state() -> State {
         Action::InventoryPolled {
             at: now,
             result: Ok((0..OBJECTS).map(entry).collect()),
+        },
+    );
+    // The workbench's plan over the same rows: a UPN change and an alias removal per user, as
+    // the source poller hands it over (compact rows), so every frame draws the planned change
+    // and state columns.
+    let entries: Vec<Entry> = (0..OBJECTS).map(entry).collect();
+    let changes = entries.iter().flat_map(|e| {
+        let target = cutover::plan::change::Target {
+            id: e.id.clone(),
+            display: e.display_name.clone(),
+        };
+        let upn = e.user_principal_name.as_ref().map(|u| {
+            cutover::plan::change::Change::set_upn(
+                "source",
+                &e.id,
+                &e.display_name,
+                u,
+                &u.replace("contoso.example", "contoso.onmicrosoft.com"),
+            )
+        });
+        let aliases: Vec<String> = e
+            .references
+            .iter()
+            .map(|r| format!("smtp:{}", r.value))
+            .collect();
+        let removal = cutover::plan::change::Change::remove_addresses(
+            "source",
+            "Set-Mailbox",
+            target,
+            &aliases,
+        );
+        upn.into_iter().chain(std::iter::once(removal))
+    });
+    let mut strings = Interner::default();
+    let planned = changes
+        .map(|c| Planned::of_shared(&c, &mut strings))
+        .collect();
+    update(
+        &mut s,
+        Action::ReleasePlanned {
+            at: now,
+            result: Ok(Box::new(PlanSketch {
+                initial_domain: "contoso.onmicrosoft.com".into(),
+                planned,
+                blocked: Vec::new(),
+            })),
         },
     );
     update(&mut s, Action::Focus(Pane::Users));
