@@ -1,8 +1,8 @@
 //! Dashboard benchmark at 100,000 objects: the time to draw one frame and the time a filter
 //! keystroke or a Down key takes to show (the reducer's work plus one frame), on ratatui's
 //! `TestBackend` (the drawing into the buffer, not the terminal's own output). The state is
-//! built through the reducer (`Action::InventoryPolled`, then the workbench's `Action::ReleasePlanned`), as
-//! the dashboard builds it.
+//! built through the reducer (`Action::InventoryPolled`, then the workbench's
+//! `Action::ReleasePlanned`), as the dashboard builds it.
 //!
 //! "before" repeats, in the same run, the per-frame and per-key rescans the code did before the
 //! view model (issue 11): every frame counted the Users rows through the filter and walked the
