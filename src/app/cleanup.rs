@@ -237,6 +237,10 @@ pub fn propose_plan(state: &mut State, plan: &Plan) -> Vec<Command> {
 }
 
 /// What the confirmation lists: each change in words, and first whether nothing will be sent.
+/// At most this many changes are put into words for the confirmation: a screen shows fewer,
+/// and a bulk run over a large tenant has hundreds of thousands (the dialog counts the rest).
+pub const CONFIRM_LINES: usize = 200;
+
 fn confirm_lines(state: &State, changes: &[Change]) -> Vec<String> {
     let read_only = state
         .workbench
@@ -244,7 +248,7 @@ fn confirm_lines(state: &State, changes: &[Change]) -> Vec<String> {
         .then(|| "read-only is on: each change is journaled as refused, nothing is sent".into());
     read_only
         .into_iter()
-        .chain(changes.iter().map(|c| {
+        .chain(changes.iter().take(CONFIRM_LINES).map(|c| {
             format!(
                 "{}  {}",
                 c.target.display,
@@ -408,4 +412,93 @@ pub fn kept_rows(state: &State, new: &[crate::inventory::Entry]) -> Vec<crate::i
         .filter(|e| !present.contains(e.id.as_str()) && state.workbench.touched(&e.id))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::update::update;
+    use crate::app::{Action, workbench::PlanSketch};
+    use crate::inventory::{Entry, Kind, Reference};
+    use crate::plan::change::Change;
+
+    /// A bulk confirmation over many objects words a bounded number of changes, sends them all,
+    /// and says how many it did not list.
+    #[test]
+    fn a_bulk_confirmation_lists_a_bounded_number_and_counts_the_rest() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut s = State::new(
+            "c".into(),
+            "contoso.example".into(),
+            crate::plan::Runbook { phases: Vec::new() },
+            now,
+        );
+        let n = CONFIRM_LINES + 50;
+        let entries: Vec<Entry> = (0..n)
+            .map(|i| Entry {
+                id: format!("u{i:04}"),
+                kind: Kind::User,
+                display_name: format!("User {i}"),
+                user_principal_name: Some(format!("u{i}@contoso.example")),
+                enabled: Some(true),
+                synced: Some(false),
+                licences: Some(1),
+                references: vec![Reference {
+                    how: "userPrincipalName",
+                    value: format!("u{i}@contoso.example"),
+                }],
+            })
+            .collect();
+        let changes: Vec<Change> = entries
+            .iter()
+            .map(|e| {
+                Change::set_upn(
+                    "source",
+                    &e.id,
+                    &e.display_name,
+                    &format!("{}@contoso.example", e.id),
+                    &format!("{}@contoso.onmicrosoft.com", e.id),
+                )
+            })
+            .collect();
+        let plan = crate::plan::release::Plan {
+            version: 1,
+            kind: "release".into(),
+            tenant: "source".into(),
+            domain: "contoso.example".into(),
+            initial_domain: "contoso.onmicrosoft.com".into(),
+            changes,
+            renames: Vec::new(),
+            flags: Vec::new(),
+            notices: Vec::new(),
+        };
+        update(
+            &mut s,
+            Action::InventoryPolled {
+                at: now,
+                result: Ok(entries),
+            },
+        );
+        update(
+            &mut s,
+            Action::ReleasePlanned {
+                at: now,
+                result: Ok(Box::new(PlanSketch::of(&plan))),
+            },
+        );
+        update(&mut s, Action::Focus(Pane::Users));
+        update(&mut s, Action::SelectAll);
+        update(&mut s, Action::StartRun(RunKind::Apply));
+        let Some(Dialog::Confirm(c)) = &s.workbench.dialog else {
+            panic!("no confirmation: {:?}", s.notice);
+        };
+        assert_eq!(c.changes.len(), n, "every change is sent");
+        assert_eq!(c.lines.len(), CONFIRM_LINES, "a bounded number is worded");
+        assert_eq!(c.objects, n);
+        assert_eq!(
+            c.typed.as_deref(),
+            Some(""),
+            "bulk: the domain is asked for"
+        );
+    }
 }

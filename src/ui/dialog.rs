@@ -149,9 +149,15 @@ fn confirm(frame: &mut Frame, area: Rect, state: &State, c: &Confirm) {
     for l in c.lines.iter().take(room) {
         head.push(Line::from(truncate(l, inner_w)));
     }
-    if c.lines.len() > room {
+    // Lines not shown: those that did not fit, and the changes never put into words.
+    let unworded = c
+        .changes
+        .len()
+        .saturating_sub(crate::app::cleanup::CONFIRM_LINES);
+    let hidden = c.lines.len().saturating_sub(room) + unworded;
+    if hidden > 0 {
         head.push(Line::styled(
-            format!("… and {} more (p previews them all)", c.lines.len() - room),
+            format!("… and {hidden} more (p previews them)"),
             theme::dim(),
         ));
     }
