@@ -204,6 +204,22 @@ pub struct Directory {
     pub references: Vec<crate::graph::model::DirectoryObjectRef>,
 }
 
+/// Does this user hold `domain` by one of its addresses (what [`classify`] lists it for)?
+pub fn user_holds(u: &crate::graph::model::User, domain: &str) -> bool {
+    !address_refs(
+        Some(&u.user_principal_name),
+        u.mail.as_deref(),
+        &u.proxy_addresses,
+        domain,
+    )
+    .is_empty()
+}
+
+/// Does this group hold `domain` by one of its addresses?
+pub fn group_holds(g: &crate::graph::model::Group, domain: &str) -> bool {
+    !address_refs(None, g.mail.as_deref(), &g.proxy_addresses, domain).is_empty()
+}
+
 /// Where a kind is listed: users, groups, contacts, applications, other references.
 fn section(kind: Kind) -> u8 {
     match kind {

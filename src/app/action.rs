@@ -15,8 +15,12 @@ pub struct TenantSnapshot {
     /// The watched domain in this tenant; `None` when the tenant does not have it.
     pub domain: Option<Domain>,
     /// `domainNameReferences` of the watched domain (empty when absent); shared with the
-    /// poller's copy, never cloned per poll.
+    /// poller's copy, never cloned per poll. The source poller keeps only those its user and
+    /// group lists do not already show holding the domain (see `references_total`).
     pub references: std::sync::Arc<[DirectoryObjectRef]>,
+    /// How many objects `domainNameReferences` listed when `references` holds fewer; `None`:
+    /// `references` is the whole list.
+    pub references_total: Option<usize>,
     pub users: Vec<User>,
     pub groups: Vec<Group>,
 }
@@ -27,6 +31,13 @@ pub struct TenantSnapshot {
 pub struct PollFailure {
     pub message: String,
     pub forbidden: Option<String>,
+}
+
+impl TenantSnapshot {
+    /// How many objects reference the domain, as Graph listed them.
+    pub fn reference_count(&self) -> usize {
+        self.references_total.unwrap_or(self.references.len())
+    }
 }
 
 impl From<&crate::graph::GraphError> for PollFailure {

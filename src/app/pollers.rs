@@ -34,7 +34,9 @@ pub struct Directory {
     /// and groups there, so it can only change in a round whose delta changed something; a
     /// quiet round reuses it instead of paging through 100,000 references again. Shared with
     /// the snapshots sent to the loop, never copied.
-    references: Option<(String, Arc<[DirectoryObjectRef]>)>,
+    /// Only the references the user and group lists do not show holding the domain are kept
+    /// (usually none: the inventory has the others), with how many Graph listed.
+    references: Option<(String, Arc<[DirectoryObjectRef]>, usize)>,
     /// The source's contacts and applications, read again every inventory period (Graph has
     /// no delta for them here); with the users and groups, what the inventory classifies.
     contacts: Vec<crate::graph::model::OrgContact>,
@@ -55,7 +57,7 @@ impl crate::inventory::DirectoryView for Directory {
         &self.applications
     }
     fn references(&self) -> &[DirectoryObjectRef] {
-        self.references.as_ref().map_or(&[], |(_, r)| r)
+        self.references.as_ref().map_or(&[], |(_, r, _)| r)
     }
 }
 
@@ -86,16 +88,29 @@ impl Directory {
         &mut self,
         client: &GraphClient,
         domain_id: &str,
-    ) -> Result<Arc<[DirectoryObjectRef]>, GraphError> {
-        if let Some((id, kept)) = &self.references
+    ) -> Result<(Arc<[DirectoryObjectRef]>, usize), GraphError> {
+        if let Some((id, kept, total)) = &self.references
             && id == domain_id
         {
-            return Ok(kept.clone());
+            return Ok((kept.clone(), *total));
         }
-        let listed: Arc<[DirectoryObjectRef]> =
-            client.domain_name_references(domain_id).await?.into();
-        self.references = Some((domain_id.to_string(), listed.clone()));
-        Ok(listed)
+        let listed = client.domain_name_references(domain_id).await?;
+        let total = listed.len();
+        // A reference to a user or group whose own addresses hold the domain adds nothing
+        // the inventory does not list already; 100,000 of them need not be kept.
+        let known = |id: &str| {
+            self.users
+                .get(id)
+                .is_some_and(|u| crate::inventory::user_holds(u, domain_id))
+                || self
+                    .groups
+                    .get(id)
+                    .is_some_and(|g| crate::inventory::group_holds(g, domain_id))
+        };
+        let others: Arc<[DirectoryObjectRef]> =
+            listed.into_iter().filter(|r| !known(&r.id)).collect();
+        self.references = Some((domain_id.to_string(), others.clone(), total));
+        Ok((others, total))
     }
 
     pub fn users(&self) -> impl ExactSizeIterator<Item = &User> {
@@ -162,21 +177,25 @@ pub async fn poll_tenant(
     };
     let (organization, found, changed) =
         tokio::try_join!(client.organization(), client.domain(domain), refresh)?;
-    let references = match (&found, directory) {
+    let (references, references_total) = match (&found, directory) {
         (None, Some(directory)) => {
             // The domain is gone: nothing references it, and the inventory says so.
             directory.references = None;
-            Vec::new().into()
+            (Vec::new().into(), None)
         }
-        (None, None) => Vec::new().into(),
-        (Some(d), Some(directory)) => directory.references(client, &d.id).await?,
-        (Some(d), None) => client.domain_name_references(&d.id).await?.into(),
+        (None, None) => (Vec::new().into(), None),
+        (Some(d), Some(directory)) => {
+            let (kept, total) = directory.references(client, &d.id).await?;
+            (kept, Some(total))
+        }
+        (Some(d), None) => (client.domain_name_references(&d.id).await?.into(), None),
     };
     Ok((
         TenantSnapshot {
             organization,
             domain: found,
             references,
+            references_total,
             users: Vec::new(),
             groups: Vec::new(),
         },

@@ -373,7 +373,7 @@ fn tenant_polled(
                 .change(b, a),
         ));
     }
-    let (b, a) = (before.references.len(), after.references.len());
+    let (b, a) = (before.reference_count(), after.reference_count());
     if b != a {
         commands.push(Command::Audit(
             Event::new(Kind::Observed, "domain references changed")

@@ -110,6 +110,7 @@ fn source_snapshot() -> TenantSnapshot {
             reference("group", "g1"),
         ]
         .into(),
+        references_total: None,
         users: vec![
             user(
                 "john.smith@contoso.example",
