@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::executor::{ChangeResult, Status};
 use crate::plan::change::{
     Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DOMAIN, FIELD_IDENTIFIER_URIS,
-    FIELD_PRIMARY, FIELD_UPN, string_list,
+    FIELD_PRIMARY, FIELD_UPN, address_moves, string_list,
 };
 use crate::plan::release::Plan;
 
@@ -772,10 +772,8 @@ fn short(p: &Planned, initial: Option<&str>) -> String {
         Spec::RemoveAliases { addresses, .. } => aliases(addresses.len()),
         Spec::Uris { to, .. } => format!("URIs → {}", to.join(" ")),
         Spec::Whole(c) if c.field == FIELD_ADDRESSES => {
-            let (was, will) = (string_list(&c.before), string_list(&c.after));
-            let gone = was.iter().filter(|a| !will.contains(a)).count();
-            let new = will.iter().filter(|a| !was.contains(a)).count();
-            match (gone, new) {
+            let (gone, new) = address_moves(&c.before, &c.after);
+            match (gone.len(), new.len()) {
                 (0, n) if n > 0 => format!("add {n} alias{}", if n == 1 { "" } else { "es" }),
                 (n, _) => aliases(n),
             }

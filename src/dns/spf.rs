@@ -53,8 +53,8 @@ impl SpfReport {
 }
 
 fn is_spf(txt: &str) -> bool {
-    // TXT values come from the network: `get` instead of `[..6]`, which panics when the 6th
-    // byte falls inside a multi-byte character.
+    // TXT values come from the network: `get` returns None where a range index would panic
+    // (the 6th byte inside a multi-byte character).
     let t = txt.trim_start();
     match (t.get(..6), t.get(6..)) {
         (Some(version), Some(rest)) => {

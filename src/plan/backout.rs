@@ -236,17 +236,8 @@ pub fn inverse_of(a: &Applied) -> Result<Change, Flag> {
     let text = |v: &Value| v.as_str().map(str::to_string);
     let mut c = match (a.field.as_str(), &a.route) {
         (FIELD_ADDRESSES, Route::Exchange { cmdlet, params }) => {
-            let (before, after) = (string_list(&a.before), string_list(&a.after));
-            let add: Vec<String> = before
-                .iter()
-                .filter(|b| !after.contains(b))
-                .cloned()
-                .collect();
-            let remove: Vec<String> = after
-                .iter()
-                .filter(|x| !before.contains(x))
-                .cloned()
-                .collect();
+            // Undo puts back what the change removed and takes what it added.
+            let (add, remove) = crate::plan::change::address_moves(&a.before, &a.after);
             let identity = params
                 .get("Identity")
                 .cloned()

@@ -646,6 +646,15 @@ pub fn string_list(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// An address change's two sides: the addresses `before` has and `after` lacks (removed), and
+/// those `after` has and `before` lacks (added), each in its listed order.
+pub fn address_moves(before: &Value, after: &Value) -> (Vec<String>, Vec<String>) {
+    let (was, will) = (string_list(before), string_list(after));
+    let removed = was.iter().filter(|a| !will.contains(a)).cloned().collect();
+    let added = will.into_iter().filter(|a| !was.contains(a)).collect();
+    (removed, added)
+}
+
 /// Whether `live` proxy addresses show `change` in effect (see the module notes). `None` when
 /// the field is not one the addresses decide.
 pub fn addresses_hold(

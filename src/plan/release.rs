@@ -787,20 +787,7 @@ pub fn describe(c: &Change) -> String {
         }
         _ => {
             // An alias removal, or its inverse (an undo adds them back).
-            let (was, will) = (
-                crate::plan::change::string_list(&c.before),
-                crate::plan::change::string_list(&c.after),
-            );
-            let gone: Vec<&str> = was
-                .iter()
-                .filter(|a| !will.contains(a))
-                .map(String::as_str)
-                .collect();
-            let new: Vec<&str> = will
-                .iter()
-                .filter(|a| !was.contains(a))
-                .map(String::as_str)
-                .collect();
+            let (gone, new) = crate::plan::change::address_moves(&c.before, &c.after);
             match (gone.is_empty(), new.is_empty()) {
                 (false, true) => format!(
                     "remove {} via {route}; undo: add them back",

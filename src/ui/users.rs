@@ -27,8 +27,10 @@ struct TextRow {
     mail: String,
     aliases: String,
     selected: bool,
-    /// The workbench's planned change and state (once a release plan arrived).
-    work: Option<RowWork>,
+    /// The workbench's planned change and state (empty until a release plan arrived), and the
+    /// state in words, made once per visible row.
+    work: RowWork,
+    state_text: String,
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
@@ -69,7 +71,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             mail: o.mail().to_string(),
             aliases: o.aliases_joined(),
             selected: bench.selected.contains(&o.0.id),
-            work: planned.then(|| bench.row(&o.0.id)),
+            work: if planned {
+                bench.row(&o.0.id)
+            } else {
+                RowWork {
+                    planned: String::new(),
+                    state: RowState::None,
+                }
+            },
+            state_text: String::new(),
+        })
+        .map(|mut l| {
+            l.state_text = l.work.state.text();
+            l
         })
         .collect();
     if planned {
@@ -172,25 +186,19 @@ fn render_workbench(
     // Marker column (when focused), the selection mark and the spaces between columns.
     let chrome = u16::from(state.focus == Pane::Users) + 1 + if with_aliases { 5 } else { 4 };
     let text_w = inner_w.saturating_sub(KIND_WIDTH + chrome);
-    let need = |f: &dyn Fn(&TextRow) -> String, header: &str| {
+    let need = |f: &dyn Fn(&TextRow) -> &str, header: &str| {
         let w = lines
             .iter()
-            .map(|l| widgets::width(&f(l)))
+            .map(|l| widgets::width(f(l)))
             .max()
             .unwrap_or(0);
         w.max(header.len()).min(usize::from(u16::MAX)) as u16
     };
-    let work = |l: &TextRow| {
-        l.work.clone().unwrap_or(RowWork {
-            planned: String::new(),
-            state: RowState::None,
-        })
-    };
-    let name_need = need(&|l| l.name.clone(), "UPN / name");
-    let state_need = need(&|l| work(l).state.text(), "State");
-    let planned_need = need(&|l| work(l).planned, "Planned change");
+    let name_need = need(&|l| &l.name, "UPN / name");
+    let state_need = need(&|l| &l.state_text, "State");
+    let planned_need = need(&|l| &l.work.planned, "Planned change");
     let aliases_need = if with_aliases {
-        need(&|l| l.aliases.clone(), "Aliases in domain")
+        need(&|l| &l.aliases, "Aliases in domain")
     } else {
         0
     };
@@ -238,7 +246,7 @@ fn render_workbench(
     let rows = lines
         .iter()
         .map(|l| {
-            let w = work(l);
+            let w = &l.work;
             let state_style = match w.state {
                 RowState::Applied => theme::ok(),
                 RowState::Failed(_) => theme::error(),
@@ -261,7 +269,7 @@ fn render_workbench(
                 cells.push(Cell::from(truncate(&w.planned, usize::from(planned_w))));
             }
             cells.push(Cell::from(Span::styled(
-                truncate(&w.state.text(), usize::from(state_w)),
+                truncate(&l.state_text, usize::from(state_w)),
                 state_style,
             )));
             Row::new(cells)

@@ -14,7 +14,7 @@ use cutover::exchange::{ExchangeClient, GLOBAL_EXCHANGE_SCOPE, Recipient};
 use cutover::executor::{Executor, Status};
 use cutover::graph::RetryPolicy;
 use cutover::graph::auth::{Auth, SignIn};
-use cutover::plan::change::{Change, Target};
+use cutover::plan::change::Change;
 use cutover::sim::{Sim, SimOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -186,37 +186,6 @@ fn upstream(sim: &Sim) -> SocketAddr {
         .expect("sim address")
 }
 
-/// One secondary alias in the domain from each of `n` recipients (mailboxes and groups).
-async fn alias_removals(x: &ExchangeClient, n: usize) -> Vec<Change> {
-    let holding = x.recipients_in(DOMAIN).await.expect("recipients").items;
-    let plan: Vec<Change> = holding
-        .iter()
-        .filter_map(|r| {
-            let cmdlet = r.kind().set_cmdlet()?;
-            let alias = r
-                .email_addresses
-                .iter()
-                .find(|a| a.starts_with("smtp:") && a.ends_with(&format!("@{DOMAIN}")))?;
-            Some(Change::remove_addresses(
-                "source",
-                cmdlet,
-                Target {
-                    id: r.primary_smtp_address.clone(),
-                    display: r.display_name.clone(),
-                },
-                std::slice::from_ref(alias),
-            ))
-        })
-        .take(n)
-        .collect();
-    assert_eq!(
-        plan.len(),
-        n,
-        "the sim has {n} recipients with a secondary alias"
-    );
-    plan
-}
-
 async fn live(x: &ExchangeClient, identity: &str) -> Recipient {
     x.recipients()
         .await
@@ -243,7 +212,7 @@ async fn twenty_removals_with_concurrency_four_are_each_applied_once() {
     let sim = sim().await;
     let relay = relay(upstream(&sim)).await;
     let x = client(&sim, &relay);
-    let plan = alias_removals(&x, 20).await;
+    let plan = common::alias_removals(&x, DOMAIN, 0, 20).await;
     let tmp = tempfile::tempdir().expect("tmp");
     let path = tmp.path().join("c.jsonl");
 
@@ -299,7 +268,7 @@ async fn read_only_sends_nothing_and_says_why() {
     let sim = sim().await;
     let relay = relay(upstream(&sim)).await;
     let x = client(&sim, &relay);
-    let plan = alias_removals(&x, 5).await;
+    let plan = common::alias_removals(&x, DOMAIN, 0, 5).await;
     let tmp = tempfile::tempdir().expect("tmp");
     let path = tmp.path().join("c.jsonl");
 
@@ -352,7 +321,7 @@ async fn unfinished_intents_are_reconciled_before_anything_is_sent() {
     let sim = sim().await;
     let relay = relay(upstream(&sim)).await;
     let x = client(&sim, &relay);
-    let plan = alias_removals(&x, 2).await;
+    let plan = common::alias_removals(&x, DOMAIN, 0, 2).await;
     let (applied, not_applied) = (&plan[0], &plan[1]);
     let tmp = tempfile::tempdir().expect("tmp");
     let path = tmp.path().join("c.jsonl");
@@ -406,7 +375,7 @@ async fn a_lost_answer_is_read_back_not_resent() {
     let sim = sim().await;
     let relay = relay(upstream(&sim)).await;
     let x = client(&sim, &relay);
-    let plan = alias_removals(&x, 1).await;
+    let plan = common::alias_removals(&x, DOMAIN, 0, 1).await;
     let tmp = tempfile::tempdir().expect("tmp");
     let path = tmp.path().join("c.jsonl");
 

@@ -15,9 +15,11 @@ use cutover::audit::{Journal, Kind, read_records, verify_file};
 use cutover::exchange::ExchangeClient;
 use cutover::executor::{Executor, Status};
 use cutover::graph::{GraphClient, RetryPolicy};
-use cutover::plan::change::{Change, Target};
+use cutover::plan::change::Change;
 use cutover::sim::relay::{WriteCounts, counting_relay};
 use cutover::sim::{Sim, SimOptions, WRITE_PERMISSIONS};
+
+use crate::common;
 
 const DOMAIN: &str = "contoso.example";
 /// Writes per second per tenant in these tests.
@@ -55,34 +57,6 @@ fn graph(sim: &Sim) -> GraphClient {
     sim.graph_client("source")
         .expect("graph client")
         .with_retry(retry())
-}
-
-/// One secondary alias in the domain from each of `n` recipients, skipping the first `skip`.
-async fn alias_removals(x: &ExchangeClient, skip: usize, n: usize) -> Vec<Change> {
-    let holding = x.recipients_in(DOMAIN).await.expect("recipients").items;
-    let plan: Vec<Change> = holding
-        .iter()
-        .filter_map(|r| {
-            let cmdlet = r.kind().set_cmdlet()?;
-            let alias = r
-                .email_addresses
-                .iter()
-                .find(|a| a.starts_with("smtp:") && a.ends_with(&format!("@{DOMAIN}")))?;
-            Some(Change::remove_addresses(
-                "source",
-                cmdlet,
-                Target {
-                    id: r.primary_smtp_address.clone(),
-                    display: r.display_name.clone(),
-                },
-                std::slice::from_ref(alias),
-            ))
-        })
-        .skip(skip)
-        .take(n)
-        .collect();
-    assert_eq!(plan.len(), n, "the sim has enough recipients with an alias");
-    plan
 }
 
 /// UPN changes of `n` cloud users in the domain to the initial domain, skipping `skip`.
@@ -171,8 +145,8 @@ async fn exchange_removals_under_a_write_rate_are_applied_once_and_paced() {
         .into_iter()
         .filter_map(|r| Some((r.primary_smtp_address, r.external_directory_object_id?)))
         .collect();
-    let paced_plan = alias_removals(&x, 0, 40).await;
-    let unpaced_plan = alias_removals(&x, 40, 40).await;
+    let paced_plan = common::alias_removals(&x, DOMAIN, 0, 40).await;
+    let unpaced_plan = common::alias_removals(&x, DOMAIN, 40, 40).await;
     let tmp = tempfile::tempdir().expect("tmp");
 
     // Without the pacer: only the 429s slow it down.

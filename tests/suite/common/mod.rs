@@ -255,3 +255,42 @@ pub fn device_code_config(sim_config: &Path, out: &Path) {
         .collect();
     std::fs::write(out, format!("{head}[tenants.destination]{dest}")).expect("write");
 }
+
+/// One secondary alias in `domain` from each of `n` recipients (mailboxes and groups) of the
+/// client's tenant, skipping the first `skip`: a removal plan for the executor's tests.
+pub async fn alias_removals(
+    x: &cutover::exchange::ExchangeClient,
+    domain: &str,
+    skip: usize,
+    n: usize,
+) -> Vec<cutover::plan::change::Change> {
+    use cutover::plan::change::{Change, Target};
+    let holding = x.recipients_in(domain).await.expect("recipients").items;
+    let plan: Vec<Change> = holding
+        .iter()
+        .filter_map(|r| {
+            let cmdlet = r.kind().set_cmdlet()?;
+            let alias = r
+                .email_addresses
+                .iter()
+                .find(|a| a.starts_with("smtp:") && a.ends_with(&format!("@{domain}")))?;
+            Some(Change::remove_addresses(
+                "source",
+                cmdlet,
+                Target {
+                    id: r.primary_smtp_address.clone(),
+                    display: r.display_name.clone(),
+                },
+                std::slice::from_ref(alias),
+            ))
+        })
+        .skip(skip)
+        .take(n)
+        .collect();
+    assert_eq!(
+        plan.len(),
+        n,
+        "the sim has {n} recipients with a secondary alias beyond the first {skip}"
+    );
+    plan
+}
