@@ -16,4 +16,5 @@ pub mod logging;
 pub mod plan;
 pub mod sim;
 pub mod store;
+pub mod timeline;
 pub mod ui;

@@ -89,8 +89,31 @@ pub enum Action {
     /// Esc: clear the filter and leave input mode.
     FilterCancel,
     ToggleHelp,
-    /// Space on a timeline step: pending → in progress → done → skipped → pending.
-    CycleStepStatus,
+    /// `d` on a timeline step: done by hand (again: back to its gate and the clock).
+    MarkDone,
+    /// `s` / `f`: skipped / failed by hand; asks why first.
+    StartMarkReason(crate::plan::StepStatus),
+    /// `c`: clear the step's mark.
+    ClearMark,
+    /// Typing in the reason or note prompt.
+    StepInput(char),
+    StepBackspace,
+    /// Enter in the reason or note prompt.
+    StepInputApply,
+    /// Esc in the reason or note prompt.
+    StepInputCancel,
+    /// `n`: the cursor to the next step to act on.
+    NextStep,
+    /// Enter on a step: its details (gate, observed, marks, note, linked action).
+    ToggleStepDetail,
+    /// `e` in the details: edit the note.
+    StartNote,
+    /// `a` in the details: the step's linked action.
+    StepAction,
+    /// A snapshot taken from the timeline ended: its folder, or why not.
+    SnapshotTaken(Result<String, String>),
+    /// The newest tenant snapshots in the data dir (source, destination).
+    SnapshotsSeen([crate::timeline::SnapshotFact; 2]),
     /// `t` on the timeline: start typing the cutover time T.
     StartCutoverInput,
     CutoverInput(char),
@@ -195,7 +218,21 @@ impl Action {
         match self {
             // A filter applied is journaled; refuse before typing rather than lose the text.
             Action::StartFilter | Action::FilterApply => true,
-            Action::CycleStepStatus | Action::CancelSignIn => true,
+            Action::CancelSignIn => true,
+            // Marks and notes are journaled; refuse before typing, as for filters.
+            Action::MarkDone
+            | Action::StartMarkReason(_)
+            | Action::ClearMark
+            | Action::StepInputApply
+            | Action::StartNote
+            | Action::StepAction => true,
+            Action::StepInput(_)
+            | Action::StepBackspace
+            | Action::StepInputCancel
+            | Action::NextStep
+            | Action::ToggleStepDetail
+            | Action::SnapshotsSeen(_)
+            | Action::SnapshotTaken(_) => false,
             // Setting T is journaled; refuse before typing, as for filters.
             Action::StartCutoverInput | Action::CutoverApply => true,
             Action::CutoverInput(_) | Action::CutoverBackspace | Action::CutoverCancel => false,
@@ -272,6 +309,8 @@ pub enum Command {
     },
     /// Read the source's inventory (and plan) again now, not at the next period.
     Reinventory,
+    /// Take a snapshot of the source tenant's objects on the domain (a step's linked action).
+    TakeSnapshot,
     /// Redraw even after a tick. Other actions always redraw; after a tick the loop redraws
     /// when the clock-dependent face of the screen changed (`ui::clock::face`) or on this.
     Redraw,

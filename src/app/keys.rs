@@ -36,10 +36,12 @@ pub enum Context {
     Users,
     Preview,
     Confirm,
+    StepText,
+    StepDetails,
 }
 
 impl Context {
-    const ALL: [Context; 13] = [
+    const ALL: [Context; 15] = [
         Context::Global,
         Context::Normal,
         Context::Timeline,
@@ -53,6 +55,8 @@ impl Context {
         Context::Users,
         Context::Preview,
         Context::Confirm,
+        Context::StepText,
+        Context::StepDetails,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +74,8 @@ impl Context {
             Context::Users => "users",
             Context::Preview => "preview",
             Context::Confirm => "confirm",
+            Context::StepText => "step_text",
+            Context::StepDetails => "step_details",
         }
     }
 
@@ -89,6 +95,8 @@ impl Context {
             Context::Users => " (users)",
             Context::Preview => " (preview)",
             Context::Confirm => " (confirm)",
+            Context::StepText => " (reason, note)",
+            Context::StepDetails => " (step details)",
         }
     }
 
@@ -97,7 +105,7 @@ impl Context {
     fn types_text(self) -> bool {
         matches!(
             self,
-            Context::Filter | Context::CutoverTime | Context::Confirm
+            Context::Filter | Context::CutoverTime | Context::Confirm | Context::StepText
         )
     }
 }
@@ -198,9 +206,28 @@ const DEFS: &[Def] = &[
     def(C::Normal, "clear_filter", "clear the focused pane's filter"),
     def(
         C::Timeline,
-        "step_status",
-        "next status of the selected step",
+        "details",
+        "the step's details: gate, what was seen, note, action",
     ),
+    def(C::Timeline, "next", "jump to the next step to act on"),
+    def(
+        C::Timeline,
+        "done",
+        "done by hand / skipped, failed (asks why) / automatic",
+    ),
+    and(C::Timeline, "skip"),
+    and(C::Timeline, "fail"),
+    and(C::Timeline, "clear"),
+    def(
+        C::StepDetails,
+        "note",
+        "edit the step's note / run its action",
+    ),
+    and(C::StepDetails, "action"),
+    def(C::StepDetails, "close", "close the step's details"),
+    def(C::StepText, "apply", "save the reason or note / leave it"),
+    and(C::StepText, "cancel"),
+    and(C::StepText, "backspace"),
     def(
         C::Timeline,
         "set_time",
@@ -275,6 +302,7 @@ const DEFS: &[Def] = &[
     and(C::AuditDetails, "quit"),
     and(C::SignIn, "quit"),
     and(C::Preview, "quit"),
+    and(C::StepDetails, "quit"),
 ];
 
 /// The action a bound name stands for.
@@ -302,7 +330,17 @@ fn action_of(context: Context, name: &str) -> Option<Action> {
         (C::CutoverTime, "apply") => Action::CutoverApply,
         (C::CutoverTime, "cancel") => Action::CutoverCancel,
         (C::CutoverTime, "backspace") => Action::CutoverBackspace,
-        (C::Timeline, "step_status") => Action::CycleStepStatus,
+        (C::Timeline, "details") | (C::StepDetails, "close") => Action::ToggleStepDetail,
+        (C::Timeline, "next") => Action::NextStep,
+        (C::Timeline, "done") => Action::MarkDone,
+        (C::Timeline, "skip") => Action::StartMarkReason(crate::plan::StepStatus::Skipped),
+        (C::Timeline, "fail") => Action::StartMarkReason(crate::plan::StepStatus::Failed),
+        (C::Timeline, "clear") => Action::ClearMark,
+        (C::StepDetails, "note") => Action::StartNote,
+        (C::StepDetails, "action") => Action::StepAction,
+        (C::StepText, "apply") => Action::StepInputApply,
+        (C::StepText, "cancel") => Action::StepInputCancel,
+        (C::StepText, "backspace") => Action::StepBackspace,
         (C::Timeline, "set_time") => Action::StartCutoverInput,
         (C::Dns, "view") => Action::DnsCycleView,
         (C::Audit, "details") | (C::AuditDetails, "close") => Action::ToggleAuditDetail,
@@ -668,6 +706,11 @@ impl Keymap {
                     .get(Context::CutoverTime, &key)
                     .or(typed.map(Action::CutoverInput));
             }
+            InputMode::StepReason { .. } | InputMode::StepNote { .. } => {
+                return self
+                    .get(Context::StepText, &key)
+                    .or(typed.map(Action::StepInput));
+            }
             InputMode::Normal => {}
         }
         // The dialogs and overlays are modal: only their own keys work.
@@ -688,6 +731,9 @@ impl Keymap {
         }
         if state.audit_detail {
             return self.get(Context::AuditDetails, &key);
+        }
+        if state.step_detail {
+            return self.get(Context::StepDetails, &key);
         }
         let pane = match state.focus {
             Pane::Timeline => Some(Context::Timeline),

@@ -22,3 +22,4 @@ pub mod pollers;
 pub mod run;
 pub mod supervise;
 pub mod terminal;
+pub mod timeline;

@@ -102,8 +102,8 @@ pub struct Seen {
     pub source_has_domain: Option<bool>,
     /// The destination lists the domain verified (`None`: not polled yet).
     pub destination_verified: Option<bool>,
-    /// The timeline's step rows as shown (id, gate, status), while the player plays.
-    pub steps: Vec<(String, Option<String>, crate::plan::StepStatus)>,
+    /// The timeline's next step (runbook index), while the player plays.
+    pub next_step: Option<usize>,
 }
 
 /// [`Seen`] of the state: counts and flags only, nothing proportional to the directory.
@@ -128,14 +128,7 @@ pub fn seen(state: &State) -> Seen {
             .snapshot
             .as_ref()
             .map(|s| s.domain.as_ref().is_some_and(|d| d.is_verified)),
-        // A few dozen rows; only while playing.
-        steps: if state.play.playing {
-            super::view::step_rows(state)
-                .map(|r| (r.step.id.clone(), r.step.gate.clone(), r.status))
-                .collect()
-        } else {
-            Vec::new()
-        },
+        next_step: state.timeline.next,
     }
 }
 
@@ -208,7 +201,7 @@ impl Player {
         // restores the source's names from it).
         self.say("a snapshot of the source tenant before the first change")?;
         let sources = self.snapshot_source().await?;
-        self.mark_done("snapshot-taken").await?;
+        self.show_timeline().await?;
         self.pause(2.0).await?;
 
         self.act(Action::Focus(Pane::Users))?;
@@ -238,7 +231,7 @@ impl Player {
             )));
         }
 
-        self.mark_done("no-references").await?;
+        self.show_timeline().await?;
         self.say("the objects are free: make the initial domain default and remove the domain")?;
         self.pause(2.0).await?;
         self.confirmed_run(Action::StartDomainRun).await?;
@@ -254,7 +247,7 @@ impl Player {
             s.source_has_domain == Some(false)
         })
         .await?;
-        self.mark_done("domain-removed-from-source").await?;
+        self.show_timeline().await?;
 
         self.say("adopt: a snapshot of the destination tenant before its first change")?;
         self.snapshot(
@@ -290,64 +283,18 @@ impl Player {
             s.destination_verified == Some(true)
         })
         .await?;
-        self.mark_done("domain-verified-in-destination").await?;
-        self.mark_done("mx-points-to-destination").await?;
+        self.show_timeline().await?;
         Ok(())
     }
 
-    /// Mark the timeline's steps whose gate is `gate` done, as a person would (Timeline
-    /// focused, the step's row selected, Space until it reads done): the player calls it only
-    /// once it has seen the gate's condition hold (its run ended clean, the 404, the
-    /// verified domain). Focus goes back to Users.
-    async fn mark_done(&mut self, gate: &str) -> Result<(), Stop> {
-        use crate::plan::StepStatus;
-        let ids: Vec<String> = self
-            .seen
-            .borrow()
-            .steps
-            .iter()
-            .filter(|(_, g, status)| g.as_deref() == Some(gate) && *status != StepStatus::Done)
-            .map(|(id, _, _)| id.clone())
-            .collect();
-        if ids.is_empty() {
-            return Ok(());
-        }
+    /// Show the timeline as a person checking it would: focus it and jump to the next step
+    /// (`n`). The gated steps mark themselves done as their conditions hold; the player does
+    /// not mark anything by hand. Focus goes back to Users.
+    async fn show_timeline(&mut self) -> Result<(), Stop> {
         self.act(Action::Focus(Pane::Timeline))?;
-        for id in ids {
-            let Some((row, status)) = self
-                .seen
-                .borrow()
-                .steps
-                .iter()
-                .enumerate()
-                .find(|(_, (i, _, _))| *i == id)
-                .map(|(row, (_, _, status))| (row, *status))
-            else {
-                continue;
-            };
-            self.act(Action::Top)?;
-            for _ in 0..row {
-                self.act(Action::Down)?;
-            }
-            self.pause(0.8).await?;
-            // Space cycles pending → in progress → done → skipped → pending.
-            let presses = match status {
-                StepStatus::Pending => 2,
-                StepStatus::InProgress => 1,
-                StepStatus::Done => 0,
-                StepStatus::Skipped => 3,
-            };
-            for _ in 0..presses {
-                self.act(Action::CycleStepStatus)?;
-                self.pause(0.4).await?;
-            }
-            self.wait_for("the step marked done", |s| {
-                s.steps
-                    .iter()
-                    .any(|(i, _, st)| *i == id && *st == StepStatus::Done)
-            })
-            .await?;
-        }
+        self.pause(0.5).await?;
+        self.act(Action::NextStep)?;
+        self.pause(1.2).await?;
         self.act(Action::Focus(Pane::Users))?;
         Ok(())
     }

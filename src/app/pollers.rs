@@ -539,3 +539,34 @@ pub fn spawn_snapshot(
         }
     })
 }
+
+/// Look for the newest tenant snapshots in the data dir every `every` (what
+/// `snapshot.taken(…)` reads); a snapshot taken from the command line shows up too.
+pub fn spawn_snapshot_watcher(
+    snapshots_dir: std::path::PathBuf,
+    domain: String,
+    every: Duration,
+    tx: UnboundedSender<Action>,
+) -> JoinHandle<()> {
+    let (dir, domain) = (Arc::new(snapshots_dir), Arc::new(domain));
+    spawn_every(every, tx, move || {
+        let (dir, domain) = (dir.clone(), domain.clone());
+        async move {
+            // Reading manifests and hashing files is file work: off the runtime's threads.
+            let seen = tokio::task::spawn_blocking(move || snapshots_seen(&dir, &domain)).await;
+            match seen {
+                Ok(seen) => vec![Action::SnapshotsSeen(seen)],
+                Err(_) => Vec::new(),
+            }
+        }
+    })
+}
+
+/// The newest verified snapshot of each tenant.
+pub fn snapshots_seen(dir: &std::path::Path, domain: &str) -> [crate::timeline::SnapshotFact; 2] {
+    use crate::timeline::facts::snapshot_fact;
+    [
+        snapshot_fact(dir, "source", domain),
+        snapshot_fact(dir, "destination", domain),
+    ]
+}

@@ -209,6 +209,17 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
         );
     }
 
+    tasks.watch(
+        "snapshot watcher",
+        Ends::Never,
+        super::pollers::spawn_snapshot_watcher(
+            services.snapshots_dir.clone(),
+            state.domain.clone(),
+            Duration::from_secs(10),
+            tx.clone(),
+        ),
+    );
+
     // The demo's player watches what the loop publishes after every batch.
     let (seen_tx, seen_rx) = tokio::sync::watch::channel(super::play::seen(&state));
     if let Some(speed) = services.play {
@@ -374,6 +385,7 @@ fn apply(state: &mut State, action: Action, channels: Channels<'_>, services: &S
                 read_only,
             } => spawn_run(channels, services, kind, changes, read_only),
             Command::Reinventory => channels.inventory_wake.notify_one(),
+            Command::TakeSnapshot => spawn_tenant_snapshot(state, channels, services),
             Command::Redraw => redraw = true,
             Command::Quit => state.quitting = true,
             Command::CancelSignIn(tenant) => match tenant {
@@ -684,4 +696,46 @@ impl Signals {
             std::future::pending::<()>().await
         }
     }
+}
+
+/// A snapshot of the source tenant's objects on the domain (a step's linked action), as
+/// `cutover snapshot --tenant source` takes it, on its own task; the result comes back as
+/// [`Action::SnapshotTaken`] and the watcher's reading right after.
+fn spawn_tenant_snapshot(state: &State, channels: Channels<'_>, services: &Services) {
+    let graph = services.source.clone();
+    let exchange = services.source_exchange.clone();
+    let dns = services
+        .resolvers
+        .iter()
+        .find(|t| t.authoritative)
+        .map(|t| t.client.clone());
+    let names = crate::dns::monitor::record_set(&state.domain, &services.extra_names);
+    let (domain, dir, tx) = (
+        state.domain.clone(),
+        services.snapshots_dir.clone(),
+        channels.actions.clone(),
+    );
+    tokio::spawn(async move {
+        let taken = crate::store::snapshot::take(crate::store::snapshot::Request {
+            tenant: "source",
+            domain: &domain,
+            graph: &graph,
+            exchange: exchange.as_deref(),
+            dns: dns.as_deref(),
+            dns_names: &names,
+            folder: crate::store::snapshot::Folder::Under(dir.clone()),
+            now: OffsetDateTime::now_utc(),
+        })
+        .await;
+        let result = taken
+            .map(|s| s.path.display().to_string())
+            .map_err(|e| e.to_string());
+        let _ = tx.send(Action::SnapshotTaken(result));
+        let seen =
+            tokio::task::spawn_blocking(move || super::pollers::snapshots_seen(&dir, &domain))
+                .await;
+        if let Ok(seen) = seen {
+            let _ = tx.send(Action::SnapshotsSeen(seen));
+        }
+    });
 }

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::audit::Record;
 use crate::dns::RecordAnswer;
+use crate::plan::Progress;
 use crate::plan::{Runbook, StepStatus};
 
 use super::action::TenantSnapshot;
@@ -165,6 +166,14 @@ pub enum InputMode {
     Filter(Pane),
     /// Typing the cutover time T (timeline pane, `t`).
     CutoverTime(String),
+    /// Typing why a step is skipped or failed (timeline pane, `s` / `f`).
+    StepReason {
+        step: String,
+        status: StepStatus,
+        text: String,
+    },
+    /// Editing a step's note (its details, `e`).
+    StepNote { step: String, text: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -192,7 +201,14 @@ pub struct State {
     pub destination: TenantState,
     pub dns: DnsState,
     pub runbook: Runbook,
-    pub step_status: HashMap<String, StepStatus>,
+    /// Marks and notes the operator set on steps (saved with T in the progress file).
+    pub progress: Progress,
+    /// Each step's status, the next step and the observed events (`app::timeline`).
+    pub timeline: super::timeline::TimelineState,
+    /// The selected step's details are open (Enter on the timeline).
+    pub step_detail: bool,
+    /// Who the journal names as acting: marks by hand carry it.
+    pub operator: String,
     /// Audit journal lines, oldest first (the pane shows newest first).
     pub audit: Vec<Record>,
     pub audit_error: Option<String>,
@@ -277,7 +293,10 @@ impl State {
             destination: TenantState::default(),
             dns: DnsState::default(),
             runbook,
-            step_status: HashMap::new(),
+            progress: Progress::default(),
+            timeline: Default::default(),
+            step_detail: false,
+            operator: String::new(),
             audit: Vec::new(),
             audit_error: None,
             audit_integrity: Integrity::NotChecked,
@@ -304,14 +323,13 @@ impl State {
 
     /// Timeline progress as saved to the state file.
     pub fn progress(&self) -> crate::plan::Progress {
-        crate::plan::Progress {
-            statuses: self.step_status.clone(),
-            // Only the T set in the timeline is saved: `--cutover` and the config's stay where
-            // they were given.
-            cutover_at: self
-                .cutover_set_in_timeline
-                .map(crate::plan::cutover_time::rfc3339),
-        }
+        let mut saved = self.progress.clone();
+        // Only the T set in the timeline is saved: `--cutover` and the config's stay where
+        // they were given.
+        saved.cutover_at = self
+            .cutover_set_in_timeline
+            .map(crate::plan::cutover_time::rfc3339);
+        saved
     }
 
     pub fn tenant(&self, id: TenantId) -> &TenantState {

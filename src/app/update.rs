@@ -17,6 +17,7 @@ use super::{cleanup, layout, view};
 /// knows nothing of drawing.
 pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     let moves_place = super::place::feeds(&action);
+    let fed = super::timeline::feeds(&action);
     let inventory = matches!(action, Action::InventoryPolled { .. });
     // The object under the Users cursor stays under it when new rows arrive.
     let cursor = inventory.then(|| cleanup::cursor_object(state)).flatten();
@@ -38,6 +39,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Command> {
     if moves_place {
         super::place::refresh(state);
     }
+    let mut commands = commands;
+    commands.extend(super::timeline::refresh(state, fed));
     commands
 }
 
@@ -102,7 +105,7 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
             // In filter mode the pane being typed into; otherwise Esc clears the focused pane.
             let pane = match state.input {
                 InputMode::Filter(p) => p,
-                InputMode::Normal | InputMode::CutoverTime(_) => state.focus,
+                _ => state.focus,
             };
             state.input = InputMode::Normal;
             let view = state.view_mut(pane);
@@ -115,7 +118,68 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
             state.show_help = !state.show_help;
             state.help_scroll = 0;
         }
-        Action::CycleStepStatus => return cycle_step(state),
+        Action::MarkDone if state.focus == Pane::Timeline => {
+            return super::timeline::toggle_done(state);
+        }
+        Action::StartMarkReason(status) if state.focus == Pane::Timeline => {
+            super::timeline::start_reason(state, status);
+        }
+        Action::ClearMark if state.focus == Pane::Timeline => {
+            return super::timeline::clear_mark(state);
+        }
+        Action::NextStep if state.focus == Pane::Timeline => super::timeline::jump_next(state),
+        Action::ToggleStepDetail => {
+            state.step_detail = !state.step_detail && state.focus == Pane::Timeline;
+        }
+        Action::StartNote if state.step_detail => super::timeline::start_note(state),
+        Action::StepAction if state.step_detail => return super::timeline::run_linked(state),
+        Action::StepInput(c) => match &mut state.input {
+            InputMode::StepReason { text, .. } | InputMode::StepNote { text, .. } => text.push(c),
+            _ => {}
+        },
+        Action::StepBackspace => match &mut state.input {
+            InputMode::StepReason { text, .. } | InputMode::StepNote { text, .. } => {
+                text.pop();
+            }
+            _ => {}
+        },
+        Action::StepInputApply => {
+            return match state.input {
+                InputMode::StepReason { .. } => super::timeline::apply_reason(state),
+                InputMode::StepNote { .. } => super::timeline::apply_note(state),
+                _ => Vec::new(),
+            };
+        }
+        Action::StepInputCancel => {
+            if matches!(
+                state.input,
+                InputMode::StepReason { .. } | InputMode::StepNote { .. }
+            ) {
+                state.input = InputMode::Normal;
+            }
+        }
+        Action::SnapshotsSeen(seen) => state.timeline.snapshots = seen,
+        Action::SnapshotTaken(result) => {
+            let event = match &result {
+                Ok(path) => {
+                    state.notice = Some(format!("snapshot taken: {path}"));
+                    Event::new(Kind::Note, "tenant snapshot taken").details(json!({ "path": path }))
+                }
+                Err(why) => {
+                    state.notice = Some(format!("no snapshot: {why}"));
+                    Event::new(Kind::Note, "tenant snapshot failed").result(why.clone())
+                }
+            };
+            return vec![Command::Audit(
+                event.tenant("source").target(state.domain.clone()),
+            )];
+        }
+        Action::MarkDone
+        | Action::StartMarkReason(_)
+        | Action::ClearMark
+        | Action::NextStep
+        | Action::StartNote
+        | Action::StepAction => {}
         Action::StartCutoverInput => {
             if state.focus == Pane::Timeline {
                 // Start from the time in force, so a small correction is a small edit.
@@ -149,7 +213,11 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
         Action::TenantPolled { tenant, at, result } => {
             return tenant_polled(state, tenant, at, result);
         }
-        Action::PropagationPolled(sweeps) => return dns_polled(state, sweeps),
+        Action::PropagationPolled(sweeps) => {
+            let mut commands = dns_polled(state, sweeps);
+            commands.extend(super::timeline::resolvers_moved(state));
+            return commands;
+        }
         Action::DnsCycleView => {
             state.dns.view = state.dns.view.next();
             // Each view lists other rows; start at the top of the new one.
@@ -260,29 +328,6 @@ fn move_selection(state: &mut State, f: impl FnOnce(usize, usize, usize) -> usiz
     // The list may have shrunk since the last move (new poll, new filter).
     let current = view.selected.min(count.saturating_sub(1));
     view.selected = f(current, count, page).min(count.saturating_sub(1));
-}
-
-fn cycle_step(state: &mut State) -> Vec<Command> {
-    if state.focus != Pane::Timeline {
-        return Vec::new();
-    }
-    let selected = state.view(Pane::Timeline).selected;
-    let Some((id, old)) = view::step_rows(state)
-        .nth(selected)
-        .map(|r| (r.step.id.clone(), r.status))
-    else {
-        return Vec::new();
-    };
-    let new = old.next();
-    state.step_status.insert(id.clone(), new);
-    vec![
-        Command::Audit(
-            Event::new(Kind::UserAction, "step status changed")
-                .target(id)
-                .change(json!(old), json!(new)),
-        ),
-        Command::SaveProgress(state.progress()),
-    ]
 }
 
 /// Enter in the cutover-time prompt: T becomes what the admin typed, journaled with the value
@@ -430,6 +475,7 @@ fn dns_polled(state: &mut State, sweeps: Vec<ResolverSweep>) -> Vec<Command> {
         .flat_map(|s| s.answers.iter())
         .any(|a| !matches!(a.status, AnswerStatus::Error(_)));
     let answers = crate::dns::monitor::authoritative_answers(&names, &sweeps).unwrap_or_default();
+    let domain = state.domain.clone();
     let dns = &mut state.dns;
     dns.sweeps = sweeps;
     dns.answers = answers;
@@ -450,7 +496,16 @@ fn dns_polled(state: &mut State, sweeps: Vec<ResolverSweep>) -> Vec<Command> {
         }
         let key = (new.name.clone(), new.kind.as_str().to_string());
         let Some(prev) = dns.observed.get_mut(&key) else {
-            // First sight of this record: the baseline, not a change.
+            // First sight of this record: the baseline, not a change. The apex MX's is
+            // journaled all the same: the MX TTL gate needs to know since when it was low.
+            if new.kind == RecordKind::Mx && new.name.eq_ignore_ascii_case(&domain) {
+                commands.push(Command::Audit(
+                    Event::new(Kind::Observed, "dns record seen")
+                        .tenant("dns")
+                        .target(format!("{} {}", new.name, new.kind.as_str()))
+                        .change(Value::Null, answer_json(new)),
+                ));
+            }
             let first = ObservedAnswer {
                 answer: new.clone(),
                 at,

@@ -12,7 +12,8 @@ use crate::app::state::{DnsView, Pane, State};
 use crate::audit::Record;
 use crate::dns::propagation::{ResolverSweep, matrix};
 use crate::dns::{AnswerStatus, RecordAnswer};
-use crate::plan::{Phase, Step, StepStatus};
+use crate::plan::{Phase, Step};
+use crate::timeline::{StepState, StepView};
 
 /// Case-insensitive substring filter. The needle is lower-cased once, not per row.
 #[derive(Debug, Clone)]
@@ -410,37 +411,34 @@ pub fn directory_window(
 // ---------------------------------------------------------------------------------------------
 // Timeline
 
-/// One runbook step with its phase and current status.
+/// One runbook step with its phase and where it stands.
 #[derive(Debug, Clone, Copy)]
 pub struct StepRow<'a> {
+    /// Index in runbook order (into `state.timeline.views`).
+    pub index: usize,
     pub phase: &'a Phase,
     pub step: &'a Step,
-    pub status: StepStatus,
+    /// `None` until the timeline was first computed.
+    pub view: Option<&'a StepView>,
 }
 
-pub fn status_marker(status: StepStatus) -> &'static str {
-    match status {
-        StepStatus::Pending => "[ ]",
-        StepStatus::InProgress => "[~]",
-        StepStatus::Done => "[x]",
-        StepStatus::Skipped => "[-]",
+/// The status column: a mark and a word.
+pub fn status_marker(state: Option<&StepState>) -> &'static str {
+    match state {
+        None | Some(StepState::Pending) => "[ ]",
+        Some(StepState::Due) => "[!]",
+        Some(StepState::Overdue(_)) => "[!]",
+        Some(StepState::DoneByGate(_)) => "[✓]",
+        Some(StepState::DoneByHand { .. }) => "[x]",
+        Some(StepState::Skipped { .. }) => "[-]",
+        Some(StepState::Failed { .. }) => "[✗]",
+        Some(StepState::Contingency) => "[ ]",
     }
 }
 
 /// Due time relative to T: `T-14d`, `T-8h`, `T-30m`, `T+0`, `T+1d`.
 pub fn due_relative(minutes: i64) -> String {
-    if minutes == 0 {
-        return "T+0".to_string();
-    }
-    let sign = if minutes < 0 { '-' } else { '+' };
-    let m = minutes.unsigned_abs();
-    if m.is_multiple_of(1440) {
-        format!("T{sign}{}d", m / 1440)
-    } else if m.is_multiple_of(60) {
-        format!("T{sign}{}h", m / 60)
-    } else {
-        format!("T{sign}{m}m")
-    }
+    crate::plan::format_offset(minutes)
 }
 
 /// Absolute due time, when the cutover time is set.
@@ -451,16 +449,40 @@ pub fn due_at(state: &State, step: &Step) -> Option<OffsetDateTime> {
 }
 
 impl StepRow<'_> {
-    /// marker, title, owner, relative due, absolute due (empty without a cutover time).
-    pub fn cells(&self, state: &State) -> [String; 5] {
+    pub fn state(&self) -> Option<&StepState> {
+        self.view.map(|v| &v.state)
+    }
+
+    /// marker, title, owner, relative due, absolute due (local time; empty without T), status.
+    pub fn cells(&self, state: &State) -> [String; 6] {
         [
-            status_marker(self.status).to_string(),
+            status_marker(self.state()).to_string(),
             self.step.title.clone(),
             self.step.owner.clone(),
             due_relative(self.step.due_minutes),
-            due_at(state, self.step).map(md_hm).unwrap_or_default(),
+            due_at(state, self.step)
+                .map(local_md_hm)
+                .unwrap_or_default(),
+            self.state().map_or("", StepState::label).to_string(),
         ]
     }
+}
+
+/// `19:00` in the machine's local time zone.
+pub fn local_hm(t: OffsetDateTime) -> String {
+    let t = t.to_offset(local_offset());
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+/// `12-05 19:00` in the machine's local time zone (UTC when it cannot be told).
+pub fn local_md_hm(t: OffsetDateTime) -> String {
+    md_hm(t.to_offset(local_offset()))
+}
+
+/// The local UTC offset, read once (reading it later can fail in a threaded process).
+pub fn local_offset() -> time::UtcOffset {
+    static OFFSET: std::sync::OnceLock<time::UtcOffset> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC))
 }
 
 /// Steps after the Timeline filter; a step also matches when its phase title does.
@@ -471,10 +493,12 @@ pub fn step_rows(state: &State) -> impl Iterator<Item = StepRow<'_>> {
         .phases
         .iter()
         .flat_map(|phase| phase.steps.iter().map(move |step| (phase, step)))
-        .map(|(phase, step)| StepRow {
+        .enumerate()
+        .map(|(index, (phase, step))| StepRow {
+            index,
             phase,
             step,
-            status: state.step_status.get(&step.id).copied().unwrap_or_default(),
+            view: state.timeline.views.get(index),
         })
         .filter(move |row| {
             filter.is_empty()

@@ -226,6 +226,11 @@ pub fn format_ts(at: time::OffsetDateTime) -> String {
     })
 }
 
+/// Read a stored `ts` back (RFC 3339); `None` for a line that does not carry one.
+pub fn parse_ts(ts: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).ok()
+}
+
 impl Record {
     /// Compute `hash` from the other fields and return the stored line (without its `\n`).
     /// The record is serialized once with an empty hash; everything before `,"hash":""}` is the

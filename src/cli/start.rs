@@ -252,7 +252,8 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
     state.dns.expected_from = watch.expect_from;
     state.audit = history;
     state.cutover_set_in_timeline = saved.cutover_time();
-    state.step_status = saved.statuses;
+    state.operator = journal.operator().to_string();
+    state.progress = saved;
     let chosen = crate::plan::cutover_time::choose(
         cutover_cli,
         state.cutover_set_in_timeline,

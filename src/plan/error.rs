@@ -19,6 +19,17 @@ pub enum PlanError {
     /// A step has an empty id, empty title or a gate cutover does not know.
     #[error("runbook step \"{step}\" {reason}")]
     BadStep { step: String, reason: String },
+    #[error(
+        "runbook step \"{step}\" at line {line}: gate \"{gate}\" does not parse: {reason}; see docs/runbook.md for the facts a gate can name"
+    )]
+    BadGate {
+        step: String,
+        line: usize,
+        gate: String,
+        reason: String,
+    },
+    #[error("runbook file {}: {reason}", path.display())]
+    RunbookFile { path: PathBuf, reason: String },
     #[error("cannot read progress file {}: {reason}; check its permissions", path.display())]
     ProgressRead { path: PathBuf, reason: String },
     #[error(

@@ -16,4 +16,4 @@ pub mod runbook;
 pub use cutover_time::{CutoverSource, parse_cutover};
 pub use error::PlanError;
 pub use progress::Progress;
-pub use runbook::{GATES, Phase, Runbook, Step, StepStatus, format_offset};
+pub use runbook::{ACTIONS, Phase, Runbook, Step, StepStatus, format_offset};

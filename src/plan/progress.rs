@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::error::PlanError;
 use super::runbook::StepStatus;
@@ -12,17 +12,37 @@ use crate::store::{describe_io, write_atomic};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
-    /// Status by step id; a step without an entry is pending.
-    #[serde(default, serialize_with = "sorted")]
-    pub statuses: HashMap<String, StepStatus>,
+    /// What the operator decided for a step by hand, by step id; a step without an entry
+    /// follows its gate and the clock.
+    #[serde(default)]
+    pub marks: BTreeMap<String, StepMark>,
+    /// The operator's notes, by step id.
+    #[serde(default)]
+    pub notes: BTreeMap<String, String>,
     /// The cutover time T, RFC 3339, once it is fixed.
     #[serde(default)]
     pub cutover_at: Option<String>,
+    /// Version 1 kept statuses cycled by hand; they are read once and become marks.
+    #[serde(default, skip_serializing, rename = "statuses")]
+    legacy: HashMap<String, StepStatus>,
 }
 
-/// Write statuses in key order so the file is stable and diffs stay readable.
-fn sorted<S: Serializer>(map: &HashMap<String, StepStatus>, s: S) -> Result<S::Ok, S::Error> {
-    map.iter().collect::<BTreeMap<_, _>>().serialize(s)
+/// A step's status set by hand: who, when, and why (for skipped and failed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepMark {
+    pub status: StepStatus,
+    /// The operator as the journal names them.
+    pub by: String,
+    /// RFC 3339.
+    pub at: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+impl StepMark {
+    pub fn at_time(&self) -> Option<time::OffsetDateTime> {
+        crate::audit::parse_ts(&self.at)
+    }
 }
 
 impl Progress {
@@ -41,10 +61,23 @@ impl Progress {
                 });
             }
         };
-        serde_json::from_slice(&bytes).map_err(|e| PlanError::ProgressCorrupt {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+        let mut progress: Progress =
+            serde_json::from_slice(&bytes).map_err(|e| PlanError::ProgressCorrupt {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        for (id, status) in std::mem::take(&mut progress.legacy) {
+            // "in progress" has no place any more: the clock and the gate say where a step is.
+            if matches!(status, StepStatus::Done | StepStatus::Skipped) {
+                progress.marks.entry(id).or_insert(StepMark {
+                    status,
+                    by: String::new(),
+                    at: String::new(),
+                    reason: "set before this version kept who and when".into(),
+                });
+            }
+        }
+        Ok(progress)
     }
 
     /// Save atomically (see [`write_atomic`]), creating the folder if needed.
@@ -61,24 +94,30 @@ impl Progress {
         write_atomic(path, &bytes).map_err(|e| write_err(describe_io(&e)))
     }
 
-    pub fn status(&self, step_id: &str) -> StepStatus {
-        self.statuses.get(step_id).copied().unwrap_or_default()
+    /// The mark set by hand on a step, if any.
+    pub fn mark(&self, step_id: &str) -> Option<&StepMark> {
+        self.marks.get(step_id)
     }
 
-    /// Set a step's status; pending removes the entry, as that is the default.
-    pub fn set(&mut self, step_id: &str, status: StepStatus) {
-        if status == StepStatus::Pending {
-            self.statuses.remove(step_id);
-        } else {
-            self.statuses.insert(step_id.to_string(), status);
+    /// Set a step's status by hand, or clear it (`None`: the gate and the clock decide again).
+    pub fn set(&mut self, step_id: &str, mark: Option<StepMark>) {
+        match mark {
+            Some(m) => {
+                self.marks.insert(step_id.to_string(), m);
+            }
+            None => {
+                self.marks.remove(step_id);
+            }
         }
     }
 
-    /// Advance a step to its next status ([`StepStatus::next`]) and return the new one.
-    pub fn cycle(&mut self, step_id: &str) -> StepStatus {
-        let next = self.status(step_id).next();
-        self.set(step_id, next);
-        next
+    /// Set a step's note; an empty note removes it.
+    pub fn set_note(&mut self, step_id: &str, note: &str) {
+        if note.trim().is_empty() {
+            self.notes.remove(step_id);
+        } else {
+            self.notes.insert(step_id.to_string(), note.to_string());
+        }
     }
 
     /// The cutover time, if set and valid RFC 3339.
@@ -97,7 +136,16 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let p = Progress::load(&tmp.path().join("none.json")).unwrap();
         assert_eq!(p, Progress::default());
-        assert_eq!(p.status("lower-mx-ttl"), StepStatus::Pending);
+        assert!(p.mark("lower-mx-ttl").is_none());
+    }
+
+    fn mark(status: StepStatus, reason: &str) -> Option<StepMark> {
+        Some(StepMark {
+            status,
+            by: "admin@contoso.example".into(),
+            at: "2026-11-28T18:00:00Z".into(),
+            reason: reason.into(),
+        })
     }
 
     #[test]
@@ -109,18 +157,27 @@ mod tests {
             cutover_at: Some("2026-11-28T20:00:00Z".into()),
             ..Progress::default()
         };
-        p.set("lower-mx-ttl", StepStatus::Done);
-        p.set("take-snapshot", StepStatus::InProgress);
-        assert_eq!(p.cycle("change-upns"), StepStatus::InProgress);
-        p.set("gone", StepStatus::Done);
-        p.set("gone", StepStatus::Pending);
+        p.set("lower-mx-ttl", mark(StepStatus::Done, ""));
+        p.set(
+            "take-snapshot",
+            mark(StepStatus::Skipped, "taken by the DNS host"),
+        );
+        p.set("change-upns", mark(StepStatus::Failed, "licence missing"));
+        p.set("gone", mark(StepStatus::Done, ""));
+        p.set("gone", None);
+        p.set_note("change-upns", "call the helpdesk first");
+        p.set_note("x", "  ");
         p.save(&path).unwrap();
         assert!(path.ends_with("state/contoso_2026.json"));
 
         let back = Progress::load(&path).unwrap();
         assert_eq!(back, p);
-        assert_eq!(back.status("take-snapshot"), StepStatus::InProgress);
-        assert!(!back.statuses.contains_key("gone"));
+        assert_eq!(
+            back.mark("take-snapshot").unwrap().reason,
+            "taken by the DNS host"
+        );
+        assert!(back.mark("gone").is_none());
+        assert!(!back.notes.contains_key("x"));
         assert_eq!(
             back.cutover_time().map(|t| t.unix_timestamp()),
             Some(1_795_896_000)
@@ -132,7 +189,24 @@ mod tests {
         let lower = text.find("lower-mx-ttl").unwrap();
         let take = text.find("take-snapshot").unwrap();
         assert!(change < lower && lower < take, "{text}");
-        assert!(text.contains("\"in_progress\""), "{text}");
+        assert!(text.contains("\"failed\""), "{text}");
+    }
+
+    #[test]
+    fn version_1_statuses_become_marks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("v1.json");
+        std::fs::write(
+            &path,
+            br#"{"statuses": {"a": "done", "b": "in_progress", "c": "skipped"}}"#,
+        )
+        .unwrap();
+        let p = Progress::load(&path).unwrap();
+        assert_eq!(p.mark("a").unwrap().status, StepStatus::Done);
+        assert!(p.mark("b").is_none());
+        assert_eq!(p.mark("c").unwrap().status, StepStatus::Skipped);
+        p.save(&path).unwrap();
+        assert!(!std::fs::read_to_string(&path).unwrap().contains("statuses"));
     }
 
     #[test]

@@ -5,39 +5,57 @@ use std::collections::HashSet;
 use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
 
 use super::error::PlanError;
+use crate::timeline::gate::{self, Expr};
 
-/// The gates a step may name. The machine checks them later; naming an unknown one is an error
-/// so a typo cannot silently turn a gate into a manual step.
-pub const GATES: &[&str] = &[
-    "mx-ttl-low",
-    "no-references",
-    "domain-removed-from-source",
-    "domain-verified-in-destination",
-    "mx-points-to-destination",
-    "snapshot-taken",
+/// The actions a step can link to (Enter on the step, then `a`): what the dashboard opens or
+/// starts for it. Naming an unknown one is an error, as for gates.
+pub const ACTIONS: &[(&str, &str)] = &[
+    (
+        "release-plan",
+        "open the release plan in the Users pane (the cleanup workbench)",
+    ),
+    (
+        "take-snapshot",
+        "take the DNS zone snapshot now, if none is kept",
+    ),
+    (
+        "lower-mx-ttl",
+        "show the MX TTL plan (the DNS pane's TTL view)",
+    ),
+    (
+        "dns-compare",
+        "show the DNS records the destination expects beside the zone's",
+    ),
+    ("dns-propagation", "show what each resolver answers"),
+    ("verify-audit", "verify the audit journal's hash chain now"),
 ];
 
 // Unknown keys are rejected so a misspelt optional key (`gates`, `ownr`) is reported instead of
 // being dropped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Runbook {
     pub phases: Vec<Phase>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Phase {
     /// Stable id, e.g. "t-14d".
     pub id: String,
     /// Heading shown in the timeline, e.g. "Two weeks before (T-14d)".
     pub title: String,
+    /// Steps done only if the cutover is called off (the back-out plan): never due or
+    /// overdue by the clock, and not in `cutover check` unless asked for by name.
+    #[serde(default)]
+    pub contingency: bool,
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Stable id, e.g. "lower-mx-ttl"; audit records cite it.
@@ -50,9 +68,19 @@ pub struct Step {
     /// Who does it: "admin", "dns owner", "project manager", …
     #[serde(default)]
     pub owner: String,
-    /// Name of an automatic gate the machine can check later (e.g. "mx-ttl-low").
+    /// Nice to have: not doing it does not block the cutover (`cutover check` reports it apart).
     #[serde(default)]
-    pub gate: Option<String>,
+    pub optional: bool,
+    /// The automatic gate as written, e.g. `dns.mx_ttl <= 300` ([`crate::timeline::gate`]);
+    /// its place in the file, for load errors.
+    #[serde(default)]
+    pub gate: Option<Spanned<String>>,
+    /// The gate parsed (at load).
+    #[serde(skip)]
+    pub parsed_gate: Option<Expr>,
+    /// What the dashboard offers for this step: one of [`ACTIONS`].
+    #[serde(default)]
+    pub action: Option<String>,
 }
 
 impl Runbook {
@@ -64,16 +92,48 @@ impl Runbook {
     /// Parse and validate a runbook: at least one phase, phase and step ids unique and
     /// non-empty, titles non-empty, gates known.
     pub fn from_toml(text: &str) -> Result<Runbook, PlanError> {
-        let runbook: Runbook = toml::from_str(text).map_err(|e| PlanError::Parse {
+        let line_of = |at: usize| text.bytes().take(at).filter(|b| *b == b'\n').count() + 1;
+        let mut runbook: Runbook = toml::from_str(text).map_err(|e| PlanError::Parse {
             // toml's Display spans several lines with a source excerpt; keep one line.
-            line: e.span().map_or(0, |span| {
-                let before = text.bytes().take(span.start);
-                before.filter(|b| *b == b'\n').count() + 1
-            }),
+            line: e.span().map_or(0, |span| line_of(span.start)),
             reason: e.message().trim().to_string(),
         })?;
         runbook.validate()?;
+        for step in runbook.phases.iter_mut().flat_map(|p| p.steps.iter_mut()) {
+            if let Some(text_gate) = &step.gate {
+                let parsed = gate::parse(text_gate.get_ref()).map_err(|e| PlanError::BadGate {
+                    step: step.id.clone(),
+                    line: line_of(text_gate.span().start),
+                    gate: text_gate.get_ref().clone(),
+                    reason: e.to_string(),
+                })?;
+                step.parsed_gate = Some(parsed);
+            }
+        }
         Ok(runbook)
+    }
+
+    /// The runbook in force: `runbook.toml` in `dir` (the folder of the configuration file)
+    /// when there is one, else the embedded one. The path is returned when a file was used.
+    pub fn load(
+        dir: Option<&std::path::Path>,
+    ) -> Result<(Runbook, Option<std::path::PathBuf>), PlanError> {
+        let Some(path) = dir.map(|d| d.join(RUNBOOK_FILE)) else {
+            return Ok((Runbook::embedded()?, None));
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Runbook::from_toml(&text)
+                .map(|r| (r, Some(path.clone())))
+                .map_err(|e| PlanError::RunbookFile {
+                    path,
+                    reason: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Runbook::embedded()?, None)),
+            Err(e) => Err(PlanError::RunbookFile {
+                path,
+                reason: crate::store::describe_io(&e),
+            }),
+        }
     }
 
     fn validate(&self) -> Result<(), PlanError> {
@@ -119,12 +179,16 @@ impl Runbook {
                 if step.title.trim().is_empty() {
                     return Err(bad_step("has an empty title".into()));
                 }
-                if let Some(gate) = &step.gate
-                    && !GATES.contains(&gate.as_str())
+                if let Some(action) = &step.action
+                    && !ACTIONS.iter().any(|(name, _)| name == action)
                 {
                     return Err(bad_step(format!(
-                        "names unknown gate \"{gate}\" (known: {})",
-                        GATES.join(", ")
+                        "links unknown action \"{action}\" (known: {})",
+                        ACTIONS
+                            .iter()
+                            .map(|(name, _)| *name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )));
                 }
             }
@@ -145,7 +209,15 @@ impl Runbook {
     }
 }
 
+/// The file name of a user's runbook, beside the configuration file.
+pub const RUNBOOK_FILE: &str = "runbook.toml";
+
 impl Step {
+    /// The gate as written, if the step has one.
+    pub fn gate_text(&self) -> Option<&str> {
+        self.gate.as_ref().map(|g| g.get_ref().as_str())
+    }
+
     /// The due time as shown in the timeline, e.g. `T-8h` ([`format_offset`]).
     pub fn due_label(&self) -> String {
         format_offset(self.due_minutes)
@@ -171,33 +243,27 @@ pub fn format_offset(minutes: i64) -> String {
     out
 }
 
-/// Progress of one step. Manual for now; gates will set it automatically later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+/// A status the operator sets by hand ([`super::progress::StepMark`]); the other statuses
+/// (pending, due, overdue, done by gate) come from the clock and the gate
+/// ([`crate::timeline::status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
-    #[default]
-    Pending,
-    InProgress,
     Done,
     Skipped,
+    Failed,
+    /// Only in version 1 progress files; read and dropped.
+    #[serde(skip_serializing)]
+    InProgress,
 }
 
 impl StepStatus {
-    /// The next status when the operator cycles a step.
-    pub fn next(self) -> StepStatus {
-        match self {
-            StepStatus::Pending => StepStatus::InProgress,
-            StepStatus::InProgress => StepStatus::Done,
-            StepStatus::Done => StepStatus::Skipped,
-            StepStatus::Skipped => StepStatus::Pending,
-        }
-    }
     pub fn as_str(self) -> &'static str {
         match self {
-            StepStatus::Pending => "pending",
-            StepStatus::InProgress => "in progress",
             StepStatus::Done => "done",
             StepStatus::Skipped => "skipped",
+            StepStatus::Failed => "failed",
+            StepStatus::InProgress => "in progress",
         }
     }
 }

@@ -595,6 +595,11 @@ pub fn latest(data_dir: &Path, tenant: &str, domain: &str) -> Option<SnapshotDir
         data_dir: data_dir.to_path_buf(),
     }
     .snapshots_dir();
+    latest_under(&dir, tenant, domain)
+}
+
+/// [`latest`] in a snapshots folder itself.
+pub fn latest_under(dir: &Path, tenant: &str, domain: &str) -> Option<SnapshotDir> {
     fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))

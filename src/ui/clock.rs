@@ -7,7 +7,6 @@ use ratatui::layout::Rect;
 use crate::app::state::{DnsView, Pane, State};
 use crate::dns::propagation::Cell as PropCell;
 use crate::dns::ttl_plan::format_countdown;
-use crate::plan::StepStatus;
 
 use super::{dns, dns_compare, dns_views, layout, rows};
 
@@ -27,16 +26,14 @@ pub fn face(state: &State) -> Face {
         dns_face(state, &mut out);
     }
     if shown(Pane::Timeline) {
-        // Open steps turn yellow within a day of their due time and red past it.
+        // Countdowns, to the minute, and T's on the border.
         for row in rows::step_rows(state) {
-            let open = matches!(row.status, StepStatus::Pending | StepStatus::InProgress);
-            let class = match rows::due_at(state, row.step) {
-                Some(at) if open && at < state.now => "overdue",
-                Some(at) if open && (at - state.now).whole_hours() < 24 => "soon",
-                _ => "",
-            };
-            out.push(class.to_string());
+            out.push(super::timeline::state_cell(state, &row).0);
         }
+        if let Some(t) = state.cutover_at {
+            out.push(crate::timeline::status::countdown(t, state.now));
+        }
+        out.push(rows::local_hm(state.now));
     }
     Face(out)
 }

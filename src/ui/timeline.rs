@@ -8,8 +8,13 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use time::OffsetDateTime;
+
 use crate::app::state::{Pane, State};
-use crate::plan::{Phase, StepStatus};
+use crate::app::timeline::Observed;
+use crate::plan::Phase;
+use crate::timeline::StepState;
+use crate::timeline::status::{countdown, span};
 
 use super::rows::{self, StepRow};
 use super::theme;
@@ -19,10 +24,16 @@ use super::widgets::{self, pad};
 const TITLE_MIN: usize = 20;
 const DUE_W: usize = 6;
 const DUE_AT_W: usize = 11;
+/// `overdue 23h 59m`, `done by hand`.
+const STATE_W: usize = 16;
 
 enum Entry<'a> {
     Phase(&'a Phase),
     Step(StepRow<'a>),
+    /// Something observed, where it happened.
+    Event(&'a Observed),
+    /// The current time among the steps.
+    Now,
 }
 
 /// Which optional columns fit, and how wide the columns are.
@@ -50,20 +61,35 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let focused = state.focus == Pane::Timeline;
 
     // Phases are heading lines above their (filtered) steps; the selection counts steps only.
+    // With T set and no filter, observed events and a "now" line sit where they happened.
+    let placed = state.cutover_at.is_some() && state.view(Pane::Timeline).filter.is_empty();
+    let mut events = state.timeline.events.iter().peekable();
+    let mut now_shown = !placed;
     let mut entries = Vec::new();
     let mut selected_entry = None;
     let selected_step = state.view(Pane::Timeline).selected;
     let mut last_phase: Option<&str> = None;
     for (step_index, row) in rows::step_rows(state).enumerate() {
         if last_phase != Some(row.phase.id.as_str()) {
+            if placed && row.phase.contingency {
+                // What happened after the last planned step, before the back-out plan.
+                place_until(&mut entries, &mut events, &mut now_shown, None, state.now);
+            }
             last_phase = Some(row.phase.id.as_str());
             entries.push(Entry::Phase(row.phase));
+        }
+        if placed && !row.phase.contingency {
+            let due = row.view.and_then(|v| v.due_at);
+            place_until(&mut entries, &mut events, &mut now_shown, due, state.now);
         }
         if step_index <= selected_step {
             // Clamped: a selection past the end lands on the last step.
             selected_entry = Some(entries.len());
         }
         entries.push(Entry::Step(row));
+    }
+    if placed {
+        place_until(&mut entries, &mut events, &mut now_shown, None, state.now);
     }
 
     let height = usize::from(inner.height) - 1; // below the column header
@@ -75,7 +101,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .iter()
         .filter_map(|e| match e {
             Entry::Step(s) => Some(widgets::width(&s.step.owner)),
-            Entry::Phase(_) => None,
+            _ => None,
         })
         .max()
         .unwrap_or(0)
@@ -106,6 +132,25 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                 Span::styled(p.title.clone(), theme::phase()),
             ]),
             Entry::Step(s) => step_line(state, s, &cols, selected),
+            Entry::Event(e) => Line::from(vec![
+                Span::raw(" ".repeat(cols.prefix + 1)),
+                Span::styled(
+                    widgets::truncate(
+                        &format!("{} ◆ {}", rows::local_hm(e.at), e.text),
+                        usize::from(inner.width).saturating_sub(cols.prefix + 1),
+                    ),
+                    theme::dim(),
+                ),
+            ]),
+            Entry::Now => {
+                let label = format!("── now {} ", rows::local_hm(state.now));
+                let rest = usize::from(inner.width)
+                    .saturating_sub(widgets::width(&label) + cols.prefix + 1);
+                Line::from(vec![
+                    Span::raw(" ".repeat(cols.prefix + 1)),
+                    Span::styled(format!("{label}{}", "─".repeat(rest)), theme::warn()),
+                ])
+            }
         };
         if selected {
             line = line.style(theme::selected(true));
@@ -135,7 +180,10 @@ fn cutover_label(state: &State, room: usize) -> (String, Style) {
     let short_when = when.get(5..).unwrap_or(&when).to_string();
     let from = state.cutover_from.map(|f| format!(" ({})", f.label()));
     let from = from.as_deref().unwrap_or("");
+    let to_t = countdown(at, state.now);
     let mut forms = vec![
+        format!(" T {when}{from} · {to_t} "),
+        format!(" T {short_when}{from} · {to_t} "),
         format!(" T {when}{from} "),
         format!(" T {short_when}{from} "),
     ];
@@ -150,8 +198,8 @@ fn cutover_label(state: &State, room: usize) -> (String, Style) {
 }
 
 fn columns(inner: usize, prefix: usize, owner_need: usize, has_t: bool) -> Columns {
-    // prefix, marker, gap, title, gap, due
-    let mut rest = inner.saturating_sub(prefix + 3 + 1 + 1 + DUE_W);
+    // prefix, next, marker, gap, title, gap, due, gap, state
+    let mut rest = inner.saturating_sub(prefix + 1 + 3 + 1 + 1 + DUE_W + 1 + STATE_W);
     let due_at = has_t && rest >= TITLE_MIN + 1 + DUE_AT_W;
     if due_at {
         rest -= 1 + DUE_AT_W;
@@ -169,7 +217,11 @@ fn columns(inner: usize, prefix: usize, owner_need: usize, has_t: bool) -> Colum
 }
 
 fn header(cols: &Columns) -> Line<'static> {
-    let mut text = format!("{}    {}", " ".repeat(cols.prefix), pad("Step", cols.title));
+    let mut text = format!(
+        "{}     {}",
+        " ".repeat(cols.prefix),
+        pad("Step", cols.title)
+    );
     if let Some(w) = cols.owner {
         text.push(' ');
         text.push_str(&pad("Owner", w));
@@ -177,34 +229,39 @@ fn header(cols: &Columns) -> Line<'static> {
     text.push(' ');
     text.push_str(&pad("Due", DUE_W));
     if cols.due_at {
-        text.push_str(" UTC");
+        text.push(' ');
+        text.push_str(&pad("Local", DUE_AT_W));
     }
+    text.push(' ');
+    text.push_str("Status");
     Line::styled(text, theme::header())
 }
 
 fn step_line(state: &State, s: &StepRow<'_>, cols: &Columns, selected: bool) -> Line<'static> {
-    let [marker, title, owner, due, due_at] = s.cells(state);
-    let marker_style = match s.status {
-        StepStatus::Pending => Style::new(),
-        StepStatus::InProgress => theme::warn(),
-        StepStatus::Done => theme::ok(),
-        StepStatus::Skipped => theme::dim(),
+    let [marker, title, owner, due, due_at, _] = s.cells(state);
+    let st = s.state();
+    let marker_style = match st {
+        None | Some(StepState::Pending | StepState::Contingency) => Style::new(),
+        Some(StepState::Due) => theme::warn(),
+        Some(StepState::Overdue(_) | StepState::Failed { .. }) => theme::error(),
+        Some(StepState::DoneByGate(_) | StepState::DoneByHand { .. }) => theme::ok(),
+        Some(StepState::Skipped { .. }) => theme::dim(),
     };
-    // Open steps past their due time are red; due within a day, yellow.
-    let open = matches!(s.status, StepStatus::Pending | StepStatus::InProgress);
-    let due_style = match rows::due_at(state, s.step) {
-        Some(at) if open && at < state.now => theme::error(),
-        Some(at) if open && (at - state.now).whole_hours() < 24 => theme::warn(),
-        _ => Style::new(),
-    };
-    let text_style = if s.status == StepStatus::Skipped {
+    let (state_text, state_style) = state_cell(state, s);
+    let text_style = if matches!(st, Some(StepState::Skipped { .. })) {
         theme::dim()
     } else {
         Style::new()
     };
     let prefix = if selected { "›" } else { " " };
+    let next = state.timeline.next == Some(s.index);
+    let mut title = title;
+    if s.step.optional {
+        title.push_str(" (optional)");
+    }
     let mut spans = vec![
         Span::raw(prefix.repeat(cols.prefix)),
+        Span::styled(if next { "▸" } else { " " }, theme::warn()),
         Span::styled(marker, marker_style),
         Span::raw(" "),
         Span::styled(pad(&title, cols.title), text_style),
@@ -214,10 +271,69 @@ fn step_line(state: &State, s: &StepRow<'_>, cols: &Columns, selected: bool) -> 
         spans.push(Span::styled(pad(&owner, w), theme::dim()));
     }
     spans.push(Span::raw(" "));
-    spans.push(Span::styled(pad(&due, DUE_W), due_style));
+    spans.push(Span::styled(pad(&due, DUE_W), Style::new()));
     if cols.due_at {
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(due_at, due_style));
+        spans.push(Span::styled(pad(&due_at, DUE_AT_W), Style::new()));
     }
+    spans.push(Span::raw(" "));
+    spans.push(Span::styled(pad(&state_text, STATE_W), state_style));
     Line::from(spans)
+}
+
+/// The status column: a countdown for open steps, when and how for closed ones.
+pub fn state_cell(state: &State, s: &StepRow<'_>) -> (String, Style) {
+    let due = s.view.and_then(|v| v.due_at);
+    match s.state() {
+        None => (String::new(), Style::new()),
+        Some(StepState::Pending) => match due {
+            Some(at) => (countdown(at, state.now), theme::dim()),
+            None => ("pending".into(), theme::dim()),
+        },
+        Some(StepState::Due) => match due {
+            Some(at) => (countdown(at, state.now), theme::warn()),
+            None => ("due".into(), theme::warn()),
+        },
+        Some(StepState::Overdue(by)) => (format!("overdue {}", span(*by)), theme::error()),
+        Some(StepState::DoneByGate(at)) => (
+            at.map_or("done (gate)".into(), |at| {
+                format!("gate {}", rows::local_hm(at))
+            }),
+            theme::ok(),
+        ),
+        Some(StepState::DoneByHand { at, .. }) => (
+            at.map_or("done".into(), |at| format!("done {}", rows::local_hm(at))),
+            theme::ok(),
+        ),
+        Some(StepState::Skipped { .. }) => ("skipped".into(), theme::dim()),
+        Some(StepState::Failed { .. }) => ("failed".into(), theme::error()),
+        Some(StepState::Contingency) => ("if backing out".into(), theme::dim()),
+    }
+}
+
+/// Push the events that happened by `until` (all of them: `None`), and the "now" line when
+/// its time has come, in time order.
+fn place_until<'a>(
+    entries: &mut Vec<Entry<'a>>,
+    events: &mut std::iter::Peekable<std::slice::Iter<'a, Observed>>,
+    now_shown: &mut bool,
+    until: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) {
+    loop {
+        let next_event = events.peek().map(|e| e.at);
+        let now_due = !*now_shown && until.is_none_or(|u| now <= u);
+        match next_event.filter(|at| until.is_none_or(|u| *at <= u)) {
+            Some(at) if !now_due || at <= now => {
+                if let Some(e) = events.next() {
+                    entries.push(Entry::Event(e));
+                }
+            }
+            _ if now_due => {
+                entries.push(Entry::Now);
+                *now_shown = true;
+            }
+            _ => return,
+        }
+    }
 }
