@@ -906,6 +906,7 @@ pub fn map_mouse(state: &State, event: MouseEvent) -> Vec<Action> {
     let modal = state.input != InputMode::Normal
         || state.show_help
         || state.audit_detail
+        || state.step_detail
         || !state.sign_in.is_empty();
     if modal {
         return Vec::new();
@@ -1007,13 +1008,43 @@ mod tests {
         let mut s = state();
         s.focus = Pane::Timeline;
         assert_eq!(
-            map_key(&s, press(KeyCode::Char(' '))),
-            Some(Action::CycleStepStatus)
+            map_key(&s, press(KeyCode::Char('d'))),
+            Some(Action::MarkDone)
+        );
+        assert_eq!(
+            map_key(&s, press(KeyCode::Char('s'))),
+            Some(Action::StartMarkReason(crate::plan::StepStatus::Skipped))
+        );
+        assert_eq!(
+            map_key(&s, press(KeyCode::Char('n'))),
+            Some(Action::NextStep)
         );
         assert_eq!(
             map_key(&s, press(KeyCode::Enter)),
-            Some(Action::CycleStepStatus)
+            Some(Action::ToggleStepDetail)
         );
+        // The details are modal; a reason is typed, `d` included.
+        s.step_detail = true;
+        assert_eq!(
+            map_key(&s, press(KeyCode::Char('e'))),
+            Some(Action::StartNote)
+        );
+        assert_eq!(map_key(&s, press(KeyCode::Char('d'))), None);
+        s.input = InputMode::StepReason {
+            step: "x".into(),
+            status: crate::plan::StepStatus::Failed,
+            text: String::new(),
+        };
+        assert_eq!(
+            map_key(&s, press(KeyCode::Char('d'))),
+            Some(Action::StepInput('d'))
+        );
+        assert_eq!(
+            map_key(&s, press(KeyCode::Enter)),
+            Some(Action::StepInputApply)
+        );
+        s.input = InputMode::Normal;
+        s.step_detail = false;
         assert_eq!(
             map_key(&s, press(KeyCode::Char('/'))),
             Some(Action::StartFilter)
@@ -1127,7 +1158,10 @@ mod tests {
                 .any(|(k, t)| k == "q / Ctrl-C (anywhere)" && t == "quit")
         );
         assert!(rows.iter().any(|(k, _)| k == "Up, k / Down, j"));
-        assert!(rows.iter().any(|(k, _)| k == "Space, Enter (timeline)"));
+        assert!(
+            rows.iter().any(|(k, _)| k == "d / s / f / c (timeline)"),
+            "{rows:?}"
+        );
         // It fits a 120x40 terminal (with its border); at 80x24 the overlay scrolls (the
         // render tests show its last row).
         assert!(rows.len() + 2 <= 40, "{} help rows", rows.len());

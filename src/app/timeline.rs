@@ -230,7 +230,7 @@ pub fn resolvers_moved(state: &mut State) -> Vec<Command> {
         .iter()
         .find(|a| a.kind == RecordKind::Mx && a.name.eq_ignore_ascii_case(&state.domain))
         .filter(|a| a.status == AnswerStatus::Answer)
-        .map(|a| sorted_values(a));
+        .map(sorted_values);
     let mut commands = Vec::new();
     for sweep in state.dns.sweeps.iter().filter(|s| !s.authoritative) {
         let Some(answer) = sweep.answers.iter().find(|a| {

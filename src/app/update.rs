@@ -553,7 +553,10 @@ mod tests {
             detail: String::new(),
             due_minutes: -1440,
             owner: "admin".into(),
+            optional: false,
             gate: None,
+            parsed_gate: None,
+            action: None,
         }
     }
 
@@ -562,6 +565,7 @@ mod tests {
             phases: vec![Phase {
                 id: "t-1d".into(),
                 title: "Day before".into(),
+                contingency: false,
                 steps: vec![
                     step("lower-mx-ttl", "Lower MX TTL"),
                     step("notify-users", "Notify users"),
@@ -736,15 +740,18 @@ mod tests {
     }
 
     #[test]
-    fn cycling_a_step_audits_the_change() {
+    fn marking_a_step_audits_the_change_with_who_and_why() {
         let mut s = state();
+        s.operator = "alex".into();
         update(&mut s, Action::Focus(Pane::Timeline));
         update(&mut s, Action::Down);
-        let cmds = update(&mut s, Action::CycleStepStatus);
-        assert_eq!(
-            s.step_status.get("notify-users"),
-            Some(&StepStatus::InProgress)
-        );
+        let cmds = update(&mut s, Action::MarkDone);
+        let mark = s.progress.mark("notify-users").cloned().unwrap();
+        assert_eq!((mark.status, mark.by.as_str()), (StepStatus::Done, "alex"));
+        assert!(matches!(
+            s.timeline.views[1].state,
+            crate::timeline::StepState::DoneByHand { .. }
+        ));
         let events = audit_events(&cmds);
         assert_eq!(events.len(), 1);
         let e = events[0];
@@ -753,8 +760,26 @@ mod tests {
             (Kind::UserAction, "step status changed")
         );
         assert_eq!(e.target.as_deref(), Some("notify-users"));
-        assert_eq!(e.before, Some(json!("pending")));
-        assert_eq!(e.after, Some(json!("in_progress")));
+        assert_eq!(e.before, Some(json!("automatic")));
+        assert_eq!(e.after, Some(json!({"status": "done", "reason": ""})));
+        // `d` again: back to automatic.
+        update(&mut s, Action::MarkDone);
+        assert!(s.progress.mark("notify-users").is_none());
+
+        // Skipping asks why; Enter without a reason keeps asking, nothing is journaled.
+        update(&mut s, Action::StartMarkReason(StepStatus::Skipped));
+        assert!(update(&mut s, Action::StepInputApply).is_empty());
+        for c in "done by the DNS host".chars() {
+            update(&mut s, Action::StepInput(c));
+        }
+        let cmds = update(&mut s, Action::StepInputApply);
+        assert_eq!(s.input, InputMode::Normal);
+        assert_eq!(
+            s.progress.mark("notify-users").unwrap().reason,
+            "done by the DNS host"
+        );
+        assert_eq!(audit_events(&cmds).len(), 1);
+        assert!(cmds.iter().any(|c| matches!(c, Command::SaveProgress(_))));
 
         // The selection is into the filtered list.
         update(&mut s, Action::StartFilter);
@@ -762,7 +787,7 @@ mod tests {
             update(&mut s, Action::FilterInput(c));
         }
         update(&mut s, Action::FilterApply);
-        let cmds = update(&mut s, Action::CycleStepStatus);
+        let cmds = update(&mut s, Action::MarkDone);
         assert_eq!(
             audit_events(&cmds)[0].target.as_deref(),
             Some("export-aliases")
@@ -770,7 +795,45 @@ mod tests {
 
         // Not on other panes.
         update(&mut s, Action::Focus(Pane::Users));
-        assert!(update(&mut s, Action::CycleStepStatus).is_empty());
+        assert!(update(&mut s, Action::MarkDone).is_empty());
+    }
+
+    #[test]
+    fn a_note_is_journaled_and_saved() {
+        let mut s = state();
+        update(&mut s, Action::Focus(Pane::Timeline));
+        update(&mut s, Action::ToggleStepDetail);
+        assert!(s.step_detail);
+        update(&mut s, Action::StartNote);
+        for c in "call Bob".chars() {
+            update(&mut s, Action::StepInput(c));
+        }
+        let cmds = update(&mut s, Action::StepInputApply);
+        assert_eq!(
+            s.progress.notes.get("lower-mx-ttl").map(String::as_str),
+            Some("call Bob")
+        );
+        let e = audit_events(&cmds)[0];
+        assert_eq!(
+            (e.kind, e.action.as_str()),
+            (Kind::Note, "step note changed")
+        );
+        assert_eq!(e.after, Some(json!("call Bob")));
+        assert!(
+            cmds.iter()
+                .any(|c| matches!(c, Command::SaveProgress(p) if p.notes.len() == 1))
+        );
+    }
+
+    #[test]
+    fn next_jumps_to_the_earliest_open_step() {
+        let mut s = state();
+        s.cutover_at = Some(T0 + time::Duration::days(2));
+        update(&mut s, Action::Focus(Pane::Timeline));
+        update(&mut s, Action::MarkDone);
+        update(&mut s, Action::Bottom);
+        update(&mut s, Action::NextStep);
+        assert_eq!(s.view(Pane::Timeline).selected, 1);
     }
 
     #[test]
@@ -834,7 +897,15 @@ mod tests {
     #[test]
     fn dns_first_poll_is_the_baseline() {
         let mut s = state();
-        assert!(poll_dns(&mut s, 0, mx(OLD_MX, 3600)).is_empty());
+        // Not a change; the apex MX is journaled as seen (the MX TTL gate's evidence).
+        let cmds = poll_dns(&mut s, 0, mx(OLD_MX, 3600));
+        let events = audit_events(&cmds);
+        assert_eq!(events.len(), 1, "{cmds:?}");
+        assert_eq!(events[0].action, "dns record seen");
+        assert_eq!(
+            events[0].after,
+            Some(json!([{"value": OLD_MX, "ttl": 3600}]))
+        );
         assert!(s.dns.changed_at.is_empty());
         assert_eq!(s.dns.last_poll, Some(T0));
     }
@@ -949,7 +1020,11 @@ mod tests {
         // a TTL change, and the TTL plan reads the authoritative 3600 s throughout.
         for (secs, cached) in [(0, 120), (30, 90), (60, 3600), (90, 40), (120, 3590)] {
             let cmds = poll(&mut s, secs, cached);
-            assert!(audit_events(&cmds).is_empty(), "{secs}: {cmds:?}");
+            let changes = audit_events(&cmds)
+                .into_iter()
+                .filter(|e| e.action != "dns record seen")
+                .count();
+            assert_eq!(changes, 0, "{secs}: {cmds:?}");
             let lines = crate::ui::dns_views::plan_lines(&s);
             let ttl = lines
                 .iter()
@@ -1132,14 +1207,14 @@ mod tests {
     fn a_step_change_asks_for_its_progress_to_be_saved() {
         let mut s = state();
         update(&mut s, Action::Focus(Pane::Timeline));
-        let cmds = update(&mut s, Action::CycleStepStatus);
+        let cmds = update(&mut s, Action::MarkDone);
         let saved = cmds.iter().find_map(|c| match c {
             Command::SaveProgress(p) => Some(p),
             _ => None,
         });
         assert_eq!(
-            saved.map(|p| p.status("lower-mx-ttl")),
-            Some(StepStatus::InProgress)
+            saved.and_then(|p| p.mark("lower-mx-ttl")).map(|m| m.status),
+            Some(StepStatus::Done)
         );
     }
 
@@ -1170,7 +1245,7 @@ mod tests {
         );
 
         for action in [
-            Action::CycleStepStatus,
+            Action::MarkDone,
             Action::StartFilter,
             Action::CancelSignIn,
             Action::StartCutoverInput,
@@ -1179,7 +1254,7 @@ mod tests {
             assert!(update(&mut s, action.clone()).is_empty(), "{action:?}");
             assert!(s.notice.is_some(), "{action:?} refused without a word");
         }
-        assert!(s.step_status.is_empty());
+        assert!(s.progress.marks.is_empty());
         assert_eq!(s.input, InputMode::Normal);
         // T typed before the journal stopped is not set after it.
         s.input = InputMode::CutoverTime("2026-12-05T18:00Z".into());

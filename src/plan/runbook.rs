@@ -282,13 +282,33 @@ mod tests {
         );
         let count = rb.steps().count();
         assert!((35..=55).contains(&count), "{count} steps");
-        // Every known gate is used by some step.
-        for gate in GATES {
-            assert!(
-                rb.steps().any(|(_, s)| s.gate.as_deref() == Some(*gate)),
-                "gate {gate} unused"
-            );
+        // Every gate parsed; every kind of fact the issue names is used by some step.
+        let gated: Vec<&Step> = rb
+            .steps()
+            .map(|(_, s)| s)
+            .filter(|s| s.gate.is_some())
+            .collect();
+        assert!(gated.iter().all(|s| s.parsed_gate.is_some()));
+        let texts: String = gated
+            .iter()
+            .filter_map(|s| s.gate_text())
+            .collect::<Vec<_>>()
+            .join(" ");
+        for fact in [
+            "dns.mx_ttl <=",
+            "dns.mx_ttl_lowered_before(T - 8h)",
+            "source.references == 0",
+            "source.domain.present == false",
+            "destination.domain.verified",
+            "dns.mx.points_to == destination",
+            "dns.spf.includes_exchange_online",
+            "dns.propagated(mx) >= 0.9",
+            "snapshot.taken(source)",
+            "audit.verified",
+        ] {
+            assert!(texts.contains(fact), "{fact} unused");
         }
+        assert!(rb.phases.last().unwrap().contingency);
         // Steps run in time order within each phase, and every step says who does it.
         for phase in &rb.phases {
             assert!(!phase.steps.is_empty(), "{} is empty", phase.id);
@@ -310,7 +330,8 @@ mod tests {
         assert_eq!(cutover.last().unwrap().due_label(), "T+2h");
         let (phase, step) = rb.step("lower-mx-ttl").unwrap();
         assert_eq!(phase.id, "t-1d");
-        assert_eq!(step.gate.as_deref(), Some("mx-ttl-low"));
+        assert_eq!(step.gate_text(), Some("dns.mx_ttl <= 300"));
+        assert_eq!(step.action.as_deref(), Some("lower-mx-ttl"));
     }
 
     const TWO_STEPS: &str = r#"
@@ -332,8 +353,13 @@ mod tests {
         let rb = Runbook::from_toml(TWO_STEPS.replace("STEP2", "b").as_str()).unwrap();
         let (_, b) = rb.step("b").unwrap();
         assert_eq!(
-            (b.detail.as_str(), b.owner.as_str(), &b.gate),
-            ("", "", &None)
+            (
+                b.detail.as_str(),
+                b.owner.as_str(),
+                b.gate_text(),
+                b.optional
+            ),
+            ("", "", None, false)
         );
     }
 
@@ -350,9 +376,37 @@ mod tests {
         let err = Runbook::from_toml(&empty_title).unwrap_err();
         assert_eq!(err.to_string(), "runbook step \"STEP2\" has an empty title");
 
-        let bad_gate = TWO_STEPS.replace("due_minutes = 0", "due_minutes = 0\ngate = \"mx-low\"");
+        let bad_gate = TWO_STEPS.replace(
+            "due_minutes = 0",
+            "due_minutes = 0\ngate = \"dns.mx_ttl <= nine\"",
+        );
         let err = Runbook::from_toml(&bad_gate).unwrap_err();
-        assert!(err.to_string().contains("unknown gate \"mx-low\""), "{err}");
+        let gate_line = bad_gate
+            .lines()
+            .position(|l| l.starts_with("gate"))
+            .unwrap()
+            + 1;
+        assert!(
+            matches!(&err, PlanError::BadGate { step, line, .. } if step == "STEP2" && *line == gate_line),
+            "{err}"
+        );
+        assert!(err.to_string().contains("cannot be compared"), "{err}");
+        assert!(
+            err.to_string().contains(&format!("line {gate_line}")),
+            "{err}"
+        );
+
+        let unknown =
+            TWO_STEPS.replace("due_minutes = 0", "due_minutes = 0\ngate = \"mx-ttl-low\"");
+        let err = Runbook::from_toml(&unknown).unwrap_err();
+        assert!(err.to_string().contains("unknown fact \"mx\""), "{err}");
+
+        let action = TWO_STEPS.replace("due_minutes = 0", "due_minutes = 0\naction = \"reboot\"");
+        let err = Runbook::from_toml(&action).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown action \"reboot\""),
+            "{err}"
+        );
 
         assert!(matches!(
             Runbook::from_toml("phases = []").unwrap_err(),

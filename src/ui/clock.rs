@@ -31,9 +31,10 @@ pub fn face(state: &State) -> Face {
             out.push(super::timeline::state_cell(state, &row).0);
         }
         if let Some(t) = state.cutover_at {
+            // T's countdown and the "now" line (both only with T).
             out.push(crate::timeline::status::countdown(t, state.now));
+            out.push(rows::local_hm(state.now));
         }
-        out.push(rows::local_hm(state.now));
     }
     Face(out)
 }

@@ -12,6 +12,7 @@ mod dns_compare;
 pub(crate) mod dns_views;
 mod domain;
 mod help;
+mod step_detail;
 /// Geometry lives with the view model (the reducer needs the page height).
 pub use crate::app::layout;
 pub mod rows;
@@ -81,6 +82,9 @@ pub fn render(frame: &mut Frame, state: &State) {
     status::render(frame, areas.status, state);
     if state.audit_detail {
         audit_detail::render(frame, area, state);
+    }
+    if state.step_detail {
+        step_detail::render(frame, area, state);
     }
     dialog::render(frame, area, state);
     if state.show_help {

@@ -36,6 +36,28 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             theme::dim(),
         ));
     }
+    match &state.input {
+        InputMode::StepReason { step, status, text } => {
+            spans.push(Span::styled(
+                format!("{step} {} because: {text}", status.as_str()),
+                theme::prompt(),
+            ));
+            spans.push(Span::styled("▏ ", theme::prompt()));
+            spans.push(Span::styled("Enter save · Esc cancel  ", theme::dim()));
+        }
+        InputMode::StepNote { step, text } => {
+            spans.push(Span::styled(
+                format!("note on {step}: {text}"),
+                theme::prompt(),
+            ));
+            spans.push(Span::styled("▏ ", theme::prompt()));
+            spans.push(Span::styled(
+                "Enter save (empty removes) · Esc cancel  ",
+                theme::dim(),
+            ));
+        }
+        _ => {}
+    }
     if state.workbench.read_only {
         spans.push(Span::styled("READ-ONLY", theme::alarm()));
         spans.push(Span::raw("  "));

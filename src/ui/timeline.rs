@@ -42,6 +42,7 @@ struct Columns {
     title: usize,
     owner: Option<usize>,
     due_at: bool,
+    status: bool,
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
@@ -198,8 +199,13 @@ fn cutover_label(state: &State, room: usize) -> (String, Style) {
 }
 
 fn columns(inner: usize, prefix: usize, owner_need: usize, has_t: bool) -> Columns {
-    // prefix, next, marker, gap, title, gap, due, gap, state
-    let mut rest = inner.saturating_sub(prefix + 1 + 3 + 1 + 1 + DUE_W + 1 + STATE_W);
+    // prefix, next, marker, gap, title, gap, due; then, as room allows, the status (countdown),
+    // the local due time and the owner.
+    let mut rest = inner.saturating_sub(prefix + 1 + 3 + 1 + 1 + DUE_W);
+    let status = rest >= TITLE_MIN + 1 + STATE_W;
+    if status {
+        rest -= 1 + STATE_W;
+    }
     let due_at = has_t && rest >= TITLE_MIN + 1 + DUE_AT_W;
     if due_at {
         rest -= 1 + DUE_AT_W;
@@ -213,6 +219,7 @@ fn columns(inner: usize, prefix: usize, owner_need: usize, has_t: bool) -> Colum
         title: rest,
         owner,
         due_at,
+        status,
     }
 }
 
@@ -232,8 +239,10 @@ fn header(cols: &Columns) -> Line<'static> {
         text.push(' ');
         text.push_str(&pad("Local", DUE_AT_W));
     }
-    text.push(' ');
-    text.push_str("Status");
+    if cols.status {
+        text.push(' ');
+        text.push_str("Status");
+    }
     Line::styled(text, theme::header())
 }
 
@@ -276,8 +285,10 @@ fn step_line(state: &State, s: &StepRow<'_>, cols: &Columns, selected: bool) -> 
         spans.push(Span::raw(" "));
         spans.push(Span::styled(pad(&due_at, DUE_AT_W), Style::new()));
     }
-    spans.push(Span::raw(" "));
-    spans.push(Span::styled(pad(&state_text, STATE_W), state_style));
+    if cols.status {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(pad(&state_text, STATE_W), state_style));
+    }
     Line::from(spans)
 }
 

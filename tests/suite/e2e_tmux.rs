@@ -384,7 +384,7 @@ fn demo_whose_journal_stops_shows_the_banner_refuses_changes_and_quits_cleanly()
 
     // A timeline step change is refused, and says so.
     tmux.keys(&["4"]);
-    tmux.keys(&["Space"]);
+    tmux.keys(&["d"]);
     tmux.wait_for("the refusal", |s| {
         s.contains("refused: the audit log has stopped")
     });
@@ -399,6 +399,6 @@ fn demo_whose_journal_stops_shows_the_banner_refuses_changes_and_quits_cleanly()
     // Nothing was added, the step is still pending, the journal verifies.
     assert_eq!(std::fs::read(&log).expect("journal bytes"), before);
     let progress = cutover::plan::Progress::load(&paths.state_file("demo")).expect("progress");
-    assert!(progress.statuses.is_empty(), "{progress:?}");
+    assert!(progress.marks.is_empty(), "{progress:?}");
     assert!(verify_file(&log).expect("verify").is_ok());
 }

@@ -46,4 +46,5 @@ mod signin;
 mod sim_dkim;
 mod sim_writes;
 mod snapshot_cli;
+mod timeline_pane;
 mod workbench;

@@ -26,7 +26,10 @@ fn step(id: &str, title: &str, owner: &str, due_minutes: i64) -> Step {
         detail: String::new(),
         due_minutes,
         owner: owner.into(),
+        optional: false,
         gate: None,
+        parsed_gate: None,
+        action: None,
     }
 }
 
@@ -36,6 +39,7 @@ fn runbook() -> Runbook {
             Phase {
                 id: "t-14d".into(),
                 title: "Two weeks before (T-14d)".into(),
+                contingency: false,
                 steps: vec![
                     step(
                         "lower-mx-ttl",
@@ -49,6 +53,7 @@ fn runbook() -> Runbook {
             Phase {
                 id: "t0".into(),
                 title: "Cutover day (T)".into(),
+                contingency: false,
                 steps: vec![
                     step(
                         "remove-aliases",
@@ -62,6 +67,7 @@ fn runbook() -> Runbook {
             Phase {
                 id: "after".into(),
                 title: "After (T+1d)".into(),
+                contingency: false,
                 steps: vec![step("check-mail", "Check mail flow", "admin", 1440)],
             },
         ],
@@ -283,10 +289,24 @@ fn busy_state() -> State {
         (DOMAIN.into(), "MX".into()),
         datetime!(2025-03-01 11:59:50 UTC),
     );
-    s.step_status
-        .insert("lower-mx-ttl".into(), StepStatus::Done);
-    s.step_status
-        .insert("inventory".into(), StepStatus::InProgress);
+    s.progress.set(
+        "lower-mx-ttl",
+        Some(cutover::plan::progress::StepMark {
+            status: StepStatus::Done,
+            by: "alex".into(),
+            at: "2025-03-01T11:00:00Z".into(),
+            reason: String::new(),
+        }),
+    );
+    s.progress.set(
+        "inventory",
+        Some(cutover::plan::progress::StepMark {
+            status: StepStatus::Skipped,
+            by: "alex".into(),
+            at: "2025-03-01T11:00:00Z".into(),
+            reason: "exported last week".into(),
+        }),
+    );
     s.audit = vec![
         record(
             1,
