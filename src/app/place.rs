@@ -3,7 +3,8 @@
 //! of them arrives, so a frame only draws it.
 
 use crate::audit::Kind;
-use crate::dns::{AnswerStatus, RecordKind};
+use crate::dns::{AnswerStatus, RecordAnswer, RecordKind};
+use crate::graph::model::{Domain, DomainDnsRecord};
 use crate::plan::machine::{self, JournalReading, Place, Presence, Readings};
 
 use super::action::Action;
@@ -56,25 +57,61 @@ pub fn refresh(state: &mut State) {
 fn presence(t: &TenantState) -> Presence {
     match t.snapshot.as_ref() {
         None => Presence::Unknown,
-        Some(s) => match &s.domain {
-            None => Presence::Absent,
-            Some(d) => Presence::Present {
-                verified: d.is_verified,
-                default: d.is_default,
-                removing: d.removal_in_progress(),
-            },
+        Some(s) => presence_of(s.domain.as_ref()),
+    }
+}
+
+/// A tenant's `GET /domains/{id}` as the machine reads it: absent (404) or present with its
+/// flags. The dashboard and `cutover check` both read presence through this.
+pub fn presence_of(domain: Option<&Domain>) -> Presence {
+    match domain {
+        None => Presence::Absent,
+        Some(d) => Presence::Present {
+            verified: d.is_verified,
+            default: d.is_default,
+            removing: d.removal_in_progress(),
         },
     }
 }
 
+/// What the machine reads besides the journal, as taken once (the dashboard's state, or
+/// `cutover check`'s single reading).
+pub struct Observed<'a> {
+    pub domain: &'a str,
+    pub source: Presence,
+    pub destination: Presence,
+    pub destination_configured: bool,
+    pub holding: Option<usize>,
+    /// The zone's authoritative answers.
+    pub answers: &'a [RecordAnswer],
+    /// The destination's expected records, once it has answered.
+    pub expected: Option<&'a [DomainDnsRecord]>,
+}
+
 /// What the machine reads, taken from the state (the same readings the panes show).
 pub fn readings(state: &State, journal: JournalReading) -> Readings {
+    let expected = (state.dns.expected_from == Some(TenantId::Destination))
+        .then_some(state.dns.expected.as_slice());
+    readings_of(
+        &Observed {
+            domain: &state.domain,
+            source: presence(&state.source),
+            destination: presence(&state.destination),
+            destination_configured: !state.destination.unconfigured,
+            holding: state.inventory.holding.as_ref().map(|h| h.total),
+            answers: &state.dns.answers,
+            expected,
+        },
+        journal,
+    )
+}
+
+/// The machine's readings from one set of observations.
+pub fn readings_of(o: &Observed<'_>, journal: JournalReading) -> Readings {
     let apex = |kind: RecordKind| {
-        state
-            .dns
-            .answers
+        o.answers
             .iter()
-            .find(|a| a.kind == kind && a.name.eq_ignore_ascii_case(&state.domain))
+            .find(|a| a.kind == kind && a.name.eq_ignore_ascii_case(o.domain))
             .and_then(|a| match a.status {
                 AnswerStatus::Answer => Some(a.values.iter().map(|v| v.value.clone()).collect()),
                 AnswerStatus::NoData | AnswerStatus::NxDomain => Some(Vec::new()),
@@ -88,8 +125,7 @@ pub fn readings(state: &State, journal: JournalReading) -> Readings {
             .map(host)
             .collect()
     });
-    let expected =
-        (state.dns.expected_from == Some(TenantId::Destination)).then_some(&state.dns.expected);
+    let expected = o.expected;
     let destination_txt = expected.and_then(|e| {
         e.iter()
             .filter(|r| r.record_type.eq_ignore_ascii_case("txt"))
@@ -103,10 +139,10 @@ pub fn readings(state: &State, journal: JournalReading) -> Readings {
             .collect::<Vec<_>>()
     });
     Readings {
-        source: presence(&state.source),
-        destination: presence(&state.destination),
-        destination_configured: !state.destination.unconfigured,
-        holding: state.inventory.holding.as_ref().map(|h| h.total),
+        source: o.source,
+        destination: o.destination,
+        destination_configured: o.destination_configured,
+        holding: o.holding,
         zone_txt: apex(RecordKind::Txt),
         zone_mx,
         destination_txt,

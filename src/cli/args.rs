@@ -17,7 +17,8 @@ pub struct Cli {
     #[command(flatten)]
     pub globals: Globals,
     /// The cutover time T for this session, e.g. 2026-12-05T18:00Z (zone required); wins over
-    /// the timeline's and the config's `cutover_at`. For the dashboard and `demo`
+    /// the timeline's and the config's `cutover_at`. For the dashboard, `demo`, `check` and
+    /// `timeline`
     #[arg(long, value_name = "TIME", value_parser = cutover_time)]
     pub cutover: Option<time::OffsetDateTime>,
     /// Colours of the dashboard and demo: standard, high-contrast or no-color; wins over
@@ -113,6 +114,47 @@ pub enum Command {
     /// Undo applied changes by id, from the before-values the journal recorded, through the
     /// same executor, snapshot rule and confirmation as `apply`
     Undo(UndoArgs),
+    /// Evaluate the runbook's gates of the steps due by now (or of every phase up to
+    /// --phase): exit 0 all hold, 1 any fails, 2 bad input, 3 a needed service could not be
+    /// asked
+    Check(CheckArgs),
+    /// The runbook with each step's status, for the change record (Markdown, JSON or CSV)
+    Timeline(TimelineArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Check every gated step of the phases up to and including this one (a contingency
+    /// phase only when named) instead of the steps due by now
+    #[arg(long, value_name = "PHASE")]
+    pub phase: Option<String>,
+    /// The cutover time T, e.g. 2026-12-05T18:00Z; wins over the timeline's and the config's
+    #[arg(long, value_name = "TIME", value_parser = cutover_time)]
+    pub cutover: Option<time::OffsetDateTime>,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cutover timeline --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimelineFormat {
+    Md,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TimelineArgs {
+    /// Output format
+    #[arg(long, value_name = "md|json|csv", default_value = "md")]
+    pub format: TimelineFormat,
+    /// Write to FILE instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The cutover time T, e.g. 2026-12-05T18:00Z; wins over the timeline's and the config's
+    #[arg(long, value_name = "TIME", value_parser = cutover_time)]
+    pub cutover: Option<time::OffsetDateTime>,
 }
 
 #[derive(Debug, clap::Args)]

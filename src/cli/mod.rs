@@ -5,6 +5,7 @@
 mod apply;
 pub mod args;
 mod audit;
+mod check;
 mod config;
 pub mod dns;
 mod exchange;
@@ -14,6 +15,7 @@ mod owner;
 mod plan;
 mod snapshot;
 mod start;
+mod timeline;
 mod undo;
 
 pub use args::Globals;
@@ -86,7 +88,12 @@ pub fn run(cli: args::Cli) -> ExitCode {
             if let Err(e) = domain_applies(g, &command) {
                 return finish(Err(e));
             }
-            if cutover.is_some() && !matches!(command, Command::Demo(_)) {
+            if cutover.is_some()
+                && !matches!(
+                    command,
+                    Command::Demo(_) | Command::Check(_) | Command::Timeline(_)
+                )
+            {
                 return finish(Err(Failure::Input(
                     "--cutover sets T for the dashboard (cutover with no command) or demo; leave it out here".into(),
                 )));
@@ -137,6 +144,8 @@ pub fn run(cli: args::Cli) -> ExitCode {
                     command: args::PlanCommand::Backout(a),
                 } => plan::plan_backout(g, &a),
                 Command::Undo(a) => undo::undo(g, &a),
+                Command::Check(a) => check::check(g, &a, a.cutover.or(cutover)),
+                Command::Timeline(a) => timeline::timeline(g, &a, a.cutover.or(cutover)),
                 Command::Audit { command } => match command {
                     AuditCommand::Verify { file, anchor } => {
                         audit::audit_verify(g, file.as_deref(), anchor.as_deref())
@@ -175,7 +184,9 @@ fn domain_applies(globals: &Globals, command: &args::Command) -> Result<(), Fail
         | Command::Snapshot(_)
         | Command::Plan { .. }
         | Command::Apply(_)
-        | Command::Undo(_) => true,
+        | Command::Undo(_)
+        | Command::Check(_)
+        | Command::Timeline(_) => true,
         Command::Config {
             command: ConfigCommand::Check { .. },
         } => true,

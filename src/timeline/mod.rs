@@ -7,6 +7,7 @@
 pub mod export;
 pub mod facts;
 pub mod gate;
+pub mod read;
 pub mod status;
 
 pub use facts::{Evaluation, Facts, SnapshotFact, Verdict};

@@ -10,6 +10,7 @@ mod apply_trials;
 mod audit;
 mod audit_cli;
 mod backout_cli;
+mod check_cli;
 mod cli;
 mod clients;
 mod config_cli;
