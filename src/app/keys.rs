@@ -96,7 +96,7 @@ impl Context {
             Context::Preview => " (preview)",
             Context::Confirm => " (confirm)",
             Context::StepText => " (reason, note)",
-            Context::StepDetails => " (step details)",
+            Context::StepDetails => " (step)",
         }
     }
 
@@ -203,13 +203,14 @@ const DEFS: &[Def] = &[
     def(C::Filter, "backspace", "delete the last character"),
     and(C::CutoverTime, "backspace"),
     and(C::Confirm, "backspace"),
+    and(C::StepText, "backspace"),
     def(C::Normal, "clear_filter", "clear the focused pane's filter"),
     def(
         C::Timeline,
         "details",
-        "the step's details: gate, what was seen, note, action",
+        "step details (gate, seen, note, action) / next open step",
     ),
-    def(C::Timeline, "next", "jump to the next step to act on"),
+    and(C::Timeline, "next"),
     def(
         C::Timeline,
         "done",
@@ -221,13 +222,10 @@ const DEFS: &[Def] = &[
     def(
         C::StepDetails,
         "note",
-        "edit the step's note / run its action",
+        "edit the note / run the step's action / close",
     ),
     and(C::StepDetails, "action"),
-    def(C::StepDetails, "close", "close the step's details"),
-    def(C::StepText, "apply", "save the reason or note / leave it"),
-    and(C::StepText, "cancel"),
-    and(C::StepText, "backspace"),
+    and(C::StepDetails, "close"),
     def(
         C::Timeline,
         "set_time",
@@ -235,6 +233,8 @@ const DEFS: &[Def] = &[
     ),
     def(C::CutoverTime, "apply", "set T / leave it as it was"),
     and(C::CutoverTime, "cancel"),
+    def(C::StepText, "apply", "save the reason or note / leave it"),
+    and(C::StepText, "cancel"),
     def(
         C::Dns,
         "view",
@@ -302,7 +302,6 @@ const DEFS: &[Def] = &[
     and(C::AuditDetails, "quit"),
     and(C::SignIn, "quit"),
     and(C::Preview, "quit"),
-    and(C::StepDetails, "quit"),
 ];
 
 /// The action a bound name stands for.

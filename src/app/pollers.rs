@@ -549,11 +549,19 @@ pub fn spawn_snapshot_watcher(
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
     let (dir, domain) = (Arc::new(snapshots_dir), Arc::new(domain));
+    // The newest snapshot's folder and its verdict: files are hashed again only when a newer
+    // snapshot appears, not at every look.
+    let known: Arc<std::sync::Mutex<Vec<(std::path::PathBuf, crate::timeline::SnapshotFact)>>> =
+        Arc::default();
     spawn_every(every, tx, move || {
-        let (dir, domain) = (dir.clone(), domain.clone());
+        let (dir, domain, known) = (dir.clone(), domain.clone(), known.clone());
         async move {
             // Reading manifests and hashing files is file work: off the runtime's threads.
-            let seen = tokio::task::spawn_blocking(move || snapshots_seen(&dir, &domain)).await;
+            let seen = tokio::task::spawn_blocking(move || {
+                let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+                snapshots_seen_cached(&dir, &domain, &mut known)
+            })
+            .await;
             match seen {
                 Ok(seen) => vec![Action::SnapshotsSeen(seen)],
                 Err(_) => Vec::new(),
@@ -569,4 +577,29 @@ pub fn snapshots_seen(dir: &std::path::Path, domain: &str) -> [crate::timeline::
         snapshot_fact(dir, "source", domain),
         snapshot_fact(dir, "destination", domain),
     ]
+}
+
+/// [`snapshots_seen`], verifying a snapshot's files only the first time its folder is seen.
+fn snapshots_seen_cached(
+    dir: &std::path::Path,
+    domain: &str,
+    known: &mut Vec<(std::path::PathBuf, crate::timeline::SnapshotFact)>,
+) -> [crate::timeline::SnapshotFact; 2] {
+    use crate::timeline::SnapshotFact;
+    ["source", "destination"].map(|tenant| {
+        match crate::store::snapshot::latest_under(dir, tenant, domain) {
+            None => SnapshotFact::None,
+            Some(s) => {
+                if let Some((_, fact)) = known.iter().find(|(p, _)| *p == s.path) {
+                    return fact.clone();
+                }
+                let fact = match crate::store::snapshot::verify(&s) {
+                    Ok(()) => SnapshotFact::Taken(s.manifest.taken_at),
+                    Err(why) => SnapshotFact::Damaged(why),
+                };
+                known.push((s.path.clone(), fact.clone()));
+                fact
+            }
+        }
+    })
 }

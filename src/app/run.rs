@@ -215,7 +215,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
         super::pollers::spawn_snapshot_watcher(
             services.snapshots_dir.clone(),
             state.domain.clone(),
-            Duration::from_secs(10),
+            Duration::from_secs(3),
             tx.clone(),
         ),
     );

@@ -347,6 +347,9 @@ fn dashboard(
     let domain = loaded.domain(globals)?;
     let cfg = &loaded.cfg;
     keys::prepare_look(globals, theme, cfg.theme)?;
+    // A user's runbook beside the config replaces the built-in one; a bad one stops here.
+    let (runbook, _) = crate::plan::Runbook::load(loaded.path.parent())
+        .map_err(|e| Failure::Input(e.to_string()))?;
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -408,6 +411,7 @@ fn dashboard(
                 destination_exchange: None,
                 dns_writer: None,
                 play: None,
+                runbook,
             },
         )
         .await
@@ -543,6 +547,8 @@ fn demo(
                 dns_writer: Some(dns_writer),
                 // Without --play the demo waits for the admin.
                 play: args.play.then_some(args.speed),
+                runbook: crate::plan::Runbook::embedded()
+                    .map_err(|e| Failure::Input(e.to_string()))?,
             },
         )
         .await;

@@ -15,7 +15,7 @@ use crate::audit::{Journal, read_records};
 use crate::config::{AuthMethod, Profile};
 use crate::graph::auth::{AssertionAlg, Auth, ClientCertificate, DeviceCode, DevicePrompt, SignIn};
 use crate::graph::{GraphClient, GraphError};
-use crate::plan::{Progress, Runbook};
+use crate::plan::Progress;
 use crate::store::Paths;
 
 /// What one dashboard session watches.
@@ -46,6 +46,8 @@ pub(crate) struct Session {
     pub dns_writer: Option<crate::executor::dns::DnsWriter>,
     /// `cutover demo --play`: the player's speed.
     pub play: Option<f64>,
+    /// The runbook in force (a user's `runbook.toml` beside the config, else the built-in).
+    pub runbook: crate::plan::Runbook,
 }
 
 /// Both ends of the dashboard's action channel.
@@ -235,12 +237,12 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
         destination_exchange,
         dns_writer,
         play,
+        runbook,
     } = session;
     let journal_path = paths.audit_log(&cutover_id);
     let journal =
         Journal::open(&journal_path, &cutover_id).map_err(|e| Failure::Input(e.to_string()))?;
     let history = read_records(&journal_path).map_err(|e| Failure::Input(e.to_string()))?;
-    let runbook = Runbook::embedded().map_err(|e| Failure::Input(e.to_string()))?;
     let progress_file = paths.state_file(&cutover_id);
     let saved = Progress::load(&progress_file).map_err(|e| Failure::Input(e.to_string()))?;
 

@@ -86,14 +86,36 @@ fn the_demo_plays_a_whole_cutover_through_the_workbench() {
         present.find("absent") < present.find("yes"),
         "source absent, destination present: {present}"
     );
-    // The timeline advanced: the steps whose gates the player saw hold are done.
-    for step in [
-        "[x] Take a snapshot before",
-        "[x] Remove the domain from",
-        "[x] Verify the domain at",
-    ] {
-        assert!(screen.contains(step), "{step} not done:\n{screen}");
+    // The timeline advanced by itself: the gated steps are done by their gates (nobody
+    // marked them), each journaled when its gate first held (the snapshot watcher looks
+    // every few seconds).
+    let steps = [
+        "take-snapshot",
+        "remove-domain-source",
+        "verify-domain-destination",
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let held: Vec<String> = journal(data.path())
+            .iter()
+            .filter(|r| r["action"] == "gate held")
+            .filter_map(|r| r["target"].as_str().map(str::to_string))
+            .collect();
+        if steps.iter().all(|s| held.iter().any(|h| h == s)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gates held: {held:?}; screen:\n{screen}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
     }
+    assert!(
+        !journal(data.path())
+            .iter()
+            .any(|r| r["action"] == "step status changed"),
+        "the player marked a step by hand"
+    );
 
     // The journal: every intent has its outcome, all in effect, in the source, the
     // destination and the zone; and it verifies.

