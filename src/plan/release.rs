@@ -1483,6 +1483,7 @@ mod tests {
                 display_name: Some("App".into()),
                 identifier_uris: uris(&["https://app.contoso.example", "api://other/A1"]),
                 sign_in_audience: Some("AzureADMyOrg".into()),
+                web: None,
             }],
             ..Directory::default()
         };
@@ -1531,6 +1532,7 @@ mod tests {
             display_name: Some("Partner portal".into()),
             identifier_uris: vec!["https://app.contoso.example".into()],
             sign_in_audience: Some(audience.into()),
+            web: None,
         };
         let dir = |a: Application| Directory {
             applications: vec![a],
