@@ -719,6 +719,9 @@ fn removal_blocked(facts: &TenantFacts, left: &[(String, usize)], forced: bool) 
 /// One change in words: what it sets, through which route, and how it is undone (the plan's
 /// text and the workbench's preview say the same).
 pub fn describe(c: &Change) -> String {
+    if let Some(words) = crate::access::describe(c) {
+        return words;
+    }
     let route = match &c.route {
         crate::plan::change::Route::Exchange { cmdlet, .. } => cmdlet.clone(),
         other => other.kind().to_string(),
