@@ -1292,4 +1292,328 @@ mod tests {
             );
         }
     }
+
+    // The routes through HTTP, as the product's client calls them.
+
+    async fn started(grants: &[&str]) -> super::super::Sim {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        super::super::Sim::start(super::super::SimOptions {
+            users: 20,
+            grant_permissions: grants.iter().map(|g| g.to_string()).collect(),
+            ..Default::default()
+        })
+        .await
+        .expect("sim starts")
+    }
+
+    async fn token(sim: &super::super::Sim) -> String {
+        let t = sim.tenant("source").expect("source").clone();
+        let body: Value = reqwest::Client::new()
+            .post(format!("{}/{}/oauth2/v2.0/token", sim.login_url(), t.id))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", t.client_id.as_str()),
+                ("client_secret", t.client_secret.as_str()),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        body["access_token"].as_str().expect("token").to_string()
+    }
+
+    async fn call(
+        sim: &super::super::Sim,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", sim.graph_url())
+        };
+        let mut req = reqwest::Client::new()
+            .request(method, url)
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn reads_page_filter_and_refuse_as_graph_does() {
+        let sim = started(&[]).await;
+        let t = token(&sim).await;
+        use reqwest::Method;
+        // Application.Read.All (the default grant) lists service principals, two a page.
+        let (status, page) = call(
+            &sim,
+            &t,
+            Method::GET,
+            "/v1.0/servicePrincipals?$top=2&$select=id,displayName",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["value"].as_array().unwrap().len(), 2);
+        assert!(page["value"][0].get("appRoles").is_none(), "selected only");
+        let mut seen = 2;
+        let mut next = page["@odata.nextLink"].as_str().map(str::to_string);
+        while let Some(link) = next {
+            let (status, p) = call(&sim, &t, Method::GET, &link, None).await;
+            assert_eq!(status, 200, "{p}");
+            seen += p["value"].as_array().unwrap().len();
+            next = p["@odata.nextLink"].as_str().map(str::to_string);
+        }
+        assert_eq!(seen, 8);
+        // $filter on appId, and on tags (kept across pages).
+        let (_, graph) = call(
+            &sim,
+            &t,
+            Method::GET,
+            &format!("/v1.0/servicePrincipals?$filter=appId%20eq%20'{GRAPH_APP_ID}'"),
+            None,
+        )
+        .await;
+        let graph = &graph["value"][0];
+        assert_eq!(graph["displayName"], "Microsoft Graph");
+        assert!(
+            graph["appRoles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["value"] == "Mail.ReadWrite"
+                    && r["id"] == "e2a3a72e-5f79-4c64-b1b1-878b674786c9")
+        );
+        let (_, tagged) = call(&sim, &t, Method::GET, "/v1.0/servicePrincipals?$top=1&$filter=tags/any(t:t%20eq%20'WindowsAzureActiveDirectoryIntegratedApp')", None).await;
+        let link = tagged["@odata.nextLink"].as_str().expect("more than one");
+        assert!(
+            link.contains("%24filter=") || link.contains("$filter="),
+            "{link}"
+        );
+        let (status, err) = call(
+            &sim,
+            &t,
+            Method::GET,
+            "/v1.0/servicePrincipals?$filter=startswith(displayName,'M')",
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"]["code"].as_str()),
+            (400, Some("Request_UnsupportedQuery"))
+        );
+        // Grants need Directory.Read.All: Graph's 403.
+        let (status, err) = call(&sim, &t, Method::GET, "/v1.0/oauth2PermissionGrants", None).await;
+        assert_eq!(status, 403);
+        assert_eq!(err["error"]["code"], "Authorization_RequestDenied");
+        assert!(err["error"]["innerError"]["request-id"].is_string());
+        // An unknown service principal: 404 Request_ResourceNotFound.
+        let (status, err) = call(
+            &sim,
+            &t,
+            Method::GET,
+            "/v1.0/servicePrincipals/00000000-0000-0000-0000-000000000000",
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"]["code"].as_str()),
+            (404, Some("Request_ResourceNotFound"))
+        );
+        // Who holds Graph's app roles.
+        let id = graph["id"].as_str().unwrap();
+        let (status, held) = call(
+            &sim,
+            &t,
+            Method::GET,
+            &format!("/v1.0/servicePrincipals/{id}/appRoleAssignedTo"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(held["value"].as_array().unwrap().len(), 4);
+        // Writes without their permission: refused, nothing received as a write.
+        let (status, _) = call(
+            &sim,
+            &t,
+            Method::DELETE,
+            &format!("/v1.0/servicePrincipals/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert_eq!(sim.mutations().total, 0);
+    }
+
+    #[tokio::test]
+    async fn writes_follow_graphs_rules_and_are_counted() {
+        let sim = started(&[
+            "Directory.Read.All",
+            "DelegatedPermissionGrant.ReadWrite.All",
+            "AppRoleAssignment.ReadWrite.All",
+            "Application.ReadWrite.All",
+        ])
+        .await;
+        let t = token(&sim).await;
+        use reqwest::Method;
+        let (_, grants) = call(&sim, &t, Method::GET, "/v1.0/oauth2PermissionGrants", None).await;
+        let grants = grants["value"].as_array().unwrap().clone();
+        let one = grants
+            .iter()
+            .find(|g| g["consentType"] == "Principal")
+            .unwrap()
+            .clone();
+        let client = one["clientId"].as_str().unwrap();
+        // Filter by client.
+        let (_, mine) = call(
+            &sim,
+            &t,
+            Method::GET,
+            &format!("/v1.0/oauth2PermissionGrants?$filter=clientId%20eq%20'{client}'"),
+            None,
+        )
+        .await;
+        assert_eq!(mine["value"].as_array().unwrap().len(), 3);
+        // Revoke, then post it back: the same id; posting twice is a conflict.
+        let id = one["id"].as_str().unwrap();
+        let (status, _) = call(
+            &sim,
+            &t,
+            Method::DELETE,
+            &format!("/v1.0/oauth2PermissionGrants/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 204);
+        let (status, _) = call(
+            &sim,
+            &t,
+            Method::DELETE,
+            &format!("/v1.0/oauth2PermissionGrants/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 404);
+        let body = serde_json::json!({"clientId": client, "consentType": "Principal", "principalId": one["principalId"], "resourceId": one["resourceId"], "scope": one["scope"]});
+        let (status, made) = call(
+            &sim,
+            &t,
+            Method::POST,
+            "/v1.0/oauth2PermissionGrants",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, 201, "{made}");
+        assert_eq!(made["id"], one["id"]);
+        let (status, err) = call(
+            &sim,
+            &t,
+            Method::POST,
+            "/v1.0/oauth2PermissionGrants",
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"]["code"].as_str()),
+            (409, Some("Request_MultipleObjectsWithSameKeyValue"))
+        );
+
+        // An app role that the resource does not offer is refused; a removed one comes back
+        // under a new id.
+        let (_, sps) = call(
+            &sim,
+            &t,
+            Method::GET,
+            &format!("/v1.0/servicePrincipals?$filter=appId%20eq%20'{GRAPH_APP_ID}'"),
+            None,
+        )
+        .await;
+        let graph = sps["value"][0]["id"].as_str().unwrap().to_string();
+        let (_, held) = call(
+            &sim,
+            &t,
+            Method::GET,
+            &format!("/v1.0/servicePrincipals/{graph}/appRoleAssignedTo"),
+            None,
+        )
+        .await;
+        let a = held["value"][0].clone();
+        let path = format!("/v1.0/servicePrincipals/{graph}/appRoleAssignedTo");
+        let wrong = serde_json::json!({"principalId": a["principalId"], "resourceId": graph, "appRoleId": "00000000-0000-0000-0000-000000000001"});
+        let (status, err) = call(&sim, &t, Method::POST, &path, Some(wrong)).await;
+        assert_eq!(status, 400, "{err}");
+        let (status, _) = call(
+            &sim,
+            &t,
+            Method::DELETE,
+            &format!("{path}/{}", a["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+        assert_eq!(status, 204);
+        let again = serde_json::json!({"principalId": a["principalId"], "resourceId": graph, "appRoleId": a["appRoleId"]});
+        let (status, made) = call(&sim, &t, Method::POST, &path, Some(again)).await;
+        assert_eq!(status, 201, "{made}");
+        assert_ne!(made["id"], a["id"]);
+
+        // Deleting a service principal hides it and its assignments; restoring brings both.
+        let principal = a["principalId"].as_str().unwrap();
+        let count = |v: &Value| v["value"].as_array().map_or(0, Vec::len);
+        let (_, before) = call(&sim, &t, Method::GET, &path, None).await;
+        let (status, _) = call(
+            &sim,
+            &t,
+            Method::DELETE,
+            &format!("/v1.0/servicePrincipals/{principal}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 204);
+        let (status, _) = call(
+            &sim,
+            &t,
+            Method::GET,
+            &format!("/v1.0/servicePrincipals/{principal}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 404);
+        let (_, during) = call(&sim, &t, Method::GET, &path, None).await;
+        assert!(count(&during) < count(&before));
+        let (status, back) = call(
+            &sim,
+            &t,
+            Method::POST,
+            &format!("/v1.0/directory/deletedItems/{principal}/restore"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{back}");
+        assert_eq!(back["@odata.type"], "#microsoft.graph.servicePrincipal");
+        let (_, after) = call(&sim, &t, Method::GET, &path, None).await;
+        assert_eq!(count(&after), count(&before));
+        // Microsoft's own service principal is not the tenant's to delete.
+        let (status, _) = call(
+            &sim,
+            &t,
+            Method::DELETE,
+            &format!("/v1.0/servicePrincipals/{graph}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 403);
+        // Each change counted once per object: 2 grant writes, 2 assignment writes, delete and
+        // restore.
+        assert_eq!(sim.mutations().total, 6);
+    }
 }
