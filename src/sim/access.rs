@@ -871,22 +871,22 @@ fn write(
     state: &Shared,
     extensions: &Extensions,
     begun: super::writes::Begun,
-    f: impl FnOnce(&mut Access, &RequestIds) -> Result<(Response, Vec<String>), Response>,
+    f: impl FnOnce(&mut Access, &RequestIds) -> Result<(Response, Vec<String>), Box<Response>>,
 ) -> Response {
     let ids = begun.ids.clone();
     let outcome = match state.tenants.write() {
         Ok(mut tenants) => match tenants.get_mut(begun.tenant) {
             Some(t) => f(&mut t.access, &ids),
-            None => Err(super::writes::poisoned(&ids)),
+            None => Err(Box::new(super::writes::poisoned(&ids))),
         },
-        Err(_) => Err(super::writes::poisoned(&ids)),
+        Err(_) => Err(Box::new(super::writes::poisoned(&ids))),
     };
     let resp = match outcome {
         Ok((resp, changed)) => {
             super::writes::count(state, begun.tenant, &changed);
             resp
         }
-        Err(resp) => resp,
+        Err(resp) => *resp,
     };
     super::writes::finish(begun.fate, extensions, resp)
 }
@@ -925,16 +925,16 @@ pub(crate) async fn delete_service_principal(
             .iter_mut()
             .find(|s| s.deleted.is_none() && s.id.eq_ignore_ascii_case(&id))
         else {
-            return Err(not_found(&id, ids));
+            return Err(Box::new(not_found(&id, ids)));
         };
         if s.app_owner_organization_id.as_deref() == Some(MICROSOFT_SERVICES) {
             // Microsoft's own service principals are not the tenant's to delete.
-            return Err(graph_error(
+            return Err(Box::new(graph_error(
                 StatusCode::FORBIDDEN,
                 "Authorization_RequestDenied",
                 "Insufficient privileges to complete the operation.",
                 ids,
-            ));
+            )));
         }
         s.deleted = Some(super::http::graph_date());
         Ok((StatusCode::NO_CONTENT.into_response(), vec![s.id.clone()]))
@@ -964,7 +964,7 @@ pub(crate) async fn restore_deleted_item(
             .iter_mut()
             .find(|s| s.deleted.is_some() && s.id.eq_ignore_ascii_case(&id))
         else {
-            return Err(not_found(&id, ids));
+            return Err(Box::new(not_found(&id, ids)));
         };
         s.deleted = None;
         let mut v = sp_value(s);
@@ -1004,14 +1004,14 @@ pub(crate) async fn delete_assignment(
     };
     write(&state, &extensions, begun, |access, ids| {
         if access.live(&id).is_none() {
-            return Err(not_found(&id, ids));
+            return Err(Box::new(not_found(&id, ids)));
         }
         let Some(i) = access
             .assignments
             .iter()
             .position(|a| a.id == assignment && a.resource_id.eq_ignore_ascii_case(&id))
         else {
-            return Err(not_found(&assignment, ids));
+            return Err(Box::new(not_found(&assignment, ids)));
         };
         let gone = access.assignments.remove(i);
         Ok((StatusCode::NO_CONTENT.into_response(), vec![gone.id]))
@@ -1046,42 +1046,42 @@ pub(crate) async fn add_assignment(
             string_field(&fields, "resourceId"),
             string_field(&fields, "appRoleId"),
         ) else {
-            return Err(bad(
+            return Err(Box::new(bad(
                 "principalId, resourceId and appRoleId are required.",
                 ids,
-            ));
+            )));
         };
         let Some(res) = access.live(&id) else {
-            return Err(not_found(&id, ids));
+            return Err(Box::new(not_found(&id, ids)));
         };
         if !resource.eq_ignore_ascii_case(&id) {
-            return Err(bad(
+            return Err(Box::new(bad(
                 "The resourceId in the request body must match the service principal in the URL.",
                 ids,
-            ));
+            )));
         }
         if !res
             .app_roles
             .iter()
             .any(|r| r.id.eq_ignore_ascii_case(&role))
         {
-            return Err(bad(
+            return Err(Box::new(bad(
                 "Permission being assigned was not found on application",
                 ids,
-            ));
+            )));
         }
         let Some(p) = access.live(&principal) else {
-            return Err(not_found(&principal, ids));
+            return Err(Box::new(not_found(&principal, ids)));
         };
         if access.assignments.iter().any(|a| {
             a.principal_id.eq_ignore_ascii_case(&principal)
                 && a.resource_id.eq_ignore_ascii_case(&resource)
                 && a.app_role_id.eq_ignore_ascii_case(&role)
         }) {
-            return Err(bad(
+            return Err(Box::new(bad(
                 "Permission being assigned already exists on the object",
                 ids,
-            ));
+            )));
         }
         let mut rng = Rng::new(
             super::rng::fresh_guid()
@@ -1136,7 +1136,7 @@ pub(crate) async fn delete_grant(
             .position(|g| g.id == id)
             .filter(|_| visible)
         else {
-            return Err(not_found(&id, ids));
+            return Err(Box::new(not_found(&id, ids)));
         };
         let gone = access.grants.remove(i);
         Ok((StatusCode::NO_CONTENT.into_response(), vec![gone.id]))
@@ -1166,38 +1166,41 @@ pub(crate) async fn add_grant(
             string_field(&fields, "resourceId"),
             string_field(&fields, "scope"),
         ) else {
-            return Err(bad("clientId, resourceId and scope are required.", ids));
+            return Err(Box::new(bad(
+                "clientId, resourceId and scope are required.",
+                ids,
+            )));
         };
         let consent = match string_field(&fields, "consentType").as_deref() {
             Some(c) if c.eq_ignore_ascii_case("AllPrincipals") => "AllPrincipals",
             Some(c) if c.eq_ignore_ascii_case("Principal") => "Principal",
             _ => {
-                return Err(bad(
+                return Err(Box::new(bad(
                     "Invalid value specified for property 'consentType' of resource 'OAuth2PermissionGrant'.",
                     ids,
-                ));
+                )));
             }
         };
         let principal = string_field(&fields, "principalId");
         if (consent == "Principal") != principal.is_some() {
-            return Err(bad(
+            return Err(Box::new(bad(
                 "principalId must be set when consentType is Principal, and only then.",
                 ids,
-            ));
+            )));
         }
         for sp in [&client, &resource] {
             if access.live(sp).is_none() {
-                return Err(not_found(sp, ids));
+                return Err(Box::new(not_found(sp, ids)));
             }
         }
         let id = grant_id(&client, &resource, principal.as_deref());
         if access.grants.iter().any(|g| g.id == id) {
-            return Err(graph_error(
+            return Err(Box::new(graph_error(
                 StatusCode::CONFLICT,
                 "Request_MultipleObjectsWithSameKeyValue",
                 "Permission entry already exists.",
                 ids,
-            ));
+            )));
         }
         let g = Grant {
             id: id.clone(),
