@@ -182,7 +182,8 @@ fn a_missing_permission_is_graphs_refusal_in_one_line() {
     let _sim = serve(dir, &[]);
     let out = run(dir, &["access", "--tenant", "source"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{}", said(&out));
+    // Graph refused (a service answer, not bad input): exit 3.
+    assert_eq!(out.status.code(), Some(3), "{}", said(&out));
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(
         err.contains("missing Directory.Read.All (GET /oauth2PermissionGrants)"),
