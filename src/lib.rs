@@ -3,6 +3,7 @@
 //! Data flows one way: pollers and input produce [`app::Action`]s, [`app::update`] changes the
 //! [`app::State`] and returns commands, [`ui::render`] draws the state. See `docs/architecture.md`.
 
+pub mod access;
 pub mod app;
 pub mod audit;
 pub mod cli;

@@ -80,6 +80,9 @@ pub enum Command {
     Login(LoginArgs),
     /// List every object in a tenant that still holds the domain, and how
     Inventory(InventoryArgs),
+    /// Connections and access: Exchange connectors, enterprise applications with access to
+    /// mail, calendars, contacts or the directory, and applications whose URIs use the domain
+    Access(AccessArgs),
     /// Which tenant holds a domain, seen from outside: OpenID configuration, user realm and
     /// (with a configured tenant) Graph (exit 0 held, 1 held by no tenant, 2 bad input, 3 a
     /// source failed and nothing was found)
@@ -179,6 +182,30 @@ pub enum PlanCommand {
     /// Back out what the journal says was applied: the inverses, newest first, and flags for
     /// what has no inverse (a removed domain)
     Backout(PlanBackoutArgs),
+    /// Cut connections: remove the connectors that exist only for the domain, revoke the
+    /// listed third-party applications' grants and application permissions (or delete them)
+    Access(PlanAccessArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanAccessArgs {
+    /// Which profile: source or destination
+    #[arg(long, value_name = "source|destination", default_value = "source")]
+    pub tenant: Side,
+    /// Print the plan as JSON (for `cutover apply`) instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Plan only the connectors or only the applications [default: both]
+    #[arg(long, value_name = "connectors|apps", value_parser = ["connectors", "apps"])]
+    pub only: Option<String>,
+    /// Only this application (object id, appId or display name; repeat for more) [default:
+    /// every listed third-party application]
+    #[arg(long = "app", value_name = "APP")]
+    pub apps: Vec<String>,
+    /// Delete the applications' service principals (restorable for 30 days) instead of
+    /// revoking their grants and application permissions
+    #[arg(long)]
+    pub delete: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -340,6 +367,16 @@ pub struct InventoryArgs {
     #[arg(long, value_name = "source|destination")]
     pub tenant: Side,
     /// One JSON object per line: id, kind, display_name, references [{how, value}]
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AccessArgs {
+    /// Which profile: source or destination
+    #[arg(long, value_name = "source|destination")]
+    pub tenant: Side,
+    /// The inventory as one JSON object
     #[arg(long)]
     pub json: bool,
 }

@@ -67,7 +67,7 @@ fn exchange_client_with(
     .map_err(exchange_failure)
 }
 
-fn exchange_failure(e: ExchangeError) -> Failure {
+pub(super) fn exchange_failure(e: ExchangeError) -> Failure {
     match e {
         ExchangeError::SignIn(g) => start::sign_in_failure(g),
         ExchangeError::Config(m) => Failure::Input(m),

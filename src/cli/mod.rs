@@ -2,6 +2,7 @@
 //! command once and every handler returns an [`Outcome`]. Every failure ends as one line on
 //! stderr and an exit code: 0 ok, 1 check failed, 2 bad input or configuration, 3 service error.
 
+mod access;
 mod apply;
 pub mod args;
 mod audit;
@@ -120,6 +121,10 @@ pub fn run(cli: args::Cli) -> ExitCode {
                 },
                 Command::Login(a) => login(g, a.tenant),
                 Command::Inventory(a) => inventory::inventory(g, &a),
+                Command::Access(a) => access::access(g, &a),
+                Command::Plan {
+                    command: args::PlanCommand::Access(a),
+                } => access::plan_access(g, &a),
                 Command::Owner(a) => owner::owner(g, &a),
                 Command::Config {
                     command: ConfigCommand::Init { out },
@@ -179,6 +184,7 @@ fn domain_applies(globals: &Globals, command: &args::Command) -> Result<(), Fail
     let used = match command {
         Command::Dns(_)
         | Command::Inventory(_)
+        | Command::Access(_)
         | Command::Owner(_)
         | Command::Exchange { .. }
         | Command::Snapshot(_)

@@ -567,6 +567,49 @@ impl Executor {
         self.check(c).await
     }
 
+    /// A connector change answered: read `Get-…Connector -Identity <name>` until it shows the
+    /// change (Exchange answers before every server has it), at most `removal_settle`. The
+    /// words for the outcome, or the failure result when it never showed.
+    async fn confirm_by_polling(&self, c: &Change) -> Result<String, String> {
+        let started = std::time::Instant::now();
+        let mut reads = 0u32;
+        let cmdlet = match &c.route {
+            Route::Exchange { cmdlet, .. } => cmdlet
+                .replacen("Remove-", "Get-", 1)
+                .replacen("New-", "Get-", 1),
+            _ => "a read".to_string(),
+        };
+        let wanted = if c.after.is_null() {
+            "no longer lists it"
+        } else {
+            "lists it"
+        };
+        let last = loop {
+            reads += 1;
+            let seen = match self.check(c).await {
+                Ok(Live { holds: true, .. }) => {
+                    return Ok(format!(
+                        "applied (confirmed: {cmdlet} {wanted}, read {reads} time(s))"
+                    ));
+                }
+                Ok(_) => format!("{cmdlet} does not show it yet"),
+                Err(why) => why,
+            };
+            let waited = started.elapsed();
+            if waited >= self.removal_settle {
+                break seen;
+            }
+            let step = Duration::from_millis(250)
+                .max(waited / 10)
+                .min(Duration::from_secs(5));
+            tokio::time::sleep(step.min(self.removal_settle.saturating_sub(waited))).await;
+        };
+        Err(format!(
+            "failed: Exchange accepted it but after {} s {last}; run 'cutover apply --resume' to read it again",
+            started.elapsed().as_secs()
+        ))
+    }
+
     /// Send the change once, in its slot of its tenant's and service's pacer, and tell the
     /// pacer what the answer said about the rate.
     async fn paced_send(&self, c: &Change) -> Result<Result<Sent, Unsent>, ExecError> {
@@ -763,9 +806,26 @@ impl Executor {
             let error = match answer {
                 Ok(sent) => {
                     throttled += sent.throttled;
+                    let mut action = sent.action.clone();
+                    if c.field == crate::plan::change::FIELD_CONNECTOR {
+                        match self.confirm_by_polling(c).await {
+                            Ok(words) => action = Some(words),
+                            Err(result) => {
+                                self.outcome(
+                                    c,
+                                    "answered, not confirmed",
+                                    &result,
+                                    sent.request_id.clone(),
+                                    json!({"warnings": sent.warnings, "failures": failures, "throttled": throttled}),
+                                )
+                                .await?;
+                                return done(Status::Failed(result), sent.request_id);
+                            }
+                        }
+                    }
                     self.outcome(
                         c,
-                        sent.action.as_deref().unwrap_or("applied"),
+                        action.as_deref().unwrap_or("applied"),
                         "ok",
                         sent.request_id.clone(),
                         json!({"warnings": sent.warnings, "failures": failures, "throttled": throttled, "batched": batched}),

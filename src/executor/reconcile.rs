@@ -11,13 +11,17 @@ use crate::audit::{AuditError, Kind, read_records};
 use crate::exchange::{ExchangeClient, ExchangeError, Recipient, Route as ExchangeRoute};
 use crate::graph::GraphClient;
 use crate::plan::change::{
-    Change, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DKIM_CONFIG, FIELD_DOMAIN, FIELD_DOMAIN_ADDED,
-    FIELD_DOMAIN_RELEASED, FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_UPN, addresses_hold,
+    Change, FIELD_APP_ROLE, FIELD_CONNECTOR, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DKIM_CONFIG,
+    FIELD_DOMAIN, FIELD_DOMAIN_ADDED, FIELD_DOMAIN_RELEASED, FIELD_DOMAIN_VERIFIED, FIELD_GRANT,
+    FIELD_IDENTIFIER_URIS, FIELD_SERVICE_PRINCIPAL, FIELD_UPN, addresses_hold,
     identifier_uris_hold,
 };
 
 /// Fields [`check_graph`] can read back.
-pub const GRAPH_FIELDS: [&str; 7] = [
+pub const GRAPH_FIELDS: [&str; 10] = [
+    FIELD_GRANT,
+    FIELD_APP_ROLE,
+    FIELD_SERVICE_PRINCIPAL,
     FIELD_UPN,
     FIELD_IDENTIFIER_URIS,
     FIELD_DOMAIN,
@@ -69,6 +73,9 @@ pub async fn check_exchange(client: &ExchangeClient, change: &Change) -> Result<
     }
     if change.field == FIELD_DKIM_CONFIG {
         return check_dkim_config(client, change).await;
+    }
+    if change.field == FIELD_CONNECTOR {
+        return check_connector(client, change).await;
     }
     let read = client
         .invoke(
@@ -166,6 +173,118 @@ async fn check_dkim_config(client: &ExchangeClient, change: &Change) -> Result<L
     }
 }
 
+/// A connector removed (`after` null) or created: holds when `Get-…Connector -Identity <name>`
+/// answers not found, or finds it.
+async fn check_connector(client: &ExchangeClient, change: &Change) -> Result<Live, String> {
+    let side = if change.after.is_null() {
+        &change.before
+    } else {
+        &change.after
+    };
+    let cmdlet = if side.get("direction").and_then(Value::as_str) == Some("outbound") {
+        "Get-OutboundConnector"
+    } else {
+        "Get-InboundConnector"
+    };
+    let wanted = !change.after.is_null();
+    match client
+        .invoke(
+            ExchangeRoute::InvokeCommand,
+            cmdlet,
+            json!({"Identity": change.target.id}),
+        )
+        .await
+    {
+        Ok(read) => Ok(Live {
+            holds: wanted != read.values.is_empty(),
+            request_id: read.request_ids.last().cloned(),
+        }),
+        Err(e) if e.is_not_found() => Ok(Live {
+            holds: !wanted,
+            request_id: match &e {
+                ExchangeError::Api { request_id, .. } => request_id.clone(),
+                _ => None,
+            },
+        }),
+        Err(e) => Err(format!("cannot read {}: {e}", change.target.display)),
+    }
+}
+
+/// Whether the delegated grant of `change` (its client, consent type, principal and
+/// resource) is listed, by `GET /oauth2PermissionGrants?$filter=clientId eq '…'`; when `after`
+/// is the grant, also with every scope of it.
+async fn check_grant(
+    client: &GraphClient,
+    change: &Change,
+) -> Result<Live, crate::graph::GraphError> {
+    let want = if change.after.is_null() {
+        &change.before
+    } else {
+        &change.after
+    };
+    let field = |k: &str| {
+        want.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let grants = client.permission_grants_of(&field("clientId")).await?;
+    let scopes: Vec<String> = field("scope")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let present = grants.iter().any(|g| {
+        g.consent_type.eq_ignore_ascii_case(&field("consentType"))
+            && g.resource_id.eq_ignore_ascii_case(&field("resourceId"))
+            && g.principal_id
+                .as_deref()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+                == field("principalId")
+            && (change.after.is_null()
+                || scopes.iter().all(|s| {
+                    g.scope
+                        .split_whitespace()
+                        .any(|have| have.eq_ignore_ascii_case(s))
+                }))
+    });
+    Ok(Live {
+        holds: present != change.after.is_null(),
+        request_id: None,
+    })
+}
+
+/// Whether the principal holds the app role on the resource
+/// (`GET /servicePrincipals/{principalId}/appRoleAssignments`; a principal gone holds none).
+async fn check_app_role(
+    client: &GraphClient,
+    change: &Change,
+) -> Result<Live, crate::graph::GraphError> {
+    let want = if change.after.is_null() {
+        &change.before
+    } else {
+        &change.after
+    };
+    let field = |k: &str| {
+        want.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let present = match client.app_role_assignments(&field("principalId")).await {
+        Ok(list) => list.iter().any(|a| {
+            a.resource_id.eq_ignore_ascii_case(&field("resourceId"))
+                && a.app_role_id.eq_ignore_ascii_case(&field("appRoleId"))
+        }),
+        Err(e) if e.status() == Some(404) => false,
+        Err(e) => return Err(e),
+    };
+    Ok(Live {
+        holds: present != change.after.is_null(),
+        request_id: None,
+    })
+}
+
 /// Read the change's object through Graph and tell whether `after` is true: the user's UPN
 /// (`GET /users/{id}`), or the domain (`GET /domains/{id}`: 404 or a removal under way means
 /// removed; `isDefault` for a default-domain change).
@@ -173,6 +292,18 @@ pub async fn check_graph(client: &GraphClient, change: &Change) -> Result<Live, 
     let cannot =
         |e: crate::graph::GraphError| format!("cannot read {}: {e}", change.target.display);
     match change.field.as_str() {
+        FIELD_GRANT => check_grant(client, change).await.map_err(cannot),
+        FIELD_APP_ROLE => check_app_role(client, change).await.map_err(cannot),
+        FIELD_SERVICE_PRINCIPAL => {
+            let (sp, request_id) = client
+                .service_principal(&change.target.id)
+                .await
+                .map_err(cannot)?;
+            Ok(Live {
+                holds: sp.is_some() != change.after.is_null(),
+                request_id,
+            })
+        }
         FIELD_UPN => {
             let (upn, request_id) = client
                 .user_principal_name(&change.target.id)

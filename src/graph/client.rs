@@ -436,7 +436,7 @@ impl GraphClient {
     }
 
     pub async fn applications(&self) -> Result<Vec<Application>, GraphError> {
-        self.get_all("/v1.0/applications?$select=id,appId,displayName,identifierUris,signInAudience&$top=999")
+        self.get_all("/v1.0/applications?$select=id,appId,displayName,identifierUris,signInAudience,web&$top=999")
             .await
     }
 

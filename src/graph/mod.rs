@@ -2,6 +2,7 @@
 
 pub(crate) mod answer;
 pub use answer::Pace;
+pub mod access;
 pub mod auth;
 pub mod batch;
 pub mod client;

@@ -219,6 +219,15 @@ pub struct Application {
     /// `AzureADandPersonalMicrosoftAccount` / `PersonalMicrosoftAccount`: other organisations
     /// sign in to it, and Microsoft refuses to force-delete a domain it references.
     pub sign_in_audience: Option<String>,
+    /// `web`: its `redirectUris` are where sign-ins come back (they can name the domain).
+    pub web: Option<WebApplication>,
+}
+
+/// An application's `web` settings, as far as cutover reads them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WebApplication {
+    pub redirect_uris: Vec<String>,
 }
 
 impl Application {

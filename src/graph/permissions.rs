@@ -101,6 +101,38 @@ const USER_WRITE: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
 const DOMAIN_WRITE_APP: &[&str] = &["Domain.ReadWrite.All"];
 const DOMAIN_WRITE_DELEGATED: &[&str] = &["Domain.ReadWrite.All", "Directory.AccessAsUser.All"];
 
+/// List servicePrincipals, appRoleAssignments, appRoleAssignedTo.
+const SP_READ_APP: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.OwnedBy",
+    "Application.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+const SP_READ_DELEGATED: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+/// List oauth2PermissionGrants: Directory.Read.All is the least Microsoft lists.
+const GRANT_READ: &[&str] = &[
+    "Directory.Read.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+/// Create and delete oAuth2PermissionGrant.
+const GRANT_WRITE: &[&str] = &[
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+/// Grant (appRoleAssignedTo) and delete an app role assignment: nothing else is listed.
+const ASSIGNMENT_WRITE: &[&str] = &["AppRoleAssignment.ReadWrite.All"];
+/// Delete a service principal and restore it from deleted items. Application.ReadWrite.All
+/// first: OwnedBy works only for a principal the app owns, which a third party's never is.
+const SP_WRITE_APP: &[&str] = &["Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"];
+const SP_WRITE_DELEGATED: &[&str] = &["Application.ReadWrite.All"];
+
 /// Every Microsoft route cutover calls with a token, and what it needs. Checked against
 /// Microsoft's API pages; see `docs/permissions.md`.
 pub const ROUTES: &[RoutePermission] = &[
@@ -278,6 +310,78 @@ pub const ROUTES: &[RoutePermission] = &[
         &["Application.ReadWrite.OwnedBy", "Application.ReadWrite.All"],
         &["Application.ReadWrite.All"],
         "`apply` (a release plan's identifier URI changes, and their backout)",
+    ),
+    graph(
+        "/servicePrincipals",
+        SP_READ_APP,
+        SP_READ_DELEGATED,
+        "`cutover access` and `cutover plan access`",
+    ),
+    graph(
+        "/servicePrincipals/{id}",
+        SP_READ_APP,
+        SP_READ_DELEGATED,
+        "`apply` (reading a deleted or restored service principal back)",
+    ),
+    graph(
+        "/servicePrincipals/{id}/appRoleAssignments",
+        SP_READ_APP,
+        SP_READ_DELEGATED,
+        "`cutover access` and `apply` (reading an application permission back)",
+    ),
+    graph(
+        "/servicePrincipals/{id}/appRoleAssignedTo",
+        SP_READ_APP,
+        SP_READ_DELEGATED,
+        "`cutover access`",
+    ),
+    graph(
+        "/oauth2PermissionGrants",
+        GRANT_READ,
+        GRANT_READ,
+        "`cutover access` and `apply` (reading a delegated grant back)",
+    ),
+    graph_write(
+        "DELETE",
+        "/oauth2PermissionGrants/{id}",
+        GRANT_WRITE,
+        GRANT_WRITE,
+        "`apply` (an access plan's grant revocations)",
+    ),
+    graph_write(
+        "POST",
+        "/oauth2PermissionGrants",
+        GRANT_WRITE,
+        GRANT_WRITE,
+        "`apply` (undoing a grant revocation)",
+    ),
+    graph_write(
+        "DELETE",
+        "/servicePrincipals/{id}/appRoleAssignedTo/{assignment}",
+        ASSIGNMENT_WRITE,
+        ASSIGNMENT_WRITE,
+        "`apply` (an access plan's application permission removals)",
+    ),
+    graph_write(
+        "POST",
+        "/servicePrincipals/{id}/appRoleAssignedTo",
+        ASSIGNMENT_WRITE,
+        ASSIGNMENT_WRITE,
+        "`apply` (undoing an application permission removal)",
+    ),
+    graph_write(
+        "DELETE",
+        "/servicePrincipals/{id}",
+        SP_WRITE_APP,
+        SP_WRITE_DELEGATED,
+        "`apply` (an access plan's service principal deletions)",
+    ),
+    graph_write(
+        "POST",
+        "/directory/deletedItems/{id}/restore",
+        SP_WRITE_APP,
+        SP_WRITE_DELEGATED,
+        "`apply` (undoing a service principal deletion)",
     ),
     RoutePermission {
         api: Api::Exchange,

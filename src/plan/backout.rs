@@ -16,9 +16,10 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 
 use super::change::{
-    Change, FIELD_ADDRESSES, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DKIM_CONFIG, FIELD_DOMAIN,
-    FIELD_DOMAIN_ADDED, FIELD_DOMAIN_VERIFIED, FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_RRSET,
-    FIELD_UPN, Inverse, NO_INVERSE_DOMAIN_REMOVAL, Route, RrSet, Target, change_id, string_list,
+    Change, FIELD_ADDRESSES, FIELD_APP_ROLE, FIELD_CONNECTOR, FIELD_DEFAULT_DOMAIN, FIELD_DKIM,
+    FIELD_DKIM_CONFIG, FIELD_DOMAIN, FIELD_DOMAIN_ADDED, FIELD_DOMAIN_VERIFIED, FIELD_GRANT,
+    FIELD_IDENTIFIER_URIS, FIELD_PRIMARY, FIELD_RRSET, FIELD_SERVICE_PRINCIPAL, FIELD_UPN, Inverse,
+    NO_INVERSE_DOMAIN_REMOVAL, Route, RrSet, Target, change_id, string_list,
 };
 use super::release::{Flag, PLAN_VERSION, Plan};
 use crate::audit::{Kind, Record};
@@ -315,6 +316,36 @@ pub fn inverse_of(a: &Applied) -> Result<Change, Flag> {
                     Change::set_rrset(zone, name, rtype, &after, &before, &a.rule)
                 }
                 _ => return Err(no("the journal's record sets are unreadable", by_hand(a))),
+            }
+        }
+        (FIELD_GRANT, Route::Graph { .. }) => {
+            if a.after.is_null() {
+                Change::restore_grant(&a.tenant, &a.target.display, &a.before)
+            } else {
+                Change::revoke_grant(&a.tenant, &a.target.display, &a.after)
+            }
+        }
+        (FIELD_APP_ROLE, Route::Graph { .. }) if a.after.is_null() => {
+            Change::restore_app_role(&a.tenant, &a.target.display, &a.before)
+        }
+        (FIELD_APP_ROLE, Route::Graph { .. }) => {
+            return Err(no(
+                "an application permission put back has a new id, which only Microsoft's answer named",
+                "remove it again from 'cutover plan access'".to_string(),
+            ));
+        }
+        (FIELD_SERVICE_PRINCIPAL, Route::Graph { .. }) => {
+            if a.after.is_null() {
+                Change::restore_service_principal(&a.tenant, &a.before)
+            } else {
+                Change::delete_service_principal(&a.tenant, &a.after)
+            }
+        }
+        (FIELD_CONNECTOR, Route::Exchange { .. }) => {
+            if a.after.is_null() {
+                Change::new_connector(&a.tenant, &a.before)
+            } else {
+                Change::remove_connector(&a.tenant, &a.after)
             }
         }
         (FIELD_DOMAIN, _) => {

@@ -19,6 +19,22 @@
 //!   `after` are [`RrSet`]s (`{"ttl": …, "values": […]}`, values in presentation format, TXT
 //!   values unquoted); holds when the zone's authoritative servers answer exactly `after`'s
 //!   values (in any order) with `after`'s TTL; `after.values == []` means the set is deleted.
+//! - field [`FIELD_GRANT`] (Graph, target = the grant's id): one side the grant
+//!   (`{id, clientId, consentType, principalId, resourceId, scope}`), the other `null`
+//!   (revoked); holds when `GET /oauth2PermissionGrants?$filter=clientId eq '…'` shows a grant
+//!   of the same client, consent type, principal and resource (with every scope of `after`),
+//!   or none when `after` is `null`.
+//! - field [`FIELD_APP_ROLE`] (Graph, target = the assignment's id): one side the assignment
+//!   (`{id, principalId, resourceId, appRoleId}`), the other `null` (removed); holds when
+//!   `GET /servicePrincipals/{principalId}/appRoleAssignments` shows an assignment of that
+//!   role on that resource, or none when `after` is `null` (a principal gone counts as none).
+//! - field [`FIELD_SERVICE_PRINCIPAL`] (Graph, target = its object id): one side
+//!   `{id, appId, displayName}`, the other `null` (deleted); holds when
+//!   `GET /servicePrincipals/{id}` answers (restored) or 404 (deleted).
+//! - field [`FIELD_CONNECTOR`] (Exchange, target = the connector's name): one side
+//!   `{direction, params}` (`inbound`/`outbound` and the `New-…Connector` parameters that
+//!   recreate it), the other `null` (removed); holds when `Get-InboundConnector` /
+//!   `Get-OutboundConnector -Identity <name>` finds it, or answers not found.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -56,6 +72,15 @@ pub const FIELD_DKIM: &str = "dkimSigningEnabled";
 /// `after` the domain (created) or the other way (removed); holds when
 /// `Get-DkimSigningConfig -Identity <domain>` finds it (created) or answers not found (removed).
 pub const FIELD_DKIM_CONFIG: &str = "dkimSigningConfig";
+
+/// A delegated permission grant (`oauth2PermissionGrant`) revoked or put back.
+pub const FIELD_GRANT: &str = "oauth2PermissionGrant";
+/// An application permission (`appRoleAssignment`) removed or put back.
+pub const FIELD_APP_ROLE: &str = "appRoleAssignment";
+/// A service principal deleted (soft: restorable for 30 days) or restored.
+pub const FIELD_SERVICE_PRINCIPAL: &str = "servicePrincipal";
+/// An Exchange inbound or outbound connector removed or created.
+pub const FIELD_CONNECTOR: &str = "connector";
 
 /// A DNS record set, replaced whole (RFC 2136 update or instructions for the DNS host).
 pub const FIELD_RRSET: &str = "rrset";

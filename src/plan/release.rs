@@ -719,6 +719,9 @@ fn removal_blocked(facts: &TenantFacts, left: &[(String, usize)], forced: bool) 
 /// One change in words: what it sets, through which route, and how it is undone (the plan's
 /// text and the workbench's preview say the same).
 pub fn describe(c: &Change) -> String {
+    if let Some(words) = crate::access::describe(c) {
+        return words;
+    }
     let route = match &c.route {
         crate::plan::change::Route::Exchange { cmdlet, .. } => cmdlet.clone(),
         other => other.kind().to_string(),
@@ -1483,6 +1486,7 @@ mod tests {
                 display_name: Some("App".into()),
                 identifier_uris: uris(&["https://app.contoso.example", "api://other/A1"]),
                 sign_in_audience: Some("AzureADMyOrg".into()),
+                web: None,
             }],
             ..Directory::default()
         };
@@ -1531,6 +1535,7 @@ mod tests {
             display_name: Some("Partner portal".into()),
             identifier_uris: vec!["https://app.contoso.example".into()],
             sign_in_audience: Some(audience.into()),
+            web: None,
         };
         let dir = |a: Application| Directory {
             applications: vec![a],

@@ -135,6 +135,8 @@ pub(crate) struct Tenant {
     pub applications: Vec<super::extras::Application>,
     /// Exchange's DKIM signing configs (`New-DkimSigningConfig`), one per domain at most.
     pub dkim: Vec<Dkim>,
+    /// Enterprise applications: service principals, grants, app role assignments.
+    pub access: super::access::Access,
     /// Lower-cased id and UPN → index into `users`.
     user_index: HashMap<String, usize>,
     /// Lower-cased id → index into `groups`.
@@ -312,8 +314,11 @@ pub(crate) fn generate(seed: u64, scale: Scale, custom_domain: &str) -> [Tenant;
     let company = (seed.wrapping_sub(1) % SOURCE_COMPANIES.len() as u64) as usize;
     let source_company = SOURCE_COMPANIES[company];
     let dest_company = DESTINATION_COMPANIES[company % DESTINATION_COMPANIES.len()];
-    let source = generate_source(seed, scale, custom_domain, source_company);
-    let destination = generate_destination(seed, custom_domain, dest_company);
+    let mut source = generate_source(seed, scale, custom_domain, source_company);
+    let mut destination = generate_destination(seed, custom_domain, dest_company);
+    // Third-party apps where the domain's mail is: the source.
+    source.access = super::access::seed(seed, &source, true);
+    destination.access = super::access::seed(seed, &destination, false);
     [source, destination]
 }
 
@@ -333,6 +338,7 @@ fn tenant_shell(seed: u64, label: &'static str, name: String, initial_domain: St
         contacts: Vec::new(),
         applications: Vec::new(),
         dkim: Vec::new(),
+        access: Default::default(),
         user_index: HashMap::new(),
         group_index: HashMap::new(),
     }

@@ -660,7 +660,9 @@ fn run(
         "Get-InboundConnector"
         | "Get-OutboundConnector"
         | "Remove-InboundConnector"
-        | "Remove-OutboundConnector" => connectors(state, tenant, cmdlet, params, ids),
+        | "Remove-OutboundConnector"
+        | "New-InboundConnector"
+        | "New-OutboundConnector" => connectors(state, tenant, cmdlet, params, ids),
         "Get-DkimSigningConfig"
         | "New-DkimSigningConfig"
         | "Set-DkimSigningConfig"

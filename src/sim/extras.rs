@@ -30,6 +30,8 @@ pub(crate) struct Application {
     pub identifier_uris: Vec<String>,
     /// `signInAudience` other than AzureADMyOrg: forced deletion refuses to rename it.
     pub multitenant: bool,
+    /// `web.redirectUris`: where sign-ins come back (Microsoft does not hold a domain for them).
+    pub redirect_uris: Vec<String>,
 }
 
 const PARTNERS: &[&str] = &["fabrikam.example", "northwind.example", "adatum.example"];
@@ -78,6 +80,7 @@ pub(crate) fn applications(seed: u64, domain: &str, initial: &str) -> Vec<Applic
         display_name: name.to_string(),
         identifier_uris: uris,
         multitenant: false,
+        redirect_uris: Vec::new(),
     };
     let mut intranet = app(
         "Intranet",
@@ -87,11 +90,11 @@ pub(crate) fn applications(seed: u64, domain: &str, initial: &str) -> Vec<Applic
         ],
     );
     intranet.multitenant = true;
-    vec![
-        intranet,
-        app("Payroll", vec![format!("https://payroll.{initial}")]),
-        app("Build agent", Vec::new()),
-    ]
+    intranet.redirect_uris = vec![format!("https://intranet.{domain}/signin-oidc")];
+    // An app whose sign-ins come back to the domain while its URIs are elsewhere.
+    let mut payroll = app("Payroll", vec![format!("https://payroll.{initial}")]);
+    payroll.redirect_uris = vec![format!("https://payroll.{domain}/auth/callback")];
+    vec![intranet, payroll, app("Build agent", Vec::new())]
 }
 
 const CONTACT_PROPS: &[&str] = &["id", "displayName", "mail", "proxyAddresses"];
@@ -101,6 +104,7 @@ const APPLICATION_PROPS: &[&str] = &[
     "displayName",
     "identifierUris",
     "signInAudience",
+    "web",
 ];
 
 fn contact_property(c: &Contact, prop: &str) -> Value {
@@ -119,6 +123,12 @@ fn application_property(a: &Application, prop: &str) -> Value {
         "appId" => json!(a.app_id),
         "displayName" => json!(a.display_name),
         "identifierUris" => json!(a.identifier_uris),
+        "web" => json!({
+            "homePageUrl": null,
+            "logoutUrl": null,
+            "redirectUris": a.redirect_uris,
+            "implicitGrantSettings": {"enableAccessTokenIssuance": false, "enableIdTokenIssuance": false},
+        }),
         "signInAudience" => json!(if a.multitenant {
             "AzureADMultipleOrgs"
         } else {

@@ -325,17 +325,25 @@ pub(super) enum Collection {
     References = 3,
     Contacts = 4,
     Applications = 5,
+    ServicePrincipals = 6,
+    Grants = 7,
+    Assignments = 8,
 }
 
 /// Skip tokens carry (collection, tenant, position), scrambled and checked, so that a token from
 /// another collection or a hand-made one is refused instead of silently misread.
-fn encode_skip_token(key: u64, collection: Collection, tenant: usize, pos: usize) -> String {
+pub(super) fn encode_skip_token(
+    key: u64,
+    collection: Collection,
+    tenant: usize,
+    pos: usize,
+) -> String {
     let packed = ((collection as u64) << 40) | ((tenant as u64 & 0xff) << 32) | pos as u64;
     let check = Rng::new(packed ^ key).next_u64() as u32;
     format!("{:016x}{:08x}", packed ^ key, check)
 }
 
-fn decode_skip_token(
+pub(super) fn decode_skip_token(
     key: u64,
     token: &str,
     collection: Collection,

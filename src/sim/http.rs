@@ -126,6 +126,38 @@ pub(crate) fn router(state: Shared) -> Router {
             "/v1.0/applications/{id}",
             get(super::extras::application_route).patch(super::writes::patch_application),
         )
+        .route(
+            "/v1.0/servicePrincipals",
+            get(super::access::service_principals),
+        )
+        .route(
+            "/v1.0/servicePrincipals/{id}",
+            get(super::access::service_principal).delete(super::access::delete_service_principal),
+        )
+        .route(
+            "/v1.0/servicePrincipals/{id}/appRoleAssignments",
+            get(super::access::app_role_assignments),
+        )
+        .route(
+            "/v1.0/servicePrincipals/{id}/appRoleAssignedTo",
+            get(super::access::app_role_assigned_to).post(super::access::add_assignment),
+        )
+        .route(
+            "/v1.0/servicePrincipals/{id}/appRoleAssignedTo/{assignment}",
+            axum::routing::delete(super::access::delete_assignment),
+        )
+        .route(
+            "/v1.0/oauth2PermissionGrants",
+            get(super::access::grants).post(super::access::add_grant),
+        )
+        .route(
+            "/v1.0/oauth2PermissionGrants/{id}",
+            get(super::access::grant).delete(super::access::delete_grant),
+        )
+        .route(
+            "/v1.0/directory/deletedItems/{id}/restore",
+            post(super::access::restore_deleted_item),
+        )
         .route("/v1.0/users", get(graph::users))
         .route(
             "/v1.0/users/{id}",

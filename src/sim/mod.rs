@@ -18,6 +18,7 @@ macro_rules! begin_or_return {
     };
 }
 
+mod access;
 mod auth;
 mod batch;
 pub mod cache;

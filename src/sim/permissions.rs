@@ -145,6 +145,66 @@ pub(crate) const APPLICATION_WRITE: Required = Required {
     delegated: &["Application.ReadWrite.All"],
 };
 
+/// `GET /servicePrincipals`, `/servicePrincipals/{id}`, `…/appRoleAssignments`,
+/// `…/appRoleAssignedTo` (Microsoft's "List servicePrincipals" and "List appRoleAssignments").
+/// Application.ReadWrite.OwnedBy is left out: the sim models no owners (stricter).
+pub(crate) const SERVICE_PRINCIPALS: Required = Required {
+    application: &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    delegated: &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+};
+
+/// `GET /oauth2PermissionGrants` and `/oauth2PermissionGrants/{id}`: Directory.Read.All is the
+/// least privileged permission Microsoft lists (Application.Read.All does not do).
+pub(crate) const GRANTS_READ: Required = Required {
+    application: &[
+        "Directory.Read.All",
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
+    delegated: &[
+        "Directory.Read.All",
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
+};
+
+/// `POST /oauth2PermissionGrants`, `DELETE /oauth2PermissionGrants/{id}`.
+pub(crate) const GRANTS_WRITE: Required = Required {
+    application: &[
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
+    delegated: &[
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
+};
+
+/// `POST`/`DELETE /servicePrincipals/{id}/appRoleAssignedTo`: AppRoleAssignment.ReadWrite.All
+/// only (Microsoft lists no higher permission for the removal).
+pub(crate) const ASSIGNMENT_WRITE: Required = Required {
+    application: &["AppRoleAssignment.ReadWrite.All"],
+    delegated: &["AppRoleAssignment.ReadWrite.All"],
+};
+
+/// `DELETE /servicePrincipals/{id}` and `POST /directory/deletedItems/{id}/restore` of a
+/// service principal. Microsoft also accepts Application.ReadWrite.OwnedBy for an owner; the
+/// sim models no owners (stricter).
+pub(crate) const SERVICE_PRINCIPAL_WRITE: Required = Required {
+    application: &["Application.ReadWrite.All"],
+    delegated: &["Application.ReadWrite.All"],
+};
+
 /// Exchange's `InvokeCommand` (the module's route).
 pub(crate) const EXCHANGE_INVOKE: Required = Required {
     application: &["Exchange.ManageAsApp"],

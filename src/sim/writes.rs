@@ -132,7 +132,7 @@ fn not_found(id: &str, ids: &RequestIds) -> Response {
     )
 }
 
-fn poisoned(ids: &RequestIds) -> Response {
+pub(super) fn poisoned(ids: &RequestIds) -> Response {
     graph_error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "generalException",
@@ -142,13 +142,13 @@ fn poisoned(ids: &RequestIds) -> Response {
 }
 
 /// A signed-in, permitted write: its ids, tenant and fate. `Err` is the answer already.
-struct Begun {
-    ids: RequestIds,
-    tenant: usize,
-    fate: Fate,
+pub(super) struct Begun {
+    pub(super) ids: RequestIds,
+    pub(super) tenant: usize,
+    pub(super) fate: Fate,
 }
 
-fn begin(
+pub(super) fn begin(
     state: &Shared,
     headers: &HeaderMap,
     extensions: &Extensions,
@@ -171,7 +171,10 @@ fn begin(
 }
 
 /// The JSON object in a request body; an empty body is an empty object.
-fn body_object(body: &Bytes, ids: &RequestIds) -> Result<Map<String, Value>, Box<Response>> {
+pub(super) fn body_object(
+    body: &Bytes,
+    ids: &RequestIds,
+) -> Result<Map<String, Value>, Box<Response>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }

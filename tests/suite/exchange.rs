@@ -427,9 +427,9 @@ async fn connectors_referencing_the_domain_are_listed_and_removed() {
     let sim = sim(10).await;
     let x = exchange(&sim, "source");
     let all = x.connectors().await.expect("connectors");
-    assert_eq!(all.len(), 3);
+    assert_eq!(all.len(), 4);
     let plan = plan_connectors(&all, DOMAIN);
-    assert_eq!(plan.len(), 2, "{plan:?}");
+    assert_eq!(plan.len(), 3, "{plan:?}");
     assert!(plan.iter().all(|c| c.action == ConnectorAction::Remove));
     assert!(plan.iter().any(|c| {
         c.references

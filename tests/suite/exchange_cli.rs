@@ -66,7 +66,7 @@ fn recipients_connectors_and_script_from_the_command_line() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("2 of 3 connectors"), "{text}");
+    assert!(text.starts_with("3 of 4 connectors"), "{text}");
     assert!(text.contains("Outbound to on-premises relay"), "{text}");
 
     let script = dir.path().join("remove.ps1");

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod access_cli;
 mod adopt_cli;
 mod apply_cli;
 mod apply_trials;

@@ -1,0 +1,254 @@
+//! `cutover access --tenant T [--domain D] [--json]`: the tenant's connections and access
+//! ([`crate::access::read`]), and `cutover plan access`: the changes that cut them, as a plan
+//! file for `cutover apply` (`kind` `access`).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use super::args::{AccessArgs, PlanAccessArgs};
+use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
+use crate::access::{Consent, Inventory, PlanOptions, ReadError};
+use crate::config::{Profile, Side};
+use crate::plan::release::{Flag, PLAN_VERSION, Plan, render_text};
+use crate::store::Paths;
+
+/// The inventory and the tenant's initial domain (for the plan file).
+async fn read(
+    profile: &Profile,
+    paths: &Paths,
+    side: Side,
+    domain: &str,
+) -> Result<(Inventory, String), Failure> {
+    let graph = start::client_for(profile, paths, None)?;
+    let exchange = super::exchange::exchange_client(profile, paths)?;
+    let mut inv = crate::access::read(&graph, &exchange, side.name(), domain)
+        .await
+        .map_err(|e| match e {
+            ReadError::Graph(g) => start::sign_in_failure(g),
+            ReadError::Exchange(x) => super::exchange::exchange_failure(x),
+        })?;
+    let org = graph.organization().await.map_err(start::sign_in_failure)?;
+    inv.mark_own(&org.id, &profile.client_id);
+    let initial = org
+        .verified_domains
+        .iter()
+        .find(|d| d.is_initial)
+        .map(|d| d.name.clone())
+        .unwrap_or_default();
+    Ok((inv, initial))
+}
+
+/// Names from the network on one line of text.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn write_out(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))
+}
+
+pub(crate) fn access(globals: &Globals, args: &AccessArgs) -> Outcome {
+    let loaded = config::load_config(globals)?;
+    let profile = loaded.profile(args.tenant)?;
+    let domain = loaded.domain(globals)?;
+    let (paths, _log) = prepare(globals)?;
+    let rt = runtime()?;
+    let (inv, _) = rt.block_on(read(profile, &paths, args.tenant, &domain.ascii))?;
+    let text = if args.json {
+        let mut t = serde_json::to_string_pretty(&inv)
+            .map_err(|e| Failure::Service(format!("cannot write the inventory as JSON: {e}")))?;
+        t.push('\n');
+        t
+    } else {
+        render(&inv, &domain.display_both())
+    };
+    write_out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The inventory as text: connectors, applications with access, registrations using the
+/// domain.
+pub fn render(inv: &Inventory, domain: &str) -> String {
+    let mut out = Vec::new();
+    let naming = inv.connectors.iter().filter(|c| c.names_domain).count();
+    out.push(format!(
+        "Connections and access in the {} tenant for {domain}",
+        inv.tenant
+    ));
+    out.push(String::new());
+    out.push(format!(
+        "Exchange connectors: {} ({naming} name the domain)",
+        inv.connectors.len()
+    ));
+    for c in &inv.connectors {
+        let hosts = if c.smart_hosts.is_empty() {
+            String::new()
+        } else {
+            format!("  smart hosts {}", c.smart_hosts.join(", "))
+        };
+        let ips = if c.sender_ip_addresses.is_empty() {
+            String::new()
+        } else {
+            format!("  sender IPs {}", c.sender_ip_addresses.join(", "))
+        };
+        let names = if c.names_domain {
+            format!(
+                "  names the domain ({}): {}",
+                c.references.join("; "),
+                c.action
+            )
+        } else {
+            String::new()
+        };
+        out.push(clean(&format!(
+            "  {:<8} {}  {}  domains {}{hosts}{ips}  TLS {}{names}",
+            c.direction,
+            c.name,
+            c.connector_type,
+            if c.domains.is_empty() {
+                "-".to_string()
+            } else {
+                c.domains.join(", ")
+            },
+            c.tls.as_deref().unwrap_or("-"),
+        )));
+    }
+    out.push(String::new());
+    out.push(format!(
+        "Applications with access to mail, calendars, contacts or the directory: {}",
+        inv.apps.len()
+    ));
+    for a in &inv.apps {
+        let publisher = match (&a.publisher, &a.verified_publisher) {
+            (_, Some(v)) => format!("publisher {v} (verified)"),
+            (Some(p), None) => format!("publisher {p} (not verified)"),
+            (None, None) => "publisher unknown (not verified)".into(),
+        };
+        out.push(clean(&format!(
+            "  {}  appId {}  {publisher}  {}",
+            a.display_name,
+            a.app_id,
+            a.origin.replace('_', "-")
+        )));
+        for r in &a.application {
+            out.push(clean(&format!(
+                "    application permission {} on {}, granted {}",
+                r.permission,
+                r.resource,
+                r.created.as_deref().unwrap_or("(time not given)")
+            )));
+        }
+        for d in &a.delegated {
+            let who = match &d.consent {
+                Consent::AllUsers => "all users (admin consent)".to_string(),
+                Consent::User { user, .. } => user.clone(),
+            };
+            out.push(clean(&format!(
+                "    delegated {} on {} for {who}",
+                d.scopes.join(" "),
+                d.resource
+            )));
+        }
+    }
+    if !inv.apps.is_empty() {
+        out.push(format!(
+            "  consent times: {}; last sign-in: {}",
+            crate::access::NO_CONSENT_TIME,
+            crate::access::NO_LAST_SIGN_IN
+        ));
+    }
+    out.push(String::new());
+    out.push(format!(
+        "Application registrations whose URIs use the domain: {}",
+        inv.applications.len()
+    ));
+    for a in &inv.applications {
+        let mut parts = Vec::new();
+        if !a.identifier_uris.is_empty() {
+            parts.push(format!("identifier URIs {}", a.identifier_uris.join(", ")));
+        }
+        if !a.redirect_uris.is_empty() {
+            parts.push(format!("redirect URIs {}", a.redirect_uris.join(", ")));
+        }
+        out.push(clean(&format!(
+            "  {}  {}",
+            a.display_name,
+            parts.join("  ")
+        )));
+    }
+    let mut text = out.join("\n");
+    text.push('\n');
+    text
+}
+
+/// `cutover plan access [--tenant T] [--json] [--only connectors|apps] [--app APP]… [--delete]`.
+pub(crate) fn plan_access(globals: &Globals, args: &PlanAccessArgs) -> Outcome {
+    let only = args.only.as_deref();
+    if args.delete && only == Some("connectors") {
+        return Err(Failure::Input(
+            "--delete deletes applications; drop --only connectors or --delete".into(),
+        ));
+    }
+    if !args.apps.is_empty() && only == Some("connectors") {
+        return Err(Failure::Input(
+            "--app chooses applications; drop --only connectors or --app".into(),
+        ));
+    }
+    let loaded = config::load_config(globals)?;
+    let profile = loaded.profile(args.tenant)?;
+    let domain = loaded.domain(globals)?;
+    let (paths, _log) = prepare(globals)?;
+    let rt = runtime()?;
+    let (inv, initial) = rt.block_on(read(profile, &paths, args.tenant, &domain.ascii))?;
+    let opts = PlanOptions {
+        connectors: only != Some("apps"),
+        apps: only != Some("connectors"),
+        only: args.apps.clone(),
+        delete: args.delete,
+    };
+    let (changes, left) = crate::access::plan(&inv, &opts);
+    if let Some(unknown) = left
+        .iter()
+        .find(|l| args.apps.iter().any(|a| a == &l.target.id))
+    {
+        return Err(Failure::Input(format!(
+            "no listed application is '{}' (object id, appId or display name); see 'cutover access --tenant {}'",
+            clean(&unknown.target.id),
+            args.tenant.name()
+        )));
+    }
+    let plan = Plan {
+        version: PLAN_VERSION,
+        kind: "access".into(),
+        tenant: args.tenant.name().into(),
+        domain: domain.ascii.clone(),
+        initial_domain: initial,
+        changes,
+        renames: Vec::new(),
+        flags: left
+            .into_iter()
+            .map(|l| Flag {
+                target: l.target,
+                kind: "connector".into(),
+                rule: "A connector that also serves other domains is edited, not removed".into(),
+                action: l.why,
+            })
+            .collect(),
+        notices: Vec::new(),
+    };
+    let text = if args.json {
+        let mut t = serde_json::to_string_pretty(&plan)
+            .map_err(|e| Failure::Service(format!("cannot write the plan as JSON: {e}")))?;
+        t.push('\n');
+        t
+    } else {
+        render_text(&plan)
+    };
+    write_out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
