@@ -113,6 +113,17 @@ impl Directory {
         Ok((others, total))
     }
 
+    /// The contacts and applications as last read (they have no delta; the source poller
+    /// reads them every inventory period).
+    pub fn set_contacts_and_applications(
+        &mut self,
+        contacts: Vec<crate::graph::model::OrgContact>,
+        applications: Vec<crate::graph::model::Application>,
+    ) {
+        self.contacts = contacts;
+        self.applications = applications;
+    }
+
     pub fn users(&self) -> impl ExactSizeIterator<Item = &User> {
         self.users.values()
     }
@@ -473,39 +484,12 @@ impl Inventory {
             return true;
         }
         self.this = this;
-        // The inventory and the workbench's plan come from the same reading, so a row's
-        // planned change is about the object as listed. The plan is handed over change by
-        // change as compact rows, never held whole.
-        let mut entries = crate::inventory::classify(domain, &*directory);
-        // Rows in the order a person reads them, here rather than on the loop.
-        entries.sort_by(crate::inventory::row_order);
-        let mut planned = Vec::with_capacity(entries.len() * 2);
-        let mut strings = Interner::default();
-        let mut each = |c: &crate::plan::change::Change| {
-            planned.push(Planned::of_shared(c, &mut strings));
-        };
-        let plan = crate::plan::live::plan_emit(
+        let (entries, sketch) = inventory_and_plan(
+            domain,
+            directory,
             self.this.as_ref(),
             self.initial.as_deref(),
-            &*directory,
-            &entries,
-            (TenantId::Source.as_str(), domain),
-            None,
-            crate::plan::release::Emit {
-                keep: &|_| false,
-                each: Some(&mut each),
-                renames: false,
-            },
         );
-        let sketch = plan
-            .map(|p| {
-                Box::new(PlanSketch {
-                    initial_domain: p.initial_domain.clone(),
-                    planned,
-                    blocked: super::workbench::blocked(&p),
-                })
-            })
-            .map_err(|e| e.to_string());
         // The rows and their planned changes arrive together: a row never shows a plan made
         // from another reading.
         tx.send(Action::InventoryPolled {
@@ -517,6 +501,54 @@ impl Inventory {
                 .send(Action::ReleasePlanned { at, result: sketch })
                 .is_ok()
     }
+}
+
+/// The inventory and the workbench's release plan of the source tenant, from one reading of
+/// its directory (`this`: the domain there; `initial`: its onmicrosoft domain), as the source
+/// poller sends them to the loop; `benches/memory.rs` measures this same path.
+pub fn inventory_and_plan(
+    domain: &str,
+    directory: &Directory,
+    this: Option<&crate::graph::model::Domain>,
+    initial: Option<&str>,
+) -> (
+    Vec<crate::inventory::Entry>,
+    Result<Box<PlanSketch>, String>,
+) {
+    // The inventory and the workbench's plan come from the same reading, so a row's
+    // planned change is about the object as listed. The plan is handed over change by
+    // change as compact rows, never held whole.
+    let mut entries = crate::inventory::classify(domain, directory);
+    // Rows in the order a person reads them, here rather than on the loop.
+    entries.sort_by(crate::inventory::row_order);
+    let mut planned = Vec::with_capacity(entries.len() * 2);
+    let mut strings = Interner::default();
+    let mut each = |c: &crate::plan::change::Change| {
+        planned.push(Planned::of_shared(c, &mut strings));
+    };
+    let plan = crate::plan::live::plan_emit(
+        this,
+        initial,
+        directory,
+        &entries,
+        (TenantId::Source.as_str(), domain),
+        None,
+        crate::plan::release::Emit {
+            keep: &|_| false,
+            each: Some(&mut each),
+            renames: false,
+        },
+    );
+    let sketch = plan
+        .map(|p| {
+            Box::new(PlanSketch {
+                initial_domain: p.initial_domain.clone(),
+                planned,
+                blocked: super::workbench::blocked(&p),
+            })
+        })
+        .map_err(|e| e.to_string());
+    (entries, sketch)
 }
 
 /// The zone snapshot before the first change, taken once in the background so the dashboard
