@@ -2,7 +2,7 @@
 //! waits for its own request before the next tick (latest wins, no pile-up behind a slow
 //! service) and sends owned results to the loop as actions.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,8 +26,10 @@ use super::workbench::{Interner, PlanSketch, Planned};
 /// since, which is one request per collection when nothing did. Lives in the poller's task.
 #[derive(Debug, Default)]
 pub struct Directory {
-    users: BTreeMap<String, User>,
-    groups: BTreeMap<String, Group>,
+    /// Sorted by id (the order a map by id would give), without a map's copy of each id or
+    /// its nodes' room to grow: the first round's listing is kept as it came.
+    users: Vec<User>,
+    groups: Vec<Group>,
     users_link: Option<String>,
     groups_link: Option<String>,
     /// `domainNameReferences` of the domain (by id) as last listed. Graph lists only users
@@ -45,10 +47,10 @@ pub struct Directory {
 
 impl crate::inventory::DirectoryView for Directory {
     fn users(&self) -> impl Iterator<Item = &User> {
-        self.users.values()
+        self.users.iter()
     }
     fn groups(&self) -> impl Iterator<Item = &Group> {
-        self.groups.values()
+        self.groups.iter()
     }
     fn contacts(&self) -> &[crate::graph::model::OrgContact] {
         &self.contacts
@@ -99,12 +101,9 @@ impl Directory {
         // A reference to a user or group whose own addresses hold the domain adds nothing
         // the inventory does not list already; 100,000 of them need not be kept.
         let known = |id: &str| {
-            self.users
-                .get(id)
+            by_id(&self.users, id, |u| &u.id)
                 .is_some_and(|u| crate::inventory::user_holds(u, domain_id))
-                || self
-                    .groups
-                    .get(id)
+                || by_id(&self.groups, id, |g| &g.id)
                     .is_some_and(|g| crate::inventory::group_holds(g, domain_id))
         };
         let others: Arc<[DirectoryObjectRef]> =
@@ -125,11 +124,11 @@ impl Directory {
     }
 
     pub fn users(&self) -> impl ExactSizeIterator<Item = &User> {
-        self.users.values()
+        self.users.iter()
     }
 
     pub fn groups(&self) -> impl ExactSizeIterator<Item = &Group> {
-        self.groups.values()
+        self.groups.iter()
     }
 }
 
@@ -144,27 +143,43 @@ fn settle<T>(
     result
 }
 
-/// One delta round into the kept objects: a first round (no link yet) replaces them all.
-/// True when it changed something.
+/// The object with this id in objects sorted by id.
+fn by_id<'a, T>(kept: &'a [T], key: &str, id: impl Fn(&T) -> &String) -> Option<&'a T> {
+    let at = kept.binary_search_by(|o| id(o).as_str().cmp(key)).ok()?;
+    kept.get(at)
+}
+
+/// One delta round into the kept objects (sorted by id): a first round (no link yet) replaces
+/// them all; a later one removes, replaces and adds by id, as a map by id would (an id
+/// removed and listed again in one round is kept). True when it changed something.
 fn apply<T>(
-    kept: &mut BTreeMap<String, T>,
+    kept: &mut Vec<T>,
     link: &mut Option<String>,
     delta: Delta<T>,
     id: impl Fn(&T) -> &String,
 ) -> bool {
     let first = link.is_none();
-    if first {
-        kept.clear();
-    }
     let changed = first || !delta.changed.is_empty() || !delta.removed.is_empty();
-    for gone in &delta.removed {
-        kept.remove(gone);
-    }
-    for object in delta.changed {
-        kept.insert(id(&object).clone(), object);
-    }
     *link = Some(delta.delta_link);
-    changed
+    if !changed {
+        return false;
+    }
+    if first {
+        *kept = delta.changed;
+    } else {
+        if !delta.removed.is_empty() {
+            let gone: HashSet<&str> = delta.removed.iter().map(String::as_str).collect();
+            kept.retain(|o| !gone.contains(id(o).as_str()));
+        }
+        kept.extend(delta.changed);
+    }
+    // By id, the last listing of an id winning: reversed, a stable sort puts the latest of
+    // equal ids first, and `dedup_by` keeps the first of each run.
+    kept.reverse();
+    kept.sort_by(|a, b| id(a).cmp(id(b)));
+    kept.dedup_by(|a, b| id(a) == id(b));
+    kept.shrink_to_fit();
+    true
 }
 
 /// Read everything the dashboard shows about one tenant. With `directory` its users and groups
