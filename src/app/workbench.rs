@@ -28,7 +28,7 @@ pub struct Planned {
     pub target: Arc<str>,
     pub display: Arc<str>,
     pub spec: Spec,
-    pub prerequisites: Vec<u64>,
+    pub prerequisites: Box<[u64]>,
 }
 
 /// A change id as a number: ids are 16 hex digits (`change_id`), so a `u64` holds one whole
@@ -76,13 +76,13 @@ pub enum Spec {
         to: Box<str>,
     },
     Primary {
-        cmdlet: Box<str>,
+        cmdlet: &'static str,
         from: Box<str>,
         to: Box<str>,
     },
     /// Proxy addresses removed with `cmdlet`.
     RemoveAliases {
-        cmdlet: Box<str>,
+        cmdlet: &'static str,
         addresses: Vec<Box<str>>,
     },
     Uris {
@@ -103,26 +103,23 @@ impl Planned {
     /// [`Planned::of`], sharing repeated strings through `strings`.
     pub fn of_shared(c: &Change, strings: &mut Interner) -> Planned {
         let text = |v: &serde_json::Value| v.as_str().map(Box::<str>::from);
+        // The few cmdlets a release plan uses, held once; any other keeps the change whole.
         let cmdlet = match &c.route {
-            crate::plan::change::Route::Exchange { cmdlet, .. } => Some(cmdlet.as_str()),
+            crate::plan::change::Route::Exchange { cmdlet, .. } => crate::plan::release::CMDLETS
+                .into_iter()
+                .find(|k| k == cmdlet),
             _ => None,
         };
         let spec = match (c.field.as_str(), cmdlet) {
             (FIELD_UPN, None) => text(&c.before)
                 .zip(text(&c.after))
                 .map(|(from, to)| Spec::Upn { from, to }),
-            (FIELD_PRIMARY, Some(cmdlet)) => {
-                text(&c.before)
-                    .zip(text(&c.after))
-                    .map(|(from, to)| Spec::Primary {
-                        cmdlet: cmdlet.into(),
-                        from,
-                        to,
-                    })
-            }
+            (FIELD_PRIMARY, Some(cmdlet)) => text(&c.before)
+                .zip(text(&c.after))
+                .map(|(from, to)| Spec::Primary { cmdlet, from, to }),
             (FIELD_ADDRESSES, Some(cmdlet)) if string_list(&c.after).is_empty() => {
                 Some(Spec::RemoveAliases {
-                    cmdlet: cmdlet.into(),
+                    cmdlet,
                     addresses: string_list(&c.before).into_iter().map(Box::from).collect(),
                 })
             }
