@@ -354,8 +354,11 @@ pub struct Workbench {
     index: HashMap<u64, u32>,
     /// Change id → its state, for the changes this session touched; the others are planned.
     states: HashMap<u64, ChangeState>,
-    /// Object id → its change ids, in plan order.
-    by_target: HashMap<Arc<str>, Vec<u64>>,
+    /// Object id → where its changes start in `grouped`, and how many.
+    by_target: HashMap<Arc<str>, (u32, u32)>,
+    /// Places in `planned` grouped by object, each object's in plan order: one list for every
+    /// object rather than a list each (100,000 of them).
+    grouped: Vec<u32>,
     /// Object id → the rule that keeps cutover from changing it (the plan's flag).
     blocked: HashMap<String, String>,
     /// The domain-wide changes of the plan (default domain, removal), in plan order: not an
@@ -435,14 +438,31 @@ impl Workbench {
         }
         self.by_target.clear();
         self.domain_level.clear();
+        // Count each object's changes, give each object its run of `grouped`, then fill the
+        // runs in plan order.
         for p in &self.planned {
             if p.domain_level() {
                 self.domain_level.push(p.id);
             } else {
-                self.by_target
-                    .entry(p.target.clone())
-                    .or_default()
-                    .push(p.id);
+                self.by_target.entry(p.target.clone()).or_insert((0, 0)).1 += 1;
+            }
+        }
+        let mut next = 0;
+        for (start, len) in self.by_target.values_mut() {
+            (*start, next) = (next, next + *len);
+            *len = 0;
+        }
+        self.grouped.clear();
+        self.grouped.resize(next as usize, 0);
+        for (i, p) in self.planned.iter().enumerate() {
+            if p.domain_level() {
+                continue;
+            }
+            if let Some((start, len)) = self.by_target.get_mut(&*p.target) {
+                if let Some(slot) = self.grouped.get_mut((*start + *len) as usize) {
+                    *slot = place(i);
+                }
+                *len += 1;
             }
         }
         self.blocked = plan.blocked.into_iter().collect();
@@ -456,11 +476,18 @@ impl Workbench {
     }
 
     fn changes_of<'a>(&'a self, object: &str) -> impl Iterator<Item = Item<'a>> + 'a {
-        self.by_target
-            .get(object)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.get(*id))
+        self.ids_of(object).filter_map(|id| self.get(id))
+    }
+
+    /// The object's change ids, in plan order.
+    fn ids_of<'a>(&'a self, object: &str) -> impl Iterator<Item = u64> + 'a {
+        let (start, len) = self.by_target.get(object).copied().unwrap_or_default();
+        self.grouped
+            .get(start as usize..(start + len) as usize)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|i| self.planned.get(*i as usize))
+            .map(|p| p.id)
     }
 
     /// A change and its state.
@@ -555,8 +582,7 @@ impl Workbench {
     pub fn to_apply(&self, objects: &[String]) -> Vec<Change> {
         let wanted: HashSet<u64> = objects
             .iter()
-            .flat_map(|o| self.by_target.get(o.as_str()).into_iter().flatten())
-            .copied()
+            .flat_map(|o| self.ids_of(o))
             .filter(|id| self.get(*id).is_some_and(|i| i.state.to_apply()))
             .collect();
         self.with_prerequisites(wanted)
@@ -588,11 +614,7 @@ impl Workbench {
 
     /// Ids of the applied changes of `objects` (`u`), in plan order.
     pub fn applied_of(&self, objects: &[String]) -> Vec<String> {
-        let of: HashSet<u64> = objects
-            .iter()
-            .flat_map(|o| self.by_target.get(o.as_str()).into_iter().flatten())
-            .copied()
-            .collect();
+        let of: HashSet<u64> = objects.iter().flat_map(|o| self.ids_of(o)).collect();
         self.planned
             .iter()
             .filter(|p| of.contains(&p.id))
