@@ -514,7 +514,7 @@ impl Workbench {
         let items: Vec<Item> = self.changes_of(object).collect();
         let planned = items
             .iter()
-            .map(|i| short(&i.planned, self.initial_domain.as_deref()))
+            .map(|i| short(i.planned, self.initial_domain.as_deref()))
             .collect::<Vec<_>>()
             .join(", ");
         let state = if items.is_empty() {
