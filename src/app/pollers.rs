@@ -586,3 +586,52 @@ pub fn spawn_snapshot(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{apply, by_id};
+    use crate::graph::delta::Delta;
+
+    fn round(changed: &[(&str, u8)], removed: &[&str]) -> Delta<(String, u8)> {
+        Delta {
+            changed: changed.iter().map(|(i, v)| (i.to_string(), *v)).collect(),
+            removed: removed.iter().map(|i| i.to_string()).collect(),
+            delta_link: "next".into(),
+        }
+    }
+
+    #[test]
+    fn delta_rounds_keep_objects_by_id_as_a_map_would() {
+        fn id(o: &(String, u8)) -> &String {
+            &o.0
+        }
+        let (mut kept, mut link) = (Vec::new(), None);
+        // A first round replaces everything; a listing's later copy of an id wins.
+        assert!(apply(
+            &mut kept,
+            &mut link,
+            round(&[("c", 1), ("a", 1), ("b", 1), ("a", 2)], &[]),
+            id
+        ));
+        assert_eq!(link.as_deref(), Some("next"));
+        let ids = |k: &[(String, u8)]| k.iter().map(|(i, v)| format!("{i}{v}")).collect::<Vec<_>>();
+        assert_eq!(ids(&kept), ["a2", "b1", "c1"]);
+        // A quiet round changes nothing.
+        assert!(!apply(&mut kept, &mut link, round(&[], &[]), id));
+        assert_eq!(ids(&kept), ["a2", "b1", "c1"]);
+        // Replaced, added, removed; an id removed and listed again in one round stays.
+        assert!(apply(
+            &mut kept,
+            &mut link,
+            round(&[("b", 3), ("d", 1), ("c", 4), ("0", 1)], &["a", "c", "zz"]),
+            id
+        ));
+        assert_eq!(ids(&kept), ["01", "b3", "c4", "d1"]);
+        assert_eq!(by_id(&kept, "c", id).map(|o| o.1), Some(4));
+        assert!(by_id(&kept, "a", id).is_none());
+        // A link Graph forgot: the next round lists afresh and replaces everything.
+        link = None;
+        assert!(apply(&mut kept, &mut link, round(&[("e", 1)], &[]), id));
+        assert_eq!(ids(&kept), ["e1"]);
+    }
+}
