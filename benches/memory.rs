@@ -186,6 +186,28 @@ fn main() {
         );
         steps.step("the loop takes the plan (workbench)");
         steps.total();
+
+        // A second reading (after a run, or when a delta round moved something): the poller
+        // makes the next inventory and plan while the loop still holds the last ones.
+        let (entries, sketch) =
+            inventory_and_plan(&domain, &dir, snap.domain.as_ref(), initial.as_deref());
+        steps.step("again, while the loop holds the first (a re-plan)");
+        update(
+            &mut state,
+            Action::InventoryPolled {
+                at: now,
+                result: Ok(entries),
+            },
+        );
+        update(
+            &mut state,
+            Action::ReleasePlanned {
+                at: now,
+                result: sketch,
+            },
+        );
+        steps.step("the loop takes them in place of the first");
+        steps.total();
         drop((state, dir));
     });
 }
