@@ -1,15 +1,64 @@
 //! Where the dashboard's memory goes at 100,000 users: the source poller's directory, the
-//! inventory, the release plan's compact rows and the workbench, built as the dashboard builds
-//! them against the rehearsal (in this process), each step's growth of the resident set printed.
+//! inventory and the release plan's compact rows (`app::pollers::inventory_and_plan`, the
+//! poller's own path), and the loop taking them in (`app::update`), built against the
+//! rehearsal in this process.
 //! The process figures (first frame, idle CPU, peak RSS) are `benches/process.rs`'s.
 //!
-//! `cargo bench --bench memory`. Resident-set growth includes what the allocator keeps after a
-//! step's temporary allocations are freed, so a step can read larger than what it holds.
-use cutover::app::pollers::{Directory, poll_tenant};
-use cutover::app::workbench::{Interner, PlanSketch, Planned, Workbench};
+//! `cargo bench --bench memory`. Two figures per step: bytes the program holds (counted by a
+//! global allocator that wraps the system's: live bytes after the step, and the most live at
+//! any moment during it), and how much the step grew the resident set, which also counts what
+//! the allocator keeps after a step's temporary allocations are freed.
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use cutover::app::pollers::{Directory, inventory_and_plan, poll_tenant};
+use cutover::app::{Action, State, update};
 use cutover::sim::{Sim, SimOptions};
 
-fn rss() -> u64 {
+/// The system allocator, counting the bytes asked for and not yet freed, and the most at once.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Relaxed);
+            grew(new_size);
+        }
+        p
+    }
+}
+
+fn grew(n: usize) {
+    let now = LIVE.fetch_add(n, Relaxed) + n;
+    PEAK.fetch_max(now, Relaxed);
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn rss_kib() -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap();
     s.lines()
         .find(|l| l.starts_with("VmRSS"))
@@ -19,7 +68,52 @@ fn rss() -> u64 {
         .unwrap()
         .parse::<u64>()
         .unwrap()
-        / 1024
+}
+
+/// Measures one step at a time: live bytes before and after, the most live during, RSS growth.
+struct Steps {
+    live: usize,
+    rss: u64,
+    base_live: usize,
+    base_rss: u64,
+}
+
+const MB: f64 = 1_000_000.0;
+
+impl Steps {
+    fn start() -> Steps {
+        let (live, rss) = (LIVE.load(Relaxed), rss_kib());
+        PEAK.store(live, Relaxed);
+        println!("| step | held after | most held during | RSS growth |");
+        println!("| --- | --- | --- | --- |");
+        Steps {
+            live,
+            rss,
+            base_live: live,
+            base_rss: rss,
+        }
+    }
+
+    /// Ends a step: prints its line and starts the next.
+    fn step(&mut self, what: &str) {
+        let (live, peak, rss) = (LIVE.load(Relaxed), PEAK.load(Relaxed), rss_kib());
+        println!(
+            "| {what} | {:+.1} MB | {:+.1} MB | {:+.1} MB |",
+            (live as f64 - self.live as f64) / MB,
+            (peak as f64 - self.live as f64) / MB,
+            (rss as f64 - self.rss as f64) * 1024.0 / MB,
+        );
+        PEAK.store(live, Relaxed);
+        (self.live, self.rss) = (live, rss);
+    }
+
+    fn total(&self) {
+        println!(
+            "total over the rehearsal: held {:.1} MB, RSS {:.1} MB",
+            (LIVE.load(Relaxed) as f64 - self.base_live as f64) / MB,
+            (rss_kib() as f64 - self.base_rss as f64) * 1024.0 / MB,
+        );
+    }
 }
 
 fn main() {
@@ -38,54 +132,82 @@ fn main() {
         .unwrap();
         let client = sim.graph_client("source").unwrap();
         let domain = sim.domain().to_string();
-        let r0 = rss();
-        let mut dir = Directory::default();
-        let (snap, _) = poll_tenant(&client, &domain, Some(&mut dir)).await.unwrap();
-        let r1 = rss();
-        println!(
-            "directory (users+groups+refs {}): {} MB",
-            snap.references.len(),
-            r1 - r0
-        );
-        let entries = cutover::inventory::classify(&domain, &dir);
-        let r2 = rss();
-        println!("entries {}: {} MB", entries.len(), r2 as i64 - r1 as i64);
         let domains = client.domains().await.unwrap();
         let initial = domains.iter().find(|d| d.is_initial).map(|d| d.id.clone());
-        let mut planned = Vec::new();
-        let mut strings = Interner::default();
-        let mut each =
-            |c: &cutover::plan::change::Change| planned.push(Planned::of_shared(c, &mut strings));
-        let plan = cutover::plan::live::plan_emit(
-            snap.domain.as_ref(),
-            initial.as_deref(),
-            &dir,
-            &entries,
-            ("source", &domain),
-            None,
-            cutover::plan::release::Emit {
-                keep: &|_| false,
-                each: Some(&mut each),
-                renames: false,
+        let contacts = client.contacts().await.unwrap();
+        let applications = client.applications().await.unwrap();
+
+        let mut steps = Steps::start();
+        let mut dir = Directory::default();
+        let (snap, _) = poll_tenant(&client, &domain, Some(&mut dir)).await.unwrap();
+        dir.set_contacts_and_applications(contacts, applications);
+        steps.step(&format!(
+            "directory ({} users, {} groups kept by delta; {} references kept)",
+            dir.users().len(),
+            dir.groups().len(),
+            snap.references.len()
+        ));
+
+        // The inventory alone, to split the next step (made and dropped).
+        let entries = cutover::inventory::classify(&domain, &dir);
+        let objects = entries.len();
+        steps.step(&format!("inventory entries alone ({objects} objects)"));
+        drop(entries);
+        steps.step("(inventory dropped)");
+
+        let (entries, sketch) =
+            inventory_and_plan(&domain, &dir, snap.domain.as_ref(), initial.as_deref());
+        let changes = sketch.as_ref().map_or(0, |s| s.planned.len());
+        steps.step(&format!(
+            "inventory and plan as the poller makes them ({objects} objects, {changes} changes)"
+        ));
+
+        let now = time::OffsetDateTime::now_utc();
+        let mut state = State::new(
+            "bench".into(),
+            domain.clone(),
+            cutover::plan::Runbook { phases: Vec::new() },
+            now,
+        );
+        update(
+            &mut state,
+            Action::InventoryPolled {
+                at: now,
+                result: Ok(entries),
             },
-        )
-        .unwrap();
-        let r3 = rss();
-        println!("planned {}: {} MB", planned.len(), r3 as i64 - r2 as i64);
-        let sketch = PlanSketch {
-            initial_domain: plan.initial_domain.clone(),
-            planned,
-            blocked: cutover::app::workbench::blocked(&plan),
-        };
-        let mut w = Workbench::default();
-        w.replan(sketch, time::OffsetDateTime::now_utc());
-        let r4 = rss();
-        println!("workbench: {} MB", r4 as i64 - r3 as i64);
-        let mut vm = cutover::app::view::ViewModel::default();
-        vm.inventory_changed(Some(&entries), "");
-        let r5 = rss();
-        println!("view model: {} MB", r5 as i64 - r4 as i64);
-        println!("total over sim: {} MB", r5 - r0);
-        drop((w, vm, entries, dir));
+        );
+        steps.step("the loop takes the inventory (Users view model)");
+        update(
+            &mut state,
+            Action::ReleasePlanned {
+                at: now,
+                result: sketch,
+            },
+        );
+        steps.step("the loop takes the plan (workbench)");
+        steps.total();
+
+        // A second reading (after a run, or when a delta round moved something): the poller
+        // makes the next inventory and plan while the loop still holds the last ones.
+        let (entries, sketch) =
+            inventory_and_plan(&domain, &dir, snap.domain.as_ref(), initial.as_deref());
+        steps.step("again, while the loop holds the first (a re-plan)");
+        update(
+            &mut state,
+            Action::InventoryPolled {
+                at: now,
+                result: Ok(entries),
+            },
+        );
+        update(
+            &mut state,
+            Action::ReleasePlanned {
+                at: now,
+                result: sketch,
+            },
+        );
+        steps.step("the loop takes them in place of the first");
+        steps.total();
+        drop((state, dir));
     });
 }

@@ -156,6 +156,8 @@ fn address_refs(
             value: p.clone(),
         });
     }
+    // Kept per object holding the domain (100,000 of them): no room to grow.
+    out.shrink_to_fit();
     out
 }
 

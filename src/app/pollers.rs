@@ -2,7 +2,7 @@
 //! waits for its own request before the next tick (latest wins, no pile-up behind a slow
 //! service) and sends owned results to the loop as actions.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,8 +26,10 @@ use super::workbench::{Interner, PlanSketch, Planned};
 /// since, which is one request per collection when nothing did. Lives in the poller's task.
 #[derive(Debug, Default)]
 pub struct Directory {
-    users: BTreeMap<String, User>,
-    groups: BTreeMap<String, Group>,
+    /// Sorted by id (the order a map by id would give), without a map's copy of each id or
+    /// its nodes' room to grow: the first round's listing is kept as it came.
+    users: Vec<User>,
+    groups: Vec<Group>,
     users_link: Option<String>,
     groups_link: Option<String>,
     /// `domainNameReferences` of the domain (by id) as last listed. Graph lists only users
@@ -45,10 +47,10 @@ pub struct Directory {
 
 impl crate::inventory::DirectoryView for Directory {
     fn users(&self) -> impl Iterator<Item = &User> {
-        self.users.values()
+        self.users.iter()
     }
     fn groups(&self) -> impl Iterator<Item = &Group> {
-        self.groups.values()
+        self.groups.iter()
     }
     fn contacts(&self) -> &[crate::graph::model::OrgContact] {
         &self.contacts
@@ -99,12 +101,9 @@ impl Directory {
         // A reference to a user or group whose own addresses hold the domain adds nothing
         // the inventory does not list already; 100,000 of them need not be kept.
         let known = |id: &str| {
-            self.users
-                .get(id)
+            by_id(&self.users, id, |u| &u.id)
                 .is_some_and(|u| crate::inventory::user_holds(u, domain_id))
-                || self
-                    .groups
-                    .get(id)
+                || by_id(&self.groups, id, |g| &g.id)
                     .is_some_and(|g| crate::inventory::group_holds(g, domain_id))
         };
         let others: Arc<[DirectoryObjectRef]> =
@@ -113,12 +112,23 @@ impl Directory {
         Ok((others, total))
     }
 
+    /// The contacts and applications as last read (they have no delta; the source poller
+    /// reads them every inventory period).
+    pub fn set_contacts_and_applications(
+        &mut self,
+        contacts: Vec<crate::graph::model::OrgContact>,
+        applications: Vec<crate::graph::model::Application>,
+    ) {
+        self.contacts = contacts;
+        self.applications = applications;
+    }
+
     pub fn users(&self) -> impl ExactSizeIterator<Item = &User> {
-        self.users.values()
+        self.users.iter()
     }
 
     pub fn groups(&self) -> impl ExactSizeIterator<Item = &Group> {
-        self.groups.values()
+        self.groups.iter()
     }
 }
 
@@ -133,27 +143,43 @@ fn settle<T>(
     result
 }
 
-/// One delta round into the kept objects: a first round (no link yet) replaces them all.
-/// True when it changed something.
+/// The object with this id in objects sorted by id.
+fn by_id<'a, T>(kept: &'a [T], key: &str, id: impl Fn(&T) -> &String) -> Option<&'a T> {
+    let at = kept.binary_search_by(|o| id(o).as_str().cmp(key)).ok()?;
+    kept.get(at)
+}
+
+/// One delta round into the kept objects (sorted by id): a first round (no link yet) replaces
+/// them all; a later one removes, replaces and adds by id, as a map by id would (an id
+/// removed and listed again in one round is kept). True when it changed something.
 fn apply<T>(
-    kept: &mut BTreeMap<String, T>,
+    kept: &mut Vec<T>,
     link: &mut Option<String>,
     delta: Delta<T>,
     id: impl Fn(&T) -> &String,
 ) -> bool {
     let first = link.is_none();
-    if first {
-        kept.clear();
-    }
     let changed = first || !delta.changed.is_empty() || !delta.removed.is_empty();
-    for gone in &delta.removed {
-        kept.remove(gone);
-    }
-    for object in delta.changed {
-        kept.insert(id(&object).clone(), object);
-    }
     *link = Some(delta.delta_link);
-    changed
+    if !changed {
+        return false;
+    }
+    if first {
+        *kept = delta.changed;
+    } else {
+        if !delta.removed.is_empty() {
+            let gone: HashSet<&str> = delta.removed.iter().map(String::as_str).collect();
+            kept.retain(|o| !gone.contains(id(o).as_str()));
+        }
+        kept.extend(delta.changed);
+    }
+    // By id, the last listing of an id winning: reversed, a stable sort puts the latest of
+    // equal ids first, and `dedup_by` keeps the first of each run.
+    kept.reverse();
+    kept.sort_by(|a, b| id(a).cmp(id(b)));
+    kept.dedup_by(|a, b| id(a) == id(b));
+    kept.shrink_to_fit();
+    true
 }
 
 /// Read everything the dashboard shows about one tenant. With `directory` its users and groups
@@ -473,39 +499,12 @@ impl Inventory {
             return true;
         }
         self.this = this;
-        // The inventory and the workbench's plan come from the same reading, so a row's
-        // planned change is about the object as listed. The plan is handed over change by
-        // change as compact rows, never held whole.
-        let mut entries = crate::inventory::classify(domain, &*directory);
-        // Rows in the order a person reads them, here rather than on the loop.
-        entries.sort_by(crate::inventory::row_order);
-        let mut planned = Vec::with_capacity(entries.len() * 2);
-        let mut strings = Interner::default();
-        let mut each = |c: &crate::plan::change::Change| {
-            planned.push(Planned::of_shared(c, &mut strings));
-        };
-        let plan = crate::plan::live::plan_emit(
+        let (entries, sketch) = inventory_and_plan(
+            domain,
+            directory,
             self.this.as_ref(),
             self.initial.as_deref(),
-            &*directory,
-            &entries,
-            (TenantId::Source.as_str(), domain),
-            None,
-            crate::plan::release::Emit {
-                keep: &|_| false,
-                each: Some(&mut each),
-                renames: false,
-            },
         );
-        let sketch = plan
-            .map(|p| {
-                Box::new(PlanSketch {
-                    initial_domain: p.initial_domain.clone(),
-                    planned,
-                    blocked: super::workbench::blocked(&p),
-                })
-            })
-            .map_err(|e| e.to_string());
         // The rows and their planned changes arrive together: a row never shows a plan made
         // from another reading.
         tx.send(Action::InventoryPolled {
@@ -517,6 +516,54 @@ impl Inventory {
                 .send(Action::ReleasePlanned { at, result: sketch })
                 .is_ok()
     }
+}
+
+/// The inventory and the workbench's release plan of the source tenant, from one reading of
+/// its directory (`this`: the domain there; `initial`: its onmicrosoft domain), as the source
+/// poller sends them to the loop; `benches/memory.rs` measures this same path.
+pub fn inventory_and_plan(
+    domain: &str,
+    directory: &Directory,
+    this: Option<&crate::graph::model::Domain>,
+    initial: Option<&str>,
+) -> (
+    Vec<crate::inventory::Entry>,
+    Result<Box<PlanSketch>, String>,
+) {
+    // The inventory and the workbench's plan come from the same reading, so a row's
+    // planned change is about the object as listed. The plan is handed over change by
+    // change as compact rows, never held whole.
+    let mut entries = crate::inventory::classify(domain, directory);
+    // Rows in the order a person reads them, here rather than on the loop.
+    entries.sort_by(crate::inventory::row_order);
+    let mut planned = Vec::with_capacity(entries.len() * 2);
+    let mut strings = Interner::default();
+    let mut each = |c: &crate::plan::change::Change| {
+        planned.push(Planned::of_shared(c, &mut strings));
+    };
+    let plan = crate::plan::live::plan_emit(
+        this,
+        initial,
+        directory,
+        &entries,
+        (TenantId::Source.as_str(), domain),
+        None,
+        crate::plan::release::Emit {
+            keep: &|_| false,
+            each: Some(&mut each),
+            renames: false,
+        },
+    );
+    let sketch = plan
+        .map(|p| {
+            Box::new(PlanSketch {
+                initial_domain: p.initial_domain.clone(),
+                planned,
+                blocked: super::workbench::blocked(&p),
+            })
+        })
+        .map_err(|e| e.to_string());
+    (entries, sketch)
 }
 
 /// The zone snapshot before the first change, taken once in the background so the dashboard
@@ -602,4 +649,53 @@ fn snapshots_seen_cached(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{apply, by_id};
+    use crate::graph::delta::Delta;
+
+    fn round(changed: &[(&str, u8)], removed: &[&str]) -> Delta<(String, u8)> {
+        Delta {
+            changed: changed.iter().map(|(i, v)| (i.to_string(), *v)).collect(),
+            removed: removed.iter().map(|i| i.to_string()).collect(),
+            delta_link: "next".into(),
+        }
+    }
+
+    #[test]
+    fn delta_rounds_keep_objects_by_id_as_a_map_would() {
+        fn id(o: &(String, u8)) -> &String {
+            &o.0
+        }
+        let (mut kept, mut link) = (Vec::new(), None);
+        // A first round replaces everything; a listing's later copy of an id wins.
+        assert!(apply(
+            &mut kept,
+            &mut link,
+            round(&[("c", 1), ("a", 1), ("b", 1), ("a", 2)], &[]),
+            id
+        ));
+        assert_eq!(link.as_deref(), Some("next"));
+        let ids = |k: &[(String, u8)]| k.iter().map(|(i, v)| format!("{i}{v}")).collect::<Vec<_>>();
+        assert_eq!(ids(&kept), ["a2", "b1", "c1"]);
+        // A quiet round changes nothing.
+        assert!(!apply(&mut kept, &mut link, round(&[], &[]), id));
+        assert_eq!(ids(&kept), ["a2", "b1", "c1"]);
+        // Replaced, added, removed; an id removed and listed again in one round stays.
+        assert!(apply(
+            &mut kept,
+            &mut link,
+            round(&[("b", 3), ("d", 1), ("c", 4), ("0", 1)], &["a", "c", "zz"]),
+            id
+        ));
+        assert_eq!(ids(&kept), ["01", "b3", "c4", "d1"]);
+        assert_eq!(by_id(&kept, "c", id).map(|o| o.1), Some(4));
+        assert!(by_id(&kept, "a", id).is_none());
+        // A link Graph forgot: the next round lists afresh and replaces everything.
+        link = None;
+        assert!(apply(&mut kept, &mut link, round(&[("e", 1)], &[]), id));
+        assert_eq!(ids(&kept), ["e1"]);
+    }
 }

@@ -28,7 +28,7 @@ pub struct Planned {
     pub target: Arc<str>,
     pub display: Arc<str>,
     pub spec: Spec,
-    pub prerequisites: Vec<u64>,
+    pub prerequisites: Box<[u64]>,
 }
 
 /// A change id as a number: ids are 16 hex digits (`change_id`), so a `u64` holds one whole
@@ -76,13 +76,13 @@ pub enum Spec {
         to: Box<str>,
     },
     Primary {
-        cmdlet: Box<str>,
+        cmdlet: &'static str,
         from: Box<str>,
         to: Box<str>,
     },
     /// Proxy addresses removed with `cmdlet`.
     RemoveAliases {
-        cmdlet: Box<str>,
+        cmdlet: &'static str,
         addresses: Vec<Box<str>>,
     },
     Uris {
@@ -103,26 +103,23 @@ impl Planned {
     /// [`Planned::of`], sharing repeated strings through `strings`.
     pub fn of_shared(c: &Change, strings: &mut Interner) -> Planned {
         let text = |v: &serde_json::Value| v.as_str().map(Box::<str>::from);
+        // The few cmdlets a release plan uses, held once; any other keeps the change whole.
         let cmdlet = match &c.route {
-            crate::plan::change::Route::Exchange { cmdlet, .. } => Some(cmdlet.as_str()),
+            crate::plan::change::Route::Exchange { cmdlet, .. } => crate::plan::release::CMDLETS
+                .into_iter()
+                .find(|k| k == cmdlet),
             _ => None,
         };
         let spec = match (c.field.as_str(), cmdlet) {
             (FIELD_UPN, None) => text(&c.before)
                 .zip(text(&c.after))
                 .map(|(from, to)| Spec::Upn { from, to }),
-            (FIELD_PRIMARY, Some(cmdlet)) => {
-                text(&c.before)
-                    .zip(text(&c.after))
-                    .map(|(from, to)| Spec::Primary {
-                        cmdlet: cmdlet.into(),
-                        from,
-                        to,
-                    })
-            }
+            (FIELD_PRIMARY, Some(cmdlet)) => text(&c.before)
+                .zip(text(&c.after))
+                .map(|(from, to)| Spec::Primary { cmdlet, from, to }),
             (FIELD_ADDRESSES, Some(cmdlet)) if string_list(&c.after).is_empty() => {
                 Some(Spec::RemoveAliases {
-                    cmdlet: cmdlet.into(),
+                    cmdlet,
                     addresses: string_list(&c.before).into_iter().map(Box::from).collect(),
                 })
             }
@@ -245,11 +242,11 @@ impl ChangeState {
     }
 }
 
-/// A planned change and its state.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Item {
-    pub planned: Planned,
-    pub state: ChangeState,
+/// A planned change and its state, as the workbench lends them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Item<'a> {
+    pub planned: &'a Planned,
+    pub state: &'a ChangeState,
 }
 
 /// What a run does.
@@ -348,18 +345,25 @@ impl Run {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Workbench {
-    /// Change id → the change and its state: the latest plan's, and every change this session
-    /// touched (kept after the object no longer holds the domain).
-    items: HashMap<u64, Item>,
-    /// Object id → its change ids, in plan order.
-    by_target: HashMap<Arc<str>, Vec<u64>>,
+    /// The changes in plan order (the order runs send them in): the latest plan's, moved in
+    /// as the poller made them (a 220,000-change plan is not copied into a map), then every
+    /// change this session touched that the plan no longer has (kept after the object no
+    /// longer holds the domain), in their old order.
+    planned: Vec<Planned>,
+    /// Change id → its place in `planned`.
+    index: HashMap<u64, u32>,
+    /// Change id → its state, for the changes this session touched; the others are planned.
+    states: HashMap<u64, ChangeState>,
+    /// Object id → where its changes start in `grouped`, and how many.
+    by_target: HashMap<Arc<str>, (u32, u32)>,
+    /// Places in `planned` grouped by object, each object's in plan order: one list for every
+    /// object rather than a list each (100,000 of them).
+    grouped: Vec<u32>,
     /// Object id → the rule that keeps cutover from changing it (the plan's flag).
     blocked: HashMap<String, String>,
     /// The domain-wide changes of the plan (default domain, removal), in plan order: not an
     /// object's row; `cutover apply` of the release plan makes them.
     pub domain_level: Vec<u64>,
-    /// Change ids in plan order (the order runs send them in).
-    order: Vec<u64>,
     pub initial_domain: Option<String>,
     /// Why the last planning failed, if it did.
     pub plan_error: Option<String>,
@@ -419,37 +423,46 @@ impl Workbench {
         self.plan_error = None;
         self.planned_at = Some(at);
         self.initial_domain = Some(plan.initial_domain.clone());
-        let planned: HashSet<u64> = plan.planned.iter().map(|p| p.id).collect();
-        self.items
-            .retain(|id, item| planned.contains(id) || item.state != ChangeState::Planned);
-        // Plan order first, then what the session kept, in its old order.
-        let mut order: Vec<u64> = plan.planned.iter().map(|p| p.id).collect();
-        for p in plan.planned {
-            self.items.entry(p.id).or_insert(Item {
-                planned: p,
-                state: ChangeState::Planned,
-            });
+        let old = std::mem::replace(&mut self.planned, plan.planned);
+        self.index.clear();
+        self.index.reserve(self.planned.len());
+        for (i, p) in self.planned.iter().enumerate() {
+            self.index.insert(p.id, place(i));
         }
-        order.extend(
-            self.order
-                .iter()
-                .filter(|id| !planned.contains(*id) && self.items.contains_key(*id))
-                .copied(),
-        );
-        self.order = order;
+        // Every change with a state is kept (states only ever name kept changes).
+        for p in old {
+            if !self.index.contains_key(&p.id) && self.states.contains_key(&p.id) {
+                self.index.insert(p.id, place(self.planned.len()));
+                self.planned.push(p);
+            }
+        }
         self.by_target.clear();
         self.domain_level.clear();
-        for id in &self.order {
-            let Some(item) = self.items.get(id) else {
-                continue;
-            };
-            if item.planned.domain_level() {
-                self.domain_level.push(*id);
+        // Count each object's changes, give each object its run of `grouped`, then fill the
+        // runs in plan order.
+        for p in &self.planned {
+            if p.domain_level() {
+                self.domain_level.push(p.id);
             } else {
-                self.by_target
-                    .entry(item.planned.target.clone())
-                    .or_default()
-                    .push(*id);
+                self.by_target.entry(p.target.clone()).or_insert((0, 0)).1 += 1;
+            }
+        }
+        let mut next = 0;
+        for (start, len) in self.by_target.values_mut() {
+            (*start, next) = (next, next + *len);
+            *len = 0;
+        }
+        self.grouped.clear();
+        self.grouped.resize(next as usize, 0);
+        for (i, p) in self.planned.iter().enumerate() {
+            if p.domain_level() {
+                continue;
+            }
+            if let Some((start, len)) = self.by_target.get_mut(&*p.target) {
+                if let Some(slot) = self.grouped.get_mut((*start + *len) as usize) {
+                    *slot = place(i);
+                }
+                *len += 1;
             }
         }
         self.blocked = plan.blocked.into_iter().collect();
@@ -459,23 +472,49 @@ impl Workbench {
     /// when it no longer holds the domain)?
     pub fn touched(&self, object: &str) -> bool {
         self.changes_of(object)
-            .any(|i| i.state != ChangeState::Planned)
+            .any(|i| *i.state != ChangeState::Planned)
     }
 
-    fn changes_of<'a>(&'a self, object: &str) -> impl Iterator<Item = &'a Item> + 'a {
-        self.by_target
-            .get(object)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.items.get(id))
+    fn changes_of<'a>(&'a self, object: &str) -> impl Iterator<Item = Item<'a>> + 'a {
+        self.ids_of(object).filter_map(|id| self.get(id))
+    }
+
+    /// The object's change ids, in plan order.
+    fn ids_of<'a>(&'a self, object: &str) -> impl Iterator<Item = u64> + 'a {
+        let (start, len) = self.by_target.get(object).copied().unwrap_or_default();
+        self.grouped
+            .get(start as usize..(start + len) as usize)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|i| self.planned.get(*i as usize))
+            .map(|p| p.id)
+    }
+
+    /// A change and its state.
+    fn get(&self, id: u64) -> Option<Item<'_>> {
+        let planned = self.planned.get(*self.index.get(&id)? as usize)?;
+        let state = self.states.get(&id).unwrap_or(&PLANNED);
+        Some(Item { planned, state })
+    }
+
+    /// Give a change a state (planned: no state kept).
+    fn set_state(&mut self, id: u64, state: ChangeState) {
+        if !self.index.contains_key(&id) {
+            return;
+        }
+        if state == ChangeState::Planned {
+            self.states.remove(&id);
+        } else {
+            self.states.insert(id, state);
+        }
     }
 
     /// The object's planned changes in short (`UPN → …@initial, remove 2 aliases`) and state.
     pub fn row(&self, object: &str) -> RowWork {
-        let items: Vec<&Item> = self.changes_of(object).collect();
+        let items: Vec<Item> = self.changes_of(object).collect();
         let planned = items
             .iter()
-            .map(|i| short(&i.planned, self.initial_domain.as_deref()))
+            .map(|i| short(i.planned, self.initial_domain.as_deref()))
             .collect::<Vec<_>>()
             .join(", ");
         let state = if items.is_empty() {
@@ -493,14 +532,14 @@ impl Workbench {
             _ => None,
         }) {
             RowState::Failed(why)
-        } else if items.iter().any(|i| i.state == ChangeState::Refused) {
+        } else if items.iter().any(|i| *i.state == ChangeState::Refused) {
             RowState::Refused
-        } else if items.iter().any(|i| i.state == ChangeState::Undone) {
+        } else if items.iter().any(|i| *i.state == ChangeState::Undone) {
             RowState::Undone
         } else {
             let applied = items
                 .iter()
-                .filter(|i| i.state == ChangeState::Applied)
+                .filter(|i| *i.state == ChangeState::Applied)
                 .count();
             match applied {
                 0 => RowState::Planned,
@@ -519,7 +558,7 @@ impl Workbench {
     pub fn preview(&self, objects: &[String]) -> Vec<String> {
         let mut lines = Vec::new();
         for o in objects {
-            let items: Vec<&Item> = self.changes_of(o).collect();
+            let items: Vec<Item> = self.changes_of(o).collect();
             if items.is_empty() {
                 if let Some(rule) = self.blocked.get(o) {
                     lines.push(format!("{o}: blocked: {rule}"));
@@ -531,7 +570,7 @@ impl Workbench {
                     "{}  {}  [{}]",
                     i.planned.display,
                     crate::plan::release::describe(&i.planned.change()),
-                    state_word(&i.state)
+                    state_word(i.state)
                 ));
             }
         }
@@ -543,9 +582,8 @@ impl Workbench {
     pub fn to_apply(&self, objects: &[String]) -> Vec<Change> {
         let wanted: HashSet<u64> = objects
             .iter()
-            .flat_map(|o| self.by_target.get(o.as_str()).into_iter().flatten())
-            .copied()
-            .filter(|id| self.items.get(id).is_some_and(|i| i.state.to_apply()))
+            .flat_map(|o| self.ids_of(o))
+            .filter(|id| self.get(*id).is_some_and(|i| i.state.to_apply()))
             .collect();
         self.with_prerequisites(wanted)
     }
@@ -558,7 +596,7 @@ impl Workbench {
             .domain_level
             .iter()
             .copied()
-            .filter(|id| self.items.get(id).is_some_and(|i| i.state.to_apply()))
+            .filter(|id| self.get(*id).is_some_and(|i| i.state.to_apply()))
             .collect();
         self.with_prerequisites(wanted)
     }
@@ -566,9 +604,9 @@ impl Workbench {
     /// Every failed change (`r`), with its prerequisites not yet applied.
     pub fn to_retry(&self) -> Vec<Change> {
         let wanted: HashSet<u64> = self
-            .items
+            .states
             .iter()
-            .filter(|(_, i)| matches!(i.state, ChangeState::Failed(_)))
+            .filter(|(_, s)| matches!(s, ChangeState::Failed(_)))
             .map(|(id, _)| *id)
             .collect();
         self.with_prerequisites(wanted)
@@ -576,17 +614,12 @@ impl Workbench {
 
     /// Ids of the applied changes of `objects` (`u`), in plan order.
     pub fn applied_of(&self, objects: &[String]) -> Vec<String> {
-        let of: HashSet<u64> = objects
+        let of: HashSet<u64> = objects.iter().flat_map(|o| self.ids_of(o)).collect();
+        self.planned
             .iter()
-            .flat_map(|o| self.by_target.get(o.as_str()).into_iter().flatten())
-            .copied()
-            .collect();
-        self.order
-            .iter()
-            .filter(|id| of.contains(*id))
-            .filter_map(|id| self.items.get(id))
-            .filter(|i| i.state == ChangeState::Applied)
-            .map(|i| i.planned.change().id)
+            .filter(|p| of.contains(&p.id))
+            .filter(|p| self.states.get(&p.id) == Some(&ChangeState::Applied))
+            .map(|p| p.change().id)
             .collect()
     }
 
@@ -597,7 +630,7 @@ impl Workbench {
             .filter_map(|inv| {
                 ids.iter()
                     .find(|id| {
-                        self.items.get(&key(id)).is_some_and(|i| {
+                        self.get(key(id)).is_some_and(|i| {
                             let c = i.planned.change();
                             c.target.id == inv.target.id
                                 && c.field == inv.field
@@ -616,24 +649,22 @@ impl Workbench {
             if !take.insert(id) {
                 continue;
             }
-            if let Some(item) = self.items.get(&id) {
+            if let Some(item) = self.get(id) {
                 for p in &item.planned.prerequisites {
                     let done = self
-                        .items
-                        .get(p)
-                        .is_none_or(|i| i.state == ChangeState::Applied);
+                        .get(*p)
+                        .is_none_or(|i| *i.state == ChangeState::Applied);
                     if !done {
                         stack.push(*p);
                     }
                 }
             }
         }
-        self.order
+        self.planned
             .iter()
-            .filter(|id| take.contains(*id))
-            .filter_map(|id| self.items.get(id))
-            .map(|i| {
-                let mut c = i.planned.change();
+            .filter(|p| take.contains(&p.id))
+            .map(|p| {
+                let mut c = p.change();
                 // A prerequisite already applied is not sent again: the run need not hold it.
                 c.prerequisites.retain(|p| take.contains(&key(p)));
                 c
@@ -645,12 +676,11 @@ impl Workbench {
     pub fn start(&mut self, run: Run, changes: &[Change]) {
         for c in changes {
             let id = run.undoes.get(&c.id).unwrap_or(&c.id);
-            if let Some(item) = self.items.get_mut(&key(id)) {
-                item.state = match run.kind {
-                    RunKind::Undo => ChangeState::Undoing,
-                    _ => ChangeState::Applying,
-                };
-            }
+            let state = match run.kind {
+                RunKind::Undo => ChangeState::Undoing,
+                _ => ChangeState::Applying,
+            };
+            self.set_state(key(id), state);
         }
         self.run = Some(run);
     }
@@ -680,25 +710,25 @@ impl Workbench {
         }
         // An undo that failed leaves the change applied (the journal says so); its row shows
         // the failure until the next run.
-        if let Some(item) = self.items.get_mut(&id) {
-            item.state = match (undo, state) {
-                (true, ChangeState::Refused) => ChangeState::Applied,
-                (_, s) => s,
-            };
-        }
+        let state = match (undo, state) {
+            (true, ChangeState::Refused) => ChangeState::Applied,
+            (_, s) => s,
+        };
+        self.set_state(id, state);
     }
 
     /// The run ended (`error`: it stopped early). What it left under way goes back to what it
     /// was not: planned (or applied, for an undo), with the reason when there is one.
     pub fn ended(&mut self, at: OffsetDateTime, error: Option<String>) {
-        for item in self.items.values_mut() {
-            item.state = match (&item.state, &error) {
+        self.states.retain(|_, state| {
+            *state = match (&*state, &error) {
                 (ChangeState::Applying, Some(e)) => ChangeState::Failed(e.clone()),
                 (ChangeState::Applying, None) => ChangeState::Planned,
                 (ChangeState::Undoing, _) => ChangeState::Applied,
                 (s, _) => s.clone(),
             };
-        }
+            *state != ChangeState::Planned
+        });
         if let Some(run) = self.run.as_mut() {
             run.ended = Some(at);
             run.error = error;
@@ -711,20 +741,32 @@ impl Workbench {
 
     /// Changes per state, for the pane's summary line.
     pub fn counts(&self) -> (usize, usize, usize) {
-        let (mut planned, mut applied, mut failed) = (0, 0, 0);
-        for i in self.items.values() {
-            if i.planned.domain_level() {
+        // Every object change counts as planned but those with a state saying otherwise.
+        let (mut planned, mut applied, mut failed) =
+            (self.planned.len() - self.domain_level.len(), 0, 0);
+        for (id, state) in &self.states {
+            if self.get(*id).is_none_or(|i| i.planned.domain_level()) {
                 continue;
             }
-            match i.state {
-                ChangeState::Planned | ChangeState::Refused | ChangeState::Undone => planned += 1,
+            match state {
                 ChangeState::Applied => applied += 1,
                 ChangeState::Failed(_) => failed += 1,
                 _ => {}
             }
+            if !state.to_apply() {
+                planned -= 1;
+            }
         }
         (planned, applied, failed)
     }
+}
+
+/// The state of a change no run has touched.
+static PLANNED: ChangeState = ChangeState::Planned;
+
+/// A place in the workbench's changes (a plan has far fewer than 4 billion).
+fn place(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 fn is_domain_level(c: &Change) -> bool {

@@ -113,30 +113,40 @@ fn cmdlet(kind: Kind) -> Option<&'static str> {
 /// Exchange's cmdlet for a mail contact's addresses (`-EmailAddresses @{Remove=…}`).
 pub const CONTACT_CMDLET: &str = "Set-MailContact";
 
+/// Every Exchange cmdlet a release plan uses ([`cmdlet`] and [`CONTACT_CMDLET`]).
+pub const CMDLETS: [&str; 4] = [
+    "Set-Mailbox",
+    "Set-DistributionGroup",
+    "Set-UnifiedGroup",
+    CONTACT_CMDLET,
+];
+
 fn local_part(address: &str) -> &str {
     address.rsplit_once('@').map_or(address, |(l, _)| l)
 }
 
 /// Hands out `<local>@<initial>` names unique without regard to case, against everything the
 /// tenant already uses there and every name handed out before (address → owner's id).
-struct Names {
+/// The owners are borrowed from the directory and the entries, which outlive the plan's making:
+/// a 100,000-mailbox tenant has that many names in its initial domain.
+struct Names<'d> {
     initial: String,
-    taken: HashMap<String, String>,
+    taken: HashMap<Box<str>, &'d str>,
 }
 
-impl Names {
-    fn new(initial: &str, directory: &impl DirectoryView) -> Names {
+impl<'d> Names<'d> {
+    fn new(initial: &str, directory: &'d impl DirectoryView) -> Names<'d> {
         let mut taken = HashMap::new();
         let at_initial = format!("@{}", initial.to_ascii_lowercase());
         // Only names in the initial domain can collide with a claim there: the others are
         // not kept (a tenant's every address would be hundreds of thousands).
-        let mut add = |owner: &str, a: &str| {
+        let mut add = |owner: &'d str, a: &str| {
             let bare = a
                 .split_once(':')
                 .map_or(a, |(p, r)| if p.contains('@') { a } else { r })
                 .to_ascii_lowercase();
             if bare.ends_with(&at_initial) {
-                taken.entry(bare).or_insert_with(|| owner.to_string());
+                taken.entry(bare.into_boxed_str()).or_insert(owner);
             }
         };
         for u in directory.users() {
@@ -161,17 +171,17 @@ impl Names {
     /// `local@initial`, or `local2@initial`, `local3@…` when taken (the local part cut, by
     /// characters, so the suffix keeps it within 64). The object's own addresses (`owner`)
     /// do not collide with it: Exchange gives most mailboxes `local@initial` already.
-    fn claim(&mut self, local: &str, owner: &str) -> (String, Option<String>) {
+    fn claim(&mut self, local: &str, owner: &'d str) -> (String, Option<String>) {
         let free = |names: &Names, a: &str| {
             names
                 .taken
-                .get(&a.to_ascii_lowercase())
-                .is_none_or(|o| o == owner)
+                .get(a.to_ascii_lowercase().as_str())
+                .is_none_or(|o| *o == owner)
         };
         let first = format!("{local}@{}", self.initial);
         if free(self, &first) {
             self.taken
-                .insert(first.to_ascii_lowercase(), owner.to_string());
+                .insert(first.to_ascii_lowercase().into_boxed_str(), owner);
             return (first, None);
         }
         let mut n = 2u32;
@@ -182,7 +192,7 @@ impl Names {
             let candidate = format!("{base}{suffix}@{}", self.initial);
             if free(self, &candidate) {
                 self.taken
-                    .insert(candidate.to_ascii_lowercase(), owner.to_string());
+                    .insert(candidate.to_ascii_lowercase().into_boxed_str(), owner);
                 return (
                     candidate.clone(),
                     Some(format!("{first} is taken; {candidate} chosen")),
@@ -349,14 +359,40 @@ pub struct Emit<'a> {
 struct Out<'e, 'a> {
     emit: &'e mut Emit<'a>,
     changes: Vec<Change>,
-    ids: Vec<String>,
+    ids: Vec<Id>,
     renames: Vec<Rename>,
     upn_renames: usize,
 }
 
+/// A change id as the plan keeps it until the removal names them all: the 16 hex digits of
+/// `change_id` as a number (220,000 ids of a 100,000-user tenant, no string each), anything
+/// else as written.
+enum Id {
+    Hex(u64),
+    Other(Box<str>),
+}
+
+impl Id {
+    fn of(id: &str) -> Id {
+        // Lower-case digits only, so that `text` writes it back the same.
+        let hex = id.len() == 16 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        match u64::from_str_radix(id, 16) {
+            Ok(n) if hex => Id::Hex(n),
+            _ => Id::Other(id.into()),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Id::Hex(n) => format!("{n:016x}"),
+            Id::Other(s) => s.to_string(),
+        }
+    }
+}
+
 impl Out<'_, '_> {
     fn push(&mut self, c: Change) {
-        self.ids.push(c.id.clone());
+        self.ids.push(Id::of(&c.id));
         if let Some(each) = self.emit.each.as_mut() {
             each(&c);
         }
@@ -659,7 +695,7 @@ pub fn release_plan_emit(
             Some(disable) => Change::force_delete_domain(&facts.tenant, &facts.domain, disable),
             None => Change::remove_domain(&facts.tenant, &facts.domain),
         };
-        removal.prerequisites = out.ids.clone();
+        removal.prerequisites = out.ids.iter().map(Id::text).collect();
         out.push(removal);
     } else {
         flags.push(removal_blocked(
