@@ -18,28 +18,6 @@ fn text<'v>(v: &'v Value, key: &str) -> &'v str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn change(
-    tenant: &str,
-    target: Target,
-    field: &str,
-    (before, after): (Value, Value),
-    (route, inverse): (Route, Inverse),
-    rule: &str,
-) -> Change {
-    Change {
-        id: change_id(tenant, &target.id, field, &before, &after),
-        tenant: tenant.to_string(),
-        target,
-        field: field.to_string(),
-        before,
-        after,
-        route,
-        inverse,
-        prerequisites: Vec::new(),
-        rule: rule.to_string(),
-    }
-}
-
 fn graph(method: &str, path: String, body: Option<Value>) -> Route {
     Route::Graph {
         method: method.into(),
@@ -89,7 +67,7 @@ impl Change {
             id: id.to_string(),
             display: display.to_string(),
         };
-        change(
+        Change::new(
             tenant,
             target,
             FIELD_GRANT,
@@ -119,7 +97,7 @@ impl Change {
             id: id.to_string(),
             display: display.to_string(),
         };
-        change(
+        Change::new(
             tenant,
             target,
             FIELD_GRANT,
@@ -172,7 +150,7 @@ impl Change {
                 "appRoleId": text(assignment, "appRoleId"),
             })),
         );
-        change(
+        Change::new(
             tenant,
             target,
             FIELD_APP_ROLE,
@@ -201,7 +179,7 @@ impl Change {
             id: text(assignment, "id").to_string(),
             display: display.to_string(),
         };
-        change(
+        Change::new(
             tenant,
             target,
             FIELD_APP_ROLE,
@@ -236,7 +214,7 @@ impl Change {
     /// restores it from there (`POST /v1.0/directory/deletedItems/{id}/restore`), with them.
     pub fn delete_service_principal(tenant: &str, sp: &Value) -> Change {
         let id = text(sp, "id");
-        change(
+        Change::new(
             tenant,
             Target {
                 id: id.to_string(),
@@ -267,7 +245,7 @@ impl Change {
     /// Restore a deleted service principal from deleted items; the inverse deletes it again.
     pub fn restore_service_principal(tenant: &str, sp: &Value) -> Change {
         let id = text(sp, "id");
-        change(
+        Change::new(
             tenant,
             Target {
                 id: id.to_string(),
@@ -357,7 +335,7 @@ impl Change {
             .get("params")
             .map(|p| text(p, "Name"))
             .unwrap_or_default();
-        change(
+        Change::new(
             tenant,
             Target {
                 id: name.to_string(),

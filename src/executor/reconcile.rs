@@ -217,17 +217,7 @@ async fn check_grant(
     client: &GraphClient,
     change: &Change,
 ) -> Result<Live, crate::graph::GraphError> {
-    let want = if change.after.is_null() {
-        &change.before
-    } else {
-        &change.after
-    };
-    let field = |k: &str| {
-        want.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_ascii_lowercase()
-    };
+    let field = |k: &str| described_field(change, k).to_ascii_lowercase();
     let grants = client.permission_grants_of(&field("clientId")).await?;
     let scopes: Vec<String> = field("scope")
         .split_whitespace()
@@ -260,17 +250,7 @@ async fn check_app_role(
     client: &GraphClient,
     change: &Change,
 ) -> Result<Live, crate::graph::GraphError> {
-    let want = if change.after.is_null() {
-        &change.before
-    } else {
-        &change.after
-    };
-    let field = |k: &str| {
-        want.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let field = |k: &str| described_field(change, k).to_string();
     let present = match client.app_role_assignments(&field("principalId")).await {
         Ok(list) => list.iter().any(|a| {
             a.resource_id.eq_ignore_ascii_case(&field("resourceId"))
@@ -420,4 +400,15 @@ pub async fn wait_released(
         );
         tokio::time::sleep(step.min(bound.saturating_sub(waited))).await;
     }
+}
+
+/// A field of the object an access change is about: `after` when it adds one, else `before`
+/// (the one it removes).
+fn described_field<'c>(change: &'c Change, key: &str) -> &'c str {
+    let want = if change.after.is_null() {
+        &change.before
+    } else {
+        &change.after
+    };
+    want.get(key).and_then(Value::as_str).unwrap_or_default()
 }

@@ -195,6 +195,29 @@ pub fn change_id(
 }
 
 impl Change {
+    /// A change with no prerequisites; its id is [`change_id`] of what it is.
+    pub fn new(
+        tenant: &str,
+        target: Target,
+        field: &str,
+        (before, after): (Value, Value),
+        (route, inverse): (Route, Inverse),
+        rule: &str,
+    ) -> Change {
+        Change {
+            id: change_id(tenant, &target.id, field, &before, &after),
+            tenant: tenant.to_string(),
+            target,
+            field: field.to_string(),
+            before,
+            after,
+            route,
+            inverse,
+            prerequisites: Vec::new(),
+            rule: rule.to_string(),
+        }
+    }
+
     /// Removing proxy addresses from one Exchange recipient with its `Set-…` cmdlet
     /// (`Set-Mailbox`, `Set-DistributionGroup`, `Set-UnifiedGroup`); the inverse adds them back.
     pub fn remove_addresses(
@@ -345,18 +368,14 @@ impl Change {
         inverse: Inverse,
         rule: &str,
     ) -> Change {
-        Change {
-            id: change_id(tenant, &target.id, field, &before, &after),
-            tenant: tenant.to_string(),
+        Change::new(
+            tenant,
             target,
-            field: field.to_string(),
-            before,
-            after,
-            route,
-            inverse,
-            prerequisites: Vec::new(),
-            rule: rule.to_string(),
-        }
+            field,
+            (before, after),
+            (route, inverse),
+            rule,
+        )
     }
 
     /// A user's UPN from `old` to `new` (`PATCH /v1.0/users/{id}`); the inverse sets `old`

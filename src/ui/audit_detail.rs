@@ -9,17 +9,10 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use crate::app::state::State;
 use crate::audit::Record;
 
-use super::{rows, theme};
+use super::{rows, theme, widgets};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let width = area.width.saturating_sub(8).clamp(20.min(area.width), 100);
-    let height = area.height.saturating_sub(4).max(area.height.min(6));
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
+    let rect = widgets::overlay_rect(area);
     let lines = match rows::selected_audit(state) {
         Some(r) => lines(r),
         None => vec![Line::styled("no entry selected", theme::dim())],

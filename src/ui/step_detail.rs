@@ -16,15 +16,8 @@ use crate::timeline::{StepState, Verdict};
 use super::{rows, theme, widgets};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let width = area.width.saturating_sub(8).clamp(20.min(area.width), 100);
-    let height = area.height.saturating_sub(4).max(area.height.min(6));
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    let text_width = usize::from(width.saturating_sub(4));
+    let rect = widgets::overlay_rect(area);
+    let text_width = usize::from(rect.width.saturating_sub(4));
     let selected = state.view(crate::app::state::Pane::Timeline).selected;
     let lines = match rows::step_rows(state).nth(selected) {
         Some(row) => lines(state, &row, text_width),

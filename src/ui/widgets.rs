@@ -207,6 +207,18 @@ pub fn pad(text: &str, width: usize) -> String {
     out
 }
 
+/// The rectangle of a centred overlay (details views): up to 100 columns, 4 rows of margin.
+pub fn overlay_rect(area: Rect) -> Rect {
+    let width = area.width.saturating_sub(8).clamp(20.min(area.width), 100);
+    let height = area.height.saturating_sub(4).max(area.height.min(6));
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
