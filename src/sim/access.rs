@@ -599,15 +599,6 @@ fn page(
 // ---------------------------------------------------------------------------------------------
 // Read routes
 
-macro_rules! try_resp {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(r) => return *r,
-        }
-    };
-}
-
 fn not_found(id: &str, ids: &RequestIds) -> Response {
     graph_error(
         StatusCode::NOT_FOUND,
@@ -910,15 +901,12 @@ pub(crate) async fn delete_service_principal(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let begun = match super::writes::begin(
+    let begun = try_resp!(super::writes::begin(
         &state,
         &headers,
         &extensions,
-        &permissions::SERVICE_PRINCIPAL_WRITE,
-    ) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
+        &permissions::SERVICE_PRINCIPAL_WRITE
+    ));
     write(&state, &extensions, begun, |access, ids| {
         let Some(s) = access
             .service_principals
@@ -949,15 +937,12 @@ pub(crate) async fn restore_deleted_item(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let begun = match super::writes::begin(
+    let begun = try_resp!(super::writes::begin(
         &state,
         &headers,
         &extensions,
-        &permissions::SERVICE_PRINCIPAL_WRITE,
-    ) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
+        &permissions::SERVICE_PRINCIPAL_WRITE
+    ));
     write(&state, &extensions, begun, |access, ids| {
         let Some(s) = access
             .service_principals
@@ -993,15 +978,12 @@ pub(crate) async fn delete_assignment(
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let begun = match super::writes::begin(
+    let begun = try_resp!(super::writes::begin(
         &state,
         &headers,
         &extensions,
-        &permissions::ASSIGNMENT_WRITE,
-    ) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
+        &permissions::ASSIGNMENT_WRITE
+    ));
     write(&state, &extensions, begun, |access, ids| {
         if access.live(&id).is_none() {
             return Err(Box::new(not_found(&id, ids)));
@@ -1027,15 +1009,12 @@ pub(crate) async fn add_assignment(
     extensions: Extensions,
     body: Bytes,
 ) -> Response {
-    let begun = match super::writes::begin(
+    let begun = try_resp!(super::writes::begin(
         &state,
         &headers,
         &extensions,
-        &permissions::ASSIGNMENT_WRITE,
-    ) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
+        &permissions::ASSIGNMENT_WRITE
+    ));
     let fields = match super::writes::body_object(&body, &begun.ids) {
         Ok(f) => f,
         Err(r) => return super::writes::finish(begun.fate, &extensions, *r),

@@ -18,6 +18,17 @@ macro_rules! begin_or_return {
     };
 }
 
+/// A step of a handler that answers with its error response when it fails (the handlers'
+/// helpers return `Result<_, Box<Response>>`).
+macro_rules! try_resp {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(r) => return *r,
+        }
+    };
+}
+
 mod access;
 mod auth;
 mod batch;

@@ -207,15 +207,6 @@ fn record_change(state: &Shared, tenant: usize, users: bool, id: &str) {
     }
 }
 
-macro_rules! try_resp {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(r) => return *r,
-        }
-    };
-}
-
 const SYNCED: &str = "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.";
 const UNVERIFIED_UPN: &str = "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.";
 
