@@ -323,7 +323,11 @@ fn help_command(argv: &[String]) -> String {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    // Two workers whatever the machine: the work waits on the network, and each worker thread
+    // can give glibc's allocator an arena of its own (memory the benchmarks on a two-core VM
+    // would not show on a sixteen-core laptop).
     tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::Service(format!("cannot start the async runtime: {e}")))
