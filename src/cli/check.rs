@@ -42,8 +42,8 @@ impl Context {
     pub fn load(globals: &Globals, cutover: Option<OffsetDateTime>) -> Result<Context, Failure> {
         let loaded = config::load_config(globals)?;
         let domain = loaded.domain(globals)?;
-        let (runbook, _) =
-            Runbook::load(loaded.path.parent()).map_err(|e| Failure::Input(e.to_string()))?;
+        let (runbook, _) = Runbook::load_for(loaded.path.parent(), &loaded.cfg)
+            .map_err(|e| Failure::Input(e.to_string()))?;
         let (paths, log) = prepare(globals)?;
         // The dashboard's cutover id is the domain; its progress and journal are these.
         let progress = Progress::load(&paths.state_file(&domain.ascii))
