@@ -150,6 +150,56 @@ impl Runbook {
     }
 }
 
+/// Hand a provider-managed tenant's user renames to the provider's portal: every UPN change
+/// of `plan` leaves `changes` (so `cutover apply` never sends it) and becomes a flag saying
+/// what to do in the portal, prefixed with the portal's name ("IONOS portal: …"). Changes that
+/// waited for one lose that prerequisite: the portal's rename is done by hand, before them
+/// (the runbook's `<provider>-rename-users-in-portal` step), and a change Microsoft still
+/// refuses fails on its own. Returns how many changes were handed over.
+pub fn hand_to_portal(plan: &mut super::release::Plan, provider: Provider) -> usize {
+    use super::change::FIELD_UPN;
+    let portal = provider.portal();
+    let (portal_side, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut plan.changes)
+        .into_iter()
+        .partition(|c| c.field == FIELD_UPN);
+    plan.changes = kept;
+    let moved: HashSet<&str> = portal_side.iter().map(|c| c.id.as_str()).collect();
+    for c in &mut plan.changes {
+        c.prerequisites.retain(|p| !moved.contains(p.as_str()));
+    }
+    for r in &mut plan.renames {
+        if r.change.as_deref().is_some_and(|id| moved.contains(id)) {
+            r.change = None;
+        }
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    for c in &portal_side {
+        plan.flags.push(super::release::Flag {
+            target: c.target.clone(),
+            kind: "user".into(),
+            rule: format!(
+                "The {portal} manages this tenant's users: a sign-in name changed through Graph is not reported back to it, and a user's id must end on the onmicrosoft.com domain before it can be deleted"
+            ),
+            action: format!(
+                "{}: change the user name from {} to {} (choose the onmicrosoft.com domain), or delete the user there if it leaves",
+                capitalised(portal),
+                text(&c.before),
+                text(&c.after)
+            ),
+        });
+    }
+    portal_side.len()
+}
+
+/// "IONOS portal", "CSP partner's portal" → as the start of a sentence.
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// The index of the fallback phase, made before the first contingency phase when missing.
 fn fallback_phase(runbook: &mut Runbook) -> usize {
     if let Some(i) = runbook.phases.iter().position(|p| p.id == FALLBACK_PHASE) {

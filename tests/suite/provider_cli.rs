@@ -201,3 +201,91 @@ fn a_provider_managed_source_adds_the_portal_steps_and_a_bad_provider_is_one_lin
         "tenants.source.provider '1und1' is not one of ionos, telekom, csp, other",
     );
 }
+
+#[test]
+fn the_release_plan_hands_user_renames_to_the_portal_and_apply_does_not_send_them() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let _sim = sim_serve(&dir.join("sim.toml"), &dir.join("data"), &[]);
+    let plain: Value = serde_json::from_str(&ok(&run(
+        dir,
+        &["plan", "release", "--tenant", "source", "--json"],
+    )))
+    .expect("plan");
+    let upn = |p: &Value| {
+        p["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .filter(|c| c["field"] == "userPrincipalName")
+            .count()
+    };
+    let renames = upn(&plain);
+    assert!(
+        renames > 0,
+        "the rehearsal has users on the domain: {plain:#}"
+    );
+
+    with_source_line(dir, "ionos.toml", "provider = \"ionos\"");
+    let text = command_with(
+        dir,
+        "ionos.toml",
+        &["plan", "release", "--tenant", "source", "--json"],
+    )
+    .output()
+    .expect("run");
+    let plan: Value = serde_json::from_str(&ok(&text)).expect("plan");
+    assert_eq!(upn(&plan), 0, "{plan:#}");
+    let portal: Vec<&Value> = plan["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .filter(|f| {
+            f["action"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("IONOS portal: change the user name from "))
+        })
+        .collect();
+    assert_eq!(portal.len(), renames, "{plan:#}");
+    // Nothing left in the plan waits for a change that is no longer in it.
+    let ids: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for c in plan["changes"].as_array().unwrap() {
+        for p in c["prerequisites"].as_array().into_iter().flatten() {
+            assert!(ids.contains(&p.as_str().unwrap()), "{c:#}");
+        }
+    }
+    let shown = ok(&command_with(
+        dir,
+        "ionos.toml",
+        &["plan", "release", "--tenant", "source"],
+    )
+    .output()
+    .expect("run"));
+    assert!(
+        shown.contains("IONOS portal: change the user name"),
+        "{shown}"
+    );
+
+    // Applied: the executor takes the plan, and no user's UPN is written.
+    std::fs::write(dir.join("ionos-plan.json"), &text.stdout).expect("write");
+    ok(
+        &command_with(dir, "ionos.toml", &["snapshot", "--tenant", "source"])
+            .output()
+            .expect("run"),
+    );
+    let file = dir.join("ionos-plan.json").to_string_lossy().into_owned();
+    let out = command_with(dir, "ionos.toml", &["apply", &file, "--yes"])
+        .output()
+        .expect("run");
+    assert_ne!(out.status.code(), Some(2), "{}", said(&out));
+    let journal =
+        std::fs::read_to_string(dir.join("data/audit/contoso.example.jsonl")).expect("journal");
+    assert!(journal.contains("\"plan applied\""), "{journal}");
+    assert!(!journal.contains("userPrincipalName"), "{journal}");
+    assert!(!journal.contains("/v1.0/users/"), "{journal}");
+}
