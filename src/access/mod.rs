@@ -628,6 +628,100 @@ pub fn describe(c: &Change) -> Option<String> {
     Some(format!("{what} via {route}; {undo}"))
 }
 
+/// The journal action of a review of the applications with mail permissions.
+pub const REVIEW_ACTION: &str = "mail apps reviewed";
+
+/// Permissions that reach mailbox content or mail sending (the subset of [`sensitive`] a
+/// mail review is about).
+pub fn mail_permission(permission: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "Mail.",
+        "MailboxSettings.",
+        "MailboxItem.",
+        "MailboxFolder.",
+        "full_access_as_app",
+        "full_access_as_user",
+        "EWS.",
+        "IMAP.",
+        "POP.",
+        "SMTP.",
+        "Exchange.",
+    ];
+    PREFIXES.iter().any(|p| {
+        permission
+            .get(..p.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(p))
+    })
+}
+
+impl Inventory {
+    /// Connectors that name the domain (`*.connectors_for_domain`).
+    pub fn connectors_for_domain(&self) -> usize {
+        self.connectors.iter().filter(|c| c.names_domain).count()
+    }
+
+    /// Applications holding a mail permission, delegated or application.
+    pub fn mail_apps(&self) -> Vec<&AppEntry> {
+        self.apps
+            .iter()
+            .filter(|a| {
+                a.application.iter().any(|r| mail_permission(&r.permission))
+                    || a.delegated
+                        .iter()
+                        .any(|d| d.scopes.iter().any(|s| mail_permission(s)))
+            })
+            .collect()
+    }
+
+    /// The journal entry of a review of the current mail apps (`--mark-reviewed`): their
+    /// appIds and names in `details.apps`.
+    pub fn review_event(&self) -> crate::audit::Event {
+        let apps: Vec<serde_json::Value> = self
+            .mail_apps()
+            .iter()
+            .map(|a| serde_json::json!({"app_id": a.app_id, "name": a.display_name}))
+            .collect();
+        crate::audit::Event::new(crate::audit::Kind::UserAction, REVIEW_ACTION)
+            .tenant(self.tenant.clone())
+            .target(self.domain.clone())
+            .details(serde_json::json!({ "apps": apps }))
+    }
+
+    /// The mail apps against the journal's latest review of this tenant: an app whose appId
+    /// that review does not list is unreviewed (appIds are the same across tenants and survive
+    /// a service principal deleted and restored).
+    pub fn mail_apps_review(
+        &self,
+        records: &[crate::audit::Record],
+    ) -> crate::timeline::facts::MailApps {
+        let latest = records.iter().rev().find(|r| {
+            r.event.kind == crate::audit::Kind::UserAction
+                && r.event.action == REVIEW_ACTION
+                && r.event.tenant.as_deref() == Some(self.tenant.as_str())
+        });
+        let reviewed: Vec<String> = latest
+            .and_then(|r| r.event.details.get("apps"))
+            .and_then(|a| a.as_array())
+            .map(|apps| {
+                apps.iter()
+                    .filter_map(|a| a.get("app_id")?.as_str())
+                    .map(str::to_ascii_lowercase)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let apps = self.mail_apps();
+        crate::timeline::facts::MailApps {
+            total: apps.len(),
+            unreviewed: apps
+                .iter()
+                .filter(|a| !reviewed.contains(&a.app_id.to_ascii_lowercase()))
+                .map(|a| a.display_name.clone())
+                .collect(),
+            reviewed_at: latest.map(|r| r.ts.clone()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

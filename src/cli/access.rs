@@ -59,6 +59,9 @@ pub(crate) fn access(globals: &Globals, args: &AccessArgs) -> Outcome {
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
     let (inv, _) = rt.block_on(read(profile, &paths, args.tenant, &domain.ascii))?;
+    if args.mark_reviewed {
+        return mark_reviewed(&inv, &paths, &domain.ascii);
+    }
     let text = if args.json {
         let mut t = serde_json::to_string_pretty(&inv)
             .map_err(|e| Failure::Service(format!("cannot write the inventory as JSON: {e}")))?;
@@ -68,6 +71,33 @@ pub(crate) fn access(globals: &Globals, args: &AccessArgs) -> Outcome {
         render(&inv, &domain.display_both())
     };
     write_out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--mark-reviewed`: journal that every application now holding mail permissions was
+/// reviewed (a `mail apps reviewed` user action listing their appIds), for the gate
+/// `*.mail_apps_reviewed`.
+fn mark_reviewed(inv: &Inventory, paths: &Paths, cutover_id: &str) -> Outcome {
+    let journal_path = paths.audit_log(cutover_id);
+    let mut journal = crate::audit::Journal::open(&journal_path, cutover_id)
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    journal.append(inv.review_event()).map_err(|e| {
+        Failure::Service(format!(
+            "the journal {}: {e}; the review was not recorded",
+            journal_path.display()
+        ))
+    })?;
+    let apps = inv.mail_apps();
+    let names: Vec<String> = apps.iter().map(|a| clean(&a.display_name)).collect();
+    write_out(&format!(
+        "Recorded in {}: {} application{} with mail permissions in the {} tenant reviewed{}{}\n",
+        journal_path.display(),
+        apps.len(),
+        if apps.len() == 1 { "" } else { "s" },
+        inv.tenant,
+        if names.is_empty() { "" } else { ": " },
+        names.join(", ")
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

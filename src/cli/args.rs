@@ -379,6 +379,10 @@ pub struct AccessArgs {
     /// The inventory as one JSON object
     #[arg(long)]
     pub json: bool,
+    /// Record in the audit journal that every application now holding mail permissions has
+    /// been reviewed (the gate *.mail_apps_reviewed)
+    #[arg(long)]
+    pub mark_reviewed: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -42,8 +42,8 @@ impl Context {
     pub fn load(globals: &Globals, cutover: Option<OffsetDateTime>) -> Result<Context, Failure> {
         let loaded = config::load_config(globals)?;
         let domain = loaded.domain(globals)?;
-        let (runbook, _) =
-            Runbook::load(loaded.path.parent()).map_err(|e| Failure::Input(e.to_string()))?;
+        let (runbook, _) = Runbook::load_for(loaded.path.parent(), &loaded.cfg)
+            .map_err(|e| Failure::Input(e.to_string()))?;
         let (paths, log) = prepare(globals)?;
         // The dashboard's cutover id is the domain; its progress and journal are these.
         let progress = Progress::load(&paths.state_file(&domain.ascii))
@@ -80,12 +80,12 @@ impl Context {
                     Failure::Check(m) | Failure::Input(m) | Failure::Service(m) => m,
                 })
             };
-            let source = if needs.presence[0] || needs.holding {
+            let source = if needs.presence[0] || needs.holding || needs.access[0] {
                 client(Side::Source)
             } else {
                 Err(String::new())
             };
-            let destination = if needs.presence[1] || needs.expected {
+            let destination = if needs.presence[1] || needs.expected || needs.access[1] {
                 client(Side::Destination)
             } else {
                 Err(String::new())
@@ -99,6 +99,20 @@ impl Context {
             } else {
                 Ok(Vec::new())
             };
+            let exchange =
+                |side: Side, needed: bool| -> Result<crate::exchange::ExchangeClient, String> {
+                    if !needed {
+                        return Err(String::new());
+                    }
+                    let profile = cfg
+                        .profile(side)
+                        .ok_or_else(|| format!("no {} tenant is configured", side.name()))?;
+                    super::exchange::exchange_client(profile, &self.paths).map_err(|f| match f {
+                        Failure::Check(m) | Failure::Input(m) | Failure::Service(m) => m,
+                    })
+                };
+            let source_exchange = exchange(Side::Source, needs.access[0]);
+            let destination_exchange = exchange(Side::Destination, needs.access[1]);
             let extra: Vec<(String, RecordKind)> = cfg.names.clone();
             let sources = Sources {
                 domain: &self.domain.ascii,
@@ -108,6 +122,10 @@ impl Context {
                 extra_names: &extra,
                 journal: &self.journal,
                 snapshots_dir: &self.paths.snapshots_dir(),
+                exchange: [
+                    source_exchange.as_ref().map_err(Clone::clone),
+                    destination_exchange.as_ref().map_err(Clone::clone),
+                ],
             };
             Ok(read_facts(needs, &sources, now, self.cutover_at).await)
         })

@@ -82,15 +82,25 @@ pub(crate) fn config_check(globals: &Globals, file: Option<&Path>) -> Outcome {
                 (None, Some(d)) => d.display_both(),
                 (None, None) => String::new(),
             };
+            let managed = |p: &Profile| match p.provider {
+                Some(provider) => format!(", managed by provider {}", provider.name()),
+                None => String::new(),
+            };
             let destination = match &cfg.destination {
-                Some(d) => format!("destination {} via {}", d.tenant, d.auth.name()),
+                Some(d) => format!(
+                    "destination {} via {}{}",
+                    d.tenant,
+                    d.auth.name(),
+                    managed(d)
+                ),
                 None => "destination not configured".to_string(),
             };
             println!(
-                "{}: ok (domain {domain}, source {} via {}, {destination})",
+                "{}: ok (domain {domain}, source {} via {}{}, {destination})",
                 path.display(),
                 cfg.source.tenant,
                 cfg.source.auth.name(),
+                managed(&cfg.source),
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -358,7 +358,7 @@ fn dashboard(
     let cfg = &loaded.cfg;
     keys::prepare_look(globals, theme, cfg.theme)?;
     // A user's runbook beside the config replaces the built-in one; a bad one stops here.
-    let (runbook, _) = crate::plan::Runbook::load(loaded.path.parent())
+    let (runbook, _) = crate::plan::Runbook::load_for(loaded.path.parent(), cfg)
         .map_err(|e| Failure::Input(e.to_string()))?;
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;

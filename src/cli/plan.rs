@@ -17,7 +17,7 @@ pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome
     let (paths, _log) = prepare(globals)?;
     let side = args.tenant.name();
     let rt = runtime()?;
-    let plan = rt.block_on(async {
+    let mut plan = rt.block_on(async {
         let client = start::client_for(profile, &paths, None)?;
         let force = args.force_delete.then_some(args.disable_user_accounts);
         let live = crate::plan::live::release(&client, side, &domain.ascii, force)
@@ -55,6 +55,10 @@ pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome
         }
         Ok::<_, Failure>(plan)
     })?;
+    // A provider's portal makes the user renames of the tenant it manages, not Graph.
+    if let Some(provider) = profile.provider {
+        crate::plan::provider::hand_to_portal(&mut plan, provider);
+    }
     let text = if args.json {
         let mut t = serde_json::to_string_pretty(&plan)
             .map_err(|e| Failure::Service(format!("cannot write the plan as JSON: {e}")))?;

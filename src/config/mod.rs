@@ -97,6 +97,53 @@ impl fmt::Debug for SecretSource {
     }
 }
 
+/// Who sold and manages the tenant's Microsoft 365 when it is not the customer alone: a
+/// hoster whose own portal creates and renames the users (IONOS, TelekomCLOUD), a Cloud
+/// Solution Provider partner, or another reseller. It adds the provider's manual steps to the
+/// runbook and marks the user changes its portal must make (`docs/runbook.md`, `docs/plans.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    Ionos,
+    Telekom,
+    Csp,
+    Other,
+}
+
+impl Provider {
+    /// The values `provider` accepts, as written.
+    pub const NAMES: &'static [&'static str] = &["ionos", "telekom", "csp", "other"];
+
+    pub fn parse(s: &str) -> Option<Provider> {
+        match s {
+            "ionos" => Some(Provider::Ionos),
+            "telekom" => Some(Provider::Telekom),
+            "csp" => Some(Provider::Csp),
+            "other" => Some(Provider::Other),
+            _ => None,
+        }
+    }
+
+    /// As written in the configuration and in step ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Ionos => "ionos",
+            Provider::Telekom => "telekom",
+            Provider::Csp => "csp",
+            Provider::Other => "other",
+        }
+    }
+
+    /// Whose portal it is, for people: "IONOS portal", "TelekomCLOUD portal", …
+    pub fn portal(self) -> &'static str {
+        match self {
+            Provider::Ionos => "IONOS portal",
+            Provider::Telekom => "TelekomCLOUD portal",
+            Provider::Csp => "CSP partner's portal",
+            Provider::Other => "provider's portal",
+        }
+    }
+}
+
 /// One tenant's sign-in settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
@@ -113,6 +160,8 @@ pub struct Profile {
     /// The environment variable holding the PFX file's password (none: an empty password).
     pub certificate_password_env: Option<String>,
     pub cloud: Cloud,
+    /// `provider`: who manages the tenant's users besides Microsoft's admin centre.
+    pub provider: Option<Provider>,
 }
 
 impl Profile {
@@ -827,6 +876,7 @@ const PROFILE_KEYS: &[&str] = &[
     "login_url",
     "graph_url",
     "exchange_url",
+    "provider",
 ];
 
 /// A profile, or None with a problem for each bad field. A missing destination is no problem
@@ -1036,6 +1086,23 @@ fn check_profile(c: &mut Checker<'_>, side: Side, table: Option<&DeTable<'_>>) -
     }
 
     let cloud = cloud::check(c, name, &fields);
+    let provider = match fields.get("provider") {
+        None => None,
+        Some(f) => match Provider::parse(f.value.trim()) {
+            Some(p) => Some(p),
+            None => {
+                c.problem(
+                    f,
+                    format!(
+                        "tenants.{name}.provider '{}' is not one of {} (leave it out when the tenant is not managed by a provider)",
+                        f.value,
+                        Provider::NAMES.join(", ")
+                    ),
+                );
+                None
+            }
+        },
+    };
 
     if c.problems.len() > before {
         return None;
@@ -1049,6 +1116,7 @@ fn check_profile(c: &mut Checker<'_>, side: Side, table: Option<&DeTable<'_>>) -
         certificate: certificate.map(|f| PathBuf::from(f.value)),
         certificate_password_env: password_source,
         cloud: cloud?,
+        provider,
     })
 }
 

@@ -64,6 +64,12 @@ cloud = "global"
 # login_url = "https://login.example"
 # graph_url = "https://graph.example"
 # exchange_url = "https://exchange.example"
+# Who manages this tenant's users besides Microsoft's admin centre, when the Microsoft 365
+# subscription came from a provider: "ionos", "telekom" (TelekomCLOUD), "csp" (a Cloud
+# Solution Provider partner) or "other". The runbook then gains the provider's manual steps
+# (its portal renames or deletes users first), and plans mark the user changes its portal
+# must make. Leave it out for a tenant bought from Microsoft directly.
+# provider = "ionos"
 
 # The tenant the domain moves to. Optional: leave this section out when the domain is only
 # being freed, e.g. after cancelling a hoster's Microsoft 365 (IONOS, TelekomCLOUD) before it

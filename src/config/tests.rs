@@ -368,3 +368,32 @@ fn theme_is_read_and_a_bad_one_named_with_its_line() {
         "{found:?}"
     );
 }
+
+#[test]
+fn provider_is_read_and_a_bad_one_named_with_its_key_and_the_allowed_values() {
+    let profile = PFX_PROFILE
+        .replace("CERT", "/etc/cutover/source.pfx")
+        .replace("VAR", "SOURCE_PFX_PASSWORD");
+    let cfg = parse(&profile, &no_env).expect("valid");
+    assert_eq!(cfg.source.provider, None);
+    let with = profile.replacen(
+        "cloud = \"global\"",
+        "cloud = \"global\"\nprovider = \"ionos\"",
+        1,
+    );
+    let cfg = parse(&with, &no_env).expect("valid");
+    assert_eq!(cfg.source.provider, Some(Provider::Ionos));
+    assert_eq!(destination(&cfg).provider, None);
+    let bad = profile.replacen(
+        "cloud = \"global\"",
+        "cloud = \"global\"\nprovider = \"strato\"",
+        1,
+    );
+    let found = problems(&bad);
+    assert_eq!(
+        found,
+        [
+            "line 10: tenants.source.provider 'strato' is not one of ionos, telekom, csp, other (leave it out when the tenant is not managed by a provider)"
+        ]
+    );
+}

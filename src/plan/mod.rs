@@ -10,6 +10,7 @@ pub mod live;
 pub mod machine;
 pub mod mapping;
 pub mod progress;
+pub mod provider;
 pub mod release;
 pub mod runbook;
 

@@ -35,6 +35,28 @@ pub struct TtlSeen {
     pub ttl: Option<u32>,
 }
 
+/// What `cutover access` reads of one tenant, for `*.connectors_for_domain` and
+/// `*.mail_apps_reviewed`; `None` fields are unknown (not read, or `error`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccessFacts {
+    /// Exchange connectors naming the domain.
+    pub connectors_for_domain: Option<usize>,
+    pub mail_apps: Option<MailApps>,
+    /// Why the tenant's connections could not be read.
+    pub error: Option<String>,
+}
+
+/// The applications holding mail permissions now, against the latest review.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MailApps {
+    /// How many applications hold mail permissions now.
+    pub total: usize,
+    /// Display names of those the latest review does not list.
+    pub unreviewed: Vec<String>,
+    /// When the latest review was journaled (`None`: never).
+    pub reviewed_at: Option<String>,
+}
+
 /// Everything the gates read.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Facts {
@@ -58,6 +80,8 @@ pub struct Facts {
     pub audit: Option<Result<(), String>>,
     /// MX TTL observations in time order (journal and the current reading).
     pub mx_ttl_history: Vec<TtlSeen>,
+    /// Connections and access of the source and the destination (`cutover access`).
+    pub access: [AccessFacts; 2],
 }
 
 /// How a gate (or one fact of it) stands.
@@ -326,10 +350,70 @@ impl Facts {
                     ),
                 }
             }
+            Fact::ConnectorsForDomain(side) | Fact::MailAppsReviewed(side) => {
+                self.access_fact(fact, *side)
+            }
             Fact::AuditVerified => match &self.audit {
                 Some(Ok(())) => seen(Value::Bool(true), "the hash chain verifies".into()),
                 Some(Err(why)) => seen(Value::Bool(false), why.clone()),
                 None => unknown(false, "not verified yet".into()),
+            },
+        }
+    }
+
+    fn access_fact(&self, fact: &Fact, side: Side) -> Seen {
+        let access = self
+            .access
+            .get(usize::from(side == Side::Destination))
+            .cloned()
+            .unwrap_or_default();
+        let not_read = |what: &str| match &access.error {
+            Some(e) => unknown(
+                true,
+                format!(
+                    "the {} tenant's {what} could not be read: {e}",
+                    side.as_str()
+                ),
+            ),
+            None => unknown(false, format!("the {what} have not been read yet")),
+        };
+        match fact {
+            Fact::ConnectorsForDomain(_) => match access.connectors_for_domain {
+                Some(n) => seen(
+                    Value::Number(n as f64),
+                    format!(
+                        "{n} connector{} name the domain",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                ),
+                None => not_read("connectors"),
+            },
+            _ => match &access.mail_apps {
+                Some(m) if m.unreviewed.is_empty() => seen(
+                    Value::Bool(true),
+                    match (&m.reviewed_at, m.total) {
+                        (_, 0) => "no application holds mail permissions".into(),
+                        (Some(at), n) => {
+                            format!("all {n} applications with mail permissions reviewed ({at})")
+                        }
+                        (None, n) => format!("all {n} applications reviewed"),
+                    },
+                ),
+                Some(m) => seen(
+                    Value::Bool(false),
+                    format!(
+                        "{} of {} applications with mail permissions not reviewed{}: {}; review them, then run 'cutover access --tenant {} --mark-reviewed'",
+                        m.unreviewed.len(),
+                        m.total,
+                        match &m.reviewed_at {
+                            Some(at) => format!(" since the review of {at}"),
+                            None => String::new(),
+                        },
+                        m.unreviewed.join(", "),
+                        side.as_str()
+                    ),
+                ),
+                None => not_read("applications with mail permissions"),
             },
         }
     }

@@ -156,6 +156,11 @@ pub enum Fact {
     SnapshotTaken(Side),
     /// The audit journal's hash chain verifies.
     AuditVerified,
+    /// Exchange connectors in the tenant that name the domain (`cutover access`).
+    ConnectorsForDomain(Side),
+    /// Every application now holding mail permissions in the tenant is covered by the
+    /// journal's latest `mail apps reviewed` record (`cutover access --mark-reviewed`).
+    MailAppsReviewed(Side),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,12 +190,19 @@ pub const FACTS: &[&str] = &[
     "destination.domain.default",
     "snapshot.taken(source|destination)",
     "audit.verified",
+    "source.connectors_for_domain",
+    "source.mail_apps_reviewed",
+    "destination.connectors_for_domain",
+    "destination.mail_apps_reviewed",
 ];
 
 impl Fact {
     pub fn value_type(&self) -> Type {
         match self {
-            Fact::MxTtl | Fact::Propagated(_) | Fact::References(_) => Type::Number,
+            Fact::MxTtl
+            | Fact::Propagated(_)
+            | Fact::References(_)
+            | Fact::ConnectorsForDomain(_) => Type::Number,
             Fact::MxPointsTo => Type::Target,
             _ => Type::Bool,
         }
@@ -210,6 +222,8 @@ impl Fact {
             Fact::DomainDefault(s) => format!("{}.domain.default", s.as_str()),
             Fact::SnapshotTaken(s) => format!("snapshot.taken({})", s.as_str()),
             Fact::AuditVerified => "audit.verified".into(),
+            Fact::ConnectorsForDomain(s) => format!("{}.connectors_for_domain", s.as_str()),
+            Fact::MailAppsReviewed(s) => format!("{}.mail_apps_reviewed", s.as_str()),
         }
     }
 }
@@ -547,6 +561,12 @@ impl Parser {
                 [s, "domain", "present"] => side(s).map(Fact::DomainPresent).ok_or_else(unknown),
                 [s, "domain", "verified"] => side(s).map(Fact::DomainVerified).ok_or_else(unknown),
                 [s, "domain", "default"] => side(s).map(Fact::DomainDefault).ok_or_else(unknown),
+                [s, "connectors_for_domain"] => {
+                    side(s).map(Fact::ConnectorsForDomain).ok_or_else(unknown)
+                }
+                [s, "mail_apps_reviewed"] => {
+                    side(s).map(Fact::MailAppsReviewed).ok_or_else(unknown)
+                }
                 _ => Err(unknown()),
             };
         }
@@ -676,6 +696,9 @@ mod tests {
             "dns.propagated(mx) >= 0.9",
             "snapshot.taken(source)",
             "audit.verified",
+            "source.connectors_for_domain == 0",
+            "source.mail_apps_reviewed",
+            "destination.connectors_for_domain > 0 or not destination.mail_apps_reviewed",
             "not source.domain.present and (destination.domain.verified || audit.verified)",
         ];
         for text in cases {

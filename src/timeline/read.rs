@@ -34,6 +34,8 @@ pub struct Needs {
     pub journal: bool,
     pub snapshots: [bool; 2],
     pub audit: bool,
+    /// The tenant's connections and access (`cutover access`: Graph and Exchange).
+    pub access: [bool; 2],
 }
 
 fn index(side: Side) -> usize {
@@ -67,6 +69,9 @@ impl Needs {
                 }
                 Fact::SnapshotTaken(s) => n.snapshots[index(*s)] = true,
                 Fact::AuditVerified => n.audit = true,
+                Fact::ConnectorsForDomain(s) | Fact::MailAppsReviewed(s) => {
+                    n.access[index(*s)] = true;
+                }
             }
         }
         n
@@ -91,6 +96,8 @@ pub struct Sources<'a> {
     pub extra_names: &'a [(String, RecordKind)],
     pub journal: &'a Path,
     pub snapshots_dir: &'a Path,
+    /// The source's and the destination's Exchange clients (for the connectors).
+    pub exchange: [Result<&'a crate::exchange::ExchangeClient, String>; 2],
 }
 
 /// One reading of what `needs` names, as [`Facts`] for `now` and T.
@@ -101,12 +108,26 @@ pub async fn read_facts(
     cutover_at: Option<OffsetDateTime>,
 ) -> Facts {
     let domain = sources.domain;
-    let (source, destination, holding, expected, dns) = tokio::join!(
+    let (source, destination, holding, expected, dns, source_access, destination_access) = tokio::join!(
         presence(needs.presence[0], &sources.source, domain),
         presence(needs.presence[1], &sources.destination, domain),
         holding(needs.holding, &sources.source, domain),
         expected(needs.expected, &sources.destination, domain),
         sweep(needs, sources),
+        access(
+            needs.access[0],
+            &sources.source,
+            &sources.exchange[0],
+            "source",
+            sources
+        ),
+        access(
+            needs.access[1],
+            &sources.destination,
+            &sources.exchange[1],
+            "destination",
+            sources
+        ),
     );
     let mut facts = Facts {
         now: Some(now),
@@ -161,7 +182,54 @@ pub async fn read_facts(
     if needs.audit {
         facts.audit = Some(audit_verified(sources.journal));
     }
+    facts.access = [source_access, destination_access];
     facts
+}
+
+/// The tenant's connectors naming the domain and its mail apps against the journal's latest
+/// review, from one `cutover access` reading.
+async fn access(
+    needed: bool,
+    graph: &Result<&GraphClient, String>,
+    exchange: &Result<&crate::exchange::ExchangeClient, String>,
+    tenant: &str,
+    sources: &Sources<'_>,
+) -> facts::AccessFacts {
+    if !needed {
+        return facts::AccessFacts::default();
+    }
+    let failed = |e: String| facts::AccessFacts {
+        error: Some(e),
+        ..facts::AccessFacts::default()
+    };
+    let (graph, exchange) = match (graph, exchange) {
+        (Ok(g), Ok(x)) => (*g, *x),
+        (Err(e), _) | (_, Err(e)) => return failed(e.clone()),
+    };
+    let inv = match crate::access::read(graph, exchange, tenant, sources.domain).await {
+        Ok(inv) => inv,
+        Err(e) => return failed(e.to_string()),
+    };
+    // No journal yet means no review yet; one that cannot be read leaves the review unknown.
+    let records = if sources.journal.exists() {
+        match crate::audit::read_records(sources.journal) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                return facts::AccessFacts {
+                    connectors_for_domain: Some(inv.connectors_for_domain()),
+                    mail_apps: None,
+                    error: Some(format!("the journal could not be read: {e}")),
+                };
+            }
+        }
+    } else {
+        None
+    };
+    facts::AccessFacts {
+        connectors_for_domain: Some(inv.connectors_for_domain()),
+        mail_apps: Some(inv.mail_apps_review(records.as_deref().unwrap_or_default())),
+        error: None,
+    }
 }
 
 /// When each gate first held, from the journal (none when it cannot be read).

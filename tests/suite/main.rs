@@ -39,6 +39,7 @@ mod pacing;
 mod permissions;
 mod pfx;
 mod properties;
+mod provider_cli;
 mod render;
 mod render_workbench;
 mod roundtrip;
