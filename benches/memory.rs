@@ -155,8 +155,13 @@ fn main() {
         drop(entries);
         steps.step("(inventory dropped)");
 
-        let (entries, sketch) =
-            inventory_and_plan(&domain, &dir, snap.domain.as_ref(), initial.as_deref());
+        let (entries, sketch) = inventory_and_plan(
+            &domain,
+            &dir,
+            snap.domain.as_ref(),
+            initial.as_deref(),
+            None,
+        );
         let changes = sketch.as_ref().map_or(0, |s| s.planned.len());
         steps.step(&format!(
             "inventory and plan as the poller makes them ({objects} objects, {changes} changes)"
@@ -189,8 +194,13 @@ fn main() {
 
         // A second reading (after a run, or when a delta round moved something): the poller
         // makes the next inventory and plan while the loop still holds the last ones.
-        let (entries, sketch) =
-            inventory_and_plan(&domain, &dir, snap.domain.as_ref(), initial.as_deref());
+        let (entries, sketch) = inventory_and_plan(
+            &domain,
+            &dir,
+            snap.domain.as_ref(),
+            initial.as_deref(),
+            None,
+        );
         steps.step("again, while the loop holds the first (a re-plan)");
         update(
             &mut state,

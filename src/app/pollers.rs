@@ -382,11 +382,15 @@ pub fn spawn_source_poller(
     every: Duration,
     inventory_every: Duration,
     wake: Arc<tokio::sync::Notify>,
+    provider: Option<crate::config::Provider>,
     tx: UnboundedSender<Action>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut directory = Directory::default();
-        let mut inventory = Inventory::default();
+        let mut inventory = Inventory {
+            provider,
+            ..Inventory::default()
+        };
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
@@ -453,6 +457,8 @@ struct Inventory {
     initial: Option<String>,
     /// The domain as the last inventory saw it (its removal or default flag changes the plan).
     this: Option<crate::graph::model::Domain>,
+    /// The provider whose portal manages the tenant's users, if any.
+    provider: Option<crate::config::Provider>,
 }
 
 impl Inventory {
@@ -504,6 +510,7 @@ impl Inventory {
             directory,
             self.this.as_ref(),
             self.initial.as_deref(),
+            self.provider,
         );
         // The rows and their planned changes arrive together: a row never shows a plan made
         // from another reading.
@@ -526,6 +533,7 @@ pub fn inventory_and_plan(
     directory: &Directory,
     this: Option<&crate::graph::model::Domain>,
     initial: Option<&str>,
+    provider: Option<crate::config::Provider>,
 ) -> (
     Vec<crate::inventory::Entry>,
     Result<Box<PlanSketch>, String>,
@@ -538,7 +546,19 @@ pub fn inventory_and_plan(
     entries.sort_by(crate::inventory::row_order);
     let mut planned = Vec::with_capacity(entries.len() * 2);
     let mut strings = Interner::default();
+    // A provider-managed tenant's user renames are the portal's (`plan::provider`): they
+    // become the user's blocked reason instead of rows cutover would send.
+    let mut portal: Vec<(String, String)> = Vec::new();
+    let mut moved: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let mut each = |c: &crate::plan::change::Change| {
+        if let Some(p) = provider
+            && c.field == crate::plan::change::FIELD_UPN
+        {
+            moved.insert(super::workbench::key(&c.id));
+            let flag = crate::plan::provider::portal_flag(p, c);
+            portal.push((flag.target.id, flag.action));
+            return;
+        }
         planned.push(Planned::of_shared(c, &mut strings));
     };
     let plan = crate::plan::live::plan_emit(
@@ -554,12 +574,26 @@ pub fn inventory_and_plan(
             renames: false,
         },
     );
+    if !moved.is_empty() {
+        for row in &mut planned {
+            if row.prerequisites.iter().any(|p| moved.contains(p)) {
+                row.prerequisites = row
+                    .prerequisites
+                    .iter()
+                    .filter(|p| !moved.contains(p))
+                    .copied()
+                    .collect();
+            }
+        }
+    }
     let sketch = plan
         .map(|p| {
+            let mut blocked = super::workbench::blocked(&p);
+            blocked.extend(portal);
             Box::new(PlanSketch {
                 initial_domain: p.initial_domain.clone(),
                 planned,
-                blocked: super::workbench::blocked(&p),
+                blocked,
             })
         })
         .map_err(|e| e.to_string());

@@ -29,6 +29,8 @@ use super::update::{WRITER_GONE, update};
 /// What the dashboard talks to.
 pub struct Services {
     pub source: Arc<GraphClient>,
+    /// The provider whose portal manages the source's users (its renames are the portal's).
+    pub source_provider: Option<crate::config::Provider>,
     /// The source tenant's Exchange client, for the workbench's changes (none: runs are
     /// refused with the reason).
     pub source_exchange: Option<Arc<crate::exchange::ExchangeClient>>,
@@ -123,6 +125,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
             services.graph_every,
             services.inventory_every,
             inventory_wake.clone(),
+            services.source_provider,
             tx.clone(),
         ),
     );

@@ -422,6 +422,7 @@ fn dashboard(
                 dns_writer: None,
                 play: None,
                 runbook,
+                source_provider: cfg.source.provider,
             },
         )
         .await
@@ -557,6 +558,7 @@ fn demo(
                 dns_writer: Some(dns_writer),
                 // Without --play the demo waits for the admin.
                 play: args.play.then_some(args.speed),
+                source_provider: None,
                 runbook: crate::plan::Runbook::embedded()
                     .map_err(|e| Failure::Input(e.to_string()))?,
             },

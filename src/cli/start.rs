@@ -48,6 +48,8 @@ pub(crate) struct Session {
     pub play: Option<f64>,
     /// The runbook in force (a user's `runbook.toml` beside the config, else the built-in).
     pub runbook: crate::plan::Runbook,
+    /// The provider whose portal manages the source's users (config `provider`).
+    pub source_provider: Option<crate::config::Provider>,
 }
 
 /// Both ends of the dashboard's action channel.
@@ -238,6 +240,7 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
         dns_writer,
         play,
         runbook,
+        source_provider,
     } = session;
     let journal_path = paths.audit_log(&cutover_id);
     let journal =
@@ -294,6 +297,7 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
             inventory_every: Duration::from_secs(60),
             destination_exchange: destination_exchange.map(Arc::new),
             dns_writer: dns_writer.map(Arc::new),
+            source_provider,
             play,
         },
         journal,

@@ -158,7 +158,6 @@ impl Runbook {
 /// refuses fails on its own. Returns how many changes were handed over.
 pub fn hand_to_portal(plan: &mut super::release::Plan, provider: Provider) -> usize {
     use super::change::FIELD_UPN;
-    let portal = provider.portal();
     let (portal_side, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut plan.changes)
         .into_iter()
         .partition(|c| c.field == FIELD_UPN);
@@ -172,23 +171,30 @@ pub fn hand_to_portal(plan: &mut super::release::Plan, provider: Provider) -> us
             r.change = None;
         }
     }
-    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
     for c in &portal_side {
-        plan.flags.push(super::release::Flag {
-            target: c.target.clone(),
-            kind: "user".into(),
-            rule: format!(
-                "The {portal} manages this tenant's users: a sign-in name changed through Graph is not reported back to it, and a user's id must end on the onmicrosoft.com domain before it can be deleted"
-            ),
-            action: format!(
-                "{}: change the user name from {} to {} (choose the onmicrosoft.com domain), or delete the user there if it leaves",
-                capitalised(portal),
-                text(&c.before),
-                text(&c.after)
-            ),
-        });
+        plan.flags.push(portal_flag(provider, c));
     }
     portal_side.len()
+}
+
+/// The flag a UPN change of a provider-managed tenant becomes: what to do in the portal
+/// (the plan's words, and the dashboard's row for the user).
+pub fn portal_flag(provider: Provider, c: &super::change::Change) -> super::release::Flag {
+    let portal = provider.portal();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    super::release::Flag {
+        target: c.target.clone(),
+        kind: "user".into(),
+        rule: format!(
+            "The {portal} manages this tenant's users: a sign-in name changed through Graph is not reported back to it, and a user's id must end on the onmicrosoft.com domain before it can be deleted"
+        ),
+        action: format!(
+            "{}: change the user name from {} to {} (choose the onmicrosoft.com domain), or delete the user there if it leaves",
+            capitalised(portal),
+            text(&c.before),
+            text(&c.after)
+        ),
+    }
 }
 
 /// "IONOS portal", "CSP partner's portal" → as the start of a sentence.

@@ -289,3 +289,30 @@ fn the_release_plan_hands_user_renames_to_the_portal_and_apply_does_not_send_the
     assert!(!journal.contains("userPrincipalName"), "{journal}");
     assert!(!journal.contains("/v1.0/users/"), "{journal}");
 }
+
+/// The dashboard's workbench makes the same plan: with `provider = "ionos"`, no UPN change is
+/// offered, and a user whose only change was its sign-in name is blocked, naming the portal.
+#[test]
+fn the_workbench_hands_user_renames_to_the_portal() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let data = dir.join("data");
+    let _served = sim_serve(&dir.join("sim.toml"), &data, &["--users", "30"]);
+    with_source_line(dir, "ionos.toml", "provider = \"ionos\"");
+    let config = dir.join("ionos.toml");
+    let tmux = crate::common::Terminal::start(
+        220,
+        50,
+        &[
+            "--config",
+            config.to_str().expect("utf8"),
+            "--data-dir",
+            data.to_str().expect("utf8"),
+        ],
+    );
+    tmux.keys(&["3"]);
+    let screen = tmux.wait_for("a user handed to the portal", |s| s.contains("blocked: IO"));
+    assert!(!screen.contains("UPN → "), "{screen}");
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.exit_status_within(20), 0);
+}
