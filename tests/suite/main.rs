@@ -15,6 +15,7 @@ mod check_cli;
 mod cli;
 mod clients;
 mod config_cli;
+mod connections;
 mod dashboard_delta;
 mod demo_play;
 mod discovery;
