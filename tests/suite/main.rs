@@ -41,6 +41,7 @@ mod permissions;
 mod pfx;
 mod properties;
 mod render;
+mod render_connections;
 mod render_workbench;
 mod roundtrip;
 mod session_secrets;
