@@ -62,7 +62,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let rows = shown(state);
     let height = widgets::list_height(area, 2);
     let window = Window::new(state, Pane::Connections, rows.len(), height);
-    let visible = &rows[window.start..window.start + window.len];
+    let visible: Vec<&_> = rows
+        .iter()
+        .skip(window.start)
+        .take(window.len)
+        .copied()
+        .collect();
     // Each visible row's planned change and state, once per frame for the window only.
     let work: Vec<(String, RowState, String)> = visible
         .iter()
