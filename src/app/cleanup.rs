@@ -12,7 +12,7 @@ use crate::plan::change::Change;
 use crate::plan::release::Plan;
 
 use super::action::Command;
-use super::state::{Pane, State};
+use super::state::{Pane, State, TenantId};
 use super::workbench::{Bench, Confirm, Dialog, PlanSketch, Run, RunKind, Workbench};
 
 /// The object id of the Users row at `row` (after the filter).
@@ -30,7 +30,7 @@ fn object_at(state: &State, row: usize) -> Option<String> {
 fn object_of(state: &State, bench: Bench, row: usize) -> Option<String> {
     match bench {
         Bench::Users => object_at(state, row),
-        Bench::Connections => super::connections::shown(state)
+        Bench::Connections(_) => super::connections::shown(state)
             .get(row)
             .map(|r| r.id.clone()),
     }
@@ -40,14 +40,14 @@ fn object_of(state: &State, bench: Bench, row: usize) -> Option<String> {
 fn rows_in(state: &State, bench: Bench) -> usize {
     match bench {
         Bench::Users => state.model.users.len(),
-        Bench::Connections => super::connections::shown(state).len(),
+        Bench::Connections(_) => super::connections::shown(state).len(),
     }
 }
 
 fn pane_of(bench: Bench) -> Pane {
     match bench {
         Bench::Users => Pane::Users,
-        Bench::Connections => Pane::Connections,
+        Bench::Connections(_) => Pane::Connections,
     }
 }
 
@@ -55,7 +55,8 @@ fn pane_of(bench: Bench) -> Pane {
 pub fn focused(state: &State) -> Option<Bench> {
     match state.focus {
         Pane::Users => Some(Bench::Users),
-        Pane::Connections => Some(Bench::Connections),
+        // The shown tenant's: `v` switches the list and its plan together.
+        Pane::Connections => Some(Bench::Connections(state.connections.shown.0)),
         _ => None,
     }
 }
@@ -63,30 +64,31 @@ pub fn focused(state: &State) -> Option<Bench> {
 pub fn bench(state: &State, bench: Bench) -> &Workbench {
     match bench {
         Bench::Users => &state.workbench,
-        Bench::Connections => &state.connections.bench,
+        Bench::Connections(t) => &state.connections.tenant(t).bench,
     }
 }
 
 pub fn bench_mut(state: &mut State, bench: Bench) -> &mut Workbench {
     match bench {
         Bench::Users => &mut state.workbench,
-        Bench::Connections => &mut state.connections.bench,
+        Bench::Connections(t) => &mut state.connections.tenant_mut(t).bench,
     }
 }
 
-/// Is a run under way on either workbench? One at a time.
+/// Is a run under way on any workbench? One at a time.
 fn any_running(state: &State) -> bool {
-    state.workbench.running() || state.connections.bench.running()
+    state.workbench.running()
+        || state.connections.source.bench.running()
+        || state.connections.destination.bench.running()
 }
 
 /// The workbench a run's results belong to: the one running (else the Users one, whose
 /// runs were the only ones before).
 fn running_bench(state: &State) -> Bench {
-    if state.connections.bench.running() {
-        Bench::Connections
-    } else {
-        Bench::Users
-    }
+    [TenantId::Source, TenantId::Destination]
+        .into_iter()
+        .find(|t| state.connections.tenant(*t).bench.running())
+        .map_or(Bench::Users, Bench::Connections)
 }
 
 /// The object under the Users cursor.
@@ -121,17 +123,14 @@ fn chosen(state: &State, b: Bench) -> Vec<String> {
                 .map(|e| e.id.clone())
                 .collect()
         }
-        // Both tenants' rows: a selection made before `v` is still the selection.
-        Bench::Connections => {
-            let c = &state.connections;
-            c.source
-                .rows
-                .iter()
-                .chain(&c.destination.rows)
-                .filter(|r| w.selected.contains(&r.id))
-                .map(|r| r.id.clone())
-                .collect()
-        }
+        Bench::Connections(t) => state
+            .connections
+            .tenant(t)
+            .rows
+            .iter()
+            .filter(|r| w.selected.contains(&r.id))
+            .map(|r| r.id.clone())
+            .collect(),
     }
 }
 
@@ -463,7 +462,7 @@ pub fn run_ended(state: &mut State, error: Option<String>) -> Vec<Command> {
     bench_mut(state, b).ended(now, error);
     match b {
         Bench::Users => vec![Command::Reinventory],
-        Bench::Connections => vec![Command::ReadAccess],
+        Bench::Connections(_) => vec![Command::ReadAccess],
     }
 }
 

@@ -44,9 +44,9 @@ pub struct TenantAccess {
     /// Counts for the pane's first line: connectors naming the domain, apps listed.
     pub naming: usize,
     pub apps: usize,
-    /// The tenant's planned changes and the objects left to a person (with why).
-    planned: Vec<Planned>,
-    blocked: Vec<(String, String)>,
+    /// The tenant's access plan over its rows. One per tenant: the workbench keys rows by
+    /// the change's target id, and a connector's name can be the same in both tenants.
+    pub bench: Workbench,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -55,8 +55,6 @@ pub struct Connections {
     pub destination: TenantAccess,
     /// Whose list the pane shows (`v` switches).
     pub shown: Shown,
-    /// The access plan over the rows of both tenants.
-    pub bench: Workbench,
 }
 
 /// Whose list is shown (a newtype so `Default` is the source).
@@ -77,7 +75,7 @@ impl Connections {
         }
     }
 
-    fn tenant_mut(&mut self, id: TenantId) -> &mut TenantAccess {
+    pub fn tenant_mut(&mut self, id: TenantId) -> &mut TenantAccess {
         match id {
             TenantId::Source => &mut self.source,
             TenantId::Destination => &mut self.destination,
@@ -210,48 +208,30 @@ pub fn polled(
                 },
             );
             let mut strings = Interner::default();
-            let planned: Vec<Planned> = changes
-                .iter()
-                .map(|c| Planned::of_shared(c, &mut strings))
-                .collect();
-            let blocked: Vec<(String, String)> =
-                left.into_iter().map(|l| (l.target.id, l.why)).collect();
-            let t = conn.tenant(tenant);
+            let sketch = PlanSketch {
+                initial_domain: String::new(),
+                planned: changes
+                    .iter()
+                    .map(|c| Planned::of_shared(c, &mut strings))
+                    .collect(),
+                blocked: left.into_iter().map(|l| (l.target.id, l.why)).collect(),
+            };
+            let t = conn.tenant_mut(tenant);
             let kept: Vec<ConnRow> = t
                 .rows
                 .iter()
-                .filter(|old| !rows.iter().any(|r| r.id == old.id) && conn.bench.touched(&old.id))
+                .filter(|old| !rows.iter().any(|r| r.id == old.id) && t.bench.touched(&old.id))
                 .cloned()
                 .collect();
             rows.extend(kept);
-            let t = conn.tenant_mut(tenant);
             t.at = Some(at);
             t.error = None;
             t.read = true;
             t.naming = inv.connectors.iter().filter(|c| c.names_domain).count();
             t.apps = inv.apps.len();
             t.rows = rows;
-            t.planned = planned;
-            t.blocked = blocked;
-            // One plan over both tenants: the workbench keeps what this session did.
-            let sketch = PlanSketch {
-                initial_domain: String::new(),
-                planned: conn
-                    .source
-                    .planned
-                    .iter()
-                    .chain(&conn.destination.planned)
-                    .cloned()
-                    .collect(),
-                blocked: conn
-                    .source
-                    .blocked
-                    .iter()
-                    .chain(&conn.destination.blocked)
-                    .cloned()
-                    .collect(),
-            };
-            conn.bench.replan(sketch, at);
+            // The workbench keeps what this session did.
+            t.bench.replan(sketch, at);
         }
     }
     // The cursor stays on its row when rows come and go.
@@ -349,16 +329,20 @@ mod tests {
         );
         let rows = shown(&s);
         assert_eq!(rows.len(), 2);
-        assert_eq!(s.connections.bench.row("g1").planned, "revoke the grant");
+        assert_eq!(
+            s.connections.source.bench.row("g1").planned,
+            "revoke the delegated grant"
+        );
         // The grant is revoked in this session: the next reading no longer lists it, the row
         // stays and says so.
         let change = s
             .connections
+            .source
             .bench
             .to_apply(&["g1".to_string()])
             .pop()
             .expect("planned");
-        s.connections.bench.start(
+        s.connections.source.bench.start(
             super::super::workbench::Run {
                 kind: super::super::workbench::RunKind::Apply,
                 read_only: false,
@@ -373,11 +357,14 @@ mod tests {
             },
             std::slice::from_ref(&change),
         );
-        s.connections.bench.settled(&crate::executor::ChangeResult {
-            id: change.id.clone(),
-            status: crate::executor::Status::Applied,
-            request_id: None,
-        });
+        s.connections
+            .source
+            .bench
+            .settled(&crate::executor::ChangeResult {
+                id: change.id.clone(),
+                status: crate::executor::Status::Applied,
+                request_id: None,
+            });
         polled(
             &mut s,
             TenantId::Source,
@@ -386,12 +373,63 @@ mod tests {
         );
         assert_eq!(shown(&s).len(), 2);
         assert_eq!(
-            s.connections.bench.row("g1").state,
+            s.connections.source.bench.row("g1").state,
             super::super::workbench::RowState::Applied
         );
         // A refusal is kept beside the last rows.
         polled(&mut s, TenantId::Source, now, Err("forbidden".into()));
         assert_eq!(s.connections.source.error.as_deref(), Some("forbidden"));
         assert_eq!(shown(&s).len(), 2);
+    }
+
+    #[test]
+    fn each_tenant_has_its_own_plan_even_for_the_same_ids() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut s = State::new(
+            "c".into(),
+            "contoso.example".into(),
+            crate::plan::Runbook { phases: Vec::new() },
+            now,
+        );
+        let mut source = inventory(&["g1"]);
+        let mut destination = inventory(&["g1"]);
+        destination.tenant = "destination".into();
+        // The destination's app is Microsoft's: not planned there.
+        destination.apps[0].origin = "microsoft";
+        source.apps[0].display_name = "CRM source".into();
+        polled(&mut s, TenantId::Source, now, Ok(Box::new(source)));
+        polled(
+            &mut s,
+            TenantId::Destination,
+            now,
+            Ok(Box::new(destination)),
+        );
+        let source_row = s.connections.source.bench.row("g1");
+        let destination_row = s.connections.destination.bench.row("g1");
+        assert_eq!(source_row.planned, "revoke the delegated grant");
+        assert_eq!(
+            destination_row.state,
+            super::super::workbench::RowState::None
+        );
+        let change = s.connections.source.bench.to_apply(&["g1".to_string()]);
+        assert_eq!(change.len(), 1);
+        assert_eq!(change[0].tenant, "source");
+        assert!(
+            s.connections
+                .destination
+                .bench
+                .to_apply(&["g1".to_string()])
+                .is_empty()
+        );
+        // `v` shows the destination's rows, and the focused workbench is the destination's.
+        s.focus = Pane::Connections;
+        switch_tenant(&mut s);
+        assert_eq!(
+            super::super::cleanup::focused(&s),
+            Some(super::super::workbench::Bench::Connections(
+                TenantId::Destination
+            ))
+        );
+        assert_eq!(shown(&s).len(), 1);
     }
 }

@@ -284,13 +284,13 @@ pub enum Dialog {
 }
 
 /// Which workbench a selection, a dialog or a run belongs to: the Users pane's release plan
-/// or the Connections pane's access plan. Both are a [`Workbench`]; the dashboard has one
-/// dialog and one run at a time.
+/// or a tenant's access plan on the Connections pane. Each is a [`Workbench`]; the dashboard
+/// has one dialog and one run at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Bench {
     #[default]
     Users,
-    Connections,
+    Connections(super::state::TenantId),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -790,7 +790,10 @@ fn short(p: &Planned, initial: Option<&str>) -> String {
                 (n, _) => aliases(n),
             }
         }
-        Spec::Whole(c) if access_short(c).is_some() => access_short(c).unwrap_or_default(),
+        // An access change (Connections pane) in `cutover plan access`'s words.
+        Spec::Whole(c) if crate::access::action(c).is_some() => {
+            crate::access::action(c).unwrap_or_default().to_string()
+        }
         Spec::Whole(c) => format!(
             "{} → {}",
             c.field,
@@ -799,26 +802,6 @@ fn short(p: &Planned, initial: Option<&str>) -> String {
                 .map_or_else(|| c.after.to_string(), str::to_string)
         ),
     }
-}
-
-/// An access change (Connections pane) in a few words; `None` for other fields.
-fn access_short(c: &Change) -> Option<String> {
-    use crate::plan::change::{
-        FIELD_APP_ROLE, FIELD_CONNECTOR, FIELD_GRANT, FIELD_SERVICE_PRINCIPAL,
-    };
-    let gone = c.after.is_null();
-    let words = match c.field.as_str() {
-        FIELD_GRANT if gone => "revoke the grant",
-        FIELD_GRANT => "put the grant back",
-        FIELD_APP_ROLE if gone => "remove the permission",
-        FIELD_APP_ROLE => "assign the permission again",
-        FIELD_SERVICE_PRINCIPAL if gone => "delete the service principal",
-        FIELD_SERVICE_PRINCIPAL => "restore the service principal",
-        FIELD_CONNECTOR if gone => "remove the connector",
-        FIELD_CONNECTOR => "create the connector again",
-        _ => return None,
-    };
-    Some(words.to_string())
 }
 
 #[cfg(test)]

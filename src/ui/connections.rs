@@ -24,7 +24,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let conn = &state.connections;
     let tenant = conn.shown.0;
     let t = conn.tenant(tenant);
-    let bench = &conn.bench;
+    let bench = &t.bench;
     let other = match tenant {
         TenantId::Source => "destination",
         TenantId::Destination => "source",
