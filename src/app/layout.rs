@@ -63,11 +63,13 @@ pub fn areas(area: Rect, focus: Pane) -> Areas {
         _ => 55,
     };
     let (users, timeline) = split_columns(rows[1], users_pct, None);
-    // The audit lines and the connections' details are both long: the focused one gets most.
+    // The audit lines and the connections' details are both long: the focused one gets most;
+    // unfocused, the audit keeps most of the row (its lines are read at a glance) and
+    // Connections shows its counts.
     let audit_pct = match focus {
-        Pane::Audit => 70,
-        Pane::Connections => 30,
-        _ => 55,
+        Pane::Audit => 75,
+        Pane::Connections => 25,
+        _ => 70,
     };
     let (audit, connections) = split_columns(rows[2], audit_pct, None);
     Areas {

@@ -18,7 +18,7 @@ use super::widgets::{self, List, Window, truncate};
 
 const KIND_WIDTH: u16 = 8;
 /// From this inner width on, the details column is shown (the preview has them otherwise).
-const DETAIL_MIN_WIDTH: u16 = 90;
+const DETAIL_MIN_WIDTH: u16 = 70;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let conn = &state.connections;
@@ -32,7 +32,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let mut top = Line::from(Span::raw(format!("{} tenant", tenant.as_str())));
     if t.read {
         top.push_span(Span::raw(format!(
-            " · {} connector{} name {} · {} app{} with access",
+            " · {} connector{} naming {} · {} app{} with access",
             t.naming,
             if t.naming == 1 { "" } else { "s" },
             state.domain,
@@ -103,7 +103,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         work.iter().map(|w| widgets::width(&w.2)).max().unwrap_or(0),
         "State",
     );
-    let name_w = name_need.min(text_w / 4).max(4.min(text_w));
+    // Narrow, the name is what tells rows apart (the preview has the rest).
+    let name_w = name_need
+        .min(if with_detail { text_w / 4 } else { text_w / 3 })
+        .max(4.min(text_w));
     let state_w = state_need.min(text_w / 4);
     let rest = text_w.saturating_sub(name_w + state_w);
     let [planned_w, detail_w] = if with_detail {
