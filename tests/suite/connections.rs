@@ -15,8 +15,8 @@ use crate::common::{Terminal, sim_serve};
 
 const DOMAIN: &str = "contoso.example";
 const CRM: &str = "Northwind CRM";
-/// At 120 columns with the pane focused, the Audit pane takes the first 36 (30 %).
-const AUDIT_COLUMNS: usize = 36;
+/// At 120 columns with the pane focused, the Audit pane takes the first 30 (25 %).
+const AUDIT_COLUMNS: usize = 30;
 
 fn access(dir: &Path) -> Value {
     let text = ok(&run(dir, &["access", "--tenant", "source", "--json"]));
@@ -76,21 +76,26 @@ fn crm_row(screen: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The text of the dialog titled `title`, spaces collapsed (its rows joined).
+/// The text of the dialog titled `title`, spaces collapsed (its rows joined). Only the
+/// dialog's own columns are read: the panes' borders beside it are not its end.
 fn dialog_text(screen: &str, title: &str) -> String {
-    let mut inside = false;
+    let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    let head = format!("┌ {title}");
+    let Some((top, left)) = lines.iter().enumerate().find_map(|(i, l)| {
+        let text: String = l.iter().collect();
+        text.find(&head).map(|b| (i, text[..b].chars().count()))
+    }) else {
+        return String::new();
+    };
+    let right = (left + 1..lines[top].len())
+        .find(|&x| lines[top][x] == '┐')
+        .unwrap_or(lines[top].len());
     let mut out = Vec::new();
-    for l in screen.lines() {
-        if l.contains(&format!("┌ {title}")) {
-            inside = true;
-            continue;
+    for l in &lines[top + 1..] {
+        if l.get(left) != Some(&'│') {
+            break;
         }
-        if inside {
-            if l.contains('└') {
-                break;
-            }
-            out.push(l.replace('│', " "));
-        }
+        out.push(l[left + 1..right.min(l.len())].iter().collect::<String>());
     }
     out.join(" ")
         .split_whitespace()
@@ -126,7 +131,7 @@ fn a_grant_is_listed_previewed_revoked_restored_and_read_only_sends_nothing() {
     tmux.wait_for("the dashboard", |s| s.contains("6 Connections"));
     tmux.keys(&["6"]);
     tmux.wait_for("the CRM's grants with their planned change", |s| {
-        s.contains("▶ 6 Connections") && s.contains(CRM) && s.contains("revoke the grant")
+        s.contains("▶ 6 Connections") && s.contains(CRM) && s.contains("revoke the delegated")
     });
 
     // One grant: the filter finds it by who consented (the details are filtered too).
@@ -184,7 +189,23 @@ fn a_grant_is_listed_previewed_revoked_restored_and_read_only_sends_nothing() {
         "not restored"
     );
 
-    // Read-only: the apply is journaled as refused and nothing reaches the sim.
+    // Read-only, on the CRM's next grant (the one just undone would be settled from the
+    // journal's ok outcome, not sent): the apply is journaled as refused and nothing reaches
+    // the sim.
+    let (_, other) = grants[1].clone();
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the selection dropped", |s| !s.contains("1 selected"));
+    // Esc clears the filter; a key right after it would read as Alt+key.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the filter cleared", |s| {
+        !s.contains(&format!("[/{person}]"))
+    });
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", &other]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the next grant's row", |s| {
+        s.contains(&format!("[/{other}]")) && crm_row(s).contains("planned")
+    });
     tmux.keys(&["R"]);
     tmux.wait_for("read-only", |s| s.contains("READ-ONLY"));
     let before = received(&graph_url);
@@ -194,7 +215,7 @@ fn a_grant_is_listed_previewed_revoked_restored_and_read_only_sends_nothing() {
     tmux.wait_for("not sent", |s| crm_row(s).contains("not sent"));
     assert_eq!(received(&graph_url), before, "a write reached the sim");
     assert!(
-        crm_grants(dir).iter().any(|(_, who)| *who == person),
+        crm_grants(dir).iter().any(|(_, who)| *who == other),
         "the grant went"
     );
     tmux.keys(&["q"]);
