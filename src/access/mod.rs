@@ -588,12 +588,35 @@ pub fn plan(inv: &Inventory, opts: &PlanOptions) -> (Vec<Change>, Vec<Left>) {
     (changes, left)
 }
 
+/// What an access change does, in words (the start of [`describe`]; the Connections pane's
+/// rows say it); `None` for other fields.
+pub fn action(c: &Change) -> Option<&'static str> {
+    use crate::plan::change::{
+        FIELD_APP_ROLE, FIELD_CONNECTOR, FIELD_GRANT, FIELD_SERVICE_PRINCIPAL,
+    };
+    let gone = c.after.is_null();
+    Some(match c.field.as_str() {
+        FIELD_GRANT if gone => "revoke the delegated grant",
+        FIELD_GRANT => "put the delegated grant back",
+        FIELD_APP_ROLE if gone => "remove the application permission",
+        FIELD_APP_ROLE => "assign the application permission again",
+        FIELD_SERVICE_PRINCIPAL if gone => {
+            "delete the service principal (its grants and permissions go with it; Microsoft keeps it restorable for 30 days)"
+        }
+        FIELD_SERVICE_PRINCIPAL => "restore the service principal from deleted items",
+        FIELD_CONNECTOR if gone => {
+            "remove the connector (confirmed by reading Get-…Connector until it is gone)"
+        }
+        FIELD_CONNECTOR => "create the connector again",
+        _ => return None,
+    })
+}
+
 /// An access change in words (route and undo), for plans and previews; `None` for other
 /// fields.
 pub fn describe(c: &Change) -> Option<String> {
-    use crate::plan::change::{
-        FIELD_APP_ROLE, FIELD_CONNECTOR, FIELD_GRANT, FIELD_SERVICE_PRINCIPAL, Inverse, Route,
-    };
+    use crate::plan::change::{Inverse, Route};
+    let what = action(c)?;
     let route = match &c.route {
         Route::Graph { method, path, .. } => format!("{method} {path}"),
         Route::Exchange { cmdlet, .. } => cmdlet.clone(),
@@ -608,22 +631,6 @@ pub fn describe(c: &Change) -> Option<String> {
         } => format!("undo: {cmdlet} with the saved settings"),
         Inverse::Apply { route } => format!("undo: {}", route.kind()),
         Inverse::None { why } => format!("no undo: {why}"),
-    };
-    let gone = c.after.is_null();
-    let what = match c.field.as_str() {
-        FIELD_GRANT if gone => "revoke the delegated grant",
-        FIELD_GRANT => "put the delegated grant back",
-        FIELD_APP_ROLE if gone => "remove the application permission",
-        FIELD_APP_ROLE => "assign the application permission again",
-        FIELD_SERVICE_PRINCIPAL if gone => {
-            "delete the service principal (its grants and permissions go with it; Microsoft keeps it restorable for 30 days)"
-        }
-        FIELD_SERVICE_PRINCIPAL => "restore the service principal from deleted items",
-        FIELD_CONNECTOR if gone => {
-            "remove the connector (confirmed by reading Get-…Connector until it is gone)"
-        }
-        FIELD_CONNECTOR => "create the connector again",
-        _ => return None,
     };
     Some(format!("{what} via {route}; {undo}"))
 }

@@ -158,6 +158,15 @@ pub enum Action {
         at: OffsetDateTime,
         result: Result<Vec<crate::inventory::Entry>, String>,
     },
+    /// A tenant's connections and access (`access::read`), or why they could not be read
+    /// (Microsoft's refusal in its words).
+    AccessPolled {
+        tenant: TenantId,
+        at: OffsetDateTime,
+        result: Result<Box<crate::access::Inventory>, String>,
+    },
+    /// `v` on Connections: show the other tenant's list.
+    ConnectionsTenant,
     /// A device-code sign-in started: show the code and URL in the dialog.
     SignInStarted(super::state::SignInDialog),
     /// Esc in the sign-in dialog: stop waiting for that sign-in.
@@ -279,6 +288,8 @@ impl Action {
             | Action::AuditIntegrity(_)
             | Action::OutsidePolled { .. }
             | Action::InventoryPolled { .. }
+            | Action::AccessPolled { .. }
+            | Action::ConnectionsTenant
             | Action::SignInStarted(_)
             | Action::AuditStopped(_)
             | Action::TaskStopped { .. }
@@ -309,6 +320,8 @@ pub enum Command {
     },
     /// Read the source's inventory (and plan) again now, not at the next period.
     Reinventory,
+    /// Read the tenants' connections and access again now (after a Connections run).
+    ReadAccess,
     /// Take a snapshot of the source tenant's objects on the domain (a step's linked action).
     TakeSnapshot,
     /// Redraw even after a tick. Other actions always redraw; after a tick the loop redraws

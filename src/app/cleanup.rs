@@ -12,8 +12,8 @@ use crate::plan::change::Change;
 use crate::plan::release::Plan;
 
 use super::action::Command;
-use super::state::{Pane, State};
-use super::workbench::{Confirm, Dialog, PlanSketch, Run, RunKind};
+use super::state::{Pane, State, TenantId};
+use super::workbench::{Bench, Confirm, Dialog, PlanSketch, Run, RunKind, Workbench};
 
 /// The object id of the Users row at `row` (after the filter).
 fn object_at(state: &State, row: usize) -> Option<String> {
@@ -24,6 +24,71 @@ fn object_at(state: &State, row: usize) -> Option<String> {
         .as_ref()?
         .get(i as usize)
         .map(|e| e.id.clone())
+}
+
+/// The object id of `bench`'s row at `row` (after the filter).
+fn object_of(state: &State, bench: Bench, row: usize) -> Option<String> {
+    match bench {
+        Bench::Users => object_at(state, row),
+        Bench::Connections(_) => super::connections::shown(state)
+            .get(row)
+            .map(|r| r.id.clone()),
+    }
+}
+
+/// How many rows `bench`'s pane shows.
+fn rows_in(state: &State, bench: Bench) -> usize {
+    match bench {
+        Bench::Users => state.model.users.len(),
+        Bench::Connections(_) => super::connections::shown(state).len(),
+    }
+}
+
+fn pane_of(bench: Bench) -> Pane {
+    match bench {
+        Bench::Users => Pane::Users,
+        Bench::Connections(_) => Pane::Connections,
+    }
+}
+
+/// The workbench of the focused pane, if it has one.
+pub fn focused(state: &State) -> Option<Bench> {
+    match state.focus {
+        Pane::Users => Some(Bench::Users),
+        // The shown tenant's: `v` switches the list and its plan together.
+        Pane::Connections => Some(Bench::Connections(state.connections.shown.0)),
+        _ => None,
+    }
+}
+
+pub fn bench(state: &State, bench: Bench) -> &Workbench {
+    match bench {
+        Bench::Users => &state.workbench,
+        Bench::Connections(t) => &state.connections.tenant(t).bench,
+    }
+}
+
+pub fn bench_mut(state: &mut State, bench: Bench) -> &mut Workbench {
+    match bench {
+        Bench::Users => &mut state.workbench,
+        Bench::Connections(t) => &mut state.connections.tenant_mut(t).bench,
+    }
+}
+
+/// Is a run under way on any workbench? One at a time.
+fn any_running(state: &State) -> bool {
+    state.workbench.running()
+        || state.connections.source.bench.running()
+        || state.connections.destination.bench.running()
+}
+
+/// The workbench a run's results belong to: the one running (else the Users one, whose
+/// runs were the only ones before).
+fn running_bench(state: &State) -> Bench {
+    [TenantId::Source, TenantId::Destination]
+        .into_iter()
+        .find(|t| state.connections.tenant(*t).bench.running())
+        .map_or(Bench::Users, Bench::Connections)
 }
 
 /// The object under the Users cursor.
@@ -42,27 +107,41 @@ pub fn row_of(state: &State, id: &str) -> Option<usize> {
 }
 
 /// The selection in row order; the row under the cursor when nothing is selected.
-fn chosen(state: &State) -> Vec<String> {
-    let w = &state.workbench;
+fn chosen(state: &State, b: Bench) -> Vec<String> {
+    let w = bench(state, b);
     if w.selected.is_empty() {
-        return cursor_object(state).into_iter().collect();
+        return object_of(state, b, state.view(pane_of(b)).selected)
+            .into_iter()
+            .collect();
     }
-    let entries = state.inventory.entries.as_deref().unwrap_or_default();
-    entries
-        .iter()
-        .filter(|e| w.selected.contains(&e.id))
-        .map(|e| e.id.clone())
-        .collect()
+    match b {
+        Bench::Users => {
+            let entries = state.inventory.entries.as_deref().unwrap_or_default();
+            entries
+                .iter()
+                .filter(|e| w.selected.contains(&e.id))
+                .map(|e| e.id.clone())
+                .collect()
+        }
+        Bench::Connections(t) => state
+            .connections
+            .tenant(t)
+            .rows
+            .iter()
+            .filter(|r| w.selected.contains(&r.id))
+            .map(|r| r.id.clone())
+            .collect(),
+    }
 }
 
 pub fn toggle_select(state: &mut State) {
-    if state.focus != Pane::Users {
-        return;
-    }
-    let Some(id) = cursor_object(state) else {
+    let Some(b) = focused(state) else {
         return;
     };
-    let w = &mut state.workbench;
+    let Some(id) = object_of(state, b, state.view(pane_of(b)).selected) else {
+        return;
+    };
+    let w = bench_mut(state, b);
     if !w.selected.remove(&id) {
         w.selected.insert(id.clone());
     }
@@ -70,31 +149,30 @@ pub fn toggle_select(state: &mut State) {
 }
 
 pub fn select_range(state: &mut State) {
-    if state.focus != Pane::Users {
+    let Some(b) = focused(state) else {
         return;
-    }
-    let cursor = state.view(Pane::Users).selected;
-    let rows = state.model.users.len();
+    };
+    let cursor = state.view(pane_of(b)).selected;
+    let rows = rows_in(state, b);
     // The anchor's row under the current filter; without one the range is the cursor's row.
-    let anchor = state
-        .workbench
+    let anchor = bench(state, b)
         .anchor
         .as_deref()
-        .and_then(|a| (0..rows).find(|r| object_at(state, *r).as_deref() == Some(a)))
+        .and_then(|a| (0..rows).find(|r| object_of(state, b, *r).as_deref() == Some(a)))
         .unwrap_or(cursor);
     let (from, to) = (anchor.min(cursor), anchor.max(cursor));
-    let ids: Vec<String> = (from..=to).filter_map(|r| object_at(state, r)).collect();
-    state.workbench.selected.extend(ids);
+    let ids: Vec<String> = (from..=to).filter_map(|r| object_of(state, b, r)).collect();
+    bench_mut(state, b).selected.extend(ids);
 }
 
 pub fn select_all(state: &mut State) {
-    if state.focus != Pane::Users {
+    let Some(b) = focused(state) else {
         return;
-    }
-    let ids: Vec<String> = (0..state.model.users.len())
-        .filter_map(|r| object_at(state, r))
+    };
+    let ids: Vec<String> = (0..rows_in(state, b))
+        .filter_map(|r| object_of(state, b, r))
         .collect();
-    let w = &mut state.workbench;
+    let w = bench_mut(state, b);
     if !ids.is_empty() && ids.iter().all(|id| w.selected.contains(id)) {
         for id in &ids {
             w.selected.remove(id);
@@ -105,11 +183,11 @@ pub fn select_all(state: &mut State) {
 }
 
 pub fn preview(state: &mut State) {
-    if state.focus != Pane::Users {
+    let Some(b) = focused(state) else {
         return;
-    }
-    let objects = chosen(state);
-    let lines = state.workbench.preview(&objects);
+    };
+    let objects = chosen(state, b);
+    let lines = bench(state, b).preview(&objects);
     let title = format!(
         "{} changes for {} object{}{}",
         lines.len(),
@@ -130,15 +208,15 @@ pub fn preview(state: &mut State) {
 
 /// `a`, `r`, `u`: what would be sent, in a confirmation; or a notice saying why nothing is.
 pub fn start_run(state: &mut State, kind: RunKind) -> Vec<Command> {
-    if state.focus != Pane::Users {
+    let Some(b) = focused(state) else {
         return Vec::new();
-    }
-    if state.workbench.running() {
+    };
+    if any_running(state) {
         state.notice = Some("a run is under way; wait for it to end".to_string());
         return Vec::new();
     }
-    let objects = chosen(state);
-    let w = &state.workbench;
+    let objects = chosen(state, b);
+    let w = bench(state, b);
     let (changes, undoes, count) = match kind {
         RunKind::Apply => (w.to_apply(&objects), HashMap::new(), objects.len()),
         RunKind::Retry => {
@@ -172,7 +250,7 @@ pub fn start_run(state: &mut State, kind: RunKind) -> Vec<Command> {
     };
     if changes.is_empty() {
         state.notice = Some(match kind {
-            RunKind::Apply if state.workbench.plan_error.is_some() => {
+            RunKind::Apply if bench(state, b).plan_error.is_some() => {
                 "nothing to apply: the release plan could not be made (see the pane)".to_string()
             }
             RunKind::Apply => {
@@ -187,6 +265,7 @@ pub fn start_run(state: &mut State, kind: RunKind) -> Vec<Command> {
     let lines = confirm_lines(state, &changes);
     state.workbench.dialog = Some(Dialog::Confirm(Confirm {
         kind,
+        bench: b,
         undoes,
         objects: count,
         // Changing more than one object at once asks for the domain, typed.
@@ -197,7 +276,7 @@ pub fn start_run(state: &mut State, kind: RunKind) -> Vec<Command> {
     vec![Command::Audit(
         Event::new(Kind::UserAction, "workbench run asked")
             .target(&state.domain)
-            .details(json!({ "run": kind.verb(), "objects": count })),
+            .details(json!({ "run": kind.verb(), "pane": pane_of(b).title(), "objects": count })),
     )]
 }
 
@@ -205,7 +284,7 @@ pub fn start_run(state: &mut State, kind: RunKind) -> Vec<Command> {
 /// confirmation as `a`; the domain is always typed (a removed domain is not undone).
 pub fn start_domain_run(state: &mut State) -> Vec<Command> {
     let changes = state.workbench.domain_changes();
-    let why_not = if state.workbench.running() {
+    let why_not = if any_running(state) {
         Some("a run is under way; wait for it to end".to_string())
     } else if changes.is_empty() {
         Some(match &state.workbench.plan_error {
@@ -225,7 +304,7 @@ pub fn start_domain_run(state: &mut State) -> Vec<Command> {
 /// A plan made outside the release workbench (the destination's adopt plan) in the same
 /// confirmation; the domain is typed.
 pub fn propose_plan(state: &mut State, plan: &Plan) -> Vec<Command> {
-    if state.workbench.running() {
+    if any_running(state) {
         state.notice = Some("a run is under way; wait for it to end".to_string());
         return Vec::new();
     }
@@ -267,6 +346,7 @@ fn propose(state: &mut State, changes: Vec<Change>, what: &str) -> Vec<Command> 
     let lines = confirm_lines(state, &changes);
     state.workbench.dialog = Some(Dialog::Confirm(Confirm {
         kind: RunKind::Apply,
+        bench: Bench::Users,
         undoes: HashMap::new(),
         objects,
         typed: Some(String::new()),
@@ -320,7 +400,7 @@ pub fn confirm_accept(state: &mut State) -> Vec<Command> {
         error: None,
         undoes: confirm.undoes,
     };
-    state.workbench.start(run, &confirm.changes);
+    bench_mut(state, confirm.bench).start(run, &confirm.changes);
     state.notice = None;
     vec![
         Command::Audit(
@@ -367,7 +447,8 @@ pub fn release_planned(
 }
 
 pub fn change_settled(state: &mut State, result: &ChangeResult) {
-    state.workbench.settled(result);
+    let b = running_bench(state);
+    bench_mut(state, b).settled(result);
 }
 
 /// The run ended: what it left under way is settled, and the inventory is read again so the
@@ -376,8 +457,13 @@ pub fn run_ended(state: &mut State, error: Option<String>) -> Vec<Command> {
     if let Some(e) = &error {
         state.notice = Some(format!("the run stopped: {e}"));
     }
-    state.workbench.ended(state.now, error);
-    vec![Command::Reinventory]
+    let b = running_bench(state);
+    let now = state.now;
+    bench_mut(state, b).ended(now, error);
+    match b {
+        Bench::Users => vec![Command::Reinventory],
+        Bench::Connections(_) => vec![Command::ReadAccess],
+    }
 }
 
 /// Up / Down while the help or a preview is open scroll it; `false`: neither is.

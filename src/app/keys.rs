@@ -38,10 +38,11 @@ pub enum Context {
     Confirm,
     StepText,
     StepDetails,
+    Connections,
 }
 
 impl Context {
-    const ALL: [Context; 15] = [
+    const ALL: [Context; 16] = [
         Context::Global,
         Context::Normal,
         Context::Timeline,
@@ -57,6 +58,7 @@ impl Context {
         Context::Confirm,
         Context::StepText,
         Context::StepDetails,
+        Context::Connections,
     ];
 
     pub fn name(self) -> &'static str {
@@ -76,6 +78,7 @@ impl Context {
             Context::Confirm => "confirm",
             Context::StepText => "step_text",
             Context::StepDetails => "step_details",
+            Context::Connections => "connections",
         }
     }
 
@@ -97,6 +100,7 @@ impl Context {
             Context::Confirm => " (confirm)",
             Context::StepText => " (reason, note)",
             Context::StepDetails => " (step)",
+            Context::Connections => " (connections)",
         }
     }
 
@@ -174,11 +178,12 @@ const DEFS: &[Def] = &[
     ),
     def(C::Normal, "focus_next", "next / previous pane"),
     and(C::Normal, "focus_prev"),
-    def(C::Normal, "focus_domain", "jump to pane 1 to 5"),
+    def(C::Normal, "focus_domain", "jump to pane 1 to 6"),
     and(C::Normal, "focus_dns"),
     and(C::Normal, "focus_users"),
     and(C::Normal, "focus_timeline"),
     and(C::Normal, "focus_audit"),
+    and(C::Normal, "focus_connections"),
     def(C::Normal, "up", "move the selection"),
     and(C::Normal, "down"),
     def(C::Normal, "page_up", "move a page"),
@@ -188,7 +193,7 @@ const DEFS: &[Def] = &[
     def(
         C::Normal,
         "filter",
-        "filter the focused list (DNS, users, timeline, audit)",
+        "filter the focused list (DNS, users, timeline, audit, connections)",
     ),
     note(
         C::Normal,
@@ -281,6 +286,34 @@ const DEFS: &[Def] = &[
         "then the domain itself: default domain, removal (asks)",
     ),
     def(
+        C::Connections,
+        "select",
+        "select the row / a range from the last one / all shown",
+    ),
+    and(C::Connections, "select_range"),
+    and(C::Connections, "select_all"),
+    def(
+        C::Connections,
+        "preview",
+        "preview the selection's changes and their undo",
+    ),
+    def(
+        C::Connections,
+        "apply",
+        "apply the selection: asks first; bulk: type the domain",
+    ),
+    def(
+        C::Connections,
+        "retry",
+        "retry every failed change / undo the selection's applied",
+    ),
+    and(C::Connections, "undo"),
+    def(
+        C::Connections,
+        "tenant",
+        "show the source / destination tenant's connections",
+    ),
+    def(
         C::Normal,
         "read_only",
         "read-only on / off: while on, nothing is sent",
@@ -316,6 +349,7 @@ fn action_of(context: Context, name: &str) -> Option<Action> {
         (C::Normal, "focus_users") => Action::Focus(Pane::Users),
         (C::Normal, "focus_timeline") => Action::Focus(Pane::Timeline),
         (C::Normal, "focus_audit") => Action::Focus(Pane::Audit),
+        (C::Normal, "focus_connections") => Action::Focus(Pane::Connections),
         (C::Normal | C::AuditDetails | C::Help | C::Preview, "up") => Action::Up,
         (C::Normal | C::AuditDetails | C::Help | C::Preview, "down") => Action::Down,
         (C::Normal, "page_up") => Action::PageUp,
@@ -344,13 +378,14 @@ fn action_of(context: Context, name: &str) -> Option<Action> {
         (C::Dns, "view") => Action::DnsCycleView,
         (C::Audit, "details") | (C::AuditDetails, "close") => Action::ToggleAuditDetail,
         (C::SignIn, "cancel") => Action::CancelSignIn,
-        (C::Users, "select") => Action::ToggleSelect,
-        (C::Users, "select_range") => Action::SelectRange,
-        (C::Users, "select_all") => Action::SelectAll,
-        (C::Users, "preview") => Action::Preview,
-        (C::Users, "apply") => Action::StartRun(RunKind::Apply),
-        (C::Users, "retry") => Action::StartRun(RunKind::Retry),
-        (C::Users, "undo") => Action::StartRun(RunKind::Undo),
+        (C::Users | C::Connections, "select") => Action::ToggleSelect,
+        (C::Users | C::Connections, "select_range") => Action::SelectRange,
+        (C::Users | C::Connections, "select_all") => Action::SelectAll,
+        (C::Users | C::Connections, "preview") => Action::Preview,
+        (C::Users | C::Connections, "apply") => Action::StartRun(RunKind::Apply),
+        (C::Users | C::Connections, "retry") => Action::StartRun(RunKind::Retry),
+        (C::Users | C::Connections, "undo") => Action::StartRun(RunKind::Undo),
+        (C::Connections, "tenant") => Action::ConnectionsTenant,
         (C::Users, "release_domain") => Action::StartDomainRun,
         (C::Normal, "read_only") => Action::ToggleReadOnly,
         (C::Preview, "close") | (C::Confirm, "cancel") => Action::DialogClose,
@@ -739,6 +774,7 @@ impl Keymap {
             Pane::Dns => Some(Context::Dns),
             Pane::Audit => Some(Context::Audit),
             Pane::Users => Some(Context::Users),
+            Pane::Connections => Some(Context::Connections),
             Pane::Domain => None,
         };
         if let Some(action) = pane.and_then(|c| self.get(c, &key)) {
@@ -973,7 +1009,8 @@ mod tests {
             (KeyCode::BackTab, Some(Action::FocusPrev)),
             (KeyCode::Char('1'), Some(Action::Focus(Pane::Domain))),
             (KeyCode::Char('5'), Some(Action::Focus(Pane::Audit))),
-            (KeyCode::Char('6'), None),
+            (KeyCode::Char('6'), Some(Action::Focus(Pane::Connections))),
+            (KeyCode::Char('7'), None),
             (KeyCode::Up, Some(Action::Up)),
             (KeyCode::Char('k'), Some(Action::Up)),
             (KeyCode::Down, Some(Action::Down)),

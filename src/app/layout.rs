@@ -5,17 +5,17 @@ use ratatui::layout::Rect;
 
 use crate::app::state::{Pane, State};
 
-/// The screen split into the five panes (indexed by [`Pane::index`]) and the status bar.
+/// The screen split into the six panes (indexed by [`Pane::index`]) and the status bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Areas {
-    pub panes: [Rect; 5],
+    pub panes: [Rect; 6],
     pub status: Rect,
 }
 
 /// Every pane keeps at least its border and one line when the screen allows it.
 const MIN_ROW: u16 = 3;
 /// Relative heights of the three rows when nothing is focused there: domain/DNS, users/timeline,
-/// audit. The focused row's weight is tripled.
+/// audit/connections. The focused row's weight is tripled.
 const ROW_WEIGHTS: [u32; 3] = [3, 4, 2];
 /// Wide enough for the domain table's two tenant columns; more is wasted on it.
 const DOMAIN_MAX_WIDTH: u16 = 44;
@@ -35,7 +35,7 @@ pub fn areas(area: Rect, focus: Pane) -> Areas {
     let focus_row = match focus {
         Pane::Domain | Pane::Dns => 0,
         Pane::Users | Pane::Timeline => 1,
-        Pane::Audit => 2,
+        Pane::Audit | Pane::Connections => 2,
     };
     let heights = row_heights(body.height, focus_row);
     let mut y = body.y;
@@ -63,8 +63,17 @@ pub fn areas(area: Rect, focus: Pane) -> Areas {
         _ => 55,
     };
     let (users, timeline) = split_columns(rows[1], users_pct, None);
+    // The audit lines and the connections' details are both long: the focused one gets most;
+    // unfocused, the audit keeps most of the row (its lines are read at a glance) and
+    // Connections shows its counts.
+    let audit_pct = match focus {
+        Pane::Audit => 75,
+        Pane::Connections => 25,
+        _ => 70,
+    };
+    let (audit, connections) = split_columns(rows[2], audit_pct, None);
     Areas {
-        panes: [domain, dns, users, timeline, rows[2]],
+        panes: [domain, dns, users, timeline, audit, connections],
         status,
     }
 }
@@ -142,6 +151,8 @@ pub fn list_top(state: &State, pane: Pane) -> usize {
         Pane::Users => 3,
         Pane::Dns | Pane::Timeline => 1,
         Pane::Audit => 1 + usize::from(state.audit_error.is_some()),
+        // Tenant and counts, run progress or reading, column header.
+        Pane::Connections => 3,
         Pane::Domain => 0,
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod cleanup;
+pub mod connections;
 pub mod keys;
 pub mod layout;
 pub mod observe;

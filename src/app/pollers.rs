@@ -229,6 +229,61 @@ pub async fn poll_tenant(
     ))
 }
 
+/// Read one tenant's connections and access (`access::read`) every `every`, and at once when
+/// `wake` is notified (after a Connections run); each reading, or Microsoft's refusal in its
+/// words, goes to the loop as [`Action::AccessPolled`].
+pub fn spawn_access_poller(
+    tenant: TenantId,
+    graph: Arc<GraphClient>,
+    exchange: Arc<crate::exchange::ExchangeClient>,
+    domain: String,
+    every: Duration,
+    wake: Arc<tokio::sync::Notify>,
+    tx: UnboundedSender<Action>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = wake.notified() => ticks.reset(),
+            }
+            let span = tracing::info_span!("poll_access", tenant = tenant.as_str());
+            let result = read_access(&graph, &exchange, tenant, &domain)
+                .instrument(span)
+                .await;
+            if let Err(e) = &result {
+                tracing::warn!(tenant = tenant.as_str(), error = %e, "access read failed");
+            }
+            let polled = Action::AccessPolled {
+                tenant,
+                at: OffsetDateTime::now_utc(),
+                result: result.map(Box::new),
+            };
+            if tx.send(polled).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// The inventory with the tenant's own apps and cutover's registration marked (so the plan
+/// never revokes what cutover signs in with), as `cutover access` reads it.
+async fn read_access(
+    graph: &GraphClient,
+    exchange: &crate::exchange::ExchangeClient,
+    tenant: TenantId,
+    domain: &str,
+) -> Result<crate::access::Inventory, String> {
+    let mut inv = crate::access::read(graph, exchange, tenant.as_str(), domain)
+        .await
+        .map_err(|e| e.to_string())?;
+    let org = graph.organization().await.map_err(|e| e.to_string())?;
+    inv.mark_own(&org.id, graph.tokens().client_id());
+    Ok(inv)
+}
+
 /// Run `poll` at every tick of `every` and send what it returns to the loop; a tick missed
 /// while a poll ran is skipped, not queued. Ends when the loop has gone.
 pub fn spawn_every<F, Fut>(

@@ -55,6 +55,8 @@ pub struct Services {
     pub outside_every: Duration,
     /// How often the source tenant's reference inventory is collected (it is heavy).
     pub inventory_every: Duration,
+    /// How often each tenant's connections and access are read (the Connections pane).
+    pub access_every: Duration,
     /// The destination tenant's Exchange client, for runs of the adopt plan (none: a run
     /// holding destination Exchange changes is refused by the executor, naming it).
     pub destination_exchange: Option<Arc<crate::exchange::ExchangeClient>>,
@@ -140,6 +142,45 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
                 // No pane shows the destination's users and groups: do not list them.
                 false,
                 services.graph_every,
+                tx.clone(),
+            ),
+        );
+    }
+    // The Connections pane: each tenant whose Graph and Exchange clients the dashboard has.
+    let mut access_wake = Vec::new();
+    let access_clients = [
+        (
+            TenantId::Source,
+            Some(services.source.clone()),
+            services.source_exchange.clone(),
+        ),
+        (
+            TenantId::Destination,
+            services.destination.clone(),
+            services.destination_exchange.clone(),
+        ),
+    ];
+    for (tenant, graph, exchange) in access_clients {
+        let (Some(graph), Some(exchange)) = (graph, exchange) else {
+            continue;
+        };
+        // One per poller: `notify_one` keeps the wake for a poller busy reading.
+        let wake = Arc::new(tokio::sync::Notify::new());
+        access_wake.push(wake.clone());
+        tasks.watch(
+            if tenant == TenantId::Source {
+                "source access poller"
+            } else {
+                "destination access poller"
+            },
+            Ends::Never,
+            super::pollers::spawn_access_poller(
+                tenant,
+                graph,
+                exchange,
+                state.domain.clone(),
+                services.access_every,
+                wake,
                 tx.clone(),
             ),
         );
@@ -244,6 +285,7 @@ pub async fn run(dashboard: Dashboard) -> Result<(), RunError> {
         journal: &journal,
         actions: &tx,
         inventory_wake: &inventory_wake,
+        access_wake: &access_wake,
         seen: &seen_tx,
     };
     let result = event_loop(&mut state, &mut rx, &mut tasks, channels, &services).await;
@@ -273,6 +315,8 @@ struct Channels<'a> {
     actions: &'a UnboundedSender<Action>,
     /// Wakes the source poller (its inventory and release plan) after a run.
     inventory_wake: &'a Arc<tokio::sync::Notify>,
+    /// Wakes the access pollers (the Connections pane) after a run there.
+    access_wake: &'a [Arc<tokio::sync::Notify>],
     /// What the demo's player watches ([`super::play::Seen`]), published after every batch.
     seen: &'a tokio::sync::watch::Sender<super::play::Seen>,
 }
@@ -388,6 +432,12 @@ fn apply(state: &mut State, action: Action, channels: Channels<'_>, services: &S
                 read_only,
             } => spawn_run(channels, services, kind, changes, read_only),
             Command::Reinventory => channels.inventory_wake.notify_one(),
+            // Both tenants' pollers: a run may change either.
+            Command::ReadAccess => {
+                for wake in channels.access_wake {
+                    wake.notify_one();
+                }
+            }
             Command::TakeSnapshot => spawn_tenant_snapshot(state, channels, services),
             Command::Redraw => redraw = true,
             Command::Quit => state.quitting = true,

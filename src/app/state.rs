@@ -19,15 +19,17 @@ pub enum Pane {
     Users,
     Timeline,
     Audit,
+    Connections,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 5] = [
+    pub const ALL: [Pane; 6] = [
         Pane::Domain,
         Pane::Dns,
         Pane::Users,
         Pane::Timeline,
         Pane::Audit,
+        Pane::Connections,
     ];
 
     pub fn title(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Pane {
             Pane::Users => "Users and aliases",
             Pane::Timeline => "Migration timeline",
             Pane::Audit => "Audit",
+            Pane::Connections => "Connections",
         }
     }
     pub fn index(self) -> usize {
@@ -217,7 +220,7 @@ pub struct State {
     /// The selected Audit entry is shown in detail (Enter on the Audit pane; Esc closes).
     pub audit_detail: bool,
     /// Per-pane list views, indexed by [`Pane::index`].
-    pub views: [ListView; 5],
+    pub views: [ListView; 6],
     /// Rows and filter results the reducer keeps computed (see [`super::view`]).
     pub model: super::view::ViewModel,
     /// Who holds the domain, seen from outside (the outside poller).
@@ -238,6 +241,9 @@ pub struct State {
     pub place: super::place::PlaceView,
     /// The cleanup workbench over the Users rows (`app::workbench`).
     pub workbench: super::workbench::Workbench,
+    /// The Connections pane: each tenant's connectors and applications with access, and the
+    /// access plan laid over them (`app::connections`).
+    pub connections: super::connections::Connections,
     /// First help row shown (the overlay scrolls on a small screen).
     pub help_scroll: usize,
     /// The demo's player (`cutover demo --play`): whether it still has the controls.
@@ -311,6 +317,7 @@ impl State {
             stopped_tasks: Vec::new(),
             place: super::place::PlaceView::default(),
             workbench: Default::default(),
+            connections: Default::default(),
             help_scroll: 0,
             play: Default::default(),
         }

@@ -244,6 +244,13 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
         Action::InventoryPolled { at, result } => {
             return super::observe::inventory_polled(state, at, result);
         }
+        Action::AccessPolled { tenant, at, result } => {
+            super::connections::polled(state, tenant, at, result);
+        }
+        Action::ConnectionsTenant if state.focus == Pane::Connections => {
+            super::connections::switch_tenant(state);
+        }
+        Action::ConnectionsTenant => {}
         Action::SignInStarted(dialog) => {
             state.notice = None;
             // A new code for the same tenant replaces its old one.
@@ -596,13 +603,14 @@ mod tests {
             Pane::Users,
             Pane::Timeline,
             Pane::Audit,
+            Pane::Connections,
             Pane::Domain,
         ] {
             update(&mut s, Action::FocusNext);
             assert_eq!(s.focus, expected);
         }
         update(&mut s, Action::FocusPrev);
-        assert_eq!(s.focus, Pane::Audit);
+        assert_eq!(s.focus, Pane::Connections);
         update(&mut s, Action::Focus(Pane::Users));
         assert_eq!(s.focus, Pane::Users);
     }

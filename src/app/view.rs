@@ -77,6 +77,7 @@ pub fn row_count(state: &State, pane: Pane) -> usize {
         Pane::Users => state.model.users.len(),
         Pane::Timeline => step_rows(state).count(),
         Pane::Audit => audit_rows(state).count(),
+        Pane::Connections => super::connections::shown(state).len(),
     }
 }
 

@@ -280,9 +280,21 @@ pub enum Dialog {
     Confirm(Confirm),
 }
 
+/// Which workbench a selection, a dialog or a run belongs to: the Users pane's release plan
+/// or a tenant's access plan on the Connections pane. Each is a [`Workbench`]; the dashboard
+/// has one dialog and one run at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Bench {
+    #[default]
+    Users,
+    Connections(super::state::TenantId),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirm {
     pub kind: RunKind,
+    /// The workbench whose rows the run's results go to.
+    pub bench: Bench,
     /// What the executor gets, prerequisites included, in plan order.
     pub changes: Vec<Change>,
     /// Undo: each inverse's id → the id of the change it undoes.
@@ -819,6 +831,10 @@ fn short(p: &Planned, initial: Option<&str>) -> String {
                 (0, n) if n > 0 => format!("add {n} alias{}", if n == 1 { "" } else { "es" }),
                 (n, _) => aliases(n),
             }
+        }
+        // An access change (Connections pane) in `cutover plan access`'s words.
+        Spec::Whole(c) if crate::access::action(c).is_some() => {
+            crate::access::action(c).unwrap_or_default().to_string()
         }
         Spec::Whole(c) => format!(
             "{} → {}",

@@ -295,6 +295,7 @@ pub(crate) async fn open_dashboard(paths: &Paths, session: Session) -> Outcome {
             },
             outside_every: Duration::from_secs(30),
             inventory_every: Duration::from_secs(60),
+            access_every: Duration::from_secs(60),
             destination_exchange: destination_exchange.map(Arc::new),
             dns_writer: dns_writer.map(Arc::new),
             source_provider,

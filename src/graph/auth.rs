@@ -235,6 +235,11 @@ impl TokenProvider {
         &self.sign_in.tenant
     }
 
+    /// The application (client) id this provider signs in as.
+    pub fn client_id(&self) -> &str {
+        &self.sign_in.client_id
+    }
+
     fn token_url(&self) -> String {
         format!(
             "{}/{}/oauth2/v2.0/token",

@@ -6,6 +6,7 @@ mod audit;
 mod audit_detail;
 mod banner;
 pub mod clock;
+mod connections;
 mod dialog;
 mod dns;
 mod dns_compare;
@@ -77,6 +78,7 @@ pub fn render(frame: &mut Frame, state: &State) {
             Pane::Users => users::render(frame, rect, state),
             Pane::Timeline => timeline::render(frame, rect, state),
             Pane::Audit => audit::render(frame, rect, state),
+            Pane::Connections => connections::render(frame, rect, state),
         }
     }
     status::render(frame, areas.status, state);

@@ -294,7 +294,7 @@ fn render_workbench(
 
 /// `apply ████░░░░ 34/120 · 2 failed · 84 left · 12.3/s · ETA 7s`, or once it ended, what it
 /// did.
-fn progress_line(run: &Run, now: time::OffsetDateTime, width: u16) -> Line<'static> {
+pub(super) fn progress_line(run: &Run, now: time::OffsetDateTime, width: u16) -> Line<'static> {
     let verb = match (run.kind, run.read_only) {
         (_, true) => "read-only",
         (RunKind::Apply, _) => "apply",

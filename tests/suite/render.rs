@@ -453,10 +453,19 @@ fn dashboard_120x40() {
     assert!(screen.contains("[-] Export users and ali"));
     assert!(screen.contains("T-14d"));
     assert!(screen.contains("T+0"));
-    // Audit: newest first.
-    let newest = screen.find("step status changed").unwrap_or(usize::MAX);
-    let older = screen.find("dns ttl changed").unwrap_or(0);
+    // Audit: newest first (it shares its row with Connections, so the action column is
+    // narrower: the lines are told apart by time and target).
+    let line_of = |time: &str| {
+        screen
+            .lines()
+            .position(|l| l.contains(time))
+            .unwrap_or(usize::MAX)
+    };
+    let (newest, older) = (line_of("11:59:59"), line_of("11:59:50"));
     assert!(newest < older, "audit newest first");
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(lines[newest].contains("lower-mx-ttl") && lines[newest].contains("step status"));
+    assert!(lines[older].contains("contoso.exam") && lines[older].contains("dns ttl"));
     assert!(screen.contains("11:59:59"));
     assert!(screen.contains("in_progress → done"));
     // Status bar.
