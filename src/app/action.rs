@@ -167,6 +167,9 @@ pub enum Action {
     },
     /// `v` on Connections: show the other tenant's list.
     ConnectionsTenant,
+    /// `m` on Connections: the shown tenant's mail apps reviewed (what `cutover access
+    /// --mark-reviewed` journals; the `*.mail_apps_reviewed` gate reads it).
+    MarkAppsReviewed,
     /// A device-code sign-in started: show the code and URL in the dialog.
     SignInStarted(super::state::SignInDialog),
     /// Esc in the sign-in dialog: stop waiting for that sign-in.
@@ -227,7 +230,7 @@ impl Action {
         match self {
             // A filter applied is journaled; refuse before typing rather than lose the text.
             Action::StartFilter | Action::FilterApply => true,
-            Action::CancelSignIn => true,
+            Action::CancelSignIn | Action::MarkAppsReviewed => true,
             // Marks and notes are journaled; refuse before typing, as for filters.
             Action::MarkDone
             | Action::StartMarkReason(_)

@@ -47,6 +47,8 @@ pub struct TenantAccess {
     /// The tenant's access plan over its rows. One per tenant: the workbench keys rows by
     /// the change's target id, and a connector's name can be the same in both tenants.
     pub bench: Workbench,
+    /// The last good reading itself (a few dozen items), for the timeline's access gates.
+    pub inventory: Option<Box<Inventory>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -232,6 +234,7 @@ pub fn polled(
             t.rows = rows;
             // The workbench keeps what this session did.
             t.bench.replan(sketch, at);
+            t.inventory = Some(inv);
         }
     }
     // The cursor stays on its row when rows come and go.

@@ -311,8 +311,9 @@ const DEFS: &[Def] = &[
     def(
         C::Connections,
         "tenant",
-        "show the source / destination tenant's connections",
+        "other tenant's list / its mail apps reviewed (journaled)",
     ),
+    and(C::Connections, "mark_reviewed"),
     def(
         C::Normal,
         "read_only",
@@ -386,6 +387,7 @@ fn action_of(context: Context, name: &str) -> Option<Action> {
         (C::Users | C::Connections, "retry") => Action::StartRun(RunKind::Retry),
         (C::Users | C::Connections, "undo") => Action::StartRun(RunKind::Undo),
         (C::Connections, "tenant") => Action::ConnectionsTenant,
+        (C::Connections, "mark_reviewed") => Action::MarkAppsReviewed,
         (C::Users, "release_domain") => Action::StartDomainRun,
         (C::Normal, "read_only") => Action::ToggleReadOnly,
         (C::Preview, "close") | (C::Confirm, "cancel") => Action::DialogClose,

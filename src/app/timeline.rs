@@ -9,7 +9,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::action::{Action, Command};
-use super::state::{InputMode, Integrity, Pane, State};
+use super::state::{InputMode, Integrity, Pane, State, TenantId};
 use crate::audit::{Event, Kind};
 use crate::dns::{AnswerStatus, RecordKind};
 use crate::plan::StepStatus;
@@ -53,7 +53,10 @@ pub fn feeds(action: &Action) -> bool {
     super::place::feeds(action)
         || matches!(
             action,
-            Action::AuditIntegrity(_) | Action::SnapshotsSeen(_) | Action::ExpectedPolled { .. }
+            Action::AuditIntegrity(_)
+                | Action::SnapshotsSeen(_)
+                | Action::ExpectedPolled { .. }
+                | Action::AccessPolled { .. }
         )
 }
 
@@ -145,8 +148,25 @@ pub fn facts_of(state: &State) -> Facts {
             Integrity::Broken { line, reason } => Some(Err(format!("line {line}: {reason}"))),
         },
         mx_ttl_history: history,
-        // Not polled by the dashboard yet: its access gates show as unknown.
-        access: Default::default(),
+        access: [TenantId::Source, TenantId::Destination].map(|t| access_facts(state, t)),
+    }
+}
+
+/// A tenant's access gates from the Connections pane's last reading and the journal's reviews
+/// (the same `access` functions `cutover check` uses).
+fn access_facts(state: &State, tenant: TenantId) -> crate::timeline::facts::AccessFacts {
+    let t = state.connections.tenant(tenant);
+    match &t.inventory {
+        Some(inv) => crate::timeline::facts::AccessFacts {
+            connectors_for_domain: Some(inv.connectors_for_domain()),
+            mail_apps: Some(inv.mail_apps_review(&state.audit)),
+            error: None,
+        },
+        None => crate::timeline::facts::AccessFacts {
+            connectors_for_domain: None,
+            mail_apps: None,
+            error: t.error.clone(),
+        },
     }
 }
 

@@ -251,6 +251,27 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
             super::connections::switch_tenant(state);
         }
         Action::ConnectionsTenant => {}
+        Action::MarkAppsReviewed if state.focus == Pane::Connections => {
+            let tenant = state.connections.shown.0;
+            return match &state.connections.tenant(tenant).inventory {
+                Some(inv) => {
+                    state.notice = Some(format!(
+                        "{}: {} mail apps marked reviewed",
+                        tenant.as_str(),
+                        inv.mail_apps().len()
+                    ));
+                    vec![Command::Audit(inv.review_event())]
+                }
+                None => {
+                    state.notice = Some(format!(
+                        "{}: nothing to review until its connections are read",
+                        tenant.as_str()
+                    ));
+                    Vec::new()
+                }
+            };
+        }
+        Action::MarkAppsReviewed => {}
         Action::SignInStarted(dialog) => {
             state.notice = None;
             // A new code for the same tenant replaces its old one.

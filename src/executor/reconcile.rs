@@ -13,7 +13,7 @@ use crate::graph::GraphClient;
 use crate::plan::change::{
     Change, FIELD_APP_ROLE, FIELD_CONNECTOR, FIELD_DEFAULT_DOMAIN, FIELD_DKIM, FIELD_DKIM_CONFIG,
     FIELD_DOMAIN, FIELD_DOMAIN_ADDED, FIELD_DOMAIN_RELEASED, FIELD_DOMAIN_VERIFIED, FIELD_GRANT,
-    FIELD_IDENTIFIER_URIS, FIELD_SERVICE_PRINCIPAL, FIELD_UPN, addresses_hold,
+    FIELD_IDENTIFIER_URIS, FIELD_SERVICE_PRINCIPAL, FIELD_UPN, addresses_hold, change_id,
     identifier_uris_hold,
 };
 
@@ -42,21 +42,55 @@ pub enum Past {
     Pending,
 }
 
-/// The history of every change id the journal mentions (in `details.change`).
+/// The history of every change id the journal mentions (in `details.change`). A change whose
+/// exact inverse (same tenant, object and field, before and after swapped: what `u`, `cutover
+/// undo` and a backout send) was applied after it is no longer done: applying it again sends
+/// it, instead of reporting the undone change as applied.
 pub fn journal_state(path: &Path) -> Result<HashMap<String, Past>, AuditError> {
+    Ok(state_of(&read_records(path)?))
+}
+
+fn state_of(records: &[crate::audit::Record]) -> HashMap<String, Past> {
     let mut state = HashMap::new();
-    for record in read_records(path)? {
-        let Some(id) = record.event.details.get("change").and_then(Value::as_str) else {
+    // Change id → the id of its inverse, from its intent.
+    let mut inverse: HashMap<String, String> = HashMap::new();
+    for record in records {
+        let e = &record.event;
+        let Some(id) = e.details.get("change").and_then(Value::as_str) else {
             continue;
         };
         let past = state.entry(id.to_string()).or_insert(Past::New);
-        match record.event.kind {
-            Kind::Intent if *past != Past::Done => *past = Past::Pending,
-            Kind::Outcome if record.event.result.as_deref() == Some("ok") => *past = Past::Done,
+        match e.kind {
+            Kind::Intent => {
+                if *past != Past::Done {
+                    *past = Past::Pending;
+                }
+                // The intent's action is "<field> via <route>".
+                if let (Some(tenant), Some(target), Some(field), Some(before), Some(after)) = (
+                    e.tenant.as_deref(),
+                    e.target.as_deref(),
+                    e.action.split(" via ").next(),
+                    e.before.as_ref(),
+                    e.after.as_ref(),
+                ) {
+                    inverse.insert(
+                        id.to_string(),
+                        change_id(tenant, target, field, after, before),
+                    );
+                }
+            }
+            Kind::Outcome if e.result.as_deref() == Some("ok") => {
+                *past = Past::Done;
+                if let Some(undone) = inverse.get(id)
+                    && state.get(undone) == Some(&Past::Done)
+                {
+                    state.insert(undone.clone(), Past::New);
+                }
+            }
             _ => {}
         }
     }
-    Ok(state)
+    state
 }
 
 /// The live answer to "is this change in effect?", with the request id of the read.
@@ -411,4 +445,91 @@ fn described_field<'c>(change: &'c Change, key: &str) -> &'c str {
         &change.after
     };
     want.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Event, Record};
+
+    fn record(kind: Kind, id: &str, before: Value, after: Value, result: Option<&str>) -> Record {
+        let mut e = Event::new(
+            kind,
+            if kind == Kind::Intent {
+                "userPrincipalName via graph"
+            } else {
+                "applied"
+            },
+        )
+        .tenant("source")
+        .target("u1")
+        .details(json!({ "change": id }));
+        if kind == Kind::Intent {
+            e = e.change(before, after);
+        }
+        if let Some(r) = result {
+            e = e.result(r);
+        }
+        Record {
+            v: crate::audit::FORMAT_VERSION,
+            seq: 0,
+            ts: String::new(),
+            cutover: "c".into(),
+            operator: "o".into(),
+            upn: None,
+            event: e,
+            prev: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_undone_change_is_new_again_and_its_undo_once_it_is_reapplied() {
+        let (a, b) = (json!("a@contoso.example"), json!("a@initial.example"));
+        let x = change_id("source", "u1", "userPrincipalName", &a, &b);
+        let y = change_id("source", "u1", "userPrincipalName", &b, &a);
+        let mut log = vec![
+            record(Kind::Intent, &x, a.clone(), b.clone(), None),
+            record(Kind::Outcome, &x, Value::Null, Value::Null, Some("ok")),
+        ];
+        assert_eq!(state_of(&log).get(&x), Some(&Past::Done));
+        // Undone: the original may be sent again.
+        log.push(record(Kind::Intent, &y, b.clone(), a.clone(), None));
+        log.push(record(
+            Kind::Outcome,
+            &y,
+            Value::Null,
+            Value::Null,
+            Some("ok"),
+        ));
+        let s = state_of(&log);
+        assert_eq!(
+            (s.get(&x), s.get(&y)),
+            (Some(&Past::New), Some(&Past::Done))
+        );
+        // Applied again: now the undo may be sent again.
+        log.push(record(Kind::Intent, &x, a.clone(), b.clone(), None));
+        log.push(record(
+            Kind::Outcome,
+            &x,
+            Value::Null,
+            Value::Null,
+            Some("ok"),
+        ));
+        let s = state_of(&log);
+        assert_eq!(
+            (s.get(&x), s.get(&y)),
+            (Some(&Past::Done), Some(&Past::New))
+        );
+        // A failed undo leaves the original done.
+        log.push(record(Kind::Intent, &y, b.clone(), a.clone(), None));
+        log.push(record(
+            Kind::Outcome,
+            &y,
+            Value::Null,
+            Value::Null,
+            Some("refused"),
+        ));
+        assert_eq!(state_of(&log).get(&x), Some(&Past::Done));
+    }
 }

@@ -189,9 +189,27 @@ fn a_grant_is_listed_previewed_revoked_restored_and_read_only_sends_nothing() {
         "not restored"
     );
 
-    // Read-only, on the CRM's next grant (the one just undone would be settled from the
-    // journal's ok outcome, not sent): the apply is journaled as refused and nothing reaches
-    // the sim.
+    // Applied again after the undo: sent again (the journal's earlier ok outcome no longer
+    // counts once its inverse was applied), and undone again.
+    tmux.keys(&["a"]);
+    tmux.wait_for("the confirmation", |s| s.contains("┌ Apply?"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("applied again", |s| crm_row(s).contains("applied"));
+    assert!(
+        crm_grants(dir).iter().all(|(_, who)| *who != person),
+        "the re-applied revoke was not sent"
+    );
+    tmux.keys(&["u"]);
+    tmux.wait_for("the undo's confirmation", |s| s.contains("┌ Undo?"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("undone again", |s| crm_row(s).contains("undone"));
+    assert!(
+        crm_grants(dir).iter().any(|(_, who)| *who == person),
+        "not restored the second time"
+    );
+
+    // Read-only, on the CRM's next grant: the apply is journaled as refused and nothing
+    // reaches the sim.
     let (_, other) = grants[1].clone();
     tmux.keys(&["Space"]);
     tmux.wait_for("the selection dropped", |s| !s.contains("1 selected"));
@@ -217,6 +235,24 @@ fn a_grant_is_listed_previewed_revoked_restored_and_read_only_sends_nothing() {
     assert!(
         crm_grants(dir).iter().any(|(_, who)| *who == other),
         "the grant went"
+    );
+
+    // `m`: the shown tenant's mail apps reviewed, journaled as `cutover access
+    // --mark-reviewed` does (the mail_apps_reviewed gate reads it).
+    tmux.keys(&["m"]);
+    tmux.wait_for("the review noted", |s| {
+        s.contains("mail apps marked reviewed")
+    });
+    let review = journal(dir)
+        .into_iter()
+        .find(|r| r["action"] == "mail apps reviewed")
+        .expect("a review record");
+    assert_eq!(review["tenant"], "source");
+    assert!(
+        review["details"]["apps"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "{review}"
     );
     tmux.keys(&["q"]);
 }
