@@ -53,11 +53,7 @@ pub fn sensitive(permission: &str) -> bool {
         "SMTP.",
         "Exchange.",
     ];
-    PREFIXES.iter().any(|p| {
-        permission
-            .get(..p.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(p))
-    })
+    starts_with_any(permission, PREFIXES)
 }
 
 /// One connector.
@@ -654,11 +650,7 @@ pub fn mail_permission(permission: &str) -> bool {
         "SMTP.",
         "Exchange.",
     ];
-    PREFIXES.iter().any(|p| {
-        permission
-            .get(..p.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(p))
-    })
+    starts_with_any(permission, PREFIXES)
 }
 
 impl Inventory {
@@ -727,6 +719,16 @@ impl Inventory {
             reviewed_at: latest.map(|r| r.ts.clone()),
         }
     }
+}
+
+/// Whether `permission` starts with one of `prefixes`, without case (`get` keeps a cut inside a
+/// multi-byte character from panicking on a name Graph sent).
+fn starts_with_any(permission: &str, prefixes: &[&str]) -> bool {
+    prefixes.iter().any(|p| {
+        permission
+            .get(..p.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(p))
+    })
 }
 
 #[cfg(test)]
