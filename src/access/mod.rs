@@ -220,6 +220,21 @@ pub async fn read(
     ))
 }
 
+/// The inventory of connectors alone (Exchange's reading, no Graph): what the script route
+/// and `cutover access --wait-connectors-gone` read, with the same rules as [`read`].
+pub fn connectors_only(tenant: &str, domain: &str, connectors: &[Connector]) -> Inventory {
+    build(
+        tenant,
+        domain,
+        connectors,
+        &[],
+        &[],
+        &[],
+        &[],
+        &BTreeMap::new(),
+    )
+}
+
 /// The inventory from what was read (pure: tests and the pane give it data).
 #[allow(clippy::too_many_arguments)]
 pub fn build(

@@ -58,6 +58,15 @@ pub(crate) fn access(globals: &Globals, args: &AccessArgs) -> Outcome {
     let domain = loaded.domain(globals)?;
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
+    if args.wait_connectors_gone {
+        return rt.block_on(wait_connectors_gone(
+            profile,
+            &paths,
+            args.tenant,
+            &domain.ascii,
+            std::time::Duration::from_secs(args.timeout),
+        ));
+    }
     let (inv, _) = rt.block_on(read(profile, &paths, args.tenant, &domain.ascii))?;
     if args.mark_reviewed {
         return mark_reviewed(&inv, &paths, &domain.ascii);
@@ -72,6 +81,96 @@ pub(crate) fn access(globals: &Globals, args: &AccessArgs) -> Outcome {
     };
     write_out(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often `--wait-connectors-gone` reads the connectors: two reads a few seconds apart cost
+/// Exchange little, and a removal shows within seconds.
+const CONNECTOR_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `--wait-connectors-gone`: the script route's read-back. Cutover did not send the removals
+/// (the admin ran the script), so there is no change to reconcile: it reads the connectors
+/// naming the domain (the same rule as `cutover access`, `access::connectors_only`) until none
+/// is left, and journals an `observed` line for each connector it saw that no longer names
+/// the domain (removed, or narrowed by the script). Exit 0 when none is left, 1 (naming them)
+/// at the timeout, 3 when Exchange cannot be read.
+async fn wait_connectors_gone(
+    profile: &Profile,
+    paths: &Paths,
+    side: Side,
+    domain: &str,
+    bound: std::time::Duration,
+) -> Outcome {
+    let exchange = super::exchange::exchange_client(profile, paths)?;
+    let journal_path = paths.audit_log(domain);
+    let mut journal = crate::audit::Journal::open(&journal_path, domain)
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    let started = std::time::Instant::now();
+    // Connectors seen naming the domain and not yet seen gone: (direction, name).
+    let mut seen: Vec<(&'static str, String)> = Vec::new();
+    loop {
+        let connectors = exchange
+            .connectors()
+            .await
+            .map_err(super::exchange::exchange_failure)?;
+        let inv = crate::access::connectors_only(side.name(), domain, &connectors);
+        let naming: Vec<(&'static str, String)> = inv
+            .connectors
+            .iter()
+            .filter(|c| c.names_domain)
+            .map(|c| (c.direction, c.name.clone()))
+            .collect();
+        for (direction, name) in seen.iter().filter(|s| !naming.contains(s)) {
+            let listed = inv
+                .connectors
+                .iter()
+                .any(|c| c.direction == *direction && &c.name == name);
+            let cmdlet = if *direction == "outbound" {
+                "Get-OutboundConnector"
+            } else {
+                "Get-InboundConnector"
+            };
+            let action = if listed {
+                format!("connector no longer names the domain: {cmdlet} lists it without it")
+            } else {
+                format!("connector gone: {cmdlet} no longer lists it")
+            };
+            journal
+                .append(
+                    crate::audit::Event::new(crate::audit::Kind::Observed, action.as_str())
+                        .tenant(side.name())
+                        .target(name.as_str())
+                        .details(serde_json::json!({"direction": direction, "domain": domain, "route": "script"})),
+                )
+                .map_err(|e| {
+                    Failure::Service(format!("the journal {}: {e}", journal_path.display()))
+                })?;
+            write_out(&format!("{}: {action}\n", clean(name)))?;
+        }
+        seen = naming;
+        if seen.is_empty() {
+            write_out(&format!(
+                "No connector in the {} tenant names {domain} (Get-InboundConnector, Get-OutboundConnector)\n",
+                side.name()
+            ))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let waited = started.elapsed();
+        if waited >= bound {
+            let left: Vec<String> = seen
+                .iter()
+                .map(|(d, n)| format!("{d} connector {}", clean(n)))
+                .collect();
+            return Err(Failure::Check(format!(
+                "after {}s {} connector{} still name{} {domain}: {}; run the script with -Apply, or remove them by hand",
+                waited.as_secs(),
+                left.len(),
+                if left.len() == 1 { "" } else { "s" },
+                if left.len() == 1 { "s" } else { "" },
+                left.join(", ")
+            )));
+        }
+        tokio::time::sleep(CONNECTOR_POLL.min(bound - waited)).await;
+    }
 }
 
 /// `--mark-reviewed`: journal that every application now holding mail permissions was

@@ -383,6 +383,19 @@ pub struct AccessArgs {
     /// been reviewed (the gate *.mail_apps_reviewed)
     #[arg(long)]
     pub mark_reviewed: bool,
+    /// After the admin ran `cutover exchange script --connectors`: read Get-InboundConnector and
+    /// Get-OutboundConnector until no connector names the domain (exit 0), journaling each
+    /// one seen gone; exit 1 naming those left after --timeout
+    #[arg(long, conflicts_with_all = ["json", "mark_reviewed"])]
+    pub wait_connectors_gone: bool,
+    /// How long --wait-connectors-gone waits, in seconds
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 600,
+        requires = "wait_connectors_gone"
+    )]
+    pub timeout: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -428,6 +441,11 @@ pub struct ExchangeScriptArgs {
     /// The .ps1 file to create
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Also remove, by name, the connectors that exist only for the domain (read now with
+    /// Get-InboundConnector / Get-OutboundConnector, as `cutover plan access` plans them);
+    /// `cutover access --wait-connectors-gone` then sees them gone
+    #[arg(long)]
+    pub connectors: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -180,9 +180,10 @@ pub(crate) fn exchange_connectors(globals: &Globals, args: &ExchangeListArgs) ->
     Ok(ExitCode::SUCCESS)
 }
 
-/// `cutover exchange script --tenant T [--domain D] --out FILE.ps1`: the objects come from
-/// Graph (read-only), so it works for admins who grant no Exchange route; connectors are found
-/// by the script itself when it runs. Never overwrites.
+/// `cutover exchange script --tenant T [--domain D] --out FILE.ps1 [--connectors]`: the
+/// objects come from Graph (read-only), so it works for admins who grant no Exchange route;
+/// connectors are found by the script itself when it runs, or with `--connectors` read now
+/// (Exchange read route) and removed by name. Never overwrites.
 pub(crate) fn exchange_script(globals: &Globals, args: &ExchangeScriptArgs) -> Outcome {
     let loaded = config::load_config(globals)?;
     let (side, out) = (args.tenant, args.out.as_path());
@@ -222,6 +223,27 @@ pub(crate) fn exchange_script(globals: &Globals, args: &ExchangeScriptArgs) -> O
         Ok::<_, Failure>((recipients, initial))
     })?;
     let changes = plan_recipients(&recipients, domain, &initial);
+    // The connectors to remove by name: Exchange's reading, planned as `cutover plan access`
+    // plans them (one source: `access::plan`'s remove_connector changes, their `before`).
+    let connectors: Vec<serde_json::Value> = if args.connectors {
+        let read = rt.block_on(async {
+            let client = exchange_client(profile, &paths)?;
+            client.connectors().await.map_err(exchange_failure)
+        })?;
+        let inv = crate::access::connectors_only(side.name(), domain, &read);
+        let opts = crate::access::PlanOptions {
+            connectors: true,
+            ..Default::default()
+        };
+        crate::access::plan(&inv, &opts)
+            .0
+            .into_iter()
+            .filter(|c| c.field == crate::plan::change::FIELD_CONNECTOR)
+            .map(|c| c.before)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let when = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -232,6 +254,7 @@ pub(crate) fn exchange_script(globals: &Globals, args: &ExchangeScriptArgs) -> O
         initial_domain: &initial,
         source: &source,
         changes: &changes,
+        connectors: &connectors,
     });
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -250,8 +273,16 @@ pub(crate) fn exchange_script(globals: &Globals, args: &ExchangeScriptArgs) -> O
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| Failure::Input(format!("cannot write {}: {e}", out.display())))?;
+    let named = if args.connectors {
+        format!(
+            "{} connector(s) to remove by name, others found when it runs",
+            connectors.len()
+        )
+    } else {
+        "connectors are found when it runs".to_string()
+    };
     println!(
-        "wrote {}: {} recipient(s) to change in the {} tenant; connectors are found when it runs. Run it without -Apply first (-WhatIf).",
+        "wrote {}: {} recipient(s) to change in the {} tenant; {named}. Run it without -Apply first (-WhatIf).",
         out.display(),
         changes.len(),
         side.name()

@@ -3,6 +3,8 @@
 //! `-WhatIf` unless the script is started with `-Apply`; every value is a single-quoted
 //! PowerShell literal and every comment is one sanitised line, so no name can inject code.
 
+use serde_json::Value;
+
 use super::model::RecipientKind;
 use super::plan::AddressChange;
 
@@ -18,6 +20,10 @@ pub struct ScriptInput<'a> {
     /// Where the object list came from, e.g. "Graph inventory at 2026-01-01T10:00:00Z".
     pub source: &'a str,
     pub changes: &'a [AddressChange],
+    /// Connectors to remove, as `access::changes::connector_value` keeps them (the plan's
+    /// `remove_connector` changes' `before`): each removal is written out and guarded. Empty:
+    /// the script only finds connectors itself when it runs.
+    pub connectors: &'a [Value],
 }
 
 /// A PowerShell single-quoted literal. Inside single quotes only a quote character is special;
@@ -93,9 +99,11 @@ function Test-InDomain([string]$Value) {
 
 const CONNECTORS: &str = r#"
 # Connectors are not visible to Graph: the script finds the ones naming the domain when it
-# runs. A connector only for the domain is removed (Exchange asks to confirm with -Apply); one
-# that also serves other domains keeps those, and its smart hosts and TLS names need review.
+# runs (those removed above by name are skipped). A connector only for the domain is removed
+# (Exchange asks to confirm with -Apply); one that also serves other domains keeps those, and
+# its smart hosts and TLS names need review.
 foreach ($c in @(Get-InboundConnector)) {
+    if ($Planned -contains "$($c.Name)") { continue }
     $names = @($c.SenderDomains | ForEach-Object { "$_" })
     $refs = @($names | Where-Object { Test-InDomain $_ })
     $tls = "$($c.TlsSenderCertificateName)"
@@ -109,6 +117,7 @@ foreach ($c in @(Get-InboundConnector)) {
     }
 }
 foreach ($c in @(Get-OutboundConnector)) {
+    if ($Planned -contains "$($c.Name)") { continue }
     $names = @($c.RecipientDomains | ForEach-Object { "$_" })
     $hosts = @($c.SmartHosts | ForEach-Object { "$_" })
     $refs = @(@($names + $hosts) | Where-Object { Test-InDomain $_ })
@@ -259,8 +268,119 @@ pub fn generate(input: &ScriptInput<'_>) -> String {
         }
         line(&mut s, "}");
     }
+    connector_removals(&mut s, input.connectors);
     s.push_str(CONNECTORS);
     s
+}
+
+/// A connector's saved settings as a `New-…Connector` command: every value a quoted literal,
+/// every parameter name from cutover's own list (a name that is not plain letters is left
+/// out, so a saved value cannot smuggle one in).
+pub fn new_connector_command(value: &Value) -> String {
+    let mut cmd = format!("New-{}Connector", direction_word(value));
+    let Some(params) = value.get("params").and_then(Value::as_object) else {
+        return cmd;
+    };
+    for (key, v) in params {
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let arg = match v {
+            Value::String(t) => format!(" -{key} {}", ps_quote(t)),
+            Value::Bool(b) => format!(" -{key}:${b}"),
+            Value::Array(items) => {
+                let texts: Vec<String> = items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect();
+                if texts.is_empty() {
+                    continue;
+                }
+                format!(" -{key} {}", quoted_list(&texts))
+            }
+            Value::Number(n) => format!(" -{key} {}", ps_quote(&n.to_string())),
+            Value::Null | Value::Object(_) => continue,
+        };
+        cmd.push_str(&arg);
+    }
+    cmd
+}
+
+fn direction_word(value: &Value) -> &'static str {
+    if value.get("direction").and_then(Value::as_str) == Some("outbound") {
+        "Outbound"
+    } else {
+        "Inbound"
+    }
+}
+
+fn connector_name(value: &Value) -> &str {
+    value
+        .get("params")
+        .and_then(|p| p.get("Name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The named removals: each checks when it runs that the connector still exists, still names
+/// the domain and serves no other domain, then removes it (`-WhatIf` unless `-Apply`). The
+/// recreate command is printed as a comment for the admin's records (one sanitised line).
+fn connector_removals(s: &mut String, connectors: &[Value]) {
+    let names: Vec<String> = connectors
+        .iter()
+        .map(|c| connector_name(c).to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    s.push('\n');
+    s.push_str(&format!("$Planned = @({})\n", quoted_list(&names)));
+    let total = names.len();
+    let mut i = 0;
+    for c in connectors {
+        let name = connector_name(c);
+        if name.is_empty() {
+            continue;
+        }
+        i += 1;
+        let dir = direction_word(c);
+        let (domains, others) = if dir == "Outbound" {
+            (
+                "@(@($c.RecipientDomains) + @($c.SmartHosts))",
+                "@($c.RecipientDomains)",
+            )
+        } else {
+            ("@($c.SenderDomains)", "@($c.SenderDomains)")
+        };
+        let tls = if dir == "Outbound" {
+            "$c.TlsDomain"
+        } else {
+            "$c.TlsSenderCertificateName"
+        };
+        let id = ps_quote(name);
+        let what = ps_quote(&format!("Remove-{dir}Connector {name}"));
+        s.push_str(&format!(
+            "\n# [connector {i}/{total}] {} connector {}\n",
+            dir.to_ascii_lowercase(),
+            comment_text(name)
+        ));
+        s.push_str(&format!(
+            "#   undo (for your records): {}\n",
+            comment_text(&new_connector_command(c))
+        ));
+        s.push_str(&format!(
+            "Invoke-Step {what} {{
+    $c = Get-{dir}Connector -Identity {id} -ErrorAction SilentlyContinue
+    if (-not $c) {{ Write-Host ('already gone: {dir_lc} connector ' + {id}); return }}
+    $refs = @({domains} | ForEach-Object {{ \"$_\" }} | Where-Object {{ Test-InDomain $_ }})
+    $tls = \"$({tls})\"
+    if ($refs.Count -eq 0 -and -not ($tls -and (Test-InDomain $tls))) {{ throw \"it no longer names $Domain; left as it is\" }}
+    $keep = @({others} | ForEach-Object {{ \"$_\" }} | Where-Object {{ -not (Test-InDomain $_) }})
+    if ($keep.Count -gt 0) {{ throw \"it now serves other domains too ($($keep -join ', ')); narrow it by hand\" }}
+    Remove-{dir}Connector -Identity {id} -Confirm:$false -WhatIf:$WhatIf -ErrorAction Stop
+}}
+",
+            dir_lc = dir.to_ascii_lowercase(),
+        ));
+    }
 }
 
 fn kind_word(kind: RecipientKind) -> &'static str {
@@ -282,5 +402,141 @@ mod tests {
         assert_eq!(ps_quote("$env:PATH `n \"x\""), "'$env:PATH `n \"x\"'");
         assert_eq!(ps_quote("a\u{2019}b"), "'a\u{2019}\u{2019}b'");
         assert_eq!(comment_text("x\r\nRemove-Mailbox y"), "x  Remove-Mailbox y");
+    }
+
+    /// The script's text outside single-quoted literals and `#` comments (double-quoted
+    /// strings count as code: PowerShell expands `$(…)` in them), read as PowerShell's
+    /// tokenizer does: a quote-like character inside a literal doubled is one character.
+    fn code_outside_literals(script: &str) -> String {
+        let single =
+            |c: char| matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}');
+        let mut code = String::new();
+        let mut chars = script.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '#' {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        code.push('\n');
+                        break;
+                    }
+                }
+            } else if c == '"' {
+                code.push(c);
+                for n in chars.by_ref() {
+                    code.push(n);
+                    if n == '"' {
+                        break;
+                    }
+                }
+            } else if single(c) {
+                loop {
+                    match chars.next() {
+                        Some(n) if single(n) => {
+                            if chars.peek().is_some_and(|&p| single(p)) {
+                                chars.next();
+                            } else {
+                                break;
+                            }
+                        }
+                        Some(_) => {}
+                        None => panic!("unterminated literal in {script}"),
+                    }
+                }
+                code.push_str("''");
+            } else {
+                code.push(c);
+            }
+        }
+        code
+    }
+
+    fn hostile_connector(direction: &str, name: &str) -> Value {
+        let domains = if direction == "outbound" {
+            "RecipientDomains"
+        } else {
+            "SenderDomains"
+        };
+        serde_json::json!({"direction": direction, "params": {
+            "Name": name,
+            "ConnectorType": "Partner",
+            domains: [format!("contoso.example'; PWNED '"), "$(PWNED)".to_string()],
+            "TlsDomain": format!("{name}.example"),
+            "Enabled": true,
+            "Bad Key; PWNED": "x",
+        }})
+    }
+
+    #[test]
+    fn connector_names_cannot_inject_code() {
+        let names = [
+            "Relay'; Remove-Mailbox PWNED; '",
+            "$(Remove-Mailbox PWNED)",
+            "`$(PWNED)` \"PWNED\"",
+            "a\nRemove-Mailbox PWNED",
+            "a\r\n#>PWNED<#\r\nPWNED",
+            "x\u{2019}; PWNED; \u{2019}",
+            "x\u{2018}\u{2018}\u{201B}; PWNED",
+            "x\u{2028}PWNED\u{85}PWNED",
+            "'''' PWNED",
+            "#PWNED",
+        ];
+        let connectors: Vec<Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| hostile_connector(if i % 2 == 0 { "inbound" } else { "outbound" }, n))
+            .collect();
+        let script = generate(&ScriptInput {
+            tenant: "t'PWNED",
+            domain: "contoso.example",
+            initial_domain: "contoso.onmicrosoft.com",
+            source: "test\nPWNED",
+            changes: &[],
+            connectors: &connectors,
+        });
+        // The reader sees code outside a literal, and a literal ended by a lone quote.
+        assert!(code_outside_literals("# x\n'a''b' PWNED").contains("PWNED"));
+        assert!(code_outside_literals("'a\u{2019} PWNED'").contains("PWNED"));
+        let code = code_outside_literals(&script);
+        assert!(!code.contains("PWNED"), "{code}");
+        // Every removal is there, guarded, and -WhatIf unless -Apply.
+        assert_eq!(
+            script
+                .matches("Remove-InboundConnector -Identity '")
+                .count(),
+            5
+        );
+        assert_eq!(
+            script
+                .matches("Remove-OutboundConnector -Identity '")
+                .count(),
+            5
+        );
+        assert_eq!(
+            script.matches("-Confirm:$false -WhatIf:$WhatIf").count(),
+            10,
+            "{script}"
+        );
+        assert!(script.contains(&ps_quote(names[0])), "{script}");
+        // The recreate command is a comment of one line each, with no parameter named by data.
+        let undo: Vec<&str> = script
+            .lines()
+            .filter(|l| l.starts_with("#   undo (for your records): New-"))
+            .collect();
+        assert_eq!(undo.len(), 10, "{script}");
+        assert!(undo.iter().all(|l| !l.contains("Bad Key")), "{undo:?}");
+    }
+
+    #[test]
+    fn the_undo_command_quotes_every_value() {
+        let v = serde_json::json!({"direction": "outbound", "params": {
+            "Name": "To O'Brien", "RecipientDomains": ["contoso.example"],
+            "SmartHosts": ["mx.o'brien.example"], "UseMXRecord": false, "Enabled": true,
+        }});
+        let cmd = new_connector_command(&v);
+        assert!(cmd.starts_with("New-OutboundConnector "), "{cmd}");
+        assert!(cmd.contains("-Name 'To O''Brien'"), "{cmd}");
+        assert!(cmd.contains("-SmartHosts 'mx.o''brien.example'"), "{cmd}");
+        assert!(cmd.contains("-UseMXRecord:$false"), "{cmd}");
+        assert!(cmd.contains("-RecipientDomains 'contoso.example'"), "{cmd}");
     }
 }

@@ -188,6 +188,7 @@ fn hostile_names_stay_literal() {
         initial_domain: "fab.onmicrosoft.com",
         source: "test\u{2028}Remove-Mailbox z",
         changes: &changes,
+        connectors: &[],
     });
     let mut seen = Vec::new();
     for line in ps.lines() {
