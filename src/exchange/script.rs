@@ -495,7 +495,7 @@ mod tests {
         });
         // The reader sees code outside a literal, and a literal ended by a lone quote.
         assert!(code_outside_literals("# x\n'a''b' PWNED").contains("PWNED"));
-        assert!(code_outside_literals("'a\u{2019} PWNED'").contains("PWNED"));
+        assert!(code_outside_literals("'a\u{2019} PWNED; 'b'").contains("PWNED"));
         let code = code_outside_literals(&script);
         assert!(!code.contains("PWNED"), "{code}");
         // Every removal is there, guarded, and -WhatIf unless -Apply.
