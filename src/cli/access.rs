@@ -107,6 +107,7 @@ async fn wait_connectors_gone(
     let started = std::time::Instant::now();
     // Connectors seen naming the domain and not yet seen gone: (direction, name).
     let mut seen: Vec<(&'static str, String)> = Vec::new();
+    let mut first = true;
     loop {
         let connectors = exchange
             .connectors()
@@ -146,6 +147,19 @@ async fn wait_connectors_gone(
                 })?;
             write_out(&format!("{}: {action}\n", clean(name)))?;
         }
+        if first && !naming.is_empty() {
+            let names: Vec<String> = naming
+                .iter()
+                .map(|(d, n)| format!("{d} connector {}", clean(n)))
+                .collect();
+            write_out(&format!(
+                "Waiting for {} connector(s) naming {domain} in the {} tenant to be gone: {}\n",
+                names.len(),
+                side.name(),
+                names.join(", ")
+            ))?;
+        }
+        first = false;
         seen = naming;
         if seen.is_empty() {
             write_out(&format!(

@@ -45,6 +45,7 @@ mod render;
 mod render_connections;
 mod render_workbench;
 mod roundtrip;
+mod script_connectors;
 mod session_secrets;
 mod sign_in_cancel;
 mod signin;
