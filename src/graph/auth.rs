@@ -707,9 +707,13 @@ mod claim_tests {
             &format!("a.{}.c", b64url(b"not json")),
             &format!("a.{}.c", b64url(b"[1,2]")),
             &token(serde_json::json!({"tid": 5, "idp": PARTNER})),
-            &token(serde_json::json!({"tid": "x", "idp": format!("https://sts.windows.net/{PARTNER}/")})),
+            &token(
+                serde_json::json!({"tid": "x", "idp": format!("https://sts.windows.net/{PARTNER}/")}),
+            ),
             &token(serde_json::json!({"tid": CUSTOMER, "idp": "https://accounts.google.com/"})),
-            &token(serde_json::json!({"tid": CUSTOMER, "idp": "https://sts.windows.net/é€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€/"})),
+            &token(
+                serde_json::json!({"tid": CUSTOMER, "idp": "https://sts.windows.net/é€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€/"}),
+            ),
         ] {
             assert_eq!(other_tenant(bad), None, "{bad}");
         }

@@ -445,9 +445,8 @@ pub(crate) fn decide_as(state: &Shared, user_code: &str, approve: bool, partner:
     {
         Some(g) if g.decision == Decision::Pending => {
             if partner {
-                g.home = Some(
-                    super::rng::Rng::derive(0, &format!("partner-of/{}", g.tenant)).guid(),
-                );
+                g.home =
+                    Some(super::rng::Rng::derive(0, &format!("partner-of/{}", g.tenant)).guid());
             }
             g.decision = if approve {
                 Decision::Approved
