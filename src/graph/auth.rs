@@ -616,9 +616,7 @@ const MSA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 /// tenant, guests and partner technicians; absent, it equals the issuer. Only the two tenant
 /// ids leave this function, and only when both are GUIDs.
 pub fn other_tenant(token: &str) -> Option<OtherTenant> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = super::pem::b64url_decode(payload)?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let claims = super::permissions::claims(token)?;
     let tenant = claims.get("tid")?.as_str().filter(|t| is_guid(t))?;
     let idp = claims.get("idp")?.as_str()?;
     let home = if idp.eq_ignore_ascii_case("live.com") {
