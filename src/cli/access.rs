@@ -9,16 +9,18 @@ use super::args::{AccessArgs, PlanAccessArgs};
 use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
 use crate::access::{Consent, Inventory, PlanOptions, ReadError};
 use crate::config::{Profile, Side};
+use crate::graph::auth::OtherTenant;
 use crate::plan::release::{Flag, PLAN_VERSION, Plan, render_text};
 use crate::store::Paths;
 
-/// The inventory and the tenant's initial domain (for the plan file).
+/// The inventory, the tenant's initial domain (for the plan file), and the signed-in user's
+/// home tenant when it is another (warned on stderr).
 async fn read(
     profile: &Profile,
     paths: &Paths,
     side: Side,
     domain: &str,
-) -> Result<(Inventory, String), Failure> {
+) -> Result<(Inventory, String, Option<OtherTenant>), Failure> {
     let graph = start::client_for(profile, paths, None)?;
     let exchange = super::exchange::exchange_client(profile, paths)?;
     let mut inv = crate::access::read(&graph, &exchange, side.name(), domain)
@@ -35,7 +37,8 @@ async fn read(
         .find(|d| d.is_initial)
         .map(|d| d.name.clone())
         .unwrap_or_default();
-    Ok((inv, initial))
+    let other = start::warn_other_tenant(&graph, side.name()).await;
+    Ok((inv, initial, other))
 }
 
 /// Names from the network on one line of text.
@@ -67,7 +70,7 @@ pub(crate) fn access(globals: &Globals, args: &AccessArgs) -> Outcome {
             std::time::Duration::from_secs(args.timeout),
         ));
     }
-    let (inv, _) = rt.block_on(read(profile, &paths, args.tenant, &domain.ascii))?;
+    let (inv, _, _) = rt.block_on(read(profile, &paths, args.tenant, &domain.ascii))?;
     if args.mark_reviewed {
         return mark_reviewed(&inv, &paths, &domain.ascii);
     }
@@ -347,7 +350,7 @@ pub(crate) fn plan_access(globals: &Globals, args: &PlanAccessArgs) -> Outcome {
     let domain = loaded.domain(globals)?;
     let (paths, _log) = prepare(globals)?;
     let rt = runtime()?;
-    let (inv, initial) = rt.block_on(read(profile, &paths, args.tenant, &domain.ascii))?;
+    let (inv, initial, other) = rt.block_on(read(profile, &paths, args.tenant, &domain.ascii))?;
     let opts = PlanOptions {
         connectors: only != Some("apps"),
         apps: only != Some("connectors"),
@@ -365,7 +368,7 @@ pub(crate) fn plan_access(globals: &Globals, args: &PlanAccessArgs) -> Outcome {
             args.tenant.name()
         )));
     }
-    let plan = Plan {
+    let mut plan = Plan {
         version: PLAN_VERSION,
         kind: "access".into(),
         tenant: args.tenant.name().into(),
@@ -384,6 +387,9 @@ pub(crate) fn plan_access(globals: &Globals, args: &PlanAccessArgs) -> Outcome {
             .collect(),
         notices: Vec::new(),
     };
+    if let Some(other) = &other {
+        crate::plan::release::signed_in_from_other_tenant(&mut plan, other);
+    }
     let text = if args.json {
         let mut t = serde_json::to_string_pretty(&plan)
             .map_err(|e| Failure::Service(format!("cannot write the plan as JSON: {e}")))?;

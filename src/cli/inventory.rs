@@ -20,9 +20,11 @@ pub(crate) fn inventory(globals: &Globals, args: &InventoryArgs) -> Outcome {
     let rt = runtime()?;
     let entries = rt.block_on(async {
         let client = start::client_for(profile, &paths, None)?;
-        inventory::collect(&client, &domain.ascii)
+        let entries = inventory::collect(&client, &domain.ascii)
             .await
-            .map_err(start::sign_in_failure)
+            .map_err(start::sign_in_failure)?;
+        start::warn_other_tenant(&client, side.name()).await;
+        Ok::<_, Failure>(entries)
     })?;
     let domain = domain.display_both();
     let mut out = std::io::stdout().lock();

@@ -32,6 +32,9 @@ pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome
                 LiveError::NoInitialDomain(_) => Failure::Service(e.to_string()),
             })?;
         let mut plan = live.plan;
+        if let Some(other) = start::warn_other_tenant(&client, side).await {
+            crate::plan::release::signed_in_from_other_tenant(&mut plan, &other);
+        }
         // The MX TTL as the zone's authoritative servers serve it: lowered first, if needed.
         // Unreadable DNS does not stop the directory's release: the plan says so instead.
         match zone_now(&domain, &loaded.cfg, &[], &[]).await {

@@ -100,6 +100,17 @@ pub(crate) fn client_for(
     client_with_warn(profile, paths, prompt, warn)
 }
 
+/// One warning line on stderr when the token the client now holds was issued to a user of
+/// another tenant (a partner's technician or a guest); returns what it found for the plan.
+pub(crate) async fn warn_other_tenant(
+    client: &GraphClient,
+    side: &str,
+) -> Option<crate::graph::auth::OtherTenant> {
+    let other = client.tokens().signed_in_from_other_tenant().await?;
+    eprintln!("cutover: warning: {}", other.warning(side));
+    Some(other)
+}
+
 /// The dashboard's client: the terminal belongs to the screen, so sign-in warnings (a corrupt
 /// token cache discarded) go to the log instead of stderr.
 pub(crate) fn dashboard_client(

@@ -277,6 +277,17 @@ impl TokenProvider {
         Ok(token)
     }
 
+    /// The signed-in person's home tenant when it is not the tenant this provider signs in
+    /// to: a partner's technician (GDAP/DAP) or a guest. Read from the token already held
+    /// (none held, or app-only: `None`); never signs in.
+    pub async fn signed_in_from_other_tenant(&self) -> Option<OtherTenant> {
+        let state = self.state.lock().await;
+        state
+            .as_ref()
+            .filter(|s| s.delegated)
+            .and_then(|s| other_tenant(&s.access_token))
+    }
+
     /// Stop a device-code sign-in that waits for the person, and do not prompt again: requests
     /// that need a new sign-in fail with `sign_in_cancelled` from now on.
     pub fn cancel_sign_in(&self) {
@@ -575,4 +586,134 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
+}
+
+/// A delegated token issued for `tenant` to a user whose home tenant is `home`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherTenant {
+    /// The token's `tid`: the tenant signed in to.
+    pub tenant: String,
+    /// The tenant id in the token's `idp`: where the user's account lives.
+    pub home: String,
+}
+
+impl OtherTenant {
+    /// What it means, for a warning line or a plan notice: `side` is `source`/`destination`.
+    pub fn warning(&self, side: &str) -> String {
+        format!(
+            "signed in to the {side} tenant ({}) as a user of another tenant ({}), a partner's technician or a guest: a partner's delegated admin roles (GDAP) are only those the customer approved, so Microsoft may refuse some removals (e.g. deleting the domain or changing users' addresses); if Microsoft refuses them, sign in as the tenant's own admin",
+            self.tenant, self.home
+        )
+    }
+}
+
+/// Microsoft's tenant for personal Microsoft accounts; `idp` may say `live.com` for them.
+const MSA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+/// Read `tid` and `idp` from an access token's payload (base64url JSON; no signature check:
+/// it is our own token and this is a hint). Entra writes `idp` (an STS URI such as
+/// `https://sts.windows.net/<tenant id>/`) when the user's account is not in the issuing
+/// tenant, guests and partner technicians; absent, it equals the issuer. Only the two tenant
+/// ids leave this function, and only when both are GUIDs.
+pub fn other_tenant(token: &str) -> Option<OtherTenant> {
+    let claims = super::permissions::claims(token)?;
+    let tenant = claims.get("tid")?.as_str().filter(|t| is_guid(t))?;
+    let idp = claims.get("idp")?.as_str()?;
+    let home = if idp.eq_ignore_ascii_case("live.com") {
+        MSA_TENANT
+    } else {
+        idp.split('/').find(|seg| is_guid(seg))?
+    };
+    (!home.eq_ignore_ascii_case(tenant)).then(|| OtherTenant {
+        tenant: tenant.to_ascii_lowercase(),
+        home: home.to_ascii_lowercase(),
+    })
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits.
+fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod claim_tests {
+    use super::*;
+    use crate::graph::pem::b64url;
+
+    const CUSTOMER: &str = "11111111-2222-3333-4444-555555555555";
+    const PARTNER: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+
+    fn token(claims: serde_json::Value) -> String {
+        format!(
+            "{}.{}.sig",
+            b64url(br#"{"typ":"JWT","alg":"RS256"}"#),
+            b64url(claims.to_string().as_bytes())
+        )
+    }
+
+    #[test]
+    fn a_user_from_another_tenant_is_read_from_idp() {
+        let t = token(serde_json::json!({
+            "tid": CUSTOMER,
+            "iss": format!("https://sts.windows.net/{CUSTOMER}/"),
+            "idp": format!("https://sts.windows.net/{PARTNER}/"),
+            "upn": "tech@partner.example",
+        }));
+        assert_eq!(
+            other_tenant(&t),
+            Some(OtherTenant {
+                tenant: CUSTOMER.into(),
+                home: PARTNER.into()
+            })
+        );
+        // v2.0 issuer form, upper case.
+        let t = token(serde_json::json!({
+            "tid": CUSTOMER,
+            "idp": format!("https://login.microsoftonline.com/{}/v2.0", PARTNER.to_uppercase()),
+        }));
+        assert_eq!(other_tenant(&t).map(|o| o.home), Some(PARTNER.into()));
+        let t = token(serde_json::json!({"tid": CUSTOMER, "idp": "live.com"}));
+        assert_eq!(other_tenant(&t).map(|o| o.home), Some(MSA_TENANT.into()));
+    }
+
+    #[test]
+    fn an_own_user_or_no_idp_is_none() {
+        let own = format!("https://sts.windows.net/{CUSTOMER}/");
+        assert_eq!(
+            other_tenant(&token(serde_json::json!({"tid": CUSTOMER, "idp": own}))),
+            None
+        );
+        assert_eq!(
+            other_tenant(&token(serde_json::json!({"tid": CUSTOMER}))),
+            None
+        );
+    }
+
+    #[test]
+    fn malformed_tokens_are_none() {
+        for bad in [
+            "",
+            ".",
+            "abc",
+            "a.b.c",
+            "a.!!!.c",
+            "a..c",
+            &format!("a.{}.c", b64url(b"not json")),
+            &format!("a.{}.c", b64url(b"[1,2]")),
+            &token(serde_json::json!({"tid": 5, "idp": PARTNER})),
+            &token(
+                serde_json::json!({"tid": "x", "idp": format!("https://sts.windows.net/{PARTNER}/")}),
+            ),
+            &token(serde_json::json!({"tid": CUSTOMER, "idp": "https://accounts.google.com/"})),
+            &token(
+                serde_json::json!({"tid": CUSTOMER, "idp": "https://sts.windows.net/é€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€/"}),
+            ),
+        ] {
+            assert_eq!(other_tenant(bad), None, "{bad}");
+        }
+    }
 }

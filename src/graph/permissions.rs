@@ -435,7 +435,7 @@ fn segment_matches(pattern: &str, segment: &str) -> bool {
 }
 
 /// The payload of a JWT access token, unverified: it names, it does not authorise.
-fn claims(token: &str) -> Option<serde_json::Value> {
+pub(crate) fn claims(token: &str) -> Option<serde_json::Value> {
     let mut parts = token.split('.');
     let (_header, payload) = (parts.next()?, parts.next()?);
     parts.next()?;

@@ -87,6 +87,24 @@ pub struct Flag {
     pub action: String,
 }
 
+/// The plan was made signed in as a user of another tenant: the `partner` notice says so
+/// (replacing the release plan's general one, or added to a plan without it).
+pub fn signed_in_from_other_tenant(plan: &mut Plan, other: &crate::graph::auth::OtherTenant) {
+    let notice = Flag {
+        target: Target {
+            id: other.tenant.clone(),
+            display: format!("{} tenant {}", plan.tenant, other.tenant),
+        },
+        kind: "partner".into(),
+        rule: other.warning(&plan.tenant),
+        action: "check Microsoft 365 admin center, Settings, Partner relationships, and agree the cutover window with the partner; apply as the tenant's own admin where Microsoft refuses the partner".into(),
+    };
+    match plan.notices.iter_mut().find(|n| n.kind == "partner") {
+        Some(n) => *n = notice,
+        None => plan.notices.push(notice),
+    }
+}
+
 fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::User => "user",

@@ -304,16 +304,17 @@ pub(crate) async fn token(
             signin::redeem_device_code(&state, request_client, code, &ids)
         };
         return match redeemed {
-            Ok((tenant, audience)) => {
+            Ok((tenant, audience, home)) => {
                 let refresh = signin::issue_refresh_token(
                     &state,
                     signin::RefreshGrant {
                         tenant,
                         client_id: client_id.clone(),
                         audience,
+                        home: home.clone(),
                     },
                 );
-                issue(&state, tenant, audience, refresh, true, &ids)
+                issue(&state, tenant, audience, refresh, Some(home), &ids)
             }
             Err(resp) => *resp,
         };
@@ -341,7 +342,7 @@ pub(crate) async fn token(
         {
             return *resp;
         }
-        return issue(&state, tenant_idx, audience, None, false, &ids);
+        return issue(&state, tenant_idx, audience, None, None, &ids);
     }
     let Some(request_secret) = param("client_secret") else {
         return aad_error(
@@ -363,21 +364,23 @@ pub(crate) async fn token(
             &ids,
         );
     }
-    issue(&state, tenant_idx, audience, None, false, &ids)
+    issue(&state, tenant_idx, audience, None, None, &ids)
 }
 
 /// An access token (and a refresh token for delegated grants) in AAD's answer shape. The
 /// access token is JWT-shaped as Entra's are, carrying the granted permissions in `roles`
 /// (app-only) or `scp` (delegated); the sim still decides from its own record of the token,
-/// so an edited payload is an unknown token.
+/// so an edited payload is an unknown token. `person`: delegated, signed in by a user whose
+/// home tenant is `Some(id)` when not this one (Entra then writes it in `idp`).
 fn issue(
     state: &Shared,
     tenant_idx: usize,
     audience: Audience,
     refresh_token: Option<String>,
-    delegated: bool,
+    person: Option<Option<String>>,
     ids: &RequestIds,
 ) -> Response {
+    let delegated = person.is_some();
     let lifetime = state.token_lifetime_secs.load(Ordering::Relaxed);
     let (tenant_id, client_id, initial_domain) = {
         let Ok(tenants) = state.tenants.read() else {
@@ -427,7 +430,12 @@ fn issue(
         "uti": fresh_guid(),
         "ver": "1.0",
     });
-    if delegated {
+    if let Some(Some(home)) = &person {
+        claims["idp"] = json!(format!("https://sts.windows.net/{home}/"));
+        claims["scp"] = json!(granted.join(" "));
+        claims["upn"] = json!("technician@rehearsal-partner.onmicrosoft.com");
+        claims["name"] = json!("Partner Technician");
+    } else if delegated {
         claims["scp"] = json!(granted.join(" "));
         claims["upn"] = json!(format!("admin@{initial_domain}"));
         claims["name"] = json!("Rehearsal Admin");

@@ -44,6 +44,9 @@ pub(crate) struct DeviceGrant {
     pub interval: Duration,
     pub last_poll: Option<Instant>,
     pub decision: Decision,
+    /// Approved by a user of another tenant (a partner's technician): its tenant id, which
+    /// the tokens carry in `idp`.
+    pub home: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +54,8 @@ pub(crate) struct RefreshGrant {
     pub tenant: usize,
     pub client_id: String,
     pub audience: Audience,
+    /// As [`DeviceGrant::home`]: a refreshed token is still the same person's.
+    pub home: Option<String>,
 }
 
 /// Device-code timing (tests shorten both).
@@ -266,6 +271,7 @@ pub(crate) async fn devicecode(
             interval: timing.interval,
             last_poll: None,
             decision: Decision::Pending,
+            home: None,
         },
     );
     drop(guard);
@@ -287,7 +293,7 @@ pub(crate) fn redeem_device_code(
     client_id: &str,
     device_code: &str,
     ids: &RequestIds,
-) -> Result<(usize, Audience), Box<Response>> {
+) -> Result<(usize, Audience, Option<String>), Box<Response>> {
     let err = |error: &str, code: u32, text: &str| {
         Box::new(aad_error(StatusCode::BAD_REQUEST, error, code, text, ids))
     };
@@ -333,7 +339,7 @@ pub(crate) fn redeem_device_code(
             "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
         )),
         Decision::Approved => {
-            let out = (grant.tenant, grant.audience);
+            let out = (grant.tenant, grant.audience, grant.home.clone());
             // A device code is redeemed once.
             guard.devices.remove(device_code);
             Ok(out)
@@ -347,12 +353,14 @@ pub(crate) fn redeem_refresh_token(
     client_id: &str,
     token: &str,
     ids: &RequestIds,
-) -> Result<(usize, Audience), Box<Response>> {
+) -> Result<(usize, Audience, Option<String>), Box<Response>> {
     let Ok(mut guard) = state.sign_in.lock() else {
         return Err(Box::new(missing_parameter("state", ids)));
     };
     match guard.refresh.remove(token) {
-        Some(g) if g.client_id.eq_ignore_ascii_case(client_id) => Ok((g.tenant, g.audience)),
+        Some(g) if g.client_id.eq_ignore_ascii_case(client_id) => {
+            Ok((g.tenant, g.audience, g.home))
+        }
         _ => Err(Box::new(aad_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -381,7 +389,8 @@ pub(crate) fn issue_refresh_token(state: &Shared, grant: RefreshGrant) -> Option
 }
 
 /// Sim-only: the sim's user approves or declines a pending code
-/// (`POST /sim/device` with `user_code` and optional `decision=decline`).
+/// (`POST /sim/device` with `user_code`, optional `decision=decline`, and optional
+/// `as=partner`: the approver is a partner's technician from another tenant).
 pub(crate) async fn approve_route(
     State(state): State<Shared>,
     extensions: Extensions,
@@ -393,7 +402,19 @@ pub(crate) async fn approve_route(
         return missing_parameter("user_code", &ids);
     };
     let approve = params.get("decision").map(String::as_str) != Some("decline");
-    if decide(&state, code, approve) {
+    let partner = match params.get("as").map(String::as_str) {
+        None | Some("admin") => false,
+        Some("partner") => true,
+        Some(other) => {
+            return super::http::graph_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("'as' is 'admin' or 'partner', not '{other}'."),
+                &ids,
+            );
+        }
+    };
+    if decide_as(&state, code, approve, partner) {
         Json(json!({ "user_code": code, "approved": approve })).into_response()
     } else {
         super::http::graph_error(
@@ -407,6 +428,12 @@ pub(crate) async fn approve_route(
 
 /// Set the decision on the pending grant with this user code; false if there is none.
 pub(crate) fn decide(state: &Shared, user_code: &str, approve: bool) -> bool {
+    decide_as(state, user_code, approve, false)
+}
+
+/// As [`decide`]; `partner`: the approver's account lives in a partner tenant (one per
+/// customer tenant, derived from its index so it stays the same across sign-ins).
+pub(crate) fn decide_as(state: &Shared, user_code: &str, approve: bool, partner: bool) -> bool {
     let Ok(mut guard) = state.sign_in.lock() else {
         return false;
     };
@@ -417,6 +444,10 @@ pub(crate) fn decide(state: &Shared, user_code: &str, approve: bool) -> bool {
         .find(|g| g.user_code.eq_ignore_ascii_case(user_code.trim()) && g.expires > now)
     {
         Some(g) if g.decision == Decision::Pending => {
+            if partner {
+                g.home =
+                    Some(super::rng::Rng::derive(0, &format!("partner-of/{}", g.tenant)).guid());
+            }
             g.decision = if approve {
                 Decision::Approved
             } else {

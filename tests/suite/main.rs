@@ -37,6 +37,7 @@ mod inventory;
 mod keys;
 mod owner_cli;
 mod pacing;
+mod partner_cli;
 mod permissions;
 mod pfx;
 mod properties;
