@@ -4,35 +4,11 @@
 //! sign-in: no warning.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::common::cli::{ok, said};
+use crate::common::cli::{ok, said, source_by_device_code};
 use crate::common::{self, sim_serve};
-
-/// `sim.toml` with the source signing in by device code, as `device.toml`.
-fn source_by_device_code(dir: &Path) -> PathBuf {
-    let body = std::fs::read_to_string(dir.join("sim.toml")).expect("config");
-    let (head, rest) = body.split_once("[tenants.source]").expect("source");
-    let (source, tail) = rest
-        .split_once("\n[tenants.")
-        .map(|(s, t)| (s.to_string(), format!("\n[tenants.{t}")))
-        .unwrap_or((rest.to_string(), String::new()));
-    let source: String = source
-        .lines()
-        .filter(|l| !l.starts_with("client_secret"))
-        .map(|l| {
-            if l.starts_with("auth") {
-                "auth = \"device-code\"\n".to_string()
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
-    let out = dir.join("device.toml");
-    std::fs::write(&out, format!("{head}[tenants.source]{source}{tail}")).expect("write");
-    out
-}
 
 fn cutover(config: &Path, data: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(common::BIN);
