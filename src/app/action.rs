@@ -23,6 +23,10 @@ pub struct TenantSnapshot {
     pub references_total: Option<usize>,
     pub users: Vec<User>,
     pub groups: Vec<Group>,
+    /// The delegated sign-in this poll was made with belongs to a user of another tenant (a
+    /// partner's technician or a guest), read from the token's `idp`; `None` for the tenant's
+    /// own users and app-only sign-ins (which cannot be told apart).
+    pub signed_in_from: Option<crate::graph::auth::OtherTenant>,
 }
 
 /// Why a tenant poll failed: the one-line reason and, when Graph answered 403, the short
@@ -172,6 +176,11 @@ pub enum Action {
     MarkAppsReviewed,
     /// A device-code sign-in started: show the code and URL in the dialog.
     SignInStarted(super::state::SignInDialog),
+    /// That sign-in has ended (approved, refused, expired, cancelled): its dialog closes.
+    SignInEnded {
+        tenant: TenantId,
+        service: super::state::SignInService,
+    },
     /// Esc in the sign-in dialog: stop waiting for that sign-in.
     CancelSignIn,
     /// The journal writer has ended (a failed append, a panic, its thread gone): nothing more
@@ -294,6 +303,7 @@ impl Action {
             | Action::AccessPolled { .. }
             | Action::ConnectionsTenant
             | Action::SignInStarted(_)
+            | Action::SignInEnded { .. }
             | Action::AuditStopped(_)
             | Action::TaskStopped { .. }
             | Action::ProgressNotSaved(_) => false,
@@ -311,8 +321,8 @@ pub enum Command {
     Audit(Event),
     /// Leave the dashboard.
     Quit,
-    /// Stop the device-code sign-in of this tenant's client.
-    CancelSignIn(TenantId),
+    /// Stop the device-code sign-in of this tenant's Graph or Exchange client.
+    CancelSignIn(TenantId, super::state::SignInService),
     /// Save timeline progress (on the saver thread, latest wins; never on the loop).
     SaveProgress(crate::plan::Progress),
     /// Send these changes through the executor (one run at a time), read-only or not.

@@ -90,13 +90,16 @@ pub fn cancel_sign_in(state: &mut State) -> Vec<Command> {
     }
     let dialog = state.sign_in.remove(0);
     let tenant = dialog.tenant.as_str();
+    let service = dialog.service.label();
     state.notice = Some(format!(
-        "sign-in to {tenant} cancelled: run 'cutover login --tenant {tenant}', then restart"
+        "{service} sign-in to {tenant} cancelled: run 'cutover login --tenant {tenant}', then restart"
     ));
     vec![
-        Command::CancelSignIn(dialog.tenant),
+        Command::CancelSignIn(dialog.tenant, dialog.service),
         Command::Audit(
-            Event::new(Kind::UserAction, "device-code sign-in cancelled").tenant(tenant),
+            Event::new(Kind::UserAction, "device-code sign-in cancelled")
+                .tenant(tenant)
+                .details(serde_json::json!({ "service": service })),
         ),
     ]
 }
@@ -104,7 +107,7 @@ pub fn cancel_sign_in(state: &mut State) -> Vec<Command> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::state::SignInDialog;
+    use crate::app::state::{SignInDialog, SignInService};
     use crate::app::{Action, update};
     use crate::graph::discovery::{Answer, OpenidTenant, UserRealm};
     use crate::plan::Runbook;
@@ -209,10 +212,11 @@ mod tests {
     }
 
     #[test]
-    fn sign_in_dialog_opens_cancels_and_closes_on_the_tenants_poll() {
+    fn sign_in_dialogs_open_cancel_and_close_when_their_own_sign_in_ends() {
         let mut s = state();
         let dialog = SignInDialog {
             tenant: TenantId::Destination,
+            service: SignInService::Graph,
             user_code: "ABCD1234".into(),
             verification_uri: "https://microsoft.com/devicelogin".into(),
             expires_in: 900,
@@ -220,27 +224,66 @@ mod tests {
         update(&mut s, Action::SignInStarted(dialog.clone()));
         assert_eq!(s.sign_in.first(), Some(&dialog));
         let cmds = update(&mut s, Action::CancelSignIn);
-        assert!(cmds.contains(&Command::CancelSignIn(TenantId::Destination)));
+        assert!(cmds.contains(&Command::CancelSignIn(
+            TenantId::Destination,
+            SignInService::Graph
+        )));
         assert_eq!(audits(&cmds)[0].kind, Kind::UserAction);
         assert!(s.sign_in.is_empty());
         assert!(s.notice.as_deref().is_some_and(|n| n.contains("cancelled")));
 
-        // Two tenants waiting: one dialog after the other; the tenant's next poll (approved,
-        // expired or refused) closes its own.
+        // Three sign-ins waiting (two tenants, and the source's Graph and Exchange apart):
+        // one dialog after the other, none replacing another; each closes when its own
+        // sign-in ends, whatever else polls.
         let source = SignInDialog {
             tenant: TenantId::Source,
             ..dialog.clone()
         };
+        let source_exchange = SignInDialog {
+            service: SignInService::Exchange,
+            user_code: "EFGH5678".into(),
+            ..source.clone()
+        };
         update(&mut s, Action::SignInStarted(source.clone()));
+        update(&mut s, Action::SignInStarted(source_exchange.clone()));
         update(&mut s, Action::SignInStarted(dialog));
+        assert_eq!(s.sign_in.len(), 3);
         update(
             &mut s,
             Action::TenantPolled {
-                tenant: TenantId::Destination,
+                tenant: TenantId::Source,
                 at: T0,
                 result: Err("x".into()),
             },
         );
-        assert_eq!(s.sign_in, vec![source]);
+        assert_eq!(s.sign_in.len(), 3, "a poll closes no dialog");
+        update(
+            &mut s,
+            Action::SignInEnded {
+                tenant: TenantId::Destination,
+                service: SignInService::Graph,
+            },
+        );
+        update(
+            &mut s,
+            Action::SignInEnded {
+                tenant: TenantId::Source,
+                service: SignInService::Graph,
+            },
+        );
+        assert_eq!(s.sign_in, vec![source_exchange]);
+        // Esc now cancels the Exchange sign-in, and only that one.
+        let cmds = update(&mut s, Action::CancelSignIn);
+        assert!(cmds.contains(&Command::CancelSignIn(
+            TenantId::Source,
+            SignInService::Exchange
+        )));
+        assert!(
+            s.notice
+                .as_deref()
+                .is_some_and(|n| n.starts_with("Exchange Online sign-in to source cancelled")),
+            "{:?}",
+            s.notice
+        );
     }
 }

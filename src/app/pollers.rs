@@ -216,6 +216,8 @@ pub async fn poll_tenant(
         }
         (Some(d), None) => (client.domain_name_references(&d.id).await?.into(), None),
     };
+    // The token these requests were answered with; reading it signs nothing in.
+    let signed_in_from = client.tokens().signed_in_from_other_tenant().await;
     Ok((
         TenantSnapshot {
             organization,
@@ -224,6 +226,7 @@ pub async fn poll_tenant(
             references_total,
             users: Vec::new(),
             groups: Vec::new(),
+            signed_in_from,
         },
         changed,
     ))

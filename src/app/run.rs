@@ -441,14 +441,24 @@ fn apply(state: &mut State, action: Action, channels: Channels<'_>, services: &S
             Command::TakeSnapshot => spawn_tenant_snapshot(state, channels, services),
             Command::Redraw => redraw = true,
             Command::Quit => state.quitting = true,
-            Command::CancelSignIn(tenant) => match tenant {
-                TenantId::Source => services.source.tokens().cancel_sign_in(),
-                TenantId::Destination => {
-                    if let Some(d) = &services.destination {
-                        d.tokens().cancel_sign_in();
+            Command::CancelSignIn(tenant, service) => {
+                use super::state::SignInService;
+                let tokens = match (tenant, service) {
+                    (TenantId::Source, SignInService::Graph) => Some(services.source.tokens()),
+                    (TenantId::Source, SignInService::Exchange) => {
+                        services.source_exchange.as_deref().map(|e| e.tokens())
                     }
+                    (TenantId::Destination, SignInService::Graph) => {
+                        services.destination.as_deref().map(|d| d.tokens())
+                    }
+                    (TenantId::Destination, SignInService::Exchange) => {
+                        services.destination_exchange.as_deref().map(|e| e.tokens())
+                    }
+                };
+                if let Some(tokens) = tokens {
+                    tokens.cancel_sign_in();
                 }
-            },
+            }
         }
     }
     for action in follow_up {

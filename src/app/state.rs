@@ -270,10 +270,28 @@ pub struct InventoryState {
     pub last_error: Option<String>,
 }
 
+/// Which of a tenant's two sign-ins asks: Graph's or Exchange Online's (each token holds one
+/// resource, so a device-code profile is approved once for each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInService {
+    Graph,
+    Exchange,
+}
+
+impl SignInService {
+    pub fn label(self) -> &'static str {
+        match self {
+            SignInService::Graph => "Microsoft Graph",
+            SignInService::Exchange => "Exchange Online",
+        }
+    }
+}
+
 /// What the person must do to approve a device-code sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInDialog {
     pub tenant: TenantId,
+    pub service: SignInService,
     pub user_code: String,
     pub verification_uri: String,
     /// Seconds the code is valid for.

@@ -274,9 +274,16 @@ fn reduce(state: &mut State, action: Action) -> Vec<Command> {
         Action::MarkAppsReviewed => {}
         Action::SignInStarted(dialog) => {
             state.notice = None;
-            // A new code for the same tenant replaces its old one.
-            state.sign_in.retain(|d| d.tenant != dialog.tenant);
+            // A new code for the same sign-in replaces its old one.
+            state
+                .sign_in
+                .retain(|d| (d.tenant, d.service) != (dialog.tenant, dialog.service));
             state.sign_in.push(dialog);
+        }
+        Action::SignInEnded { tenant, service } => {
+            state
+                .sign_in
+                .retain(|d| (d.tenant, d.service) != (tenant, service));
         }
         Action::CancelSignIn => return super::observe::cancel_sign_in(state),
         Action::AuditStopped(reason) => {
@@ -411,8 +418,6 @@ fn tenant_polled(
     result: Result<Box<TenantSnapshot>, PollFailure>,
 ) -> Vec<Command> {
     let domain = state.domain.clone();
-    // The sign-in the dialog waited for has ended (approved, expired or refused).
-    state.sign_in.retain(|d| d.tenant != tenant);
     let ts = state.tenant_mut(tenant);
     let snapshot = match result {
         Ok(s) => s,
@@ -431,6 +436,22 @@ fn tenant_polled(
     let previous = ts.snapshot.replace(*snapshot);
 
     let mut commands = Vec::new();
+    // Whose sign-in the changes will go out under: journaled when first seen (and if it
+    // changes), so a review afterwards knows a partner's technician was signed in.
+    let from = |s: Option<&TenantSnapshot>| s.and_then(|s| s.signed_in_from.clone());
+    let (was, now) = (from(previous.as_ref()), from(ts.snapshot.as_ref()));
+    if let Some(other) = now.as_ref().filter(|_| now != was) {
+        commands.push(Command::Audit(
+            Event::new(Kind::Observed, "signed in from another tenant")
+                .tenant(tenant.as_str())
+                .target(&domain)
+                .details(json!({
+                    "tenant_id": other.tenant,
+                    "home_tenant_id": other.home,
+                    "warning": other.warning(tenant.as_str()),
+                })),
+        ));
+    }
     let (Some(before), Some(after)) = (previous.as_ref(), ts.snapshot.as_ref()) else {
         return commands; // the first snapshot is the baseline, not a change
     };

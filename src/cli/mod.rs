@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-use crate::app::state::TenantId;
+use crate::app::state::{SignInService, TenantId};
 use crate::dns::monitor::Target;
 use crate::graph::GraphClient;
 use crate::graph::client::GLOBAL_GRAPH_SCOPE;
@@ -369,18 +369,36 @@ fn dashboard(
         let source = start::dashboard_client(
             &cfg.source,
             &paths,
-            Some(start::dialog_prompt(TenantId::Source, tx.clone())),
+            Some(start::dialog_prompt(
+                TenantId::Source,
+                SignInService::Graph,
+                tx.clone(),
+            )),
         )?;
         let source_exchange = exchange::dashboard_exchange_client(
             &cfg.source,
             &paths,
-            start::dialog_prompt(TenantId::Source, tx.clone()),
+            start::dialog_prompt(TenantId::Source, SignInService::Exchange, tx.clone()),
         )?;
         let destination = match &cfg.destination {
             Some(profile) => Some(start::dashboard_client(
                 profile,
                 &paths,
-                Some(start::dialog_prompt(TenantId::Destination, tx.clone())),
+                Some(start::dialog_prompt(
+                    TenantId::Destination,
+                    SignInService::Graph,
+                    tx.clone(),
+                )),
+            )?),
+            None => None,
+        };
+        // The destination's connectors and app access on the Connections pane (and the
+        // access gates) are read through Exchange too; nothing signs in until asked.
+        let destination_exchange = match &cfg.destination {
+            Some(profile) => Some(exchange::dashboard_exchange_client(
+                profile,
+                &paths,
+                start::dialog_prompt(TenantId::Destination, SignInService::Exchange, tx.clone()),
             )?),
             None => None,
         };
@@ -418,7 +436,7 @@ fn dashboard(
                 cutover_cli: cutover,
                 cutover_config: cfg.cutover_at,
                 cutover_demo: None,
-                destination_exchange: None,
+                destination_exchange,
                 dns_writer: None,
                 play: None,
                 runbook,
@@ -509,7 +527,7 @@ fn demo(
             device_code_client(
                 &sim,
                 "destination",
-                start::dialog_prompt(TenantId::Destination, tx.clone()),
+                start::dialog_prompt(TenantId::Destination, SignInService::Graph, tx.clone()),
             )?
         } else {
             graph_client(&sim, "destination")?
@@ -659,13 +677,16 @@ fn device_code_client(
     label: &str,
     show: crate::graph::auth::DevicePrompt,
 ) -> Result<GraphClient, Failure> {
-    use crate::graph::auth::{Auth, DeviceCode, SignIn};
+    use crate::graph::auth::{Auth, DeviceEvent, SignIn};
     let tenant = sim.tenant(label).ok_or_else(|| {
         Failure::Service(format!("the rehearsal environment has no {label} tenant"))
     })?;
     let approve_url = format!("{}/sim/device", sim.login_url());
-    let prompt = Arc::new(move |code: &DeviceCode| {
-        show(code);
+    let prompt = Arc::new(move |event: DeviceEvent<'_>| {
+        show(event);
+        let DeviceEvent::Code(code) = event else {
+            return;
+        };
         let url = approve_url.clone();
         let user_code = code.user_code.clone();
         tokio::spawn(async move {

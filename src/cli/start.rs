@@ -13,7 +13,9 @@ use crate::app::State;
 use crate::app::run::{Dashboard, Services, run};
 use crate::audit::{Journal, read_records};
 use crate::config::{AuthMethod, Profile};
-use crate::graph::auth::{AssertionAlg, Auth, ClientCertificate, DeviceCode, DevicePrompt, SignIn};
+use crate::graph::auth::{
+    AssertionAlg, Auth, ClientCertificate, DeviceEvent, DevicePrompt, SignIn,
+};
 use crate::graph::{GraphClient, GraphError};
 use crate::plan::Progress;
 use crate::store::Paths;
@@ -59,18 +61,27 @@ pub(crate) type ActionChannel = (
 );
 
 /// Shows a device code in the dashboard's sign-in dialog: the prompt sends it to the loop.
+/// Graph's and Exchange's sign-ins of one tenant are apart (a cache holds one scope), so each
+/// has its own dialog, closed when its own sign-in ends.
 pub(crate) fn dialog_prompt(
     tenant: crate::app::state::TenantId,
+    service: crate::app::state::SignInService,
     tx: tokio::sync::mpsc::UnboundedSender<crate::app::Action>,
 ) -> DevicePrompt {
-    Arc::new(move |code: &DeviceCode| {
-        let dialog = crate::app::state::SignInDialog {
-            tenant,
-            user_code: code.user_code.clone(),
-            verification_uri: code.verification_uri.clone(),
-            expires_in: code.expires_in,
+    Arc::new(move |event: DeviceEvent<'_>| {
+        let action = match event {
+            DeviceEvent::Code(code) => {
+                crate::app::Action::SignInStarted(crate::app::state::SignInDialog {
+                    tenant,
+                    service,
+                    user_code: code.user_code.clone(),
+                    verification_uri: code.verification_uri.clone(),
+                    expires_in: code.expires_in,
+                })
+            }
+            DeviceEvent::Ended => crate::app::Action::SignInEnded { tenant, service },
         };
-        let _ = tx.send(crate::app::Action::SignInStarted(dialog));
+        let _ = tx.send(action);
     })
 }
 
@@ -202,13 +213,15 @@ fn load_certificate(profile: &Profile, path: &Path) -> Result<ClientCertificate,
 
 /// Shows a device code on stderr, as `cutover login` and the dashboard's start-up do.
 pub(crate) fn print_device_code() -> DevicePrompt {
-    Arc::new(|code: &DeviceCode| {
-        eprintln!(
-            "To sign in, open {} and enter the code {} (valid {} min).",
-            code.verification_uri,
-            code.user_code,
-            code.expires_in / 60
-        );
+    Arc::new(|event: DeviceEvent<'_>| {
+        if let DeviceEvent::Code(code) = event {
+            eprintln!(
+                "To sign in, open {} and enter the code {} (valid {} min).",
+                code.verification_uri,
+                code.user_code,
+                code.expires_in / 60
+            );
+        }
     })
 }
 

@@ -38,8 +38,18 @@ impl fmt::Debug for Auth {
     }
 }
 
-/// Shows a device-code sign-in to a person.
-pub type DevicePrompt = Arc<dyn Fn(&DeviceCode) + Send + Sync>;
+/// Shows a device-code sign-in to a person, and says when it has ended.
+pub type DevicePrompt = Arc<dyn Fn(DeviceEvent<'_>) + Send + Sync>;
+
+/// What a [`DevicePrompt`] is told.
+#[derive(Debug, Clone, Copy)]
+pub enum DeviceEvent<'a> {
+    /// A code to show: the person approves it elsewhere.
+    Code(&'a DeviceCode),
+    /// The sign-in that code was for has ended (approved, refused, expired or cancelled);
+    /// a dialog showing the code can close.
+    Ended,
+}
 /// Receives warnings a person should see (e.g. a discarded token cache).
 pub type Warn = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -360,7 +370,11 @@ impl TokenProvider {
                 Err(self.cancelled_error())
             }
             Auth::DeviceCode { prompt } => match prompt {
-                Some(prompt) => self.device_flow(prompt).await,
+                Some(prompt) => {
+                    let ended = self.device_flow(prompt).await;
+                    prompt(DeviceEvent::Ended);
+                    ended
+                }
                 None => Err(GraphError::Auth {
                     tenant: self.sign_in.tenant.clone(),
                     error: "interaction_required".into(),
@@ -414,12 +428,12 @@ impl TokenProvider {
             url: url.clone(),
             message: e.to_string(),
         })?;
-        prompt(&DeviceCode {
+        prompt(DeviceEvent::Code(&DeviceCode {
             user_code: answer.user_code.clone(),
             verification_uri: answer.verification_uri.clone(),
             expires_in: answer.expires_in,
             message: answer.message.clone(),
-        });
+        }));
         let mut interval = Duration::from_secs(answer.interval.unwrap_or(5).max(1));
         let deadline = std::time::Instant::now() + Duration::from_secs(answer.expires_in);
         let grant = "urn:ietf:params:oauth:grant-type:device_code";

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 
 use crate::app::keys::{Context, active};
-use crate::app::state::State;
+use crate::app::state::{State, TenantId};
 use crate::app::workbench::{Confirm, Dialog, RunKind};
 
 use super::theme;
@@ -130,6 +130,30 @@ fn confirm(frame: &mut Frame, area: Rect, state: &State, c: &Confirm) {
             ""
         }),
     ])];
+    // Said before anything is sent: Microsoft may refuse a partner's technician some of it.
+    let id = if tenant == "destination" {
+        TenantId::Destination
+    } else {
+        TenantId::Source
+    };
+    if let Some(other) = state
+        .tenant(id)
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.signed_in_from.as_ref())
+    {
+        let said = format!(
+            "Signed in as a user of another tenant ({}): Microsoft may refuse a partner some of these",
+            other.home
+        );
+        // Wrapped, not cut: the box's width depends on the screen alone.
+        let width = usize::from(boxed(area, 0).width.saturating_sub(4));
+        head.extend(
+            wrap(&said, width)
+                .into_iter()
+                .map(|l| Line::styled(l, theme::warn())),
+        );
+    }
     let keys = active();
     let accept = keys.keys_of(Context::Confirm, "accept");
     let cancel = keys.keys_of(Context::Confirm, "cancel");

@@ -40,7 +40,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     // The domain's place in the cutover and what blocks the next step come right after the
     // owner line: they say what to do next.
     let place = &state.place.place;
-    let top = 2 + usize::from(place.blocker.is_some());
+    let partner = sign_in(state);
+    let top = 2 + usize::from(place.blocker.is_some()) + usize::from(partner.is_some());
     // When the pane is short, the least telling rows give way first (the top lines and the
     // header take their lines).
     let room = usize::from(area.height.saturating_sub(2)).saturating_sub(top + 1);
@@ -128,6 +129,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             vec![Span::styled(why.clone(), theme::warn())],
             text_w,
         ));
+    }
+    // A partner's technician (or a guest) signed in: said near the top, with what blocks,
+    // since Microsoft may refuse a partner some of the removals.
+    if let Some(spans) = partner {
+        top_lines.push(labelled("sign-in", spans, text_w));
     }
     let top_area = Rect {
         y: inner.y + 1,
@@ -373,6 +379,31 @@ fn column(tenant: &TenantState) -> [Span<'static>; 6] {
         },
         org,
     ]
+}
+
+/// Which tenants are read (and would be changed) with a sign-in of another tenant's user, and
+/// that user's home tenant; `None` when neither is (the tenants' own users and app-only
+/// sign-ins cannot be told apart, so nothing is claimed of them).
+fn sign_in(state: &State) -> Option<Vec<Span<'static>>> {
+    let mut out = Vec::new();
+    for id in [TenantId::Source, TenantId::Destination] {
+        let Some(other) = state
+            .tenant(id)
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.signed_in_from.as_ref())
+        else {
+            continue;
+        };
+        if !out.is_empty() {
+            out.push(Span::raw(" · "));
+        }
+        out.push(Span::styled(
+            format!("{}: partner or guest of {}", id.as_str(), other.home),
+            theme::warn(),
+        ));
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 fn health(tenant: &TenantState) -> Span<'static> {

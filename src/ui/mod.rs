@@ -94,6 +94,6 @@ pub fn render(frame: &mut Frame, state: &State) {
     }
     // The sign-in dialog is modal and waits for a person: it stays on top.
     if let Some(dialog) = state.sign_in.first() {
-        sign_in::render(frame, area, dialog);
+        sign_in::render(frame, area, dialog, state.sign_in.len() - 1);
     }
 }

@@ -10,11 +10,13 @@ use crate::app::state::SignInDialog;
 
 use super::theme;
 
-pub fn render(frame: &mut Frame, area: Rect, dialog: &SignInDialog) {
-    let lines = vec![
+/// `after`: how many other sign-ins wait behind this one (each shows once this one ends).
+pub fn render(frame: &mut Frame, area: Rect, dialog: &SignInDialog, after: usize) {
+    let mut lines = vec![
         Line::from(format!(
-            "The {} tenant asks for a sign-in.",
-            dialog.tenant.as_str()
+            "The {} tenant asks for a sign-in to {}.",
+            dialog.tenant.as_str(),
+            dialog.service.label()
         )),
         Line::from(""),
         Line::from("To sign in, open"),
@@ -32,6 +34,15 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &SignInDialog) {
             theme::dim(),
         ),
     ];
+    if after > 0 {
+        lines.push(Line::styled(
+            format!(
+                "{after} more sign-in{} waiting after this one",
+                if after == 1 { "" } else { "s" }
+            ),
+            theme::dim(),
+        ));
+    }
     let text_w = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
     // Border (2) + padding (2).
     let width = (text_w + 4).min(area.width);

@@ -85,6 +85,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         if let Some(at) = t.last_poll {
             spans.push(Span::styled(format!(" {}", hms(at)), theme::dim()));
         }
+        // A partner's technician (or a guest) signed in: the Domain pane names the tenant.
+        if t.snapshot
+            .as_ref()
+            .is_some_and(|s| s.signed_in_from.is_some())
+        {
+            spans.push(Span::styled(" partner sign-in", theme::warn()));
+        }
         spans.push(Span::raw("  "));
     }
     spans.push(Span::raw("dns: "));

@@ -410,32 +410,29 @@ fn dashboard_with_a_device_code_profile_signs_in_first_then_opens() {
         ],
     );
     let screen = term.wait_for("device code", |s| s.contains("enter the code"));
-    let code = screen
-        .split("enter the code ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .expect("code")
-        .to_string();
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let approved = rt.block_on(async {
-        http_client()
-            .post(format!("{login_url}/sim/device"))
-            .form(&[("user_code", code.as_str())])
-            .send()
-            .await
-            .expect("approve")
-            .status()
+    assert!(
+        screen.contains("The destination tenant asks for a sign-in to"),
+        "{screen}"
+    );
+    // The code shows in the dashboard's sign-in dialog, Graph's and Exchange's one after the
+    // other; each closes once its sign-in is done.
+    let (_, approved) = term.approve_sign_ins(&login_url, "admin", |s| {
+        !s.contains("enter the code")
+            && s.contains("Users and aliases")
+            && s.contains("destination: ok")
     });
-    assert!(approved.is_success());
-    // The code shows in the dashboard's sign-in dialog, which closes once the sign-in is done.
-    term.wait_for("dashboard", |s| s.contains("Users and aliases"));
-    term.wait_for("the dialog closed", |s| {
-        !s.contains("enter the code") && s.contains("destination: ok")
-    });
+    assert_eq!(
+        approved.len(),
+        2,
+        "Graph's and Exchange's codes: {approved:?}"
+    );
     term.keys(&["q"]);
     assert_eq!(term.exit_status_within(10), 0);
-    let cached = std::fs::read_to_string(data.join("tokens/destination.json")).expect("cache");
-    assert!(cached.contains("refresh_token"));
+    for cache in ["destination", "destination-exchange"] {
+        let cached =
+            std::fs::read_to_string(data.join(format!("tokens/{cache}.json"))).expect("cache");
+        assert!(cached.contains("refresh_token"), "{cache}");
+    }
 }
 
 /// The sim's config with no destination tenant and no `domain`: a domain being freed after

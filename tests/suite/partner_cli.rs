@@ -229,3 +229,73 @@ fn an_own_admins_sign_in_is_not_warned() {
         }
     }
 }
+
+/// The dashboard against `cutover sim serve`, its source signing in by device code: each code
+/// its dialog shows is approved in the sim by a partner's technician; the Domain pane and the
+/// status bar say so, and the journal keeps it (both tenant ids, nothing of the token).
+#[test]
+fn the_dashboard_shows_and_journals_a_partner_technicians_sign_in() {
+    use crate::common::Terminal;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let _sim = sim_serve(
+        &dir.join("sim.toml"),
+        dir,
+        &["--users", "20", "--grant-permission", "Directory.Read.All"],
+    );
+    let config = source_by_device_code(dir);
+    let data = dir.join("data");
+    let url = login_url(&config);
+    let tmux = Terminal::dashboard(&config, &data);
+    let (screen, approved) = tmux.approve_sign_ins(&url, "partner", |s| {
+        let status = s.lines().last().unwrap_or_default();
+        !s.contains("enter the code")
+            && status.contains("source: ok")
+            && status.contains("partner sign-in")
+    });
+    assert_eq!(
+        approved.len(),
+        2,
+        "Graph's and Exchange's codes: {approved:?}"
+    );
+    assert!(
+        screen.contains("sign-in  source: partner or guest of"),
+        "{screen}"
+    );
+    assert!(!screen.contains("destination: partner"), "{screen}");
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.exit_status_within(10), 0);
+
+    let journal: Vec<serde_json::Value> = common::files_under(&data.join("audit"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .expect("journal")
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect::<Vec<serde_json::Value>>()
+        })
+        .collect();
+    let seen: Vec<&serde_json::Value> = journal
+        .iter()
+        .filter(|r| r["action"] == "signed in from another tenant")
+        .collect();
+    assert_eq!(seen.len(), 1, "journaled once: {journal:#?}");
+    let details = &seen[0]["details"];
+    assert_eq!(seen[0]["tenant"], "source", "{:#}", seen[0]);
+    let (tid, home) = (
+        details["tenant_id"].as_str().unwrap_or_default(),
+        details["home_tenant_id"].as_str().unwrap_or_default(),
+    );
+    assert!(
+        tid.len() == 36 && home.len() == 36 && tid != home,
+        "{:#}",
+        seen[0]
+    );
+    let line = seen[0].to_string();
+    assert!(
+        !line.contains("eyJ") && !line.contains("technician@"),
+        "{line}"
+    );
+}

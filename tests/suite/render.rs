@@ -171,6 +171,7 @@ fn source_snapshot() -> TenantSnapshot {
                 ..Group::default()
             },
         ],
+        signed_in_from: None,
     }
 }
 
@@ -1242,6 +1243,7 @@ fn sign_in_dialog_80x24() {
         &mut s,
         Action::SignInStarted(SignInDialog {
             tenant: TenantId::Destination,
+            service: cutover::app::state::SignInService::Graph,
             user_code: "FJ7KQ2LMN".into(),
             verification_uri: "https://microsoft.com/devicelogin".into(),
             expires_in: 900,
@@ -1253,6 +1255,36 @@ fn sign_in_dialog_80x24() {
     assert!(screen.contains("https://microsoft.com/devicelogin"));
     assert!(screen.contains("enter the code FJ7KQ2LMN"));
     assert!(screen.contains("destination tenant"));
+    assert!(!screen.contains("waiting after"), "{screen}");
+    // The destination's Exchange sign-in waits behind it: said, and shown once Graph's ends.
+    update(
+        &mut s,
+        Action::SignInStarted(SignInDialog {
+            tenant: TenantId::Destination,
+            service: cutover::app::state::SignInService::Exchange,
+            user_code: "QW3RTY7UP".into(),
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            expires_in: 900,
+        }),
+    );
+    let two = draw(&s, 80, 24);
+    assert!(two.contains("enter the code FJ7KQ2LMN"), "{two}");
+    assert!(
+        two.contains("1 more sign-in waiting after this one"),
+        "{two}"
+    );
+    update(
+        &mut s,
+        Action::SignInEnded {
+            tenant: TenantId::Destination,
+            service: cutover::app::state::SignInService::Graph,
+        },
+    );
+    let next = draw(&s, 80, 24);
+    assert!(
+        next.contains("sign-in to Exchange Online") && next.contains("enter the code QW3RTY7UP"),
+        "{next}"
+    );
     // Modal: Esc cancels, other keys do nothing, q quits.
     let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
     assert_eq!(map_key(&s, key(KeyCode::Tab)), None);

@@ -427,3 +427,77 @@ fn read_only_status_bar_and_refused_row() {
     let screen = snap("read_only_preview", &s);
     assert!(screen.contains("[not sent: read-only]"), "{screen}");
 }
+
+#[test]
+fn a_partner_sign_in_is_said_in_the_domain_pane_the_status_bar_and_before_a_run() {
+    use cutover::app::action::TenantSnapshot;
+    use cutover::app::state::TenantId;
+    use cutover::graph::auth::OtherTenant;
+    const CUSTOMER: &str = "11111111-2222-3333-4444-555555555555";
+    const PARTNER: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+    let mut s = planned();
+    let poll = |s: &mut State, other: Option<OtherTenant>| {
+        update(
+            s,
+            Action::TenantPolled {
+                tenant: TenantId::Source,
+                at: NOW,
+                result: Ok(Box::new(TenantSnapshot {
+                    signed_in_from: other,
+                    ..TenantSnapshot::default()
+                })),
+            },
+        )
+    };
+    // The tenant's own admin: nothing said, no row.
+    poll(&mut s, None);
+    let own = draw(&s, 120, 40);
+    assert!(
+        !own.contains("sign-in") && !own.contains("partner"),
+        "{own}"
+    );
+
+    let partner = OtherTenant {
+        tenant: CUSTOMER.into(),
+        home: PARTNER.into(),
+    };
+    let journaled = poll(&mut s, Some(partner.clone()));
+    assert_eq!(journaled.len(), 1, "journaled once: {journaled:?}");
+    assert!(
+        format!("{journaled:?}").contains("signed in from another tenant"),
+        "{journaled:?}"
+    );
+    // The same sign-in polled again is not journaled again.
+    assert!(poll(&mut s, Some(partner)).is_empty());
+
+    cursor_to(&mut s, "john.smith");
+    update(&mut s, Action::StartRun(RunKind::Apply));
+    let screen = snap("partner_confirm", &s);
+    // The Domain pane names the tenant (the home tenant's id, cut to the pane's width).
+    let row = line_with(&screen, "sign-in");
+    assert!(
+        row.contains("sign-in  source: partner or guest of aaaa"),
+        "{row}"
+    );
+    let status = screen.lines().last().unwrap_or_default();
+    assert!(
+        status.contains("source: ok 12:00:00 partner sign-in"),
+        "{status}"
+    );
+    // Wrapped in the confirmation, never cut: the whole id and the whole sentence.
+    let said: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains("Signed in as a user of another tenant"))
+        .take(2)
+        .map(|l| l.split('│').nth(2).unwrap_or_default().trim())
+        .collect();
+    assert_eq!(
+        said.join(" "),
+        format!(
+            "Signed in as a user of another tenant ({PARTNER}): Microsoft may refuse a partner some of these"
+        ),
+        "{screen}"
+    );
+    // No token, no user name: only the two tenant ids.
+    assert!(!screen.contains("eyJ"), "{screen}");
+}

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cutover::graph::auth::{AssertionAlg, Auth, ClientCertificate, DeviceCode, SignIn};
+use cutover::graph::auth::{AssertionAlg, Auth, ClientCertificate, DeviceEvent, SignIn};
 use cutover::graph::client::GLOBAL_GRAPH_SCOPE;
 use cutover::graph::{GraphClient, GraphError};
 use cutover::sim::{Sim, SimOptions};
@@ -152,7 +152,10 @@ fn approving_prompt(
     approve: Option<bool>,
     shown: Arc<AtomicUsize>,
 ) -> cutover::graph::auth::DevicePrompt {
-    Arc::new(move |code: &DeviceCode| {
+    Arc::new(move |event: DeviceEvent<'_>| {
+        let DeviceEvent::Code(code) = event else {
+            return;
+        };
         shown.fetch_add(1, Ordering::SeqCst);
         assert!(code.message.contains(&code.user_code));
         if let Some(approve) = approve {

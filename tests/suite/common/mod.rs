@@ -196,6 +196,51 @@ impl Terminal {
         }
     }
 
+    /// Approve in the sim, as `approver` (`admin` or `partner`), every device code the
+    /// dashboard's sign-in dialog shows (Graph's and Exchange's come one after the other) until
+    /// `done` holds on the screen; after 60 s fail with the last screen. Returns that screen
+    /// and the codes approved.
+    pub fn approve_sign_ins(
+        &self,
+        login_url: &str,
+        approver: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> (String, Vec<String>) {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::new();
+        let mut approved: Vec<String> = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            let code = screen
+                .lines()
+                .find_map(|l| l.split("enter the code ").nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_string);
+            if let Some(code) = code.filter(|c| !approved.contains(c)) {
+                let status = rt.block_on(async {
+                    http.post(format!("{login_url}/sim/device"))
+                        .form(&[("user_code", code.as_str()), ("as", approver)])
+                        .send()
+                        .await
+                        .expect("approve")
+                        .status()
+                });
+                assert!(status.is_success(), "the sim approved {code}: {status}");
+                approved.push(code);
+            }
+            if done(&screen) {
+                return (screen, approved);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out approving sign-ins; screen was:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// cutover's exit status once it has exited.
     pub fn exit_status(&self) -> Option<i32> {
         let text = std::fs::read_to_string(self.dir.path().join("exit-status")).ok()?;
