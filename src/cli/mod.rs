@@ -497,9 +497,10 @@ fn demo(
             users: args.users as usize,
             seed: args.seed,
             // The workbench changes the rehearsal's source tenant, as an admin's consented app
-            // would a real one.
+            // would a real one, and the Connections pane reads and revokes app access.
             grant_permissions: crate::sim::WRITE_PERMISSIONS
                 .iter()
+                .chain(crate::sim::ACCESS_PERMISSIONS)
                 .map(|p| p.to_string())
                 .collect(),
             ..SimOptions::default()

@@ -53,7 +53,7 @@ mod http;
 mod m365;
 mod names;
 mod permissions;
-pub use permissions::WRITE_PERMISSIONS;
+pub use permissions::{ACCESS_PERMISSIONS, WRITE_PERMISSIONS};
 pub mod relay;
 mod rng;
 mod signin;

@@ -246,6 +246,15 @@ pub const WRITE_PERMISSIONS: &[&str] = &[
     "Application.ReadWrite.All",
 ];
 
+/// What the Connections pane and `cutover plan access` need on top of those: reading delegated
+/// grants (only Directory.Read.All reads them) and revoking grants and app role assignments.
+/// The demo grants them so its sixth pane shows what an admin's consented app would see.
+pub const ACCESS_PERMISSIONS: &[&str] = &[
+    "Directory.Read.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+];
+
 pub(crate) const EXCHANGE_GRANT: &[&str] = &["Exchange.ManageAsApp", "Exchange.ManageAsAppV2"];
 pub(crate) const EXCHANGE_DELEGATED_GRANT: &[&str] = &["Exchange.Manage", "Exchange.ManageV2"];
 
