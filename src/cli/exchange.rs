@@ -60,10 +60,14 @@ fn exchange_client_with(
             client_id: profile.client_id.clone(),
             scope: profile.cloud.exchange_scope(),
             auth,
-            cache: Some(paths.token_cache(&format!("{side}-exchange"))),
+            cache: Some(start::exchange_token_cache(paths, side)),
             warn: Some(warn),
         },
     )
+    .inspect(|client| {
+        // One device code for the profile: Graph's sign-in (`cutover login`) serves Exchange.
+        client.tokens().share_sign_in_with(paths.token_cache(side));
+    })
     .map_err(exchange_failure)
 }
 

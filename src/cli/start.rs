@@ -154,7 +154,19 @@ fn client_with_warn(
             warn: Some(warn),
         },
     )
+    .inspect(|client| {
+        // One device code for the profile: Exchange's sign-in can serve Graph too.
+        client
+            .tokens()
+            .share_sign_in_with(exchange_token_cache(paths, side));
+    })
     .map_err(|e| Failure::Service(e.to_string()))
+}
+
+/// Where a profile's Exchange Online tokens are cached: apart from Graph's, since a cache file
+/// holds one resource's access token.
+pub(crate) fn exchange_token_cache(paths: &Paths, side: &str) -> std::path::PathBuf {
+    paths.token_cache(&format!("{side}-exchange"))
 }
 
 /// How a profile signs in: its secret, its certificate (PEM or PFX) or a device code shown by

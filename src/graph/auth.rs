@@ -213,11 +213,52 @@ struct DeviceAnswer {
     message: String,
 }
 
+/// One person's sign-in to a tenant through one app, shared by that profile's providers
+/// (Graph's and Exchange Online's). Entra ID binds a refresh token to the user and the client,
+/// not to a resource, so the refresh token one device code gave is redeemed for the other
+/// resource instead of asking the person for a second code ("Refresh tokens", Microsoft
+/// identity platform). The lock makes the providers take turns: while one waits for the person
+/// to approve a code, the other waits for that refresh token.
+#[derive(Default)]
+struct Family {
+    /// The newest refresh token any member got in this process.
+    latest: Mutex<Option<String>>,
+    /// The members' token caches: a refresh token another process left there (e.g. `cutover
+    /// login`, which signs in for Graph) serves too.
+    caches: std::sync::Mutex<Vec<PathBuf>>,
+}
+
+/// The families of this process, by login URL, tenant and app (weak: a family ends with its
+/// last provider).
+static FAMILIES: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Weak<Family>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn family_of(sign_in: &SignIn) -> Arc<Family> {
+    let key = format!(
+        "{}|{}|{}",
+        sign_in.login_url,
+        sign_in.tenant.to_ascii_lowercase(),
+        sign_in.client_id.to_ascii_lowercase()
+    );
+    let mut families = FAMILIES.lock().unwrap_or_else(|e| e.into_inner());
+    families.retain(|_, f| f.strong_count() > 0);
+    if let Some(f) = families.get(&key).and_then(std::sync::Weak::upgrade) {
+        return f;
+    }
+    let f = Arc::new(Family::default());
+    families.insert(key, Arc::downgrade(&f));
+    f
+}
+
 /// Hands out access tokens, signing in or refreshing when needed. One per profile; shared by
 /// all requests so that concurrent requests wait for one sign-in.
 pub struct TokenProvider {
     http: reqwest::Client,
     sign_in: SignIn,
+    /// Device-code profiles only: the person's sign-in shared with the profile's other
+    /// providers.
+    family: Option<Arc<Family>>,
     state: Mutex<Option<Stored>>,
     loaded: std::sync::atomic::AtomicBool,
     /// The person cancelled the device-code sign-in: no new prompt until a restart.
@@ -231,8 +272,16 @@ const EARLY: u64 = 60;
 impl TokenProvider {
     pub fn new(http: reqwest::Client, mut sign_in: SignIn) -> Self {
         sign_in.login_url = sign_in.login_url.trim_end_matches('/').to_string();
+        let family = matches!(sign_in.auth, Auth::DeviceCode { .. }).then(|| {
+            let f = family_of(&sign_in);
+            if let Some(path) = &sign_in.cache {
+                add_cache(&f, path.clone());
+            }
+            f
+        });
         TokenProvider {
             http,
+            family,
             sign_in,
             state: Mutex::new(None),
             loaded: std::sync::atomic::AtomicBool::new(false),
@@ -275,11 +324,11 @@ impl TokenProvider {
                 Ok(t) => t,
                 Err(GraphError::Auth { error, .. }) if error == "invalid_grant" => {
                     tracing::info!(tenant = %self.sign_in.tenant, "refresh token refused; signing in again");
-                    self.acquire().await?
+                    self.acquire_shared().await?
                 }
                 Err(e) => return Err(e),
             },
-            None => self.acquire().await?,
+            None => self.acquire_shared().await?,
         };
         let token = fresh.access_token.clone();
         self.save_cache(&fresh);
@@ -335,6 +384,63 @@ impl TokenProvider {
         let out = (fresh.expires_at, fresh.refresh_token.is_some());
         *state = Some(fresh);
         Ok(out)
+    }
+
+    /// Also read the refresh token another provider of this profile keeps in `path` (the
+    /// Exchange client names Graph's cache, and Graph's the Exchange one).
+    pub fn share_sign_in_with(&self, path: PathBuf) {
+        if let Some(f) = &self.family {
+            add_cache(f, path);
+        }
+    }
+
+    /// A sign-in for a profile without a usable refresh token of its own: a device-code
+    /// profile first redeems the refresh token its family holds (another resource's sign-in,
+    /// in this process or in a cache file) and asks the person only when none serves.
+    async fn acquire_shared(&self) -> Result<Stored, GraphError> {
+        let Some(family) = &self.family else {
+            return self.acquire().await;
+        };
+        if self.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(self.cancelled_error());
+        }
+        let mut latest = family.latest.lock().await;
+        let caches = family.caches.lock().map(|c| c.clone()).unwrap_or_default();
+        let mut tried: Vec<String> = Vec::new();
+        let candidates = latest
+            .clone()
+            .into_iter()
+            .chain(caches.iter().filter_map(|p| self.refresh_token_in(p)));
+        for rt in candidates {
+            if tried.contains(&rt) {
+                continue;
+            }
+            match self.refresh(&rt).await {
+                Ok(t) => {
+                    tracing::info!(tenant = %self.sign_in.tenant, scope = %self.sign_in.scope, "signed in with the profile's refresh token from another resource");
+                    latest.clone_from(&t.refresh_token);
+                    return Ok(t);
+                }
+                Err(GraphError::Auth { error, .. }) if error == "invalid_grant" => {}
+                Err(e) => return Err(e),
+            }
+            tried.push(rt);
+        }
+        let t = self.acquire().await?;
+        latest.clone_from(&t.refresh_token);
+        Ok(t)
+    }
+
+    /// The refresh token a cache file of this profile holds, whatever its resource: same
+    /// tenant, app and person-or-app kind. Never logged.
+    fn refresh_token_in(&self, path: &std::path::Path) -> Option<String> {
+        let bytes = std::fs::read(path).ok()?;
+        let s: Stored = serde_json::from_slice(&bytes).ok()?;
+        (s.tenant == self.sign_in.tenant
+            && s.client_id == self.sign_in.client_id
+            && s.delegated == self.delegated())
+        .then_some(s.refresh_token)
+        .flatten()
     }
 
     async fn acquire(&self) -> Result<Stored, GraphError> {
@@ -592,6 +698,13 @@ impl TokenProvider {
                 path.display()
             ));
         }
+    }
+}
+
+fn add_cache(family: &Family, path: PathBuf) {
+    let mut caches = family.caches.lock().unwrap_or_else(|e| e.into_inner());
+    if !caches.contains(&path) {
+        caches.push(path);
     }
 }
 

@@ -303,6 +303,16 @@ pub(crate) async fn token(
             };
             signin::redeem_device_code(&state, request_client, code, &ids)
         };
+        // A refresh token serves any resource the client may call: the scope says which.
+        let redeemed = match (redeemed, grant_type == "refresh_token", param("scope")) {
+            (Ok((tenant, _, home)), true, Some(scope)) => {
+                match audience_of_resource(scope, &tenant_name, &ids) {
+                    Ok(audience) => Ok((tenant, audience, home)),
+                    Err(resp) => Err(resp),
+                }
+            }
+            (other, ..) => other,
+        };
         return match redeemed {
             Ok((tenant, audience, home)) => {
                 let refresh = signin::issue_refresh_token(

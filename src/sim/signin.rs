@@ -347,25 +347,28 @@ pub(crate) fn redeem_device_code(
     }
 }
 
-/// The refresh-token grant: the old token is spent (rotation) and a new one issued.
+/// The refresh-token grant. As Entra ID: a refresh token is bound to the user and the client,
+/// not to a resource, so it is redeemed for whichever resource the request's scope names (the
+/// caller's choice, [`Audience`] from the scope); a new one is issued each time, and the old one
+/// is not revoked by being used ("Refresh tokens", Microsoft identity platform).
 pub(crate) fn redeem_refresh_token(
     state: &Shared,
     client_id: &str,
     token: &str,
     ids: &RequestIds,
 ) -> Result<(usize, Audience, Option<String>), Box<Response>> {
-    let Ok(mut guard) = state.sign_in.lock() else {
+    let Ok(guard) = state.sign_in.lock() else {
         return Err(Box::new(missing_parameter("state", ids)));
     };
-    match guard.refresh.remove(token) {
+    match guard.refresh.get(token) {
         Some(g) if g.client_id.eq_ignore_ascii_case(client_id) => {
-            Ok((g.tenant, g.audience, g.home))
+            Ok((g.tenant, g.audience, g.home.clone()))
         }
         _ => Err(Box::new(aad_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             9002313,
-            "Invalid request. Request is malformed or invalid: the refresh token is unknown, spent or revoked.",
+            "Invalid request. Request is malformed or invalid: the refresh token is unknown or revoked.",
             ids,
         ))),
     }

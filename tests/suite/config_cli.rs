@@ -387,7 +387,12 @@ fn dashboard_with_a_device_code_profile_signs_in_first_then_opens() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sim_config = dir.path().join("sim.toml");
     let data = dir.path().join("data");
-    let _served = serve_with_config(&sim_config, dir.path());
+    // Directory.Read.All: the Connections pane reads grants before it asks Exchange.
+    let _served = sim_serve(
+        &sim_config,
+        dir.path(),
+        &["--grant-permission", "Directory.Read.All"],
+    );
     // The destination signs in with a device code instead of its secret.
     let body = std::fs::read_to_string(&sim_config).expect("config");
     let config = dir.path().join("device.toml");
@@ -414,17 +419,27 @@ fn dashboard_with_a_device_code_profile_signs_in_first_then_opens() {
         screen.contains("The destination tenant asks for a sign-in to"),
         "{screen}"
     );
-    // The code shows in the dashboard's sign-in dialog, Graph's and Exchange's one after the
-    // other; each closes once its sign-in is done.
+    // The code shows in the dashboard's sign-in dialog, which closes once the sign-in is
+    // done. One code for the profile: Exchange's client redeems the refresh token Graph's
+    // sign-in got (a refresh token is not tied to a resource) instead of asking again.
     let (_, approved) = term.approve_sign_ins(&login_url, "admin", |s| {
         !s.contains("enter the code")
             && s.contains("Users and aliases")
             && s.contains("destination: ok")
     });
+    // The destination's Connections pane is read through Exchange: once it shows a reading,
+    // Exchange has signed in, and no second code was shown.
+    term.keys(&["6"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    term.keys(&["v"]);
+    let screen = term.wait_for("the destination's connections read", |s| {
+        s.contains("destination tenant ·") && s.lines().any(|l| l.contains("│read "))
+    });
+    assert!(!screen.contains("enter the code"), "{screen}");
     assert_eq!(
         approved.len(),
-        2,
-        "Graph's and Exchange's codes: {approved:?}"
+        1,
+        "one code for Graph and Exchange: {approved:?}"
     );
     term.keys(&["q"]);
     assert_eq!(term.exit_status_within(10), 0);

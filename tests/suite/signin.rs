@@ -403,3 +403,68 @@ async fn a_long_listing_refreshes_its_delegated_token_midway() {
         "by refresh token, not a new prompt"
     );
 }
+
+/// A refresh token is bound to the person and the app, not to a resource: the device code
+/// approved for Graph also signs Exchange Online in, in the same process (the Exchange client
+/// asking while Graph's code waits for the person) and in a later one that only has Graph's
+/// cache file (`cutover login`, then an Exchange command). A token for each resource.
+#[tokio::test]
+async fn one_device_code_serves_graph_and_exchange() {
+    use cutover::exchange::{ExchangeClient, GLOBAL_EXCHANGE_SCOPE};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let graph_cache = dir.path().join("tokens/source.json");
+    let exchange_cache = dir.path().join("tokens/source-exchange.json");
+    let sim = Arc::new(Sim::start(SimOptions::default()).await.expect("sim"));
+    sim.set_device_code_timing(Duration::from_secs(1), Duration::from_secs(30));
+    let shown = Arc::new(AtomicUsize::new(0));
+    let prompt = approving_prompt(sim.clone(), Some(true), shown.clone());
+    let device = || Auth::DeviceCode {
+        prompt: Some(prompt.clone()),
+    };
+    let exchange_sign_in = |cache: &Path| SignIn {
+        scope: GLOBAL_EXCHANGE_SCOPE.into(),
+        ..sign_in(&sim, "source", device(), Some(cache.to_path_buf()))
+    };
+    let graph = client(
+        &sim,
+        sign_in(&sim, "source", device(), Some(graph_cache.clone())),
+    );
+    let exchange = ExchangeClient::new(&sim.exchange_url(), exchange_sign_in(&exchange_cache))
+        .expect("exchange client");
+    // Both ask at once: one code is shown, and both are answered.
+    let (g, x) = tokio::join!(graph.organization(), exchange.recipients());
+    g.expect("Graph answered");
+    x.expect("Exchange answered");
+    assert_eq!(shown.load(Ordering::SeqCst), 1, "one code for both");
+    let audience = |path: &Path| {
+        let stored: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).expect("cache")).expect("json");
+        let token = stored["access_token"].as_str().expect("token").to_string();
+        let payload = token.split('.').nth(1).expect("payload").to_string();
+        let bytes =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .expect("base64url");
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).expect("claims");
+        claims["aud"].as_str().unwrap_or_default().to_string()
+    };
+    assert!(
+        audience(&graph_cache).contains("graph"),
+        "{}",
+        audience(&graph_cache)
+    );
+    assert!(
+        audience(&exchange_cache).contains("outlook.office365.com"),
+        "{}",
+        audience(&exchange_cache)
+    );
+    drop((graph, exchange));
+
+    // A later process with only Graph's cache: Exchange redeems its refresh token.
+    std::fs::remove_file(&exchange_cache).expect("remove");
+    let later = ExchangeClient::new(&sim.exchange_url(), exchange_sign_in(&exchange_cache))
+        .expect("exchange client");
+    later.tokens().share_sign_in_with(graph_cache.clone());
+    later.recipients().await.expect("Exchange answered");
+    assert_eq!(shown.load(Ordering::SeqCst), 1, "no new code");
+    assert!(audience(&exchange_cache).contains("outlook.office365.com"));
+}
