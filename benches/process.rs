@@ -1,7 +1,10 @@
 //! The dashboard as a process at 100,000 objects (issue 11): time to the first frame, idle CPU
 //! once the inventory is on screen, and peak RSS, of the real binary in a real terminal (tmux)
 //! against `cutover sim serve --users 100000 --groups 20000 --contacts 5000` in a process of its
-//! own. Frame render and keystroke times are in `benches/dashboard.rs` (in-process).
+//! own. Frame render and keystroke times are in `benches/dashboard.rs` (in-process). After the
+//! idle window it applies the first user's planned changes from the Users pane and samples RSS
+//! for 40 s more: the run's end makes the source poller inventory and plan again while the loop
+//! still holds the last ones (the re-plan).
 //!
 //! `cargo bench --bench process [-- IDLE_SECS]` (default 60 s of idle measurement; the
 //! inventory is collected again every 60 s, so a 60 s window holds one re-collection). Linux
@@ -67,6 +70,12 @@ impl Tmux {
     fn screen(&self) -> String {
         let out = self.run(&["capture-pane", "-p", "-t", SESSION]);
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", SESSION];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success(), "send-keys failed");
     }
 }
 
@@ -163,6 +172,8 @@ fn main() {
             "sim", "serve", "--json", "--users", USERS, "--groups", GROUPS,
         ])
         .args(["--contacts", CONTACTS, "--write-config"])
+        // The run after the idle window changes a user's UPN.
+        .args(["--grant-permission", "User.ReadWrite.All"])
         .arg(&config)
         .arg("--data-dir")
         .arg(dir.0.join("sim-data"))
@@ -305,6 +316,39 @@ fn main() {
     let sim_hwm = status_kib(sim_pid, "VmHWM:").unwrap_or(0);
     let nthreads = threads(pid);
 
+    // After a run: the first user's planned changes applied from the Users pane (3, Space, a,
+    // Enter). The run's end wakes the inventory poller, which makes the next inventory and
+    // plan while the loop still holds the last ones (the re-plan); the window holds it.
+    tmux.keys(&["3"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["Space"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["a"]);
+    wait_screen(&tmux, "the confirmation", Duration::from_secs(30), |s| {
+        s.contains("Apply?")
+    });
+    tmux.keys(&["Enter"]);
+    let run_done = |s: &str| {
+        s.lines().any(|l| {
+            let Some(rest) = l.split("apply: ").nth(1) else {
+                return false;
+            };
+            let mut words = rest.split_whitespace();
+            let (done, of, total, word) = (words.next(), words.next(), words.next(), words.next());
+            of == Some("of") && word == Some("done") && done.is_some() && done == total
+        })
+    };
+    wait_screen(&tmux, "the run's end", Duration::from_secs(60), run_done);
+    let run_window = Duration::from_secs(40);
+    let run_began = Instant::now();
+    let mut peak_after_run = 0;
+    while run_began.elapsed() < run_window {
+        std::thread::sleep(Duration::from_secs(1));
+        peak_after_run = peak_after_run.max(status_kib(pid, "VmRSS:").unwrap_or(0));
+    }
+    let hwm_after_run = status_kib(pid, "VmHWM:").unwrap_or(0);
+    let rss_after_run = status_kib(pid, "VmRSS:").unwrap_or(0);
+
     let mb = |kib: u64| kib as f64 / 1024.0;
     println!("dashboard {WIDTH}x{HEIGHT} in tmux, {holding} objects hold the domain");
     println!("| figure | measured | target |");
@@ -323,6 +367,13 @@ fn main() {
         mb(peak_rss)
     );
     println!("| threads | {nthreads} | - |");
+    println!(
+        "| after a one-user run and its re-plan ({:.0} s): peak RSS (VmHWM) / highest sampled / at the end | {:.0} / {:.0} / {:.0} MB | <= 300 MB |",
+        run_window.as_secs_f64(),
+        mb(hwm_after_run),
+        mb(peak_after_run),
+        mb(rss_after_run)
+    );
     println!(
         "| sim serve over the same window: CPU / peak RSS | {sim_cpu:.2} % / {:.0} MB | - |",
         mb(sim_hwm)

@@ -69,18 +69,7 @@ fn run_approving(
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
         match rx.recv_timeout(std::time::Duration::from_millis(100)) {
-            Ok(code) => {
-                let approved = rt.block_on(async {
-                    http.post(format!("{login_url}/sim/device"))
-                        .form(&[("user_code", code.as_str()), ("as", approver)])
-                        .send()
-                        .await
-                        .expect("approve")
-                        .status()
-                        .is_success()
-                });
-                assert!(approved, "the sim approved {code}");
-            }
+            Ok(code) => common::approve_device_code(&rt, &http, login_url, &code, approver),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if std::time::Instant::now() > deadline {
@@ -134,6 +123,17 @@ fn read_all(config: &Path, data: &Path, approver: &str) -> Vec<(&'static str, Ou
         .collect()
 }
 
+/// `cutover sim serve` (20 users; Directory.Read.All for the access reading) with its source
+/// signing in by device code: the sim, the config and the data dir.
+fn served(dir: &Path) -> (common::Served, std::path::PathBuf, std::path::PathBuf) {
+    let sim = sim_serve(
+        &dir.join("sim.toml"),
+        dir,
+        &["--users", "20", "--grant-permission", "Directory.Read.All"],
+    );
+    (sim, source_by_device_code(dir), dir.join("data"))
+}
+
 fn partner_notice(plan_json: &str) -> serde_json::Value {
     let plan: serde_json::Value = serde_json::from_str(plan_json).expect("plan json");
     plan["notices"]
@@ -146,14 +146,7 @@ fn partner_notice(plan_json: &str) -> serde_json::Value {
 #[test]
 fn a_partner_technicians_sign_in_is_warned_on_stderr_and_in_the_plans() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    let _sim = sim_serve(
-        &dir.join("sim.toml"),
-        dir,
-        &["--users", "20", "--grant-permission", "Directory.Read.All"],
-    );
-    let config = source_by_device_code(dir);
-    let data = dir.join("data");
+    let (_sim, config, data) = served(tmp.path());
     ok(&run_approving(
         &config,
         &data,
@@ -200,14 +193,7 @@ fn a_partner_technicians_sign_in_is_warned_on_stderr_and_in_the_plans() {
 #[test]
 fn an_own_admins_sign_in_is_not_warned() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    let _sim = sim_serve(
-        &dir.join("sim.toml"),
-        dir,
-        &["--users", "20", "--grant-permission", "Directory.Read.All"],
-    );
-    let config = source_by_device_code(dir);
-    let data = dir.join("data");
+    let (_sim, config, data) = served(tmp.path());
     ok(&run_approving(
         &config,
         &data,
@@ -240,14 +226,7 @@ fn an_own_admins_sign_in_is_not_warned() {
 fn the_dashboard_shows_and_journals_a_partner_technicians_sign_in() {
     use crate::common::Terminal;
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    let _sim = sim_serve(
-        &dir.join("sim.toml"),
-        dir,
-        &["--users", "20", "--grant-permission", "Directory.Read.All"],
-    );
-    let config = source_by_device_code(dir);
-    let data = dir.join("data");
+    let (_sim, config, data) = served(tmp.path());
     let url = login_url(&config);
     let tmux = Terminal::dashboard(&config, &data);
     let (screen, approved) = tmux.approve_sign_ins(&url, "partner", |s| {

@@ -219,15 +219,7 @@ impl Terminal {
                 .and_then(|rest| rest.split_whitespace().next())
                 .map(str::to_string);
             if let Some(code) = code.filter(|c| !approved.contains(c)) {
-                let status = rt.block_on(async {
-                    http.post(format!("{login_url}/sim/device"))
-                        .form(&[("user_code", code.as_str()), ("as", approver)])
-                        .send()
-                        .await
-                        .expect("approve")
-                        .status()
-                });
-                assert!(status.is_success(), "the sim approved {code}: {status}");
+                approve_device_code(&rt, &http, login_url, &code, approver);
                 approved.push(code);
             }
             if done(&screen) {
@@ -278,6 +270,26 @@ impl Drop for Terminal {
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The sim's user (`approver`: `admin`, or `partner` for a partner's technician) approves a
+/// device code at `POST /sim/device`, as a person would at the login page.
+pub fn approve_device_code(
+    rt: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    login_url: &str,
+    code: &str,
+    approver: &str,
+) {
+    let status = rt.block_on(async {
+        http.post(format!("{login_url}/sim/device"))
+            .form(&[("user_code", code), ("as", approver)])
+            .send()
+            .await
+            .expect("approve")
+            .status()
+    });
+    assert!(status.is_success(), "the sim approved {code}: {status}");
 }
 
 /// The sim's config with the destination signing in by device code (so refresh tokens are
