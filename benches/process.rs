@@ -171,9 +171,9 @@ fn main() {
         .args([
             "sim", "serve", "--json", "--users", USERS, "--groups", GROUPS,
         ])
-        .args(["--contacts", CONTACTS, "--write-config"])
         // The run after the idle window changes a user's UPN.
         .args(["--grant-permission", "User.ReadWrite.All"])
+        .args(["--contacts", CONTACTS, "--write-config"])
         .arg(&config)
         .arg("--data-dir")
         .arg(dir.0.join("sim-data"))
