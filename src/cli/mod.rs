@@ -31,7 +31,6 @@ use time::OffsetDateTime;
 use crate::app::state::{SignInService, TenantId};
 use crate::dns::monitor::Target;
 use crate::graph::GraphClient;
-use crate::graph::client::GLOBAL_GRAPH_SCOPE;
 use crate::logging::{self, LogGuard};
 use crate::sim::cache::CachingResolver;
 use crate::sim::{Sim, SimOptions, SimTenant};
@@ -678,10 +677,7 @@ fn device_code_client(
     label: &str,
     show: crate::graph::auth::DevicePrompt,
 ) -> Result<GraphClient, Failure> {
-    use crate::graph::auth::{Auth, DeviceEvent, SignIn};
-    let tenant = sim.tenant(label).ok_or_else(|| {
-        Failure::Service(format!("the rehearsal environment has no {label} tenant"))
-    })?;
+    use crate::graph::auth::DeviceEvent;
     let approve_url = format!("{}/sim/device", sim.login_url());
     let prompt = Arc::new(move |event: DeviceEvent<'_>| {
         show(event);
@@ -701,21 +697,11 @@ fn device_code_client(
             }
         });
     });
-    GraphClient::with_sign_in(
-        &sim.graph_url(),
-        SignIn {
-            login_url: sim.login_url(),
-            tenant: tenant.id.clone(),
-            client_id: tenant.client_id.clone(),
-            scope: GLOBAL_GRAPH_SCOPE.into(),
-            auth: Auth::DeviceCode {
-                prompt: Some(prompt),
-            },
-            cache: None,
-            warn: None,
-        },
-    )
-    .map_err(|e| Failure::Service(e.to_string()))
+    let sign_in = sim
+        .device_code_sign_in(label, prompt)
+        .map_err(|e| Failure::Service(e.to_string()))?;
+    GraphClient::with_sign_in(&sim.graph_url(), sign_in)
+        .map_err(|e| Failure::Service(e.to_string()))
 }
 
 /// `cutover sim serve`: the rehearsal environment alone.

@@ -477,9 +477,9 @@ impl TokenProvider {
             }
             Auth::DeviceCode { prompt } => match prompt {
                 Some(prompt) => {
-                    let ended = self.device_flow(prompt).await;
-                    prompt(DeviceEvent::Ended);
-                    ended
+                    // Told however the flow ends, its future dropped included.
+                    let _ended = Ended(prompt);
+                    self.device_flow(prompt).await
                 }
                 None => Err(GraphError::Auth {
                     tenant: self.sign_in.tenant.clone(),
@@ -698,6 +698,15 @@ impl TokenProvider {
                 path.display()
             ));
         }
+    }
+}
+
+/// Tells the prompt that its sign-in has ended when dropped.
+struct Ended<'a>(&'a DevicePrompt);
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        (self.0)(DeviceEvent::Ended);
     }
 }
 

@@ -520,6 +520,29 @@ impl Sim {
         self.graph_client_via(label, &self.graph_url())
     }
 
+    /// How one of the tenants signs in to Graph by device code, shown by `prompt` (no cache):
+    /// the demo's `--device-code` and the sign-in tests.
+    pub fn device_code_sign_in(
+        &self,
+        label: &str,
+        prompt: crate::graph::auth::DevicePrompt,
+    ) -> Result<crate::graph::auth::SignIn, SimError> {
+        let tenant = self
+            .tenant(label)
+            .ok_or_else(|| SimError::NoTenant(label.to_string()))?;
+        Ok(crate::graph::auth::SignIn {
+            login_url: self.login_url(),
+            tenant: tenant.id.clone(),
+            client_id: tenant.client_id.clone(),
+            scope: crate::graph::client::GLOBAL_GRAPH_SCOPE.into(),
+            auth: crate::graph::auth::Auth::DeviceCode {
+                prompt: Some(prompt),
+            },
+            cache: None,
+            warn: None,
+        })
+    }
+
     /// [`Sim::graph_client`] talking to `graph_url` instead, e.g. a [`relay::counting_relay`]
     /// in front of the sim.
     pub fn graph_client_via(
