@@ -65,7 +65,7 @@ fn set_t_mark_note_jump_and_survive_a_kill() {
     tmux.keys(&["-l", "2026-12-20T18:00Z"]);
     tmux.keys(&["Enter"]);
     tmux.wait_for("T on the border", |s| {
-        s.contains("T 12-20 18:00 UTC (timeline)")
+        s.contains("12-20 18:00 UTC (timeline)")
     });
 
     // The destination lists the domain (unverified) from the start: the gated step
@@ -164,7 +164,7 @@ fn set_t_mark_note_jump_and_survive_a_kill() {
     let tmux = Terminal::dashboard(&config, &data);
     tmux.wait_for("the dashboard", |s| s.contains("Migration timeline"));
     tmux.keys(&["4"]);
-    tmux.wait_for("T again", |s| s.contains("T 12-20 18:00 UTC (timeline)"));
+    tmux.wait_for("T again", |s| s.contains("12-20 18:00 UTC (timeline)"));
     tmux.keys(&["g", "j", "Enter"]);
     let screen = tmux.wait_for("the note again", |s| {
         s.contains("ask the DNS owner for a fresh export")
