@@ -118,9 +118,7 @@ fn rehearsal_filter_in_a_non_latin_script_step_change_and_t_are_journaled_and_ve
     again.wait_for("the dashboard", |s| s.contains("objects hold"));
     // Focused, the timeline has room for where T came from.
     again.keys(&["4"]);
-    again.wait_for("the saved T", |s| {
-        s.contains("12-05 18:00 UTC (timeline)")
-    });
+    again.wait_for("the saved T", |s| s.contains("12-05 18:00 UTC (timeline)"));
     again.keys(&["q"]);
     assert_eq!(again.exit_status_within(20), 0);
 }
