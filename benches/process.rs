@@ -337,16 +337,37 @@ fn main() {
     let mut after_runs: Vec<(u64, u64, u64)> = Vec::new();
     let mut last_line: Option<String> = None;
     for run in 0..2 {
+        // The next row with a planned change (the cursor's row starts with `›`; a row that
+        // is selected shows `●`, one a person must change says `blocked`).
         if run > 0 {
-            tmux.keys(&["Down"]);
-            std::thread::sleep(Duration::from_millis(300));
+            for _ in 0..30 {
+                tmux.keys(&["Down"]);
+                std::thread::sleep(Duration::from_millis(200));
+                let screen = tmux.screen();
+                let cursor = screen.lines().find(|l| l.contains('›')).unwrap_or_default();
+                if cursor.contains(" planned") && !cursor.contains('●') {
+                    break;
+                }
+            }
         }
         tmux.keys(&["Space"]);
         std::thread::sleep(Duration::from_millis(300));
         tmux.keys(&["a"]);
-        wait_screen(&tmux, "the confirmation", Duration::from_secs(30), |s| {
+        let asked = wait_screen(&tmux, "the confirmation", Duration::from_secs(30), |s| {
             s.contains("Apply?")
         });
+        // More than one object selected (the first run's row stays selected): the domain is
+        // typed, as an admin would.
+        if let Some(domain) = asked.lines().find_map(|l| {
+            let before = l
+                .split(" and Enter to go on")
+                .next()
+                .filter(|b| b.len() < l.len())?;
+            before.rsplit("Type ").next()
+        }) {
+            tmux.keys(&["-l", domain]);
+            std::thread::sleep(Duration::from_millis(200));
+        }
         tmux.keys(&["Enter"]);
         let screen = wait_screen(&tmux, "the run's end", Duration::from_secs(60), |s| {
             !s.contains("Apply?") && settled(s).is_some_and(|l| Some(&l) != last_line.as_ref())
