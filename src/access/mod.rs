@@ -30,13 +30,24 @@ pub const NO_CONSENT_TIME: &str =
     "not offered by Graph v1.0 (an oauth2PermissionGrant has no consent time)";
 pub const NO_LAST_SIGN_IN: &str = "not offered by Graph v1.0 (servicePrincipalSignInActivities is beta only, with AuditLog.Read.All)";
 
+/// Permission name prefixes that reach mailbox content or mail sending.
+const MAIL_PREFIXES: &[&str] = &[
+    "Mail.",
+    "MailboxSettings.",
+    "MailboxItem.",
+    "MailboxFolder.",
+    "full_access_as_app",
+    "full_access_as_user",
+    "EWS.",
+    "IMAP.",
+    "POP.",
+    "SMTP.",
+    "Exchange.",
+];
+
 /// Permissions that reach mail, calendars, contacts or the directory.
 pub fn sensitive(permission: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "Mail.",
-        "MailboxSettings.",
-        "MailboxItem.",
-        "MailboxFolder.",
+    const OTHER_PREFIXES: &[&str] = &[
         "Calendars.",
         "Contacts.",
         "Directory.",
@@ -45,15 +56,8 @@ pub fn sensitive(permission: &str) -> bool {
         "User.ReadBasic.All",
         "Group.",
         "People.",
-        "full_access_as_app",
-        "full_access_as_user",
-        "EWS.",
-        "IMAP.",
-        "POP.",
-        "SMTP.",
-        "Exchange.",
     ];
-    starts_with_any(permission, PREFIXES)
+    mail_permission(permission) || starts_with_any(permission, OTHER_PREFIXES)
 }
 
 /// One connector.
@@ -652,20 +656,7 @@ pub const REVIEW_ACTION: &str = "mail apps reviewed";
 /// Permissions that reach mailbox content or mail sending (the subset of [`sensitive`] a
 /// mail review is about).
 pub fn mail_permission(permission: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "Mail.",
-        "MailboxSettings.",
-        "MailboxItem.",
-        "MailboxFolder.",
-        "full_access_as_app",
-        "full_access_as_user",
-        "EWS.",
-        "IMAP.",
-        "POP.",
-        "SMTP.",
-        "Exchange.",
-    ];
-    starts_with_any(permission, PREFIXES)
+    starts_with_any(permission, MAIL_PREFIXES)
 }
 
 impl Inventory {

@@ -513,12 +513,7 @@ mod tests {
     #[test]
     fn a_bulk_confirmation_lists_a_bounded_number_and_counts_the_rest() {
         let now = OffsetDateTime::UNIX_EPOCH;
-        let mut s = State::new(
-            "c".into(),
-            "contoso.example".into(),
-            crate::plan::Runbook { phases: Vec::new() },
-            now,
-        );
+        let mut s = State::bare(now);
         let n = CONFIRM_LINES + 50;
         let entries: Vec<Entry> = (0..n)
             .map(|i| Entry {

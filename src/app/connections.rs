@@ -318,12 +318,7 @@ mod tests {
     #[test]
     fn a_reading_becomes_rows_with_their_planned_change_and_a_touched_row_stays() {
         let now = OffsetDateTime::UNIX_EPOCH;
-        let mut s = State::new(
-            "c".into(),
-            "contoso.example".into(),
-            crate::plan::Runbook { phases: Vec::new() },
-            now,
-        );
+        let mut s = State::bare(now);
         polled(
             &mut s,
             TenantId::Source,
@@ -388,12 +383,7 @@ mod tests {
     #[test]
     fn each_tenant_has_its_own_plan_even_for_the_same_ids() {
         let now = OffsetDateTime::UNIX_EPOCH;
-        let mut s = State::new(
-            "c".into(),
-            "contoso.example".into(),
-            crate::plan::Runbook { phases: Vec::new() },
-            now,
-        );
+        let mut s = State::bare(now);
         let mut source = inventory(&["g1"]);
         let mut destination = inventory(&["g1"]);
         destination.tenant = "destination".into();

@@ -984,17 +984,11 @@ pub fn map_mouse(state: &State, event: MouseEvent) -> Vec<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Runbook;
     use crossterm::event::KeyEventState;
     use time::macros::datetime;
 
     fn state() -> State {
-        State::new(
-            "c".into(),
-            "contoso.example".into(),
-            Runbook { phases: vec![] },
-            datetime!(2025-03-01 12:00 UTC),
-        )
+        State::bare(datetime!(2025-03-01 12:00 UTC))
     }
 
     fn press(code: KeyCode) -> KeyEvent {

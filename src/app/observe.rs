@@ -110,18 +110,12 @@ mod tests {
     use crate::app::state::{SignInDialog, SignInService};
     use crate::app::{Action, update};
     use crate::graph::discovery::{Answer, OpenidTenant, UserRealm};
-    use crate::plan::Runbook;
     use time::macros::datetime;
 
     const T0: OffsetDateTime = datetime!(2025-03-01 12:00:00 UTC);
 
     fn state() -> State {
-        State::new(
-            "c".into(),
-            "contoso.example".into(),
-            Runbook { phases: vec![] },
-            T0,
-        )
+        State::bare(T0)
     }
 
     fn held_by(id: &str) -> Outside {

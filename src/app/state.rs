@@ -299,6 +299,17 @@ pub struct SignInDialog {
 }
 
 impl State {
+    /// The reducer's unit tests' starting point: cutover `c` for contoso.example, no runbook.
+    #[cfg(test)]
+    pub(crate) fn bare(now: OffsetDateTime) -> Self {
+        State::new(
+            "c".into(),
+            "contoso.example".into(),
+            Runbook { phases: Vec::new() },
+            now,
+        )
+    }
+
     pub fn new(cutover_id: String, domain: String, runbook: Runbook, now: OffsetDateTime) -> Self {
         State {
             now,

@@ -1414,7 +1414,6 @@ mod view_model_tests {
     use super::*;
     use crate::app::view::{self, DirObject, Filter};
     use crate::inventory::{Entry, Kind as EntryKind, Reference};
-    use crate::plan::Runbook;
     use time::macros::datetime;
 
     fn entry(i: usize, name: &str, alias: &str) -> Entry {
@@ -1476,12 +1475,7 @@ mod view_model_tests {
 
     #[test]
     fn the_users_rows_follow_the_inventory_and_the_filter() {
-        let mut s = State::new(
-            "c1".into(),
-            "contoso.example".into(),
-            Runbook { phases: Vec::new() },
-            datetime!(2025-03-01 12:00 UTC),
-        );
+        let mut s = State::bare(datetime!(2025-03-01 12:00 UTC));
         update(&mut s, Action::Resize(120, 40));
         let names = ["Jürgen Groß", "Ann Lee", "田中 太郎", "Bob", "ANNA"];
         inventory(
@@ -1560,12 +1554,7 @@ mod view_model_tests {
     #[test]
     fn the_plan_line_count_is_the_plan_views() {
         use crate::dns::{AnswerStatus, RecordAnswer, RecordKind, RecordValue};
-        let mut s = State::new(
-            "c1".into(),
-            "contoso.example".into(),
-            Runbook { phases: Vec::new() },
-            datetime!(2025-03-01 12:00 UTC),
-        );
+        let mut s = State::bare(datetime!(2025-03-01 12:00 UTC));
         let lines = |s: &State| crate::ui::dns_views::plan_lines(s).len();
         assert_eq!(view::plan_line_count(&s), lines(&s));
         s.cutover_at = Some(datetime!(2025-03-03 12:00 UTC));

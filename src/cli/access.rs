@@ -2,10 +2,10 @@
 //! ([`crate::access::read`]), and `cutover plan access`: the changes that cut them, as a plan
 //! file for `cutover apply` (`kind` `access`).
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use super::args::{AccessArgs, PlanAccessArgs};
+use super::plan::write_stdout;
 use super::{Failure, Globals, Outcome, config, prepare, runtime, start};
 use crate::access::{Consent, Inventory, PlanOptions, ReadError};
 use crate::config::{Profile, Side};
@@ -48,13 +48,6 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
-fn write_out(text: &str) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))
-}
-
 pub(crate) fn access(globals: &Globals, args: &AccessArgs) -> Outcome {
     let loaded = config::load_config(globals)?;
     let profile = loaded.profile(args.tenant)?;
@@ -82,7 +75,7 @@ pub(crate) fn access(globals: &Globals, args: &AccessArgs) -> Outcome {
     } else {
         render(&inv, &domain.display_both())
     };
-    write_out(&text)?;
+    write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -148,14 +141,14 @@ async fn wait_connectors_gone(
                 .map_err(|e| {
                     Failure::Service(format!("the journal {}: {e}", journal_path.display()))
                 })?;
-            write_out(&format!("{}: {action}\n", clean(name)))?;
+            write_stdout(&format!("{}: {action}\n", clean(name)))?;
         }
         if first && !naming.is_empty() {
             let names: Vec<String> = naming
                 .iter()
                 .map(|(d, n)| format!("{d} connector {}", clean(n)))
                 .collect();
-            write_out(&format!(
+            write_stdout(&format!(
                 "Waiting for {} connector(s) naming {domain} in the {} tenant to be gone: {}\n",
                 names.len(),
                 side.name(),
@@ -165,7 +158,7 @@ async fn wait_connectors_gone(
         first = false;
         seen = naming;
         if seen.is_empty() {
-            write_out(&format!(
+            write_stdout(&format!(
                 "No connector in the {} tenant names {domain} (Get-InboundConnector, Get-OutboundConnector)\n",
                 side.name()
             ))?;
@@ -205,7 +198,7 @@ fn mark_reviewed(inv: &Inventory, paths: &Paths, cutover_id: &str) -> Outcome {
     })?;
     let apps = inv.mail_apps();
     let names: Vec<String> = apps.iter().map(|a| clean(&a.display_name)).collect();
-    write_out(&format!(
+    write_stdout(&format!(
         "Recorded in {}: {} application{} with mail permissions in the {} tenant reviewed{}{}\n",
         journal_path.display(),
         apps.len(),
@@ -390,14 +383,5 @@ pub(crate) fn plan_access(globals: &Globals, args: &PlanAccessArgs) -> Outcome {
     if let Some(other) = &other {
         crate::plan::release::signed_in_from_other_tenant(&mut plan, other);
     }
-    let text = if args.json {
-        let mut t = serde_json::to_string_pretty(&plan)
-            .map_err(|e| Failure::Service(format!("cannot write the plan as JSON: {e}")))?;
-        t.push('\n');
-        t
-    } else {
-        render_text(&plan)
-    };
-    write_out(&text)?;
-    Ok(ExitCode::SUCCESS)
+    super::plan::print_plan(&plan, args.json, render_text)
 }

@@ -62,19 +62,7 @@ pub(crate) fn plan_release(globals: &Globals, args: &PlanReleaseArgs) -> Outcome
     if let Some(provider) = profile.provider {
         crate::plan::provider::hand_to_portal(&mut plan, provider);
     }
-    let text = if args.json {
-        let mut t = serde_json::to_string_pretty(&plan)
-            .map_err(|e| Failure::Service(format!("cannot write the plan as JSON: {e}")))?;
-        t.push('\n');
-        t
-    } else {
-        render_text(&plan)
-    };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))?;
-    Ok(ExitCode::SUCCESS)
+    print_plan(&plan, args.json, render_text)
 }
 
 /// `cutover plan adopt [--mapping FILE | --write-mapping FILE] [--json]`: the destination's
@@ -164,19 +152,7 @@ pub(crate) fn plan_adopt(globals: &Globals, args: &PlanAdoptArgs) -> Outcome {
         return Ok(ExitCode::SUCCESS);
     }
     let plan = adopt::adopt_plan(&facts, &sources, &map, &dest).map_err(Failure::Input)?;
-    let text = if args.json {
-        let mut t = serde_json::to_string_pretty(&plan)
-            .map_err(|e| Failure::Service(format!("cannot write the plan as JSON: {e}")))?;
-        t.push('\n');
-        t
-    } else {
-        adopt::render_text(&plan)
-    };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))?;
-    Ok(ExitCode::SUCCESS)
+    print_plan(&plan, args.json, adopt::render_text)
 }
 
 /// The record sets the adopt plan changes, as the zone's authoritative server answers now
@@ -207,19 +183,33 @@ pub(crate) fn plan_backout(globals: &Globals, args: &PlanBackoutArgs) -> Outcome
     let (paths, _log) = prepare(globals)?;
     let records = journal_records(&paths, &domain.ascii)?;
     let plan = crate::plan::backout::backout_plan(&domain.ascii, &records);
-    let text = if args.json {
-        let mut t = serde_json::to_string_pretty(&plan)
+    print_plan(&plan, args.json, crate::plan::backout::render_text)
+}
+
+/// A plan on stdout: pretty JSON with `--json`, else its text form.
+pub(super) fn print_plan<P: serde::Serialize>(
+    plan: &P,
+    json: bool,
+    text: impl FnOnce(&P) -> String,
+) -> Outcome {
+    let text = if json {
+        let mut t = serde_json::to_string_pretty(plan)
             .map_err(|e| Failure::Service(format!("cannot write the plan as JSON: {e}")))?;
         t.push('\n');
         t
     } else {
-        crate::plan::backout::render_text(&plan)
+        text(plan)
     };
+    write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `text` on stdout, flushed; a closed pipe or full disk is a service fault.
+pub(super) fn write_stdout(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))?;
-    Ok(ExitCode::SUCCESS)
+        .map_err(|e| Failure::Service(format!("cannot write to stdout: {e}")))
 }
 
 /// The session journal's records for `domain`; none yet means nothing was applied.

@@ -112,6 +112,13 @@ impl Access {
             .find(|s| s.deleted.is_none() && s.id.eq_ignore_ascii_case(id))
     }
 
+    /// The service principal `id`, live or (`deleted`) in deleted items.
+    fn principal_mut(&mut self, id: &str, deleted: bool) -> Option<&mut ServicePrincipal> {
+        self.service_principals
+            .iter_mut()
+            .find(|s| s.deleted.is_some() == deleted && s.id.eq_ignore_ascii_case(id))
+    }
+
     /// Grants whose client and resource are both live (a deleted principal's are hidden).
     fn visible_grants(&self) -> impl Iterator<Item = &Grant> {
         self.grants
@@ -908,11 +915,7 @@ pub(crate) async fn delete_service_principal(
         &permissions::SERVICE_PRINCIPAL_WRITE
     ));
     write(&state, &extensions, begun, |access, ids| {
-        let Some(s) = access
-            .service_principals
-            .iter_mut()
-            .find(|s| s.deleted.is_none() && s.id.eq_ignore_ascii_case(&id))
-        else {
+        let Some(s) = access.principal_mut(&id, false) else {
             return Err(Box::new(not_found(&id, ids)));
         };
         if s.app_owner_organization_id.as_deref() == Some(MICROSOFT_SERVICES) {
@@ -944,11 +947,7 @@ pub(crate) async fn restore_deleted_item(
         &permissions::SERVICE_PRINCIPAL_WRITE
     ));
     write(&state, &extensions, begun, |access, ids| {
-        let Some(s) = access
-            .service_principals
-            .iter_mut()
-            .find(|s| s.deleted.is_some() && s.id.eq_ignore_ascii_case(&id))
-        else {
+        let Some(s) = access.principal_mut(&id, true) else {
             return Err(Box::new(not_found(&id, ids)));
         };
         s.deleted = None;

@@ -107,6 +107,24 @@ pub(super) fn seed_connectors(t: &Tenant) -> Vec<SimConnector> {
     ]
 }
 
+/// The Exchange state locked, with the tenant's connectors seeded on first use (the tenant's
+/// generated ones; read before the lock, as every route takes the two locks in that order).
+fn seeded(
+    state: &Shared,
+    tenant: usize,
+) -> Result<std::sync::MutexGuard<'_, super::exchange::ExchangeState>, Refused> {
+    let seed = {
+        let tenants = state.tenants.read().map_err(|_| poisoned())?;
+        seed_connectors(&tenants[tenant])
+    };
+    let mut x = state.exchange.lock().map_err(|_| poisoned())?;
+    if x.connectors.len() <= tenant {
+        x.connectors.resize(tenant + 1, None);
+    }
+    x.connectors[tenant].get_or_insert(seed);
+    Ok(x)
+}
+
 pub(super) fn connectors(
     state: &Shared,
     tenant: usize,
@@ -129,15 +147,8 @@ pub(super) fn connectors(
         ids,
     )?;
     let identity = string_param(params, "Identity");
-    let seed = {
-        let tenants = state.tenants.read().map_err(|_| poisoned())?;
-        seed_connectors(&tenants[tenant])
-    };
-    let mut x = state.exchange.lock().map_err(|_| poisoned())?;
-    if x.connectors.len() <= tenant {
-        x.connectors.resize(tenant + 1, None);
-    }
-    let list = x.connectors[tenant].get_or_insert(seed);
+    let mut x = seeded(state, tenant)?;
+    let list = x.connectors[tenant].get_or_insert_with(Vec::new);
     let matches = |c: &SimConnector| {
         c.inbound == inbound
             && identity
@@ -288,15 +299,8 @@ fn new_connector(
             "SmartHosts must be specified when UseMXRecord is $false.",
         ));
     }
-    let seed = {
-        let tenants = state.tenants.read().map_err(|_| poisoned())?;
-        seed_connectors(&tenants[tenant])
-    };
-    let mut x = state.exchange.lock().map_err(|_| poisoned())?;
-    if x.connectors.len() <= tenant {
-        x.connectors.resize(tenant + 1, None);
-    }
-    let list = x.connectors[tenant].get_or_insert(seed);
+    let mut x = seeded(state, tenant)?;
+    let list = x.connectors[tenant].get_or_insert_with(Vec::new);
     if list
         .iter()
         .any(|c| c.inbound == inbound && c.name.eq_ignore_ascii_case(&name))

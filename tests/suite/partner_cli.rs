@@ -101,10 +101,17 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The commands that read the tenant, with their outputs: inventory, access, plan release
-/// (JSON), plan access (JSON).
+/// `cutover login` approved by `approver`, then the commands that read the tenant, with their
+/// outputs: inventory, access, plan release (JSON), plan access (JSON).
 fn read_all(config: &Path, data: &Path, approver: &str) -> Vec<(&'static str, Output)> {
     let url = login_url(config);
+    ok(&run_approving(
+        config,
+        data,
+        &url,
+        &["login", "--tenant", "source"],
+        approver,
+    ));
     let runs: [(&str, &[&str]); 4] = [
         ("inventory", &["inventory", "--tenant", "source"]),
         ("access", &["access", "--tenant", "source"]),
@@ -147,13 +154,6 @@ fn partner_notice(plan_json: &str) -> serde_json::Value {
 fn a_partner_technicians_sign_in_is_warned_on_stderr_and_in_the_plans() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (_sim, config, data) = served(tmp.path());
-    ok(&run_approving(
-        &config,
-        &data,
-        &login_url(&config),
-        &["login", "--tenant", "source"],
-        "partner",
-    ));
 
     for (name, out) in read_all(&config, &data, "partner") {
         let err = stderr(&out);
@@ -194,13 +194,6 @@ fn a_partner_technicians_sign_in_is_warned_on_stderr_and_in_the_plans() {
 fn an_own_admins_sign_in_is_not_warned() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (_sim, config, data) = served(tmp.path());
-    ok(&run_approving(
-        &config,
-        &data,
-        &login_url(&config),
-        &["login", "--tenant", "source"],
-        "admin",
-    ));
     for (name, out) in read_all(&config, &data, "admin") {
         let err = stderr(&out);
         assert!(!err.contains("another tenant"), "{name}: {err}");

@@ -361,12 +361,7 @@ fn inventory_from_snapshot(s: &mut State) {
 /// Draw the state and return the screen as text, one line per row, trailing blanks trimmed,
 /// as a terminal shows it (the cell a wide character spills into adds nothing).
 fn draw(state: &State, width: u16, height: u16) -> String {
-    let mut out = String::new();
-    for row in cell_grid(state, width, height) {
-        out.push_str(row.concat().trim_end());
-        out.push('\n');
-    }
-    out
+    crate::common::draw(state, width, height)
 }
 
 /// The symbol of every cell, row by row; a cell a wide character spills into is `""`.

@@ -13,9 +13,6 @@ use cutover::app::workbench::{Dialog, RunKind};
 use cutover::app::{Action, update};
 use cutover::exchange::{Connector, InboundConnector};
 use cutover::plan::Runbook;
-use cutover::ui::render;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -126,26 +123,7 @@ fn read() -> State {
 fn draw(state: &State, width: u16, height: u16) -> String {
     let mut s = state.clone();
     update(&mut s, Action::Resize(width, height));
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    terminal.draw(|f| render(f, &s)).expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let mut line = String::new();
-        let mut spill = 0;
-        for x in 0..buffer.area.width {
-            if spill > 0 {
-                spill -= 1;
-                continue;
-            }
-            let symbol = buffer[(x, y)].symbol();
-            spill = cutover::ui::width(symbol).saturating_sub(1);
-            line.push_str(symbol);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::common::draw(&s, width, height)
 }
 
 /// Snapshot `state` at both sizes; both screens for further checks.

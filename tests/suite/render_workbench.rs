@@ -12,9 +12,6 @@ use cutover::graph::model::{AssignedLicense, Group, User};
 use cutover::inventory::Directory;
 use cutover::plan::Runbook;
 use cutover::plan::release::{TenantFacts, release_plan};
-use cutover::ui::render;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -162,26 +159,7 @@ fn confirming(s: &State) -> Vec<String> {
 }
 
 fn draw(state: &State, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    terminal.draw(|f| render(f, state)).expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let mut line = String::new();
-        let mut spill = 0;
-        for x in 0..buffer.area.width {
-            if spill > 0 {
-                spill -= 1;
-                continue;
-            }
-            let symbol = buffer[(x, y)].symbol();
-            spill = cutover::ui::width(symbol).saturating_sub(1);
-            line.push_str(symbol);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::common::draw(state, width, height)
 }
 
 /// Snapshot `state` at both sizes; the 120x40 screen for further checks.

@@ -57,24 +57,7 @@ pub fn one_line_exit_2(out: &Output, says: &str) {
 
 /// A config like `sim.toml` whose source tenant signs in with a device code, as `device.toml`.
 pub fn source_by_device_code(dir: &Path) -> std::path::PathBuf {
-    let body = std::fs::read_to_string(dir.join("sim.toml")).expect("config");
-    let (head, rest) = body.split_once("[tenants.source]").expect("source");
-    let (source, tail) = rest
-        .split_once("\n[tenants.")
-        .map(|(s, t)| (s.to_string(), format!("\n[tenants.{t}")))
-        .unwrap_or((rest.to_string(), String::new()));
-    let source: String = source
-        .lines()
-        .filter(|l| !l.starts_with("client_secret"))
-        .map(|l| {
-            if l.starts_with("auth") {
-                "auth = \"device-code\"\n".to_string()
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
     let out = dir.join("device.toml");
-    std::fs::write(&out, format!("{head}[tenants.source]{source}{tail}")).expect("write");
+    super::by_device_code(&dir.join("sim.toml"), "source", &out);
     out
 }

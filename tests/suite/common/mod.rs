@@ -295,11 +295,20 @@ pub fn approve_device_code(
 /// The sim's config with the destination signing in by device code (so refresh tokens are
 /// issued and cached too).
 pub fn device_code_config(sim_config: &Path, out: &Path) {
+    by_device_code(sim_config, "destination", out);
+}
+
+/// `sim_config` written to `out` with the `side` tenant signing in by device code (its client
+/// secret dropped), the other sections as they were.
+pub fn by_device_code(sim_config: &Path, side: &str, out: &Path) {
     let body = std::fs::read_to_string(sim_config).expect("config");
-    let (head, dest) = body
-        .split_once("[tenants.destination]")
-        .expect("destination");
-    let dest: String = dest
+    let header = format!("[tenants.{side}]");
+    let (head, rest) = body.split_once(&header).expect("the tenant's section");
+    let (section, tail) = rest
+        .split_once("\n[tenants.")
+        .map(|(s, t)| (s.to_string(), format!("\n[tenants.{t}")))
+        .unwrap_or((rest.to_string(), String::new()));
+    let section: String = section
         .lines()
         .filter(|l| !l.starts_with("client_secret"))
         .map(|l| {
@@ -310,7 +319,7 @@ pub fn device_code_config(sim_config: &Path, out: &Path) {
             }
         })
         .collect();
-    std::fs::write(out, format!("{head}[tenants.destination]{dest}")).expect("write");
+    std::fs::write(out, format!("{head}{header}{section}{tail}")).expect("write");
 }
 
 /// One secondary alias in `domain` from each of `n` recipients (mailboxes and groups) of the
@@ -350,4 +359,32 @@ pub async fn alias_removals(
         "the sim has {n} recipients with a secondary alias beyond the first {skip}"
     );
     plan
+}
+
+/// The dashboard drawn from `state` on a `TestBackend` of `width` x `height`: one line a row,
+/// trailing blanks cut, a wide character's spill cell left out (as a terminal shows it).
+pub fn draw(state: &cutover::app::state::State, width: u16, height: u16) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .expect("terminal");
+    terminal
+        .draw(|f| cutover::ui::render(f, state))
+        .expect("draw");
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let mut line = String::new();
+        let mut spill = 0;
+        for x in 0..buffer.area.width {
+            if spill > 0 {
+                spill -= 1;
+                continue;
+            }
+            let symbol = buffer[(x, y)].symbol();
+            spill = cutover::ui::width(symbol).saturating_sub(1);
+            line.push_str(symbol);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
