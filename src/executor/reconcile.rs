@@ -180,31 +180,8 @@ async fn check_dkim(client: &ExchangeClient, change: &Change) -> Result<Live, St
 /// A DKIM signing config created (`after` the domain) or removed (`after` null): holds when
 /// `Get-DkimSigningConfig -Identity <domain>` finds it, or answers not found.
 async fn check_dkim_config(client: &ExchangeClient, change: &Change) -> Result<Live, String> {
-    let wanted = !change.after.is_null();
-    match client
-        .invoke(
-            ExchangeRoute::InvokeCommand,
-            "Get-DkimSigningConfig",
-            json!({"Identity": change.target.id}),
-        )
-        .await
-    {
-        Ok(read) => Ok(Live {
-            holds: wanted != read.values.is_empty(),
-            request_id: read.request_ids.last().cloned(),
-        }),
-        Err(e) if e.is_not_found() => Ok(Live {
-            holds: !wanted,
-            request_id: match &e {
-                ExchangeError::Api { request_id, .. } => request_id.clone(),
-                _ => None,
-            },
-        }),
-        Err(e) => Err(format!(
-            "cannot read the DKIM config of {}: {e}",
-            change.target.display
-        )),
-    }
+    let what = format!("the DKIM config of {}", change.target.display);
+    check_exists(client, "Get-DkimSigningConfig", change, &what).await
 }
 
 /// A connector removed (`after` null) or created: holds when `Get-…Connector -Identity <name>`
@@ -220,6 +197,18 @@ async fn check_connector(client: &ExchangeClient, change: &Change) -> Result<Liv
     } else {
         "Get-InboundConnector"
     };
+    check_exists(client, cmdlet, change, &change.target.display).await
+}
+
+/// Whether `cmdlet -Identity <target id>` finds the object as `change` wants it: present when
+/// `after` is set, gone (an empty answer or not found) when it is null. `what` names it in
+/// the error when Exchange cannot be asked.
+async fn check_exists(
+    client: &ExchangeClient,
+    cmdlet: &str,
+    change: &Change,
+    what: &str,
+) -> Result<Live, String> {
     let wanted = !change.after.is_null();
     match client
         .invoke(
@@ -240,7 +229,7 @@ async fn check_connector(client: &ExchangeClient, change: &Change) -> Result<Liv
                 _ => None,
             },
         }),
-        Err(e) => Err(format!("cannot read {}: {e}", change.target.display)),
+        Err(e) => Err(format!("cannot read {what}: {e}")),
     }
 }
 
@@ -488,48 +477,42 @@ mod tests {
         let (a, b) = (json!("a@contoso.example"), json!("a@initial.example"));
         let x = change_id("source", "u1", "userPrincipalName", &a, &b);
         let y = change_id("source", "u1", "userPrincipalName", &b, &a);
-        let mut log = vec![
-            record(Kind::Intent, &x, a.clone(), b.clone(), None),
-            record(Kind::Outcome, &x, Value::Null, Value::Null, Some("ok")),
-        ];
+        // A change sent: its intent, then its outcome (`ok` or Microsoft's refusal).
+        let sent = |log: &mut Vec<Record>, id: &str, (before, after): (&Value, &Value), result| {
+            log.push(record(
+                Kind::Intent,
+                id,
+                before.clone(),
+                after.clone(),
+                None,
+            ));
+            log.push(record(
+                Kind::Outcome,
+                id,
+                Value::Null,
+                Value::Null,
+                Some(result),
+            ));
+        };
+        let mut log = Vec::new();
+        sent(&mut log, &x, (&a, &b), "ok");
         assert_eq!(state_of(&log).get(&x), Some(&Past::Done));
         // Undone: the original may be sent again.
-        log.push(record(Kind::Intent, &y, b.clone(), a.clone(), None));
-        log.push(record(
-            Kind::Outcome,
-            &y,
-            Value::Null,
-            Value::Null,
-            Some("ok"),
-        ));
+        sent(&mut log, &y, (&b, &a), "ok");
         let s = state_of(&log);
         assert_eq!(
             (s.get(&x), s.get(&y)),
             (Some(&Past::New), Some(&Past::Done))
         );
         // Applied again: now the undo may be sent again.
-        log.push(record(Kind::Intent, &x, a.clone(), b.clone(), None));
-        log.push(record(
-            Kind::Outcome,
-            &x,
-            Value::Null,
-            Value::Null,
-            Some("ok"),
-        ));
+        sent(&mut log, &x, (&a, &b), "ok");
         let s = state_of(&log);
         assert_eq!(
             (s.get(&x), s.get(&y)),
             (Some(&Past::Done), Some(&Past::New))
         );
         // A failed undo leaves the original done.
-        log.push(record(Kind::Intent, &y, b.clone(), a.clone(), None));
-        log.push(record(
-            Kind::Outcome,
-            &y,
-            Value::Null,
-            Value::Null,
-            Some("refused"),
-        ));
+        sent(&mut log, &y, (&b, &a), "refused");
         assert_eq!(state_of(&log).get(&x), Some(&Past::Done));
     }
 }
